@@ -1,0 +1,129 @@
+"""What every engine command shares: connection and run options, and the runner they build."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the engine is imported when a command runs, not for --help or --version
+    from app.core.connect import Target
+    from app.core.runner import MigrationRunner
+
+# One module per command group; each has register(subparsers).
+COMMAND_MODULES = (
+    "app.cli.migrate",
+    "app.cli.rollback",
+    "app.cli.status",
+    "app.cli.maintenance",
+)
+
+
+def command_modules() -> list[ModuleType]:
+    """The command-group modules, imported in help order."""
+    return [importlib.import_module(name) for name in COMMAND_MODULES]
+
+
+def _seconds_to_ms(text: str) -> int:
+    """Parse '5', '5s', '500ms', '2min' into milliseconds."""
+    t = text.strip().lower()
+    units = (("ms", 1), ("min", 60_000), ("s", 1000), ("m", 60_000), ("h", 3_600_000))
+    suffix, factor = next(((u, f) for u, f in units if t.endswith(u)), ("", 1000))
+    number = t[: len(t) - len(suffix)]
+    try:
+        value = float(number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 5s, 500ms, 2min)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a duration cannot be negative: {text!r}")
+    return int(value * factor)
+
+
+def connection_options(parser: argparse.ArgumentParser) -> None:
+    """--dsn, --environment, --migrations-dir: every engine command takes them, after its name."""
+    g = parser.add_argument_group("connection")
+    g.add_argument("--dsn", metavar="URL", help="connection string, e.g. postgresql://user@host:5432/db")
+    g.add_argument("--environment", "--env", dest="environment", metavar="NAME",
+                   help="a saved environment (profile), e.g. production")
+    g.add_argument("--migrations-dir", metavar="DIR", type=Path,
+                   help="folder of migration files (default ./migrations, or ./supabase/migrations)")
+    g.add_argument("--traceback", action="store_true", help=argparse.SUPPRESS)
+
+
+def run_options(parser: argparse.ArgumentParser) -> None:
+    """Timeouts, retries and lock waiting, for commands that change the database."""
+    g = parser.add_argument_group("running")
+    g.add_argument("--lock-timeout", type=_seconds_to_ms, metavar="DURATION",
+                   help="give up a statement that waits this long for a lock (SQLSTATE 55P03), e.g. 5s")
+    g.add_argument("--retries", type=int, default=0, metavar="N",
+                   help="retry a migration that hit the lock timeout N times, backing off (1 s, 2 s, 4 s...)")
+    g.add_argument("--statement-timeout", type=_seconds_to_ms, metavar="DURATION",
+                   help="cancel a statement that runs longer than this")
+    g.add_argument("--index-timeout", type=_seconds_to_ms, metavar="DURATION",
+                   help="statement timeout for concurrent index builds (default: none)")
+    g.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
+                   help="wait up to SECONDS for another run's migration lock instead of exiting with 3")
+    g.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation (CI)")
+
+
+def status_options(parser: argparse.ArgumentParser) -> None:
+    """Options that change how health is judged."""
+    parser.add_argument("--slow-threshold", type=_seconds_to_ms, default=60_000, metavar="DURATION",
+                        help="a migration slower than this is a health warning (default 60s)")
+
+
+def build_target(args: argparse.Namespace, env: dict[str, str] | None = None) -> Target:
+    """The connection by the documented precedence."""
+    from app.core.connect import resolve_target
+
+    return resolve_target(
+        getattr(args, "dsn", None),
+        getattr(args, "environment", None),
+        env if env is not None else dict(os.environ),
+        environments=_environment_resolver(),
+        sandbox=_sandbox_resolver(),
+    )
+
+
+def _environment_resolver():
+    try:
+        from app.core.environments import resolve_environment
+    except ImportError:
+        return None
+    return resolve_environment
+
+
+def _sandbox_resolver():
+    try:
+        from app.core.sandbox import sandbox_target
+    except ImportError:
+        return None
+    return sandbox_target
+
+
+def build_runner(args: argparse.Namespace, env: dict[str, str] | None = None) -> MigrationRunner:
+    """A runner for the parsed arguments."""
+    from app.core.apply import Options
+    from app.core.errors import UsageError
+    from app.core.files import default_migrations_dir
+    from app.core.runner import MigrationRunner
+
+    target = build_target(args, env)
+    folder = getattr(args, "migrations_dir", None) or default_migrations_dir()
+    retries = getattr(args, "retries", 0) or 0
+    if retries < 0:
+        raise UsageError("--retries must be 0 or more")
+    options = Options(
+        lock_timeout_ms=getattr(args, "lock_timeout", None),
+        statement_timeout_ms=getattr(args, "statement_timeout", None),
+        index_timeout_ms=getattr(args, "index_timeout", None),
+        retries=retries,
+        wait_lock_s=getattr(args, "wait_lock", 0.0) or 0.0,
+        allow_modified=getattr(args, "allow_modified", False),
+        allow_out_of_order=getattr(args, "allow_out_of_order", False),
+        slow_threshold_ms=getattr(args, "slow_threshold", 60_000),
+    )
+    return MigrationRunner(target, Path(folder), options)

@@ -1,0 +1,122 @@
+"""`tidemark migrate` and `tidemark dry-run`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from app.cli import common
+from app.cli.output import Output, ProgressPrinter
+
+if TYPE_CHECKING:
+    from app.core.results import PlannedMigration, RunResult
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the commands to the parser."""
+    for name, help_text in (
+        ("migrate", "run all pending migrations in version order, each in its own transaction"),
+        ("dry-run", "show what migrate would run, the locks it takes and the rollback it stores"),
+    ):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        common.connection_options(p)
+        if name == "migrate":
+            p.add_argument("--dry-run", action="store_true", help="show what would run; change nothing")
+        p.add_argument("--target", metavar="NAME", help="stop after this migration (file name or version)")
+        p.add_argument("-v", "--verbose", action="store_true", help="print each statement with its time")
+        p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+        p.add_argument("--allow-modified", action="store_true",
+                       help="run even though an applied file changed since")
+        p.add_argument("--allow-out-of-order", action="store_true",
+                       help="run pending files older than the newest applied one")
+        if name == "migrate":
+            common.run_options(p)
+        p.set_defaults(handler=handle_dry_run if name == "dry-run" else handle_migrate)
+
+
+def handle_migrate(args: argparse.Namespace, out: Output) -> int:
+    """Run pending migrations."""
+    if args.dry_run:
+        return handle_dry_run(args, out)
+    from app.core.errors import MigrationFailed
+
+    runner = common.build_runner(args)
+    out.line(f"migrating {runner.target.display()} from {runner.migrations_dir}")
+    try:
+        result = runner.run_migrations(verbose=args.verbose, target=args.target,
+                                       progress=ProgressPrinter(out, verbose=args.verbose))
+    except MigrationFailed as exc:
+        if out.json_mode:
+            done = exc.completed.to_dict() if exc.completed is not None else {}  # type: ignore[attr-defined]
+            out.document({**done, "ok": False, "error": _error_dict(exc)})
+        raise
+    for w in result.warnings:
+        out.line(f"warning: {w}")
+    if out.json_mode:
+        out.document({**result.to_dict(), "ok": True})
+    elif not result.applied:
+        out.line("nothing to migrate: the database is up to date")
+    else:
+        n = len(result.applied)
+        out.line(f"applied {n} migration{'s' if n != 1 else ''} in {result.total_ms / 1000:.2f} s "
+                 f"(batch {result.batch_id})")
+    return 0
+
+
+def _error_dict(exc: object) -> dict[str, object]:
+    info = getattr(exc, "info", None)
+    return {
+        "message": str(exc),
+        "file": str(info.file) if info and info.file else None,
+        "line": info.line if info else None,
+        "column": info.column if info else None,
+        "sqlstate": info.sqlstate if info else None,
+        "partial": getattr(exc, "partial", False),
+    }
+
+
+def handle_dry_run(args: argparse.Namespace, out: Output) -> int:
+    """Show what would run, changing nothing."""
+    runner = common.build_runner(args)
+    result = runner.run_migrations(dry_run=True, target=args.target)
+    if out.json_mode:
+        out.document(result.to_dict())
+        return 0
+    print_plan(result, out)
+    return 0
+
+
+def print_plan(result: RunResult, out: Output) -> None:
+    """The dry run, readable: per file its statements, locks and stored rollback."""
+    out.line(f"dry run against {result.target}: nothing is changed")
+    for w in result.warnings:
+        out.line(f"note: {w}")
+    if not result.planned:
+        out.line("nothing to migrate: the database is up to date")
+        return
+    for i, m in enumerate(result.planned, start=1):
+        _print_one(i, len(result.planned), m, out)
+    out.line("")
+    out.line(f"{len(result.planned)} migration{'s' if len(result.planned) != 1 else ''} would run")
+
+
+def _print_one(i: int, n: int, m: PlannedMigration, out: Output) -> None:
+    out.line("")
+    out.line(f"[{i}/{n}] {m.name}" + (f"  -- {m.title}" if m.title else ""))
+    out.line(f"  file: {m.path}")
+    if m.transactional:
+        out.line("  runs in one transaction with its history row")
+    else:
+        out.line(f"  runs OUTSIDE a transaction, one statement at a time: {m.non_transactional_reason}")
+    if m.own_transaction_removed:
+        out.line("  the file's own BEGIN/COMMIT is replaced by Tidemark's transaction")
+    for st in m.statements:
+        first = st.text.strip().split("\n", 1)[0]
+        more = " ..." if "\n" in st.text.strip() else ""
+        out.line(f"  line {st.line}: {first[:100]}{more}")
+        for lock in st.locks:
+            out.line(f"      lock: {lock}")
+    out.line(f"  rollback ({m.rollback_kind}):" + (f" {m.rollback_note}" if m.rollback_note else ""))
+    if m.rollback_sql:
+        for line in m.rollback_sql.splitlines():
+            out.line(f"      {line}")

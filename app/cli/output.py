@@ -1,0 +1,123 @@
+"""Where the CLI writes: injectable streams, a terminal progress bar, JSON documents."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from app.core.errors import redact
+from app.core.progress import Phase, ProgressEvent
+
+
+@dataclass
+class Streams:
+    """stdin/stdout/stderr and the environment, replaceable in tests (as HTTPie's Environment)."""
+
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    env: dict[str, str] | None = None
+
+    @property
+    def stdout_tty(self) -> bool:
+        """True when stdout is an interactive terminal."""
+        return _isatty(self.stdout)
+
+    @property
+    def stdin_tty(self) -> bool:
+        """True when stdin is an interactive terminal."""
+        return _isatty(self.stdin)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class Output:
+    """Human text on stdout (or stderr when stdout carries JSON), errors on stderr."""
+
+    def __init__(self, streams: Streams, *, json_mode: bool = False, quiet: bool = False) -> None:
+        self.streams = streams
+        self.json_mode = json_mode
+        self.quiet = quiet
+        self._bar_shown = False
+
+    @property
+    def _human(self) -> TextIO:
+        return self.streams.stderr if self.json_mode else self.streams.stdout
+
+    def line(self, text: str = "") -> None:
+        """A line of human text (never a password)."""
+        if self.quiet:
+            return
+        self._clear_bar()
+        self._human.write(redact(text) + "\n")
+        self._human.flush()
+
+    def error(self, text: str) -> None:
+        """An error line on stderr."""
+        self._clear_bar()
+        self.streams.stderr.write(redact(text) + "\n")
+        self.streams.stderr.flush()
+
+    def document(self, data: Any) -> None:
+        """The one JSON document of --json, alone on stdout."""
+        self.streams.stdout.write(redact(json.dumps(data, indent=2, ensure_ascii=False, default=str)) + "\n")
+        self.streams.stdout.flush()
+
+    # --- progress --------------------------------------------------------------------------------
+
+    @property
+    def interactive(self) -> bool:
+        """A bar that redraws in place only on a terminal; plain lines in CI logs."""
+        return _isatty(self._human) and not self.quiet
+
+    def bar(self, index: int, total: int, name: str, run_ms: float) -> None:
+        """Draw `[####----] 3/10  name  12.3 s` in place."""
+        if not self.interactive:
+            return
+        width = 24
+        filled = int(width * (index - 1) / total) if total else 0
+        text = f"\r[{'#' * filled}{'-' * (width - filled)}] {index}/{total}  {name[:50]:<50}  {run_ms / 1000:6.1f} s"
+        self._human.write(text)
+        self._human.flush()
+        self._bar_shown = True
+
+    def _clear_bar(self) -> None:
+        if self._bar_shown:
+            self._human.write("\r\x1b[2K")
+            self._bar_shown = False
+
+
+class ProgressPrinter:
+    """Turns engine progress events into the CLI's lines and bar."""
+
+    def __init__(self, out: Output, *, verb: str = "applied", verbose: bool = False) -> None:
+        self.out = out
+        self.verb = verb
+        self.verbose = verbose
+
+    def __call__(self, event: ProgressEvent) -> None:
+        out = self.out
+        match event.phase:
+            case Phase.LOCK_WAIT | Phase.MESSAGE:
+                out.line(f"  {event.message}" if event.migration else event.message)
+            case Phase.MIGRATION_START:
+                if out.interactive:
+                    out.bar(event.index, event.total, event.migration, event.run_elapsed_ms)
+                elif self.verbose:
+                    out.line(f"[{event.index}/{event.total}] {event.migration} ...")
+            case Phase.STATEMENT_DONE:
+                out.line(f"    {event.elapsed_ms:9.1f} ms  line {event.line}: {event.statement}")
+            case Phase.MIGRATION_DONE:
+                out.line(
+                    f"[{event.index}/{event.total}] {self.verb} {event.migration} "
+                    f"({event.elapsed_ms:.0f} ms, {event.run_elapsed_ms / 1000:.1f} s elapsed)"
+                )
+            case _:
+                pass

@@ -1,0 +1,79 @@
+"""`tidemark rollback N` and `tidemark rollback-to NAME`."""
+
+from __future__ import annotations
+
+import argparse
+
+from app.cli import common
+from app.cli.output import Output, ProgressPrinter
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the commands to the parser."""
+    p = sub.add_parser("rollback", help="roll back the last N applied migrations, newest first",
+                       description="Roll back the last N applied migrations, newest first, each in its "
+                       "own transaction with its history changes.")
+    p.add_argument("count", type=int, nargs="?", default=1, metavar="N", help="how many (default 1)")
+    _common(p)
+    p.set_defaults(handler=handle_rollback)
+    p = sub.add_parser("rollback-to", help="roll back every migration applied after NAME (exclusive)",
+                       description="Roll back every migration applied after NAME; NAME itself stays applied.")
+    p.add_argument("name", metavar="NAME", help="file name (with or without .sql) or 14-digit version")
+    _common(p)
+    p.set_defaults(handler=handle_rollback)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    common.connection_options(p)
+    p.add_argument("--dry-run", action="store_true", help="show the SQL that would run; change nothing")
+    p.add_argument("-v", "--verbose", action="store_true", help="print each rollback's SQL as it runs")
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    common.run_options(p)
+
+
+def handle_rollback(args: argparse.Namespace, out: Output) -> int:
+    """Roll back by count or to a migration."""
+    from app.core.errors import MigrationFailed
+
+    runner = common.build_runner(args)
+    count = getattr(args, "count", None)
+    to = getattr(args, "name", None)
+    if args.dry_run:
+        result = runner.rollback_migrations(count=count, to=to, dry_run=True)
+        if out.json_mode:
+            out.document(result.to_dict())
+            return 0
+        out.line(f"dry run against {runner.target.display()}: nothing is changed")
+        if not result.planned:
+            out.line("nothing to roll back")
+        for i, r in enumerate(result.planned, start=1):
+            out.line(f"[{i}/{len(result.planned)}] {r.name} (rollback {r.rollback_kind})")
+            for line in (r.sql or "-- (no statements: only the history row is removed)").splitlines():
+                out.line(f"      {line}")
+        return 0
+    out.line(f"rolling back on {runner.target.display()}")
+    try:
+        result = runner.rollback_migrations(count=count, to=to, verbose=args.verbose,
+                                            progress=ProgressPrinter(out, verb="rolled back"))
+    except MigrationFailed as exc:
+        if out.json_mode:
+            from app.cli.migrate import _error_dict
+
+            done = exc.completed.to_dict() if exc.completed is not None else {}  # type: ignore[attr-defined]
+            out.document({**done, "ok": False, "error": _error_dict(exc)})
+        raise
+    if out.json_mode:
+        out.document({**result.to_dict(), "ok": True})
+        return 0
+    if args.verbose:
+        for r in result.rolled_back:
+            out.line(f"-- {r.name}")
+            for line in r.sql.splitlines():
+                out.line(f"   {line}")
+    n = len(result.rolled_back)
+    if n == 0:
+        out.line("nothing to roll back")
+    else:
+        out.line(f"rolled back {n} migration{'s' if n != 1 else ''} in {result.total_ms / 1000:.2f} s "
+                 f"(batch {result.batch_id})")
+    return 0

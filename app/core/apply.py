@@ -1,0 +1,511 @@
+"""Running one migration (or one rollback) together with its history rows.
+
+A transactional migration goes as BEGIN, its statements, its history and audit rows and
+COMMIT, in one message when no catalog read is needed in between: a failure leaves
+neither schema change nor history row. A migration that cannot run in a transaction runs
+one statement at a time, its history row written right after; it is the only place a
+partial state can exist, and its error says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from app.core import history
+from app.core.errors import (
+    Cancelled,
+    ConnectionFailed,
+    FileProblem,
+    MigrationFailed,
+    MigrationFileError,
+    ServerErrorInfo,
+)
+from app.core.files import MigrationFile
+from app.core.history import Actor, AppliedRow, Event
+from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, ProgressEvent
+from app.core.results import AppliedMigration, RolledBackMigration, StatementTiming
+from app.core.rollback import Inverse, RollbackKind, RollbackPlan, Step, assemble, plan_steps
+from app.core.script import Script, ScriptError, rollback_if_needed, run
+from app.core.sql import LineIndex, Statement, parse_file, strip_transaction_wrapper
+
+# Server-side duration of the current transaction: the time the migration's statements took.
+TX_ELAPSED_MS = "(extract(epoch from clock_timestamp() - now()) * 1000)::integer"
+
+
+class Raw(str):
+    """An SQL expression to put in a history row as it is (not as a literal)."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """How migrations run: timeouts, retries, what may be run past."""
+
+    lock_timeout_ms: int | None = None
+    statement_timeout_ms: int | None = None
+    index_timeout_ms: int | None = None  # statement_timeout for concurrent index builds
+    retries: int = 0  # on lock timeout (SQLSTATE 55P03), with backoff
+    retry_backoff_s: float = 1.0
+    wait_lock_s: float = 0.0
+    allow_modified: bool = False
+    allow_out_of_order: bool = False
+    slow_threshold_ms: int = 60_000
+
+
+@dataclass
+class Prepared:
+    """A migration file parsed and checked, ready to run."""
+
+    file: MigrationFile
+    statements: list[Statement]
+    steps: list[Step]
+    wrapper_removed: bool
+
+    @property
+    def non_transactional_reason(self) -> str | None:
+        """Why it runs outside a transaction, or None."""
+        if self.file.directives.no_transaction:
+            return "declared with -- tidemark:no-transaction"
+        for st in self.statements:
+            if st.non_transactional:
+                return f"{st.non_transactional} (line {st.line})"
+        return None
+
+    @property
+    def transactional(self) -> bool:
+        """True when it runs in one transaction with its history row."""
+        return self.non_transactional_reason is None
+
+    def static_rollback(self) -> RollbackPlan:
+        """The rollback as known before running (catalog reads shown as comments)."""
+        inverses = [
+            s.inverse if s.inverse is not None else Inverse((f"-- {s.read.describe}",) if s.read else ())
+            for s in self.steps
+        ]
+        return assemble(self.statements, inverses, self.file.directives.custom_rollback)
+
+
+def prepare(file: MigrationFile) -> Prepared:
+    """Parse a file with PostgreSQL's parser and plan its rollback; nothing runs."""
+    statements = parse_file(file.text, file.path)
+    statements, wrapped = strip_transaction_wrapper(statements, file.path)
+    for st in statements:
+        if st.kind == "CopyStmt" and getattr(st.node, "is_from", False) and not st.node.filename:
+            raise MigrationFileError(
+                [FileProblem(file.path, "COPY ... FROM STDIN needs data from a client", st.line,
+                             hint="use INSERT statements, or COPY FROM a server-side file")]
+            )
+    if not statements:
+        raise MigrationFileError([FileProblem(file.path, "holds no SQL statement, only comments",
+                                              hint="add SQL to it, or delete it")])
+    return Prepared(file, statements, plan_steps(statements), wrapped)
+
+
+@dataclass
+class Context:
+    """What every step of a run shares."""
+
+    conn: psycopg.Connection
+    actor: Actor
+    batch_id: str
+    options: Options
+    cancel: CancelToken
+    progress: ProgressCallback
+    verbose: bool = False
+    run_clock: Clock | None = None
+
+    def emit(self, phase: Phase, **kw: object) -> None:
+        """Report progress."""
+        run_ms = self.run_clock.ms() if self.run_clock else 0.0
+        self.progress(ProgressEvent(phase, run_elapsed_ms=run_ms, **kw))  # type: ignore[arg-type]
+
+
+def _settings(options: Options, *, local: bool, index_build: bool = False) -> list[str]:
+    scope = "SET LOCAL" if local else "SET"
+    out = []
+    if options.lock_timeout_ms is not None:
+        out.append(f"{scope} lock_timeout = {int(options.lock_timeout_ms)}")
+    timeout = options.index_timeout_ms if index_build else options.statement_timeout_ms
+    if timeout is not None:
+        out.append(f"{scope} statement_timeout = {int(timeout)}")
+    return out
+
+
+def _history_values(conn: psycopg.Connection, values: dict[str, object]) -> str:
+    cols = ", ".join(values)
+    vals = ", ".join(v if isinstance(v, Raw) else history.literal(conn, v) for v in values.values())
+    return f"({cols}) VALUES ({vals})"
+
+
+def _applied_row_sql(ctx: Context, p: Prepared, plan: RollbackPlan, elapsed: Raw | int) -> list[str]:
+    f = p.file
+    values = {
+        "name": f.name,
+        "version": f.version,
+        "checksum": f.checksum,
+        "raw_checksum": f.raw_checksum,
+        "execution_time_ms": elapsed,
+        "rollback_sql": plan.sql,
+        "rollback_kind": plan.kind.value,
+        "rollback_note": plan.reason or None,
+        "batch_id": ctx.batch_id,
+        "title": f.title,
+        "description": f.description or None,
+        "applied_sql": f.text,
+        "transactional": p.transactional,
+        **history.audit_values(ctx.actor),
+    }
+    audit = {
+        "event": Event.APPLIED,
+        "migration_name": f.name,
+        "version": f.version,
+        "batch_id": ctx.batch_id,
+        "execution_time_ms": elapsed,
+        "checksum": f.checksum,
+        **history.audit_values(ctx.actor),
+    }
+    return [
+        f"INSERT INTO {history.MIGRATIONS} " + _history_values(ctx.conn, values),
+        f"INSERT INTO {history.AUDIT} " + _history_values(ctx.conn, audit),
+    ]
+
+
+def apply(ctx: Context, p: Prepared, index: int, total: int) -> AppliedMigration:
+    """Run one migration with its history rows; retry on lock timeout when asked."""
+    attempt = 0
+    while True:
+        ctx.cancel.check()
+        ctx.emit(Phase.MIGRATION_START, index=index, total=total, migration=p.file.name,
+                 message=p.file.title)
+        try:
+            run_one = _apply_transactional if p.transactional else _apply_non_transactional
+            result = run_one(ctx, p)
+        except _LockTimeout as exc:
+            attempt += 1
+            if attempt > ctx.options.retries:
+                raise exc.failure from None
+            wait = min(ctx.options.retry_backoff_s * 2 ** (attempt - 1), 60.0)
+            ctx.emit(Phase.MESSAGE, index=index, total=total, migration=p.file.name,
+                     message=f"lock timeout; retry {attempt} of {ctx.options.retries} in {wait:g} s")
+            if ctx.cancel.wait(wait):
+                ctx.cancel.check()
+            continue
+        result = AppliedMigration(**{**result.__dict__, "attempts": attempt + 1})
+        ctx.emit(Phase.MIGRATION_DONE, index=index, total=total, migration=p.file.name,
+                 elapsed_ms=float(result.execution_time_ms), message=p.file.title)
+        return result
+
+
+class _LockTimeout(Exception):
+    def __init__(self, failure: MigrationFailed) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+
+
+def _apply_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
+    conn = ctx.conn
+    clock = Clock()
+    timings: list[StatementTiming] = []
+    inverses: list[Inverse] = []
+    script = Script()
+    script.add("BEGIN", None)
+    for s in _settings(ctx.options, local=True):
+        script.add(s, None)
+    try:
+        for st, step in zip(p.statements, p.steps, strict=True):
+            if step.read is not None:
+                run(conn, script)
+                script = Script()
+                rows = conn.execute(step.read.query, step.read.params).fetchall()
+                inverses.append(step.read.resolve(rows))
+            else:
+                inverses.append(step.inverse or Inverse(manual="no inverse"))
+            script.add(st.text, st, st.start)
+            if ctx.verbose:
+                t = Clock()
+                run(conn, script)
+                script = Script()
+                timings.append(StatementTiming(st.line, st.first_line, t.ms()))
+                ctx.emit(Phase.STATEMENT_DONE, migration=p.file.name, statement=st.first_line,
+                         line=st.line, elapsed_ms=t.ms())
+        plan = assemble(p.statements, inverses, p.file.directives.custom_rollback)
+        for text in _applied_row_sql(ctx, p, plan, Raw(TX_ELAPSED_MS)):
+            script.add(text, None)
+        script.add("COMMIT", None)
+        run(conn, script)
+    except ScriptError as exc:
+        rollback_if_needed(conn)
+        raise _failure(ctx, p, exc, partial_ran=[]) from None
+    except psycopg.OperationalError as exc:
+        raise _connection_lost(p.file.name, exc) from None
+    except BaseException:
+        rollback_if_needed(conn)
+        raise
+    return AppliedMigration(p.file.version, p.file.name, p.file.title, round(clock.ms()), plan.kind.value,
+                            True, timings)
+
+
+def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
+    conn = ctx.conn
+    clock = Clock()
+    timings: list[StatementTiming] = []
+    inverses: list[Inverse] = []
+    ran: list[Statement] = []
+    try:
+        for st, step in zip(p.statements, p.steps, strict=True):
+            if ran:
+                ctx.cancel.check()
+            if step.read is not None:
+                rows = conn.execute(step.read.query, step.read.params).fetchall()
+                inverses.append(step.read.resolve(rows))
+            else:
+                inverses.append(step.inverse or Inverse(manual="no inverse"))
+            script = Script()
+            for s in _settings(ctx.options, local=False, index_build=bool(st.non_transactional)):
+                script.add(s, None)
+            script.add(st.text, st, st.start)
+            t = Clock()
+            run(conn, script)
+            ran.append(st)
+            timings.append(StatementTiming(st.line, st.first_line, t.ms()))
+            if ctx.verbose:
+                ctx.emit(Phase.STATEMENT_DONE, migration=p.file.name, statement=st.first_line,
+                         line=st.line, elapsed_ms=t.ms())
+        plan = assemble(p.statements, inverses, p.file.directives.custom_rollback)
+        script = Script()
+        script.add("BEGIN", None)
+        for text in _applied_row_sql(ctx, p, plan, round(clock.ms())):
+            script.add(text, None)
+        script.add("COMMIT", None)
+        run(conn, script)
+    except ScriptError as exc:
+        rollback_if_needed(conn)
+        raise _failure(ctx, p, exc, partial_ran=ran) from None
+    except psycopg.OperationalError as exc:
+        raise _connection_lost(p.file.name, exc, partial=bool(ran)) from None
+    finally:
+        if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            conn.execute("RESET lock_timeout; RESET statement_timeout")
+    if not ctx.verbose:
+        timings = []
+    return AppliedMigration(p.file.version, p.file.name, p.file.title, round(clock.ms()), plan.kind.value,
+                            False, timings)
+
+
+def _connection_lost(name: str, exc: psycopg.OperationalError, partial: bool = False) -> ConnectionFailed:
+    if partial:
+        return ConnectionFailed(
+            f"connection lost while running {name} outside a transaction: some of its statements may "
+            f"have run; `tidemark status` shows the history, check the schema before running it again "
+            f"({str(exc).strip().splitlines()[-1] if str(exc).strip() else 'server closed the connection'})"
+        )
+    return ConnectionFailed(
+        f"connection lost while applying {name}: the server committed it with its history row or rolled "
+        f"both back; `tidemark status` shows which, and `tidemark migrate` goes on from there "
+        f"({str(exc).strip().splitlines()[-1] if str(exc).strip() else 'server closed the connection'})"
+    )
+
+
+def server_error(exc: psycopg.Error, unit: object, script: Script, path: Path, text: str) -> ServerErrorInfo:
+    """What the server said, with the position mapped back into the file."""
+    diag = exc.diag
+    line = column = None
+    statement = None
+    pos = diag.statement_position
+    offset = script.sent.file_offset(int(pos)) if pos and pos.isdigit() else None
+    if offset is not None:
+        line, column = LineIndex(text).line_col(offset)
+    if isinstance(unit, Statement):
+        statement = unit.text
+        if line is None:
+            line = unit.line
+    message = diag.message_primary or str(exc).strip().split("\n")[0]
+    if diag.context and "PL/pgSQL" in diag.context:
+        message += f" ({diag.context.strip().splitlines()[0]})"
+    return ServerErrorInfo(
+        message=message,
+        sqlstate=diag.sqlstate,
+        detail=diag.message_detail,
+        hint=diag.message_hint,
+        file=path,
+        line=line,
+        column=column,
+        statement=statement,
+    )
+
+
+def _failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[Statement]) -> Exception:
+    info = server_error(exc.error, exc.unit, exc.script, p.file.path, p.file.text)
+    if ctx.cancel.cancelled and isinstance(exc.error, pg_errors.QueryCanceled):
+        _record(ctx, Event.FAILED if partial_ran else "cancelled", p, info)
+        if partial_ran:
+            return Cancelled(
+                f"cancelled during {p.file.name}, which runs outside a transaction: "
+                + _ran_list(partial_ran) + "; it is not recorded as applied"
+            )
+        return Cancelled(f"cancelled: {p.file.name} was rolled back; nothing of it remains")
+    _record(ctx, Event.FAILED, p, info)
+    if partial_ran:
+        info.ran_statements = [f"line {st.line}: {st.first_line}" for st in partial_ran]
+        summary = (
+            f"{p.file.name} failed outside a transaction and is partially applied: {_ran_list(partial_ran)}. "
+            "It is not recorded as applied: undo those statements or make them re-runnable "
+            "(IF NOT EXISTS), then run migrate again"
+        )
+    else:
+        summary = f"{p.file.name} failed and was rolled back; nothing of it remains, later migrations did not run"
+    if isinstance(exc.unit, Statement) and exc.unit.kind == "IndexStmt" and exc.unit.node.concurrent:
+        name = exc.unit.node.idxname or "the new index"
+        summary += f". A failed concurrent build leaves an INVALID index: DROP INDEX CONCURRENTLY IF EXISTS {name}"
+    failure = MigrationFailed(summary, info, partial=bool(partial_ran))
+    if isinstance(exc.error, pg_errors.LockNotAvailable) and not partial_ran and p.transactional:
+        return _LockTimeout(failure)
+    return failure
+
+
+def _ran_list(ran: list[Statement]) -> str:
+    if not ran:
+        return "no statement had run"
+    return "these statements ran: " + "; ".join(f"line {st.line}: {st.first_line}" for st in ran)
+
+
+def _record(ctx: Context, event: str, p: Prepared, info: ServerErrorInfo) -> None:
+    """Write the failure to the audit table, after its transaction rolled back."""
+    if ctx.conn.closed:
+        return
+    try:
+        ctx.conn.execute(
+            history.audit_sql(
+                ctx.conn, ctx.actor, event,
+                migration_name=p.file.name, version=p.file.version, batch_id=ctx.batch_id,
+                checksum=p.file.checksum, error_message=info.message, error_sqlstate=info.sqlstate,
+                error_detail=info.detail, error_hint=info.hint, error_file=str(info.file),
+                error_line=info.line, error_column=info.column, error_statement=info.statement,
+            )
+        )
+    except psycopg.Error:
+        pass  # the failure itself is reported; a lost audit row must not hide it
+
+
+# --- rollbacks ------------------------------------------------------------------------------
+
+
+def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackMigration:
+    """Run a migration's stored rollback SQL and remove it from the history, together."""
+    ctx.cancel.check()
+    ctx.emit(Phase.MIGRATION_START, index=index, total=total, migration=row.name, message="rollback")
+    sql_text = row.rollback_sql or ""
+    label = Path(f"{row.name} (stored rollback SQL)")
+    statements = parse_file(sql_text, label) if sql_text.strip() else []
+    transactional = not any(st.non_transactional for st in statements)
+    clock = Clock()
+    history_sql = _rollback_history_sql(ctx, row, Raw(TX_ELAPSED_MS) if transactional else None)
+    conn = ctx.conn
+    ran: list[Statement] = []
+    try:
+        if transactional:
+            script = Script()
+            script.add("BEGIN", None)
+            for s in _settings(ctx.options, local=True):
+                script.add(s, None)
+            for st in statements:
+                script.add(st.text, st, st.start)
+            for text in history_sql:
+                script.add(text, None)
+            script.add("COMMIT", None)
+            run(conn, script)
+        else:
+            for st in statements:
+                script = Script()
+                for s in _settings(ctx.options, local=False, index_build=bool(st.non_transactional)):
+                    script.add(s, None)
+                script.add(st.text, st, st.start)
+                run(conn, script)
+                ran.append(st)
+            script = Script()
+            script.add("BEGIN", None)
+            for text in _rollback_history_sql(ctx, row, round(clock.ms())):
+                script.add(text, None)
+            script.add("COMMIT", None)
+            run(conn, script)
+    except ScriptError as exc:
+        rollback_if_needed(conn)
+        info = server_error(exc.error, exc.unit, exc.script, label, sql_text)
+        _record_rollback_failure(ctx, row, info)
+        if ctx.cancel.cancelled and isinstance(exc.error, pg_errors.QueryCanceled) and not ran:
+            raise Cancelled(f"cancelled: the rollback of {row.name} was undone; it is still applied") from None
+        if ran:
+            summary = (f"rollback of {row.name} failed outside a transaction after {_ran_list(ran)}; "
+                       "it is still recorded as applied: finish or undo those statements by hand")
+        else:
+            summary = f"rollback of {row.name} failed and was undone; it is still applied, later rollbacks did not run"
+        raise MigrationFailed(summary, info, partial=bool(ran)) from None
+    except psycopg.OperationalError as exc:
+        raise _connection_lost(f"the rollback of {row.name}", exc, partial=bool(ran)) from None
+    except BaseException:
+        rollback_if_needed(conn)
+        raise
+    finally:
+        if not transactional and not conn.closed and (
+            conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        ):
+            conn.execute("RESET lock_timeout; RESET statement_timeout")
+    ms = round(clock.ms())
+    ctx.emit(Phase.MIGRATION_DONE, index=index, total=total, migration=row.name, elapsed_ms=float(ms),
+             message="rolled back")
+    return RolledBackMigration(row.version, row.name, ms, sql_text)
+
+
+def _rollback_history_sql(ctx: Context, row: AppliedRow, elapsed: Raw | int | None) -> list[str]:
+    elapsed = elapsed if elapsed is not None else Raw("0")
+    rb = {
+        "migration_name": row.name,
+        "rollback_sql": row.rollback_sql or "",
+        "execution_time_ms": elapsed,
+        "batch_id": ctx.batch_id,
+        "version": row.version,
+        "applied_at": row.executed_at,
+        "applied_batch_id": row.batch_id,
+        **history.audit_values(ctx.actor),
+    }
+    audit = {
+        "event": Event.ROLLED_BACK,
+        "migration_name": row.name,
+        "version": row.version,
+        "batch_id": ctx.batch_id,
+        "execution_time_ms": elapsed,
+        "checksum": row.checksum,
+        **history.audit_values(ctx.actor),
+    }
+    return [
+        f"DELETE FROM {history.MIGRATIONS} WHERE version = {history.literal(ctx.conn, row.version)}",
+        f"INSERT INTO {history.ROLLBACKS} " + _history_values(ctx.conn, rb),
+        f"INSERT INTO {history.AUDIT} " + _history_values(ctx.conn, audit),
+    ]
+
+
+def _record_rollback_failure(ctx: Context, row: AppliedRow, info: ServerErrorInfo) -> None:
+    if ctx.conn.closed:
+        return
+    try:
+        ctx.conn.execute(
+            history.audit_sql(
+                ctx.conn, ctx.actor, Event.ROLLBACK_FAILED,
+                migration_name=row.name, version=row.version, batch_id=ctx.batch_id,
+                error_message=info.message, error_sqlstate=info.sqlstate, error_detail=info.detail,
+                error_hint=info.hint, error_file=str(info.file), error_line=info.line,
+                error_column=info.column, error_statement=info.statement,
+            )
+        )
+    except psycopg.Error:
+        pass
+
+
+def rollback_kind_of(row: AppliedRow) -> RollbackKind:
+    """The rollback kind of an applied row (older rows have none stored)."""
+    if row.rollback_kind:
+        return RollbackKind(row.rollback_kind)
+    return RollbackKind.GENERATED if row.rollback_sql else RollbackKind.MANUAL

@@ -1,0 +1,132 @@
+"""Finding and opening the database connection, the way a DBA and a CI job expect.
+
+Precedence: an explicit DSN, then a named environment (profile), then `DATABASE_URL`, then
+the libpq variables (PGHOST, PGPORT, PGUSER, PGDATABASE, PGSERVICE...), then the local
+sandbox. libpq itself reads PGPASSWORD, PGPASSFILE/.pgpass, PGSSLMODE and pg_service.conf.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import conninfo
+
+from app import __version__
+from app.core.errors import ConnectionFailed, UsageError, redact
+
+LIBPQ_TARGET_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to connect, and how it was chosen. `dsn` may hold no password: libpq finds it."""
+
+    dsn: str
+    source: str  # "--dsn", "environment NAME", "DATABASE_URL", "PG* variables", "sandbox"
+    environment: str | None = None
+    password: str | None = field(default=None, repr=False)  # from the keyring, never printed
+    protected: bool = False
+
+    def display(self) -> str:
+        """`user@host:port/db` built from parsed fields: never a password."""
+        return describe_dsn(self.dsn)
+
+
+def describe_dsn(dsn: str) -> str:
+    """A display name for a connection string, built from its fields."""
+    try:
+        params = conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "(unparsable connection string)"
+    env = os.environ
+    if "service" in params or (not dsn and env.get("PGSERVICE")):
+        return f"service {params.get('service') or env.get('PGSERVICE')}"
+    user = params.get("user") or env.get("PGUSER") or ""
+    host = params.get("host") or env.get("PGHOST") or "localhost"
+    port = params.get("port") or env.get("PGPORT") or "5432"
+    db = params.get("dbname") or env.get("PGDATABASE") or user or ""
+    if host.startswith("/"):
+        host = f"[{host}]"
+    return f"{user + '@' if user else ''}{host}:{port}/{db}"
+
+
+SandboxResolver = Callable[[], Target]
+EnvironmentResolver = Callable[[str], Target]
+
+
+def resolve_target(
+    dsn: str | None = None,
+    environment: str | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    environments: EnvironmentResolver | None = None,
+    sandbox: SandboxResolver | None = None,
+) -> Target:
+    """Choose the connection by the documented precedence."""
+    env = os.environ if env is None else env
+    if dsn:
+        _check_dsn(dsn, "--dsn")
+        return Target(dsn, "--dsn")
+    if environment:
+        if environments is None:
+            raise UsageError(f"environment {environment!r}: environments are not available here")
+        return environments(environment)
+    url = env.get("DATABASE_URL")
+    if url:
+        _check_dsn(url, "DATABASE_URL")
+        return Target(url, "DATABASE_URL")
+    if any(env.get(v) for v in LIBPQ_TARGET_VARS):
+        return Target("", "PG* variables")
+    if sandbox is not None:
+        return sandbox()
+    raise UsageError(
+        "no database to connect to: give --dsn postgresql://user@host/db, --environment NAME, "
+        "or set DATABASE_URL or PGHOST/PGDATABASE"
+    )
+
+
+def _check_dsn(dsn: str, where: str) -> None:
+    try:
+        conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as exc:
+        raise UsageError(f"{where} is not a valid connection string: {redact(str(exc))}") from None
+
+
+def connect(target: Target, *, autocommit: bool = True, connect_timeout: int = 10) -> psycopg.Connection:
+    """Open a connection; a failure is a one-line ConnectionFailed naming the target."""
+    kwargs: dict[str, object] = {
+        "autocommit": autocommit,
+        "application_name": f"tidemark {__version__}",
+    }
+    params = conninfo.conninfo_to_dict(target.dsn) if target.dsn else {}
+    if "connect_timeout" not in params and not os.environ.get("PGCONNECT_TIMEOUT"):
+        kwargs["connect_timeout"] = connect_timeout
+    if target.password is not None:
+        kwargs["password"] = target.password
+    try:
+        return psycopg.connect(target.dsn, **kwargs)
+    except psycopg.OperationalError as exc:
+        raise ConnectionFailed(_explain(exc, target)) from None
+
+
+def _explain(exc: psycopg.OperationalError, target: Target) -> str:
+    where = target.display()
+    text = redact(str(exc)).strip()
+    last = text.splitlines()[-1] if text else "connection failed"
+    sqlstate = getattr(exc, "sqlstate", None)
+    if sqlstate == "28P01" or "password authentication failed" in text:
+        return (
+            f"cannot log in to {where}: password authentication failed "
+            f"(check the password: keyring, PGPASSWORD or ~/.pgpass; chosen from {target.source})"
+        )
+    if "no password supplied" in text:
+        return (
+            f"cannot log in to {where}: the server asks for a password and none was found "
+            "(store it with `tidemark env add`, or set PGPASSWORD or ~/.pgpass)"
+        )
+    if sqlstate == "3D000" or "does not exist" in text:
+        return f"cannot connect to {where}: {last}"
+    return f"cannot connect to {where} (from {target.source}): {last}"

@@ -1,0 +1,232 @@
+"""Migration files on disk: discovery, naming, checksums and comment directives."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from app.core.errors import FileProblem, MigrationFileError, UsageError
+
+FILE_NAME = re.compile(r"^(?P<version>\d{14})_(?P<slug>[A-Za-z0-9][A-Za-z0-9_.\-]*)\.sql$")
+BOM = "\ufeff"
+
+_HEADER = re.compile(r"^\s*--\s*(?P<key>Migration|Description)\s*:\s*(?P<value>.*?)\s*$", re.IGNORECASE)
+_ROLLBACK_LINE = re.compile(r"^\s*--\s*ROLLBACK\s*:\s?(?P<sql>.*)$", re.IGNORECASE)
+_ROLLBACK_BEGIN = re.compile(r"^\s*--\s*ROLLBACK\s+BEGIN\s*$", re.IGNORECASE)
+_ROLLBACK_END = re.compile(r"^\s*--\s*ROLLBACK\s+END\s*$", re.IGNORECASE)
+_NO_TRANSACTION = re.compile(r"^\s*--\s*tidemark\s*:\s*no-transaction\s*$", re.IGNORECASE)
+
+
+def normalise(text: str) -> str:
+    """The text a checksum is taken of: no BOM, LF line endings."""
+    if text.startswith(BOM):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def checksum(text: str) -> str:
+    """SHA-256 (hex) of the normalised text, so a Windows checkout is not 'modified'."""
+    return hashlib.sha256(normalise(text).encode("utf-8")).hexdigest()
+
+
+def raw_checksum(data: bytes) -> str:
+    """SHA-256 (hex) of the bytes as they are: tells a line-ending or BOM change apart."""
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Directives:
+    """What the file's comments say about it."""
+
+    title: str = ""
+    description: str = ""
+    custom_rollback: str | None = None
+    no_transaction: bool = False
+
+
+def read_directives(text: str, path: Path | None = None) -> Directives:
+    """Read `-- Migration:`, `-- Description:`, `-- ROLLBACK...` and `-- tidemark:` comments."""
+    title = description = ""
+    rollback_lines: list[str] = []
+    in_block = False
+    block_start = 0
+    no_transaction = False
+    header_done = False
+    for number, line in enumerate(text.split("\n"), start=1):
+        if in_block:
+            if _ROLLBACK_END.match(line):
+                in_block = False
+                continue
+            stripped = line.lstrip()
+            # Inside the block, lines may be commented out (so the migration ignores them) or not.
+            rollback_lines.append(stripped[2:].lstrip(" ") if stripped.startswith("--") else line)
+            continue
+        if _ROLLBACK_BEGIN.match(line):
+            in_block = True
+            block_start = number
+            continue
+        if _ROLLBACK_END.match(line):
+            raise MigrationFileError(
+                [FileProblem(path or Path("?"), "'-- ROLLBACK END' without '-- ROLLBACK BEGIN'", number)]
+            )
+        m = _ROLLBACK_LINE.match(line)
+        if m:
+            rollback_lines.append(m["sql"])
+            continue
+        if _NO_TRANSACTION.match(line):
+            no_transaction = True
+            continue
+        if not header_done:
+            h = _HEADER.match(line)
+            if h:
+                if h["key"].lower() == "migration":
+                    title = title or h["value"]
+                else:
+                    description = description or h["value"]
+                continue
+            if line.strip() and not line.lstrip().startswith("--"):
+                header_done = True
+    if in_block:
+        raise MigrationFileError(
+            [
+                FileProblem(
+                    path or Path("?"),
+                    "'-- ROLLBACK BEGIN' is never closed",
+                    block_start,
+                    hint="end the block with a '-- ROLLBACK END' line",
+                )
+            ]
+        )
+    custom = "\n".join(rollback_lines).strip()
+    return Directives(title, description, custom or None, no_transaction)
+
+
+@dataclass(frozen=True)
+class MigrationFile:
+    """One migration file, read and checked."""
+
+    path: Path
+    version: str
+    name: str  # the file name, with .sql: the key in public._migrations (as the seed uses it)
+    text: str  # normalised (LF, no BOM)
+    checksum: str
+    raw_checksum: str
+    directives: Directives
+
+    @property
+    def stem(self) -> str:
+        """The file name without `.sql`."""
+        return self.name[:-4]
+
+    @property
+    def title(self) -> str:
+        """The `-- Migration:` title, or one made from the file name."""
+        return self.directives.title or self.stem[15:].replace("_", " ")
+
+    @property
+    def description(self) -> str:
+        """The `-- Description:` text, if any."""
+        return self.directives.description
+
+    @cached_property
+    def lines(self) -> list[str]:
+        """The file's lines (normalised)."""
+        return self.text.split("\n")
+
+
+def load_file(path: Path) -> MigrationFile:
+    """Read one migration file; raise MigrationFileError naming it if it breaks a rule."""
+    m = FILE_NAME.match(path.name)
+    if not m:
+        raise MigrationFileError([_misnamed(path)])
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MigrationFileError([FileProblem(path, f"cannot be read: {exc.strerror}")]) from exc
+    try:
+        raw = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise MigrationFileError(
+            [FileProblem(path, "is not UTF-8 text", line, hint="save it as UTF-8")]
+        ) from exc
+    text = normalise(raw)
+    if not text.strip():
+        raise MigrationFileError(
+            [FileProblem(path, "is empty", hint="add SQL to it, or delete it if it is not needed")]
+        )
+    return MigrationFile(
+        path=path,
+        version=m["version"],
+        name=path.name,
+        text=text,
+        checksum=checksum(raw),
+        raw_checksum=raw_checksum(data),
+        directives=read_directives(text, path),
+    )
+
+
+def _misnamed(path: Path) -> FileProblem:
+    return FileProblem(
+        path,
+        "does not follow the naming convention YYYYMMDDHHMMSS_description.sql",
+        hint="rename it, e.g. 20260111000001_initial_schema.sql",
+    )
+
+
+def discover(directory: Path) -> list[MigrationFile]:
+    """All migration files of a folder, by version; every problem reported at once."""
+    if not directory.is_dir():
+        raise UsageError(
+            f"migrations folder {directory} does not exist "
+            "(give --migrations-dir, or create ./migrations or ./supabase/migrations)"
+        )
+    problems: list[FileProblem] = []
+    files: list[MigrationFile] = []
+    for path in sorted(directory.iterdir()):
+        if path.suffix.lower() != ".sql" or not path.is_file():
+            continue  # READMEs, seeds in subfolders, editor files: not migrations
+        try:
+            files.append(load_file(path))
+        except MigrationFileError as exc:
+            problems.extend(exc.problems)
+    seen: dict[str, MigrationFile] = {}
+    for f in files:
+        if f.version in seen:
+            problems.append(
+                FileProblem(
+                    f.path,
+                    f"duplicate version {f.version} (also {seen[f.version].name})",
+                    hint="give one of them a later timestamp",
+                )
+            )
+        else:
+            seen[f.version] = f
+    if problems:
+        raise MigrationFileError(problems)
+    return sorted(files, key=lambda f: f.version)
+
+
+def default_migrations_dir(cwd: Path | None = None) -> Path:
+    """`./migrations`, or `./supabase/migrations` when only that exists."""
+    cwd = cwd or Path.cwd()
+    plain = cwd / "migrations"
+    supabase = cwd / "supabase" / "migrations"
+    if not plain.is_dir() and supabase.is_dir():
+        return supabase
+    return plain
+
+
+def version_of(name: str) -> str | None:
+    """The 14-digit version of a migration name, file name or version string."""
+    name = name.strip()
+    if name.endswith(".sql"):
+        name = name[:-4]
+    name = Path(name).name
+    if re.fullmatch(r"\d{14}", name):
+        return name
+    m = re.match(r"^(\d{14})_", name)
+    return m.group(1) if m else None

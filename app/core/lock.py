@@ -1,0 +1,84 @@
+"""One runner at a time: a session-level PostgreSQL advisory lock held for the whole run.
+
+The lock lives on the runner's own connection, which is never idle inside a transaction,
+and dies with it (a killed client leaves nothing to break by hand). A waiting runner polls
+`pg_try_advisory_lock` between short autocommit statements: blocking in
+`pg_advisory_lock()` would hold a snapshot that a concurrent index build waits for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from app.core.errors import LockHeld
+
+# A fixed name plus the history table: the same database and table always give the same key.
+_KEY = int.from_bytes(hashlib.sha256(b"tidemark:public._migrations").digest()[:8], "big", signed=True)
+LOCK_KEY: int = _KEY
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds the migration lock."""
+
+    pid: int
+    db_user: str | None
+    client: str | None
+    application: str | None
+    since: datetime | None
+
+    def __str__(self) -> str:
+        since = self.since.strftime("%Y-%m-%d %H:%M:%S %Z").strip() if self.since else "?"
+        app = f" ({self.application})" if self.application else ""
+        return f"held by {self.db_user or '?'} from {self.client or 'local socket'}{app}, pid {self.pid}, since {since}"
+
+
+def holder(conn: psycopg.Connection) -> Holder | None:
+    """The session holding the lock, read from pg_locks and pg_stat_activity."""
+    classid, objid = (LOCK_KEY >> 32) & 0xFFFFFFFF, LOCK_KEY & 0xFFFFFFFF
+    row = conn.execute(
+        "SELECT a.pid, a.usename, coalesce(a.client_hostname, host(a.client_addr)), a.application_name, "
+        "a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s "
+        "AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        (classid, objid),
+    ).fetchone()
+    return Holder(*row) if row else None
+
+
+def try_acquire(conn: psycopg.Connection) -> bool:
+    """Take the lock if free."""
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
+    return bool(row and row[0])
+
+
+def acquire(
+    conn: psycopg.Connection,
+    wait_seconds: float = 0.0,
+    *,
+    poll: float = 0.25,
+    should_stop: Callable[[], bool] | None = None,
+) -> None:
+    """Take the lock, polling up to `wait_seconds`; LockHeld names who holds it."""
+    deadline = time.monotonic() + max(wait_seconds, 0.0)
+    while not try_acquire(conn):
+        if time.monotonic() >= deadline or (should_stop and should_stop()):
+            who = holder(conn)
+            msg = f"another migration run holds the lock: {who}" if who else "the migration lock is held"
+            hint = " (wait for it, or pass --wait-lock SECONDS)" if wait_seconds <= 0 else (
+                f" (waited {wait_seconds:g} s)"
+            )
+            raise LockHeld(msg + hint)
+        time.sleep(poll)
+
+
+def release(conn: psycopg.Connection) -> None:
+    """Give the lock back (closing the connection does too)."""
+    if not conn.closed:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))

@@ -1,0 +1,489 @@
+"""The public API: the seed's "Programmatic Usage", in Python names.
+
+    runner = create_migration_runner(dsn="postgresql://app@db/app", migrations_dir="migrations")
+    result = runner.run_migrations(dry_run=False, verbose=True, target="20260111000002")
+    status = runner.get_migration_status()
+    runner.rollback_migrations(count=2)
+
+Every call opens its own connection, so a runner can be used from any thread (the desktop
+app calls it from a worker thread); long calls take a `progress` callback and a `cancel`
+token.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+from app.core import history, lock
+from app.core.apply import Context, Options, Prepared, apply, prepare, revert, rollback_kind_of
+from app.core.connect import Target, connect, resolve_target
+from app.core.errors import ManualRollback, MigrationFailed, MigrationFileError, StateError, UsageError
+from app.core.files import MigrationFile, default_migrations_dir, discover, load_file, version_of
+from app.core.history import Actor, AppliedRow, Event, HistoryEvent
+from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, ProgressEvent, no_progress
+from app.core.results import (
+    BaselineResult,
+    PlannedMigration,
+    PlannedRollback,
+    PlannedStatement,
+    RepairCandidate,
+    RepairResult,
+    RollbackResult,
+    RunResult,
+)
+from app.core.rollback import RollbackKind
+from app.core.sql import annotate_locks
+from app.core.status import InvalidIndex, MigrationStatus, State, compute
+
+_INVALID_INDEXES = """
+SELECT n.nspname, c.relname, t.relname
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indexrelid
+JOIN pg_class t ON t.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT i.indisvalid AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg_toast%'
+"""
+
+
+class MigrationRunner:
+    """Runs, rolls back and reports on the migrations of one folder against one database."""
+
+    def __init__(self, target: Target, migrations_dir: Path, options: Options | None = None) -> None:
+        self.target = target
+        self.migrations_dir = migrations_dir
+        self.options = options or Options()
+        self.actor = Actor.current()
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _connection(self, cancel: CancelToken | None = None) -> Iterator[psycopg.Connection]:
+        conn = connect(self.target)
+        if cancel is not None:
+            cancel.attach(conn)
+        try:
+            yield conn
+        finally:
+            if cancel is not None:
+                cancel.attach(None)
+            conn.close()
+
+    @contextmanager
+    def _locked(self, conn: psycopg.Connection, cancel: CancelToken, progress: ProgressCallback
+                ) -> Iterator[None]:
+        if not lock.try_acquire(conn):
+            if self.options.wait_lock_s <= 0:
+                lock.acquire(conn, 0)
+            who = lock.holder(conn)
+            progress(ProgressEvent(Phase.LOCK_WAIT, message=f"waiting for the migration lock ({who})"))
+            lock.acquire(conn, self.options.wait_lock_s, should_stop=lambda: cancel.cancelled)
+            cancel.check()
+        try:
+            yield
+        finally:
+            if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                try:
+                    lock.release(conn)
+                except psycopg.Error:
+                    pass  # closing the connection releases it anyway
+
+    def files(self) -> list[MigrationFile]:
+        """The migration files, checked (MigrationFileError lists every problem)."""
+        return discover(self.migrations_dir)
+
+    def _status(self, conn: psycopg.Connection, files: list[MigrationFile]) -> MigrationStatus:
+        exists = history.tables_exist(conn)
+        applied = history.read_applied(conn) if exists else []
+        events = history.read_last_events(conn) if exists else {}
+        invalid = self._invalid_indexes(conn, files)
+        infos, health, reasons = compute(
+            files, applied, events, invalid_indexes=invalid, slow_threshold_ms=self.options.slow_threshold_ms
+        )
+        info = conn.info
+        return MigrationStatus(
+            migrations=infos,
+            health=health,
+            reasons=reasons,
+            history_exists=exists,
+            server_version=_server_version(conn),
+            database=info.dbname,
+            target=self.target.display(),
+            migrations_dir=str(self.migrations_dir),
+            invalid_indexes=invalid,
+            slow_threshold_ms=self.options.slow_threshold_ms,
+        )
+
+    def _invalid_indexes(self, conn: psycopg.Connection, files: list[MigrationFile]) -> list[InvalidIndex]:
+        rows = conn.execute(_INVALID_INDEXES).fetchall()
+        out = []
+        for schema, name, table in rows:
+            owner = _file_creating_index(files, name)
+            if owner is not None:
+                out.append(InvalidIndex(schema, name, table, owner.name))
+        return out
+
+    # --- the seed's API --------------------------------------------------------------------------
+
+    def get_migration_status(self, *, cancel: CancelToken | None = None) -> MigrationStatus:
+        """Every migration with its state, and the health. Only reads; works before the first migrate."""
+        files = self.files()
+        with self._connection(cancel) as conn:
+            return self._status(conn, files)
+
+    def run_migrations(
+        self,
+        *,
+        dry_run: bool = False,
+        verbose: bool = False,
+        target: str | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> RunResult:
+        """Run pending migrations in version order, each in its own transaction with its history row."""
+        progress = progress or no_progress
+        cancel = cancel or CancelToken()
+        clock = Clock()
+        files = self.files()
+        if dry_run:
+            return self._dry_run(files, target, clock)
+        batch_id = history.new_batch_id()
+        with self._connection(cancel) as conn, self._locked(conn, cancel, progress):
+            progress(ProgressEvent(Phase.CONNECTED, message=self.target.display()))
+            status = self._status(conn, files)
+            todo, warnings = self._select_pending(status, files, target)
+            prepared = _prepare_all(todo)
+            if not prepared:
+                return RunResult(batch_id=None, dry_run=False, warnings=warnings, total_ms=clock.ms(),
+                                 target=self.target.display())
+            history.ensure_tables(conn)
+            ctx = Context(conn, self.actor, batch_id, self.options, cancel, progress, verbose, clock)
+            applied = []
+            for i, p in enumerate(prepared, start=1):
+                try:
+                    applied.append(apply(ctx, p, i, len(prepared)))
+                except MigrationFailed as exc:
+                    exc.completed = RunResult(batch_id, False, applied, warnings=warnings, total_ms=clock.ms(),
+                                              target=self.target.display())
+                    raise
+            return RunResult(batch_id, False, applied, warnings=warnings, total_ms=clock.ms(),
+                             target=self.target.display())
+
+    def _select_pending(
+        self, status: MigrationStatus, files: list[MigrationFile], target: str | None
+    ) -> tuple[list[MigrationFile], list[str]]:
+        by_version = {f.version: f for f in files}
+        warnings: list[str] = []
+        stop = None
+        if target:
+            stop = self.resolve_name(target, files, status)
+            if stop not in by_version:
+                raise UsageError(f"--target {target}: its file is missing from {self.migrations_dir}")
+        modified = [m for m in status.migrations if m.state is State.MODIFIED]
+        if modified and not self.options.allow_modified:
+            names = ", ".join(m.name for m in modified)
+            raise StateError(
+                f"applied migration{'s' if len(modified) > 1 else ''} changed since applied: {names} "
+                "(restore the file, or accept it with `tidemark repair NAME --reason ...`, "
+                "or run with --allow-modified)"
+            )
+        for m in modified:
+            warnings.append(f"{m.name} was modified after it was applied (--allow-modified)")
+        for m in status.migrations:
+            if m.state is State.MISSING:
+                warnings.append(f"{m.name} is in the history but its file is missing")
+        pending = [m for m in status.pending if stop is None or m.version <= stop]
+        older = [m for m in pending if m.out_of_order]
+        if older and not self.options.allow_out_of_order:
+            names = ", ".join(m.name for m in older)
+            raise StateError(
+                f"pending migration{'s' if len(older) > 1 else ''} older than the newest applied one: {names} "
+                "(give it a newer timestamp, or run with --allow-out-of-order)"
+            )
+        return [by_version[m.version] for m in pending], warnings
+
+    def _dry_run(self, files: list[MigrationFile], target: str | None, clock: Clock) -> RunResult:
+        with self._connection() as conn:
+            status = self._status(conn, files)
+            todo, warnings = self._select_pending(status, files, target)
+            prepared = _prepare_all(todo)
+            schema = conn.execute("SELECT current_schema()").fetchone()[0]
+        planned = []
+        for p in prepared:
+            annotate_locks(p.statements, schema)
+            plan = p.static_rollback()
+            planned.append(
+                PlannedMigration(
+                    version=p.file.version,
+                    name=p.file.name,
+                    title=p.file.title,
+                    path=p.file.path,
+                    transactional=p.transactional,
+                    non_transactional_reason=p.non_transactional_reason,
+                    statements=[PlannedStatement(st.line, st.text, st.locks, st.non_transactional)
+                                for st in p.statements],
+                    rollback_kind=plan.kind.value,
+                    rollback_sql=plan.sql,
+                    rollback_note=plan.reason,
+                    own_transaction_removed=p.wrapper_removed,
+                )
+            )
+        if not status.history_exists:
+            warnings.append("the history tables do not exist yet: the first migrate creates them")
+        return RunResult(None, True, planned=planned, warnings=warnings, total_ms=clock.ms(),
+                         target=self.target.display())
+
+    def rollback_migrations(
+        self,
+        *,
+        count: int | None = None,
+        to: str | None = None,
+        dry_run: bool = False,
+        verbose: bool = False,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> RollbackResult:
+        """Roll back the last `count` applied migrations, or all applied after `to` (exclusive)."""
+        if (count is None) == (to is None):
+            raise UsageError("give either a count or a migration to roll back to")
+        progress = progress or no_progress
+        cancel = cancel or CancelToken()
+        clock = Clock()
+        files = self.files()
+        with self._connection(cancel) as conn:
+            if dry_run:
+                rows = self._rollback_selection(conn, files, count, to)
+                return RollbackResult(None, True, planned=_planned_rollbacks(rows), total_ms=clock.ms())
+            with self._locked(conn, cancel, progress):
+                rows = self._rollback_selection(conn, files, count, to)
+                batch_id = history.new_batch_id()
+                ctx = Context(conn, self.actor, batch_id, self.options, cancel, progress, verbose, clock)
+                done = []
+                for i, row in enumerate(rows, start=1):
+                    try:
+                        done.append(revert(ctx, row, i, len(rows)))
+                    except MigrationFailed as exc:
+                        exc.completed = RollbackResult(batch_id, False, done, total_ms=clock.ms())
+                        raise
+                return RollbackResult(batch_id if done else None, False, done, total_ms=clock.ms())
+
+    def _rollback_selection(
+        self, conn: psycopg.Connection, files: list[MigrationFile], count: int | None, to: str | None
+    ) -> list[AppliedRow]:
+        applied = history.read_applied(conn) if history.tables_exist(conn) else []
+        newest_first = sorted(applied, key=lambda r: r.version, reverse=True)
+        if count is not None:
+            if count < 1:
+                raise UsageError(f"rollback count must be 1 or more (got {count})")
+            if count > len(newest_first):
+                raise UsageError(
+                    f"cannot roll back {count} migrations: only {len(newest_first)} "
+                    f"{'is' if len(newest_first) == 1 else 'are'} applied"
+                )
+            rows = newest_first[:count]
+        else:
+            assert to is not None
+            version = self.resolve_name(to, files, None, applied)
+            if version not in {r.version for r in applied}:
+                raise UsageError(f"rollback-to {to}: that migration is not applied")
+            rows = [r for r in newest_first if r.version > version]
+        manual = [r for r in rows if rollback_kind_of(r) is RollbackKind.MANUAL]
+        if manual:
+            lines = []
+            for r in manual:
+                why = f" ({r.rollback_note})" if r.rollback_note else ""
+                lines.append(f"{r.name}{why}")
+            raise ManualRollback(
+                "nothing was rolled back: no rollback SQL is known for " + "; ".join(lines)
+                + ". Add '-- ROLLBACK: <sql>' lines (or a '-- ROLLBACK BEGIN' ... '-- ROLLBACK END' block) "
+                "to the file, then store them with `tidemark repair NAME --reason ...`"
+            )
+        return rows
+
+    # --- baseline, repair, history -----------------------------------------------------------------
+
+    def baseline(self, name: str, *, progress: ProgressCallback | None = None,
+                 cancel: CancelToken | None = None) -> BaselineResult:
+        """Record every migration up to `name` as applied, without running it."""
+        progress = progress or no_progress
+        cancel = cancel or CancelToken()
+        files = self.files()
+        with self._connection(cancel) as conn, self._locked(conn, cancel, progress):
+            status = self._status(conn, files)
+            version = self.resolve_name(name, files, status)
+            history.ensure_tables(conn)
+            batch_id = history.new_batch_id()
+            applied = {m.version for m in status.applied}
+            todo = [f for f in files if f.version <= version and f.version not in applied]
+            with conn.transaction():
+                for f in todo:
+                    custom = f.directives.custom_rollback
+                    values = {
+                        "name": f.name, "version": f.version, "checksum": f.checksum,
+                        "raw_checksum": f.raw_checksum, "execution_time_ms": 0,
+                        "rollback_sql": custom,
+                        "rollback_kind": (RollbackKind.CUSTOM if custom else RollbackKind.MANUAL).value,
+                        "rollback_note": None if custom else "baselined: the state before it cannot be read",
+                        "batch_id": batch_id, "title": f.title, "description": f.description or None,
+                        "applied_sql": f.text, "baselined": True, **history.audit_values(self.actor),
+                    }
+                    conn.execute(history.insert_sql(conn, history.MIGRATIONS, values))
+                    conn.execute(history.audit_sql(conn, self.actor, Event.BASELINED, migration_name=f.name,
+                                                   version=f.version, batch_id=batch_id, checksum=f.checksum,
+                                                   execution_time_ms=0))
+            return BaselineResult(batch_id, [f.name for f in todo],
+                                  [f.name for f in files if f.version <= version and f.version in applied])
+
+    def repair_candidates(self, name: str | None = None) -> list[RepairCandidate]:
+        """Applied migrations whose files changed, each with the diff against the applied text."""
+        files = self.files()
+        by_version = {f.version: f for f in files}
+        with self._connection() as conn:
+            status = self._status(conn, files)
+            wanted = self.resolve_name(name, files, status) if name else None
+            out = []
+            for m in status.migrations:
+                if wanted and m.version != wanted:
+                    continue
+                if m.state is not State.MODIFIED and not m.line_endings_only:
+                    continue
+                f = by_version[m.version]
+                old = history.read_applied_sql(conn, m.version)
+                if old is None:
+                    diff = "(the applied text was not stored by the tool that applied it)"
+                else:
+                    diff = "".join(difflib.unified_diff(
+                        old.splitlines(keepends=True), f.text.splitlines(keepends=True),
+                        fromfile=f"{m.name} (applied)", tofile=f"{m.name} (on disk)"))
+                custom = f.directives.custom_rollback
+                out.append(RepairCandidate(m.version, m.name, diff, m.line_endings_only,
+                                           m.applied_checksum or "", f.checksum,
+                                           RollbackKind.CUSTOM.value if custom else None))
+            if wanted and not out:
+                raise UsageError(f"repair {name}: that migration is applied and unchanged; nothing to repair")
+            return out
+
+    def repair(self, candidates: list[RepairCandidate], reason: str, *,
+               cancel: CancelToken | None = None) -> RepairResult:
+        """Accept the current checksums of changed applied files, recording who and why."""
+        if not reason.strip():
+            raise UsageError("repair needs a reason (--reason TEXT): it goes into the audit trail")
+        cancel = cancel or CancelToken()
+        by_version = {f.version: f for f in self.files()}
+        with self._connection(cancel) as conn, self._locked(conn, cancel, no_progress):
+            history.ensure_tables(conn)
+            with conn.transaction():
+                for c in candidates:
+                    f = by_version[c.version]
+                    custom = f.directives.custom_rollback
+                    conn.execute(
+                        f"UPDATE {history.MIGRATIONS} SET checksum = %s, raw_checksum = %s, applied_sql = %s, "
+                        "title = %s, rollback_sql = CASE WHEN %s::text IS NULL THEN rollback_sql ELSE %s END, "
+                        "rollback_kind = CASE WHEN %s::text IS NULL THEN rollback_kind ELSE 'custom' END, "
+                        "rollback_note = CASE WHEN %s::text IS NULL THEN rollback_note ELSE NULL END "
+                        "WHERE version = %s AND checksum = %s",
+                        (f.checksum, f.raw_checksum, f.text, f.title, custom, custom, custom, custom,
+                         c.version, c.applied_checksum),
+                    )
+                    conn.execute(history.audit_sql(
+                        conn, self.actor, Event.REPAIRED, migration_name=f.name, version=f.version,
+                        checksum=f.checksum, reason=reason))
+        return RepairResult([c.name for c in candidates], reason)
+
+    def history(self, limit: int | None = None) -> list[HistoryEvent]:
+        """The audit trail: applies, rollbacks, failures, baselines and repairs."""
+        with self._connection() as conn:
+            return history.read_history(conn, limit)
+
+    # --- names -------------------------------------------------------------------------------------
+
+    def resolve_name(self, name: str, files: list[MigrationFile], status: MigrationStatus | None,
+                     applied: list[AppliedRow] | None = None) -> str:
+        """The version a NAME means: file name with or without .sql, or the 14-digit version."""
+        version = version_of(name)
+        known = {f.version: f.name for f in files}
+        if status is not None:
+            known.update({m.version: m.name for m in status.migrations})
+        for row in applied or []:
+            known.setdefault(row.version, row.name)
+        if version is None or version not in known:
+            raise UsageError(
+                f"unknown migration {name!r}: give a file name (with or without .sql) or its 14-digit "
+                f"version; `tidemark status` lists them"
+            )
+        stem = name.strip().removesuffix(".sql")
+        if not stem.isdigit() and known[version].removesuffix(".sql") != Path(stem).name:
+            raise UsageError(f"unknown migration {name!r}: version {version} is {known[version]}")
+        return version
+
+
+def _prepare_all(files: list[MigrationFile]) -> list[Prepared]:
+    problems = []
+    out = []
+    for f in files:
+        try:
+            out.append(prepare(f))
+        except MigrationFileError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise MigrationFileError(problems)
+    return out
+
+
+def _planned_rollbacks(rows: list[AppliedRow]) -> list[PlannedRollback]:
+    return [
+        PlannedRollback(r.version, r.name, rollback_kind_of(r).value, r.rollback_sql, r.rollback_note or "",
+                        r.transactional)
+        for r in rows
+    ]
+
+
+def _server_version(conn: psycopg.Connection) -> str:
+    v = conn.info.server_version
+    return f"{v // 10000}.{v % 10000}"
+
+
+def _file_creating_index(files: list[MigrationFile], index_name: str) -> MigrationFile | None:
+    """The migration whose SQL creates an index of this name (parsed, not guessed)."""
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+
+    needle = index_name.lower()
+    for f in reversed(files):
+        if needle not in f.text.lower():
+            continue
+        try:
+            stmts = parse_sql(f.text)
+        except ParseError:  # a file that does not parse cannot be the creator
+            continue
+        if any(isinstance(s.stmt, ast.IndexStmt) and (s.stmt.idxname or "").lower() == needle for s in stmts):
+            return f
+    return None
+
+
+def create_migration_runner(
+    dsn: str | None = None,
+    environment: str | None = None,
+    migrations_dir: str | Path | None = None,
+    *,
+    options: Options | None = None,
+    environments: Callable[[str], Target] | None = None,
+    sandbox: Callable[[], Target] | None = None,
+) -> MigrationRunner:
+    """A runner for a DSN or a named environment (the seed's createMigrationRunner)."""
+    target = resolve_target(dsn, environment, environments=environments, sandbox=sandbox)
+    folder = Path(migrations_dir) if migrations_dir else default_migrations_dir()
+    return MigrationRunner(target, folder, options)
+
+
+__all__ = [
+    "MigrationRunner",
+    "Options",
+    "create_migration_runner",
+    "load_file",
+]
