@@ -122,7 +122,7 @@ class Database:
     def query(self, query: str, params: tuple = ()) -> list[tuple]:
         """Rows of a query."""
         with self.connect() as conn:
-            return conn.execute(query, params).fetchall()
+            return conn.execute(query, params or None).fetchall()
 
     def scalar(self, query: str, params: tuple = ()) -> object:
         """The one value of a query."""

@@ -20,6 +20,8 @@ from app.cli.output import Output, Streams
 from app.core.errors import (
     Cancelled,
     ConnectionFailed,
+    ConnectionLost,
+    DatabaseError,
     LockHeld,
     MigrationFailed,
     StateError,
@@ -44,6 +46,8 @@ EXIT_TABLE: list[tuple[type[BaseException], ExitCode]] = [
     (LockHeld, ExitCode.LOCKED),
     (Cancelled, ExitCode.INTERRUPTED),
     (MigrationFailed, ExitCode.FAILED),
+    (ConnectionLost, ExitCode.FAILED),
+    (DatabaseError, ExitCode.FAILED),
     (StateError, ExitCode.FAILED),
     (ConnectionFailed, ExitCode.USAGE),
     (UsageError, ExitCode.USAGE),

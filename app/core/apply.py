@@ -18,7 +18,7 @@ from psycopg import errors as pg_errors
 from app.core import history
 from app.core.errors import (
     Cancelled,
-    ConnectionFailed,
+    ConnectionLost,
     FileProblem,
     MigrationFailed,
     MigrationFileError,
@@ -295,14 +295,14 @@ def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
                             False, timings)
 
 
-def _connection_lost(name: str, exc: psycopg.OperationalError, partial: bool = False) -> ConnectionFailed:
+def _connection_lost(name: str, exc: psycopg.OperationalError, partial: bool = False) -> ConnectionLost:
     if partial:
-        return ConnectionFailed(
+        return ConnectionLost(
             f"connection lost while running {name} outside a transaction: some of its statements may "
             f"have run; `tidemark status` shows the history, check the schema before running it again "
             f"({str(exc).strip().splitlines()[-1] if str(exc).strip() else 'server closed the connection'})"
         )
-    return ConnectionFailed(
+    return ConnectionLost(
         f"connection lost while applying {name}: the server committed it with its history row or rolled "
         f"both back; `tidemark status` shows which, and `tidemark migrate` goes on from there "
         f"({str(exc).strip().splitlines()[-1] if str(exc).strip() else 'server closed the connection'})"

@@ -73,6 +73,14 @@ class ConnectionFailed(TidemarkError):
     """The server could not be reached or refused the login."""
 
 
+class ConnectionLost(TidemarkError):
+    """The connection broke in the middle of a run (server restart, terminated backend)."""
+
+
+class DatabaseError(TidemarkError):
+    """The server refused an operation of Tidemark's own (permissions, a broken history table)."""
+
+
 class LockHeld(TidemarkError):
     """Another runner holds the migration lock."""
 

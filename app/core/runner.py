@@ -13,6 +13,7 @@ token.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +23,15 @@ import psycopg
 from app.core import history, lock
 from app.core.apply import Context, Options, Prepared, apply, prepare, revert, rollback_kind_of
 from app.core.connect import Target, connect, resolve_target
-from app.core.errors import ManualRollback, MigrationFailed, MigrationFileError, StateError, UsageError
+from app.core.errors import (
+    ConnectionLost,
+    DatabaseError,
+    ManualRollback,
+    MigrationFailed,
+    MigrationFileError,
+    StateError,
+    UsageError,
+)
 from app.core.files import MigrationFile, default_migrations_dir, discover, load_file, version_of
 from app.core.history import Actor, AppliedRow, Event, HistoryEvent
 from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, ProgressEvent, no_progress
@@ -51,6 +60,26 @@ WHERE NOT i.indisvalid AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 """
 
 
+def _database_errors(method: Callable) -> Callable:
+    """Turn a psycopg error that escaped the engine's own handling into a one-line known error."""
+
+    @functools.wraps(method)
+    def wrapper(self: MigrationRunner, *args: object, **kwargs: object) -> object:
+        try:
+            return method(self, *args, **kwargs)
+        except psycopg.OperationalError as exc:
+            last = (str(exc).strip().splitlines() or ["server closed the connection"])[-1]
+            raise ConnectionLost(f"connection to {self.target.display()} lost: {last}; nothing more ran "
+                                 "(`tidemark status` shows where things stand)") from None
+        except psycopg.Error as exc:
+            diag = exc.diag
+            text = diag.message_primary or str(exc).strip().split("\n")[0]
+            state = f" (SQLSTATE {diag.sqlstate})" if diag.sqlstate else ""
+            raise DatabaseError(f"{self.target.display()}: {text}{state}") from None
+
+    return wrapper
+
+
 class MigrationRunner:
     """Runs, rolls back and reports on the migrations of one folder against one database."""
 
@@ -77,6 +106,10 @@ class MigrationRunner:
     @contextmanager
     def _locked(self, conn: psycopg.Connection, cancel: CancelToken, progress: ProgressCallback
                 ) -> Iterator[None]:
+        if conn.info.server_version >= 140000:
+            # A killed client's backend then aborts within a second instead of running on,
+            # holding the migration lock, until its statement ends.
+            conn.execute("SET client_connection_check_interval = 1000")
         if not lock.try_acquire(conn):
             if self.options.wait_lock_s <= 0:
                 lock.acquire(conn, 0)
@@ -130,12 +163,14 @@ class MigrationRunner:
 
     # --- the seed's API --------------------------------------------------------------------------
 
+    @_database_errors
     def get_migration_status(self, *, cancel: CancelToken | None = None) -> MigrationStatus:
         """Every migration with its state, and the health. Only reads; works before the first migrate."""
         files = self.files()
         with self._connection(cancel) as conn:
             return self._status(conn, files)
 
+    @_database_errors
     def run_migrations(
         self,
         *,
@@ -238,6 +273,7 @@ class MigrationRunner:
         return RunResult(None, True, planned=planned, warnings=warnings, total_ms=clock.ms(),
                          target=self.target.display())
 
+    @_database_errors
     def rollback_migrations(
         self,
         *,
@@ -307,6 +343,7 @@ class MigrationRunner:
 
     # --- baseline, repair, history -----------------------------------------------------------------
 
+    @_database_errors
     def baseline(self, name: str, *, progress: ProgressCallback | None = None,
                  cancel: CancelToken | None = None) -> BaselineResult:
         """Record every migration up to `name` as applied, without running it."""
@@ -339,6 +376,7 @@ class MigrationRunner:
             return BaselineResult(batch_id, [f.name for f in todo],
                                   [f.name for f in files if f.version <= version and f.version in applied])
 
+    @_database_errors
     def repair_candidates(self, name: str | None = None) -> list[RepairCandidate]:
         """Applied migrations whose files changed, each with the diff against the applied text."""
         files = self.files()
@@ -368,6 +406,7 @@ class MigrationRunner:
                 raise UsageError(f"repair {name}: that migration is applied and unchanged; nothing to repair")
             return out
 
+    @_database_errors
     def repair(self, candidates: list[RepairCandidate], reason: str, *,
                cancel: CancelToken | None = None) -> RepairResult:
         """Accept the current checksums of changed applied files, recording who and why."""
@@ -395,6 +434,7 @@ class MigrationRunner:
                         checksum=f.checksum, reason=reason))
         return RepairResult([c.name for c in candidates], reason)
 
+    @_database_errors
     def history(self, limit: int | None = None) -> list[HistoryEvent]:
         """The audit trail: applies, rollbacks, failures, baselines and repairs."""
         with self._connection() as conn:
