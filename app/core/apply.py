@@ -373,17 +373,22 @@ def _ran_list(ran: list[Statement]) -> str:
 
 
 def _record(ctx: Context, event: str, p: Prepared, info: ServerErrorInfo) -> None:
-    """Write the failure to the audit table, after its transaction rolled back."""
+    """Write a failed apply to the audit table, after its transaction rolled back."""
+    _record_failure(ctx, event, p.file.name, p.file.version, info, checksum=p.file.checksum)
+
+
+def _record_failure(ctx: Context, event: str, name: str, version: str, info: ServerErrorInfo,
+                    checksum: str | None = None) -> None:
     if ctx.conn.closed:
         return
     try:
         ctx.conn.execute(
             history.audit_sql(
                 ctx.conn, ctx.actor, event,
-                migration_name=p.file.name, version=p.file.version, batch_id=ctx.batch_id,
-                checksum=p.file.checksum, error_message=info.message, error_sqlstate=info.sqlstate,
-                error_detail=info.detail, error_hint=info.hint, error_file=str(info.file),
-                error_line=info.line, error_column=info.column, error_statement=info.statement,
+                migration_name=name, version=version, batch_id=ctx.batch_id, checksum=checksum,
+                error_message=info.message, error_sqlstate=info.sqlstate, error_detail=info.detail,
+                error_hint=info.hint, error_file=str(info.file), error_line=info.line,
+                error_column=info.column, error_statement=info.statement,
             )
         )
     except psycopg.Error:
@@ -434,7 +439,7 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
     except ScriptError as exc:
         rollback_if_needed(conn)
         info = server_error(exc.error, exc.unit, exc.script, label, sql_text)
-        _record_rollback_failure(ctx, row, info)
+        _record_failure(ctx, Event.ROLLBACK_FAILED, row.name, row.version, info)
         if ctx.cancel.cancelled and isinstance(exc.error, pg_errors.QueryCanceled) and not ran:
             raise Cancelled(f"cancelled: the rollback of {row.name} was undone; it is still applied") from None
         if ran:
@@ -485,23 +490,6 @@ def _rollback_history_sql(ctx: Context, row: AppliedRow, elapsed: Raw | int | No
         f"INSERT INTO {history.ROLLBACKS} " + _history_values(ctx.conn, rb),
         f"INSERT INTO {history.AUDIT} " + _history_values(ctx.conn, audit),
     ]
-
-
-def _record_rollback_failure(ctx: Context, row: AppliedRow, info: ServerErrorInfo) -> None:
-    if ctx.conn.closed:
-        return
-    try:
-        ctx.conn.execute(
-            history.audit_sql(
-                ctx.conn, ctx.actor, Event.ROLLBACK_FAILED,
-                migration_name=row.name, version=row.version, batch_id=ctx.batch_id,
-                error_message=info.message, error_sqlstate=info.sqlstate, error_detail=info.detail,
-                error_hint=info.hint, error_file=str(info.file), error_line=info.line,
-                error_column=info.column, error_statement=info.statement,
-            )
-        )
-    except psycopg.Error:
-        pass
 
 
 def rollback_kind_of(row: AppliedRow) -> RollbackKind:

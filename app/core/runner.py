@@ -17,6 +17,7 @@ import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 import psycopg
 
@@ -60,11 +61,16 @@ WHERE NOT i.indisvalid AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 """
 
 
-def _database_errors(method: Callable) -> Callable:
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _database_errors(method: Callable[Concatenate[MigrationRunner, _P], _R]
+                     ) -> Callable[Concatenate[MigrationRunner, _P], _R]:
     """Turn a psycopg error that escaped the engine's own handling into a one-line known error."""
 
     @functools.wraps(method)
-    def wrapper(self: MigrationRunner, *args: object, **kwargs: object) -> object:
+    def wrapper(self: MigrationRunner, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return method(self, *args, **kwargs)
         except psycopg.OperationalError as exc:
