@@ -19,6 +19,9 @@ COMMAND_MODULES = (
     "app.cli.rollback",
     "app.cli.status",
     "app.cli.maintenance",
+    "app.cli.env",
+    "app.cli.preflight",
+    "app.cli.report",
 )
 
 
@@ -90,10 +93,10 @@ def build_target(args: argparse.Namespace, env: dict[str, str] | None = None) ->
 
 def _environment_resolver():
     try:
-        from app.core.environments import resolve_environment
+        from app.cli.env import resolver  # resolve_environment with the CLI's keyring note and prompt
     except ImportError:
         return None
-    return resolve_environment
+    return resolver()
 
 
 def _sandbox_resolver():
@@ -112,7 +115,8 @@ def build_runner(args: argparse.Namespace, env: dict[str, str] | None = None) ->
     from app.core.runner import MigrationRunner
 
     target = build_target(args, env)
-    folder = getattr(args, "migrations_dir", None) or default_migrations_dir()
+    folder = getattr(args, "migrations_dir", None) or getattr(target, "migrations_dir", None) \
+        or default_migrations_dir()  # an environment's own folder comes second
     retries = getattr(args, "retries", 0) or 0
     if retries < 0:
         raise UsageError("--retries must be 0 or more")

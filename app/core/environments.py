@@ -1,0 +1,471 @@
+"""Environments (connection profiles) shared by the CLI and the desktop app.
+
+A profile is stored in `environments.toml` in the config folder (written atomically, mode
+0600); its password only in the OS keyring (app.core.passwords). Without a stored password
+libpq falls back to PGPASSWORD and ~/.pgpass, so CI keeps working.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from app.core import passwords
+from app.core.connect import Target, describe_dsn
+from app.core.errors import UsageError
+from app.core.passwords import KeyringUnavailable
+
+FILE_NAME = "environments.toml"
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_COLOUR = re.compile(r"^(#[0-9A-Fa-f]{3}|#[0-9A-Fa-f]{6}|[A-Za-z]{3,20})$")
+_HEADER = (
+    "# Tidemark environments (connection profiles), written by `tidemark env` and the app.\n"
+    "# Passwords are never stored here: they live in the OS keyring (or ~/.pgpass / PGPASSWORD).\n\n"
+)
+# Fields that choose the server; a DSN replaces all of them.
+CONNECTION_FIELDS = ("host", "port", "database", "user", "service")
+
+Notify = Callable[[str], None]
+AskPassword = Callable[[str], "str | None"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One environment: where to connect (a DSN without password, a service, or fields) and how."""
+
+    name: str
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None
+    user: str | None = None
+    sslmode: str | None = None
+    sslrootcert: str | None = None
+    service: str | None = None
+    dsn: str | None = None
+    migrations_dir: str | None = None
+    protected: bool | None = None  # None: by the name (contains "prod"); always a bool once built
+    colour: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.protected is None:
+            object.__setattr__(self, "protected", default_protected(self.name))
+
+    def conninfo(self) -> str:
+        """The libpq connection string (never holds a password)."""
+        from psycopg import conninfo
+
+        params: dict[str, Any] = conninfo.conninfo_to_dict(self.dsn) if self.dsn else {}
+        for key, value in (("host", self.host), ("port", self.port), ("dbname", self.database),
+                           ("user", self.user), ("service", self.service), ("sslmode", self.sslmode),
+                           ("sslrootcert", self.sslrootcert)):
+            if value not in (None, ""):
+                params[key] = str(value)
+        params.pop("password", None)
+        return conninfo.make_conninfo("", **params)
+
+    def display(self) -> str:
+        """`user@host:port/db` or `service NAME`: never a password."""
+        return describe_dsn(self.conninfo())
+
+    def validate(self) -> None:
+        """Raise UsageError naming the first invalid field."""
+        for problem in _problems(self):
+            raise UsageError(f"environment {self.name!r}: {problem}")
+
+    def to_table(self) -> dict[str, Any]:
+        """The TOML table of the profile (set fields only)."""
+        return {k: v for k, v in asdict(self).items() if k != "name" and v is not None and v != ""}
+
+
+@dataclass(frozen=True)
+class EnvironmentTarget(Target):
+    """A Target resolved from a profile, with the profile's migrations folder and colour."""
+
+    migrations_dir: Path | None = None
+    colour: str | None = None
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What save_environment did; `password_from_dsn`: a password was moved out of the DSN."""
+
+    profile: Profile
+    password_stored: bool
+    password_from_dsn: bool
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    """What delete_environment did; `keyring_problem` when the keyring could not be checked."""
+
+    name: str
+    password_deleted: bool
+    keyring_problem: str | None = None
+
+
+@dataclass(frozen=True)
+class EnvironmentCheck:
+    """What `env test` found: server, login, privileges migrations need, and round-trip time."""
+
+    environment: str
+    target: str
+    server_version: str
+    current_user: str
+    database: str
+    is_superuser: bool
+    missing_privileges: tuple[str, ...]
+    connect_ms: float
+    latency_ms: float
+
+    @property
+    def ok(self) -> bool:
+        """True when migrations can run with this login."""
+        return not self.missing_privileges
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {**asdict(self), "missing_privileges": list(self.missing_privileges), "ok": self.ok}
+
+
+def default_protected(name: str) -> bool:
+    """Environments whose name contains "prod" are protected unless said otherwise."""
+    return "prod" in name.lower()
+
+
+def environments_file() -> Path:
+    """The profiles file in the config folder (TIDEMARK_HOME in tests)."""
+    from app.core.dirs import config_dir
+
+    return config_dir() / FILE_NAME
+
+
+# --- public API ------------------------------------------------------------------------------------
+
+def list_environments() -> list[Profile]:
+    """Every profile, sorted by name."""
+    return [p for _, p in sorted(_read().items())]
+
+
+def get_environment(name: str) -> Profile:
+    """One profile; UsageError naming the known ones when it does not exist."""
+    profiles = _read()
+    if name not in profiles:
+        raise UsageError(_unknown(name, profiles))
+    return profiles[name]
+
+
+def save_environment(profile: Profile, password: str | None = None) -> SaveResult:
+    """Add or replace a profile; a password (given, or found in the DSN) goes to the keyring only."""
+    profile, dsn_password = _strip_dsn_password(profile)
+    if dsn_password and password and dsn_password != password:
+        raise UsageError(f"environment {profile.name!r}: two different passwords given (in the DSN and "
+                         "separately): give one")
+    password = password or dsn_password
+    profile.validate()
+    if password:
+        status = passwords.keyring_status()
+        if status.problem:
+            raise KeyringUnavailable(f"cannot store the password of {profile.name!r}: {status.problem}; "
+                                     "nothing was saved (add it without a password and use ~/.pgpass or "
+                                     "PGPASSWORD, or unlock/install a keyring)")
+    old = _read()
+    _write({**old, profile.name: profile})
+    if password:
+        try:
+            passwords.set_password(profile.name, password)
+        except KeyringUnavailable:
+            _write(old)  # neither the profile nor the password: the user retries as a whole
+            raise
+    return SaveResult(profile, bool(password), bool(dsn_password))
+
+
+def delete_environment(name: str) -> DeleteResult:
+    """Remove a profile and its keyring entry."""
+    profiles = _read()
+    if name not in profiles:
+        raise UsageError(_unknown(name, profiles))
+    problem = None
+    deleted = False
+    try:
+        deleted = passwords.delete_password(name)
+    except KeyringUnavailable as exc:
+        problem = exc.message
+    del profiles[name]
+    _write(profiles)
+    return DeleteResult(name, deleted, problem)
+
+
+def password_stored(name: str) -> bool | None:
+    """True/False whether the keyring holds a password for the environment; None if it cannot tell."""
+    try:
+        return passwords.get_password(name) is not None
+    except KeyringUnavailable:
+        return None
+
+
+def resolve_environment(name: str, *, notify: Notify | None = None,
+                        ask_password: AskPassword | None = None) -> EnvironmentTarget:
+    """The Target of a profile, with its password from the keyring (None: libpq finds one)."""
+    profile = get_environment(name)
+    password = None
+    problem = passwords.keyring_status().problem
+    if problem is None:
+        try:
+            password = passwords.get_password(name)
+        except KeyringUnavailable as exc:
+            problem = exc.message
+    if problem:
+        if notify is not None:
+            notify(f"note: the keyring cannot give the password of {name!r} ({_cause(problem)}); "
+                   "falling back to a prompt, PGPASSWORD or ~/.pgpass")
+        if ask_password is not None:
+            password = ask_password(f"Password for {name} ({profile.display()}): ") or None
+    folder = Path(profile.migrations_dir).expanduser() if profile.migrations_dir else None
+    return EnvironmentTarget(profile.conninfo(), f"environment {name}", name, password,
+                             bool(profile.protected), folder, profile.colour)
+
+
+def test_environment(name: str, *, notify: Notify | None = None,
+                     ask_password: AskPassword | None = None) -> EnvironmentCheck:
+    """Connect to an environment and report server, login, missing privileges and latency."""
+    return test_target(resolve_environment(name, notify=notify, ask_password=ask_password))
+
+
+test_environment.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def test_target(target: Target) -> EnvironmentCheck:
+    """Connect to a target (e.g. an unsaved profile in a dialog) and check it."""
+    from app.core.connect import connect
+
+    started = time.perf_counter()
+    with connect(target) as conn:
+        connect_ms = (time.perf_counter() - started) * 1000
+        trips = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            conn.execute("SELECT 1").fetchone()
+            trips.append((time.perf_counter() - t0) * 1000)
+        row = conn.execute(_CHECK_SQL).fetchone()
+    assert row is not None
+    version, user, db, superuser, *grants = row
+    missing = tuple(label for label, granted in zip(_PRIVILEGE_LABELS, grants, strict=True) if not granted)
+    return EnvironmentCheck(target.environment or "", target.display(), version, user, db, bool(superuser),
+                            missing, round(connect_ms, 1), round(statistics.median(trips), 2))
+
+
+test_target.__test__ = False  # type: ignore[attr-defined]
+
+
+def split_password(dsn: str) -> tuple[str, str | None]:
+    """A DSN without its password, and the password (None when it held none)."""
+    from psycopg import ProgrammingError, conninfo
+
+    try:
+        params = conninfo.conninfo_to_dict(dsn)
+    except ProgrammingError as exc:
+        from app.core.errors import redact
+
+        raise UsageError(f"dsn is not a valid connection string: {redact(str(exc)).splitlines()[0]}") from None
+    password = params.pop("password", None)
+    if password is None:
+        return dsn, None
+    return conninfo.make_conninfo("", **params), str(password)
+
+
+# --- privileges migrations need ---------------------------------------------------------------------
+
+def _history_table_checks() -> list[tuple[str, str]]:
+    from app.core.history import AUDIT, MIGRATIONS, ROLLBACKS
+
+    checks = []
+    for table in (MIGRATIONS, ROLLBACKS, AUDIT):
+        for priv in ("SELECT", "INSERT", "UPDATE", "DELETE"):
+            if table == AUDIT and priv in ("UPDATE", "DELETE"):
+                continue
+            checks.append((f"{priv} on {table}", f"CASE WHEN to_regclass('{table}') IS NULL THEN true "
+                           f"ELSE has_table_privilege('{table}', '{priv}') END"))
+    return checks
+
+
+_PRIVILEGE_CHECKS = [
+    ("CREATE on the database", "has_database_privilege(current_database(), 'CREATE')"),
+    ("USAGE on schema public",
+     "CASE WHEN to_regnamespace('public') IS NULL THEN false ELSE has_schema_privilege('public', 'USAGE') END"),
+    ("CREATE on schema public",
+     "CASE WHEN to_regnamespace('public') IS NULL THEN false ELSE has_schema_privilege('public', 'CREATE') END"),
+    *_history_table_checks(),
+]
+_PRIVILEGE_LABELS = [label for label, _ in _PRIVILEGE_CHECKS]
+# CASE, not AND/OR: has_*_privilege on a missing object raises, and SQL does not short-circuit.
+_CHECK_SQL = (
+    "SELECT current_setting('server_version'), current_user::text, current_database()::text, "
+    "current_setting('is_superuser') = 'on', " + ", ".join(expr for _, expr in _PRIVILEGE_CHECKS)
+)
+
+
+# --- the file -------------------------------------------------------------------------------------
+
+def _read() -> dict[str, Profile]:
+    path = environments_file()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc} (check the file's permissions)") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise UsageError(f"{path}:{line}: not UTF-8 text (fix the line, or remove the file and add the "
+                         "environments again)") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line, reason = _toml_position(exc)
+        raise UsageError(f"{path}:{line}: invalid TOML: {reason} (fix the line, or remove the file and add "
+                         "the environments again)") from None
+    envs = doc.get("environments", {})
+    if not isinstance(envs, dict):
+        raise UsageError(f"{path}:{_line_of(text, 'environments')}: 'environments' must be a table of profiles")
+    profiles = {}
+    for name, table in envs.items():
+        where = f"{path}:{_line_of(text, name)}"
+        if not isinstance(table, dict):
+            raise UsageError(f"{where}: environment {name!r} must be a table ([environments.{name}])")
+        profile = _from_table(name, table, where)
+        for problem in _problems(profile):
+            raise UsageError(f"{where}: environment {name!r}: {problem}")
+        profiles[name] = profile
+    return profiles
+
+
+_KNOWN = {f.name for f in fields(Profile)} - {"name"}
+
+
+def _from_table(name: str, table: dict[str, Any], where: str) -> Profile:
+    if "password" in table:
+        raise UsageError(f"{where}: environment {name!r}: passwords are not read from this file; remove the "
+                         f"line and store it with `tidemark env edit {name} --password-stdin`")
+    unknown = sorted(set(table) - _KNOWN)
+    if unknown:
+        raise UsageError(f"{where}: environment {name!r}: unknown field {unknown[0]!r} "
+                         f"(known: {', '.join(sorted(_KNOWN))})")
+    try:
+        return Profile(name=name, **table)
+    except TypeError as exc:  # a value of the wrong TOML type trips the dataclass only later; be safe
+        raise UsageError(f"{where}: environment {name!r}: {exc}") from None
+
+
+def _problems(p: Profile) -> list[str]:
+    out = []
+    if not isinstance(p.name, str) or not _NAME.match(p.name):
+        out.append("the name must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    for key in ("host", "database", "user", "sslrootcert", "service", "dsn", "migrations_dir", "sslmode", "colour"):
+        value = getattr(p, key)
+        if value is not None and not isinstance(value, str):
+            out.append(f"field {key!r} must be text, not {type(value).__name__}")
+    if out:
+        return out
+    if p.port is not None and (isinstance(p.port, bool) or not isinstance(p.port, int) or not 0 < p.port < 65536):
+        out.append(f"field 'port' must be a number from 1 to 65535, not {p.port!r}")
+    if not isinstance(p.protected, bool):
+        out.append(f"field 'protected' must be true or false, not {p.protected!r}")
+    if p.sslmode is not None and p.sslmode not in SSLMODES:
+        out.append(f"field 'sslmode' must be one of {', '.join(SSLMODES)}, not {p.sslmode!r}")
+    if p.colour is not None and not _COLOUR.match(p.colour):
+        out.append(f"field 'colour' must be #rgb, #rrggbb or a colour name, not {p.colour!r}")
+    if p.dsn:
+        others = [k for k in CONNECTION_FIELDS if getattr(p, k) not in (None, "")]
+        if others:
+            out.append(f"give either a DSN or separate fields ({', '.join(others)}), not both")
+        try:
+            _, pw = split_password(p.dsn)
+        except UsageError as exc:
+            out.append(exc.message)
+        else:
+            if pw is not None:
+                out.append("the DSN holds a password: passwords belong in the keyring "
+                           f"(`tidemark env edit {p.name} --password-stdin`)")
+    return out
+
+
+def _strip_dsn_password(profile: Profile) -> tuple[Profile, str | None]:
+    if not profile.dsn:
+        return profile, None
+    dsn, password = split_password(profile.dsn)
+    return (replace(profile, dsn=dsn), password) if password is not None else (profile, None)
+
+
+def _write(profiles: dict[str, Profile]) -> None:
+    import tomli_w
+
+    path = environments_file()
+    doc = {"version": 1, "environments": {n: profiles[n].to_table() for n in sorted(profiles)}}
+    text = _HEADER + tomli_w.dumps(doc)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # mkstemp creates the file 0600 in the same folder, so the rename is atomic and never
+        # leaves a half-written or world-readable profiles file.
+        fd, tmp = tempfile.mkstemp(prefix=".environments-", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _toml_position(exc: tomllib.TOMLDecodeError) -> tuple[int | str, str]:
+    text = str(exc)
+    line = getattr(exc, "lineno", None)  # Python 3.14+; before, the position is only in the text
+    m = re.search(r"\s*\(at line (\d+), column \d+\)|\s*\(at end of document\)", text)
+    reason = (text[: m.start()] + text[m.end():]).strip() if m else text
+    if line is None and m:
+        line = int(m.group(1)) if m.group(1) else "end"
+    return (line or "?"), reason
+
+
+def _line_of(text: str, name: str) -> int | str:
+    """The line of `[environments.NAME]` (or of `NAME`), for messages; '?' if not found."""
+    q = re.escape(name)
+    pattern = re.compile(rf"^\s*\[\s*environments\s*\.\s*(?:{q}|\"{q}\"|'{q}')\s*\]|^\s*(?:{q}|\"{q}\")\s*=",
+                         re.MULTILINE)
+    m = pattern.search(text)
+    return text[: m.start()].count("\n") + 1 if m else "?"
+
+
+def _unknown(name: str, profiles: dict[str, Profile]) -> str:
+    if not profiles:
+        return (f"unknown environment {name!r}: none is defined yet (add one with "
+                f"`tidemark env add {name} --dsn postgresql://user@host/db`)")
+    return f"unknown environment {name!r} (known: {', '.join(sorted(profiles))}; see `tidemark env list`)"
+
+
+def _cause(problem: str) -> str:
+    """The cause part of a keyring problem, without the advice after ';'."""
+    return problem.split(";", 1)[0]
+
+
+__all__ = [
+    "DeleteResult", "EnvironmentCheck", "EnvironmentTarget", "KeyringUnavailable", "Profile", "SaveResult",
+    "default_protected", "delete_environment", "environments_file", "get_environment", "list_environments",
+    "password_stored", "resolve_environment", "save_environment", "split_password", "test_environment",
+    "test_target",
+]
