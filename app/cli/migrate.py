@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from app.cli import common
+from app.cli import common, preflight
 from app.cli.output import Output, ProgressPrinter
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="run pending files older than the newest applied one")
         if name == "migrate":
             common.run_options(p)
+            preflight.backup_options(p)
         p.set_defaults(handler=handle_dry_run if name == "dry-run" else handle_migrate)
 
 
@@ -42,6 +43,7 @@ def handle_migrate(args: argparse.Namespace, out: Output) -> int:
 
     runner = common.build_runner(args)
     out.line(f"migrating {runner.target.display()} from {runner.migrations_dir}")
+    preflight.backup_before_migrate(args, runner, out)
     try:
         result = runner.run_migrations(verbose=args.verbose, target=args.target,
                                        progress=ProgressPrinter(out, verbose=args.verbose))

@@ -1,0 +1,203 @@
+"""Preflight: `tidemark lint`, `tidemark rehearse`, and the backup `migrate` takes first."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.cli import common
+from app.cli.output import Output
+
+if TYPE_CHECKING:
+    from app.core.lint import LintResult
+    from app.core.rehearse import RehearsalResult
+    from app.core.runner import MigrationRunner
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the commands to the parser."""
+    text = "check migrations for operations that lock or rewrite big tables, or break running clients"
+    p = sub.add_parser("lint", help=text, description=text + ". Without FILE or --all: the pending migrations.")
+    p.add_argument("files", nargs="*", type=Path, metavar="FILE", help="migration files to check, in run order")
+    p.add_argument("--all", action="store_true", help="check every file in the migrations folder (no database)")
+    p.add_argument("--assume-lock-timeout", action="store_true",
+                   help="migrate runs with --lock-timeout, so files need not SET lock_timeout themselves")
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    common.connection_options(p)
+    p.set_defaults(handler=handle_lint)
+
+    text = "run the pending migrations and their rollbacks on a copy of the database first"
+    p = sub.add_parser("rehearse", help=text, description=text + " (a throwaway local server; nothing is "
+                       "written to the database itself). Exit 1 when a migration fails or a rollback does "
+                       "not restore the catalog exactly.")
+    common.connection_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.add_argument("--allow-modified", action="store_true", help="rehearse even though an applied file changed")
+    p.add_argument("--allow-out-of-order", action="store_true",
+                   help="rehearse pending files older than the newest applied one")
+    p.set_defaults(handler=handle_rehearse)
+
+
+# --- backup before migrate ------------------------------------------------------------------
+
+
+def backup_options(parser: argparse.ArgumentParser) -> None:
+    """--backup[=schema|full] and --no-backup, for migrate."""
+    g = parser.add_argument_group("backup")
+    g.add_argument("--backup", nargs="?", const="schema", choices=("schema", "full"), metavar="schema|full",
+                   help="pg_dump first, into the data folder: the schema and Tidemark's history (default), "
+                   "or the whole database (full). On by default for protected environments")
+    g.add_argument("--no-backup", action="store_true", help="no backup, even for a protected environment")
+
+
+def backup_before_migrate(args: argparse.Namespace, runner: MigrationRunner, out: Output) -> None:
+    """Write the backup migrate asked for (or a protected environment needs); a failure stops the run."""
+    from app.core.backup import BackupFailed, backup
+    from app.core.errors import UsageError
+
+    mode = getattr(args, "backup", None)
+    target = runner.target
+    if getattr(args, "no_backup", False):
+        if mode:
+            raise UsageError("--backup and --no-backup contradict each other: give one")
+        if target.protected:
+            out.line(f"warning: no backup before migrating protected environment {target.environment} "
+                     "(--no-backup)")
+        return
+    if mode is None:
+        if not target.protected:
+            return
+        mode = "schema"
+    if not runner.get_migration_status().pending:
+        return  # nothing will run: nothing to back up for
+    try:
+        result = backup(target, mode)
+    except BackupFailed as exc:
+        raise BackupFailed(f"{exc.message}; nothing ran (fix it, or run with --no-backup)") from None
+    out.line(f"backup ({result.mode}) written to {result.path} ({_size(result.size_bytes)}, "
+             f"{result.elapsed_ms / 1000:.1f} s)")
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MiB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KiB"
+
+
+# --- lint -------------------------------------------------------------------------------------
+
+
+def handle_lint(args: argparse.Namespace, out: Output) -> int:
+    """Lint the pending migrations (or --all, or the files given)."""
+    from app.core.errors import UsageError
+    from app.core.files import default_migrations_dir, discover
+    from app.core.lint import lint_files
+
+    pg_version = None
+    if args.files and args.all:
+        raise UsageError("lint: give FILE arguments or --all, not both")
+    if args.files:
+        missing = [str(f) for f in args.files if not f.is_file()]
+        if missing:
+            raise UsageError(f"lint: no such file: {', '.join(missing)}")
+        paths = list(args.files)
+        scope = f"{len(paths)} file{'s' if len(paths) != 1 else ''}"
+    elif args.all:
+        folder = args.migrations_dir or default_migrations_dir()
+        paths = [f.path for f in discover(folder)]
+        scope = f"every migration in {folder}"
+    else:
+        runner = common.build_runner(args)
+        status = runner.get_migration_status()
+        paths = [m.path for m in status.pending if m.path is not None]
+        pg_version = status.server_version
+        scope = f"the pending migrations of {runner.target.display()}"
+    result = lint_files(paths, runner_sets_lock_timeout=args.assume_lock_timeout, pg_version=pg_version)
+    if out.json_mode:
+        out.document(result.to_dict())
+    else:
+        print_lint(result, scope, out)
+    return 0 if result.ok else 1
+
+
+def print_lint(result: LintResult, scope: str, out: Output) -> None:
+    """Findings, one per problem with the safer way, then the counts."""
+    for f in result.findings:
+        out.line(f"{f.location}: {f.severity}: {f.message} [{f.rule}]")
+        out.line(f"    {f.statement}")
+        out.line(f"    safer: {f.fix}")
+    for note in result.notes:
+        out.line(f"note: {note}")
+    n = len(result.files)
+    counts = f"{len(result.errors)} error{'s' if len(result.errors) != 1 else ''}, " \
+             f"{len(result.warnings)} warning{'s' if len(result.warnings) != 1 else ''}"
+    via = f" (squawk {result.squawk_version} and Tidemark's rules)" if result.squawk_version else ""
+    if not n:
+        out.line(f"lint: nothing to check in {scope}")
+    else:
+        out.line(f"lint: {counts} in {n} file{'s' if n != 1 else ''}: {scope}{via}")
+
+
+# --- rehearse ---------------------------------------------------------------------------------
+
+
+def handle_rehearse(args: argparse.Namespace, out: Output) -> int:
+    """Rehearse the pending migrations and their rollbacks on a throwaway copy."""
+    from app.core.rehearse import rehearse
+
+    runner = common.build_runner(args)
+    result = rehearse(runner.target, runner.migrations_dir, runner.options, say=out.line)
+    if out.json_mode:
+        out.document(result.to_dict())
+    else:
+        print_rehearsal(result, out)
+    return 0 if result.ok else 1
+
+
+_ROLLBACK_TEXT = {
+    "verified": "rollback verified",
+    "differs": "ROLLBACK DOES NOT RESTORE THE SCHEMA",
+    "failed": "ROLLBACK FAILED",
+    "manual": "rollback manual",
+    "not-reached": "rollback not tried",
+    "not-run": "did not run",
+}
+
+
+def print_rehearsal(r: RehearsalResult, out: Output) -> None:
+    """The rehearsal, readable: copy, each migration and its rollback, the verdict."""
+    out.line("")
+    out.line(f"rehearsal of {r.source} (PostgreSQL {r.source_version}) on a throwaway copy "
+             f"(PostgreSQL {r.sandbox_version})")
+    for note in r.notes:
+        out.line(f"note: {note}")
+    if r.restore_error:
+        out.line(f"copy FAILED: restoring the schema gave an error: {r.restore_error}")
+    elif r.restore_differences:
+        out.line(f"copy FAILED: the copy's catalog differs from the source's in {len(r.restore_differences)} "
+                 "object(s):")
+        for d in r.restore_differences:
+            out.line(f"    {d}")
+    else:
+        out.line(f"copy: {r.objects} objects, catalog equal to the source's")
+    n = len(r.migrations)
+    if not n:
+        out.line("nothing pending: nothing to rehearse")
+    for i, m in enumerate(r.migrations, start=1):
+        ran = f"applied in {m.apply_ms} ms" if m.applied else ("FAILED" if m.apply_error else "not run")
+        rb = _ROLLBACK_TEXT.get(m.rollback, m.rollback)
+        if m.rollback_ms is not None:
+            rb += f" ({m.rollback_ms} ms)"
+        out.line(f"  [{i}/{n}] {m.name}: {ran}; {rb}")
+        if m.apply_error:
+            for line in m.apply_error.splitlines():
+                out.line(f"        {line}")
+        if m.rollback_note and m.rollback != "verified":
+            for line in m.rollback_note.splitlines():
+                out.line(f"        {line}")
+        for d in m.differences:
+            out.line(f"        {d}")
+    verdict = "PASSED" if r.ok else "FAILED"
+    counts = ", ".join(f"{r.count(k)} {k}" for k in ("verified", "differs", "failed", "manual", "not-reached")
+                       if r.count(k))
+    out.line(f"rehearsal {verdict}" + (f": rollbacks {counts}" if counts else "")
+             + f" in {r.total_ms / 1000:.1f} s; nothing was written to {r.source}")

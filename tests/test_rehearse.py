@@ -1,0 +1,96 @@
+"""`tidemark rehearse`: a copy of a real database, pending migrations and their rollbacks verified."""
+
+from __future__ import annotations
+
+import json
+
+from app.core import catalog
+from tests.conftest import Database, MigrationDir, run_cli
+
+
+def _args(db: Database, m: MigrationDir) -> list[str]:
+    return ["--dsn", db.dsn, "--migrations-dir", str(m.path)]
+
+
+def _state(db: Database) -> tuple[dict[str, str], list[tuple]]:
+    with db.connect() as conn:
+        snap = catalog.snapshot(conn)
+    rows = db.query("SELECT name, checksum FROM public._migrations ORDER BY name")
+    return snap.objects, rows
+
+
+def _source(database: Database, migrations: MigrationDir) -> None:
+    """A database with one applied migration, a role-owned grant, and history rows."""
+    migrations.add("users", "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);\n"
+                   "COMMENT ON TABLE users IS 'who logs in';\n")
+    assert run_cli("migrate", *_args(database, migrations)).code == 0
+    database.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tm_reader') "
+                     "THEN CREATE ROLE tm_reader NOLOGIN; END IF; END $$;"
+                     "GRANT SELECT ON users TO tm_reader;")
+
+
+def test_rehearsal_passes_and_leaves_the_source_untouched(database: Database, migrations: MigrationDir) -> None:
+    _source(database, migrations)
+    migrations.add("orders", "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users);\n"
+                   "CREATE INDEX orders_user_idx ON orders (user_id);\n")
+    migrations.add("email_index", "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n")
+    migrations.add("manual", "INSERT INTO users VALUES (1, 'a@example.org');\n")
+    before = _state(database)
+    r = run_cli("rehearse", *_args(database, migrations), "--json")
+    assert r.code == 0, r.stdout + r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["ok"] and doc["restored"] and doc["objects"] > 0
+    rows = {m["name"]: m for m in doc["migrations"]}
+    assert list(rows) == ["20260101000002_orders.sql", "20260101000003_email_index.sql",
+                          "20260101000004_manual.sql"]
+    assert all(m["applied"] and m["apply_ms"] is not None for m in doc["migrations"])
+    # newest first: the data-only migration has no rollback, so the older ones are not reached
+    assert rows["20260101000004_manual.sql"]["rollback"] == "manual"
+    assert rows["20260101000003_email_index.sql"]["rollback"] == "not-reached"
+    assert doc["source_version"].split(".")[0] == str(database.server.major)
+    assert doc["versions_differ"] == (database.server.major != 18)
+    assert _state(database) == before, "a rehearsal writes nothing to the source"
+    assert not database.exists("public.orders")
+
+
+def test_rehearsal_verifies_each_rollback(database: Database, migrations: MigrationDir) -> None:
+    _source(database, migrations)
+    migrations.add("orders", "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users);\n")
+    migrations.add("email_index", "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n")
+    r = run_cli("rehearse", *_args(database, migrations))
+    assert r.code == 0, r.stdout + r.stderr
+    assert r.stdout.count("rollback verified") == 2
+    assert "rehearsal PASSED" in r.stdout and "catalog equal to the source's" in r.stdout
+
+
+def test_rehearsal_catches_a_rollback_that_forgets_an_index(database: Database, migrations: MigrationDir
+                                                             ) -> None:
+    _source(database, migrations)
+    migrations.add("login", "ALTER TABLE users ADD COLUMN last_login timestamptz;\n"
+                   "CREATE INDEX users_last_login_idx ON users (last_login);\n"
+                   "-- ROLLBACK: ALTER TABLE users DROP COLUMN last_login;\n")
+    migrations.add("name_index", "CREATE INDEX users_email_lower_idx ON users (lower(email));\n"
+                   "-- ROLLBACK: SELECT 1;\n")
+    before = _state(database)
+    r = run_cli("rehearse", *_args(database, migrations))
+    assert r.code == 1, r.stdout + r.stderr
+    assert "20260101000003_name_index.sql" in r.stdout
+    line = next(ln for ln in r.stdout.splitlines() if "] 20260101000003_name_index.sql" in ln)
+    assert "DOES NOT RESTORE" in line
+    assert "index public.users_email_lower_idx" in r.stdout or "users_email_lower_idx" in r.stdout
+    # dropping the column drops its index too: that custom rollback is right
+    line = next(ln for ln in r.stdout.splitlines() if "] 20260101000002_login.sql" in ln)
+    assert "rollback verified" in line
+    assert "rehearsal FAILED" in r.stdout
+    assert _state(database) == before
+
+
+def test_a_failing_migration_fails_the_rehearsal(database: Database, migrations: MigrationDir) -> None:
+    _source(database, migrations)
+    bad = migrations.add("bad", "ALTER TABLE nope ADD COLUMN x int;\n")
+    r = run_cli("rehearse", *_args(database, migrations), "--json")
+    assert r.code == 1
+    doc = json.loads(r.stdout)
+    assert doc["migrations"][0]["applied"] is False
+    assert str(bad) in doc["migrations"][0]["apply_error"]
+    assert "nope" in doc["migrations"][0]["apply_error"]
