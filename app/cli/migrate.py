@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from app.cli import common, preflight
+from app.cli.env import confirm_protected
 from app.cli.output import Output, ProgressPrinter
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def handle_migrate(args: argparse.Namespace, out: Output) -> int:
 
     runner = common.build_runner(args)
     out.line(f"migrating {runner.target.display()} from {runner.migrations_dir}")
+    confirm_protected(runner.target, args, out, "migrate")
     preflight.backup_before_migrate(args, runner, out)
     try:
         result = runner.run_migrations(verbose=args.verbose, target=args.target,

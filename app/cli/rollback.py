@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from app.cli import common
+from app.cli.env import confirm_protected
 from app.cli.output import Output, ProgressPrinter
 
 
@@ -52,6 +53,7 @@ def handle_rollback(args: argparse.Namespace, out: Output) -> int:
                 out.line(f"      {line}")
         return 0
     out.line(f"rolling back on {runner.target.display()}")
+    confirm_protected(runner.target, args, out, "roll back")
     try:
         result = runner.rollback_migrations(count=count, to=to, verbose=args.verbose,
                                             progress=ProgressPrinter(out, verb="rolled back"))
