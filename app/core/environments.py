@@ -279,7 +279,21 @@ def split_password(dsn: str) -> tuple[str, str | None]:
     password = params.pop("password", None)
     if password is None:
         return dsn, None
+    if re.match(r"^postgres(ql)?://", dsn, re.IGNORECASE):
+        return _url_without_password(dsn), str(password)  # keep the URL form the user typed
     return conninfo.make_conninfo("", **params), str(password)
+
+
+def _url_without_password(url: str) -> str:
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, hosts = netloc.rsplit("@", 1)
+        netloc = f"{userinfo.split(':', 1)[0]}@{hosts}" if userinfo.split(":", 1)[0] else hosts
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "password"])
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 # --- privileges migrations need ---------------------------------------------------------------------
