@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "app.cli.rollback",
     "app.cli.status",
     "app.cli.maintenance",
+    "app.cli.sandbox",
+    "app.cli.supabase",
     "app.cli.env",
     "app.cli.preflight",
     "app.cli.report",
@@ -70,6 +72,8 @@ def run_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
                    help="wait up to SECONDS for another run's migration lock instead of exiting with 3")
     g.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation (CI)")
+    g.add_argument("--supabase-history", action="store_true",
+                   help="also write supabase_migrations.schema_migrations, so `supabase migration list` agrees")
 
 
 def status_options(parser: argparse.ArgumentParser) -> None:
@@ -117,6 +121,10 @@ def build_runner(args: argparse.Namespace, env: dict[str, str] | None = None) ->
     target = build_target(args, env)
     folder = getattr(args, "migrations_dir", None) or getattr(target, "migrations_dir", None) \
         or default_migrations_dir()  # an environment's own folder comes second
+    if not getattr(args, "migrations_dir", None) and target.source == "sandbox":
+        from app.core.sandbox import migrations_dir_for
+
+        folder = migrations_dir_for(Path.cwd())  # no migrations here: the bundled examples
     retries = getattr(args, "retries", 0) or 0
     if retries < 0:
         raise UsageError("--retries must be 0 or more")
@@ -129,5 +137,6 @@ def build_runner(args: argparse.Namespace, env: dict[str, str] | None = None) ->
         allow_modified=getattr(args, "allow_modified", False),
         allow_out_of_order=getattr(args, "allow_out_of_order", False),
         slow_threshold_ms=getattr(args, "slow_threshold", 60_000),
+        supabase_history=getattr(args, "supabase_history", False),
     )
     return MigrationRunner(target, Path(folder), options)

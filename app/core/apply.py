@@ -53,6 +53,7 @@ class Options:
     allow_modified: bool = False
     allow_out_of_order: bool = False
     slow_threshold_ms: int = 60_000
+    supabase_history: bool = False  # also keep supabase_migrations.schema_migrations in step
 
 
 @dataclass
@@ -167,10 +168,15 @@ def _applied_row_sql(ctx: Context, p: Prepared, plan: RollbackPlan, elapsed: Raw
         "checksum": f.checksum,
         **history.audit_values(ctx.actor),
     }
-    return [
+    rows = [
         f"INSERT INTO {history.MIGRATIONS} " + _history_values(ctx.conn, values),
         f"INSERT INTO {history.AUDIT} " + _history_values(ctx.conn, audit),
     ]
+    if ctx.options.supabase_history:
+        from app.core import supabase_history
+
+        rows += supabase_history.applied_sql(ctx.conn, f, [st.text for st in p.statements])
+    return rows
 
 
 def apply(ctx: Context, p: Prepared, index: int, total: int) -> AppliedMigration:
@@ -485,11 +491,16 @@ def _rollback_history_sql(ctx: Context, row: AppliedRow, elapsed: Raw | int | No
         "checksum": row.checksum,
         **history.audit_values(ctx.actor),
     }
-    return [
+    rows = [
         f"DELETE FROM {history.MIGRATIONS} WHERE version = {history.literal(ctx.conn, row.version)}",
         f"INSERT INTO {history.ROLLBACKS} " + _history_values(ctx.conn, rb),
         f"INSERT INTO {history.AUDIT} " + _history_values(ctx.conn, audit),
     ]
+    if ctx.options.supabase_history:
+        from app.core import supabase_history
+
+        rows += supabase_history.reverted_sql(ctx.conn, row.version)
+    return rows
 
 
 def rollback_kind_of(row: AppliedRow) -> RollbackKind:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
 import socket
 import stat
@@ -91,6 +92,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _quote(value: str) -> str:
+    """Quote one value for pg_ctl's -o (it hands the options to a shell on POSIX)."""
+    if sys.platform == "win32":
+        return f'"{value}"'
+    return shlex.quote(value)
+
+
+def is_postgres_process(pid: int) -> bool:
+    """True unless `pid` is known to be some other program (a stale pid file's pid reused)."""
+    if pid == os.getpid():
+        return False
+    comm = Path(f"/proc/{pid}/comm")
+    if comm.parent.is_dir():
+        try:
+            # A killed server whose parent never reaps it stays a zombie ("Z"): it is not running.
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            return state != "Z" and comm.read_text().strip() in ("postgres", "postmaster")
+        except (OSError, IndexError):
+            return False
+    if sys.platform == "win32":
+        return True  # no cheap way to ask; pg_ctl itself checks again
+    try:
+        out = subprocess.run(["ps", "-p", str(pid), "-o", "comm="], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return True
+    name = Path(out.stdout.strip()).name
+    return not name or name in ("postgres", "postmaster")
+
+
 def _running_as_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -131,12 +161,13 @@ class LocalServer:
     """One PostgreSQL cluster in a data folder: init, start, stop, connection strings."""
 
     def __init__(self, data_dir: Path, binaries: Binaries, *, port: int | None = None,
-                 socket_dir: Path | None = None, fast: bool = False) -> None:
+                 socket_dir: Path | None = None, fast: bool = False, listen_tcp: bool = True) -> None:
         self.data_dir = data_dir
         self.binaries = binaries
         self.port = port
         self.socket_dir = socket_dir
         self.fast = fast  # no fsync: tests and rehearsals, never the sandbox's own data
+        self.listen_tcp = listen_tcp  # False: the Unix socket only (the sandbox on POSIX)
         self.user = _ensure_service_user() if _running_as_root() else None
 
     @property
@@ -187,14 +218,14 @@ class LocalServer:
         """True when the data folder holds a cluster."""
         return (self.data_dir / "PG_VERSION").exists()
 
-    def init(self, superuser: str = "postgres") -> None:
-        """initdb: UTF-8, trust on the local socket, scram-sha-256 over TCP."""
+    def init(self, superuser: str = "postgres", auth_host: str = "scram-sha-256") -> None:
+        """initdb: UTF-8, trust on the local socket, scram-sha-256 over TCP (unless told otherwise)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.data_dir.stat().st_mode & 0o077:
             self.data_dir.chmod(0o700)
         self._prepare_access()
         args = [str(self.binaries.tool("initdb")), "-D", str(self.data_dir), "-U", superuser,
-                "--encoding=UTF8", "--locale=C", "--auth-local=trust", "--auth-host=scram-sha-256"]
+                "--encoding=UTF8", "--locale=C", "--auth-local=trust", f"--auth-host={auth_host}"]
         if self.fast:
             args.append("--no-sync")
         self._run(args, timeout=300)
@@ -208,8 +239,8 @@ class LocalServer:
         last_error: ServerError | None = None
         for _attempt in range(3):
             port = self.port or free_port()
-            opts = [f"-p {port}", "-h 127.0.0.1",
-                    f"-k {self.socket_dir}" if self.socket_dir else "-c unix_socket_directories=''"]
+            opts = [f"-p {port}", "-h 127.0.0.1" if self.listen_tcp else "-c listen_addresses=''",
+                    f"-k {_quote(str(self.socket_dir))}" if self.socket_dir else "-c unix_socket_directories=''"]
             if self.fast:
                 opts += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
             opts += ["-c max_connections=200"]
@@ -220,7 +251,7 @@ class LocalServer:
                 return
             except ServerError as exc:
                 last_error = exc
-                if self.port is not None and not self._port_taken(port):
+                if self.port is not None and not (self.listen_tcp and self._port_taken(port)):
                     break
                 self.port = None
         log_tail = self._log_tail()
@@ -238,19 +269,34 @@ class LocalServer:
         return " / ".join(lines[-3:])
 
     def running(self) -> bool:
-        """True when the cluster's postmaster is alive."""
-        pidfile = self.data_dir / "postmaster.pid"
-        try:
-            pid = int(pidfile.read_text().split("\n", 1)[0])
-        except (OSError, ValueError):
+        """True when the cluster's postmaster is alive (a pid file whose pid is another program is stale)."""
+        pid = self.pid()
+        if pid is None:
             return False
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
             return False
         except PermissionError:
-            return True
-        return True
+            return is_postgres_process(pid)
+        return is_postgres_process(pid)
+
+    def pid(self) -> int | None:
+        """The postmaster's pid from its pid file (None when there is none)."""
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+
+    def pid_file_fields(self) -> dict[str, str]:
+        """Port and socket folder of the running postmaster, as its pid file says."""
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().split("\n")
+        except OSError:
+            return {}
+        # postmaster.pid: pid, data dir, start time, port, socket dir, listen address, shmem key, status
+        names = ("pid", "data_dir", "start", "port", "socket_dir", "listen", "shmem", "status")
+        return {n: v.strip() for n, v in zip(names, lines, strict=False)}
 
     def stop(self, mode: str = "fast", timeout: float = 60) -> None:
         """Stop the server (fast: roll back open transactions, disconnect clients)."""

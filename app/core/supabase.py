@@ -1,0 +1,149 @@
+"""Supabase projects as they are: `supabase/config.toml`, and the Supabase shim.
+
+The shim (resources/supabase/shim.sql) is just enough of a Supabase database for Supabase
+migrations to run on plain PostgreSQL and on the sandbox: the auth schema, auth.users, the
+claim functions, the API roles and the extensions schema. It is not Supabase, and it is
+installed only where `auth.users` does not exist.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from app.core.connect import Target, connect
+from app.core.errors import UsageError
+from app.paths import resources_dir
+
+SHIM_MARKER = "Tidemark Supabase shim"
+
+
+@dataclass(frozen=True)
+class SupabaseConfig:
+    """The settings of `supabase/config.toml` that Tidemark shows or uses."""
+
+    path: Path
+    project_id: str | None = None
+    db_port: int | None = None
+    db_shadow_port: int | None = None
+    db_major_version: int | None = None
+    migrations_enabled: bool = True
+    raw: dict[str, object] = field(default_factory=dict, repr=False)
+
+    def summary(self) -> str:
+        """One line: project id, database version and port."""
+        parts = [f"Supabase project {self.project_id or '(no project_id)'}"]
+        if self.db_major_version:
+            parts.append(f"PostgreSQL {self.db_major_version}")
+        if self.db_port:
+            parts.append(f"local port {self.db_port}")
+        return ", ".join(parts) + f" ({self.path})"
+
+
+def find_config(start: Path | None = None, migrations_dir: Path | None = None) -> Path | None:
+    """`supabase/config.toml` of a project folder, or next to a `supabase/migrations` folder."""
+    candidates = []
+    if migrations_dir is not None:
+        candidates.append(migrations_dir.resolve().parent / "config.toml")
+    candidates.append((start or Path.cwd()) / "supabase" / "config.toml")
+    for c in candidates:
+        if c.is_file():
+            return c
+    return None
+
+
+def read_config(path: Path) -> SupabaseConfig:
+    """Parse config.toml; a broken file is a one-line error naming it and the line."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    db = data.get("db") if isinstance(data.get("db"), dict) else {}
+    assert isinstance(db, dict)
+    migrations = db.get("migrations") if isinstance(db.get("migrations"), dict) else {}
+    assert isinstance(migrations, dict)
+    project_id = data.get("project_id")
+    return SupabaseConfig(
+        path=path,
+        project_id=str(project_id) if project_id is not None else None,
+        db_port=_int(db.get("port"), path, "db.port"),
+        db_shadow_port=_int(db.get("shadow_port"), path, "db.shadow_port"),
+        db_major_version=_int(db.get("major_version"), path, "db.major_version"),
+        migrations_enabled=bool(migrations.get("enabled", True)),
+        raw=data,
+    )
+
+
+def _int(value: object, path: Path, key: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"{path}: {key} must be a whole number (got {value!r})")
+    return value
+
+
+def project_config(start: Path | None = None, migrations_dir: Path | None = None) -> SupabaseConfig | None:
+    """The Supabase settings of the project, or None when it is not a Supabase project."""
+    path = find_config(start, migrations_dir)
+    return read_config(path) if path else None
+
+
+# --- the shim --------------------------------------------------------------------------------
+
+
+def shim_sql() -> str:
+    """The shim's SQL text."""
+    return (resources_dir() / "supabase" / "shim.sql").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class ShimResult:
+    """What applying the shim did."""
+
+    installed: bool
+    message: str
+    extensions: tuple[str, ...] = ()
+
+
+def shim_state(conn: psycopg.Connection) -> str:
+    """'none' (no auth.users), 'shim' (ours), or 'supabase' (a real, or foreign, auth.users)."""
+    row = conn.execute(
+        "SELECT to_regclass('auth.users') IS NOT NULL, "
+        "coalesce(obj_description(to_regnamespace('auth'), 'pg_namespace'), '')"
+    ).fetchone()
+    assert row is not None
+    if not row[0]:
+        return "none"
+    return "shim" if str(row[1]).startswith(SHIM_MARKER) else "supabase"
+
+
+def apply_shim_conn(conn: psycopg.Connection) -> ShimResult:
+    """Install the shim on this connection's database, in one transaction, unless auth.users exists."""
+    state = shim_state(conn)
+    if state == "supabase":
+        return ShimResult(False, "auth.users exists: this looks like a Supabase database; the shim was not installed")
+    if state == "shim":
+        return ShimResult(False, "the Supabase shim is already installed", _extensions(conn))
+    with conn.transaction():
+        conn.execute(shim_sql())
+    return ShimResult(True, "Supabase shim installed (a shim, not Supabase)", _extensions(conn))
+
+
+def apply_shim(target: Target) -> ShimResult:
+    """Install the shim on a target database (see apply_shim_conn)."""
+    with connect(target) as conn:
+        return apply_shim_conn(conn)
+
+
+def _extensions(conn: psycopg.Connection) -> tuple[str, ...]:
+    rows = conn.execute(
+        "SELECT e.extname FROM pg_extension e WHERE e.extname IN ('uuid-ossp', 'pgcrypto') ORDER BY 1"
+    ).fetchall()
+    return tuple(r[0] for r in rows)
