@@ -1,0 +1,95 @@
+"""The report as one self-contained HTML file (jinja2, autoescape on, charts as inline SVG)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from app.report import charts
+from app.report.model import Report
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from app.report.compare import Comparison
+
+BATCH_CHART_MAX = 60  # the newest batches drawn; the table lists all
+
+
+def when(value: datetime | None) -> str:
+    """A timestamp in UTC, to the second (reports compare servers in different time zones)."""
+    if value is None:
+        return ""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def duration(ms: float | None) -> str:
+    """`840 ms`, `12.3 s`, `4.2 min`."""
+    if ms is None:
+        return ""
+    if ms >= 60_000:
+        return f"{ms / 60_000:.1f} min"
+    if ms >= 10_000:
+        return f"{ms / 1000:.1f} s"
+    if ms >= 1000:
+        return f"{ms / 1000:.2f} s"
+    return f"{ms:.0f} ms"
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The template environment over resources/templates (autoescape always on)."""
+    import jinja2
+
+    from app.paths import resources_dir
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(resources_dir() / "templates"),
+        autoescape=True,  # every value is text, whatever the template's file name
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["when"] = when
+    env.filters["duration"] = duration
+    env.filters["short"] = lambda s, n=12: (s or "")[:n]
+    return env
+
+
+def svg(markup: str) -> Any:
+    """Chart text that is already escaped (charts.py escapes every label)."""
+    from markupsafe import Markup
+
+    return Markup(markup)  # safe: charts.py escapes every label it writes
+
+
+def report_charts(report: Report) -> dict[str, Any]:
+    """The three charts of a report."""
+    p = report.performance
+    batches = p.per_batch[-BATCH_CHART_MAX:]
+    return {
+        "slowest": svg(charts.horizontal_bars([(t.name, t.execution_time_ms) for t in p.slowest],
+                                              title="Slowest migrations")),
+        "batches": svg(charts.columns([(t.name, t.execution_time_ms) for t in batches],
+                                      title="Time per batch")),
+        "batches_shown": len(batches),
+        "timeline": svg(charts.columns(charts.bucket_days([(d.day, d.count) for d in report.timeline]),
+                                       title="Migrations applied over time", unit="count")),
+    }
+
+
+def render(report: Report) -> str:
+    """The HTML text of a report."""
+    template = environment().get_template("report.html.j2")
+    return template.render(report=report, charts=report_charts(report), generated=when(report.generated_at),
+                           tool_version=report.tool_version)
+
+
+def render_comparison(comparison: Comparison) -> str:
+    """The HTML text of an environment comparison."""
+    template = environment().get_template("compare.html.j2")
+    return template.render(c=comparison, generated=when(comparison.generated_at),
+                           tool_version=comparison.tool_version)

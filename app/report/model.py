@@ -1,0 +1,320 @@
+"""The report's data: frozen dataclasses built from a status and the rollback history.
+
+`build_report` is a pure function (the benchmark feeds it synthetic status), and
+`read_rollbacks` is the one query the engine does not already offer.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+from app import __version__
+from app.core.status import Health, MigrationInfo, MigrationStatus, State
+
+if TYPE_CHECKING:
+    import psycopg
+
+SCHEMA_VERSION = "1"
+SLOWEST_N = 10
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """Which server and database the report describes (never a password)."""
+
+    version: str
+    database: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why health is what it is."""
+
+    level: str
+    code: str
+    message: str
+    migration: str | None = None
+
+
+@dataclass(frozen=True)
+class MigrationRow:
+    """One migration, as every renderer shows it."""
+
+    version: str
+    name: str
+    title: str
+    state: str
+    batch_id: str | None
+    executed_at: datetime | None
+    execution_time_ms: int | None
+    checksum: str | None  # of the file on disk
+    applied_checksum: str | None
+    rollback_kind: str | None
+    applied_by: str | None
+    baselined: bool
+
+
+@dataclass(frozen=True)
+class RollbackEvent:
+    """One row of public._migration_rollbacks."""
+
+    migration: str
+    version: str | None
+    rolled_back_at: datetime | None
+    execution_time_ms: int | None
+    batch_id: str | None
+    rolled_back_by: str | None
+    os_user: str | None
+    client_host: str | None
+    rollback_sql: str
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Migrations applied by one `migrate` invocation."""
+
+    batch_id: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    count: int
+    total_ms: int
+    migrations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Timed:
+    """A name and how long it took."""
+
+    name: str
+    execution_time_ms: int
+
+
+@dataclass(frozen=True)
+class DayCount:
+    """How many migrations were applied on one day."""
+
+    day: date
+    count: int
+
+
+@dataclass(frozen=True)
+class Performance:
+    """Execution times of the applied migrations (baselined ones did not run and are left out)."""
+
+    total_ms: int
+    average_ms: float
+    median_ms: float
+    measured: int
+    slowest: tuple[Timed, ...]
+    per_batch: tuple[Timed, ...]
+    slow_threshold_ms: int
+
+
+@dataclass(frozen=True)
+class ReportWarning:
+    """Something a DBA should look at: one line per kind, with the migrations concerned."""
+
+    level: str
+    code: str
+    message: str
+    migrations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a migration report shows, whatever the format."""
+
+    environment: str | None
+    server: ServerInfo
+    generated_at: datetime
+    migrations_dir: str
+    history_exists: bool
+    health: str
+    reasons: tuple[Reason, ...]
+    counts: dict[str, int]
+    migrations: tuple[MigrationRow, ...]
+    rollbacks: tuple[RollbackEvent, ...]
+    batches: tuple[Batch, ...]
+    performance: Performance
+    timeline: tuple[DayCount, ...]
+    warnings: tuple[ReportWarning, ...]
+    tool_version: str = __version__
+    schema_version: str = SCHEMA_VERSION
+
+    @property
+    def title(self) -> str:
+        """`Migration report: production (user@host:5432/db)`."""
+        where = self.environment or self.server.database or self.server.target
+        return f"Migration report: {where}"
+
+
+def build_report(
+    status: MigrationStatus,
+    rollbacks: list[RollbackEvent] | tuple[RollbackEvent, ...] = (),
+    *,
+    environment: str | None = None,
+    generated_at: datetime | None = None,
+    slowest_n: int = SLOWEST_N,
+) -> Report:
+    """The report of one status and its rollback history (pure: no database)."""
+    rows = tuple(_row(m) for m in status.migrations)
+    applied = [m for m in status.migrations if m.is_applied]
+    batches = _batches(applied)
+    counts = dict(status.counts) | {"total": len(status.migrations)}
+    return Report(
+        environment=environment,
+        server=ServerInfo(status.server_version, status.database, status.target),
+        generated_at=generated_at or datetime.now(UTC),
+        migrations_dir=status.migrations_dir,
+        history_exists=status.history_exists,
+        health=status.health.value,
+        reasons=tuple(Reason(r.level.value, r.code, r.message, r.migration) for r in status.reasons),
+        counts=counts,
+        migrations=rows,
+        rollbacks=tuple(rollbacks),
+        batches=batches,
+        performance=_performance(applied, batches, slowest_n, status.slow_threshold_ms),
+        timeline=_timeline(applied),
+        warnings=_warnings(status),
+    )
+
+
+def _row(m: MigrationInfo) -> MigrationRow:
+    return MigrationRow(
+        version=m.version,
+        name=m.name,
+        title=m.title,
+        state=m.state.value,
+        batch_id=m.batch_id,
+        executed_at=m.executed_at,
+        execution_time_ms=m.execution_time_ms,
+        checksum=m.checksum,
+        applied_checksum=m.applied_checksum,
+        rollback_kind=m.rollback_kind,
+        applied_by=m.applied_by,
+        baselined=m.baselined,
+    )
+
+
+def _batches(applied: list[MigrationInfo]) -> tuple[Batch, ...]:
+    groups: dict[str, list[MigrationInfo]] = defaultdict(list)
+    for m in applied:
+        groups[m.batch_id or "(no batch)"].append(m)
+    out = []
+    for batch_id, ms in groups.items():
+        times = [m.executed_at for m in ms if m.executed_at is not None]
+        out.append(
+            Batch(
+                batch_id=batch_id,
+                started_at=min(times) if times else None,
+                finished_at=max(times) if times else None,
+                count=len(ms),
+                total_ms=sum(m.execution_time_ms or 0 for m in ms),
+                migrations=tuple(m.name for m in ms),
+            )
+        )
+    # Oldest batch first; batches without times (seed-made rows) go first, by id.
+    out.sort(key=lambda b: (b.started_at is not None, b.started_at or datetime.min.replace(tzinfo=UTC),
+                            b.batch_id))
+    return tuple(out)
+
+
+def _performance(applied: list[MigrationInfo], batches: tuple[Batch, ...], slowest_n: int,
+                 slow_threshold_ms: int) -> Performance:
+    timed = [m for m in applied if m.execution_time_ms is not None and not m.baselined]
+    times = [m.execution_time_ms or 0 for m in timed]
+    slowest = sorted(timed, key=lambda m: (-(m.execution_time_ms or 0), m.version))[:slowest_n]
+    return Performance(
+        total_ms=sum(times),
+        average_ms=round(sum(times) / len(times), 1) if times else 0.0,
+        median_ms=float(statistics.median(times)) if times else 0.0,
+        measured=len(times),
+        slowest=tuple(Timed(m.name, m.execution_time_ms or 0) for m in slowest),
+        per_batch=tuple(Timed(b.batch_id, b.total_ms) for b in batches),
+        slow_threshold_ms=slow_threshold_ms,
+    )
+
+
+def _timeline(applied: list[MigrationInfo]) -> tuple[DayCount, ...]:
+    days = Counter(m.executed_at.date() for m in applied if m.executed_at is not None)
+    return tuple(DayCount(d, n) for d, n in sorted(days.items()))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _warnings(status: MigrationStatus) -> tuple[ReportWarning, ...]:
+    """One warning per kind of problem, most serious first."""
+    E, W = Health.ERROR.value, Health.WARNING.value
+    by_state: dict[State, list[str]] = defaultdict(list)
+    for m in status.migrations:
+        by_state[m.state].append(m.name)
+    out: list[ReportWarning] = []
+    if not status.history_exists:
+        out.append(ReportWarning(W, "no_history", "the history tables do not exist yet: nothing was applied by "
+                                 "Tidemark or the seed's tool"))
+    if by_state[State.FAILED]:
+        names = by_state[State.FAILED]
+        out.append(ReportWarning(E, "failed", f"{_plural(len(names), 'migration')} failed on the last attempt",
+                                 tuple(names)))
+    if by_state[State.MODIFIED]:
+        names = by_state[State.MODIFIED]
+        out.append(ReportWarning(E, "modified", f"{_plural(len(names), 'applied migration')} changed on disk "
+                                 "since applied (checksum mismatch)", tuple(names)))
+    invalid = [r for r in status.reasons if r.code == "invalid_index"]
+    for r in invalid:
+        out.append(ReportWarning(E, "invalid_index", r.message, (r.migration,) if r.migration else ()))
+    if by_state[State.PENDING]:
+        names = by_state[State.PENDING]
+        older = [m.name for m in status.migrations if m.state is State.PENDING and m.out_of_order]
+        text = f"{_plural(len(names), 'pending migration')}"
+        if older:
+            text += f" ({len(older)} older than the newest applied: out of order)"
+        out.append(ReportWarning(W, "pending", text, tuple(names)))
+    if by_state[State.MISSING]:
+        names = by_state[State.MISSING]
+        out.append(ReportWarning(W, "missing", f"{_plural(len(names), 'applied migration')} in the history "
+                                 "without a file", tuple(names)))
+    slow = [m for m in status.migrations
+            if m.execution_time_ms is not None and m.execution_time_ms > status.slow_threshold_ms]
+    if slow:
+        out.append(ReportWarning(W, "slow", f"{_plural(len(slow), 'migration')} took longer than "
+                                 f"{status.slow_threshold_ms / 1000:g} s", tuple(m.name for m in slow)))
+    manual = [m.name for m in status.migrations if m.is_applied and m.rollback_kind == "manual"]
+    if manual:
+        out.append(ReportWarning(W, "manual_rollback", f"{_plural(len(manual), 'applied migration')} cannot be "
+                                 "rolled back automatically (rollback: manual)", tuple(manual)))
+    line_endings = [m.name for m in status.migrations if m.line_endings_only]
+    if line_endings:
+        out.append(ReportWarning(W, "line_endings", f"{_plural(len(line_endings), 'migration')} differ from the "
+                                 "applied file only in line endings or BOM", tuple(line_endings)))
+    return tuple(out)
+
+
+# --- the one query the runner does not offer -------------------------------------------------------
+
+_ROLLBACK_COLUMNS = ("migration_name", "version", "rolled_back_at", "execution_time_ms", "batch_id", "db_user",
+                     "os_user", "client_host", "rollback_sql")
+
+
+def read_rollbacks(conn: psycopg.Connection) -> list[RollbackEvent]:
+    """Every row of public._migration_rollbacks, oldest first ([] before the first migrate).
+
+    A table made by the seed's tool lacks Tidemark's added columns: those read as NULL.
+    """
+    from app.core import history
+
+    if not conn.execute(f"SELECT to_regclass('{history.ROLLBACKS}') IS NOT NULL").fetchone()[0]:
+        return []
+    have = {r[0] for r in conn.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'public' AND table_name = '_migration_rollbacks'").fetchall()}
+    cols = ", ".join(c if c in have else f"NULL AS {c}" for c in _ROLLBACK_COLUMNS)
+    rows = conn.execute(f"SELECT {cols} FROM {history.ROLLBACKS} ORDER BY rolled_back_at, id").fetchall()
+    return [RollbackEvent(*row) for row in rows]
