@@ -86,10 +86,10 @@ def test_waiting_runner_does_not_block_a_concurrent_index_build(database: Databa
                                                                  ) -> None:
     database.execute("CREATE TABLE big (id int); INSERT INTO big SELECT generate_series(1, 1000)")
     migrations.add("idx", "CREATE INDEX CONCURRENTLY big_id_idx ON big (id);")
-    # A transaction holding a snapshot makes the concurrent build wait: the first runner sits
-    # inside CREATE INDEX CONCURRENTLY while the second polls for the lock.
+    # A transaction that wrote to the table makes the concurrent build wait: the first runner
+    # sits inside CREATE INDEX CONCURRENTLY while the second polls for the lock.
     holder = psycopg.connect(database.dsn)
-    holder.execute("SELECT count(*) FROM big").fetchone()
+    holder.execute("INSERT INTO big VALUES (0)")
     first = _spawn("migrate", *_args(database, migrations))
     second = None
     try:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from pglast import ast
 from psycopg import errors as pg_errors
 
 from app.core import history
@@ -76,6 +77,16 @@ class Prepared:
         return None
 
     @property
+    def changes_session(self) -> bool:
+        """True when a statement changes session settings that would outlive the migration."""
+        for st in self.statements:
+            if isinstance(st.node, ast.VariableSetStmt) and not st.node.is_local:
+                return True
+            if "set_config" in st.text.lower():
+                return True
+        return False
+
+    @property
     def transactional(self) -> bool:
         """True when it runs in one transaction with its history row."""
         return self.non_transactional_reason is None
@@ -122,6 +133,23 @@ class Context:
         """Report progress."""
         run_ms = self.run_clock.ms() if self.run_clock else 0.0
         self.progress(ProgressEvent(phase, run_elapsed_ms=run_ms, **kw))  # type: ignore[arg-type]
+
+
+def session_setup(conn: psycopg.Connection) -> list[str]:
+    """Settings of the runner's own session (after connecting, and after a migration's RESET ALL)."""
+    if conn.info.server_version >= 140000:
+        # A killed client's backend then aborts within a second instead of running on,
+        # holding the migration lock, until its statement ends.
+        return ["SET client_connection_check_interval = 1000"]
+    return []
+
+
+def _reset_session(script: Script, ctx: Context, p: Prepared) -> None:
+    """A migration's SET search_path (or set_config, SET ROLE) must not leak into the next one."""
+    if p.changes_session:
+        script.add("RESET ALL", None)
+        for s in session_setup(ctx.conn):
+            script.add(s, None)
 
 
 def _settings(options: Options, *, local: bool, index_build: bool = False) -> list[str]:
@@ -241,6 +269,7 @@ def _apply_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
         for text in _applied_row_sql(ctx, p, plan, Raw(TX_ELAPSED_MS)):
             script.add(text, None)
         script.add("COMMIT", None)
+        _reset_session(script, ctx, p)
         run(conn, script)
     except ScriptError as exc:
         rollback_if_needed(conn)
@@ -286,6 +315,7 @@ def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
         for text in _applied_row_sql(ctx, p, plan, round(clock.ms())):
             script.add(text, None)
         script.add("COMMIT", None)
+        _reset_session(script, ctx, p)
         run(conn, script)
     except ScriptError as exc:
         rollback_if_needed(conn)
@@ -301,7 +331,7 @@ def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
                             False, timings)
 
 
-def _connection_lost(name: str, exc: psycopg.OperationalError, partial: bool = False) -> ConnectionLost:
+def _connection_lost(name: str, exc: psycopg.Error, partial: bool = False) -> ConnectionLost:
     if partial:
         return ConnectionLost(
             f"connection lost while running {name} outside a transaction: some of its statements may "
@@ -343,7 +373,15 @@ def server_error(exc: psycopg.Error, unit: object, script: Script, path: Path, t
     )
 
 
+def _is_connection_error(conn: psycopg.Connection, error: psycopg.Error) -> bool:
+    """The session ended under us (terminated backend, server shutdown), not the SQL failing."""
+    state = error.sqlstate or ""
+    return conn.broken or conn.closed or state.startswith(("57P", "08"))
+
+
 def _failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[Statement]) -> Exception:
+    if _is_connection_error(ctx.conn, exc.error):
+        return _connection_lost(p.file.name, exc.error, partial=bool(partial_ran))
     info = server_error(exc.error, exc.unit, exc.script, p.file.path, p.file.text)
     if ctx.cancel.cancelled and isinstance(exc.error, pg_errors.QueryCanceled):
         _record(ctx, Event.FAILED if partial_ran else "cancelled", p, info)
@@ -444,6 +482,8 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
             run(conn, script)
     except ScriptError as exc:
         rollback_if_needed(conn)
+        if _is_connection_error(conn, exc.error):
+            raise _connection_lost(f"the rollback of {row.name}", exc.error, partial=bool(ran)) from None
         info = server_error(exc.error, exc.unit, exc.script, label, sql_text)
         _record_failure(ctx, Event.ROLLBACK_FAILED, row.name, row.version, info)
         if ctx.cancel.cancelled and isinstance(exc.error, pg_errors.QueryCanceled) and not ran:

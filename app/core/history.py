@@ -210,11 +210,21 @@ def ensure_tables(conn: psycopg.Connection) -> bool:
     return True
 
 
+_DEFAULTS_FOR_OLD_LAYOUT = {
+    "version": "substring(name from '^[0-9]{14}')",
+    "transactional": "true",
+    "baselined": "false",
+}
+
+
 def read_applied(conn: psycopg.Connection) -> list[AppliedRow]:
-    """Every applied migration, by version."""
-    cur = conn.execute(
-        f"SELECT {_APPLIED_COLUMNS} FROM {MIGRATIONS} ORDER BY coalesce(version, name), id"
+    """Every applied migration, by version (an older layout reads with its added columns empty)."""
+    have = {c for _, c in _columns(conn, "_migrations")}
+    select = ", ".join(
+        c if c in have else f"{_DEFAULTS_FOR_OLD_LAYOUT.get(c, 'NULL')} AS {c}"
+        for c in (x.strip() for x in _APPLIED_COLUMNS.split(","))
     )
+    cur = conn.execute(f"SELECT {select} FROM {MIGRATIONS} m ORDER BY 2, id")
     return [AppliedRow(*row) for row in cur.fetchall()]
 
 

@@ -22,7 +22,16 @@ from typing import Concatenate, ParamSpec, TypeVar
 import psycopg
 
 from app.core import history, lock
-from app.core.apply import Context, Options, Prepared, apply, prepare, revert, rollback_kind_of
+from app.core.apply import (
+    Context,
+    Options,
+    Prepared,
+    apply,
+    prepare,
+    revert,
+    rollback_kind_of,
+    session_setup,
+)
 from app.core.connect import Target, connect, resolve_target
 from app.core.errors import (
     ConnectionLost,
@@ -112,10 +121,8 @@ class MigrationRunner:
     @contextmanager
     def _locked(self, conn: psycopg.Connection, cancel: CancelToken, progress: ProgressCallback
                 ) -> Iterator[None]:
-        if conn.info.server_version >= 140000:
-            # A killed client's backend then aborts within a second instead of running on,
-            # holding the migration lock, until its statement ends.
-            conn.execute("SET client_connection_check_interval = 1000")
+        for setting in session_setup(conn):
+            conn.execute(setting)
         if not lock.try_acquire(conn):
             if self.options.wait_lock_s <= 0:
                 lock.acquire(conn, 0)
