@@ -36,7 +36,7 @@ from psycopg import sql
 
 from app.core import dirs
 from app.core.connect import Target
-from app.core.localserver import Binaries, LocalServer, ServerError, embedded_binaries
+from app.core.localserver import Binaries, LocalServer, ServerError, embedded_binaries, is_postgres_process
 from app.paths import example_migrations_dir, resources_dir
 
 SOURCE = "sandbox"
@@ -195,6 +195,7 @@ class Sandbox:
             return False
         self._init_if_needed(srv)
         self._write_config()
+        self._remove_stale_socket_locks()
         srv.port = self._previous_port()
         deadline = time.monotonic() + timeout
         while True:
@@ -237,6 +238,21 @@ class Sandbox:
         conf = self.cluster_dir / "tidemark.conf"
         conf.write_text("".join(lines), encoding="utf-8")
         conf.chmod(0o644)
+
+    def _remove_stale_socket_locks(self) -> None:
+        """Lock files of a killed server in our private socket folder (PostgreSQL refuses a zombie's)."""
+        if self.socket_dir is None or not self.socket_dir.is_dir():
+            return
+        for lock in self.socket_dir.glob(".s.PGSQL.*.lock"):
+            try:
+                pid = int(lock.read_text().split("\n", 1)[0].strip())
+            except (OSError, ValueError):
+                pid = -1
+            if pid > 0 and _alive(pid) and is_postgres_process(pid):
+                continue
+            for stale in (lock, lock.with_suffix("")):
+                with contextlib.suppress(OSError):
+                    stale.unlink()
 
     def _previous_port(self) -> int | None:
         state = self._read_state()
@@ -379,6 +395,16 @@ class Sandbox:
             started_at=str(started) if started else None,
             databases=databases,
         )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _conf_quote(value: str) -> str:
