@@ -10,7 +10,8 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from app.report.model import Batch, MigrationRow, Report, RollbackEvent, Timed
+from app.core.status import MigrationInfo
+from app.report.model import Batch, Report, RollbackEvent, Timed
 
 
 def _t(value: datetime | date | None) -> str | None:
@@ -21,12 +22,12 @@ def _timed(t: Timed, key: str = "name") -> dict[str, Any]:
     return {key: t.name, "execution_time_ms": t.execution_time_ms}
 
 
-def _migration(m: MigrationRow) -> dict[str, Any]:
+def _migration(m: MigrationInfo) -> dict[str, Any]:
     return {
         "version": m.version,
         "name": m.name,
         "title": m.title,
-        "state": m.state,
+        "state": m.state.value,
         "batch_id": m.batch_id,
         "executed_at": _t(m.executed_at),
         "execution_time_ms": m.execution_time_ms,

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import heapq
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -39,24 +40,6 @@ class Reason:
     code: str
     message: str
     migration: str | None = None
-
-
-@dataclass(frozen=True)
-class MigrationRow:
-    """One migration, as every renderer shows it."""
-
-    version: str
-    name: str
-    title: str
-    state: str
-    batch_id: str | None
-    executed_at: datetime | None
-    execution_time_ms: int | None
-    checksum: str | None  # of the file on disk
-    applied_checksum: str | None
-    rollback_kind: str | None
-    applied_by: str | None
-    baselined: bool
 
 
 @dataclass(frozen=True)
@@ -137,7 +120,7 @@ class Report:
     health: str
     reasons: tuple[Reason, ...]
     counts: dict[str, int]
-    migrations: tuple[MigrationRow, ...]
+    migrations: tuple[MigrationInfo, ...]  # the engine's own rows, shared, not copied
     rollbacks: tuple[RollbackEvent, ...]
     batches: tuple[Batch, ...]
     performance: Performance
@@ -162,7 +145,7 @@ def build_report(
     slowest_n: int = SLOWEST_N,
 ) -> Report:
     """The report of one status and its rollback history (pure: no database)."""
-    rows = tuple(_row(m) for m in status.migrations)
+    rows = tuple(status.migrations)
     applied = [m for m in status.migrations if m.is_applied]
     batches = _batches(applied)
     counts = dict(status.counts) | {"total": len(status.migrations)}
@@ -181,23 +164,6 @@ def build_report(
         performance=_performance(applied, batches, slowest_n, status.slow_threshold_ms),
         timeline=_timeline(applied),
         warnings=_warnings(status),
-    )
-
-
-def _row(m: MigrationInfo) -> MigrationRow:
-    return MigrationRow(
-        version=m.version,
-        name=m.name,
-        title=m.title,
-        state=m.state.value,
-        batch_id=m.batch_id,
-        executed_at=m.executed_at,
-        execution_time_ms=m.execution_time_ms,
-        checksum=m.checksum,
-        applied_checksum=m.applied_checksum,
-        rollback_kind=m.rollback_kind,
-        applied_by=m.applied_by,
-        baselined=m.baselined,
     )
 
 
@@ -228,7 +194,8 @@ def _performance(applied: list[MigrationInfo], batches: tuple[Batch, ...], slowe
                  slow_threshold_ms: int) -> Performance:
     timed = [m for m in applied if m.execution_time_ms is not None and not m.baselined]
     times = [m.execution_time_ms or 0 for m in timed]
-    slowest = sorted(timed, key=lambda m: (-(m.execution_time_ms or 0), m.version))[:slowest_n]
+    # nlargest is stable on ties (older version first) and O(n), unlike a full sort of 10,000 rows.
+    slowest = heapq.nlargest(slowest_n, timed, key=lambda m: m.execution_time_ms or 0)
     return Performance(
         total_ms=sum(times),
         average_ms=round(sum(times) / len(times), 1) if times else 0.0,

@@ -50,7 +50,7 @@ def render(report: Report) -> bytes:
              h: float = 5) -> None:
         pdf.set_font("helvetica", "B" if bold else "", size)
         pdf.set_text_color(*rgb)
-        pdf.multi_cell(0, h, _latin1(value), **nl)
+        pdf.multi_cell(0, h, _latin1(value), align="L", **nl)
 
     def heading(value: str) -> None:
         pdf.ln(3)
@@ -141,30 +141,48 @@ def render(report: Report) -> bytes:
 
 def _table(pdf: Any, header: tuple[str, ...], widths: tuple[float, ...], rows: list[tuple[str, ...]],
            colour_of: Any = None) -> None:
-    """A plain ruled table; the header repeats on each new page. Cells are clipped, one line each."""
+    """A plain ruled table; the header repeats on each new page. Cells are clipped, one line each.
+
+    Drawn with text() and line(), not cell(): cell() lays text out (~0.5 ms a call), which
+    made 10,000 migrations take 17 s; text() just places it.
+    """
     line_h = 4.6
+    size = 7.5
+    left = pdf.l_margin
+    right = left + sum(widths)
 
     def head() -> None:
-        pdf.set_font("helvetica", "B", 7.5)
+        pdf.set_font("helvetica", "B", size)
         pdf.set_fill_color(245, 247, 249)
         pdf.set_text_color(91, 104, 119)
+        y = pdf.get_y()
+        pdf.rect(left, y, right - left, line_h + 0.6, style="F")
+        x = left
         for label, w in zip(header, widths, strict=True):
-            pdf.cell(w, line_h + 0.6, label.upper(), border="B", fill=True)
-        pdf.ln(line_h + 0.6)
-        pdf.set_font("helvetica", size=7.5)
+            pdf.text(x + 1, y + line_h - 1.2, label.upper())
+            x += w
+        pdf.set_y(y + line_h + 0.6)
+        pdf.set_font("helvetica", size=size)
 
     head()
     bottom = pdf.h - pdf.b_margin
+    pdf.set_draw_color(216, 222, 229)
     for row in rows:
         if pdf.get_y() + line_h > bottom:
             pdf.add_page()
             head()
         rgb = colour_of(row) if colour_of else None
         pdf.set_text_color(*(rgb or (29, 39, 51)))
+        y = pdf.get_y()
+        x = left
         for value, w in zip(row, widths, strict=True):
             value = _latin1(value)
-            # Clip to the column so a long name never runs into the next one.
-            while value and pdf.get_string_width(value) > w - 2:
-                value = value[:-2]
-            pdf.cell(w, line_h, value, border="B")
-        pdf.ln(line_h)
+            # Clip to the column so a long name never runs into the next one (exact width only when close).
+            if len(value) * 1.2 > w - 2:
+                while value and pdf.get_string_width(value) > w - 2:
+                    value = value[:-1]
+            if value:
+                pdf.text(x + 1, y + line_h - 1.3, value)
+            x += w
+        pdf.line(left, y + line_h, right, y + line_h)
+        pdf.set_y(y + line_h)
