@@ -100,7 +100,7 @@ def handle_lint(args: argparse.Namespace, out: Output) -> int:
         if missing:
             raise UsageError(f"lint: no such file: {', '.join(missing)}")
         paths = list(args.files)
-        scope = f"{len(paths)} file{'s' if len(paths) != 1 else ''}"
+        scope = ""
     elif args.all:
         folder = args.migrations_dir or default_migrations_dir()
         paths = [f.path for f in discover(folder)]
@@ -132,9 +132,9 @@ def print_lint(result: LintResult, scope: str, out: Output) -> None:
              f"{len(result.warnings)} warning{'s' if len(result.warnings) != 1 else ''}"
     via = f" (squawk {result.squawk_version} and Tidemark's rules)" if result.squawk_version else ""
     if not n:
-        out.line(f"lint: nothing to check in {scope}")
+        out.line(f"lint: nothing to check in {scope or 'the files given'}")
     else:
-        out.line(f"lint: {counts} in {n} file{'s' if n != 1 else ''}: {scope}{via}")
+        out.line(f"lint: {counts} in {n} file{'s' if n != 1 else ''}{': ' + scope if scope else ''}{via}")
 
 
 # --- rehearse ---------------------------------------------------------------------------------

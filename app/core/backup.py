@@ -24,10 +24,12 @@ from psycopg import conninfo
 
 from app.core import history
 from app.core.connect import Target, connect
-from app.core.errors import TidemarkError, redact
+from app.core.errors import ConnectionFailed, TidemarkError, redact
 
 MODES = ("schema", "full")
 HISTORY_TABLES = (history.MIGRATIONS, history.ROLLBACKS, history.AUDIT)
+# pg_dump takes ACCESS SHARE on every table; behind a long ALTER it would wait without end.
+LOCK_WAIT_S = 60
 
 
 class BackupFailed(TidemarkError):
@@ -69,6 +71,8 @@ def _existing_history_tables(target: Target) -> list[str]:
         with connect(target) as conn:
             return [t for t in HISTORY_TABLES
                     if conn.execute("SELECT to_regclass(%s) IS NOT NULL", (t,)).fetchone()[0]]
+    except ConnectionFailed as exc:
+        raise BackupFailed(f"backup failed: {exc.message}") from None
     except psycopg.Error as exc:
         raise BackupFailed(f"backup failed: cannot read {target.display()}: {str(exc).strip()}") from None
 
@@ -90,18 +94,27 @@ def run_pg_dump(args: list[str], target: Target, out_fd: int, what: str) -> None
             raise BackupFailed(f"{what} failed: cannot run {pg_dump}: {exc}") from None
         if proc.returncode != 0:
             err.seek(0)
-            lines = [ln for ln in err.read().strip().splitlines() if ln.strip()]
-            last = lines[-1] if lines else f"exit status {proc.returncode}"
-            raise BackupFailed(f"{what} failed: pg_dump: {redact(last)}")
+            lines = [ln.strip() for ln in err.read().strip().splitlines() if ln.strip()]
+            errors = [ln for ln in lines if "error:" in ln]  # "pg_dump: error: ...", then details
+            first = (errors or lines or [f"exit status {proc.returncode}"])[0]
+            first = re.sub(r"^pg_dump:\s*(error:\s*)?", "", first)
+            locked = next((m for ln in lines if (m := re.search(r"LOCK TABLE (\S+)", ln))), None)
+            if locked:  # --lock-wait-timeout shows up as a bare "statement timeout"
+                first = (f"could not lock {locked.group(1)} within the lock wait timeout: another session "
+                         f"holds a conflicting lock ({first})")
+            raise BackupFailed(f"{what} failed: pg_dump: {redact(first)}")
 
 
-def dump_schema_and_history(target: Target, out_fd: int, *, what: str = "backup") -> list[str]:
+def dump_schema_and_history(target: Target, out_fd: int, *, what: str = "backup",
+                            lock_wait_s: int = LOCK_WAIT_S) -> list[str]:
     """Plain SQL: the whole schema, then the rows of our history tables that exist. Returns them."""
     tables = _existing_history_tables(target)
-    run_pg_dump(["--schema-only", "--format=plain"], target, out_fd, what)
+    wait = f"--lock-wait-timeout={lock_wait_s * 1000}"
+    run_pg_dump(["--schema-only", "--format=plain", wait], target, out_fd, what)
     if tables:
         os.write(out_fd, b"\n-- Tidemark history tables: data\n")
-        run_pg_dump(["--data-only", "--format=plain", *(f"--table={t}" for t in tables)], target, out_fd, what)
+        run_pg_dump(["--data-only", "--format=plain", wait, *(f"--table={t}" for t in tables)], target, out_fd,
+                    what)
     return tables
 
 
@@ -117,7 +130,8 @@ def backup_folder(target: Target, root: Path | None = None) -> Path:
     return (root or data_dir() / "backups") / safe
 
 
-def backup(target: Target, mode: str = "schema", *, root: Path | None = None) -> BackupResult:
+def backup(target: Target, mode: str = "schema", *, root: Path | None = None,
+           lock_wait_s: int = LOCK_WAIT_S) -> BackupResult:
     """Write a backup file (mode 0600) before anything runs; raise BackupFailed if it cannot be."""
     if mode not in MODES:
         raise BackupFailed(f"unknown backup mode {mode!r}: use one of {', '.join(MODES)}")
@@ -134,10 +148,10 @@ def backup(target: Target, mode: str = "schema", *, root: Path | None = None) ->
     try:
         os.fchmod(fd, 0o600)  # the umask cannot widen it, but make it explicit
         if mode == "schema":
-            tables = dump_schema_and_history(target, fd)
+            tables = dump_schema_and_history(target, fd, lock_wait_s=lock_wait_s)
         else:
             tables = _existing_history_tables(target)
-            run_pg_dump(["--format=custom"], target, fd, "backup")
+            run_pg_dump(["--format=custom", f"--lock-wait-timeout={lock_wait_s * 1000}"], target, fd, "backup")
         os.fsync(fd)
         ok = True
     finally:
