@@ -64,7 +64,7 @@ def columns(items: Sequence[tuple[str, float]], *, title: str, unit: str = "ms",
     plot_w, plot_h = width - left - 8, height - bottom - top_pad
     top = max(v for _, v in items) or 1
     step = plot_w / len(items)
-    bar_w = max(1.0, step * 0.8)
+    bar_w = min(36.0, max(1.0, step * 0.8))  # one batch should not fill the whole chart
     fmt = _ms if unit == "ms" else (lambda v: f"{v:g}")
     parts = [f'<svg role="img" aria-label="{escape(title)}" width="{width}" '
              f'height="{height}" viewBox="0 0 {width} {height}" font-size="10" fill="{_TEXT}">',

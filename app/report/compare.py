@@ -182,7 +182,7 @@ def _read_one(name: str, runner: MigrationRunner) -> _Read:
     try:
         status = runner.get_migration_status()
     except TidemarkError as exc:
-        return _Read(EnvironmentResult(name, target, False, exc.message.splitlines()[0], None, None, None, ms()),
+        return _Read(EnvironmentResult(name, target, False, " ".join(exc.message.split()), None, None, None, ms()),
                      None, None)
     except Exception as exc:  # a driver error on one environment must not sink the others
         from app.core.errors import redact

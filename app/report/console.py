@@ -19,6 +19,10 @@ def _table(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
     return [indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
 
 
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}{'es' if word.endswith('ch') else 's'}"
+
+
 def render(report: Report, *, verbose: bool = False) -> str:
     """The text of a report; `verbose` lists every migration, batch and rollback."""
     c, p = report.counts, report.performance
@@ -36,8 +40,8 @@ def render(report: Report, *, verbose: bool = False) -> str:
     lines += [
         "",
         f"{c['total']} migrations: {c['applied']} applied, {c['pending']} pending, {c['modified']} modified, "
-        f"{c['missing']} missing, {c['failed']} failed; {len(report.batches)} batches, "
-        f"{len(report.rollbacks)} rollbacks",
+        f"{c['missing']} missing, {c['failed']} failed; {_n(len(report.batches), 'batch')}, "
+        f"{_n(len(report.rollbacks), 'rollback')}",
         "",
         "Performance",
         f"  total {duration(p.total_ms) or '0 ms'}, average {duration(p.average_ms) or '0 ms'}, "
