@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -35,6 +36,7 @@ from app.core.jsonable import jsonable
 from app.core.localserver import LocalServer, embedded_binaries
 from app.core.rollback import RollbackKind
 from app.core.runner import MigrationRunner
+from app.core.sandbox import STAND_IN_EXTENSIONS, install_stand_ins
 
 MAX_DIFFS = 20  # per object list in a report: enough to see what is wrong
 
@@ -168,8 +170,18 @@ def rehearse(
         roles = [r for (r,) in conn.execute(
             "SELECT rolname FROM pg_catalog.pg_roles WHERE rolname !~ '^pg_' ORDER BY 1").fetchall()]
         source_snap = catalog.snapshot(conn)
+        extensions = {e for (e,) in conn.execute("SELECT extname FROM pg_catalog.pg_extension").fetchall()}
     binaries = embedded_binaries()
     result = RehearsalResult(target.display(), source_version, str(binaries.major), objects=len(source_snap))
+    stand_ins = sorted(extensions & set(STAND_IN_EXTENSIONS))
+    if stand_ins and binaries.major >= 18:
+        result.notes.append(f"the copy's {', '.join(stand_ins)} {'are' if len(stand_ins) > 1 else 'is'} "
+                            "Tidemark's SQL-only stand-in (the wheel has no such extension): functions from it "
+                            "behave alike, but were not rehearsed with the real extension")
+    if result.versions_differ:
+        result.notes.append(
+            f"the rehearsal ran on PostgreSQL {binaries.major}, the target runs {source_version}: "
+            "what differs between these versions (syntax, lock levels, catalog details) was not rehearsed")
     with tempfile.TemporaryDirectory(prefix="tidemark-rehearse-") as tmp:
         root = Path(tmp)
         dump = root / "source.sql"
@@ -179,10 +191,14 @@ def rehearse(
             dump_schema_and_history(target, fd, what="rehearsal copy")
         finally:
             os.close(fd)
-        server = LocalServer(root / "pg", binaries, socket_dir=root / "sock", fast=True)
+        sock = root / "sock"
+        if len(str(sock)) > 80 and Path("/tmp").is_dir():  # sun_path is ~104 bytes (macOS's TMPDIR is long)
+            sock = Path(tempfile.mkdtemp(prefix="tm-rh-", dir="/tmp"))
+        server = LocalServer(root / "pg", binaries, socket_dir=sock, fast=True)
         try:
             say(f"starting a throwaway PostgreSQL {binaries.major} server for the rehearsal")
             server.init()
+            _stand_in_extensions(server, root / "extensions")
             server.start()
             copy = Target(server.socket_dsn(dbname), "rehearsal sandbox")
             with psycopg.connect(server.socket_dsn(), autocommit=True) as admin:
@@ -209,11 +225,18 @@ def rehearse(
             result.migrations = _run_and_roll_back(copy, migrations_dir, options, pending, say)
         finally:
             server.remove()
-    if result.versions_differ:
-        result.notes.append(
-            f"the rehearsal ran on PostgreSQL {result.sandbox_version}, the target runs {source_version}: "
-            "what differs between these versions (syntax, lock levels, catalog details) was not rehearsed")
+            if sock.parent != root:
+                shutil.rmtree(sock, ignore_errors=True)
     return _done(result, started)
+
+
+def _stand_in_extensions(server: LocalServer, folder: Path) -> None:
+    """Name the sandbox's SQL-only uuid-ossp and pgcrypto (PostgreSQL 18's extension_control_path)."""
+    if server.binaries.major < 18:
+        return
+    ext = install_stand_ins(folder)
+    with open(server.data_dir / "postgresql.conf", "a", encoding="utf-8") as fh:
+        fh.write(f"\nextension_control_path = '$system{os.pathsep}{str(ext).replace(chr(39), chr(39) * 2)}'\n")
 
 
 # Privileges a newer server gives an owner by default (PostgreSQL 17: MAINTAIN on tables):
