@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.core.connect import describe_dsn, resolve_target
-from app.core.errors import UsageError
+from app.core.errors import MigrationFailed, UsageError
 from app.core.files import checksum
 from app.core.sandbox import install_stand_ins
 from app.core.supabase import read_config
@@ -262,8 +262,27 @@ def test_supabase_history_is_written_and_unwritten(database: Database, migration
 
 def test_supabase_history_guard_refuses_to_run_twice(database: Database, migrations: MigrationDir) -> None:
     a = migrations.add("create_todos", "CREATE TABLE IF NOT EXISTS todos (id int PRIMARY KEY);\n")
+    migrations.add("todo_index", "CREATE INDEX CONCURRENTLY todos_id_idx ON todos (id);\n")
     _supabase_cli_applied(database, migrations, [a])
     r = run_cli("migrate", "--supabase-history", *_args(database, migrations))
     assert r.code == 1
-    assert "import-history --from supabase" in r.stderr
+    assert "import-history --from supabase" in r.stderr and a.name in r.stderr and "nothing ran" in r.stderr
+    assert not database.exists("public._migrations") and not database.exists("public.todos_id_idx")
+
+
+def test_supabase_history_guard_inside_the_transaction(database: Database, migrations: MigrationDir) -> None:
+    """The second net: a row that appears after the check still stops the migration with its history row."""
+    from app.core.apply import Options
+    from app.core.connect import Target
+    from app.core.runner import MigrationRunner
+
+    migrations.add("create_todos", "CREATE TABLE todos (id int PRIMARY KEY);\n"
+                   "INSERT INTO supabase_migrations.schema_migrations (version) VALUES ('20260101000001');\n")
+    with database.connect() as conn:
+        for stmt in CREATE_TABLE:
+            conn.execute(stmt)
+    runner = MigrationRunner(Target(database.dsn, "--dsn"), migrations.path, Options(supabase_history=True))
+    with pytest.raises(MigrationFailed, match="import-history"):
+        runner.run_migrations()
+    assert not database.exists("public.todos")
     assert database.scalar("SELECT count(*) FROM public._migrations") == 0, "rolled back with its history row"

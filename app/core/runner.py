@@ -205,6 +205,10 @@ class MigrationRunner:
             progress(ProgressEvent(Phase.CONNECTED, message=self.target.display()))
             status = self._status(conn, files)
             todo, warnings = self._select_pending(status, files, target)
+            if self.options.supabase_history:
+                from app.core import supabase_history
+
+                supabase_history.refuse_recorded(conn, todo)  # before anything runs
             prepared = _prepare_all(todo)
             if not prepared:
                 return RunResult(batch_id=None, dry_run=False, warnings=warnings, total_ms=clock.ms(),

@@ -159,6 +159,17 @@ def _baseline_row(conn: psycopg.Connection, f: MigrationFile, batch_id: str, act
 # --- the write hook (apply.py calls these when Options.supabase_history is set) ------------------
 
 
+def refuse_recorded(conn: psycopg.Connection, pending: list[MigrationFile]) -> None:
+    """Pending files the Supabase CLI already applied would run twice: refuse before anything runs."""
+    theirs = {r.version for r in read_rows(conn)}
+    twice = [f.name for f in pending if f.version in theirs]
+    if twice:
+        raise StateError(
+            f"already applied by the Supabase CLI (in {TABLE}) but not in Tidemark's history: {', '.join(twice)} "
+            "(run `tidemark import-history --from supabase` first, so nothing runs twice); nothing ran"
+        )
+
+
 def applied_sql(conn: psycopg.Connection, f: MigrationFile, statements: list[str]) -> list[str]:
     """Statements that record a migration in their table, sent in the same transaction as ours."""
     version = history.literal(conn, f.version)
