@@ -146,3 +146,23 @@ def test_compare_needs_two_and_named_environments_resolve(migrations: MigrationD
     assert r.code == 2 and "two environments" in r.stderr
     r = run_cli("compare", "--environments", "nosuch1,nosuch2", "--migrations-dir", str(migrations.path))
     assert r.code == 2 and "nosuch1" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_saved_environments_by_name(two: tuple[Database, Database, MigrationDir],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b, m = two
+    tag = uuid.uuid4().hex[:6]
+    monkeypatch.setenv("PGPASSWORD", a.server.password or "")  # CI's way; no keyring needed
+    for name, db in ((f"dev{tag}", a), (f"prod{tag}", b)):
+        params = psycopg.conninfo.conninfo_to_dict(db.dsn)
+        r = run_cli("env", "add", name, "--host", params["host"], "--port", str(params["port"]),
+                    "--database", params["dbname"], "--user", params["user"], "--migrations-dir", str(m.path))
+        assert r.code == 0, r.stderr
+    r = run_cli("compare", "--environments", f"dev{tag},prod{tag}", "--json")
+    assert r.code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert [e["name"] for e in doc["environments"]] == [f"dev{tag}", f"prod{tag}"]
+    assert len(doc["matrix"]) == 2, "each environment's own migrations folder is used"
+    b.execute("CREATE TABLE by_hand (id int)")
+    r = run_cli("compare", "--environments", f"dev{tag},prod{tag}")
+    assert r.code == 1 and "by_hand" in r.stdout

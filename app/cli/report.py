@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(and with which checksum), and schema drift: catalog objects that differ although the migrations "
         "agree. Exit 0 when all agree, 1 when they differ, 2 when one cannot be read and the rest agree.",
     )
-    p.add_argument("--environments", "--envs", metavar="LIST",
+    p.add_argument("--environments", metavar="LIST",
                    help="saved environments, comma separated, e.g. dev,staging,prod")
     p.add_argument("--dsn-list", metavar="NAME=URL,...", help=argparse.SUPPRESS)  # scripts and tests
     p.add_argument("--migrations-dir", metavar="DIR", type=Path,
