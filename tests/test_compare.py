@@ -166,3 +166,6 @@ def test_saved_environments_by_name(two: tuple[Database, Database, MigrationDir]
     b.execute("CREATE TABLE by_hand (id int)")
     r = run_cli("compare", "--environments", f"dev{tag},prod{tag}")
     assert r.code == 1 and "by_hand" in r.stdout
+    r = run_cli("report", "--env", f"prod{tag}", "--json")
+    assert r.code == 0, r.stderr
+    assert json.loads(r.stdout)["environment"] == f"prod{tag}"
