@@ -16,6 +16,7 @@ def _state(db: Database) -> tuple[dict[str, str], list[tuple]]:
     with db.connect() as conn:
         snap = catalog.snapshot(conn)
     rows = db.query("SELECT name, checksum FROM public._migrations ORDER BY name")
+    rows += db.query("SELECT count(*), max(id) FROM public._migration_audit")
     return snap.objects, rows
 
 
@@ -110,3 +111,20 @@ def test_extensions_the_wheel_lacks_use_stand_ins(database: Database, migrations
     assert r.code == 0, doc
     assert doc["migrations"][0]["rollback"] == "verified"
     assert any("stand-in" in n for n in doc["notes"])
+
+
+def test_a_restore_error_fails_the_rehearsal(database: Database, migrations: MigrationDir) -> None:
+    import pytest
+
+    try:
+        database.execute("CREATE EXTENSION IF NOT EXISTS sslinfo")
+    except Exception:  # the embedded wheel has no sslinfo: the system server is the source here
+        pytest.skip("this server has no sslinfo")
+    migrations.add("t", "CREATE TABLE t (id bigint);\n")
+    r = run_cli("rehearse", *_args(database, migrations), "--json")
+    assert r.code == 1
+    doc = json.loads(r.stdout)
+    assert doc["restored"] is False and "sslinfo" in doc["restore_error"]
+    assert [m["rollback"] for m in doc["migrations"]] == ["not-run"]
+    human = run_cli("rehearse", *_args(database, migrations))
+    assert human.code == 1 and "copy FAILED" in human.stdout and "sslinfo" in human.stdout
