@@ -250,6 +250,7 @@ def _apply_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
         script.add(s, None)
     try:
         for st, step in zip(p.statements, p.steps, strict=True):
+            rows: list[tuple] = []
             if step.read is not None:
                 run(conn, script)
                 script = Script()
@@ -265,6 +266,10 @@ def _apply_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
                 timings.append(StatementTiming(st.line, st.first_line, t.ms()))
                 ctx.emit(Phase.STATEMENT_DONE, migration=p.file.name, statement=st.first_line,
                          line=st.line, elapsed_ms=t.ms())
+            if step.after is not None:  # the statement picked a name: read it right after
+                run(conn, script)
+                script = Script()
+                inverses[-1] = _read_after(conn, step, rows)
         plan = assemble(p.statements, inverses, p.file.directives.custom_rollback)
         for text in _applied_row_sql(ctx, p, plan, Raw(TX_ELAPSED_MS)):
             script.add(text, None)
@@ -293,6 +298,7 @@ def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
         for st, step in zip(p.statements, p.steps, strict=True):
             if ran:
                 ctx.cancel.check()
+            rows: list[tuple] = []
             if step.read is not None:
                 rows = conn.execute(step.read.query, step.read.params).fetchall()
                 inverses.append(step.read.resolve(rows))
@@ -306,6 +312,8 @@ def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
             run(conn, script)
             ran.append(st)
             timings.append(StatementTiming(st.line, st.first_line, t.ms()))
+            if step.after is not None:  # the statement picked a name: read it right after
+                inverses[-1] = _read_after(conn, step, rows)
             if ctx.verbose:
                 ctx.emit(Phase.STATEMENT_DONE, migration=p.file.name, statement=st.first_line,
                          line=st.line, elapsed_ms=t.ms())
@@ -329,6 +337,13 @@ def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
         timings = []
     return AppliedMigration(p.file.version, p.file.name, p.file.title, round(clock.ms()), plan.kind.value,
                             False, timings)
+
+
+def _read_after(conn: psycopg.Connection, step: Step, rows: list[tuple]) -> Inverse:
+    """Run a step's second catalog read (after its statement) and resolve the inverse from it."""
+    assert step.after is not None
+    read = step.after(rows)
+    return read.resolve(conn.execute(read.query, read.params).fetchall())
 
 
 def _connection_lost(name: str, exc: psycopg.Error, partial: bool = False) -> ConnectionLost:
