@@ -109,7 +109,7 @@ def test_dry_run_changes_nothing_and_shows_locks(database: Database, migrations:
     assert "ACCESS EXCLUSIVE on public.users" in r.stdout
     assert "SHARE UPDATE EXCLUSIVE on public.users" in r.stdout
     assert "OUTSIDE a transaction" in r.stdout
-    assert "DROP COLUMN IF EXISTS email" in r.stdout
+    assert "DROP COLUMN" in r.stdout and "email" in r.stdout
     assert not database.exists("public._migrations"), "dry run creates nothing"
     assert run_cli("migrate", "--dry-run", *_args(database, migrations)).code == 0
     assert not database.exists("public._migrations")

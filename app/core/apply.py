@@ -27,11 +27,13 @@ from app.core.errors import (
 )
 from app.core.files import MigrationFile
 from app.core.history import Actor, AppliedRow, Event
+from app.core.options import Options
 from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, ProgressEvent
 from app.core.results import AppliedMigration, RolledBackMigration, StatementTiming
-from app.core.rollback import Inverse, RollbackKind, RollbackPlan, Step, assemble, plan_steps
+from app.core.rollback import Inverse, RollbackPlan, Step, assemble, plan_steps
 from app.core.script import Script, ScriptError, rollback_if_needed, run
 from app.core.sql import LineIndex, Statement, parse_file, strip_transaction_wrapper
+from app.core.status import RollbackKind, rollback_kind_of  # noqa: F401 - re-exported for callers
 
 # Server-side duration of the current transaction: the time the migration's statements took.
 TX_ELAPSED_MS = "(extract(epoch from clock_timestamp() - now()) * 1000)::integer"
@@ -39,22 +41,6 @@ TX_ELAPSED_MS = "(extract(epoch from clock_timestamp() - now()) * 1000)::integer
 
 class Raw(str):
     """An SQL expression to put in a history row as it is (not as a literal)."""
-
-
-@dataclass(frozen=True)
-class Options:
-    """How migrations run: timeouts, retries, what may be run past."""
-
-    lock_timeout_ms: int | None = None
-    statement_timeout_ms: int | None = None
-    index_timeout_ms: int | None = None  # statement_timeout for concurrent index builds
-    retries: int = 0  # on lock timeout (SQLSTATE 55P03), with backoff
-    retry_backoff_s: float = 1.0
-    wait_lock_s: float = 0.0
-    allow_modified: bool = False
-    allow_out_of_order: bool = False
-    slow_threshold_ms: int = 60_000
-    supabase_history: bool = False  # also keep supabase_migrations.schema_migrations in step
 
 
 @dataclass
@@ -556,10 +542,3 @@ def _rollback_history_sql(ctx: Context, row: AppliedRow, elapsed: Raw | int | No
 
         rows += supabase_history.reverted_sql(ctx.conn, row.version)
     return rows
-
-
-def rollback_kind_of(row: AppliedRow) -> RollbackKind:
-    """The rollback kind of an applied row (older rows have none stored)."""
-    if row.rollback_kind:
-        return RollbackKind(row.rollback_kind)
-    return RollbackKind.GENERATED if row.rollback_sql else RollbackKind.MANUAL

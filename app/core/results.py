@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core.jsonable import jsonable
-from app.core.sql import Lock
+
+if TYPE_CHECKING:
+    from app.core.sql import Lock
 
 
 @dataclass(frozen=True)

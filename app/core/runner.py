@@ -17,21 +17,11 @@ import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 import psycopg
 
 from app.core import history, lock
-from app.core.apply import (
-    Context,
-    Options,
-    Prepared,
-    apply,
-    prepare,
-    revert,
-    rollback_kind_of,
-    session_setup,
-)
 from app.core.connect import Target, connect, resolve_target
 from app.core.errors import (
     ConnectionLost,
@@ -44,6 +34,7 @@ from app.core.errors import (
 )
 from app.core.files import MigrationFile, default_migrations_dir, discover, load_file, version_of
 from app.core.history import Actor, AppliedRow, Event, HistoryEvent
+from app.core.options import Options
 from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, ProgressEvent, no_progress
 from app.core.results import (
     BaselineResult,
@@ -55,9 +46,13 @@ from app.core.results import (
     RollbackResult,
     RunResult,
 )
-from app.core.rollback import RollbackKind
-from app.core.sql import annotate_locks
-from app.core.status import InvalidIndex, MigrationStatus, State, compute
+from app.core.status import InvalidIndex, MigrationStatus, RollbackKind, State, compute, rollback_kind_of
+
+if TYPE_CHECKING:
+    from app.core.apply import Prepared
+
+# app.core.apply (and with it pglast, the parser) is imported only by the calls that run or
+# plan SQL: `status` stays a light process.
 
 _INVALID_INDEXES = """
 SELECT n.nspname, c.relname, t.relname
@@ -121,6 +116,8 @@ class MigrationRunner:
     @contextmanager
     def _locked(self, conn: psycopg.Connection, cancel: CancelToken, progress: ProgressCallback
                 ) -> Iterator[None]:
+        from app.core.apply import session_setup
+
         for setting in session_setup(conn):
             conn.execute(setting)
         if not lock.try_acquire(conn):
@@ -194,6 +191,8 @@ class MigrationRunner:
         cancel: CancelToken | None = None,
     ) -> RunResult:
         """Run pending migrations in version order, each in its own transaction with its history row."""
+        from app.core.apply import Context, apply
+
         progress = progress or no_progress
         cancel = cancel or CancelToken()
         clock = Clock()
@@ -260,6 +259,8 @@ class MigrationRunner:
         return [by_version[m.version] for m in pending], warnings
 
     def _dry_run(self, files: list[MigrationFile], target: str | None, clock: Clock) -> RunResult:
+        from app.core.sql import annotate_locks
+
         with self._connection() as conn:
             status = self._status(conn, files)
             todo, warnings = self._select_pending(status, files, target)
@@ -304,6 +305,8 @@ class MigrationRunner:
         """Roll back the last `count` applied migrations, or all applied after `to` (exclusive)."""
         if (count is None) == (to is None):
             raise UsageError("give either a count or a migration to roll back to")
+        from app.core.apply import Context, revert
+
         progress = progress or no_progress
         cancel = cancel or CancelToken()
         clock = Clock()
@@ -480,6 +483,8 @@ class MigrationRunner:
 
 
 def _prepare_all(files: list[MigrationFile]) -> list[Prepared]:
+    from app.core.apply import prepare
+
     problems = []
     out = []
     for f in files:

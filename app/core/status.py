@@ -23,6 +23,21 @@ class State(StrEnum):
     FAILED = "failed"  # the last attempt failed and it is not applied
 
 
+class RollbackKind(StrEnum):
+    """How an applied migration can be undone."""
+
+    GENERATED = "generated"
+    CUSTOM = "custom"
+    MANUAL = "manual"
+
+
+def rollback_kind_of(row: AppliedRow) -> RollbackKind:
+    """The rollback kind of an applied row (rows of older tools have none stored)."""
+    if row.rollback_kind:
+        return RollbackKind(row.rollback_kind)
+    return RollbackKind.GENERATED if row.rollback_sql else RollbackKind.MANUAL
+
+
 class Health(StrEnum):
     """The seed's health levels."""
 
