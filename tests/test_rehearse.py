@@ -56,6 +56,8 @@ def test_rehearsal_passes_and_leaves_the_source_untouched(database: Database, mi
 
 def test_rehearsal_verifies_each_rollback(database: Database, migrations: MigrationDir) -> None:
     _source(database, migrations)
+    r = run_cli("rehearse", *_args(database, migrations))
+    assert r.code == 0 and "nothing pending" in r.stdout
     migrations.add("orders", "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users);\n")
     migrations.add("email_index", "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n")
     r = run_cli("rehearse", *_args(database, migrations))

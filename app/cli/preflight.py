@@ -177,7 +177,7 @@ def print_rehearsal(r: RehearsalResult, out: Output) -> None:
                  "object(s):")
         for d in r.restore_differences:
             out.line(f"    {d}")
-    else:
+    elif r.migrations:
         out.line(f"copy: {r.objects} objects, catalog equal to the source's")
     n = len(r.migrations)
     if not n:

@@ -182,6 +182,8 @@ def rehearse(
         result.notes.append(
             f"the rehearsal ran on PostgreSQL {binaries.major}, the target runs {source_version}: "
             "what differs between these versions (syntax, lock levels, catalog details) was not rehearsed")
+    if not pending:
+        return _done(result, started)  # nothing would run: no copy needed to know that
     with tempfile.TemporaryDirectory(prefix="tidemark-rehearse-") as tmp:
         root = Path(tmp)
         dump = root / "source.sql"
