@@ -1,16 +1,128 @@
-"""`tidemark-gui`: the desktop application (being built; see issue 4)."""
+"""`tidemark-gui`: the desktop application's entry point (and `--self-test` for packaging smoke tests)."""
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
+from pathlib import Path
+
+ORG = "Tidemark"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The app's own options (Qt's, like -platform, pass through)."""
+    parser = argparse.ArgumentParser(prog="tidemark-gui", description="Tidemark desktop application")
+    parser.add_argument("--dsn", help="open this database (password from ~/.pgpass or PGPASSWORD)")
+    parser.add_argument("--migrations-dir", type=Path, help="the migrations folder for --dsn")
+    parser.add_argument("--name", help="a name for the --dsn database (shown in the title bar)")
+    parser.add_argument("--protected", action="store_true", help="treat the --dsn database as protected")
+    parser.add_argument("--self-test", action="store_true",
+                        help="open the window offscreen, check the engine, print 'self-test ok' and exit")
+    args, _qt = parser.parse_known_args(argv)
+    return args
+
+
+def load_style() -> str:
+    """The application's style sheet (empty if the file is missing)."""
+    from app.paths import resources_dir
+
+    path = resources_dir() / "style" / "tidemark.qss"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def _self_test(app: object, window: object) -> int:
+    """The engine imports and a runner can be built; the window shows and closes."""
+    import tempfile
+
+    from PySide6.QtWidgets import QApplication
+
+    from app.core.runner import create_migration_runner
+
+    with tempfile.TemporaryDirectory() as folder:
+        runner = create_migration_runner(dsn="postgresql://self-test@localhost:1/none", migrations_dir=folder)
+        assert runner.files() == []
+    QApplication.processEvents()
+    assert window.isVisible()  # type: ignore[attr-defined]
+    window.close()  # type: ignore[attr-defined]
+    QApplication.processEvents()
+    print("self-test ok", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the app; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    if args.self_test:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from app.gui.crash import BugReport, install_excepthook, install_message_handler, show_bug
+    from app.gui.settings import make_settings
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "tidemark-gui", *_qt_args(argv)])
+    app.setOrganizationName(ORG)
+    app.setApplicationName("Tidemark")
+    app.setApplicationDisplayName("Tidemark")
+    icon = _icon_path()
+    if icon is not None:
+        app.setWindowIcon(QIcon(str(icon)))
+    app.setStyleSheet(load_style())
+    install_excepthook()
+    install_message_handler()
+    try:
+        from app.gui import sources as src
+        from app.gui.main_window import MainWindow
+
+        initial = None
+        if args.dsn:
+            folder = args.migrations_dir or Path.cwd() / "migrations"
+            initial = src.dsn_source(args.dsn, folder, name=args.name, protected=args.protected)
+        window = MainWindow(make_settings(), initial=initial, auto_refresh=not args.self_test)
+        window.show()
+        if args.self_test:
+            return _self_test(app, window)
+    except Exception as exc:  # a bug before the event loop: logged, one readable line or dialog
+        if args.self_test:
+            sys.stderr.write(f"self-test failed: {BugReport.capture(exc)}\n")
+            return 1
+        show_bug(BugReport.capture(exc))
+        return 1
+    return app.exec()
+
+
+def _qt_args(argv: list[str]) -> list[str]:
+    known = {"--dsn", "--migrations-dir", "--name"}
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a in known:
+            skip = True
+            continue
+        if a.split("=")[0] in known or a in ("--protected", "--self-test"):
+            continue
+        out.append(a)
+    return out
+
+
+def _icon_path() -> Path | None:
+    from app.paths import resources_dir
+
+    path = resources_dir() / "icons" / "tidemark.svg"
+    return path if path.is_file() else None
 
 
 def run() -> None:
-    """Start the desktop application."""
-    from PySide6.QtWidgets import QApplication, QLabel
+    """Console entry point: `tidemark-gui`."""
+    sys.exit(main())
 
-    app = QApplication(sys.argv)
-    label = QLabel("Tidemark")
-    label.setWindowTitle("Tidemark")
-    label.show()
-    sys.exit(app.exec())
+
+if __name__ == "__main__":
+    run()

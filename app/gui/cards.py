@@ -1,0 +1,101 @@
+"""The overview cards: counts per state, health with its reasons, last batch, execution times."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from app.core.status import Health, MigrationStatus, State
+from app.gui.migration_model import STATE_COLOURS, format_ms
+
+HEALTH_COLOURS = {Health.HEALTHY: "#2e7d32", Health.WARNING: "#ef6c00", Health.ERROR: "#c62828"}
+
+
+class Card(QFrame):
+    """A title, a big value and a small line under it."""
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("card")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(10, 6, 10, 6)
+        lay.setSpacing(0)
+        self.title = QLabel(title.upper())
+        self.title.setObjectName("cardTitle")
+        self.value = QLabel("–")
+        self.value.setObjectName("cardValue")
+        self.sub = QLabel("")
+        self.sub.setObjectName("cardSub")
+        for w in (self.title, self.value, self.sub):
+            lay.addWidget(w)
+
+    def set(self, value: str, sub: str = "", colour: str | None = None, tooltip: str = "") -> None:
+        """Show a value (optionally coloured) and the line under it."""
+        self.value.setText(value)
+        self.value.setStyleSheet(f"color: {colour};" if colour else "")
+        self.sub.setText(sub)
+        self.setToolTip(tooltip)
+
+
+class OverviewCards(QWidget):
+    """The row of cards over the migration list."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(8)
+        self.cards: dict[str, Card] = {}
+        for key, title in (("health", "Health"), ("applied", "Applied"), ("pending", "Pending"),
+                           ("modified", "Modified"), ("missing", "Missing"), ("failed", "Failed"),
+                           ("batch", "Last batch"), ("time", "Execution time")):
+            card = Card(title)
+            self.cards[key] = card
+            lay.addWidget(card, 2 if key in ("health", "batch", "time") else 1)
+        self.reasons = QLabel("")
+        self.reasons.setObjectName("healthReasons")
+        self.reasons.setWordWrap(True)
+        self.reasons.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+    def clear(self, text: str = "–") -> None:
+        """Show no data (before the first refresh, or for an unreachable server)."""
+        for card in self.cards.values():
+            card.set(text)
+        self.reasons.setText("")
+
+    def show_status(self, status: MigrationStatus) -> None:
+        """Fill every card from a status."""
+        health = status.health
+        reasons = status.reasons
+        first = reasons[0].message if reasons else "all migrations applied, nothing wrong found"
+        more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
+        self.cards["health"].set(health.value, _elide(first, 60) + more, HEALTH_COLOURS[health],
+                                 "\n".join(f"{r.level.value}: {r.message}" for r in reasons))
+        self.reasons.setText("\n".join(f"• {r.message}" for r in reasons[:6]))
+        for state in State:
+            n = status.count(state)
+            colour = STATE_COLOURS[state.value] if n and state is not State.APPLIED else None
+            self.cards[state.value].set(str(n), "", colour)
+        applied = [m for m in status.migrations if m.is_applied and m.executed_at]
+        if applied:
+            last = max(applied, key=lambda m: (m.executed_at, m.version))
+            in_batch = [m for m in applied if m.batch_id == last.batch_id]
+            self.cards["batch"].set(f"{len(in_batch)} migration{'s' if len(in_batch) != 1 else ''}",
+                                    last.executed_at.strftime("%Y-%m-%d %H:%M") if last.executed_at else "",
+                                    tooltip=f"batch {last.batch_id}")
+        else:
+            self.cards["batch"].set("none", "nothing applied yet")
+        times = [m for m in status.migrations if m.execution_time_ms is not None]
+        if times:
+            total = sum(m.execution_time_ms or 0 for m in times)
+            slow = max(times, key=lambda m: m.execution_time_ms or 0)
+            self.cards["time"].set(format_ms(total), f"slowest: {_elide(slow.title or slow.name, 24)} "
+                                   f"{format_ms(slow.execution_time_ms)}", tooltip=slow.name)
+        else:
+            self.cards["time"].set("–", "no timings yet")
+
+
+def _elide(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"

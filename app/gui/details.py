@@ -1,0 +1,114 @@
+"""The selected migration: its SQL, its stored rollback SQL, its details."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QTabWidget, QTextBrowser, QWidget
+
+from app.core.status import MigrationInfo, State
+from app.gui.migration_model import STATE_COLOURS, format_ms
+from app.gui.sql_view import SqlView
+
+if TYPE_CHECKING:  # tasks imports the runner (pglast): not needed before the first window
+    from app.gui.tasks import StoredSql
+
+MAX_SHOWN_BYTES = 2_000_000  # a migration file bigger than this is shown truncated
+
+
+def read_sql(path: Path | None) -> str | None:
+    """A migration file's text for display (None when it cannot be read)."""
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_SHOWN_BYTES + 1)
+    except OSError:
+        return None
+    text = data[:MAX_SHOWN_BYTES].decode("utf-8-sig", errors="replace")
+    if len(data) > MAX_SHOWN_BYTES:
+        text += "\n-- (file truncated for display)"
+    return text
+
+
+def details_html(m: MigrationInfo) -> str:
+    """Everything status knows about one migration."""
+    e = html.escape
+    rows = [
+        ("State", f"<b style='color:{STATE_COLOURS.get(m.state.value, '#333')}'>{e(m.state.value)}</b>"),
+        ("File", e(m.name)),
+        ("Title", e(m.title)),
+    ]
+    if m.description:
+        rows.append(("Description", e(m.description)))
+    if m.executed_at:
+        rows.append(("Executed at", e(m.executed_at.strftime("%Y-%m-%d %H:%M:%S %Z").strip())))
+    if m.execution_time_ms is not None:
+        rows.append(("Execution time", e(format_ms(m.execution_time_ms))))
+    if m.batch_id:
+        rows.append(("Batch", e(m.batch_id)))
+    if m.applied_by or m.os_user:
+        rows.append(("Applied by", e(f"{m.applied_by or '?'} (OS user {m.os_user or '?'}@{m.client_host or '?'})")))
+    if m.rollback_kind:
+        note = f" — {e(m.rollback_note)}" if m.rollback_note else ""
+        rows.append(("Rollback", f"{e(m.rollback_kind)}{note}"))
+    if m.transactional is False:
+        rows.append(("Transaction", "ran outside a transaction"))
+    if m.baselined:
+        rows.append(("Baselined", "recorded as applied without running"))
+    if m.out_of_order:
+        rows.append(("Order", "<span style='color:#ef6c00'>older than the newest applied migration "
+                              "(out of order)</span>"))
+    if m.state is State.MODIFIED:
+        rows.append(("Checksum", f"file {e((m.checksum or '')[:12])}… ≠ applied {e((m.applied_checksum or '')[:12])}…"
+                                 " — restore the file, or accept it with <code>tidemark repair</code>"))
+    if m.failure is not None:
+        f = m.failure
+        where = f"{f.file}:{f.line}" + (f":{f.column}" if f.column else "") if f.file and f.line else ""
+        rows.append(("Last failure", f"<span style='color:#c62828'>{e(f.message)}</span>"
+                     + (f"<br>at {e(where)}" if where else "")
+                     + (f" (SQLSTATE {e(f.sqlstate)})" if f.sqlstate else "")))
+    body = "".join(f"<tr><td valign='top'><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
+    return f"<table cellpadding='3'>{body}</table>"
+
+
+class DetailsTabs(QTabWidget):
+    """SQL, rollback SQL and details of the selected migration (charts are added by the window)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.sql = SqlView(placeholder="Select a migration to see its SQL.")
+        self.rollback = SqlView(placeholder="Select an applied migration to see its stored rollback SQL.")
+        self.info = QTextBrowser()
+        self.info.setPlaceholderText("Select a migration.")
+        self.addTab(self.sql, "SQL")
+        self.addTab(self.rollback, "Rollback SQL")
+        self.addTab(self.info, "Details")
+
+    def show_migration(self, m: MigrationInfo | None, stored: StoredSql | None) -> None:
+        """Fill the tabs for a migration (None: clear them)."""
+        if m is None:
+            self.sql.show_sql(None)
+            self.rollback.show_sql(None)
+            self.info.clear()
+            return
+        text = read_sql(m.path)
+        if text is None:
+            text = (f"-- {m.name}: the file is gone (it is in the history only)" if m.state is State.MISSING
+                    else f"-- {m.name}: the file cannot be read")
+        line = m.failure.line if m.failure is not None else None
+        self.sql.show_sql(text, line)
+        if stored is not None and stored.rollback_sql:
+            self.rollback.show_sql(stored.rollback_sql)
+        elif stored is not None:
+            why = stored.rollback_note or "no rollback SQL could be generated"
+            self.rollback.show_sql(f"-- manual rollback: {why}\n-- Add '-- ROLLBACK: <sql>' lines to the file and "
+                                   "store them with `tidemark repair NAME --reason ...`")
+        elif m.is_applied:
+            self.rollback.show_sql("-- no rollback SQL is stored for this migration")
+        else:
+            self.rollback.show_sql("-- not applied yet: the rollback is stored when it runs.\n"
+                                   "-- Dry run shows the rollback it would store.")
+        self.info.setHtml(details_html(m))

@@ -1,0 +1,235 @@
+"""Smaller dialogs: dry run, open a DSN and folder, the audit trail, rolling back the last N."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTableView,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.results import RunResult
+
+
+def dry_run_html(result: RunResult) -> str:
+    """The dry run as a readable page: per migration, statements with locks, then the rollback SQL."""
+    e = html.escape
+    out = []
+    n = len(result.planned)
+    out.append(f"<h3>{n} migration{'s' if n != 1 else ''} would run on {e(result.target)}</h3>")
+    if not n:
+        out.append("<p>Nothing is pending: the database is up to date.</p>")
+    for w in result.warnings:
+        out.append(f"<p style='color:#ef6c00'>⚠ {e(w)}</p>")
+    for i, p in enumerate(result.planned, start=1):
+        how = ("in one transaction with its history row" if p.transactional
+               else f"<span style='color:#c62828'>outside a transaction</span> ({e(p.non_transactional_reason or '')})")
+        out.append(f"<h4>{i}. {e(p.name)}</h4><p>{e(p.title)} — runs {how}"
+                   + (" — the file's own BEGIN/COMMIT is replaced by Tidemark's" if p.own_transaction_removed
+                      else "") + "</p>")
+        out.append("<table cellspacing='0' cellpadding='3' border='1' style='border-collapse:collapse' width='100%'>"
+                   "<tr><th align='left'>line</th><th align='left'>statement</th><th align='left'>locks</th></tr>")
+        for st in p.statements:
+            locks = ", ".join(str(lk) for lk in st.locks) or "—"
+            first = st.text.strip().splitlines()[0] if st.text.strip() else ""
+            text = first if len(first) < 120 else first[:117] + "…"
+            strong = any("ACCESS EXCLUSIVE" in str(lk).upper() for lk in st.locks)
+            colour = " style='color:#c62828'" if strong else ""
+            out.append(f"<tr><td>{st.line}</td><td><code>{e(text)}</code></td><td{colour}>{e(locks)}</td></tr>")
+        out.append("</table>")
+        kind_colour = "#c62828" if p.rollback_kind == "manual" else "#2e7d32"
+        out.append(f"<p>Rollback: <b style='color:{kind_colour}'>{e(p.rollback_kind)}</b>"
+                   + (f" — {e(p.rollback_note)}" if p.rollback_note else "") + "</p>")
+        if p.rollback_sql:
+            out.append(f"<pre style='background:#f5f5f5'>{e(p.rollback_sql)}</pre>")
+    return "\n".join(out)
+
+
+class DryRunDialog(QDialog):
+    """What Run pending would do, without doing it."""
+
+    def __init__(self, result: RunResult, environment: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Dry run on {environment}")
+        self.resize(900, 640)
+        lay = QVBoxLayout(self)
+        self.view = QTextBrowser()
+        self.view.setHtml(dry_run_html(result))
+        lay.addWidget(self.view)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+
+
+class OpenDsnDialog(QDialog):
+    """Use any DSN and migrations folder (first use, tests, one-off databases)."""
+
+    def __init__(self, parent: QWidget | None = None, dsn: str = "", folder: str = "") -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Open a database and a migrations folder")
+        self.resize(620, 200)
+        form = QFormLayout()
+        self.dsn = QLineEdit(dsn)
+        self.dsn.setPlaceholderText("postgresql://user@host:5432/dbname  (password: ~/.pgpass or PGPASSWORD)")
+        self.folder = QLineEdit(folder)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("optional, e.g. staging")
+        self.protected = QCheckBox("Protected (typing the name confirms every rollback)")
+        form.addRow("Connection string", self.dsn)
+        form.addRow("Migrations folder", row)
+        form.addRow("Name", self.name)
+        form.addRow("", self.protected)
+        self.problem = QLabel("")
+        self.problem.setStyleSheet("color:#c62828")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.problem)
+        lay.addWidget(buttons)
+
+    @Slot()
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Migrations folder", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
+    def accept(self) -> None:
+        """Check the fields (no connection is made here)."""
+        from app.core.connect import resolve_target
+        from app.core.errors import UsageError
+
+        try:
+            resolve_target(self.dsn.text().strip() or None, env={})
+        except UsageError as exc:
+            self.problem.setText(str(exc))
+            return
+        folder = Path(self.folder.text().strip()).expanduser()
+        if not self.folder.text().strip() or not folder.is_dir():
+            self.problem.setText(f"migrations folder {str(folder)!r} is not a folder: choose one with Browse…")
+            return
+        super().accept()
+
+
+class RollbackCountDialog(QDialog):
+    """How many of the newest applied migrations to roll back."""
+
+    def __init__(self, applied: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Roll back the last migrations")
+        self.count = QSpinBox()
+        self.count.setRange(1, max(1, applied))
+        self.count.setValue(1)
+        form = QFormLayout(self)
+        form.addRow(QLabel(f"{applied} migration{'s are' if applied != 1 else ' is'} applied. "
+                           "The next step shows the SQL before anything runs."))
+        form.addRow("Roll back the last", self.count)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Show the rollback SQL…")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+
+_Index = QModelIndex | QPersistentModelIndex
+_HISTORY_COLUMNS = ("When", "Event", "Migration", "Batch", "Time", "DB user", "OS user@host", "Reason / error")
+
+
+class HistoryModel(QAbstractTableModel):
+    """The audit trail (runner.history()) as a table."""
+
+    def __init__(self, events: list[Any], parent: Any = None) -> None:
+        super().__init__(parent)
+        self._events = events
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        """Rows."""
+        return 0 if parent.isValid() else len(self._events)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        """Columns."""
+        return 0 if parent.isValid() else len(_HISTORY_COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Titles."""
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return _HISTORY_COLUMNS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Cell text; failures and rollbacks coloured."""
+        if not index.isValid():
+            return None
+        ev = self._events[index.row()]
+        if role == Qt.ItemDataRole.ForegroundRole and index.column() == 1:
+            from PySide6.QtGui import QColor
+
+            return QColor({"failed": "#c62828", "rolled_back": "#ad1457", "cancelled": "#ef6c00"}.get(
+                ev.event, "#2e7d32" if ev.event == "applied" else "#424242"))
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        col = index.column()
+        if col == 0:
+            return ev.at.strftime("%Y-%m-%d %H:%M:%S") if ev.at else ""
+        if col == 1:
+            return ev.event
+        if col == 2:
+            return ev.migration_name or ""
+        if col == 3:
+            return ev.batch_id or ""
+        if col == 4:
+            return f"{ev.execution_time_ms} ms" if ev.execution_time_ms is not None else ""
+        if col == 5:
+            return ev.db_user or ""
+        if col == 6:
+            return f"{ev.os_user or ''}@{ev.client_host or ''}" if ev.os_user or ev.client_host else ""
+        if ev.error_message:
+            where = f"{ev.error_file}:{ev.error_line}: " if ev.error_file and ev.error_line else ""
+            return f"{where}{ev.error_message}"
+        return ev.reason or ""
+
+
+class HistoryDialog(QDialog):
+    """The audit trail with rollbacks, newest first."""
+
+    def __init__(self, events: list[Any], environment: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"History of {environment}")
+        self.resize(1000, 560)
+        self.model = HistoryModel(events, self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel(f"{len(events)} events: applies, rollbacks, failures, baselines and repairs."))
+        lay.addWidget(self.table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)

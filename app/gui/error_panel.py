@@ -1,0 +1,105 @@
+"""Errors in the window: PostgreSQL's message, detail and hint, file:line:column, the offending SQL."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from app.core.errors import MigrationFailed, ServerErrorInfo, redact
+from app.gui.qtcompat import emit
+from app.gui.sql_view import SqlView
+
+
+def _read(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+class ErrorPanel(QFrame):
+    """A red-bordered panel over the migration list; hidden until an error arrives.
+
+    Signals: closed().
+    """
+
+    closed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("errorPanel")
+        self.title = QLabel("")
+        self.title.setObjectName("errorTitle")
+        self.title.setWordWrap(True)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.body = QLabel("")
+        self.body.setObjectName("errorBody")
+        self.body.setWordWrap(True)
+        self.body.setTextFormat(Qt.TextFormat.RichText)
+        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.location = QLabel("")
+        self.location.setObjectName("errorLocation")
+        self.location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.sql = SqlView()
+        self.sql.setMaximumHeight(170)
+        close = QPushButton("Dismiss")
+        close.clicked.connect(self._close)
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(10, 8, 10, 8)
+        lay.addLayout(head)
+        lay.addWidget(self.body)
+        lay.addWidget(self.location)
+        lay.addWidget(self.sql)
+        self.hide()
+
+    def show_error(self, heading: str, error: object) -> None:
+        """Show a TidemarkError (MigrationFailed with its server details) or a bug report."""
+        info: ServerErrorInfo | None = error.info if isinstance(error, MigrationFailed) else None
+        text = redact(str(error))
+        if info is None:
+            first, _, rest = text.partition("\n")
+            self.title.setText(f"{heading}: {first}")
+            self.body.setText(html.escape(rest).replace("\n", "<br>"))
+            self.body.setVisible(bool(rest))
+            self.location.hide()
+            self.sql.hide()
+        else:
+            self.title.setText(f"{heading}: {text.splitlines()[0]}")
+            parts = [f"<b>ERROR:</b> {html.escape(info.message)}"
+                     + (f" <span style='color:#757575'>(SQLSTATE {html.escape(info.sqlstate)})</span>"
+                        if info.sqlstate else "")]
+            if info.detail:
+                parts.append(f"<b>DETAIL:</b> {html.escape(info.detail)}")
+            if info.hint:
+                parts.append(f"<b>HINT:</b> {html.escape(info.hint)}")
+            if info.ran_statements:
+                parts.append("<b>Already ran (outside a transaction):</b> "
+                             + html.escape("; ".join(info.ran_statements)))
+            self.body.setText("<br>".join(parts))
+            self.body.show()
+            where = info.location()
+            self.location.setText(f"at {where}" if where else "")
+            self.location.setVisible(bool(where))
+            source = _read(info.file)
+            if source is not None:
+                self.sql.show_sql(source, info.line)
+                self.sql.show()
+            elif info.statement:
+                self.sql.show_sql(info.statement)
+                self.sql.show()
+            else:
+                self.sql.hide()
+        self.show()
+
+    @Slot()
+    def _close(self) -> None:
+        self.hide()
+        emit(self.closed)

@@ -1,0 +1,705 @@
+"""The main window: environment bar, overview cards, migration list, details, progress and log."""
+
+from __future__ import annotations
+
+import functools
+import html
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QDesktopServices, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.errors import ManualRollback, TidemarkError
+from app.core.status import MigrationInfo, State
+from app.gui import sources as src
+from app.gui.cards import OverviewCards
+from app.gui.charts import ChartsPanel
+from app.gui.crash import BugReport
+from app.gui.details import DetailsTabs
+from app.gui.error_panel import ErrorPanel
+from app.gui.migration_view import MigrationList
+from app.gui.progress_panel import LogPanel, ProgressPanel
+from app.gui.qtcompat import emit
+from app.gui.settings import read_bool, read_str, recall_dsn, remember_dsn
+from app.gui.worker import TaskController
+
+MUTATING = ("run", "rollback")
+VERBS = {"status": "Reading status", "run": "Running migrations", "rollback": "Rolling back",
+         "dryrun": "Planning a dry run", "plan": "Planning the rollback", "history": "Reading the history",
+         "export": "Writing the report", "compare": "Comparing environments"}
+
+
+def colour_icon(colour: str, protected: bool) -> QIcon:
+    """A coloured square for the environment picker (a darker frame marks a protected one)."""
+    pm = QPixmap(14, 14)
+    pm.fill(QColor(colour))
+    if protected:
+        from PySide6.QtGui import QPainter, QPen
+
+        p = QPainter(pm)
+        p.setPen(QPen(QColor("#000000"), 2))
+        p.drawRect(1, 1, 12, 12)
+        p.end()
+    return QIcon(pm)
+
+
+class MainWindow(QMainWindow):
+    """Tidemark's window. Signals: snapshot_shown(Snapshot), job_done(kind, outcome, payload)."""
+
+    snapshot_shown = Signal(object)
+    job_done = Signal(str, str, object)
+
+    def __init__(self, settings: QSettings, sources: list[src.Source] | None = None, *,
+                 initial: src.Source | None = None, options: Any = None, auto_refresh: bool = True) -> None:
+        super().__init__()
+        self.settings = settings
+        self.options = options
+        self.source: src.Source | None = None
+        self.snapshot: Any = None
+        self.last_result: Any = None
+        self.last_error: Any = None
+        self.controller = TaskController(self)
+        self.controller.busy_changed.connect(self._busy_changed)
+        self.controller.finished.connect(self._job_finished)
+        self.setWindowTitle("Tidemark")
+        self.resize(1280, 820)
+        self._build()
+        self.controller.progress.connect(self.progress.on_event)
+        self.controller.progress.connect(self._on_progress)
+        self.controller.log_line.connect(self.log.add)
+        problem = None
+        if sources is None:
+            sources, problem = src.list_sources()
+        self._sources: list[src.Source] = list(sources)
+        recalled = recall_dsn(settings)
+        if recalled and not any(s.kind == "dsn" for s in self._sources):
+            dsn, folder, name, protected = recalled
+            try:
+                self._sources.append(src.dsn_source(dsn, folder, name=name or None, protected=protected))
+            except TidemarkError:
+                pass  # a remembered DSN that no longer parses is simply dropped
+        if initial is not None and initial.key not in {s.key for s in self._sources}:
+            self._sources.append(initial)
+        self._fill_sources()
+        geometry = settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = settings.value("window/splitter")
+        if state is not None:
+            self.splitter.restoreState(state)
+        if problem:
+            self.log.add(problem)
+        chosen = initial or self._find(read_str(settings, "window/source")) or (
+            self._sources[0] if self._sources else None)
+        self.set_source(chosen, refresh=False)
+        if auto_refresh and chosen is not None:
+            QTimer.singleShot(0, self.refresh)  # after the window shows: it never waits on a connection
+
+    # --- layout -----------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        envbar = QToolBar("Environment")
+        envbar.setObjectName("envbar")
+        envbar.setMovable(False)
+        self.addToolBar(envbar)
+        envbar.addWidget(QLabel(" Environment: "))
+        self.env_combo = QComboBox()
+        self.env_combo.setMinimumWidth(240)
+        self.env_combo.activated.connect(self._env_picked)
+        envbar.addWidget(self.env_combo)
+        self.act_open = QAction("Open DSN / folder…", self)
+        self.act_open.triggered.connect(self.open_dsn_dialog)
+        envbar.addAction(self.act_open)
+        self.act_envs = QAction("Environments…", self)
+        self.act_envs.triggered.connect(self.open_environments)
+        self.act_envs.setVisible(src.environments_available())
+        envbar.addAction(self.act_envs)
+        envbar.addSeparator()
+        self.act_refresh = QAction("Refresh", self)
+        self.act_refresh.setShortcut("F5")
+        self.act_refresh.triggered.connect(self.refresh)
+        envbar.addAction(self.act_refresh)
+
+        actions = QToolBar("Actions")
+        actions.setObjectName("actions")
+        actions.setMovable(False)
+        self.addToolBarBreak()
+        self.addToolBar(actions)
+        self.act_run = QAction("▶ Run pending", self)
+        self.act_run.triggered.connect(self.run_pending)
+        self.act_dry = QAction("Dry run", self)
+        self.act_dry.triggered.connect(self.dry_run)
+        self.act_run_to = QAction("Run up to selected", self)
+        self.act_run_to.triggered.connect(self.run_to_selected)
+        self.act_rb_last = QAction("↶ Rollback last…", self)
+        self.act_rb_last.triggered.connect(self.rollback_last)
+        self.act_rb_to = QAction("Rollback to selected…", self)
+        self.act_rb_to.triggered.connect(self.rollback_to_selected)
+        self.act_history = QAction("History", self)
+        self.act_history.triggered.connect(self.show_history)
+        self.act_compare = QAction("Compare…", self)
+        self.act_compare.triggered.connect(self.compare_dialog)
+        for a in (self.act_run, self.act_dry, self.act_run_to):
+            actions.addAction(a)
+        actions.addSeparator()
+        for a in (self.act_rb_last, self.act_rb_to):
+            actions.addAction(a)
+        actions.addSeparator()
+        actions.addAction(self.act_history)
+        self.export_button = QToolButton()
+        self.export_button.setText("Export report")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.export_button)
+        for label, fmt in (("HTML…", "html"), ("JSON…", "json"), ("PDF…", "pdf")):
+            act = menu.addAction(label)
+            act.setData(fmt)
+        menu.addSeparator()
+        self.act_open_after = menu.addAction("Open after saving")
+        self.act_open_after.setCheckable(True)
+        self.act_open_after.setChecked(read_bool(self.settings, "export/open_after", True))
+        menu.triggered.connect(self._export_menu)
+        self.export_button.setMenu(menu)
+        actions.addWidget(self.export_button)
+        actions.addAction(self.act_compare)
+
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(8, 4, 8, 4)
+        self.banner = QLabel()
+        self.banner.setObjectName("banner")
+        self.banner.setTextFormat(Qt.TextFormat.RichText)
+        lay.addWidget(self.banner)
+        self.error_panel = ErrorPanel()
+        lay.addWidget(self.error_panel)
+        self.cards = OverviewCards()
+        lay.addWidget(self.cards)
+        self.list = MigrationList()
+        self.list.selected.connect(self._selected)
+        self.details = DetailsTabs()
+        self.charts = ChartsPanel()
+        self.details.addTab(self.charts, "Charts")
+        self.details.addTab(self.cards.reasons, "Health")
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.list)
+        top.addWidget(self.details)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 2)
+        self.progress = ProgressPanel()
+        self.progress.cancel_requested.connect(self.cancel)
+        self.log = LogPanel()
+        bottom = QWidget()
+        bl = QVBoxLayout(bottom)
+        bl.setContentsMargins(0, 0, 0, 0)
+        bl.addWidget(self.progress)
+        bl.addWidget(self.log, 1)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(bottom)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        lay.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+        self.statusBar().showMessage("Ready")
+        self._update_actions()
+
+    # --- environments ------------------------------------------------------------------------------
+
+    def _fill_sources(self) -> None:
+        self.env_combo.blockSignals(True)
+        self.env_combo.clear()
+        for s in self._sources:
+            label = f"{s.name}  (protected)" if s.protected else s.name
+            self.env_combo.addItem(colour_icon(s.colour, s.protected), label, s.key)
+        if not self._sources:
+            self.env_combo.addItem("(no environment yet)", "")
+        self.env_combo.blockSignals(False)
+        if self.source is not None:
+            self._select_in_combo(self.source.key)
+
+    def _select_in_combo(self, key: str) -> None:
+        i = self.env_combo.findData(key)
+        if i >= 0:
+            self.env_combo.setCurrentIndex(i)
+
+    def _find(self, key: str) -> src.Source | None:
+        return next((s for s in self._sources if s.key == key), None)
+
+    def sources(self) -> list[src.Source]:
+        """The environment bar's entries."""
+        return list(self._sources)
+
+    def add_source(self, source: src.Source, *, select: bool = True) -> None:
+        """Add (or replace) an entry of the environment bar."""
+        self._sources = [s for s in self._sources if s.key != source.key] + [source]
+        self._fill_sources()
+        if select:
+            self.set_source(source)
+
+    @Slot(int)
+    def _env_picked(self, i: int) -> None:
+        chosen = self._find(self.env_combo.itemData(i) or "")
+        if chosen is not None and (self.source is None or chosen.key != self.source.key):
+            self.set_source(chosen)
+
+    def set_source(self, source: src.Source | None, *, refresh: bool = True) -> None:
+        """Switch to an environment and read its status in the background."""
+        if self.controller.current_kind in MUTATING:
+            return  # the combo is disabled meanwhile; one run per environment at a time
+        self.source = source
+        self.snapshot = None
+        self.list.set_rows([])
+        self.details.show_migration(None, None)
+        self.error_panel.hide()
+        if source is None:
+            self.setWindowTitle("Tidemark")
+            self.banner.setText("<b>No database yet.</b> Use <i>Open DSN / folder…</i> to work on any database and "
+                                "migrations folder" + (", or <i>Environments…</i> to add a saved environment."
+                                                       if src.environments_available() else "."))
+            self.banner.setStyleSheet("")
+            self.cards.clear()
+            self._update_actions()
+            return
+        self._select_in_combo(source.key)
+        self.setWindowTitle(f"Tidemark — {source.name}")
+        self.settings.setValue("window/source", source.key)
+        self._show_banner()
+        self.cards.clear("…")
+        self._update_actions()
+        if refresh:
+            self.refresh()
+
+    def _show_banner(self, extra: str = "") -> None:
+        s = self.source
+        if s is None:
+            return
+        e = html.escape
+        tag = (" <span style='background:#000;color:#fff;padding:2px'>&nbsp;PROTECTED&nbsp;</span>"
+               if s.protected else "")
+        detail = e(s.detail) if s.detail else ""
+        self.banner.setText(f"<span style='font-size:15px'><b>{e(s.name)}</b></span>{tag}&nbsp;&nbsp; {detail}"
+                            + (f"&nbsp;&nbsp;·&nbsp;&nbsp;{extra}" if extra else ""))
+        self.banner.setStyleSheet(f"QLabel#banner {{ border-left: 8px solid {s.colour}; padding: 6px 10px; "
+                                  f"background: {QColor(s.colour).lighter(185).name()}; }}")
+
+    # --- jobs --------------------------------------------------------------------------------------
+
+    def _runner(self) -> Any:
+        assert self.source is not None
+        return self.source.make_runner(self.options)
+
+    def _start(self, kind: str, job: Any) -> int:
+        self.error_panel.hide()
+        self.progress.start(VERBS.get(kind, kind) + "…")
+        return self.controller.start(kind, job)
+
+    @Slot()
+    def refresh(self) -> None:
+        """Read status (never while a run or rollback works)."""
+        if self.source is None or self.controller.current_kind in MUTATING:
+            return
+        from app.gui import tasks
+
+        source, options = self.source, self.options
+        self._start("status", lambda progress, cancel: tasks.load_snapshot(source.make_runner(options), cancel))
+
+    @Slot()
+    def cancel(self) -> None:
+        """Cancel the running job from the GUI thread (the engine cancels the running statement)."""
+        if self.controller.busy:
+            self.progress.cancelling()
+            self.log.add("cancel requested")
+            self.controller.cancel()
+
+    def run_pending(self, target: str | None = None) -> None:
+        """Run every pending migration (or up to `target`)."""
+        if self.source is None or self.controller.busy:
+            return
+        from app.gui import tasks
+
+        source, options = self.source, self.options
+        what = f"up to {target}" if target else "all pending"
+        self.log.add(f"run {what} on {source.name}")
+        self._start("run", lambda progress, cancel: tasks.run_pending(source.make_runner(options), target,
+                                                                      progress, cancel))
+
+    @Slot()
+    def run_to_selected(self) -> None:
+        """Run pending migrations up to and including the selected one."""
+        m = self.list.current()
+        if m is not None:
+            self.run_pending(m.version)
+
+    @Slot()
+    def dry_run(self) -> None:
+        """Show what Run pending would do."""
+        if self.source is None or self.controller.busy:
+            return
+        from app.gui import tasks
+
+        source, options = self.source, self.options
+        self._start("dryrun", lambda progress, cancel: tasks.dry_run(source.make_runner(options), None))
+
+    @Slot()
+    def rollback_last(self) -> None:
+        """Ask how many, then plan the rollback of the newest applied migrations."""
+        if self.snapshot is None or self.controller.busy:
+            return
+        from app.gui.dialogs import RollbackCountDialog
+
+        applied = len(self.snapshot.status.applied)
+        dialog = RollbackCountDialog(applied, self)
+        dialog.accepted.connect(lambda: self.plan_rollback(count=dialog.count.value()))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    @Slot()
+    def rollback_to_selected(self) -> None:
+        """Plan rolling back everything applied after the selected migration."""
+        m = self.list.current()
+        if m is not None:
+            self.plan_rollback(to=m.version)
+
+    def plan_rollback(self, count: int | None = None, to: str | None = None) -> None:
+        """Dry-run a rollback, then show its SQL for confirmation."""
+        if self.source is None or self.controller.busy:
+            return
+        from app.gui import tasks
+
+        source, options = self.source, self.options
+        self._pending_rollback = (count, to)
+        self._start("plan", lambda progress, cancel: tasks.plan_rollback(source.make_runner(options), count, to))
+
+    def start_rollback(self, count: int | None, to: str | None) -> None:
+        """Run a rollback the user confirmed."""
+        if self.source is None or self.controller.busy:
+            return
+        from app.gui import tasks
+
+        source, options = self.source, self.options
+        self.log.add(f"rollback {'last ' + str(count) if count else 'to ' + str(to)} on {source.name}")
+        self._start("rollback", lambda progress, cancel: tasks.rollback(source.make_runner(options), count, to,
+                                                                        progress, cancel))
+
+    @Slot()
+    def show_history(self) -> None:
+        """The audit trail."""
+        if self.source is None or self.controller.busy:
+            return
+        from app.gui import tasks
+
+        source, options = self.source, self.options
+        self._start("history", lambda progress, cancel: tasks.audit_trail(source.make_runner(options)))
+
+    def export_report(self, path: Path, fmt: str, *, open_after: bool = False) -> None:
+        """Write a report file in the background."""
+        if self.source is None or self.controller.busy:
+            return
+        from app.gui import tasks
+
+        source, options = self.source, self.options
+        self._open_after = open_after
+        self._start("export", lambda progress, cancel: tasks.export_report(source.make_runner(options), source.name,
+                                                                           fmt, path))
+
+    @Slot(QAction)
+    def _export_menu(self, action: QAction) -> None:
+        fmt = action.data()
+        if action is self.act_open_after:
+            self.settings.setValue("export/open_after", action.isChecked())
+            return
+        if not fmt or self.source is None:
+            return
+        folder = Path(read_str(self.settings, "export/folder", str(Path.home())))
+        default = folder / f"tidemark-{self.source.name}.{fmt}"
+        name, _ = QFileDialog.getSaveFileName(self, f"Export {fmt.upper()} report", str(default),
+                                              f"{fmt.upper()} (*.{fmt})")
+        if name:
+            path = Path(name)
+            if path.suffix.lower() != f".{fmt}":
+                path = path.with_suffix(f".{fmt}")
+            self.settings.setValue("export/folder", str(path.parent))
+            self.export_report(path, fmt, open_after=self.act_open_after.isChecked())
+
+    def compare(self, chosen: list[src.Source]) -> None:
+        """Compare environments in the background."""
+        if self.controller.busy or len(chosen) < 1:
+            return
+        from app.gui import tasks
+
+        options = self.options
+        makers = [(s.name, lambda s=s: s.make_runner(options)) for s in chosen]
+        self._start("compare", lambda progress, cancel: tasks.compare(makers, cancel))
+
+    @Slot()
+    def compare_dialog(self) -> None:
+        """Choose environments to compare."""
+        from app.gui.compare_view import ChooseEnvironmentsDialog
+
+        dialog = ChooseEnvironmentsDialog(self._sources, self.source, self)
+        dialog.accepted.connect(lambda: self.compare(dialog.chosen()))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    @Slot()
+    def open_dsn_dialog(self) -> None:
+        """Use any DSN and migrations folder."""
+        from app.gui.dialogs import OpenDsnDialog
+
+        dialog = OpenDsnDialog(self)
+        dialog.accepted.connect(lambda: self._open_dsn(dialog))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def _open_dsn(self, dialog: Any) -> None:
+        dsn = dialog.dsn.text().strip()
+        folder = Path(dialog.folder.text().strip()).expanduser()
+        name = dialog.name.text().strip()
+        protected = dialog.protected.isChecked()
+        remember_dsn(self.settings, dsn, folder, name, protected)
+        self.add_source(src.dsn_source(dsn, folder, name=name or None, protected=protected))
+
+    @Slot()
+    def open_environments(self) -> None:
+        """Add, edit, test and remove saved environments."""
+        from app.gui.environment_dialog import EnvironmentDialog
+
+        dialog = EnvironmentDialog(self)
+        dialog.finished.connect(self._environments_changed)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    @Slot()
+    def _environments_changed(self) -> None:
+        fresh, problem = src.list_sources()
+        extra = [s for s in self._sources if s.kind == "dsn"]
+        self._sources = fresh + extra
+        if problem:
+            self.log.add(problem)
+        current = self.source.key if self.source else ""
+        self._fill_sources()
+        if current and self._find(current) is None:
+            self.set_source(self._sources[0] if self._sources else None)
+
+    # --- results -----------------------------------------------------------------------------------
+
+    @Slot()
+    def _busy_changed(self) -> None:
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        busy = self.controller.busy
+        mutating = self.controller.current_kind in MUTATING
+        status = self.snapshot.status if self.snapshot is not None else None
+        m = self.list.current()
+        have = self.source is not None and status is not None and not busy
+        pending = bool(status and status.pending)
+        applied = [x for x in status.applied] if status else []
+        self.act_run.setEnabled(have and pending)
+        self.act_dry.setEnabled(have)
+        self.act_run_to.setEnabled(have and m is not None and m.state in (State.PENDING, State.FAILED))
+        self.act_rb_last.setEnabled(have and bool(applied))
+        self.act_rb_to.setEnabled(have and m is not None and m.is_applied
+                                  and any(a.version > m.version for a in applied))
+        self.act_history.setEnabled(have and bool(status and status.history_exists))
+        self.export_button.setEnabled(have and _report_available())
+        self.act_compare.setEnabled(not busy and _compare_available() and bool(self._sources_or_none()))
+        self.act_refresh.setEnabled(self.source is not None and not mutating)
+        self.env_combo.setEnabled(not mutating)
+        self.act_open.setEnabled(not mutating)
+        self.act_envs.setEnabled(not mutating)
+
+    def _sources_or_none(self) -> list[src.Source]:
+        return getattr(self, "_sources", [])
+
+    @Slot(object)
+    def _selected(self, m: MigrationInfo | None) -> None:
+        stored = self.snapshot.stored.get(m.version) if (m is not None and self.snapshot is not None) else None
+        self.details.show_migration(m, stored)
+        self._update_actions()
+
+    @Slot(object)
+    def _on_progress(self, event: Any) -> None:
+        from app.core.progress import Phase
+
+        if event.phase is Phase.MIGRATION_START and event.migration:
+            version = event.migration[:14]
+            previous = getattr(self, "_running_version", None)
+            if previous and previous != version:
+                self.list.model.set_overlay(previous, None)
+            self._running_version = version
+            self.list.model.set_overlay(version, "rolling back" if event.message == "rollback" else "running")
+
+    @Slot(str, str, object)
+    def _job_finished(self, kind: str, outcome: str, payload: object) -> None:
+        self._running_version = None
+        if outcome == "ok":
+            self._ok(kind, payload)
+        elif outcome == "failed":
+            self._failed(kind, payload)
+        else:
+            self.progress.stop("cancelled")
+            self.statusBar().showMessage("Cancelled", 5000)
+            if kind in MUTATING:
+                QTimer.singleShot(0, self.refresh)
+        self._update_actions()
+        emit(self.job_done, kind, outcome, payload)
+
+    def _ok(self, kind: str, payload: Any) -> None:
+        from app.gui.migration_model import format_ms
+
+        self.last_result = payload
+        if kind == "status":
+            self.progress.stop("up to date" if not payload.status.pending else "ready")
+            self._show_snapshot(payload)
+            return
+        if kind == "run":
+            n = len(payload.applied)
+            text = f"done: {n} migration{'s' if n != 1 else ''} applied in {format_ms(payload.total_ms)}"
+            if not n:
+                text = "done: nothing to run, the database is up to date"
+            for w in payload.warnings:
+                self.log.add(f"warning: {w}")
+            self._finish_change(text)
+        elif kind == "rollback":
+            n = len(payload.rolled_back)
+            self._finish_change(f"done: {n} migration{'s' if n != 1 else ''} rolled back in "
+                                f"{format_ms(payload.total_ms)}")
+        elif kind == "dryrun":
+            from app.gui.dialogs import DryRunDialog
+
+            self.progress.stop(f"dry run: {len(payload.planned)} would run")
+            self._show_dialog(DryRunDialog(payload, self.source.name if self.source else "", self))
+        elif kind == "plan":
+            self.progress.stop(f"rollback planned: {len(payload.planned)} migrations")
+            self._confirm_rollback(payload)
+        elif kind == "history":
+            from app.gui.dialogs import HistoryDialog
+
+            self.progress.stop(f"history: {len(payload)} events")
+            self._show_dialog(HistoryDialog(payload, self.source.name if self.source else "", self))
+        elif kind == "export":
+            self.progress.stop(f"report written: {payload.path}")
+            self.log.add(f"{payload.fmt.upper()} report written to {payload.path}")
+            self.statusBar().showMessage(f"Report written to {payload.path}", 10000)
+            if getattr(self, "_open_after", False):
+                QDesktopServices.openUrl(QUrl.fromLocalFile(str(payload.path)))
+        elif kind == "compare":
+            from app.gui.compare_view import CompareDialog
+
+            self.progress.stop("compared")
+            for line in payload.skipped:
+                self.log.add(f"not compared: {line}")
+            self._show_dialog(CompareDialog(payload.comparison, payload.skipped, self))
+
+    def _finish_change(self, text: str) -> None:
+        self.progress.stop(text)
+        self.log.add(text)
+        self.statusBar().showMessage(text, 10000)
+        QTimer.singleShot(0, self.refresh)
+
+    def _show_dialog(self, dialog: QWidget) -> None:
+        self.last_dialog = dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+
+    def _failed(self, kind: str, error: object) -> None:
+        self.last_error = error
+        headings = {"status": "Cannot read the status", "run": "Run failed", "rollback": "Rollback failed",
+                    "dryrun": "Dry run failed", "plan": "Rollback refused", "history": "Cannot read the history",
+                    "export": "Report not written", "compare": "Comparison failed"}
+        heading = headings.get(kind, "Failed")
+        if isinstance(error, ManualRollback):
+            heading = "Rollback refused"
+        first = str(error).splitlines()[0]
+        self.progress.stop(f"failed: {first}")
+        self.log.add(f"{heading}: {error}")
+        self.error_panel.show_error(heading, error)
+        if isinstance(error, BugReport):
+            from app.gui.crash import show_bug
+
+            QTimer.singleShot(0, lambda: show_bug(error))
+        if kind == "status":
+            self.cards.clear("?")
+            self.cards.cards["health"].set("unreachable" if "connect" in first else "error", "press Refresh to retry",
+                                           "#c62828")
+        elif kind in MUTATING:
+            QTimer.singleShot(0, self.refresh)
+
+    def _show_snapshot(self, snapshot: Any) -> None:
+        self.snapshot = snapshot
+        status = snapshot.status
+        self.list.set_rows(status.migrations)
+        self.cards.show_status(status)
+        self.charts.set_rows(status.migrations)
+        folder = html.escape(status.migrations_dir)
+        self._show_banner(f"PostgreSQL {html.escape(status.server_version)} · database "
+                          f"<b>{html.escape(status.database)}</b> · migrations: {folder}")
+        if not status.history_exists:
+            self.log.add("no history tables yet: the first run creates them")
+        self.statusBar().showMessage(f"{len(status.migrations)} migrations · health {status.health.value}")
+        emit(self.snapshot_shown, snapshot)
+
+    def _confirm_rollback(self, result: Any) -> None:
+        from app.gui.rollback_dialog import RollbackDialog
+
+        count, to = getattr(self, "_pending_rollback", (None, None))
+        if not result.planned:
+            self.log.add("nothing to roll back")
+            return
+        s = self.source
+        assert s is not None
+        target = s.target.protected if s.target is not None else False
+        dialog = RollbackDialog(result.planned, s.name, protected=s.protected or target, target=s.detail, parent=self)
+        dialog.accepted.connect(lambda: self.start_rollback(count, to))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.last_dialog = dialog
+        dialog.open()
+
+    # --- closing -----------------------------------------------------------------------------------
+
+    def confirm_quit_during_run(self) -> bool:
+        """Ask whether to cancel the running work and quit (tests replace this)."""
+        answer = QMessageBox.question(
+            self, "Quit Tidemark?",
+            "A run is in progress. Quit anyway? The running migration is cancelled and rolled back; "
+            "migrations already applied stay applied.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Ask first during a run; then cancel, quit the threads and wait a few seconds."""
+        if self.controller.current_kind in MUTATING and not self.confirm_quit_during_run():
+            event.ignore()
+            return
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.settings.sync()
+        self.controller.shutdown(5000)
+        src.stop_sandbox_if_started()
+        event.accept()
+
+
+@functools.cache
+def _report_available() -> bool:
+    # find_spec, not import: the report modules load jinja2, which the first window does not need.
+    return importlib.util.find_spec("app.report.reporter") is not None
+
+
+@functools.cache
+def _compare_available() -> bool:
+    return importlib.util.find_spec("app.report.compare") is not None

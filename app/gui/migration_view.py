@@ -1,0 +1,155 @@
+"""The migration list widget: filter bar, table view with state badges, behind the filter proxy."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QColor, QFontMetrics, QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.status import MigrationInfo, State
+from app.gui.migration_model import BADGE_ROLE, ROW_ROLE, Column, MigrationFilterProxy, MigrationTableModel
+from app.gui.qtcompat import emit
+
+_Index = QModelIndex | QPersistentModelIndex
+
+STATE_FILTERS = (
+    ("All states", None),
+    ("Pending or failed", {"pending", "failed"}),
+    ("Applied", {"applied"}),
+    ("Needs attention (modified, missing, failed)", {"modified", "missing", "failed"}),
+    *((s.value.capitalize(), {s.value}) for s in State),
+)
+
+
+class BadgeDelegate(QStyledItemDelegate):
+    """Paints the state as a coloured rounded badge (no per-row widgets: 10k rows stay cheap)."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        """Selection background, then the badge."""
+        badge = index.data(BADGE_ROLE)
+        if not badge:
+            super().paint(painter, option, index)
+            return
+        text, colour = badge
+        painter.save()
+        style = option.widget.style() if option.widget else None
+        if style is not None:
+            opt = QStyleOptionViewItem(option)
+            self.initStyleOption(opt, index)
+            opt.text = ""
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, option.widget)
+        fm = QFontMetrics(option.font)
+        w = fm.horizontalAdvance(text) + 14
+        h = fm.height() + 2
+        r = QRectF(option.rect.left() + 4, option.rect.center().y() - h / 2 + 1, w, h)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(colour))
+        painter.drawRoundedRect(r, h / 2, h / 2)
+        painter.setPen(QColor("white"))
+        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
+        """Room for the badge."""
+        size = super().sizeHint(option, index)
+        return QSize(size.width() + 18, size.height())
+
+
+class MigrationList(QWidget):
+    """Filter bar over the table.
+
+    Signals: selected(MigrationInfo or None).
+    """
+
+    selected = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = MigrationTableModel(self)
+        self.proxy = MigrationFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setDynamicSortFilter(False)  # progress repaints rows; it must not re-sort 10k rows each time
+        self.state_filter = QComboBox()
+        for label, _ in STATE_FILTERS:
+            self.state_filter.addItem(label)
+        self.state_filter.currentIndexChanged.connect(self._state_changed)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter by version or name…")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.proxy.set_text)
+        bar = QHBoxLayout()
+        bar.addWidget(self.state_filter)
+        bar.addWidget(self.search, 1)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setItemDelegateForColumn(Column.STATE, BadgeDelegate(self.table))
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(Column.VERSION, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        vh = self.table.verticalHeader()
+        vh.hide()
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # uniform rows: no per-row size queries
+        vh.setDefaultSectionSize(QFontMetrics(self.font()).height() + 8)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        hh.setHighlightSections(False)
+        for col, width in ((Column.STATE, 100), (Column.VERSION, 125), (Column.NAME, 300), (Column.BATCH, 150),
+                           (Column.EXECUTED_AT, 145), (Column.TIME, 75), (Column.ROLLBACK, 80)):
+            self.table.setColumnWidth(col, width)
+        hh.setSectionResizeMode(Column.NAME, QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(bar)
+        lay.addWidget(self.table)
+
+    def set_rows(self, rows: list[MigrationInfo]) -> None:
+        """New rows; the selected version stays selected if it still exists."""
+        keep = self.current()
+        self.model.set_rows(rows)
+        if keep is not None:
+            self.select_version(keep.version)
+        else:
+            emit(self.selected, None)
+
+    def current(self) -> MigrationInfo | None:
+        """The selected migration."""
+        index = self.table.currentIndex()
+        return index.data(ROW_ROLE) if index.isValid() else None
+
+    def select_version(self, version: str) -> bool:
+        """Select a migration by version (if shown)."""
+        for row in range(self.proxy.rowCount()):
+            idx = self.proxy.index(row, 0)
+            m = idx.data(ROW_ROLE)
+            if m is not None and m.version == version:
+                self.table.setCurrentIndex(idx)
+                self.table.scrollTo(idx)
+                return True
+        return False
+
+    @Slot(int)
+    def _state_changed(self, i: int) -> None:
+        self.proxy.set_states(STATE_FILTERS[i][1])
+
+    @Slot(QModelIndex, QModelIndex)
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        emit(self.selected, current.data(ROW_ROLE) if current.isValid() else None)

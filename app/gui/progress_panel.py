@@ -1,0 +1,186 @@
+"""Live progress: bar (n of N), current migration and statement, elapsed time, Cancel, and the log."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.errors import redact
+from app.core.progress import Phase, ProgressEvent
+from app.gui.qtcompat import emit
+
+LOG_MAX_LINES = 5000
+FLUSH_MS = 80  # the log and labels repaint at most ~12 times a second, whatever the event rate
+
+
+class LogPanel(QPlainTextEdit):
+    """The log: lines are buffered and appended in batches, so 1000 events/s cost one repaint per tick."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setMaximumBlockCount(LOG_MAX_LINES)
+        self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.setPlaceholderText("The log of runs, rollbacks and refreshes appears here.")
+        self._pending: list[str] = []
+        self._timer = QTimer(self)
+        self._timer.setInterval(FLUSH_MS)
+        self._timer.timeout.connect(self.flush)
+
+    @Slot(str)
+    def add(self, line: str) -> None:
+        """Queue a line (timestamped, passwords redacted)."""
+        stamp = _dt.datetime.now().strftime("%H:%M:%S")
+        self._pending.append(f"{stamp}  {redact(line)}")
+        if not self._timer.isActive():
+            self._timer.start()
+
+    @Slot()
+    def flush(self) -> None:
+        """Append the queued lines in one edit."""
+        if not self._pending:
+            self._timer.stop()
+            return
+        lines = self._pending[-LOG_MAX_LINES:]
+        self._pending.clear()
+        self.appendPlainText("\n".join(lines))
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    def text(self) -> str:
+        """Everything shown and queued (tests read it)."""
+        self.flush()
+        return self.toPlainText()
+
+
+class ProgressPanel(QWidget):
+    """The run's progress and its Cancel button.
+
+    Signals: cancel_requested().
+    """
+
+    cancel_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bar = QProgressBar()
+        self.bar.setTextVisible(True)
+        self.bar.setFormat("idle")
+        self.bar.setValue(0)
+        self.migration = QLabel("")
+        self.migration.setObjectName("progressMigration")
+        self.statement = QLabel("")
+        self.statement.setObjectName("progressStatement")
+        self.statement.setTextFormat(Qt.TextFormat.PlainText)
+        self.statement.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.elapsed = QLabel("")
+        self.elapsed.setMinimumWidth(80)
+        self.elapsed.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancelButton")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self._cancel)
+        top = QHBoxLayout()
+        top.addWidget(self.bar, 1)
+        top.addWidget(self.elapsed)
+        top.addWidget(self.cancel_button)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addLayout(top)
+        lay.addWidget(self.migration)
+        lay.addWidget(self.statement)
+        self._clock = QElapsedTimer()
+        self._tick = QTimer(self)
+        self._tick.setInterval(100)
+        self._tick.timeout.connect(self._show_elapsed)
+        self._last: ProgressEvent | None = None
+        self._paint = QTimer(self)
+        self._paint.setSingleShot(True)
+        self._paint.setInterval(FLUSH_MS)
+        self._paint.timeout.connect(self._show_last)
+
+    def start(self, what: str) -> None:
+        """A job begins: busy bar, clock running, Cancel enabled."""
+        self._last = None
+        self.bar.setRange(0, 0)  # busy until the first event says how many
+        self.bar.setFormat(what)
+        self.migration.setText(what)
+        self.statement.setText("")
+        self.cancel_button.setEnabled(True)
+        self.cancel_button.setText("Cancel")
+        self._clock.start()
+        self._tick.start()
+        self._show_elapsed()
+
+    def cancelling(self) -> None:
+        """Cancel was pressed: say so until the job ends."""
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.setText("Cancelling…")
+        self.migration.setText("Cancelling: asking the server to stop the running statement…")
+
+    def stop(self, text: str) -> None:
+        """The job ended: show the outcome."""
+        self._tick.stop()
+        self._paint.stop()
+        if self._last is not None:
+            self._show_last()
+        self.bar.setRange(0, 100)
+        if text.startswith("done") or text.startswith("up to date"):
+            self.bar.setValue(100)
+        self.bar.setFormat(text)
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.setText("Cancel")
+        if self._clock.isValid():
+            self._show_elapsed()
+        self.migration.setText(text)
+
+    @Slot(object)
+    def on_event(self, event: ProgressEvent) -> None:
+        """Keep the latest event; repaint at most every FLUSH_MS."""
+        self._last = event
+        if not self._paint.isActive():
+            self._paint.start()
+
+    @Slot()
+    def _show_last(self) -> None:
+        e = self._last
+        if e is None:
+            return
+        if e.total:
+            done = e.index if e.phase is Phase.MIGRATION_DONE else e.index - 1
+            self.bar.setRange(0, e.total)
+            self.bar.setValue(max(0, done))
+            self.bar.setFormat(f"{max(0, done)} of {e.total}")
+        if e.migration and e.phase in (Phase.MIGRATION_START, Phase.MIGRATION_DONE, Phase.STATEMENT_DONE):
+            verb = "rolling back" if e.message == "rollback" else "running"
+            if e.phase is Phase.MIGRATION_DONE:
+                verb = "finished"
+            self.migration.setText(f"{verb} {e.migration}" + (f"  ({e.index} of {e.total})" if e.total else ""))
+        if e.phase is Phase.STATEMENT_DONE:
+            self.statement.setText(f"last statement done: line {e.line}: {e.statement} ({e.elapsed_ms:.0f} ms)")
+        elif e.phase is Phase.MIGRATION_START:
+            self.statement.setText("")
+        elif e.phase is Phase.LOCK_WAIT:
+            self.statement.setText(e.message)
+
+    @Slot()
+    def _show_elapsed(self) -> None:
+        self.elapsed.setText(f"{self._clock.elapsed() / 1000:.1f} s")
+
+    @Slot()
+    def _cancel(self) -> None:
+        emit(self.cancel_requested)

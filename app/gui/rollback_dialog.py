@@ -1,0 +1,131 @@
+"""The rollback confirmation: exactly the SQL that will run, what cannot be undone, typed confirmation."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.results import PlannedRollback
+from app.gui.sql_view import SqlView
+
+_DESTRUCTIVE = re.compile(
+    r"\bDROP\s+(TABLE|MATERIALIZED\s+VIEW|SCHEMA|SEQUENCE|COLUMN|TYPE|EXTENSION)\s+(?:IF\s+EXISTS\s+)?"
+    r"((?:\"[^\"]+\"|[\w$]+)(?:\.(?:\"[^\"]+\"|[\w$]+))?)",
+    re.IGNORECASE,
+)
+_TABLE_OF_COLUMN = re.compile(r"\bALTER\s+TABLE\s+(?:ONLY\s+)?(?:IF\s+EXISTS\s+)?([\w$.\"]+)", re.IGNORECASE)
+
+
+def rollback_script(planned: list[PlannedRollback]) -> str:
+    """The SQL that will run, migration by migration, in the order it runs."""
+    parts = []
+    for i, p in enumerate(planned, start=1):
+        how = "in one transaction with its history rows" if p.transactional else "outside a transaction"
+        parts.append(f"-- {i}. {p.name}: {p.rollback_kind} rollback, {how}")
+        if p.note:
+            parts.append(f"-- note: {p.note}")
+        parts.append((p.sql or "-- (no SQL: nothing to undo)").rstrip())
+        parts.append("")
+    return "\n".join(parts)
+
+
+def irreversible(planned: list[PlannedRollback]) -> list[str]:
+    """Sentences on what this rollback destroys for good."""
+    out = []
+    for p in planned:
+        for m in _DESTRUCTIVE.finditer(p.sql or ""):
+            kind, name = m.group(1).upper(), m.group(2)
+            if kind == "COLUMN":
+                before = (p.sql or "")[: m.start()]
+                tables = _TABLE_OF_COLUMN.findall(before)
+                where = f" of {tables[-1]}" if tables else ""
+                out.append(f"{p.name}: drops column {name}{where}; the values in it are lost")
+            elif kind in ("TABLE", "MATERIALIZED VIEW"):
+                out.append(f"{p.name}: drops {kind.lower()} {name}; its rows are lost "
+                           "(running the migration again re-creates it empty)")
+            elif kind == "SCHEMA":
+                out.append(f"{p.name}: drops schema {name} and whatever is left in it")
+            else:
+                out.append(f"{p.name}: drops {kind.lower()} {name}")
+        if not p.transactional:
+            out.append(f"{p.name}: runs outside a transaction; if it fails midway it is left half undone")
+    return out
+
+
+class RollbackDialog(QDialog):
+    """Shows a planned rollback; on a protected environment, accepts only after its name is typed."""
+
+    def __init__(self, planned: list[PlannedRollback], environment: str, *, protected: bool, target: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.environment = environment
+        self.protected = protected
+        n = len(planned)
+        self.setWindowTitle(f"Roll back {n} migration{'s' if n != 1 else ''} on {environment}")
+        self.resize(820, 620)
+        lay = QVBoxLayout(self)
+        head = QLabel(
+            f"<b>Roll back {n} migration{'s' if n != 1 else ''}</b> on <b>{_esc(environment)}</b> "
+            f"({_esc(target)}), newest first. This is exactly the SQL that will run:")
+        head.setWordWrap(True)
+        lay.addWidget(head)
+        self.sql = SqlView()
+        self.sql.show_sql(rollback_script(planned))
+        lay.addWidget(self.sql, 1)
+        lost = irreversible(planned)
+        self.lost = QLabel()
+        self.lost.setObjectName("irreversible")
+        self.lost.setWordWrap(True)
+        if lost:
+            self.lost.setText("<b>Cannot be undone:</b><br>" + "<br>".join(f"• {_esc(s)}" for s in lost))
+        else:
+            self.lost.setText("Nothing here deletes data: the objects these migrations created are dropped, and "
+                              "running them again re-creates them.")
+        lay.addWidget(self.lost)
+        self.confirm: QLineEdit | None = None
+        if protected:
+            warn = QLabel(f"<b>{_esc(environment)} is a protected environment.</b> "
+                          f"Type its name to confirm:")
+            warn.setObjectName("protectedWarning")
+            lay.addWidget(warn)
+            self.confirm = QLineEdit()
+            self.confirm.setPlaceholderText(environment)
+            self.confirm.textChanged.connect(self._check)
+            lay.addWidget(self.confirm)
+        self.buttons = QDialogButtonBox()
+        self.ok: QPushButton = self.buttons.addButton(f"Roll back {n}", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.ok.setObjectName("dangerButton")
+        cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setDefault(True)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+        self._check()
+
+    @Slot()
+    def _check(self, *_: object) -> None:
+        ok = self.confirm is None or self.confirm.text().strip() == self.environment
+        self.ok.setEnabled(ok)
+
+    def accept(self) -> None:
+        """Accept only when confirmed (the button may be triggered by Enter)."""
+        if self.ok.isEnabled():
+            super().accept()
+
+
+def _esc(text: str) -> str:
+    return html.escape(text)
+
+
+__all__ = ["RollbackDialog", "irreversible", "rollback_script"]

@@ -1,0 +1,127 @@
+"""A read-only SQL viewer with PostgreSQL syntax highlighting (QSyntaxHighlighter)."""
+
+from __future__ import annotations
+
+import re
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontDatabase,
+    QSyntaxHighlighter,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextFormat,
+)
+from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
+
+_KEYWORDS = (  # noqa: SIM905 - words in lines read better than a 90-item list
+    "ADD ALTER AND AS ASC BEGIN BETWEEN BY CASCADE CASE CHECK COLUMN COMMENT COMMIT CONCURRENTLY CONSTRAINT "
+    "COPY CREATE DEFAULT DELETE DESC DISABLE DISTINCT DO DROP ELSE ENABLE END EXISTS EXTENSION FOREIGN FROM "
+    "FUNCTION GRANT GROUP HAVING IF IN INDEX INSERT INTO IS JOIN KEY LANGUAGE LEFT LIKE LIMIT NOT NULL ON OR "
+    "ORDER OWNER POLICY PRIMARY REFERENCES RENAME REPLACE RESTRICT RETURNS REVOKE ROLLBACK ROW SCHEMA SECURITY "
+    "SELECT SEQUENCE SET TABLE THEN TO TRIGGER TRUNCATE TYPE UNIQUE UPDATE USING VALUES VIEW WHEN WHERE WITH "
+    "LEVEL RETURN TRANSACTION ANALYZE VACUUM MATERIALIZED"
+).split()
+_TYPES = (  # noqa: SIM905
+    "BIGINT BIGSERIAL BOOLEAN BOOL BYTEA CHAR CHARACTER DATE DOUBLE INT INTEGER INTERVAL JSON JSONB NUMERIC REAL "
+    "SERIAL SMALLINT TEXT TIME TIMESTAMP TIMESTAMPTZ UUID VARCHAR VARYING PRECISION TRUE FALSE"
+).split()
+
+
+def _fmt(colour: str, *, bold: bool = False, italic: bool = False) -> QTextCharFormat:
+    f = QTextCharFormat()
+    f.setForeground(QColor(colour))
+    if bold:
+        f.setFontWeight(QFont.Weight.Bold)
+    f.setFontItalic(italic)
+    return f
+
+
+class SqlHighlighter(QSyntaxHighlighter):
+    """Keywords, types, strings, numbers, comments; `-- ROLLBACK:` directives stand out."""
+
+    def __init__(self, document: QTextDocument) -> None:
+        super().__init__(document)
+        self._rules = [
+            (re.compile(r"\b(?:" + "|".join(_KEYWORDS) + r")\b", re.IGNORECASE), _fmt("#0d47a1", bold=True)),
+            (re.compile(r"\b(?:" + "|".join(_TYPES) + r")\b", re.IGNORECASE), _fmt("#6a1b9a")),
+            (re.compile(r"\b\d+(?:\.\d+)?\b"), _fmt("#e65100")),
+            (re.compile(r"'(?:[^']|'')*'"), _fmt("#2e7d32")),
+            (re.compile(r'"(?:[^"]|"")*"'), _fmt("#4e342e")),
+            (re.compile(r"\$[A-Za-z_]*\$"), _fmt("#ad1457", bold=True)),
+        ]
+        self._comment = _fmt("#757575", italic=True)
+        self._directive = _fmt("#00695c", bold=True)
+        self._line_comment = re.compile(r"--.*$")
+        self._directive_re = re.compile(r"--\s*(?:ROLLBACK\b|tidemark:)", re.IGNORECASE)
+
+    def highlightBlock(self, text: str) -> None:
+        """Colour one line; block comments carry over lines through the block state."""
+        for pattern, fmt in self._rules:
+            for m in pattern.finditer(text):
+                self.setFormat(m.start(), m.end() - m.start(), fmt)
+        self.setCurrentBlockState(0)
+        pos = 0
+        if self.previousBlockState() == 1:  # inside a /* ... */ that began on an earlier line
+            end = text.find("*/")
+            if end < 0:
+                self.setFormat(0, len(text), self._comment)
+                self.setCurrentBlockState(1)
+                return
+            self.setFormat(0, end + 2, self._comment)
+            pos = end + 2
+        while (start := text.find("/*", pos)) >= 0:
+            end = text.find("*/", start + 2)
+            if end < 0:
+                self.setFormat(start, len(text) - start, self._comment)
+                self.setCurrentBlockState(1)
+                return
+            self.setFormat(start, end + 2 - start, self._comment)
+            pos = end + 2
+        m = self._line_comment.search(text)
+        if m and not _inside_string(text, m.start()):
+            fmt = self._directive if self._directive_re.match(text, m.start()) else self._comment
+            self.setFormat(m.start(), len(text) - m.start(), fmt)
+
+
+def _inside_string(text: str, pos: int) -> bool:
+    return text.count("'", 0, pos) % 2 == 1
+
+
+class SqlView(QPlainTextEdit):
+    """Read-only, monospaced, highlighted SQL; can mark one line (an error's line)."""
+
+    def __init__(self, parent: QWidget | None = None, placeholder: str = "") -> None:
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.setPlaceholderText(placeholder)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                     | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self.highlighter = SqlHighlighter(self.document())
+
+    def show_sql(self, sql: str | None, mark_line: int | None = None) -> None:
+        """Show SQL (None: empty, the placeholder shows) and optionally mark a 1-based line."""
+        self.setPlainText(sql or "")
+        self.mark_line(mark_line)
+
+    def mark_line(self, line: int | None) -> None:
+        """Highlight a 1-based line and scroll to it."""
+        if line is None or line < 1:
+            self.setExtraSelections([])
+            return
+        block = self.document().findBlockByNumber(line - 1)
+        if not block.isValid():
+            return
+        sel = QTextEdit.ExtraSelection()
+        sel.format.setBackground(QColor("#ffcdd2"))
+        sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
+        cursor = QTextCursor(block)
+        sel.cursor = cursor
+        self.setExtraSelections([sel])
+        self.setTextCursor(cursor)
+        self.centerCursor()

@@ -1,0 +1,122 @@
+"""The jobs the worker runs: plain functions over the engine's public API (no Qt here)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.core.progress import CancelToken, ProgressCallback
+from app.core.runner import MigrationRunner
+from app.core.status import MigrationStatus
+
+
+@dataclass(frozen=True)
+class StoredSql:
+    """What the history keeps of an applied migration: its rollback SQL and the applied text."""
+
+    rollback_sql: str | None
+    rollback_note: str | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A status refresh: every migration with its state and health, and the stored rollback SQL."""
+
+    status: MigrationStatus
+    stored: dict[str, StoredSql] = field(default_factory=dict)
+    target: str = ""
+
+
+def load_snapshot(runner: MigrationRunner, cancel: CancelToken) -> Snapshot:
+    """Status plus the rollback SQL the history stores for each applied migration."""
+    from app.core import history
+    from app.core.connect import connect
+
+    status = runner.get_migration_status(cancel=cancel)
+    stored: dict[str, StoredSql] = {}
+    if status.history_exists and status.applied:
+        conn = connect(runner.target)
+        try:
+            for row in history.read_applied(conn):
+                stored[row.version] = StoredSql(row.rollback_sql, row.rollback_note)
+        finally:
+            conn.close()
+    return Snapshot(status, stored, runner.target.display())
+
+
+def run_pending(runner: MigrationRunner, target: str | None, progress: ProgressCallback, cancel: CancelToken
+                ) -> Any:
+    """Run pending migrations (up to `target` if given), statement by statement in the log."""
+    return runner.run_migrations(target=target, verbose=True, progress=progress, cancel=cancel)
+
+
+def dry_run(runner: MigrationRunner, target: str | None) -> Any:
+    """What a run would do: statements, locks, rollback SQL."""
+    return runner.run_migrations(dry_run=True, target=target)
+
+
+def plan_rollback(runner: MigrationRunner, count: int | None, to: str | None) -> Any:
+    """The PlannedRollback list a rollback would run (raises ManualRollback if one is manual)."""
+    return runner.rollback_migrations(count=count, to=to, dry_run=True)
+
+
+def rollback(runner: MigrationRunner, count: int | None, to: str | None, progress: ProgressCallback,
+             cancel: CancelToken) -> Any:
+    """Roll back the last `count` migrations, or all after `to`."""
+    return runner.rollback_migrations(count=count, to=to, verbose=True, progress=progress, cancel=cancel)
+
+
+def audit_trail(runner: MigrationRunner, limit: int = 5000) -> Any:
+    """The audit trail, newest first."""
+    return runner.history(limit)
+
+
+@dataclass(frozen=True)
+class CompareOutcome:
+    """app.report's comparison, and the environments that could not even be resolved."""
+
+    comparison: Any
+    skipped: list[str] = field(default_factory=list)
+
+
+def compare(runners: list[tuple[str, Callable[[], MigrationRunner]]], cancel: CancelToken) -> CompareOutcome:
+    """Compare several environments concurrently (app.report.compare)."""
+    from app.core.errors import TidemarkError
+    from app.report.compare import compare_environments
+
+    pairs = []
+    skipped = []
+    for name, make in runners:
+        cancel.check()
+        try:
+            pairs.append((name, make()))
+        except TidemarkError as exc:
+            skipped.append(f"{name}: {str(exc).splitlines()[0]}")
+    return CompareOutcome(compare_environments(pairs), skipped)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """A report written to disk."""
+
+    path: Path
+    fmt: str
+
+
+def export_report(runner: MigrationRunner, environment: str, fmt: str, path: Path) -> ExportResult:
+    """Write an HTML, JSON or PDF report through app.report, atomically."""
+    from app.core.errors import UsageError
+
+    try:
+        from app.report import MigrationReporter
+        from app.report.write import check_writable, write_atomic
+    except ImportError:
+        raise UsageError("reports are not available in this build (app.report is missing)") from None
+    check_writable(path)
+    reporter = MigrationReporter(runner, environment)
+    render = {"html": reporter.generate_html_report, "json": reporter.generate_json_report,
+              "pdf": reporter.generate_pdf_report}[fmt]
+    write_atomic(path, render())
+    return ExportResult(path, fmt)

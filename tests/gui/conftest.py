@@ -1,0 +1,59 @@
+"""GUI test fixtures: a main window on a test database, settings in a temp file, Qt noise ignored."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from app.core.connect import Target
+from app.gui.main_window import MainWindow
+from app.gui.sources import target_source
+from tests.conftest import Database, MigrationDir
+
+# The offscreen platform warns that it cannot propagate size hints; it says nothing about our code.
+QT_NOISE = "propagateSizeHints"
+DEADLINE_MS = 30_000  # a deadline for waits on real PostgreSQL work, not a timing assertion
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Ignore the offscreen plugin's warning in every GUI test (qt_log_level_fail=WARNING is on)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.qt_log_ignore(QT_NOISE))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    """QSettings in a temp INI file: tests never touch the user's settings."""
+    return QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat)
+
+
+WindowFactory = Callable[..., MainWindow]
+
+
+@pytest.fixture
+def make_window(qtbot: object, settings: QSettings, database: Database, migrations: MigrationDir
+                ) -> Iterator[WindowFactory]:
+    """Build a main window on the test database and wait for its first status."""
+    windows: list[MainWindow] = []
+
+    def make(*, name: str = "test-db", protected: bool = False, wait: bool = True) -> MainWindow:
+        target = Target(database.dsn, "test", environment=name, protected=protected)
+        source = target_source(target, migrations.path, name)
+        window = MainWindow(settings, sources=[], initial=source, auto_refresh=False)
+        window.confirm_quit_during_run = lambda: True  # no modal question in tests
+        qtbot.addWidget(window)  # type: ignore[attr-defined]
+        windows.append(window)
+        window.show()
+        if wait:
+            with qtbot.waitSignal(window.snapshot_shown, timeout=DEADLINE_MS):  # type: ignore[attr-defined]
+                window.refresh()
+        return window
+
+    yield make
+    for w in windows:
+        w.close()
