@@ -286,3 +286,18 @@ def test_supabase_history_guard_inside_the_transaction(database: Database, migra
         runner.run_migrations()
     assert not database.exists("public.todos")
     assert database.scalar("SELECT count(*) FROM public._migrations") == 0, "rolled back with its history row"
+
+
+def test_bundled_examples_run_on_the_shim_and_roll_back(supabase_db: Database) -> None:
+    from app.paths import example_migrations_dir
+
+    args = ["--dsn", supabase_db.dsn, "--migrations-dir", str(example_migrations_dir())]
+    assert run_cli("supabase-shim", "--dsn", supabase_db.dsn).code == 0
+    r = run_cli("migrate", *args)
+    assert r.code == 0, r.stderr
+    assert "applied 3 migrations" in r.stdout
+    assert supabase_db.scalar("SELECT count(*) FROM pg_policies WHERE schemaname = 'public'") == 4
+    r = run_cli("rollback", "3", *args)
+    assert r.code == 0, r.stderr
+    assert not supabase_db.exists("public.profiles") and not supabase_db.exists("public.user_preferences")
+    assert supabase_db.exists("auth.users"), "the shim stays"

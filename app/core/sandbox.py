@@ -36,7 +36,14 @@ from psycopg import sql
 
 from app.core import dirs
 from app.core.connect import Target
-from app.core.localserver import Binaries, LocalServer, ServerError, embedded_binaries, is_postgres_process
+from app.core.localserver import (
+    SERVICE_USER,
+    Binaries,
+    LocalServer,
+    ServerError,
+    embedded_binaries,
+    is_postgres_process,
+)
 from app.paths import example_migrations_dir, resources_dir
 
 SOURCE = "sandbox"
@@ -220,9 +227,7 @@ class Sandbox:
                 f"{self.cluster_dir} is not empty but holds no PostgreSQL cluster: move it away, "
                 "or delete it with `tidemark sandbox reset --all`"
             )
-        if self.socket_dir is not None:
-            self.socket_dir.mkdir(parents=True, exist_ok=True)
-            self.socket_dir.chmod(0o700)
+        self._private_socket_dir()
         srv.init(SUPERUSER, auth_host="trust" if _TCP_ONLY else "scram-sha-256")
         with open(self.cluster_dir / "postgresql.conf", "a", encoding="utf-8") as fh:
             fh.write("\n# Tidemark's sandbox settings, rewritten at every start\ninclude_if_exists = 'tidemark.conf'\n")
@@ -232,12 +237,25 @@ class Sandbox:
         if self.binaries.major >= 18:
             ext = install_stand_ins(self.extensions_dir)
             lines.append(f"extension_control_path = '$system{os.pathsep}{_conf_quote(str(ext))}'\n")
-        if self.socket_dir is not None:
-            self.socket_dir.mkdir(parents=True, exist_ok=True)
-            self.socket_dir.chmod(0o700)
+        self._private_socket_dir()
         conf = self.cluster_dir / "tidemark.conf"
         conf.write_text("".join(lines), encoding="utf-8")
         conf.chmod(0o644)
+
+    def _private_socket_dir(self) -> None:
+        """Make the socket folder 0700, and refuse one that another OS user made (trust rides on it)."""
+        d = self.socket_dir
+        if d is None:
+            return
+        d.mkdir(parents=True, exist_ok=True)
+        owners = {os.getuid()}  # type: ignore[attr-defined]
+        with contextlib.suppress(KeyError, ImportError):
+            import pwd
+
+            owners.add(pwd.getpwnam(SERVICE_USER).pw_uid)
+        if d.stat().st_uid not in owners or d.is_symlink():
+            raise ServerError(f"the sandbox socket folder {d} belongs to another user: remove it, then run again")
+        d.chmod(0o700)
 
     def _remove_stale_socket_locks(self) -> None:
         """Lock files of a killed server in our private socket folder (PostgreSQL refuses a zombie's)."""
