@@ -285,3 +285,29 @@ def test_notes_name_the_stand_ins() -> None:
     assert sandbox_mod.notes_for(Target("", "--dsn")) == []
     notes = sandbox_mod.notes_for(Target("host=/x dbname=y", "sandbox"))
     assert any("stand-ins" in n for n in notes) and any("not Supabase" in n for n in notes)
+
+
+def test_a_taken_port_is_not_reused_over_tcp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    sb = Sandbox(tmp_path / "sb")
+    sb.root.mkdir(parents=True)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        sb.state_file.write_text(json.dumps({"port": port}))
+        monkeypatch.setattr(sandbox_mod, "_TCP_ONLY", True)  # Windows: the server listens on TCP
+        assert sb._previous_port() is None, "someone else has it now: pick another"
+        monkeypatch.setattr(sandbox_mod, "_TCP_ONLY", False)
+        assert sb._previous_port() == port, "a socket-only server has no TCP port to collide on"
+
+
+def test_status_before_the_sandbox_exists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIDEMARK_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    r = run_cli("sandbox", "status")
+    assert r.code == 0 and "not created yet" in r.stdout
+    assert not (tmp_path / "home" / "data" / "sandbox" / "pg18").exists(), "status creates nothing"
+    r = run_cli("sandbox", "stop")
+    assert r.code == 0 and "was not running" in r.stdout
