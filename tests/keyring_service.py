@@ -113,28 +113,43 @@ def _read_address(proc: subprocess.Popen) -> str:
 
 
 def _wait_ready(service: SecretService, proc: subprocess.Popen) -> None:
-    """Poll the bus until a secret can be stored and read back, or the deadline passes."""
+    """Poll the bus until the new login collection exists unlocked, or the deadline passes.
+
+    Only calls that never prompt are polled: asking for the default collection before the
+    daemon has made it would start a "create keyring" prompt, dismissed without a display.
+    """
+    import secretstorage
+
     saved = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
-    kr = backend(service)
-    probe = secrets.token_hex(8)
+    os.environ["DBUS_SESSION_BUS_ADDRESS"] = service.env["DBUS_SESSION_BUS_ADDRESS"]
     deadline = time.monotonic() + READY_TIMEOUT_S
     last: Exception | None = None
     try:
-        while time.monotonic() < deadline:
-            try:
-                kr.set_password("tidemark-test-ready", "probe", probe)
-                if kr.get_password("tidemark-test-ready", "probe") == probe:
-                    kr.delete_password("tidemark-test-ready", "probe")
-                    return
-            except Exception as exc:  # not on the bus yet: any D-Bus error means "try again"
-                last = exc
-            try:
-                code = proc.wait(timeout=0.05)  # the poll interval, and it notices a daemon that died
-            except subprocess.TimeoutExpired:
-                continue
-            log = (service.root / "gnome-keyring.log").read_text(errors="replace")
-            raise RuntimeError(f"gnome-keyring-daemon exited with {code}: {log.strip()[-500:]}")
-        raise RuntimeError(f"the Secret Service was not ready within {READY_TIMEOUT_S} s: {last!r}")
+        bus = secretstorage.dbus_init()
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    if secretstorage.check_service_availability(bus) and any(
+                            c.collection_path.endswith("/login") and not c.is_locked()
+                            for c in secretstorage.get_all_collections(bus)):
+                        break
+                except Exception as exc:  # not on the bus yet: any D-Bus error means "try again"
+                    last = exc
+                try:
+                    code = proc.wait(timeout=0.05)  # the poll interval, and it notices a daemon that died
+                except subprocess.TimeoutExpired:
+                    continue
+                log = (service.root / "gnome-keyring.log").read_text(errors="replace")
+                raise RuntimeError(f"gnome-keyring-daemon exited with {code}: {log.strip()[-500:]}")
+            else:
+                raise RuntimeError(f"the Secret Service was not ready within {READY_TIMEOUT_S} s: {last!r}")
+        finally:
+            bus.close()
+        kr = backend(service)  # and it works end to end through keyring
+        probe = secrets.token_hex(8)
+        kr.set_password("tidemark-test-ready", "probe", probe)
+        assert kr.get_password("tidemark-test-ready", "probe") == probe
+        kr.delete_password("tidemark-test-ready", "probe")
     finally:
         if saved is None:
             os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)

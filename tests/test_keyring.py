@@ -222,3 +222,34 @@ def test_no_keyring_backend_falls_back_to_pgpassword(secret_service: keyring_ser
     _no_secret(login.password, r.stdout, r.stderr)
     r = run("status", "--env", "ci")
     assert r.returncode == 2 and "password" in r.stderr
+
+
+def test_locked_keyring_is_one_line_and_falls_back(home: Path, login: Login, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A locked collection (its own service: it cannot be unlocked again without a prompt)."""
+    import secretstorage
+
+    service = keyring_service.start()
+    previous = keyring.get_keyring()
+    try:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", service.env["DBUS_SESSION_BUS_ADDRESS"])
+        keyring.set_keyring(keyring_service.backend(service))
+        assert run_cli("env", "add", "staging", "--dsn", login.url, "--password-stdin", stdin=login.password).code == 0
+        bus = secretstorage.dbus_init()
+        try:
+            secretstorage.get_default_collection(bus).lock()
+        finally:
+            bus.close()
+        r = run_cli("env", "add", "other", "--dsn", login.url, "--password-stdin", stdin=login.password)
+        assert r.code == 2 and "keyring is locked" in r.stderr and len(r.stderr.splitlines()) == 1
+        assert [p.name for p in envs.list_environments()] == ["staging"], "nothing saved"
+        capsys.readouterr()
+        monkeypatch.setenv("PGPASSWORD", login.password)
+        r = run_cli("status", "--env", "staging")
+        assert r.code == 0, r.stderr
+        note = capsys.readouterr().err
+        assert "keyring is locked" in note and "PGPASSWORD" in note
+        _no_secret(login.password, r.stdout, r.stderr, note)
+    finally:
+        keyring.set_keyring(previous)
+        service.stop()

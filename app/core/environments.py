@@ -78,7 +78,7 @@ class Profile:
 
     def validate(self) -> None:
         """Raise UsageError naming the first invalid field."""
-        for problem in _problems(self):
+        for _, problem in _problems(self):
             raise UsageError(f"environment {self.name!r}: {problem}")
 
     def to_table(self) -> dict[str, Any]:
@@ -357,9 +357,9 @@ def _read() -> dict[str, Profile]:
         where = f"{path}:{_line_of(text, name)}"
         if not isinstance(table, dict):
             raise UsageError(f"{where}: environment {name!r} must be a table ([environments.{name}])")
-        profile = _from_table(name, table, where)
-        for problem in _problems(profile):
-            raise UsageError(f"{where}: environment {name!r}: {problem}")
+        profile = _from_table(name, table, path, text)
+        for key, problem in _problems(profile):
+            raise UsageError(f"{path}:{_line_of(text, name, key)}: environment {name!r}: {problem}")
         profiles[name] = profile
     return profiles
 
@@ -367,50 +367,50 @@ def _read() -> dict[str, Profile]:
 _KNOWN = {f.name for f in fields(Profile)} - {"name"}
 
 
-def _from_table(name: str, table: dict[str, Any], where: str) -> Profile:
+def _from_table(name: str, table: dict[str, Any], path: Path, text: str) -> Profile:
+    where = f"{path}:{_line_of(text, name, 'password')}"
     if "password" in table:
         raise UsageError(f"{where}: environment {name!r}: passwords are not read from this file; remove the "
                          f"line and store it with `tidemark env edit {name} --password-stdin`")
     unknown = sorted(set(table) - _KNOWN)
     if unknown:
+        where = f"{path}:{_line_of(text, name, unknown[0])}"
         raise UsageError(f"{where}: environment {name!r}: unknown field {unknown[0]!r} "
                          f"(known: {', '.join(sorted(_KNOWN))})")
-    try:
-        return Profile(name=name, **table)
-    except TypeError as exc:  # a value of the wrong TOML type trips the dataclass only later; be safe
-        raise UsageError(f"{where}: environment {name!r}: {exc}") from None
+    return Profile(name=name, **table)
 
 
-def _problems(p: Profile) -> list[str]:
-    out = []
+def _problems(p: Profile) -> list[tuple[str | None, str]]:
+    """(field, message) for every invalid field; field None for the profile as a whole."""
+    out: list[tuple[str | None, str]] = []
     if not isinstance(p.name, str) or not _NAME.match(p.name):
-        out.append("the name must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        out.append(("name", "the name must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"))
     for key in ("host", "database", "user", "sslrootcert", "service", "dsn", "migrations_dir", "sslmode", "colour"):
         value = getattr(p, key)
         if value is not None and not isinstance(value, str):
-            out.append(f"field {key!r} must be text, not {type(value).__name__}")
+            out.append((key, f"field {key!r} must be text, not {type(value).__name__}"))
     if out:
         return out
     if p.port is not None and (isinstance(p.port, bool) or not isinstance(p.port, int) or not 0 < p.port < 65536):
-        out.append(f"field 'port' must be a number from 1 to 65535, not {p.port!r}")
+        out.append(("port", f"field 'port' must be a number from 1 to 65535, not {p.port!r}"))
     if not isinstance(p.protected, bool):
-        out.append(f"field 'protected' must be true or false, not {p.protected!r}")
+        out.append(("protected", f"field 'protected' must be true or false, not {p.protected!r}"))
     if p.sslmode is not None and p.sslmode not in SSLMODES:
-        out.append(f"field 'sslmode' must be one of {', '.join(SSLMODES)}, not {p.sslmode!r}")
+        out.append(("sslmode", f"field 'sslmode' must be one of {', '.join(SSLMODES)}, not {p.sslmode!r}"))
     if p.colour is not None and not _COLOUR.match(p.colour):
-        out.append(f"field 'colour' must be #rgb, #rrggbb or a colour name, not {p.colour!r}")
+        out.append(("colour", f"field 'colour' must be #rgb, #rrggbb or a colour name, not {p.colour!r}"))
     if p.dsn:
-        others = [k for k in CONNECTION_FIELDS if getattr(p, k) not in (None, "")]
-        if others:
-            out.append(f"give either a DSN or separate fields ({', '.join(others)}), not both")
         try:
             _, pw = split_password(p.dsn)
         except UsageError as exc:
-            out.append(exc.message)
+            out.append(("dsn", exc.message))
         else:
             if pw is not None:
-                out.append("the DSN holds a password: passwords belong in the keyring "
-                           f"(`tidemark env edit {p.name} --password-stdin`)")
+                out.append(("dsn", "the DSN holds a password: passwords belong in the keyring "
+                            f"(`tidemark env edit {p.name} --password-stdin`)"))
+        others = [k for k in CONNECTION_FIELDS if getattr(p, k) not in (None, "")]
+        if others:
+            out.append(("dsn", f"give either a DSN or separate fields ({', '.join(others)}), not both"))
     return out
 
 
@@ -456,13 +456,20 @@ def _toml_position(exc: tomllib.TOMLDecodeError) -> tuple[int | str, str]:
     return (line or "?"), reason
 
 
-def _line_of(text: str, name: str) -> int | str:
-    """The line of `[environments.NAME]` (or of `NAME`), for messages; '?' if not found."""
+def _line_of(text: str, name: str, key: str | None = None) -> int | str:
+    """The line of `[environments.NAME]`, or of KEY inside that table, for messages; '?' if not found."""
     q = re.escape(name)
-    pattern = re.compile(rf"^\s*\[\s*environments\s*\.\s*(?:{q}|\"{q}\"|'{q}')\s*\]|^\s*(?:{q}|\"{q}\")\s*=",
-                         re.MULTILINE)
-    m = pattern.search(text)
-    return text[: m.start()].count("\n") + 1 if m else "?"
+    header = re.compile(rf"^[ \t]*\[[ \t]*environments[ \t]*\.[ \t]*(?:{q}|\"{q}\"|'{q}')[ \t]*\]", re.MULTILINE)
+    m = header.search(text) or re.compile(rf"^[ \t]*(?:{q}|\"{q}\")[ \t]*=", re.MULTILINE).search(text)
+    if not m:
+        return "?"
+    start = m.start()
+    if key:
+        end = re.compile(r"^[ \t]*\[", re.MULTILINE).search(text, m.end())
+        k = re.compile(rf"^[ \t]*{re.escape(key)}[ \t]*=", re.MULTILINE).search(text, m.end(),
+                                                                               end.start() if end else len(text))
+        start = k.start() if k else start
+    return text[:start].count("\n") + 1
 
 
 def _unknown(name: str, profiles: dict[str, Profile]) -> str:

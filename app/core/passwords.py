@@ -105,7 +105,7 @@ def _unavailable(exc: BaseException, doing: str) -> KeyringUnavailable:
 
     if isinstance(exc, KeyringLocked) or "locked" in str(exc).lower():
         return KeyringUnavailable(f"cannot {doing}: the keyring is locked (unlock your system password "
-                                  f"manager, e.g. log in to the desktop session); or {_FALLBACK}")
+                                  "manager, e.g. log in to the desktop session); or use ~/.pgpass or PGPASSWORD")
     return KeyringUnavailable(f"cannot {doing}: the keyring failed ({_short(exc)}); {_FALLBACK}")
 
 
