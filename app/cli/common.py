@@ -90,30 +90,27 @@ def build_target(args: argparse.Namespace, env: dict[str, str] | None = None) ->
         getattr(args, "dsn", None),
         getattr(args, "environment", None),
         env if env is not None else dict(os.environ),
-        environments=_environment_resolver(),
-        sandbox=_sandbox_resolver(),
+        environments=_environment,
+        sandbox=_sandbox,
     )
 
 
-def _environment_resolver():
-    try:
-        from app.cli.env import resolver  # resolve_environment with the CLI's keyring note and prompt
-    except ImportError:
-        return None
-    return resolver()
+# Imported only when chosen: with --dsn, `status` loads neither keyring nor the sandbox.
+def _environment(name: str) -> Target:
+    from app.cli.env import resolver  # resolve_environment with the CLI's keyring note and prompt
+
+    return resolver()(name)
 
 
-def _sandbox_resolver():
-    try:
-        from app.core.sandbox import sandbox_target
-    except ImportError:
-        return None
-    return sandbox_target
+def _sandbox() -> Target:
+    from app.core.sandbox import sandbox_target
+
+    return sandbox_target()
 
 
 def build_runner(args: argparse.Namespace, env: dict[str, str] | None = None) -> MigrationRunner:
     """A runner for the parsed arguments."""
-    from app.core.apply import Options
+    from app.core.options import Options
     from app.core.errors import UsageError
     from app.core.files import default_migrations_dir
     from app.core.runner import MigrationRunner
