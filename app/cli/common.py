@@ -110,9 +110,9 @@ def _sandbox() -> Target:
 
 def build_runner(args: argparse.Namespace, env: dict[str, str] | None = None) -> MigrationRunner:
     """A runner for the parsed arguments."""
-    from app.core.options import Options
     from app.core.errors import UsageError
     from app.core.files import default_migrations_dir
+    from app.core.options import Options
     from app.core.runner import MigrationRunner
 
     target = build_target(args, env)
