@@ -1,7 +1,8 @@
 """Engine work on a QThread: a worker object and the controller that owns its thread.
 
 The pattern of STYLE.md §4: a parentless worker moved to a `QThread`, terminal signals quit
-the thread, `thread.finished` deletes both and drops our references; Cancel calls
+the thread, and `thread.finished` drops our references (Python owns both; see
+`_thread_finished` for why not deleteLater); Cancel calls
 `token.cancel()` straight from the GUI thread (the worker's thread is busy in `run()`, so a
 queued call would arrive after the work ends).
 """
@@ -95,12 +96,11 @@ class Worker(QObject):
 class _Relay(QObject):
     """Lives on the GUI thread and forwards one job's signals with its request number.
 
-    Not `sender()`: the worker may already be deleted (deleteLater in its finished thread)
-    when its queued signals are delivered.
+    Not `sender()`: with queued delivery it is not reliable once the worker's thread has ended.
     """
 
     def __init__(self, controller: TaskController, request: int) -> None:
-        super().__init__(controller)
+        super().__init__()  # parentless: owned by Python through Running, like the thread and worker
         self._c = controller
         self.request = request
 
@@ -197,8 +197,6 @@ class TaskController(QObject):
         worker.succeeded.connect(relay.succeeded)
         worker.failed.connect(relay.failed)
         worker.cancelled.connect(relay.cancelled)
-        thread.finished.connect(worker.deleteLater)
-        thread.finished.connect(thread.deleteLater)
         thread.finished.connect(relay.thread_finished)
         self._current = running
         thread.start()
@@ -218,7 +216,7 @@ class TaskController(QObject):
             return
         _send_cancel(running.token)
         if running.resend is None:
-            timer = QTimer(self)
+            timer = QTimer()  # Python-owned (see _thread_finished)
             timer.setInterval(500)
             timer.timeout.connect(self._resend_cancel)
             running.resend = timer
@@ -234,7 +232,6 @@ class TaskController(QObject):
     def _stop_resend(running: Running) -> None:
         if running.resend is not None:
             running.resend.stop()
-            running.resend.deleteLater()
             running.resend = None
 
     def _forget_current(self) -> None:
@@ -268,9 +265,15 @@ class TaskController(QObject):
         emit(self.finished, running.kind, outcome, payload)
 
     def _thread_finished(self, request: int) -> None:
-        running = self._alive.pop(request, None)
-        if running is not None:
-            running.relay.deleteLater()
+        running = self._alive.get(request)
+        if running is None:
+            return
+        # `finished` is emitted from inside QThread's finish(); wait for that to end before Python
+        # lets go of the wrappers (the wait is over in microseconds). No deleteLater anywhere:
+        # Python owns thread, worker and relay, and a deferred delete of a Python-owned object
+        # races with its wrapper (SIGBUS in ~QObject, seen with PySide6 6.12).
+        running.thread.wait()
+        del self._alive[request]  # the last references: Python deletes thread, worker and relay
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Cancel everything, quit the threads and wait for them; True if all stopped in time."""
