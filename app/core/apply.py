@@ -225,6 +225,15 @@ class _LockTimeout(Exception):
         self.failure = failure
 
 
+def _finish(ctx: Context, p: Prepared, script: Script, plan: RollbackPlan, elapsed: Raw | int) -> None:
+    """History and audit rows, COMMIT and a session reset, sent with what the script holds."""
+    for text in _applied_row_sql(ctx, p, plan, elapsed):
+        script.add(text, None)
+    script.add("COMMIT", None)
+    _reset_session(script, ctx, p)
+    run(ctx.conn, script)
+
+
 def _apply_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
     conn = ctx.conn
     clock = Clock()
@@ -257,11 +266,7 @@ def _apply_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
                 script = Script()
                 inverses[-1] = _read_after(conn, step, rows)
         plan = assemble(p.statements, inverses, p.file.directives.custom_rollback)
-        for text in _applied_row_sql(ctx, p, plan, Raw(TX_ELAPSED_MS)):
-            script.add(text, None)
-        script.add("COMMIT", None)
-        _reset_session(script, ctx, p)
-        run(conn, script)
+        _finish(ctx, p, script, plan, Raw(TX_ELAPSED_MS))
     except ScriptError as exc:
         rollback_if_needed(conn)
         raise _failure(ctx, p, exc, partial_ran=[]) from None
@@ -306,11 +311,7 @@ def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
         plan = assemble(p.statements, inverses, p.file.directives.custom_rollback)
         script = Script()
         script.add("BEGIN", None)
-        for text in _applied_row_sql(ctx, p, plan, round(clock.ms())):
-            script.add(text, None)
-        script.add("COMMIT", None)
-        _reset_session(script, ctx, p)
-        run(conn, script)
+        _finish(ctx, p, script, plan, round(clock.ms()))
     except ScriptError as exc:
         rollback_if_needed(conn)
         raise _failure(ctx, p, exc, partial_ran=ran) from None
