@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -14,6 +15,8 @@ import pytest
 from keyring.backends import fail
 from psycopg import conninfo
 
+from app.cli.main import main
+from app.cli.output import Streams
 from app.core import environments as envs
 from app.core.errors import UsageError
 from tests.conftest import Database, MigrationDir, run_cli
@@ -201,3 +204,39 @@ def test_env_commands_import_nothing_heavy() -> None:
             "sys.exit(str(bad) if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ), timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+class _Terminal(io.StringIO):
+    """Typed input that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_protected_confirmation_at_a_terminal(home: Path, database: Database, migrations: MigrationDir,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    dsn, _ = envs.split_password(database.dsn)
+    assert run_cli("env", "add", "production", "--dsn", dsn, "--migrations-dir", str(migrations.path)).code == 0
+    if database.server.password:
+        monkeypatch.setenv("PGPASSWORD", database.server.password)
+    migrations.add("t", "CREATE TABLE t (id int);\n")
+
+    def typed(text: str, *args: str) -> tuple[int, str]:
+        err = io.StringIO()
+        code = main(list(args), Streams(stdin=_Terminal(text), stdout=io.StringIO(), stderr=err))
+        return code, err.getvalue()
+
+    code, err = typed("staging\n", "migrate", "--env", "production")
+    assert code == 2 and "Type its name to migrate" in err and "did not match 'production'" in err
+    assert not database.exists("public.t") and not database.exists("public._migrations")
+    code, err = typed("production\n", "migrate", "--env", "production")
+    assert code == 0, err
+    assert database.exists("public.t")
+    code, err = typed("", "migrate", "--env", "production")
+    assert code == 0 and "Type its name" not in err, "nothing pending: nothing to confirm"
+    code, err = typed("production\n", "rollback-to", "20260101000009", "--env", "production")
+    assert code == 2 and "unknown migration" in err and "Type its name" not in err, "checked before asking"
+    code, err = typed("production\n", "rollback", "--env", "production")
+    assert code == 0, err
+    assert "will roll back 1: 20260101000001_t.sql" in err and "Type its name to roll back" in err
+    assert not database.exists("public.t")

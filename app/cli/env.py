@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from app.cli.output import Output
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from app.core.connect import Target
     from app.core.environments import Profile
 
@@ -241,8 +243,12 @@ def resolver():
     return partial(resolve_environment, notify=notice, ask_password=ask_password_if_tty)
 
 
-def confirm_protected(target: Target, args: argparse.Namespace, out: Output, action: str) -> None:
-    """On a protected environment, make the user type its name (or pass --yes); else UsageError."""
+def confirm_protected(target: Target, args: argparse.Namespace, out: Output, action: str,
+                      preview: Callable[[], list[str]] | None = None) -> None:
+    """On a protected environment, make the user type its name (or pass --yes); else UsageError.
+
+    `preview` names what would change (a dry run); nothing to change means nothing to confirm.
+    """
     from app.core.errors import UsageError
 
     if not target.protected or getattr(args, "yes", False):
@@ -251,6 +257,12 @@ def confirm_protected(target: Target, args: argparse.Namespace, out: Output, act
     if not out.streams.stdin_tty:
         raise UsageError(f"{name} is a protected environment: {action} needs confirmation, and there is no "
                          "terminal to ask on; pass --yes to confirm (CI). Nothing was changed")
+    if preview is not None:
+        names = preview()
+        if not names:
+            return
+        shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        out.streams.stderr.write(f"will {action} {len(names)}: {shown}\n")
     out.streams.stderr.write(f"{name} ({target.display()}) is protected. Type its name to {action}: ")
     out.streams.stderr.flush()
     answer = out.streams.stdin.readline().strip()

@@ -44,7 +44,8 @@ def handle_migrate(args: argparse.Namespace, out: Output) -> int:
 
     runner = common.build_runner(args)
     out.line(f"migrating {runner.target.display()} from {runner.migrations_dir}")
-    confirm_protected(runner.target, args, out, "migrate")
+    confirm_protected(runner.target, args, out, "migrate",
+                      lambda: [m.name for m in runner.run_migrations(dry_run=True, target=args.target).planned])
     preflight.backup_before_migrate(args, runner, out)
     try:
         result = runner.run_migrations(verbose=args.verbose, target=args.target,

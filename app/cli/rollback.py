@@ -53,7 +53,8 @@ def handle_rollback(args: argparse.Namespace, out: Output) -> int:
                 out.line(f"      {line}")
         return 0
     out.line(f"rolling back on {runner.target.display()}")
-    confirm_protected(runner.target, args, out, "roll back")
+    confirm_protected(runner.target, args, out, "roll back",
+                      lambda: [r.name for r in runner.rollback_migrations(count=count, to=to, dry_run=True).planned])
     try:
         result = runner.rollback_migrations(count=count, to=to, verbose=args.verbose,
                                             progress=ProgressPrinter(out, verb="rolled back"))

@@ -1,0 +1,88 @@
+"""`env test`: connect to a target and check what migrations need (privileges), with timings."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from app.core.connect import Target
+
+
+@dataclass(frozen=True)
+class EnvironmentCheck:
+    """What `env test` found: server, login, privileges migrations need, and round-trip time."""
+
+    environment: str
+    target: str
+    server_version: str
+    current_user: str
+    database: str
+    is_superuser: bool
+    missing_privileges: tuple[str, ...]
+    connect_ms: float
+    latency_ms: float
+
+    @property
+    def ok(self) -> bool:
+        """True when migrations can run with this login."""
+        return not self.missing_privileges
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {**asdict(self), "missing_privileges": list(self.missing_privileges), "ok": self.ok}
+
+
+def test_target(target: Target) -> EnvironmentCheck:
+    """Connect to a target (e.g. an unsaved profile in a dialog) and check it."""
+    from app.core.connect import connect
+
+    started = time.perf_counter()
+    with connect(target) as conn:
+        connect_ms = (time.perf_counter() - started) * 1000
+        trips = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            conn.execute("SELECT 1").fetchone()
+            trips.append((time.perf_counter() - t0) * 1000)
+        row = conn.execute(_CHECK_SQL).fetchone()
+    assert row is not None
+    version, user, db, superuser, *grants = row
+    missing = tuple(label for label, granted in zip(_PRIVILEGE_LABELS, grants, strict=True) if not granted)
+    return EnvironmentCheck(target.environment or "", target.display(), version, user, db, bool(superuser),
+                            missing, round(connect_ms, 1), round(statistics.median(trips), 2))
+
+
+test_target.__test__ = False  # type: ignore[attr-defined]
+
+
+# --- privileges migrations need ---------------------------------------------------------------------
+
+def _history_table_checks() -> list[tuple[str, str]]:
+    from app.core.history import AUDIT, MIGRATIONS, ROLLBACKS
+
+    checks = []
+    for table in (MIGRATIONS, ROLLBACKS, AUDIT):
+        for priv in ("SELECT", "INSERT", "UPDATE", "DELETE"):
+            if table == AUDIT and priv in ("UPDATE", "DELETE"):
+                continue
+            checks.append((f"{priv} on {table}", f"CASE WHEN to_regclass('{table}') IS NULL THEN true "
+                           f"ELSE has_table_privilege('{table}', '{priv}') END"))
+    return checks
+
+
+_PRIVILEGE_CHECKS = [
+    ("CREATE on the database", "has_database_privilege(current_database(), 'CREATE')"),
+    ("USAGE on schema public",
+     "CASE WHEN to_regnamespace('public') IS NULL THEN false ELSE has_schema_privilege('public', 'USAGE') END"),
+    ("CREATE on schema public",
+     "CASE WHEN to_regnamespace('public') IS NULL THEN false ELSE has_schema_privilege('public', 'CREATE') END"),
+    *_history_table_checks(),
+]
+_PRIVILEGE_LABELS = [label for label, _ in _PRIVILEGE_CHECKS]
+# CASE, not AND/OR: has_*_privilege on a missing object raises, and SQL does not short-circuit.
+_CHECK_SQL = (
+    "SELECT current_setting('server_version'), current_user::text, current_database()::text, "
+    "current_setting('is_superuser') = 'on', " + ", ".join(expr for _, expr in _PRIVILEGE_CHECKS)
+)
