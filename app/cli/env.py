@@ -142,6 +142,13 @@ def _read_password(args: argparse.Namespace, out: Output, profile: Profile) -> s
     if out.streams.stdin_tty and sys.stdin.isatty():
         import getpass
 
+        from app.core.passwords import keyring_status
+
+        problem = keyring_status().problem
+        if problem:  # do not ask for what cannot be stored
+            out.error(f"note: no password asked: {problem}")
+            return None
+
         return getpass.getpass(f"Password for {profile.name} (empty: none, use PGPASSWORD or ~/.pgpass): ") or None
     return None
 
