@@ -84,7 +84,7 @@ def start_local(param: str, root: Path) -> Server:
 
 
 @pytest.fixture(scope="session", params=_server_params())
-def pg_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def pg_server(request: pytest.FixtureRequest) -> Iterator[Server]:
     """A running PostgreSQL server (one per kind found), shared by the session."""
     param = request.param
     if param == "external":
@@ -93,13 +93,27 @@ def pg_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
             major = conn.info.server_version // 10000
         yield Server("external", dsn, None, major)
         return
-    server = start_local(param, tmp_path_factory.mktemp("pg"))
+    # Not under pytest's basetemp: each new pytest session makes /tmp/pytest-of-<user> 0700
+    # again, which would lock the server's own OS user out of a running cluster.
+    server = start_local(param, Path(tempfile.mkdtemp(prefix="tidemark-pg-")))
     try:
         yield server
     finally:
         assert server.local is not None
         server.local.stop("immediate")
-        shutil.rmtree(server.local.data_dir, ignore_errors=True)
+        shutil.rmtree(server.local.data_dir.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_sandboxes_at_exit() -> Iterator[None]:
+    """CLI tests with no connection start the session's sandbox: stop it when the session ends."""
+    yield
+    from app.core.sandbox import default_sandbox
+
+    try:
+        default_sandbox().stop()
+    except Exception as exc:  # a teardown must not hide the tests' own result
+        print(f"could not stop the test sandbox: {exc}")
 
 
 @dataclass

@@ -44,10 +44,17 @@ def handle_status(args: argparse.Namespace, out: Output) -> int:
     """Print status; with --check, exit 1 unless healthy."""
     runner = common.build_runner(args)
     status = runner.get_migration_status()
+    notes: list[str] = []
+    if runner.target.source == "sandbox":
+        from app.core.sandbox import notes_for
+
+        notes = notes_for(runner.target)
     if out.json_mode:
-        out.document(status.to_dict())
+        out.document(status.to_dict() | {"notes": notes})
     else:
         print_status(status, out, verbose=args.verbose)
+        for note in notes:
+            out.line(f"note: {note}")
     if args.check and status.health.value != "healthy":
         return 1
     return 0
