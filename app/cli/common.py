@@ -111,17 +111,11 @@ def _sandbox() -> Target:
 def build_runner(args: argparse.Namespace, env: dict[str, str] | None = None) -> MigrationRunner:
     """A runner for the parsed arguments."""
     from app.core.errors import UsageError
-    from app.core.files import default_migrations_dir
     from app.core.options import Options
-    from app.core.runner import MigrationRunner
+    from app.core.runner import MigrationRunner, migrations_folder
 
     target = build_target(args, env)
-    folder = getattr(args, "migrations_dir", None) or getattr(target, "migrations_dir", None) \
-        or default_migrations_dir()  # an environment's own folder comes second
-    if not getattr(args, "migrations_dir", None) and target.source == "sandbox":
-        from app.core.sandbox import migrations_dir_for
-
-        folder = migrations_dir_for(Path.cwd())  # no migrations here: the bundled examples
+    folder = migrations_folder(target, getattr(args, "migrations_dir", None))
     retries = getattr(args, "retries", 0) or 0
     if retries < 0:
         raise UsageError("--retries must be 0 or more")
@@ -136,4 +130,4 @@ def build_runner(args: argparse.Namespace, env: dict[str, str] | None = None) ->
         slow_threshold_ms=getattr(args, "slow_threshold", 60_000),
         supabase_history=getattr(args, "supabase_history", False),
     )
-    return MigrationRunner(target, Path(folder), options)
+    return MigrationRunner(target, folder, options)

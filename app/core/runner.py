@@ -537,10 +537,40 @@ def create_migration_runner(
     environments: Callable[[str], Target] | None = None,
     sandbox: Callable[[], Target] | None = None,
 ) -> MigrationRunner:
-    """A runner for a DSN or a named environment (the seed's createMigrationRunner)."""
-    target = resolve_target(dsn, environment, environments=environments, sandbox=sandbox)
-    folder = Path(migrations_dir) if migrations_dir else default_migrations_dir()
-    return MigrationRunner(target, folder, options)
+    """A runner for a DSN or a named environment (the seed's createMigrationRunner).
+
+    With neither, the precedence goes on as the CLI's: DATABASE_URL, the PG* variables, then
+    the local sandbox. A saved environment's own migrations folder is used when none is given.
+    """
+    target = resolve_target(dsn, environment, environments=environments or _saved_environment,
+                            sandbox=sandbox or _sandbox_target)
+    return MigrationRunner(target, migrations_folder(target, migrations_dir), options)
+
+
+def migrations_folder(target: Target, given: str | Path | None = None) -> Path:
+    """The folder to use: the one given, the environment's own, the sandbox's, or ./migrations."""
+    if given:
+        return Path(given)
+    own = getattr(target, "migrations_dir", None)  # a saved environment's folder
+    if own:
+        return Path(own)
+    if target.source == "sandbox":
+        from app.core.sandbox import migrations_dir_for
+
+        return migrations_dir_for(Path.cwd())  # no migrations here: the bundled examples
+    return default_migrations_dir()
+
+
+def _saved_environment(name: str) -> Target:
+    from app.core.environments import resolve_environment
+
+    return resolve_environment(name)
+
+
+def _sandbox_target() -> Target:
+    from app.core.sandbox import sandbox_target
+
+    return sandbox_target()
 
 
 __all__ = [
