@@ -163,7 +163,7 @@ class HistoryModel(QAbstractTableModel):
 
     def __init__(self, events: list[Any], parent: Any = None) -> None:
         super().__init__(parent)
-        self._events = events
+        self._events = sorted(events, key=lambda e: (e.at is not None, e.at), reverse=True)  # newest first
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         """Rows."""
@@ -189,6 +189,8 @@ class HistoryModel(QAbstractTableModel):
 
             return QColor({"failed": "#c62828", "rolled_back": "#ad1457", "cancelled": "#ef6c00"}.get(
                 ev.event, "#2e7d32" if ev.event == "applied" else "#424242"))
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == len(_HISTORY_COLUMNS) - 1:
+            return self.data(index)
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         col = index.column()
@@ -201,7 +203,9 @@ class HistoryModel(QAbstractTableModel):
         if col == 3:
             return ev.batch_id or ""
         if col == 4:
-            return f"{ev.execution_time_ms} ms" if ev.execution_time_ms is not None else ""
+            from app.gui.migration_model import format_ms
+
+            return format_ms(ev.execution_time_ms)
         if col == 5:
             return ev.db_user or ""
         if col == 6:
@@ -224,11 +228,14 @@ class HistoryDialog(QDialog):
         self.table.setModel(self.model)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.table.setWordWrap(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel(f"{len(events)} events: applies, rollbacks, failures, baselines and repairs."))
+        lay.addWidget(QLabel(f"{len(events)} events, newest first: applies, rollbacks, failures, baselines and "
+                             "repairs. Hover an error to read all of it."))
         lay.addWidget(self.table)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)

@@ -303,7 +303,8 @@ class MainWindow(QMainWindow):
         return self.source.make_runner(self.options)
 
     def _start(self, kind: str, job: Any) -> int:
-        self.error_panel.hide()
+        if kind != "status":  # the refresh after a failed run must not hide its error
+            self.error_panel.hide()
         self.progress.start(VERBS.get(kind, kind) + "…")
         return self.controller.start(kind, job)
 
@@ -651,7 +652,10 @@ class MainWindow(QMainWindow):
                           f"<b>{html.escape(status.database)}</b> · migrations: {folder}")
         if not status.history_exists:
             self.log.add("no history tables yet: the first run creates them")
+        counts = ", ".join(f"{n} {state}" for state, n in status.counts.items() if n)
         self.statusBar().showMessage(f"{len(status.migrations)} migrations · health {status.health.value}")
+        self.log.add(f"status of {self.source.name if self.source else ''}: {counts or 'no migrations'}; "
+                     f"health {status.health.value}")
         emit(self.snapshot_shown, snapshot)
 
     def _confirm_rollback(self, result: Any) -> None:

@@ -82,6 +82,9 @@ class ProgressPanel(QWidget):
         self.bar.setValue(0)
         self.migration = QLabel("")
         self.migration.setObjectName("progressMigration")
+        self.migration.setTextFormat(Qt.TextFormat.PlainText)
+        # Long error lines must not widen the window: the label is elided to its width instead.
+        self.migration.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.statement = QLabel("")
         self.statement.setObjectName("progressStatement")
         self.statement.setTextFormat(Qt.TextFormat.PlainText)
@@ -141,12 +144,13 @@ class ProgressPanel(QWidget):
         self.bar.setRange(0, 100)
         if text.startswith("done") or text.startswith("up to date"):
             self.bar.setValue(100)
-        self.bar.setFormat(text)
+        self.bar.setFormat(text.splitlines()[0][:120] if text else text)
         self.cancel_button.setEnabled(False)
         self.cancel_button.setText("Cancel")
         if self._clock.isValid():
             self._show_elapsed()
         self.migration.setText(text)
+        self.migration.setToolTip(text)
 
     @Slot(object)
     def on_event(self, event: ProgressEvent) -> None:
