@@ -164,7 +164,7 @@ def _unless_exists(exists_sql: str, params: tuple, inverse: tuple[str, ...], wha
     """IF NOT EXISTS: nothing to undo when the object was already there."""
     return _read(f"SELECT {exists_sql}", params,
                  lambda rows: NOTHING if rows and rows[0][0] else Inverse(inverse),
-                 f"whether {what} exists already")
+                 f"drop {what} unless it existed before (read when applied)")
 
 
 def _in_creation_schema(name_param: str = "%s") -> str:
@@ -332,9 +332,11 @@ def _create_index(node: ast.IndexStmt, what: str) -> Step:
                 return Inverse(manual=f"could not tell which index {what!r} created")
             return Inverse((f"{drop} {new[0]}",))
 
-        return CatalogRead(_INDEX_NAMES, (_rv(rv),), _guard(resolve, what), f"the name of the index built on {_rv(rv)}")
+        return CatalogRead(_INDEX_NAMES, (_rv(rv),), _guard(resolve, what),
+            f"the name the server gave the new index on {_rv(rv)}")
 
-    return _read(_INDEX_NAMES, (_rv(rv),), lambda rows: NOTHING, f"the indexes of {_rv(rv)}", after)
+    return _read(_INDEX_NAMES, (_rv(rv),), lambda rows: NOTHING,
+        f"drop the index the server names on {_rv(rv)} (read when applied)", after)
 
 
 _FUNCTION = """
@@ -358,7 +360,8 @@ def _create_function(node: ast.CreateFunctionStmt, what: str) -> Step:
             return Inverse(manual=f"{what!r} adds parameter defaults, which CREATE OR REPLACE cannot take away")
         return Inverse((definition,))
 
-    return _read(_FUNCTION, (sig,), resolve, f"the current definition of {sig}")
+    return _read(_FUNCTION, (sig,), resolve,
+        f"restore the previous definition of {sig}, or drop it (read when applied)")
 
 
 _VIEW = f"""
@@ -400,7 +403,8 @@ def _create_view(node: ast.ViewStmt, what: str) -> Step:
 
         return CatalogRead(_VIEW, (name,), resolve, f"the columns of view {name}")
 
-    return _read(_VIEW, (name,), before, f"the current definition of view {name}", after)
+    return _read(_VIEW, (name,), before,
+        f"restore the previous definition of view {name}, or drop it (read when applied)", after)
 
 
 def _create_seq(node: ast.CreateSeqStmt, what: str) -> Step:
@@ -479,7 +483,8 @@ def _create_trigger(node: ast.CreateTrigStmt, what: str) -> Step:
     def resolve(rows: list[tuple]) -> Inverse:
         return Inverse(tuple(_trigger_sql(rows[0], node.trigname, True))) if rows else Inverse((drop,))
 
-    return _read(_TRIGGER, (table, node.trigname), resolve, f"trigger {node.trigname} on {table}")
+    return _read(_TRIGGER, (table, node.trigname), resolve,
+        f"restore the previous trigger {node.trigname} on {table}, or drop it (read when applied)")
 
 
 def _create_policy(node: ast.CreatePolicyStmt, what: str) -> Step:
@@ -625,6 +630,8 @@ def _alter_table(node: ast.AlterTableStmt, what: str) -> Step:
         elif cmd.subtype in _NEEDS_READ or cmd.subtype == AT.AT_AddColumn or cmd.subtype == AT.AT_AddConstraint:
             needs_read = True
         else:
+            if cmd.subtype == AT.AT_DropColumn:
+                raise _Manual(f"{what!r} drops a column and its data")
             raise _Manual(f"no inverse is known for {what!r} ({cmd.subtype.name[3:]})")
     if not needs_read:
         return _fixed(*reversed(static))
@@ -647,12 +654,14 @@ def _alter_table(node: ast.AlterTableStmt, what: str) -> Step:
         return Inverse(tuple(sql for inv in reversed(per_cmd) for sql in inv))
 
     if not adds_unnamed:
-        return _read(_RELATION, (rel,), lambda rows: plan(rows, None), f"columns and constraints of {rel}")
+        return _read(_RELATION, (rel,), lambda rows: plan(rows, None),
+            f"undo the changes to {rel} from its columns and constraints (read when applied)")
 
     def after(rows: list[tuple]) -> CatalogRead:
         return CatalogRead(_RELATION, (rel,), lambda now: plan(rows, now), f"the new constraints of {rel}")
 
-    return _read(_RELATION, (rel,), lambda rows: NOTHING, f"columns and constraints of {rel}", after)
+    return _read(_RELATION, (rel,), lambda rows: NOTHING,
+        f"undo the changes to {rel} from its columns and constraints (read when applied)", after)
 
 
 _NEEDS_READ = {
@@ -839,7 +848,7 @@ def _set_schema(node: ast.AlterObjectSchemaStmt, what: str) -> Step:
 
         return _read("SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace"
                      " n ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass(%s)", (_rv(rel),), resolve,
-                     f"the schema of {_rv(rel)}")
+                     f"move {_rv(rel)} back to its schema (read when applied)")
     raise _Manual(f"no inverse is known for {what!r}")
 
 
@@ -908,7 +917,7 @@ def _drop(node: ast.DropStmt, what: str) -> Step:
                     out.append(f"ALTER TABLE {qtable} CLUSTER ON {relname}")
                 return out
 
-            reads.append((_DROP_INDEX, (name,), index, f"the definition of index {name}"))
+            reads.append((_DROP_INDEX, (name,), index, f"recreate index {name} (definition read when applied)"))
         elif t == OT.OBJECT_VIEW:
             name = _names(obj)
 
@@ -919,7 +928,7 @@ def _drop(node: ast.DropStmt, what: str) -> Step:
                     out += _comment(f"COLUMN {qname}.{ident(col)}", text)
                 return out + _acl_restore(f"TABLE {qname}", acl, default)
 
-            reads.append((_VIEW, (name,), view, f"the definition of view {name}"))
+            reads.append((_VIEW, (name,), view, f"recreate view {name} (definition read when applied)"))
         elif t in (OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE):
             sig = _signature(obj)
             lookup = "pg_catalog.to_regprocedure(%s)" if sig else "pg_catalog.to_regproc(%s)"
@@ -934,21 +943,21 @@ def _drop(node: ast.DropStmt, what: str) -> Step:
                 return [definition, *_comment(f"{word} {qsig}", comment), *_acl_restore(f"{word} {qsig}", acl, default)]
 
             key = sig or _names(obj.objname)
-            reads.append((query, (key,), function, f"the definition of {key}"))
+            reads.append((query, (key,), function, f"recreate {key} (definition read when applied)"))
         elif t in (OT.OBJECT_TRIGGER, OT.OBJECT_POLICY, OT.OBJECT_RULE):
             names = _strs(obj)
             table, name = ".".join(ident(n) for n in names[:-1]), names[-1]
             if t == OT.OBJECT_TRIGGER:
                 reads.append((_TRIGGER, (table, name), lambda rows, n=name: _trigger_sql(rows[0], n),
-                              f"the definition of trigger {name} on {table}"))
+                              f"recreate trigger {name} on {table} (definition read when applied)"))
             elif t == OT.OBJECT_POLICY:
                 reads.append((_POLICY, (table, name), lambda rows, n=name: _policy_sql(rows[0], n),
-                              f"the definition of policy {name} on {table}"))
+                              f"recreate policy {name} on {table} (definition read when applied)"))
             else:
                 reads.append((_RULE, (table, name),
                               lambda rows, n=name, tb=table: [rows[0][0], *_comment(f"RULE {ident(n)} ON {tb}",
                                                                                     rows[0][1])],
-                              f"the definition of rule {name} on {table}"))
+                              f"recreate rule {name} on {table} (definition read when applied)"))
         elif t in (OT.OBJECT_TABLE, OT.OBJECT_FOREIGN_TABLE, OT.OBJECT_MATVIEW, OT.OBJECT_SEQUENCE):
             raise _Manual(f"{what!r} destroys data")
         else:
@@ -1057,7 +1066,7 @@ def _comment_on(node: ast.CommentStmt, what: str) -> Step:
         inv.comment = old
         return Inverse((deparse(inv),))
 
-    return _read(query, params, resolve, "the current comment")
+    return _read(query, params, resolve, "restore the previous comment (read when applied)")
 
 
 # --- GRANT / REVOKE ---------------------------------------------------------------------------
@@ -1164,7 +1173,7 @@ def _grant(node: ast.GrantStmt, what: str) -> Step:
                            f"{' WITH GRANT OPTION' if grantable else ''}")
         return Inverse(tuple(out))
 
-    return _read(query, tuple(gparams + params), resolve, "the current privileges")
+    return _read(query, tuple(gparams + params), resolve, "restore the previous privileges (read when applied)")
 
 
 _FUNC_QNAME = ("pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(o.proname) || '(' "
@@ -1187,7 +1196,8 @@ def _grant_role(node: ast.GrantRoleStmt, what: str) -> Step:
         return Inverse(tuple(f"REVOKE {ident(r)} FROM {ident(m.rolename)}" for r in roles for m in members
                              if (r, m.rolename) not in had))
 
-    return _read(query, (roles, [m.rolename for m in members]), resolve, "current role memberships")
+    return _read(query, (roles, [m.rolename for m in members]), resolve,
+        "revoke the new role memberships (read when applied)")
 
 
 # --- ALTER for other objects ------------------------------------------------------------------
@@ -1203,7 +1213,8 @@ def _alter_function(node: ast.AlterFunctionStmt, what: str) -> Step:
         return Inverse((rows[0][0],))
 
     return _read(f"SELECT pg_catalog.pg_get_functiondef(p.oid) FROM pg_catalog.pg_proc p WHERE p.oid = {lookup}",
-                 (sig or _names(node.func.objname),), resolve, f"the definition of {sig}")
+                 (sig or _names(node.func.objname),), resolve,
+                     f"restore the previous definition of {sig} (read when applied)")
 
 
 def _alter_policy(node: ast.AlterPolicyStmt, what: str) -> Step:
@@ -1215,7 +1226,7 @@ def _alter_policy(node: ast.AlterPolicyStmt, what: str) -> Step:
         # ALTER POLICY cannot remove a USING or WITH CHECK clause: recreate the policy instead
         return Inverse((f"DROP POLICY {ident(name)} ON {rows[0][0]}", *_policy_sql(rows[0], name)))
 
-    return _read(_POLICY, (table, name), resolve, f"the definition of policy {name} on {table}")
+    return _read(_POLICY, (table, name), resolve, f"restore policy {name} on {table} (read when applied)")
 
 
 _SEQUENCE = """
@@ -1245,7 +1256,7 @@ def _alter_seq(node: ast.AlterSeqStmt, what: str) -> Step:
         return Inverse((f"ALTER SEQUENCE {qname} AS {typ} INCREMENT {inc} MINVALUE {lo} MAXVALUE {hi} START {start} "
                         f"CACHE {cache} {'CYCLE' if cycle else 'NO CYCLE'} OWNED BY {owned or 'NONE'}",))
 
-    return _read(_SEQUENCE, (name,), resolve, f"the parameters of sequence {name}")
+    return _read(_SEQUENCE, (name,), resolve, f"restore the parameters of sequence {name} (read when applied)")
 
 
 def _alter_domain(node: ast.AlterDomainStmt, what: str) -> Step:
@@ -1284,7 +1295,7 @@ def _alter_domain(node: ast.AlterDomainStmt, what: str) -> Step:
             return NOTHING if con and con[2] else Inverse(manual=f"{what!r} cannot be made NOT VALID again")
         return Inverse(manual=f"no inverse is known for {what!r}")
 
-    return _read(query, (name,), resolve, f"the definition of domain {name}")
+    return _read(query, (name,), resolve, f"undo the change to domain {name} (read when applied)")
 
 
 _OWNER_LOOKUP = {
@@ -1320,7 +1331,7 @@ def _alter_owner(node: ast.AlterOwnerStmt, what: str) -> Step:
         return Inverse((deparse(inv),))
 
     return _read(f"SELECT pg_catalog.pg_get_userbyid({column}) FROM pg_catalog.{catalog} "
-                 f"WHERE oid = pg_catalog.{fn}(%s)", (key,), resolve, "the current owner")
+                 f"WHERE oid = pg_catalog.{fn}(%s)", (key,), resolve, "restore the previous owner (read when applied)")
 
 
 # --- dispatch ---------------------------------------------------------------------------------
@@ -1412,18 +1423,42 @@ def _under_path(step: Step, path: str) -> Step:
     )
 
 
+def _validates_own_constraint(node: ast.Node, added: set[tuple[str, str]]) -> bool:
+    """ALTER TABLE ... VALIDATE CONSTRAINT of constraints added earlier in the same file.
+
+    The NOT VALID then VALIDATE pattern: dropping the constraint undoes both.
+    """
+    if not isinstance(node, ast.AlterTableStmt) or not node.cmds:
+        return False
+    return all(isinstance(c, ast.AlterTableCmd) and c.subtype == AT.AT_ValidateConstraint
+               and (_rv(node.relation), c.name) in added for c in node.cmds)
+
+
+def _added_constraints(node: ast.Node) -> list[tuple[str, str]]:
+    if not isinstance(node, ast.AlterTableStmt):
+        return []
+    return [(_rv(node.relation), c.def_.conname) for c in node.cmds or ()
+            if isinstance(c, ast.AlterTableCmd) and c.subtype == AT.AT_AddConstraint
+            and isinstance(c.def_, ast.Constraint) and c.def_.conname]
+
+
 def plan_steps(statements: Sequence[Statement]) -> list[Step]:
     """One Step per statement, in file order."""
     changes = {i: _path_change(st.node) for i, st in enumerate(statements)}
-    if not any(changes.values()):
-        return [step_for(st) for st in statements]
     steps: list[Step] = []
     path = DEFAULT_PATH
+    added: set[tuple[str, str]] = set()
     for i, st in enumerate(statements):
         if path == "unknown":
-            steps.append(_manual(f"{st.first_line!r} runs after search_path was set to a value read at run time"))
+            step = _manual(f"{st.first_line!r} runs after search_path was set to a value read at run time")
+        elif _validates_own_constraint(st.node, added):
+            step = Step(NOTHING)
         else:
-            steps.append(_under_path(step_for(st), path))
+            step = step_for(st)
+            if any(changes.values()):
+                step = _under_path(step, path)
+        added.update(_added_constraints(st.node))
+        steps.append(step)
         path = changes[i] or path
     return steps
 
