@@ -116,6 +116,9 @@ INVERTIBLE = [
     ("not valid then validate", "ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) "
                                 "REFERENCES users(id) NOT VALID;\n"
                                 "ALTER TABLE orders VALIDATE CONSTRAINT orders_user_fk;"),
+    ("functions without argument lists", "COMMENT ON FUNCTION add IS 'no args';\nDROP FUNCTION add;"),
+    ("owners", f"ALTER TABLE orders OWNER TO {ROLE};\nALTER FUNCTION add(int, int) OWNER TO {ROLE};\n"
+               f"ALTER SCHEMA app OWNER TO {ROLE};"),
     ("alter policy", f"ALTER POLICY \"Users read\" ON users TO {ROLE}, PUBLIC USING (id > 5);"),
     ("alter function", "ALTER FUNCTION add(int, int) SECURITY DEFINER SET search_path = public;"),
     ("alter sequence", "CREATE SEQUENCE s9;\nALTER SEQUENCE s9 INCREMENT 7 MAXVALUE 500;"),
@@ -249,6 +252,17 @@ def test_manual_rollback_is_refused_with_the_reason(database: Database, migratio
     assert r.code != 0
     assert "DROP TABLE orders" in r.stderr or "destroys data" in r.stderr or "manual" in r.stderr
     assert diff(before, _snap(database)) == []
+
+
+def test_a_bad_type_fails_as_the_statement_not_as_a_read(database: Database, migrations: MigrationDir) -> None:
+    """The catalog read before CREATE OR REPLACE must not fail first (to_regprocedure does before PG 16)."""
+    database.execute(BASE)
+    migrations.add("m", "CREATE TABLE ok (a int);\n"
+                        "CREATE OR REPLACE FUNCTION f(a no_such_type) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;")
+    r = run_cli("migrate", *_args(database, migrations))
+    assert r.code == 1, r.stderr
+    assert "m.sql:2" in r.stderr and "no_such_type" in r.stderr
+    assert not database.exists("public.ok")
 
 
 def test_dry_run_shows_reads_as_comments(database: Database, migrations: MigrationDir) -> None:

@@ -8,7 +8,7 @@ runner asks the catalog just before the statement runs, in the same transaction,
 or constraint without one), a second read right after it (`Step.after`) finds it.
 
 Names: the parse tree says what a statement touches; every lookup goes through
-`to_regclass`/`to_regprocedure`-style functions, which follow the session's search_path at
+`to_regclass`-style lookups (`_proc_oid` for functions), which follow the session's search_path at
 that moment (and return NULL rather than fail). Inverses keep names as the file wrote them;
 when the file changes search_path, each inverse runs under the path its statement ran under.
 """
@@ -128,6 +128,42 @@ def _create_signature(name: Sequence[ast.Node], params: Sequence[ast.Node] | Non
         if isinstance(p, ast.FunctionParameter) and p.mode not in (PM.FUNC_PARAM_OUT, PM.FUNC_PARAM_TABLE)
     ]
     return f"{_names(name)}({', '.join(types)})"
+
+
+def _proc_oid(names: list[str], types: list[str] | None) -> tuple[str, tuple]:
+    """SQL (a scalar subquery) and params: the oid of a function, found as the server would.
+
+    Like to_regprocedure, but never an error (PostgreSQL before 16 raises one for an unknown
+    argument type): schema-qualified, or the first schema of the session's search_path holding it.
+    """
+    params: list[object] = [names[-1]]
+    where = "p.proname = %s"
+    if len(names) > 1:
+        where += " AND n.nspname = %s"
+        params.append(names[-2])
+    else:
+        where += " AND n.nspname = ANY(pg_catalog.current_schemas(true))"
+    if types is not None:
+        args = ", ".join("pg_catalog.to_regtype(%s)::oid" for _ in types)
+        # oidvector's text is its oids separated by spaces (an unknown type, NULL, matches nothing)
+        where += f" AND p.proargtypes::text = pg_catalog.array_to_string(ARRAY[{args}]::oid[], ' ', '-')"
+        params.extend(types)
+    return (f"(SELECT p.oid FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+            f"WHERE {where} ORDER BY pg_catalog.array_position(pg_catalog.current_schemas(true), n.nspname::text) "
+            f"LIMIT 1)", tuple(params))
+
+
+def _owa_oid(owa: ast.ObjectWithArgs) -> tuple[str, tuple]:
+    types = None if owa.args_unspecified else [deparse(t) for t in owa.objargs or ()]
+    return _proc_oid(_strs(owa.objname), types)
+
+
+def _create_oid(name: Sequence[ast.Node], params: Sequence[ast.Node] | None) -> tuple[str, tuple]:
+    types = [
+        deparse(p.argType) for p in params or ()
+        if isinstance(p, ast.FunctionParameter) and p.mode not in (PM.FUNC_PARAM_OUT, PM.FUNC_PARAM_TABLE)
+    ]
+    return _proc_oid(_strs(name), types)
 
 
 def _role(spec: ast.RoleSpec) -> str:
@@ -341,7 +377,7 @@ def _create_index(node: ast.IndexStmt, what: str) -> Step:
 
 _FUNCTION = """
 SELECT pg_catalog.pg_get_functiondef(p.oid), p.pronargdefaults, p.prokind::text
-FROM pg_catalog.pg_proc p WHERE p.oid = pg_catalog.to_regprocedure(%s)"""
+FROM pg_catalog.pg_proc p WHERE p.oid = {lookup}"""
 
 
 def _create_function(node: ast.CreateFunctionStmt, what: str) -> Step:
@@ -360,7 +396,8 @@ def _create_function(node: ast.CreateFunctionStmt, what: str) -> Step:
             return Inverse(manual=f"{what!r} adds parameter defaults, which CREATE OR REPLACE cannot take away")
         return Inverse((definition,))
 
-    return _read(_FUNCTION, (sig,), resolve,
+    lookup, params = _create_oid(node.funcname, node.parameters)
+    return _read(_FUNCTION.format(lookup=lookup), params, resolve,
         f"restore the previous definition of {sig}, or drop it (read when applied)")
 
 
@@ -931,7 +968,7 @@ def _drop(node: ast.DropStmt, what: str) -> Step:
             reads.append((_VIEW, (name,), view, f"recreate view {name} (definition read when applied)"))
         elif t in (OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE):
             sig = _signature(obj)
-            lookup = "pg_catalog.to_regprocedure(%s)" if sig else "pg_catalog.to_regproc(%s)"
+            lookup, lparams = _owa_oid(obj)
             query = _DROP_FUNCTION.format(acl=_acl_json("p.proacl", "'f'", "p.proowner"),
                                           default=_acl_json("", "'f'", "p.proowner", default=True), lookup=lookup)
 
@@ -943,7 +980,7 @@ def _drop(node: ast.DropStmt, what: str) -> Step:
                 return [definition, *_comment(f"{word} {qsig}", comment), *_acl_restore(f"{word} {qsig}", acl, default)]
 
             key = sig or _names(obj.objname)
-            reads.append((query, (key,), function, f"recreate {key} (definition read when applied)"))
+            reads.append((query, lparams, function, f"recreate {key} (definition read when applied)"))
         elif t in (OT.OBJECT_TRIGGER, OT.OBJECT_POLICY, OT.OBJECT_RULE):
             names = _strs(obj)
             table, name = ".".join(ident(n) for n in names[:-1]), names[-1]
@@ -1021,10 +1058,8 @@ def _comment_lookup(node: ast.CommentStmt) -> tuple[str, tuple] | None:
                 "WHERE a.attrelid = pg_catalog.to_regclass(%s) AND a.attname = %s AND NOT a.attisdropped)",
                 (".".join(ident(n) for n in names[:-1]),) * 2 + (names[-1],))
     if t in (OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE, OT.OBJECT_AGGREGATE):
-        sig = _signature(obj)
-        if sig is None:
-            return "'pg_proc', pg_catalog.to_regproc(%s), 0", (_names(obj.objname),)
-        return "'pg_proc', pg_catalog.to_regprocedure(%s), 0", (sig,)
+        lookup, params = _owa_oid(obj)
+        return f"'pg_proc', {lookup}, 0", params
     if t in (OT.OBJECT_TYPE, OT.OBJECT_DOMAIN):
         return "'pg_type', pg_catalog.to_regtype(%s), 0", (deparse(obj),)
     if t == OT.OBJECT_SCHEMA:
@@ -1134,11 +1169,10 @@ def _grant(node: ast.GrantStmt, what: str) -> Step:
             parts.append(_REL_ACL.format(qname=_QNAME, where="c.oid = pg_catalog.to_regclass(%s)"))
             params += [i, _rv(obj)]
         elif kind in ("FUNCTION", "PROCEDURE", "ROUTINE"):
-            sig = _signature(obj)
-            lookup = "pg_catalog.to_regprocedure(%s)" if sig else "pg_catalog.to_regproc(%s)"
+            lookup, lparams = _owa_oid(obj)
             parts.append(_OBJ_ACL.format(word=kind, qname=_FUNC_QNAME, acl="proacl", kind="f", owner="proowner",
                                          catalog="pg_proc", nsp="pronamespace", where=f"o.oid = {lookup}"))
-            params += [i, sig or _names(obj.objname)]
+            params += [i, *lparams]
         elif kind == "SCHEMA":
             parts.append(_OBJ_ACL.format(word=kind, qname="pg_catalog.quote_ident(n.nspname)", acl="nspacl", kind="n",
                                          owner="nspowner", catalog="pg_namespace", nsp="oid",
@@ -1204,8 +1238,8 @@ def _grant_role(node: ast.GrantRoleStmt, what: str) -> Step:
 
 
 def _alter_function(node: ast.AlterFunctionStmt, what: str) -> Step:
-    sig = _signature(node.func)
-    lookup = "pg_catalog.to_regprocedure(%s)" if sig else "pg_catalog.to_regproc(%s)"
+    sig = _signature(node.func) or _names(node.func.objname)
+    lookup, params = _owa_oid(node.func)
 
     def resolve(rows: list[tuple]) -> Inverse:
         if not rows:
@@ -1213,8 +1247,7 @@ def _alter_function(node: ast.AlterFunctionStmt, what: str) -> Step:
         return Inverse((rows[0][0],))
 
     return _read(f"SELECT pg_catalog.pg_get_functiondef(p.oid) FROM pg_catalog.pg_proc p WHERE p.oid = {lookup}",
-                 (sig or _names(node.func.objname),), resolve,
-                     f"restore the previous definition of {sig} (read when applied)")
+                 params, resolve, f"restore the previous definition of {sig} (read when applied)")
 
 
 def _alter_policy(node: ast.AlterPolicyStmt, what: str) -> Step:
@@ -1299,9 +1332,9 @@ def _alter_domain(node: ast.AlterDomainStmt, what: str) -> Step:
 
 
 _OWNER_LOOKUP = {
-    OT.OBJECT_FUNCTION: ("pg_proc", "proowner", "to_regprocedure"),
-    OT.OBJECT_PROCEDURE: ("pg_proc", "proowner", "to_regprocedure"),
-    OT.OBJECT_ROUTINE: ("pg_proc", "proowner", "to_regprocedure"),
+    OT.OBJECT_FUNCTION: ("pg_proc", "proowner", ""),
+    OT.OBJECT_PROCEDURE: ("pg_proc", "proowner", ""),
+    OT.OBJECT_ROUTINE: ("pg_proc", "proowner", ""),
     OT.OBJECT_TYPE: ("pg_type", "typowner", "to_regtype"),
     OT.OBJECT_DOMAIN: ("pg_type", "typowner", "to_regtype"),
     OT.OBJECT_SCHEMA: ("pg_namespace", "nspowner", "to_regnamespace"),
@@ -1315,13 +1348,9 @@ def _alter_owner(node: ast.AlterOwnerStmt, what: str) -> Step:
     catalog, column, fn = look
     obj = node.object
     if isinstance(obj, ast.ObjectWithArgs):
-        key = _signature(obj)
-        if key is None:
-            key, fn = _names(obj.objname), "to_regproc"
-    elif isinstance(obj, ast.String):
-        key = ident(obj.sval)
+        lookup, params = _owa_oid(obj)
     else:
-        key = _names(obj)
+        lookup, params = f"pg_catalog.{fn}(%s)", (ident(obj.sval) if isinstance(obj, ast.String) else _names(obj),)
 
     def resolve(rows: list[tuple]) -> Inverse:
         if not rows or rows[0][0] is None:
@@ -1331,7 +1360,7 @@ def _alter_owner(node: ast.AlterOwnerStmt, what: str) -> Step:
         return Inverse((deparse(inv),))
 
     return _read(f"SELECT pg_catalog.pg_get_userbyid({column}) FROM pg_catalog.{catalog} "
-                 f"WHERE oid = pg_catalog.{fn}(%s)", (key,), resolve, "restore the previous owner (read when applied)")
+                 f"WHERE oid = {lookup}", params, resolve, "restore the previous owner (read when applied)")
 
 
 # --- dispatch ---------------------------------------------------------------------------------
