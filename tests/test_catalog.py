@@ -102,9 +102,12 @@ def test_history_tables_and_dropped_columns_are_ignored(database: Database) -> N
     assert changes == {("column public.t.b", "removed"), ("column public.t.c", "changed")}  # c moved up
 
 
-def test_schemas_filter(database: Database) -> None:
+def test_schemas_filter_and_the_callers_search_path(database: Database) -> None:
     database.execute("CREATE SCHEMA a; CREATE SCHEMA b; CREATE TABLE a.t (x int); CREATE TABLE b.t (x int)")
-    keys = set(_snap(database, ["a"]).objects)
+    with database.connect() as conn:
+        conn.execute("SET search_path = b, a")
+        keys = set(snapshot(conn, ["a"]).objects)
+        assert conn.execute("SHOW search_path").fetchone() == ("b, a",)
     assert "table a.t" in keys and "table b.t" not in keys and "schema b" not in keys
 
 

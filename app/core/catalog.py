@@ -327,7 +327,8 @@ def snapshot(conn: psycopg.Connection, schemas: list[str] | None = None) -> Cata
             rows.extend(conn.execute(query, params).fetchall())
         comments = conn.execute(_COMMENTS).fetchall()
     finally:
-        if old_path is not None:
+        # in a failed transaction the SET is undone with it (and another statement would only fail)
+        if old_path is not None and conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
             conn.execute("SELECT pg_catalog.set_config('search_path', %s, false)", (old_path[0],))
     return CatalogSnapshot(_objects(rows, comments))
 
