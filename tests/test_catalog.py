@@ -150,6 +150,8 @@ CHANGES = [
     ("DROP MATERIALIZED VIEW public.mv", "materialized view public.mv", "removed"),
     ("ALTER TABLE public.users RENAME TO people", "table public.people", "added"),
     ("DROP EXTENSION citext", "extension citext", "removed"),
+    (f"ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO {ROLE}",
+     "default privileges postgres in schema app on r", "added"),
 ]
 
 

@@ -93,6 +93,11 @@ INVERTIBLE = [
                f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {ROLE};"),
     ("revokes", f"REVOKE ALL ON users FROM {ROLE};\nREVOKE USAGE ON SCHEMA public FROM PUBLIC;\n"
                 "REVOKE ALL ON orders FROM CURRENT_USER;"),
+    ("default privileges", f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT ON TABLES TO {ROLE};\n"
+                           f"ALTER DEFAULT PRIVILEGES GRANT ALL ON SEQUENCES TO {ROLE} WITH GRANT OPTION;\n"
+                           "ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;\n"
+                           f"ALTER DEFAULT PRIVILEGES FOR ROLE {ROLE} IN SCHEMA app, public "
+                           f"GRANT USAGE ON TYPES TO PUBLIC;"),
     ("set/drop default", "ALTER TABLE users ALTER COLUMN name SET DEFAULT 'y';\n"
                          "ALTER TABLE users ALTER COLUMN age SET DEFAULT 18;\n"
                          "ALTER TABLE users ALTER COLUMN name DROP DEFAULT;"),

@@ -1138,17 +1138,7 @@ def _grant(node: ast.GrantStmt, what: str) -> Step:
         raise _Manual(f"no inverse is known for {what!r}")
     if not node.is_grant and node.behavior == enums.DropBehavior.DROP_CASCADE:
         raise _Manual(f"{what!r} revokes dependent privileges too (CASCADE)")
-    grantees, gparams = [], []
-    for g in node.grantees or ():
-        if g.roletype == RS.ROLESPEC_PUBLIC:
-            grantees.append("SELECT 0::oid AS oid, 'PUBLIC' AS name")
-        elif g.roletype == RS.ROLESPEC_CSTRING:
-            grantees.append("SELECT oid, pg_catalog.quote_ident(rolname) FROM pg_catalog.pg_roles WHERE rolname = %s")
-            gparams.append(g.rolename)
-        else:
-            fn = "session_user" if g.roletype == RS.ROLESPEC_SESSION_USER else "current_user"
-            grantees.append(f"SELECT oid, pg_catalog.quote_ident(rolname) FROM pg_catalog.pg_roles "
-                            f"WHERE rolname = {fn}")
+    grantees, gparams = _roles_sql(node.grantees)
     parts, params = [], []
     for i, obj in enumerate(node.objects or ()):
         if node.targtype == enums.GrantTargetType.ACL_TARGET_ALL_IN_SCHEMA:
@@ -1185,7 +1175,7 @@ def _grant(node: ast.GrantStmt, what: str) -> Step:
                 kind="T", owner="typowner", catalog="pg_type", nsp="typnamespace",
                 where="o.oid = pg_catalog.to_regtype(%s)"))
             params += [i, deparse(obj)]
-    query = f"WITH g(oid, name) AS ({' UNION ALL '.join(grantees)}) " + " UNION ALL ".join(parts)
+    query = f"WITH g(oid, name) AS ({grantees}) " + " UNION ALL ".join(parts)
     privs = [p for p in node.privileges or ()] if node.privileges else None
 
     def resolve(rows: list[tuple]) -> Inverse:
@@ -1208,6 +1198,70 @@ def _grant(node: ast.GrantStmt, what: str) -> Step:
         return Inverse(tuple(out))
 
     return _read(query, tuple(gparams + params), resolve, "restore the previous privileges (read when applied)")
+
+
+def _roles_sql(roles: Sequence[ast.RoleSpec] | None) -> tuple[str, list]:
+    """SQL giving (oid, quoted name) of each role named in a statement (PUBLIC is oid 0), and its params."""
+    parts, params = [], []
+    for g in roles or ():
+        if g.roletype == RS.ROLESPEC_PUBLIC:
+            parts.append("SELECT 0::oid, 'PUBLIC'")
+        elif g.roletype == RS.ROLESPEC_CSTRING:
+            parts.append("SELECT oid, pg_catalog.quote_ident(rolname) FROM pg_catalog.pg_roles WHERE rolname = %s")
+            params.append(g.rolename)
+        else:
+            fn = "session_user" if g.roletype == RS.ROLESPEC_SESSION_USER else "current_user"
+            parts.append(f"SELECT oid, pg_catalog.quote_ident(rolname) FROM pg_catalog.pg_roles WHERE rolname = {fn}")
+    return " UNION ALL ".join(parts), params
+
+
+_DEFAULT_KINDS = {  # object type: (pg_default_acl.defaclobjtype, acldefault kind, keyword)
+    OT.OBJECT_TABLE: ("r", "r", "TABLES"), OT.OBJECT_SEQUENCE: ("S", "s", "SEQUENCES"),
+    OT.OBJECT_FUNCTION: ("f", "f", "FUNCTIONS"), OT.OBJECT_ROUTINE: ("f", "f", "ROUTINES"),
+    OT.OBJECT_TYPE: ("T", "T", "TYPES"), OT.OBJECT_SCHEMA: ("n", "n", "SCHEMAS"),
+}
+
+_DEFAULT_ACL = """
+WITH g(oid, name) AS ({grantees}), r(oid, name) AS ({roles}),
+  s(nsp) AS (SELECT pg_catalog.unnest(%s::text[]))
+SELECT r.name, s.nsp, g.name,
+  (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.privilege_type, a.is_grantable))
+   FROM pg_catalog.aclexplode(coalesce(
+     (SELECT d.defaclacl FROM pg_catalog.pg_default_acl d WHERE d.defaclrole = r.oid AND d.defaclobjtype = %s
+        AND d.defaclnamespace = coalesce((SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = s.nsp), 0)),
+     CASE WHEN s.nsp IS NULL THEN pg_catalog.acldefault(%s, r.oid) END)) a WHERE a.grantee = g.oid)
+FROM r, s, g"""
+
+
+def _default_privileges(node: ast.AlterDefaultPrivilegesStmt, what: str) -> Step:
+    action = node.action
+    kinds = _DEFAULT_KINDS.get(action.objtype)
+    if kinds is None:
+        raise _Manual(f"no inverse is known for {what!r}")
+    if not action.is_grant and action.behavior == enums.DropBehavior.DROP_CASCADE:
+        raise _Manual(f"{what!r} revokes dependent privileges too (CASCADE)")
+    objtype, aclkind, word = kinds
+    options = {o.defname: o.arg for o in node.options or () if isinstance(o, ast.DefElem)}
+    roles = list(options.get("roles") or ())
+    schemas = [n.sval for n in options.get("schemas") or ()] or [None]
+    grantees, gparams = _roles_sql(action.grantees)
+    rsql, rparams = _roles_sql(roles or [ast.RoleSpec(roletype=RS.ROLESPEC_CURRENT_USER)])
+    query = _DEFAULT_ACL.format(grantees=grantees, roles=rsql)
+    privs = list(action.privileges or ()) or None
+
+    def resolve(rows: list[tuple]) -> Inverse:
+        out: list[str] = []
+        for role, schema, grantee, privileges in rows:
+            head = f"ALTER DEFAULT PRIVILEGES FOR ROLE {role}{' IN SCHEMA ' + ident(schema) if schema else ''}"
+            if action.is_grant:
+                what_ = "ALL" if privs is None else ", ".join(p.priv_name.upper() for p in privs)
+                out.append(f"{head} REVOKE {what_} ON {word} FROM {grantee}")
+            for priv, grantable in privileges or []:
+                out.append(f"{head} GRANT {priv} ON {word} TO {grantee}{' WITH GRANT OPTION' if grantable else ''}")
+        return Inverse(tuple(out))
+
+    return _read(query, (*gparams, *rparams, schemas, objtype, aclkind), resolve,
+                 "restore the previous default privileges (read when applied)")
 
 
 _FUNC_QNAME = ("pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(o.proname) || '(' "
@@ -1397,6 +1451,7 @@ _HANDLERS: dict[type, Callable[[ast.Node, str], Step]] = {
     ast.CommentStmt: _comment_on,
     ast.GrantStmt: _grant,
     ast.GrantRoleStmt: _grant_role,
+    ast.AlterDefaultPrivilegesStmt: _default_privileges,
     ast.AlterFunctionStmt: _alter_function,
     ast.AlterPolicyStmt: _alter_policy,
     ast.AlterSeqStmt: _alter_seq,
