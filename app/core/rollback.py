@@ -664,6 +664,8 @@ def _alter_table(node: ast.AlterTableStmt, what: str) -> Step:
         elif (cmd.subtype == AT.AT_AddConstraint and isinstance(cmd.def_, ast.Constraint) and cmd.def_.conname
               and cmd.def_.contype != CT.CONSTR_PRIMARY and not cmd.def_.indexname):
             static.append(f"ALTER TABLE {rel} DROP CONSTRAINT {ident(cmd.def_.conname)}")
+        elif cmd.subtype == AT.AT_AddIdentity:  # the column had none (else the statement fails)
+            static.append(f"ALTER TABLE {rel} ALTER COLUMN {ident(cmd.name)} DROP IDENTITY")
         elif cmd.subtype in _NEEDS_READ or cmd.subtype == AT.AT_AddColumn or cmd.subtype == AT.AT_AddConstraint:
             needs_read = True
         else:
@@ -721,6 +723,8 @@ def _invert_cmd(cmd: ast.AlterTableCmd, r: _Rel, what: str, after_rows: list[tup
         if cmd.missing_ok and name in r.columns:
             return []
         return [f"{at} DROP COLUMN {ident(name)}"]
+    if sub == AT.AT_AddIdentity:
+        return [f"{at} ALTER COLUMN {ident(cmd.name)} DROP IDENTITY"]
     if sub == AT.AT_ColumnDefault:
         if col["default"] is None:
             return [f"{at} ALTER COLUMN {ident(cmd.name)} DROP DEFAULT"]
@@ -1291,6 +1295,16 @@ def _grant_role(node: ast.GrantRoleStmt, what: str) -> Step:
 # --- ALTER for other objects ------------------------------------------------------------------
 
 
+def _alter_publication(node: ast.AlterPublicationStmt, what: str) -> Step:
+    tables = [o.pubtable.relation for o in node.pubobjects or ()
+              if isinstance(o, ast.PublicationObjSpec) and o.pubtable is not None]
+    if node.action != enums.AlterPublicationAction.AP_AddObjects or not tables or node.options \
+            or len(tables) != len(node.pubobjects):
+        raise _Manual(f"no inverse is known for {what!r}")
+    # adding a table already published fails, so each one was not there before
+    return _fixed(f"ALTER PUBLICATION {ident(node.pubname)} DROP TABLE {', '.join(_rv(t) for t in tables)}")
+
+
 def _alter_function(node: ast.AlterFunctionStmt, what: str) -> Step:
     sig = _signature(node.func) or _names(node.func.objname)
     lookup, params = _owa_oid(node.func)
@@ -1453,6 +1467,7 @@ _HANDLERS: dict[type, Callable[[ast.Node, str], Step]] = {
     ast.GrantRoleStmt: _grant_role,
     ast.AlterDefaultPrivilegesStmt: _default_privileges,
     ast.AlterFunctionStmt: _alter_function,
+    ast.AlterPublicationStmt: _alter_publication,
     ast.AlterPolicyStmt: _alter_policy,
     ast.AlterSeqStmt: _alter_seq,
     ast.AlterDomainStmt: _alter_domain,
