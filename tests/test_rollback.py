@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pglast import parse_sql
 
 from app.core.catalog import diff, snapshot
-from app.core.rollback import RollbackKind, RollbackPlan, assemble, plan_steps
+from app.core.rollback import Inverse, RollbackKind, RollbackPlan, assemble, plan_steps
 from app.core.sql import parse_file
 from tests.conftest import Database, MigrationDir, run_cli
 
@@ -294,3 +295,49 @@ def test_plan_kinds_without_a_server() -> None:
     assert steps[2].inverse is not None and steps[2].inverse.manual
     assert steps[3].inverse is not None and steps[3].inverse.sql == () and not steps[3].inverse.manual
     assert RollbackKind.GENERATED.value == "generated"
+
+
+PLANS = [  # statement, and what planning it gives: fixed SQL, a catalog read, nothing, or manual
+    ("CREATE TEMP TABLE tt (x int)", "nothing"),
+    ("CREATE INDEX CONCURRENTLY i ON a (x)", "DROP INDEX CONCURRENTLY IF EXISTS i"),
+    ("CREATE FUNCTION f() RETURNS TABLE (a int) LANGUAGE sql AS $$ SELECT 1 $$", "DROP FUNCTION f()"),
+    ("CREATE FUNCTION g(a int, OUT b text, VARIADIC c int[]) LANGUAGE sql AS $$ SELECT '' $$",
+     "DROP FUNCTION g(integer, integer[])"),
+    ("CREATE PROCEDURE p(INOUT a int) LANGUAGE sql AS $$ SELECT 1 $$", "DROP PROCEDURE p(integer)"),
+    ("ALTER MATERIALIZED VIEW mv RENAME TO mv2", "ALTER MATERIALIZED VIEW mv2 RENAME TO mv"),
+    ("ALTER TYPE e RENAME VALUE 'a' TO 'b'", "ALTER TYPE e RENAME VALUE 'b' TO 'a'"),
+    ("ALTER TABLE s.a ADD COLUMN y int, ADD CONSTRAINT c CHECK (y > 0)",
+     "ALTER TABLE s.a DROP CONSTRAINT c; ALTER TABLE s.a DROP COLUMN y"),
+    ("CREATE POLICY \"Can read\" ON a USING (true)", 'DROP POLICY "Can read" ON a'),
+    ("ALTER TABLE a OWNER TO r", "read"),
+    ("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA s TO r", "read"),
+    ("DROP INDEX IF EXISTS i, j", "read"),
+    ("VACUUM a", "nothing"),
+    ("CLUSTER a", "nothing"),
+    ("EXPLAIN ANALYZE DELETE FROM a", "manual"),
+    ("CALL p()", "manual"),
+    ("CREATE CAST (int AS text) WITH INOUT", "manual"),
+    ("ALTER SEQUENCE sq RESTART 5", "manual"),
+    ("DROP SCHEMA s", "manual"),
+    ("MERGE INTO a USING a b ON true WHEN MATCHED THEN DELETE", "manual"),
+]
+
+
+@pytest.mark.parametrize(("sql", "expected"), PLANS, ids=[p[0][:40] for p in PLANS])
+def test_plans_from_the_parse_tree(sql: str, expected: str) -> None:
+    step = plan_steps(parse_file(sql + ";", Path("x.sql")))[0]
+    if expected == "read":
+        assert step.read is not None
+    elif expected == "manual":
+        assert step.inverse is not None and step.inverse.manual
+    elif expected == "nothing":
+        assert step.inverse == Inverse()
+    else:
+        assert step.inverse is not None and "; ".join(step.inverse.sql) == expected
+
+
+def test_search_path_set_at_run_time_makes_later_statements_manual() -> None:
+    sts = parse_file("SELECT set_config('search_path', current_setting('search_path'), false);\n"
+                     "CREATE TABLE t (a int);", Path("x.sql"))
+    steps = plan_steps(sts)
+    assert steps[1].inverse is not None and "search_path" in (steps[1].inverse.manual or "")

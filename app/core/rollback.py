@@ -308,6 +308,12 @@ def _explain(node: ast.ExplainStmt, what: str) -> Step:
     return Step(NOTHING)
 
 
+def _cluster(node: ast.ClusterStmt, what: str) -> Step:
+    if node.indexname:
+        raise _Manual(f"{what!r} marks an index as the table's clustering index")
+    return Step(NOTHING)  # reorders rows along the index already marked: the catalog stays
+
+
 def _copy(node: ast.CopyStmt, what: str) -> Step:
     if node.is_from:
         raise _Manual(f"{what!r} loads data")
@@ -317,11 +323,13 @@ def _copy(node: ast.CopyStmt, what: str) -> Step:
 # --- CREATE -----------------------------------------------------------------------------------
 
 
-def _create_table(node: ast.CreateStmt, what: str) -> Step:
+def _create_table(node: ast.CreateStmt | ast.CreateForeignTableStmt, what: str) -> Step:
+    kind = "FOREIGN TABLE" if isinstance(node, ast.CreateForeignTableStmt) else "TABLE"
+    if isinstance(node, ast.CreateForeignTableStmt):
+        node = node.base
     rv = node.relation
     if rv.relpersistence == "t":
         return Step(NOTHING)  # a temporary table ends with the session
-    kind = "FOREIGN TABLE" if isinstance(node, ast.CreateForeignTableStmt) else "TABLE"
     drop = (f"DROP {kind} {_rv(rv)}",)
     if node.if_not_exists:
         sql, params = _relation_exists(rv)
@@ -1437,6 +1445,7 @@ _HANDLERS: dict[type, Callable[[ast.Node, str], Step]] = {
     ast.SelectStmt: _select,
     ast.ExplainStmt: _explain,
     ast.CopyStmt: _copy,
+    ast.ClusterStmt: _cluster,
     ast.CreateStmt: _create_table,
     ast.CreateForeignTableStmt: _create_table,
     ast.CreateTableAsStmt: _create_table_as,
