@@ -143,9 +143,15 @@ INVERTIBLE = [
                             "COMMENT ON TABLE t3 IS 'in app';"),
     ("quoted names", 'CREATE TABLE "Mixed Case" ("Col" int);\nCREATE INDEX "Idx ""q""" ON "Mixed Case" ("Col");\n'
                      'COMMENT ON COLUMN "Mixed Case"."Col" IS \'it\'\'s\';'),
+    ("keyword names", 'ALTER TABLE users ADD COLUMN "order" int, ADD COLUMN "time" int;\n'
+                      'ALTER TABLE users RENAME COLUMN "order" TO "select";\n'
+                      'CREATE TABLE "user" ("group" int);\n'
+                      'ALTER TABLE "user" ADD CONSTRAINT "check" CHECK ("group" > 0);\n'
+                      'CREATE FUNCTION "between"() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;'),
 ]
 
-CONCURRENT = "-- tidemark:no-transaction\nCREATE INDEX CONCURRENTLY orders_total_idx ON orders (total);"
+CONCURRENT = ("-- tidemark:no-transaction\nCREATE INDEX CONCURRENTLY orders_total_idx ON orders (total);\n"
+              "CREATE INDEX CONCURRENTLY ON orders (user_id);")
 
 MANUAL = [
     ("INSERT INTO users (id, age) VALUES (1, 2);", "changes data"),
@@ -211,7 +217,7 @@ def test_concurrent_index_rolls_back_outside_a_transaction(database: Database, m
     database.execute(BASE)
     changes, stored = _round_trip(database, migrations, CONCURRENT)
     assert changes == []
-    assert "DROP INDEX CONCURRENTLY IF EXISTS" in stored
+    assert "DROP INDEX CONCURRENTLY IF EXISTS public.orders_user_id_idx" in stored
 
 
 def test_unnamed_index_gets_the_name_the_server_chose(database: Database, migrations: MigrationDir) -> None:

@@ -19,7 +19,7 @@ import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from pglast import ast, enums, parse_sql
+from pglast import ast, enums, keywords, parse_sql
 from pglast.stream import RawStream
 
 from app.core.sql import Statement
@@ -89,10 +89,13 @@ def deparse(node: ast.Node) -> str:
     return RawStream()(node)
 
 
+_KEYWORDS = keywords.RESERVED_KEYWORDS | keywords.TYPE_FUNC_NAME_KEYWORDS | keywords.COL_NAME_KEYWORDS
+
+
 def ident(name: str) -> str:
-    """A quoted identifier, as PostgreSQL's quote_ident would write it."""
-    if name and (name[0].isalpha() or name[0] == "_") and name.replace("_", "a").isalnum() and name.islower() \
-            and name.isascii():
+    """A quoted identifier, as PostgreSQL's quote_ident would write it (keywords quoted too)."""
+    if (name and (name[0].isalpha() or name[0] == "_") and name.replace("_", "a").replace("$", "a").isalnum()
+            and name.islower() and name.isascii() and name not in _KEYWORDS):
         return name
     return '"' + name.replace('"', '""') + '"'
 
