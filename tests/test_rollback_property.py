@@ -53,13 +53,14 @@ class World:
     views: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     functions: dict[str, str] = field(default_factory=dict)  # name -> argument type
     n: int = 0
+    unqualified: bool = False  # the current file set search_path and writes bare names
 
     def new(self, prefix: str) -> str:
         self.n += 1
         return f"{prefix}{self.n}"
 
     def q(self, name: str) -> str:
-        return f"{self.schema}.{name}"
+        return name if self.unqualified else f"{self.schema}.{name}"
 
 
 def _setup(world: World) -> str:
@@ -220,7 +221,11 @@ def migration_sets(draw: st.DrawFn) -> tuple[str, list[list[str]]]:
     """A setup script and several files of several statements each."""
     w = World(f"p{next(_counter)}")
     setup = _setup(w)
-    files = [[_statement(draw, w) for _ in range(draw(st.integers(1, 5)))] for _ in range(draw(st.integers(1, 4)))]
+    files = []
+    for _ in range(draw(st.integers(1, 4))):
+        w.unqualified = draw(st.booleans())
+        head = [f"SET search_path = {w.schema}, public"] if w.unqualified else []
+        files.append(head + [_statement(draw, w) for _ in range(draw(st.integers(1, 5)))])
     return setup, files
 
 
