@@ -1,0 +1,2 @@
+-- Migration: requester -> requester_email
+ALTER TABLE tickets RENAME COLUMN requester TO requester_email;
