@@ -34,6 +34,10 @@ COMMENT ON FUNCTION public.add(int, int) IS 'adds';
 GRANT SELECT ON public.users TO {ROLE};
 GRANT UPDATE (email) ON public.users TO {ROLE};
 REVOKE EXECUTE ON FUNCTION public.add(int, int) FROM PUBLIC;
+CREATE DOMAIN public.pos AS int DEFAULT 1 CONSTRAINT pos_check CHECK (VALUE > 0);
+COMMENT ON CONSTRAINT pos_check ON DOMAIN public.pos IS 'positive';
+CREATE RULE orders_keep AS ON DELETE TO public.orders DO INSTEAD NOTHING;
+CREATE SEQUENCE public.counter;
 """
 
 # (id, migration): each applies and rolls back to exactly the catalog it started from.
@@ -130,6 +134,18 @@ INVERTIBLE = [
     ("functions without argument lists", "COMMENT ON FUNCTION add IS 'no args';\nDROP FUNCTION add;"),
     ("owners", f"ALTER TABLE orders OWNER TO {ROLE};\nALTER FUNCTION add(int, int) OWNER TO {ROLE};\n"
                f"ALTER SCHEMA app OWNER TO {ROLE};"),
+    ("domain changes", "ALTER DOMAIN pos SET DEFAULT 5;\nALTER DOMAIN pos SET NOT NULL;\n"
+                       "ALTER DOMAIN pos DROP CONSTRAINT pos_check;\n"
+                       "ALTER DOMAIN pos ADD CONSTRAINT pos_small CHECK (VALUE < 100);\n"
+                       "ALTER DOMAIN pos DROP DEFAULT;"),
+    ("table options", "ALTER TABLE users SET (fillfactor = 70, autovacuum_enabled = false);\n"
+                      "ALTER TABLE users RESET (fillfactor);\nALTER INDEX users_email_idx SET (fillfactor = 50);"),
+    ("rules", "DROP RULE orders_keep ON orders;\nCREATE RULE users_keep AS ON DELETE TO users DO INSTEAD NOTHING;"),
+    ("sequence owned by", "ALTER SEQUENCE counter OWNED BY orders.total;\nALTER SEQUENCE counter CACHE 10 CYCLE;"),
+    ("set schema", "ALTER TABLE orders SET SCHEMA app;\nALTER VIEW active SET SCHEMA app;"),
+    ("trigger states", "ALTER TABLE users DISABLE TRIGGER users_touch;\n"
+                       "ALTER TABLE users ENABLE REPLICA TRIGGER users_touch;"),
+    ("role membership", f"GRANT {ROLE} TO postgres;"),
     ("alter policy", f"ALTER POLICY \"Users read\" ON users TO {ROLE}, PUBLIC USING (id > 5);"),
     ("alter function", "ALTER FUNCTION add(int, int) SECURITY DEFINER SET search_path = public;"),
     ("alter sequence", "CREATE SEQUENCE s9;\nALTER SEQUENCE s9 INCREMENT 7 MAXVALUE 500;"),
@@ -218,6 +234,14 @@ def test_concurrent_index_rolls_back_outside_a_transaction(database: Database, m
     changes, stored = _round_trip(database, migrations, CONCURRENT)
     assert changes == []
     assert "DROP INDEX CONCURRENTLY IF EXISTS public.orders_user_id_idx" in stored
+
+
+def test_dropped_index_comes_back_concurrently(database: Database, migrations: MigrationDir) -> None:
+    database.execute(BASE)
+    changes, stored = _round_trip(database, migrations,
+                                  "-- tidemark:no-transaction\nDROP INDEX CONCURRENTLY users_email_idx;")
+    assert changes == []
+    assert stored.startswith("CREATE INDEX CONCURRENTLY users_email_idx ON public.users")
 
 
 def test_unnamed_index_gets_the_name_the_server_chose(database: Database, migrations: MigrationDir) -> None:
