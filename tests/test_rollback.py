@@ -146,6 +146,15 @@ INVERTIBLE = [
     ("trigger states", "ALTER TABLE users DISABLE TRIGGER users_touch;\n"
                        "ALTER TABLE users ENABLE REPLICA TRIGGER users_touch;"),
     ("role membership", f"GRANT {ROLE} TO postgres;"),
+    ("drop if exists then create", "DROP TRIGGER IF EXISTS users_touch ON users;\n"
+                                   "CREATE TRIGGER users_touch AFTER UPDATE ON users FOR EACH ROW "
+                                   "EXECUTE FUNCTION touch();\n"
+                                   'DROP POLICY IF EXISTS "Users read" ON users;\n'
+                                   'CREATE POLICY "Users read" ON users FOR ALL USING (true);\n'
+                                   "DROP VIEW IF EXISTS active;\nCREATE VIEW active AS SELECT id FROM users;\n"
+                                   "DROP FUNCTION IF EXISTS add(int, int);\n"
+                                   "CREATE FUNCTION add(a int, b int) RETURNS int LANGUAGE sql AS $$ SELECT a * b $$;\n"
+                                   "DROP TRIGGER IF EXISTS nope ON users;\nDROP VIEW IF EXISTS nope;"),
     ("alter policy", f"ALTER POLICY \"Users read\" ON users TO {ROLE}, PUBLIC USING (id > 5);"),
     ("alter function", "ALTER FUNCTION add(int, int) SECURITY DEFINER SET search_path = public;"),
     ("alter sequence", "CREATE SEQUENCE s9;\nALTER SEQUENCE s9 INCREMENT 7 MAXVALUE 500;"),
