@@ -38,6 +38,15 @@ CREATE DOMAIN public.pos AS int DEFAULT 1 CONSTRAINT pos_check CHECK (VALUE > 0)
 COMMENT ON CONSTRAINT pos_check ON DOMAIN public.pos IS 'positive';
 CREATE RULE orders_keep AS ON DELETE TO public.orders DO INSTEAD NOTHING;
 CREATE SEQUENCE public.counter;
+CREATE SCHEMA spare;
+COMMENT ON SCHEMA spare IS 'kept for later';
+GRANT USAGE ON SCHEMA spare TO {ROLE};
+CREATE TYPE public.level AS ENUM ('low', 'mid', 'high');
+CREATE TYPE public.point2 AS (x float8, y float8, label text COLLATE "C");
+CREATE DOMAIN public.short_text AS text COLLATE "C" DEFAULT 'x' NOT NULL CONSTRAINT short CHECK (length(VALUE) < 10);
+COMMENT ON TYPE public.level IS 'levels';
+GRANT USAGE ON TYPE public.level TO {ROLE};
+REVOKE USAGE ON DOMAIN public.short_text FROM PUBLIC;
 """
 
 # (id, migration): each applies and rolls back to exactly the catalog it started from.
@@ -155,6 +164,7 @@ INVERTIBLE = [
                                    "DROP FUNCTION IF EXISTS add(int, int);\n"
                                    "CREATE FUNCTION add(a int, b int) RETURNS int LANGUAGE sql AS $$ SELECT a * b $$;\n"
                                    "DROP TRIGGER IF EXISTS nope ON users;\nDROP VIEW IF EXISTS nope;"),
+    ("drop schema and types", "DROP SCHEMA spare;\nDROP TYPE level, point2;\nDROP DOMAIN short_text;"),
     ("alter policy", f"ALTER POLICY \"Users read\" ON users TO {ROLE}, PUBLIC USING (id > 5);"),
     ("alter function", "ALTER FUNCTION add(int, int) SECURITY DEFINER SET search_path = public;"),
     ("alter sequence", "CREATE SEQUENCE s9;\nALTER SEQUENCE s9 INCREMENT 7 MAXVALUE 500;"),
@@ -357,7 +367,7 @@ PLANS = [  # statement, and what planning it gives: fixed SQL, a catalog read, n
     ("CALL p()", "manual"),
     ("CREATE CAST (int AS text) WITH INOUT", "manual"),
     ("ALTER SEQUENCE sq RESTART 5", "manual"),
-    ("DROP SCHEMA s", "manual"),
+    ("DROP SCHEMA s CASCADE", "manual"),
     ("MERGE INTO a USING a b ON true WHEN MATCHED THEN DELETE", "manual"),
 ]
 

@@ -1012,9 +1012,81 @@ def _drop(node: ast.DropStmt, what: str) -> Step:
                               f"recreate rule {name} on {table} (definition read when applied)"))
         elif t in (OT.OBJECT_TABLE, OT.OBJECT_FOREIGN_TABLE, OT.OBJECT_MATVIEW, OT.OBJECT_SEQUENCE):
             raise _Manual(f"{what!r} destroys data")
+        elif t == OT.OBJECT_SCHEMA:
+            name = ident(obj.sval)
+            reads.append((_SCHEMA, (name,), _schema_sql, f"recreate schema {name} (read when applied)"))
+        elif t in (OT.OBJECT_TYPE, OT.OBJECT_DOMAIN):
+            name = deparse(obj)
+            reads.append((_TYPE, (name,), _type_sql, f"recreate type {name} (definition read when applied)"))
         else:
             raise _Manual(f"no inverse is known for {what!r}")
     return _combined_reads(reads, bool(node.missing_ok), what)
+
+
+_SCHEMA = f"""
+SELECT pg_catalog.quote_ident(n.nspname), pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(n.nspowner)),
+  pg_catalog.obj_description(n.oid, 'pg_namespace'), {_acl_json('n.nspacl', "'n'", 'n.nspowner')},
+  {_acl_json('', "'n'", 'n.nspowner', default=True)},
+  EXISTS (SELECT 1 FROM pg_catalog.pg_default_acl d WHERE d.defaclnamespace = n.oid)
+FROM pg_catalog.pg_namespace n WHERE n.oid = pg_catalog.to_regnamespace(%s)"""
+
+
+def _schema_sql(rows: list[tuple]) -> list[str] | str:
+    name, owner, comment, acl, default, has_default_privileges = rows[0]
+    if has_default_privileges:
+        return f"schema {name} has default privileges, which dropping it loses"
+    return [f"CREATE SCHEMA {name} AUTHORIZATION {owner}", *_comment(f"SCHEMA {name}", comment),
+            *_acl_restore(f"SCHEMA {name}", acl, default)]
+
+
+_TYPE = f"""
+SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.typname), t.typtype::text,
+  (SELECT pg_catalog.json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum e
+   WHERE e.enumtypid = t.oid),
+  (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
+     CASE WHEN a.attcollation <> at.typcollation THEN (
+       SELECT pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname)
+       FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+       WHERE co.oid = a.attcollation) END) ORDER BY a.attnum)
+   FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type at ON at.oid = a.atttypid
+   WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped),
+  pg_catalog.format_type(t.typbasetype, t.typtypmod), t.typdefault, t.typnotnull,
+  CASE WHEN t.typtype = 'd' AND t.typcollation <> bt.typcollation THEN (
+       SELECT pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname)
+       FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+       WHERE co.oid = t.typcollation) END,
+  (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(c.conname, pg_catalog.pg_get_constraintdef(c.oid),
+     pg_catalog.obj_description(c.oid, 'pg_constraint')) ORDER BY c.conname)
+   FROM pg_catalog.pg_constraint c WHERE c.contypid = t.oid AND c.contype <> 'n'),
+  pg_catalog.obj_description(t.oid, 'pg_type'),
+  {_acl_json('t.typacl', "'T'", 't.typowner')}, {_acl_json('', "'T'", 't.typowner', default=True)}
+FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+LEFT JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype
+WHERE t.oid = pg_catalog.to_regtype(%s)"""
+
+
+def _type_sql(rows: list[tuple]) -> list[str] | str:
+    (qname, typtype, labels, attributes, base, default, notnull, collation, constraints, comment,
+     acl, default_acl) = rows[0]
+    if typtype == "e":
+        out = [f"CREATE TYPE {qname} AS ENUM ({', '.join(literal(label) for label in labels or [])})"]
+    elif typtype == "c":
+        cols = [f"{ident(a)} {t}{' COLLATE ' + c if c else ''}" for a, t, c in attributes or []]
+        out = [f"CREATE TYPE {qname} AS ({', '.join(cols)})"]
+    elif typtype == "d":
+        sql = f"CREATE DOMAIN {qname} AS {base}"
+        sql += f" COLLATE {collation}" if collation else ""
+        sql += f" DEFAULT {default}" if default is not None else ""
+        sql += " NOT NULL" if notnull else ""
+        for name, definition, _ in constraints or []:
+            sql += f" CONSTRAINT {ident(name)} {definition}"
+        out = [sql]
+        for name, _, text in constraints or []:
+            out += _comment(f"CONSTRAINT {ident(name)} ON DOMAIN {qname}", text)
+    else:
+        return f"type {qname} is neither an enum, a composite type nor a domain"
+    word = "DOMAIN" if typtype == "d" else "TYPE"
+    return out + _comment(f"{word} {qname}", comment) + _acl_restore(f"{word} {qname}", acl, default_acl)
 
 
 def _combined_reads(reads: list[tuple[str, tuple, Callable[[list[tuple]], list[str] | str], str]],
