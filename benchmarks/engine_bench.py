@@ -91,7 +91,8 @@ def main() -> None:
         env["TIDEMARK_HOME"] = str(work / "home")
         tm = [sys.executable, "-m", "app.cli"]
         results: dict[str, list[float]] = {"psql floor": [], "tidemark migrate": [], "no-op migrate": [],
-                                           "status": []}
+                                           "status": [], "python+psycopg": []}
+        bare = [sys.executable, "-c", "import sys, psycopg; psycopg.connect(sys.argv[1]).execute('select 1')"]
         for rep in range(args.reps):
             for kind in ("floor", "tm"):
                 db = f"bench_{kind}_{rep}"
@@ -105,6 +106,7 @@ def main() -> None:
                     results["tidemark migrate"].append(timed([*tm, "migrate", *base], env))
                     results["no-op migrate"].append(timed([*tm, "migrate", *base], env))
                     results["status"].append(timed([*tm, "status", *base], env))
+                    results["python+psycopg"].append(timed([*bare, dsn], env))
                 with psycopg.connect(admin, autocommit=True) as c:
                     c.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(db)))
     finally:
@@ -115,7 +117,8 @@ def main() -> None:
     print(f"\n{args.n} migrations, PostgreSQL {binaries.major} ({binaries.origin}), medians of {args.reps} runs\n")
     print(f"{'measure':<20} {'median s':>9} {'min s':>8} {'max s':>8}  target")
     targets = {"psql floor": "", "tidemark migrate": f"<= 1.2 x floor (ratio {ratio:.2f})",
-               "no-op migrate": "<= 0.5 s", "status": "<= 0.5 s"}
+               "no-op migrate": "<= 0.5 s", "status": "<= 0.5 s",
+               "python+psycopg": "the least a Python process can do (connect + select 1)"}
     for k, v in results.items():
         print(f"{k:<20} {med[k]:9.3f} {min(v):8.3f} {max(v):8.3f}  {targets[k]}")
     ok = ratio <= 1.2 and med["no-op migrate"] <= 0.5 and med["status"] <= 0.5
