@@ -23,6 +23,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def tune_interpreter() -> None:
+    """Hand the GIL over every 1 ms instead of 5: the UI thread waits less behind a busy worker."""
+    sys.setswitchinterval(0.001)
+
+
 def load_style() -> str:
     """The application's style sheet (empty if the file is missing)."""
     from app.paths import resources_dir
@@ -57,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     """Start the app; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    tune_interpreter()
     if args.self_test:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtGui import QIcon

@@ -6,10 +6,10 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.errors import MigrationFailed, ServerErrorInfo, redact
-from app.gui.qtcompat import emit
 from app.gui.sql_view import SqlView
 
 
@@ -44,6 +44,7 @@ class ErrorPanel(QFrame):
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.location = QLabel("")
         self.location.setObjectName("errorLocation")
+        self.location.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.sql = SqlView()
         self.sql.setMaximumHeight(170)
@@ -102,4 +103,4 @@ class ErrorPanel(QFrame):
     @Slot()
     def _close(self) -> None:
         self.hide()
-        emit(self.closed)
+        self.closed.emit()

@@ -34,7 +34,6 @@ from app.gui.details import DetailsTabs
 from app.gui.error_panel import ErrorPanel
 from app.gui.migration_view import MigrationList
 from app.gui.progress_panel import LogPanel, ProgressPanel
-from app.gui.qtcompat import emit
 from app.gui.settings import read_bool, read_str, recall_dsn, remember_dsn
 from app.gui.worker import TaskController
 
@@ -302,7 +301,9 @@ class MainWindow(QMainWindow):
         assert self.source is not None
         return self.source.make_runner(self.options)
 
-    def _start(self, kind: str, job: Any) -> int:
+    def _start(self, kind: str, job: Any) -> int | None:
+        if self.controller.closed:
+            return None  # the window is closing: a late timer must not start work
         if kind != "status":  # the refresh after a failed run must not hide its error
             self.error_panel.hide()
         self.progress.start(VERBS.get(kind, kind) + "…")
@@ -311,7 +312,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def refresh(self) -> None:
         """Read status (never while a run or rollback works)."""
-        if self.source is None or self.controller.current_kind in MUTATING:
+        if self.source is None or self.controller.current_kind in MUTATING or self.controller.closed:
             return
         from app.gui import tasks
 
@@ -558,7 +559,7 @@ class MainWindow(QMainWindow):
             if kind in MUTATING:
                 QTimer.singleShot(0, self.refresh)
         self._update_actions()
-        emit(self.job_done, kind, outcome, payload)
+        self.job_done.emit(kind, outcome, payload)
 
     def _ok(self, kind: str, payload: Any) -> None:
         from app.gui.migration_model import format_ms
@@ -642,6 +643,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.refresh)
 
     def _show_snapshot(self, snapshot: Any) -> None:
+        settle_memory()
         self.snapshot = snapshot
         status = snapshot.status
         self.list.set_rows(status.migrations)
@@ -656,7 +658,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{len(status.migrations)} migrations · health {status.health.value}")
         self.log.add(f"status of {self.source.name if self.source else ''}: {counts or 'no migrations'}; "
                      f"health {status.health.value}")
-        emit(self.snapshot_shown, snapshot)
+        self.snapshot_shown.emit(snapshot)
 
     def _confirm_rollback(self, result: Any) -> None:
         from app.gui.rollback_dialog import RollbackDialog
@@ -696,6 +698,19 @@ class MainWindow(QMainWindow):
         self.controller.shutdown(5000)
         src.stop_sandbox_if_started()
         event.accept()
+
+
+@functools.cache
+def settle_memory() -> None:
+    """Once the engine is loaded (first status shown): move every object so far out of the GC's way.
+
+    A full collection walks every object, Qt wrappers and the engine's modules included, and holds
+    the GIL for ~0.1 s while a worker allocates: the window froze once per run. gc.freeze() leaves
+    the start-up objects out of later collections (they live as long as the app anyway).
+    """
+    import gc
+
+    gc.freeze()
 
 
 @functools.cache

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 
 from app.core.status import MigrationInfo, State
 from app.gui.migration_model import BADGE_ROLE, ROW_ROLE, Column, MigrationFilterProxy, MigrationTableModel
-from app.gui.qtcompat import emit
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -33,24 +32,25 @@ STATE_FILTERS = (
 )
 
 
+_WHITE = QColor("white")
+
+
 class BadgeDelegate(QStyledItemDelegate):
     """Paints the state as a coloured rounded badge (no per-row widgets: 10k rows stay cheap)."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
-        """Selection background, then the badge."""
+        """Row background (selected or alternate), then the badge; no initStyleOption round trip."""
         badge = index.data(BADGE_ROLE)
         if not badge:
             super().paint(painter, option, index)
             return
         text, colour = badge
         painter.save()
-        style = option.widget.style() if option.widget else None
-        if style is not None:
-            opt = QStyleOptionViewItem(option)
-            self.initStyleOption(opt, index)
-            opt.text = ""
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, option.widget)
-        fm = QFontMetrics(option.font)
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.fillRect(option.rect, option.palette.highlight())
+        elif option.features & QStyleOptionViewItem.ViewItemFeature.Alternate:
+            painter.fillRect(option.rect, option.palette.alternateBase())
+        fm = option.fontMetrics
         w = fm.horizontalAdvance(text) + 14
         h = fm.height() + 2
         r = QRectF(option.rect.left() + 4, option.rect.center().y() - h / 2 + 1, w, h)
@@ -58,7 +58,7 @@ class BadgeDelegate(QStyledItemDelegate):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(colour))
         painter.drawRoundedRect(r, h / 2, h / 2)
-        painter.setPen(QColor("white"))
+        painter.setPen(_WHITE)
         painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()
 
@@ -128,7 +128,7 @@ class MigrationList(QWidget):
         if keep is not None:
             self.select_version(keep.version)
         else:
-            emit(self.selected, None)
+            self.selected.emit(None)
 
     def current(self) -> MigrationInfo | None:
         """The selected migration."""
@@ -152,4 +152,4 @@ class MigrationList(QWidget):
 
     @Slot(QModelIndex, QModelIndex)
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        emit(self.selected, current.data(ROW_ROLE) if current.isValid() else None)
+        self.selected.emit(current.data(ROW_ROLE) if current.isValid() else None)

@@ -35,6 +35,9 @@ def load_snapshot(runner: MigrationRunner, cancel: CancelToken) -> Snapshot:
     from app.core.connect import connect
 
     status = runner.get_migration_status(cancel=cancel)
+    # Load the parser now, during the first refresh, rather than when Run is pressed: a big
+    # import holds the GIL for tenths of a second and would freeze the window mid-run.
+    import app.core.apply  # noqa: F401
     stored: dict[str, StoredSql] = {}
     if status.history_exists and status.applied:
         conn = connect(runner.target)

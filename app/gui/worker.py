@@ -14,12 +14,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import shiboken6
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from app.core.errors import Cancelled, TidemarkError
 from app.core.progress import CancelToken, Phase, ProgressCallback, ProgressEvent
 from app.gui.crash import BugReport
-from app.gui.qtcompat import emit
 
 Job = Callable[[ProgressCallback, CancelToken], object]
 
@@ -67,10 +67,10 @@ class Worker(QObject):
 
     def _report(self, event: ProgressEvent) -> None:
         # Runs on the worker thread: only frozen dataclasses and strings cross to the GUI.
-        emit(self.progress, event)
+        self.progress.emit(event)
         line = event_line(event)
         if line is not None:
-            emit(self.log_line, line)
+            self.log_line.emit(line)
 
     @Slot()
     def run(self) -> None:
@@ -78,19 +78,19 @@ class Worker(QObject):
         try:
             result = self._job(self._report, self._token)
         except Cancelled as exc:
-            emit(self.log_line, str(exc))
-            emit(self.cancelled)
+            self.log_line.emit(str(exc))
+            self.cancelled.emit()
         except TidemarkError as exc:
             if self._token.cancelled:
                 # A cancel that landed as a lost connection or a server error is still a cancel.
-                emit(self.log_line, f"cancelled: {exc}")
-                emit(self.cancelled)
+                self.log_line.emit(f"cancelled: {exc}")
+                self.cancelled.emit()
             else:
-                emit(self.failed, exc)
+                self.failed.emit(exc)
         except Exception as exc:  # a bug: never let it die silently in the thread
-            emit(self.failed, BugReport.capture(exc))
+            self.failed.emit(BugReport.capture(exc))
         else:
-            emit(self.succeeded, result)
+            self.succeeded.emit(result)
 
 
 class _Relay(QObject):
@@ -104,35 +104,46 @@ class _Relay(QObject):
         self._c = controller
         self.request = request
 
+    def _live(self) -> TaskController | None:
+        # Queued signals can arrive after the window (and its controller) closed: drop them.
+        c = self._c
+        return c if shiboken6.isValid(c) and not c.closed else None
+
     @Slot(object)
     def progress(self, event: ProgressEvent) -> None:
         """Forward progress."""
-        self._c._progress(self.request, event)
+        if (c := self._live()) is not None:
+            c._progress(self.request, event)
 
     @Slot(str)
     def log_line(self, line: str) -> None:
         """Forward a log line."""
-        self._c._log_line(self.request, line)
+        if (c := self._live()) is not None:
+            c._log_line(self.request, line)
 
     @Slot(object)
     def succeeded(self, result: object) -> None:
         """Forward success."""
-        self._c._finish(self.request, "ok", result)
+        if (c := self._live()) is not None:
+            c._finish(self.request, "ok", result)
 
     @Slot(object)
     def failed(self, error: object) -> None:
         """Forward failure."""
-        self._c._finish(self.request, "failed", error)
+        if (c := self._live()) is not None:
+            c._finish(self.request, "failed", error)
 
     @Slot()
     def cancelled(self) -> None:
         """Forward cancellation."""
-        self._c._finish(self.request, "cancelled", None)
+        if (c := self._live()) is not None:
+            c._finish(self.request, "cancelled", None)
 
     @Slot()
     def thread_finished(self) -> None:
         """The thread is done: the controller drops its references."""
-        self._c._thread_finished(self.request)
+        if (c := self._live()) is not None:
+            c._thread_finished(self.request)
 
 
 @dataclass
@@ -165,6 +176,7 @@ class TaskController(QObject):
         self._numbers = itertools.count(1)
         self._current: Running | None = None  # the job whose results we want
         self._alive: dict[int, Running] = {}  # every thread not yet finished (references held)
+        self.closed = False  # after shutdown(): nothing starts, nothing is reported
 
     @property
     def busy(self) -> bool:
@@ -178,6 +190,8 @@ class TaskController(QObject):
 
     def start(self, kind: str, job: Job) -> int:
         """Start a job; a job already running is cancelled and its results dropped."""
+        if self.closed:
+            raise RuntimeError("the task controller was shut down")
         if self._current is not None:
             self.cancel()
             self._forget_current()
@@ -200,7 +214,7 @@ class TaskController(QObject):
         thread.finished.connect(relay.thread_finished)
         self._current = running
         thread.start()
-        emit(self.busy_changed)
+        self.busy_changed.emit()
         return request
 
     def cancel(self) -> None:
@@ -249,11 +263,11 @@ class TaskController(QObject):
 
     def _progress(self, request: int, event: ProgressEvent) -> None:
         if self._is_current(request):
-            emit(self.progress, event)
+            self.progress.emit(event)
 
     def _log_line(self, request: int, line: str) -> None:
         if self._is_current(request):
-            emit(self.log_line, line)
+            self.log_line.emit(line)
 
     def _finish(self, request: int, outcome: str, payload: object) -> None:
         running = self._is_current(request)
@@ -261,8 +275,8 @@ class TaskController(QObject):
             return  # a stale result: the user moved on
         self._stop_resend(running)
         self._current = None
-        emit(self.busy_changed)
-        emit(self.finished, running.kind, outcome, payload)
+        self.busy_changed.emit()
+        self.finished.emit(running.kind, outcome, payload)
 
     def _thread_finished(self, request: int) -> None:
         running = self._alive.get(request)
@@ -278,6 +292,7 @@ class TaskController(QObject):
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Cancel everything, quit the threads and wait for them; True if all stopped in time."""
         ok = True
+        self.closed = True
         for running in list(self._alive.values()):
             _send_cancel(running.token)
         for running in list(self._alive.values()):

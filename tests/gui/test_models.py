@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 
 from PySide6.QtCore import QModelIndex, Qt
@@ -17,7 +16,6 @@ from app.gui.migration_model import (
     MigrationTableModel,
     format_ms,
 )
-from app.gui.qtcompat import emit
 
 
 def _rows() -> list[MigrationInfo]:
@@ -119,14 +117,3 @@ def test_ten_thousand_rows_load_without_per_row_work(qtbot) -> None:
     view.state_filter.setCurrentIndex(1)  # pending or failed
     assert view.proxy.rowCount() == len([r for r in rows if r.state is State.PENDING])
     assert view.table.indexWidget(view.proxy.index(0, 0)) is None  # painted by a delegate, no widgets
-
-
-def test_emit_workaround_keeps_true_alive(qtbot) -> None:
-    """Many emits must not eat references to True (PySide6 6.12's emit() bug)."""
-    from app.gui.qtcompat import _Probe
-
-    probe = _Probe()
-    before = sys.getrefcount(True)
-    for _ in range(5000):
-        emit(probe.ping)
-    assert sys.getrefcount(True) >= before - 50
