@@ -1,0 +1,5 @@
+"""PyInstaller entry script of the `tidemark` console executable (the CLI)."""
+
+from app.cli.main import run
+
+run()

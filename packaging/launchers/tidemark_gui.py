@@ -1,0 +1,5 @@
+"""PyInstaller entry script of the `tidemark-gui` windowed executable (the desktop app)."""
+
+from app.gui.app import run
+
+run()

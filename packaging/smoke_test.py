@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""Smoke-test a built Tidemark bundle the way a user on an offline workstation would run it.
+
+    python3 packaging/smoke_test.py [BUNDLE]    BUNDLE: dist/tidemark/, a .tar.gz or a .deb
+                                                (default: the newest dist/tidemark-*.tar.gz)
+
+Archives are unpacked into a temporary folder first (the .deb with dpkg-deb -x, nothing
+installed), so what is tested is what ships. Every command runs with a scrubbed environment:
+PATH without any venv, an empty HOME and TIDEMARK_HOME, no proxy, Qt offscreen. Like
+qutebrowser's build_release.py smoke_test(): a non-zero exit, or a stderr line not on the
+short whitelist, fails; on failure the command runs again verbose and both outputs print.
+Then it measures start times (median of 5) and prints the sizes. Stdlib only: it runs with
+any python3 >= 3.9, never with the bundle's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# stderr lines that are not failures: the CLI's own progress/info lines, and Qt's notes on
+# a headless machine.
+STDERR_WHITELIST = [
+    r"^QStandardPaths: (XDG_RUNTIME_DIR not set|wrong permissions on runtime directory).*",
+    r"^This plugin does not support propagateSizeHints\(\)",
+    r"^qt\.qpa\.\w+: .*offscreen.*",
+]
+
+
+class SmokeFailure(Exception):
+    """One step of the smoke test failed."""
+
+
+def clean_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """A user's minimal environment: no venv, no Python variables, an empty home."""
+    path = os.pathsep.join(p for p in ("/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin")
+                           if os.path.isdir(p))
+    env = {
+        "PATH": path,
+        "HOME": str(home),
+        "TIDEMARK_HOME": str(home / "tidemark-home"),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TMPDIR": str(home / "tmp"),
+        "QT_QPA_PLATFORM": "offscreen",
+        "NO_PROXY": "*",
+    }
+    if sys.platform == "win32":  # pragma: no cover - the Windows CI job
+        env.update({k: os.environ[k] for k in ("SYSTEMROOT", "COMSPEC", "PATHEXT", "USERPROFILE") if k in os.environ})
+        env["PATH"] = os.environ.get("SYSTEMROOT", r"C:\Windows") + r"\System32"
+    env.update(extra or {})
+    (home / "tmp").mkdir(parents=True, exist_ok=True)
+    return env
+
+
+class Runner:
+    """Runs bundle commands in the clean environment and checks their output."""
+
+    def __init__(self, bundle: Path, home: Path, project: Path) -> None:
+        self.bundle = bundle
+        self.home = home
+        self.project = project
+        self.env = clean_env(home)
+
+    def exe(self, name: str) -> str:
+        suffix = ".exe" if sys.platform == "win32" else ""
+        return str(self.bundle / f"{name}{suffix}")
+
+    def run(self, name: str, *args: str, ok_codes: tuple[int, ...] = (0,), timeout: float = 180,
+            verbose_args: tuple[str, ...] = ("--traceback",)) -> subprocess.CompletedProcess[str]:
+        """Run one command; fail on an unexpected exit code or stderr line (rerun verbose first)."""
+        cmd = [self.exe(name), *args]
+        print(f"$ {name} {' '.join(args)}", flush=True)
+        proc = subprocess.run(cmd, cwd=self.project, env=self.env, capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+        bad = [line for line in proc.stderr.splitlines()
+               if line.strip() and not any(re.match(p, line) for p in STDERR_WHITELIST)]
+        if proc.returncode in ok_codes and not bad:
+            return proc
+        problem = (f"exit {proc.returncode}" if proc.returncode not in ok_codes
+                   else f"unexpected stderr: {bad[0]!r}")
+        report = [f"FAILED: {name} {' '.join(args)}: {problem}", "--- stdout ---", proc.stdout,
+                  "--- stderr ---", proc.stderr]
+        if verbose_args:
+            again = subprocess.run([*cmd, *verbose_args], cwd=self.project, env=self.env, capture_output=True,
+                                   text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+            report += [f"--- again with {' '.join(verbose_args)}: exit {again.returncode} ---", "--- stdout ---",
+                       again.stdout, "--- stderr ---", again.stderr]
+        raise SmokeFailure("\n".join(report))
+
+
+def unpack(source: Path, into: Path) -> Path:
+    """The bundle folder: `source` itself, or unpacked from a .tar.gz or .deb into `into`."""
+    if source.is_dir():
+        return source
+    if source.name.endswith(".tar.gz"):
+        with tarfile.open(source) as tar:
+            tar.extractall(into, filter="tar") if hasattr(tarfile, "data_filter") else tar.extractall(into)
+        return into / "tidemark"
+    if source.suffix == ".deb":
+        subprocess.run(["dpkg-deb", "-x", str(source), str(into)], check=True)
+        for link in ("tidemark", "tidemark-gui"):
+            target = os.readlink(into / "usr" / "bin" / link)
+            if target != f"/opt/tidemark/{link}":
+                raise SmokeFailure(f".deb: /usr/bin/{link} points at {target}, not /opt/tidemark/{link}")
+        for must in ("usr/share/applications/tidemark.desktop", "usr/share/icons/hicolor/scalable/apps/tidemark.svg"):
+            if not (into / must).is_file():
+                raise SmokeFailure(f".deb: /{must} is missing")
+        return into / "opt" / "tidemark"
+    raise SmokeFailure(f"not a bundle folder, .tar.gz or .deb: {source}")
+
+
+def default_source() -> Path:
+    tarballs = sorted((ROOT / "dist").glob("tidemark-*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if tarballs:
+        return tarballs[-1]
+    if (ROOT / "dist" / "tidemark").is_dir():
+        return ROOT / "dist" / "tidemark"
+    raise SmokeFailure("nothing to test: run packaging/build.sh first (or name a bundle)")
+
+
+def check_libraries(bundle: Path) -> None:
+    """Linux: every shared library of the bundle (PostgreSQL's too) finds what it loads."""
+    if not sys.platform.startswith("linux") or not shutil.which("ldd"):
+        return
+    internal = bundle / "_internal"
+    missing: dict[str, set[str]] = {}
+    for path in sorted(internal.rglob("*")):
+        if not path.is_file() or path.is_symlink() or not (path.suffix == ".so" or ".so." in path.name
+                                                           or path.parent.name == "bin"):
+            continue
+        with path.open("rb") as f:
+            if f.read(4) != b"\x7fELF":
+                continue
+        out = subprocess.run(["ldd", str(path)], capture_output=True, text=True,
+                             env={"LD_LIBRARY_PATH": str(internal), "PATH": "/usr/bin:/bin"}).stdout
+        for line in out.splitlines():
+            if "not found" in line:
+                missing.setdefault(line.split("=>")[0].strip(), set()).add(str(path.relative_to(bundle)))
+    if missing:
+        lines = [f"  {lib} (needed by {', '.join(sorted(users)[:3])})" for lib, users in sorted(missing.items())]
+        raise SmokeFailure("libraries not found (bundle or system):\n" + "\n".join(lines))
+    print("ldd: every bundled binary finds its libraries")
+
+
+def smoke(r: Runner) -> None:
+    """The user's first session: sandbox, migrate, status, rollback, report, lint, GUI."""
+    version = r.run("tidemark", "--version").stdout.strip()
+    if not re.fullmatch(r"tidemark \d+\.\d+\.\d+\S*", version):
+        raise SmokeFailure(f"tidemark --version printed {version!r}")
+    print(f"  {version}")
+    r.run("tidemark", "sandbox", "start", timeout=300)
+    try:
+        # An empty project folder: the sandbox opens the bundled example migrations.
+        r.run("tidemark", "migrate", "--yes")
+        status = json.loads(r.run("tidemark", "status", "--json").stdout)
+        applied = _applied(status)
+        if applied < 1:
+            raise SmokeFailure(f"status --json after migrate shows no applied migration:\n{json.dumps(status)[:2000]}")
+        print(f"  applied: {applied}")
+        r.run("tidemark", "rollback", "1", "--yes")
+        after = _applied(json.loads(r.run("tidemark", "status", "--json").stdout))
+        if after != applied - 1:
+            raise SmokeFailure(f"rollback 1: applied went from {applied} to {after}")
+        html = r.project / "x.html"
+        r.run("tidemark", "report", "--html", "--output", str(html))
+        if "<html" not in html.read_text(encoding="utf-8").lower():
+            raise SmokeFailure("report --html wrote no HTML page")
+        pdf = r.project / "x.pdf"
+        r.run("tidemark", "report", "--pdf", "--output", str(pdf))
+        if not pdf.read_bytes().startswith(b"%PDF"):
+            raise SmokeFailure("report --pdf wrote no PDF")
+        # lint runs the bundled squawk: 0 (clean) or 1 (findings) both prove it ran.
+        lint = json.loads(r.run("tidemark", "lint", "--json", ok_codes=(0, 1)).stdout)
+        if not lint.get("squawk_version"):
+            raise SmokeFailure(f"lint did not run the bundled squawk: {json.dumps(lint)[:500]}")
+        print(f"  squawk {lint['squawk_version']}")
+    finally:
+        r.run("tidemark", "sandbox", "stop", timeout=120)
+    gui = r.run("tidemark-gui", "--self-test", timeout=120, verbose_args=())
+    if "self-test ok" not in gui.stdout:
+        raise SmokeFailure(f"tidemark-gui --self-test did not say 'self-test ok':\n{gui.stdout}\n{gui.stderr}")
+
+
+def _applied(status: object) -> int:
+    """How many migrations status --json calls applied (tolerant of where the list lives)."""
+    if isinstance(status, dict):
+        migrations = status.get("migrations")
+        if isinstance(migrations, list):
+            return sum(1 for m in migrations if isinstance(m, dict) and str(m.get("state", "")).lower() == "applied")
+        for value in status.values():
+            n = _applied(value)
+            if n:
+                return n
+    return 0
+
+
+def median_seconds(cmd: list[str], env: dict[str, str], cwd: Path, runs: int = 5) -> float:
+    """Median wall time of `runs` starts (the first one warms the page cache; we cannot drop it)."""
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, check=True, stdin=subprocess.DEVNULL)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def du_mib(path: Path) -> float:
+    """Apparent size of a folder in MiB."""
+    return sum(p.lstat().st_size for p in path.rglob("*") if not p.is_dir()) / 2**20
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("bundle", nargs="?", type=Path, help="dist/tidemark/, a .tar.gz or a .deb")
+    parser.add_argument("--no-timing", action="store_true", help="skip the start-time measurements")
+    args = parser.parse_args()
+    t0 = time.monotonic()
+    # /tmp, not a 0700 home: the sandbox's server may run as another OS user (root -> tidemark-pg)
+    # and must reach the bundle's PostgreSQL binaries.
+    base = Path(tempfile.mkdtemp(prefix="tidemark-smoke-", dir="/tmp" if os.path.isdir("/tmp") else None))
+    base.chmod(0o755)
+    try:
+        source = args.bundle or default_source()
+        print(f"smoke test of {source}")
+        bundle = unpack(source.resolve(), base / "unpacked")
+        home = base / "home"
+        project = base / "project"
+        home.mkdir()
+        project.mkdir()
+        check_libraries(bundle)
+        r = Runner(bundle, home, project)
+        smoke(r)
+        if not args.no_timing:
+            cli = median_seconds([r.exe("tidemark"), "--version"], r.env, project)
+            gui = median_seconds([r.exe("tidemark-gui"), "--self-test"], r.env, project)
+            print(f"start, median of 5: tidemark --version {cli:.2f} s; tidemark-gui --self-test "
+                  f"(Qt start, main window shown, engine checked, closed) {gui:.2f} s")
+        print(f"bundle: {du_mib(bundle):.0f} MiB")
+        print(f"smoke test passed in {time.monotonic() - t0:.0f} s")
+        return 0
+    except (SmokeFailure, subprocess.SubprocessError, OSError) as exc:
+        print(f"SMOKE TEST FAILED\n{exc}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
