@@ -322,7 +322,6 @@ def test_bad_names_and_counts(database: Database) -> None:
     assert _applied_count(database) == 3
 
 
-@pytest.mark.xfail(reason="known bug: uncommented SQL inside '-- ROLLBACK BEGIN/END' also runs forward", strict=False)
 def test_rollback_block_does_not_run_forward(database: Database, tmp_path: Path) -> None:
     """dbmate/golang-migrate users write the down part uncommented; it must not run on migrate."""
     folder = tmp_path / "m"
@@ -338,7 +337,6 @@ def _applied_count_or_none(db: Database) -> int | None:
     return _applied_count(db) if db.exists("public._migrations") else None
 
 
-@pytest.mark.xfail(reason="known bug: a closed stdout (| head) is reported as internal error 70", strict=False)
 def test_dry_run_into_a_closed_pipe_is_not_an_internal_error(database: Database) -> None:
     import subprocess
     import sys
@@ -421,14 +419,10 @@ _LOCK_CASES = [
     "UPDATE t SET a = 1",
     "CLUSTER t USING t_pkey",
     "LOCK TABLE t IN SHARE MODE",
-    pytest.param("DROP TRIGGER tr ON t", marks=pytest.mark.xfail(
-        reason="known bug: shown as SHARE ROW EXCLUSIVE, PostgreSQL takes ACCESS EXCLUSIVE", strict=True)),
-    pytest.param("ALTER TABLE big SET SCHEMA s2", marks=pytest.mark.xfail(
-        reason="known bug: no lock shown, PostgreSQL takes ACCESS EXCLUSIVE", strict=True)),
-    pytest.param("ALTER TABLE r DROP CONSTRAINT r_id_fkey", marks=pytest.mark.xfail(
-        reason="known bug: dropping a foreign key also takes ACCESS EXCLUSIVE on the referenced table", strict=True)),
-    pytest.param("CREATE INDEX ON parent (id)", marks=pytest.mark.xfail(
-        reason="known gap: an index on a partitioned table also takes SHARE on every partition", strict=True)),
+    "DROP TRIGGER tr ON t",
+    "ALTER TABLE big SET SCHEMA s2",
+    "ALTER TABLE r DROP CONSTRAINT r_id_fkey",
+    "CREATE INDEX ON parent (id)",
 ]
 _PG_MODES = {"AccessShareLock": 1, "RowShareLock": 2, "RowExclusiveLock": 3, "ShareUpdateExclusiveLock": 4,
              "ShareLock": 5, "ShareRowExclusiveLock": 6, "ExclusiveLock": 7, "AccessExclusiveLock": 8}
@@ -436,16 +430,17 @@ _PG_MODES = {"AccessShareLock": 1, "RowShareLock": 2, "RowExclusiveLock": 3, "Sh
 
 @pytest.mark.parametrize("statement", _LOCK_CASES)
 def test_dry_run_locks_are_never_weaker_than_postgres(database: Database, statement: str) -> None:
-    from app.core.sql import annotate_locks, parse_file
+    from app.core.sql import annotate_locks, catalog_locks, parse_file
 
     stmts = parse_file(statement + ";\n", Path("x.sql"))
     annotate_locks(stmts, "public")
-    shown: dict[str, int] = {}
-    for lock in stmts[0].locks:
-        shown[lock.relation] = max(shown.get(lock.relation, 0), int(lock.mode))
     taken: dict[str, int] = {}
     with database.connect() as conn:
         conn.execute(_LOCK_SETUP)
+        catalog_locks(conn, stmts)  # as a dry run does, against the catalog before the statement
+        shown: dict[str, int] = {}
+        for lock in stmts[0].locks:
+            shown[lock.relation] = max(shown.get(lock.relation, 0), int(lock.mode))
         # tables, views, sequences (indexes are locked with their table), named before the statement runs
         names = dict(conn.execute("SELECT c.oid, n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n"
                                   " ON n.oid = c.relnamespace WHERE n.nspname IN ('public', 's2')"
@@ -489,8 +484,6 @@ def test_copy_from_stdin_is_bad_input(database: Database, tmp_path: Path) -> Non
     assert not database.exists("public.c")
 
 
-@pytest.mark.xfail(reason="known bug: SET ROLE in a file outlives it (RESET ALL keeps the role): history rows and the "
-                          "next file run as that role", strict=True)
 def test_set_role_ends_with_its_file(database: Database, tmp_path: Path) -> None:
     """`SET ROLE app_owner` so that objects belong to the app's owner: a common pattern."""
     role = "tm_owner_" + database.name

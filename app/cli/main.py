@@ -118,6 +118,11 @@ def main(argv: Sequence[str] | None = None, streams: Streams | None = None) -> i
     except KeyboardInterrupt:
         out.error("interrupted: the migration in progress was rolled back by the server")
         return ExitCode.INTERRUPTED
+    except BrokenPipeError:  # `tidemark ... | head`: the reader has all it wanted
+        from app.cli.output import _silence
+
+        _silence(streams.stdout)
+        return ExitCode.OK
     except TidemarkError as exc:
         out.error(f"error: {exc.message}")
         if show_traceback:

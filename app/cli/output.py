@@ -46,6 +46,19 @@ class Output:
         self.json_mode = json_mode
         self.quiet = quiet
         self._bar_shown = False
+        self._closed: set[int] = set()  # streams whose reader went away (`| head`)
+
+    def _write(self, stream: TextIO, text: str) -> None:
+        """Write, and keep working when the reader has gone: `tidemark migrate | head` must not
+        abort a migration half-way because a pipe closed."""
+        if id(stream) in self._closed:
+            return
+        try:
+            stream.write(text)
+            stream.flush()
+        except BrokenPipeError:
+            self._closed.add(id(stream))
+            _silence(stream)
 
     @property
     def _human(self) -> TextIO:
@@ -56,19 +69,16 @@ class Output:
         if self.quiet:
             return
         self._clear_bar()
-        self._human.write(redact(text) + "\n")
-        self._human.flush()
+        self._write(self._human, redact(text) + "\n")
 
     def error(self, text: str) -> None:
         """An error line on stderr."""
         self._clear_bar()
-        self.streams.stderr.write(redact(text) + "\n")
-        self.streams.stderr.flush()
+        self._write(self.streams.stderr, redact(text) + "\n")
 
     def document(self, data: Any) -> None:
         """The one JSON document of --json, alone on stdout."""
-        self.streams.stdout.write(redact(json.dumps(data, indent=2, ensure_ascii=False, default=str)) + "\n")
-        self.streams.stdout.flush()
+        self._write(self.streams.stdout, redact(json.dumps(data, indent=2, ensure_ascii=False, default=str)) + "\n")
 
     # --- progress --------------------------------------------------------------------------------
 
@@ -84,14 +94,26 @@ class Output:
         width = 24
         filled = int(width * (index - 1) / total) if total else 0
         text = f"\r[{'#' * filled}{'-' * (width - filled)}] {index}/{total}  {name[:50]:<50}  {run_ms / 1000:6.1f} s"
-        self._human.write(text)
-        self._human.flush()
+        self._write(self._human, text)
         self._bar_shown = True
 
     def _clear_bar(self) -> None:
         if self._bar_shown:
-            self._human.write("\r\x1b[2K")
+            self._write(self._human, "\r\x1b[2K")
             self._bar_shown = False
+
+
+def _silence(stream: TextIO) -> None:
+    """Point a real stream whose pipe closed at /dev/null, so the interpreter's final flush is quiet."""
+    import os
+
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # an in-memory stream (tests)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 class ProgressPrinter:

@@ -25,7 +25,7 @@ from app.core.errors import (
     MigrationFileError,
     ServerErrorInfo,
 )
-from app.core.files import MigrationFile
+from app.core.files import MigrationFile, forward_sql
 from app.core.history import Actor, AppliedRow, Event
 from app.core.options import Options
 from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, ProgressEvent
@@ -88,7 +88,7 @@ class Prepared:
 
 def prepare(file: MigrationFile) -> Prepared:
     """Parse a file with PostgreSQL's parser and plan its rollback; nothing runs."""
-    statements = parse_file(file.text, file.path)
+    statements = parse_file(forward_sql(file.text), file.path)
     statements, wrapped = strip_transaction_wrapper(statements, file.path)
     for st in statements:
         if st.kind == "CopyStmt" and getattr(st.node, "is_from", False) and not st.node.filename:
@@ -133,7 +133,10 @@ def session_setup(conn: psycopg.Connection) -> list[str]:
 def _reset_session(script: Script, ctx: Context, p: Prepared) -> None:
     """A migration's SET search_path (or set_config, SET ROLE) must not leak into the next one."""
     if p.changes_session:
+        # RESET ALL leaves the role and session authorization as they are: reset them too.
         script.add("RESET ALL", None)
+        script.add("RESET ROLE", None)
+        script.add("RESET SESSION AUTHORIZATION", None)
         for s in session_setup(ctx.conn):
             script.add(s, None)
 
@@ -227,6 +230,10 @@ class _LockTimeout(Exception):
 
 def _finish(ctx: Context, p: Prepared, script: Script, plan: RollbackPlan, elapsed: Raw | int) -> None:
     """History and audit rows, COMMIT and a session reset, sent with what the script holds."""
+    if p.changes_session:
+        # A file's SET ROLE or statement_timeout must not govern Tidemark's own history rows.
+        script.add("RESET ROLE", None)
+        script.add("SET LOCAL statement_timeout = 0", None)
     for text in _applied_row_sql(ctx, p, plan, elapsed):
         script.add(text, None)
     script.add("COMMIT", None)

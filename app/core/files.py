@@ -104,6 +104,27 @@ def read_directives(text: str, path: Path | None = None) -> Directives:
     return Directives(title, description, custom or None, no_transaction)
 
 
+def forward_sql(text: str) -> str:
+    """The SQL that runs forward: a `-- ROLLBACK BEGIN` ... `-- ROLLBACK END` block blanked out.
+
+    Users of dbmate-style files write the down part uncommented inside the block; it must never
+    run on migrate. Lines become spaces of the same length, so offsets, lines and columns of
+    the rest stay those of the file.
+    """
+    out: list[str] = []
+    in_block = False
+    for line in text.split("\n"):
+        if not in_block and _ROLLBACK_BEGIN.match(line):
+            in_block = True
+        if in_block:
+            out.append(" " * len(line))
+            if _ROLLBACK_END.match(line):
+                in_block = False
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 @dataclass(frozen=True)
 class MigrationFile:
     """One migration file, read and checked."""

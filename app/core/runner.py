@@ -259,16 +259,18 @@ class MigrationRunner:
         return [by_version[m.version] for m in pending], warnings
 
     def _dry_run(self, files: list[MigrationFile], target: str | None, clock: Clock) -> RunResult:
-        from app.core.sql import annotate_locks
+        from app.core.sql import annotate_locks, catalog_locks
 
         with self._connection() as conn:
             status = self._status(conn, files)
             todo, warnings = self._select_pending(status, files, target)
             prepared = _prepare_all(todo)
             schema = conn.execute("SELECT current_schema()").fetchone()[0]
+            for p in prepared:
+                annotate_locks(p.statements, schema)
+                catalog_locks(conn, p.statements)
         planned = []
         for p in prepared:
-            annotate_locks(p.statements, schema)
             plan = p.static_rollback()
             planned.append(
                 PlannedMigration(

@@ -6,11 +6,15 @@ import bisect
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pglast import ast, enums, parse_sql
 from pglast.parser import ParseError
 
 from app.core.errors import FileProblem, MigrationFileError
+
+if TYPE_CHECKING:
+    import psycopg
 
 TK = enums.TransactionStmtKind
 AT = enums.AlterTableType
@@ -272,6 +276,7 @@ def _alter_table_locks(node: ast.AlterTableStmt, schema: str | None) -> list[Loc
     target = qualified(node.relation, schema)
     level = LockMode.SHARE_UPDATE_EXCLUSIVE
     others: list[Lock] = []
+    notes: set[str] = set()
     for cmd in node.cmds or ():
         if not isinstance(cmd, ast.AlterTableCmd):
             continue
@@ -291,13 +296,16 @@ def _alter_table_locks(node: ast.AlterTableStmt, schema: str | None) -> list[Loc
                     others.append(
                         Lock(qualified(c.pktable, schema), LockMode.SHARE_ROW_EXCLUSIVE, "referenced table")
                     )
+        if cmd.subtype == AT.AT_DropConstraint:
+            notes.add("if it is a foreign key, its referenced table too")
         if cmd.subtype in (AT.AT_AttachPartition, AT.AT_DetachPartition):
             part = getattr(cmd.def_, "name", None)
             if isinstance(part, ast.RangeVar):
                 others.append(Lock(qualified(part, schema), LockMode.ACCESS_EXCLUSIVE, "partition"))
         level = max(level, mode)
     kind = "view" if node.objtype in (OT.OBJECT_VIEW, OT.OBJECT_MATVIEW) else ""
-    return [Lock(target, level, kind), *others]
+    note = "; ".join(sorted({kind, *notes} - {""}))
+    return [Lock(target, level, note), *others]
 
 
 def statement_locks(node: ast.Node, schema: str | None = None) -> list[Lock]:
@@ -333,12 +341,12 @@ def statement_locks(node: ast.Node, schema: str | None = None) -> list[Lock]:
                 mode = L.SHARE_UPDATE_EXCLUSIVE if node.concurrent else L.ACCESS_EXCLUSIVE
                 return [Lock(_names(o), mode, "index, and its table") for o in node.objects or ()]
             if node.removeType in (OT.OBJECT_TRIGGER, OT.OBJECT_POLICY, OT.OBJECT_RULE):
-                # objects are (schema?, table, name): the lock is on the table
-                mode = L.SHARE_ROW_EXCLUSIVE if node.removeType == OT.OBJECT_TRIGGER else L.ACCESS_EXCLUSIVE
-                return [Lock(_names(o[:-1]), mode) for o in node.objects or () if len(o) > 1]
+                # objects are (schema?, table, name): the lock is on the table (CREATE TRIGGER takes
+                # SHARE ROW EXCLUSIVE, but DROP TRIGGER takes ACCESS EXCLUSIVE)
+                return [Lock(_names(o[:-1]), L.ACCESS_EXCLUSIVE) for o in node.objects or () if len(o) > 1]
             return []
-        case ast.RenameStmt():
-            if node.relation is not None:
+        case ast.RenameStmt() | ast.AlterObjectSchemaStmt() | ast.AlterOwnerStmt():
+            if getattr(node, "relation", None) is not None:
                 return [Lock(q(node.relation), L.ACCESS_EXCLUSIVE)]
             return []
         case ast.TruncateStmt():
@@ -394,6 +402,39 @@ def annotate_locks(statements: list[Statement], default_schema: str | None) -> N
                  lk.mode, lk.note)
             for lk in statement_locks(st.node, default_schema)
         ]
+
+
+_FK_REFERENCED = """
+SELECT format('%%I.%%I', n.nspname, r.relname) FROM pg_constraint c
+JOIN pg_class r ON r.oid = c.confrelid JOIN pg_namespace n ON n.oid = r.relnamespace
+WHERE c.conrelid = to_regclass(%s) AND c.conname = %s AND c.contype = 'f'
+"""
+_PARTITIONS = """
+SELECT format('%%I.%%I', n.nspname, c.relname) FROM pg_partition_tree(to_regclass(%s)) t
+JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE t.level > 0 AND c.relkind IN ('r', 'p') ORDER BY 1
+"""
+
+
+def catalog_locks(conn: psycopg.Connection, statements: list[Statement]) -> None:
+    """Add the locks only the catalog can tell (dry runs): the table a dropped foreign key
+    references, the partitions an index on a partitioned table is built on. Objects made by
+    earlier pending migrations are not there yet: nothing is added for them."""
+    for st in statements:
+        node = st.node
+        if isinstance(node, ast.AlterTableStmt):
+            table = next((lk.relation for lk in st.locks), None)
+            for cmd in node.cmds or ():
+                if isinstance(cmd, ast.AlterTableCmd) and cmd.subtype == AT.AT_DropConstraint and table:
+                    for (ref,) in conn.execute(_FK_REFERENCED, (table, cmd.name)).fetchall():
+                        st.locks.append(Lock(ref, LockMode.ACCESS_EXCLUSIVE, "referenced by the dropped foreign key"))
+        elif isinstance(node, ast.IndexStmt) and st.locks:
+            mode = st.locks[0].mode
+            parts = [r[0] for r in conn.execute(_PARTITIONS, (st.locks[0].relation,)).fetchall()]
+            for part in parts[:20]:
+                st.locks.append(Lock(part, mode, "partition"))
+            if len(parts) > 20:
+                st.locks.append(Lock(f"{len(parts) - 20} more partitions", mode, "partition"))
 
 
 # --- what was sent, mapped back to the file ------------------------------------------------
