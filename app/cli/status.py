@@ -73,7 +73,7 @@ def print_status(status: MigrationStatus, out: Output, *, verbose: bool = False)
     rows = [("STATE", "MIGRATION", "BATCH", "EXECUTED AT", "TIME", "ROLLBACK")]
     for m in status.migrations:
         ms = f"{m.execution_time_ms} ms" if m.execution_time_ms is not None else ""
-        rows.append((_BADGE[m.state.value], m.name, (m.batch_id or "")[:22], _when(m), ms,
+        rows.append((_BADGE[m.state.value], m.name, m.batch_id or "", _when(m), ms,
                      (m.rollback_kind or "") + (" (baseline)" if m.baselined else "")))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
@@ -101,7 +101,8 @@ def print_status(status: MigrationStatus, out: Output, *, verbose: bool = False)
                 out.line(f"      {e}")
     counts = ", ".join(f"{n} {state}" for state, n in status.counts.items() if n)
     out.line("")
-    out.line(f"{len(status.migrations)} migrations: {counts or 'none'}")
+    n = len(status.migrations)
+    out.line(f"{n} migration{'s' if n != 1 else ''}: {counts or 'none'}")
     out.line(f"health: {status.health.value.upper()}")
     for r in status.reasons:
         out.line(f"  {r.level.value}: {r.message}")
@@ -126,7 +127,7 @@ def handle_history(args: argparse.Namespace, out: Output) -> int:
         by = e.db_user or ""
         if e.os_user:
             by += f" ({e.os_user})"
-        rows.append((f"{e.at:%Y-%m-%d %H:%M:%S}", e.event, e.migration_name or "", (e.batch_id or "")[:22],
+        rows.append((f"{e.at:%Y-%m-%d %H:%M:%S}", e.event, e.migration_name or "", e.batch_id or "",
                      f"{e.execution_time_ms} ms" if e.execution_time_ms is not None else "", by,
                      e.client_host or ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

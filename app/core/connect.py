@@ -112,10 +112,25 @@ def connect(target: Target, *, autocommit: bool = True, connect_timeout: int = 1
         raise ConnectionFailed(_explain(exc, target)) from None
 
 
+def _libpq_reason(text: str) -> str:
+    """libpq's reason in one line: 'Connection refused (is the server running ...?)'.
+
+    Its message reads 'connection to server at "h" (addr), port 5432 failed: REASON' with hints
+    on tab-indented lines; several addresses give several such lines: keep the last reason.
+    """
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return "connection failed"
+    reasons = [ln.rsplit(" failed: ", 1)[1] for ln in lines if " failed: " in ln]
+    hints = [ln for ln in lines if " failed: " not in ln and not ln.startswith("connection ")]
+    reason = reasons[-1] if reasons else lines[-1]
+    return f"{reason} ({hints[-1]})" if hints and hints[-1] != reason else reason
+
+
 def _explain(exc: psycopg.OperationalError, target: Target) -> str:
     where = target.display()
     text = redact(str(exc)).strip()
-    last = text.splitlines()[-1] if text else "connection failed"
+    last = _libpq_reason(text)
     sqlstate = getattr(exc, "sqlstate", None)
     if sqlstate == "28P01" or "password authentication failed" in text:
         return (

@@ -200,6 +200,8 @@ def _misnamed(path: Path) -> FileProblem:
 
 def discover(directory: Path) -> list[MigrationFile]:
     """All migration files of a folder, by version; every problem reported at once."""
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"migrations folder {directory} is a file, not a folder (give --migrations-dir DIR)")
     if not directory.is_dir():
         raise UsageError(
             f"migrations folder {directory} does not exist "
