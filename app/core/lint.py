@@ -412,6 +412,8 @@ def lint_files(paths: Iterable[Path], *, runner_sets_lock_timeout: bool = False,
                 if ignored is None or rule_id in ignored:
                     continue
                 rule = table[rule_id]
+                if rule_id == "column-type-change" and _to_text_like(node):
+                    rule = _WIDENING_TO_TEXT
                 result.findings.append(Finding(f.path, st.line, rule_id, rule.severity, rule.message, rule.fix,
                                                st.first_line, "squawk" if squawk_rule else "tidemark",
                                                squawk_rule))
@@ -419,6 +421,29 @@ def lint_files(paths: Iterable[Path], *, runner_sets_lock_timeout: bool = False,
             if made:
                 created.add(made)
     return result
+
+
+_WIDENING_TO_TEXT = Rule(
+    "column-type-change", WARNING,
+    "changes a column to text or varchar: no rewrite when it widens (varchar(n) to a larger n, or to text), "
+    "but ACCESS EXCLUSIVE while it runs, and a narrowing checks every row",
+    "make sure it widens; run it with a lock_timeout")
+
+
+def _to_text_like(node: ast.Node) -> bool:
+    """Every type change of the statement is to text or varchar (often a widening: no rewrite)."""
+    if not isinstance(node, ast.AlterTableStmt):
+        return False
+    changes = [c for c in node.cmds or () if isinstance(c, ast.AlterTableCmd)
+               and c.subtype == enums.AlterTableType.AT_AlterColumnType]
+    if not changes:
+        return False
+    for c in changes:
+        col = c.def_
+        names = [n.sval for n in (col.typeName.names if col and col.typeName else ()) if isinstance(n, ast.String)]
+        if not names or names[-1] not in ("text", "varchar") or col.raw_default is not None:  # USING rewrites
+            return False
+    return True
 
 
 def _norm(relation: str) -> str:
