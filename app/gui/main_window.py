@@ -635,6 +635,10 @@ class MainWindow(QMainWindow):
             from app.gui.crash import show_bug
 
             QTimer.singleShot(0, lambda: show_bug(error))
+        info = getattr(error, "info", None)
+        failed_file = getattr(info, "file", None)
+        if failed_file is not None:
+            self._select_after_refresh = Path(failed_file).name[:14]  # show the failed migration's details
         if kind == "status":
             self.cards.clear("?")
             self.cards.cards["health"].set("unreachable" if "connect" in first else "error", "press Refresh to retry",
@@ -647,6 +651,10 @@ class MainWindow(QMainWindow):
         self.snapshot = snapshot
         status = snapshot.status
         self.list.set_rows(status.migrations)
+        version = getattr(self, "_select_after_refresh", None)
+        if version:
+            self._select_after_refresh = None
+            self.list.select_version(version)
         self.cards.show_status(status)
         self.charts.set_rows(status.migrations)
         folder = html.escape(status.migrations_dir)

@@ -104,6 +104,9 @@ def test_a_failing_migration_shows_the_server_error_with_file_and_line(
     qtbot.waitSignal(window.snapshot_shown, timeout=DEADLINE_MS).wait()
     failed = [m for m in window.list.model.rows() if m.state is State.FAILED]
     assert [m.name for m in failed] == [bad.name]
+    assert window.list.current().name == bad.name  # selected, its details shown
+    assert "division by zero" in window.details.info.toPlainText()
+    assert window.error_panel.isVisible()  # the refresh after the failure keeps the error
 
 
 def _apply(database: Database, migrations: MigrationDir) -> None:
