@@ -182,7 +182,7 @@ class ProgressPanel(QWidget):
         if e.phase is Phase.STATEMENT_DONE:
             self.statement.setText(f"last statement done: line {e.line}: {e.statement} ({e.elapsed_ms:.0f} ms)")
         elif e.phase is Phase.MIGRATION_START:
-            self.statement.setText("")
+            self.statement.setText("statements running on the server… (Cancel stops the running one)")
         elif e.phase is Phase.LOCK_WAIT:
             self.statement.setText(e.message)
 
