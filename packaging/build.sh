@@ -94,16 +94,20 @@ if [ "$OS" = linux ] && command -v dpkg-deb >/dev/null 2>&1; then
   install -m 0644 "$SRC/resources/icons/tidemark.svg" "$STAGE/usr/share/icons/hicolor/scalable/apps/tidemark.svg"
   chmod -R u=rwX,go=rX "$STAGE/opt/tidemark"
   INSTALLED_KB="$(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)"
-  # No Python dependency: the bundle carries its interpreter. The libraries named are the
-  # X11/OpenGL/font ones Qt loads from the system (PyInstaller leaves them to the system too).
+  # No Python dependency: the bundle carries its interpreter and libraries. What it still
+  # loads from the system (checked with ldd): glibc (as new as the build machine's), OpenGL/EGL
+  # and libxcb (PyInstaller never bundles those), and Wayland's client libraries for Qt's
+  # Wayland plugin (X11 works without them).
+  GLIBC="$(ldd --version | head -1 | grep -oE '[0-9]+\.[0-9]+$')"
   cat > "$STAGE/DEBIAN/control" <<EOF
 Package: tidemark
 Version: $VERSION
 Architecture: $ARCH
 Maintainer: Tidemark developers <tidemark@localhost>
 Installed-Size: $INSTALLED_KB
-Depends: libc6, libgl1, libegl1, libfontconfig1, libxkbcommon0, libglib2.0-0, libdbus-1-3
-Recommends: libxkbcommon-x11-0, libxcb-cursor0, gnome-keyring | kwalletmanager
+Depends: libc6 (>= $GLIBC), libgl1, libegl1, libxcb1
+Recommends: libwayland-client0, libwayland-cursor0, libwayland-egl1
+Suggests: gnome-keyring
 Section: database
 Priority: optional
 Description: SQL-file schema migrations for PostgreSQL and Supabase
