@@ -1,0 +1,196 @@
+"""The main window's commands: run, dry run, rollbacks, history, export, compare, environments.
+
+A mixin of MainWindow (kept apart so each module holds one idea): every command checks that
+nothing runs, then starts one job on the window's TaskController or opens a dialog.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Slot
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog
+
+from app.gui import sources as src
+from app.gui.settings import read_str, remember_dsn
+
+if TYPE_CHECKING:
+    from app.gui.main_window import MainWindow as _Window
+else:
+    _Window = object
+
+
+class WindowActions(_Window):
+    """Commands of the main window (needs MainWindow's widgets and controller)."""
+
+    def run_pending(self, target: str | None = None) -> None:
+        """Run every pending migration (or up to `target`)."""
+        if self.source is None or self.controller.busy:
+            return
+        from app.gui import tasks
+
+        source, options = self.source, self.options
+        what = f"up to {target}" if target else "all pending"
+        self.log.add(f"run {what} on {source.name}")
+        self._start("run", lambda progress, cancel: tasks.run_pending(source.make_runner(options), target,
+                                                                      progress, cancel))
+
+    @Slot()
+    def run_to_selected(self) -> None:
+        """Run pending migrations up to and including the selected one."""
+        m = self.list.current()
+        if m is not None:
+            self.run_pending(m.version)
+
+    @Slot()
+    def dry_run(self) -> None:
+        """Show what Run pending would do."""
+        if self.source is None or self.controller.busy:
+            return
+        from app.gui import tasks
+
+        source, options = self.source, self.options
+        self._start("dryrun", lambda progress, cancel: tasks.dry_run(source.make_runner(options), None))
+
+    @Slot()
+    def rollback_last(self) -> None:
+        """Ask how many, then plan the rollback of the newest applied migrations."""
+        if self.snapshot is None or self.controller.busy:
+            return
+        from app.gui.dialogs import RollbackCountDialog
+
+        applied = len(self.snapshot.status.applied)
+        dialog = RollbackCountDialog(applied, self)
+        dialog.accepted.connect(lambda: self.plan_rollback(count=dialog.count.value()))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    @Slot()
+    def rollback_to_selected(self) -> None:
+        """Plan rolling back everything applied after the selected migration."""
+        m = self.list.current()
+        if m is not None:
+            self.plan_rollback(to=m.version)
+
+    def plan_rollback(self, count: int | None = None, to: str | None = None) -> None:
+        """Dry-run a rollback, then show its SQL for confirmation."""
+        if self.source is None or self.controller.busy:
+            return
+        from app.gui import tasks
+
+        source, options = self.source, self.options
+        self._pending_rollback = (count, to)
+        self._start("plan", lambda progress, cancel: tasks.plan_rollback(source.make_runner(options), count, to))
+
+    def start_rollback(self, count: int | None, to: str | None) -> None:
+        """Run a rollback the user confirmed."""
+        if self.source is None or self.controller.busy:
+            return
+        from app.gui import tasks
+
+        source, options = self.source, self.options
+        self.log.add(f"rollback {'last ' + str(count) if count else 'to ' + str(to)} on {source.name}")
+        self._start("rollback", lambda progress, cancel: tasks.rollback(source.make_runner(options), count, to,
+                                                                        progress, cancel))
+
+    @Slot()
+    def show_history(self) -> None:
+        """The audit trail."""
+        if self.source is None or self.controller.busy:
+            return
+        from app.gui import tasks
+
+        source, options = self.source, self.options
+        self._start("history", lambda progress, cancel: tasks.audit_trail(source.make_runner(options)))
+
+    def export_report(self, path: Path, fmt: str, *, open_after: bool = False) -> None:
+        """Write a report file in the background."""
+        if self.source is None or self.controller.busy:
+            return
+        from app.gui import tasks
+
+        source, options = self.source, self.options
+        self._open_after = open_after
+        self._start("export", lambda progress, cancel: tasks.export_report(source.make_runner(options), source.name,
+                                                                           fmt, path))
+
+    @Slot(QAction)
+    def _export_menu(self, action: QAction) -> None:
+        fmt = action.data()
+        if action is self.act_open_after:
+            self.settings.setValue("export/open_after", action.isChecked())
+            return
+        if not fmt or self.source is None:
+            return
+        folder = Path(read_str(self.settings, "export/folder", str(Path.home())))
+        default = folder / f"tidemark-{self.source.name}.{fmt}"
+        name, _ = QFileDialog.getSaveFileName(self, f"Export {fmt.upper()} report", str(default),
+                                              f"{fmt.upper()} (*.{fmt})")
+        if name:
+            path = Path(name)
+            if path.suffix.lower() != f".{fmt}":
+                path = path.with_suffix(f".{fmt}")
+            self.settings.setValue("export/folder", str(path.parent))
+            self.export_report(path, fmt, open_after=self.act_open_after.isChecked())
+
+    def compare(self, chosen: list[src.Source]) -> None:
+        """Compare environments in the background."""
+        if self.controller.busy or len(chosen) < 1:
+            return
+        from app.gui import tasks
+
+        options = self.options
+        makers = [(s.name, lambda s=s: s.make_runner(options)) for s in chosen]
+        self._start("compare", lambda progress, cancel: tasks.compare(makers, cancel))
+
+    @Slot()
+    def compare_dialog(self) -> None:
+        """Choose environments to compare."""
+        from app.gui.compare_view import ChooseEnvironmentsDialog
+
+        dialog = ChooseEnvironmentsDialog(self._sources, self.source, self)
+        dialog.accepted.connect(lambda: self.compare(dialog.chosen()))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    @Slot()
+    def open_dsn_dialog(self) -> None:
+        """Use any DSN and migrations folder."""
+        from app.gui.dialogs import OpenDsnDialog
+
+        dialog = OpenDsnDialog(self)
+        dialog.accepted.connect(lambda: self._open_dsn(dialog))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def _open_dsn(self, dialog: Any) -> None:
+        dsn = dialog.dsn.text().strip()
+        folder = Path(dialog.folder.text().strip()).expanduser()
+        name = dialog.name.text().strip()
+        protected = dialog.protected.isChecked()
+        remember_dsn(self.settings, dsn, folder, name, protected)
+        self.add_source(src.dsn_source(dsn, folder, name=name or None, protected=protected))
+
+    @Slot()
+    def open_environments(self) -> None:
+        """Add, edit, test and remove saved environments."""
+        from app.gui.environment_dialog import EnvironmentDialog
+
+        dialog = EnvironmentDialog(self)
+        dialog.finished.connect(self._environments_changed)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    @Slot()
+    def _environments_changed(self) -> None:
+        fresh, problem = src.list_sources()
+        extra = [s for s in self._sources if s.kind == "dsn"]
+        self._sources = fresh + extra
+        if problem:
+            self.log.add(problem)
+        current = self.source.key if self.source else ""
+        self._fill_sources()
+        if current and self._find(current) is None:
+            self.set_source(self._sources[0] if self._sources else None)
