@@ -153,51 +153,10 @@ def handle_rehearse(args: argparse.Namespace, out: Output) -> int:
     return 0 if result.ok else 1
 
 
-_ROLLBACK_TEXT = {
-    "verified": "rollback verified",
-    "differs": "ROLLBACK DOES NOT RESTORE THE SCHEMA",
-    "failed": "ROLLBACK FAILED",
-    "manual": "rollback manual",
-    "not-reached": "rollback not tried",
-    "not-run": "did not run",
-}
-
-
 def print_rehearsal(r: RehearsalResult, out: Output) -> None:
-    """The rehearsal, readable: copy, each migration and its rollback, the verdict."""
+    """The rehearsal, readable (the same lines the desktop app shows)."""
+    from app.report.rehearsal import rehearsal_lines
+
     out.line("")
-    out.line(f"rehearsal of {r.source} (PostgreSQL {r.source_version}) on a throwaway copy "
-             f"(PostgreSQL {r.sandbox_version})")
-    for note in r.notes:
-        out.line(f"note: {note}")
-    if r.restore_error:
-        out.line(f"copy FAILED: restoring the schema gave an error: {r.restore_error}")
-    elif r.restore_differences:
-        out.line(f"copy FAILED: the copy's catalog differs from the source's in {len(r.restore_differences)} "
-                 "object(s):")
-        for d in r.restore_differences:
-            out.line(f"    {d}")
-    elif r.migrations:
-        out.line(f"copy: {r.objects} objects, catalog equal to the source's")
-    n = len(r.migrations)
-    if not n:
-        out.line("nothing pending: nothing to rehearse")
-    for i, m in enumerate(r.migrations, start=1):
-        ran = f"applied in {m.apply_ms} ms" if m.applied else ("FAILED" if m.apply_error else "not run")
-        rb = _ROLLBACK_TEXT.get(m.rollback, m.rollback)
-        if m.rollback_ms is not None:
-            rb += f" ({m.rollback_ms} ms)"
-        out.line(f"  [{i}/{n}] {m.name}: {ran}; {rb}")
-        if m.apply_error:
-            for line in m.apply_error.splitlines():
-                out.line(f"        {line}")
-        if m.rollback_note and m.rollback != "verified":
-            for line in m.rollback_note.splitlines():
-                out.line(f"        {line}")
-        for d in m.differences:
-            out.line(f"        {d}")
-    verdict = "PASSED" if r.ok else "FAILED"
-    counts = ", ".join(f"{r.count(k)} {k}" for k in ("verified", "differs", "failed", "manual", "not-reached")
-                       if r.count(k))
-    out.line(f"rehearsal {verdict}" + (f": rollbacks {counts}" if counts else "")
-             + f" in {r.total_ms / 1000:.1f} s; nothing was written to {r.source}")
+    for line in rehearsal_lines(r):
+        out.line(line)

@@ -216,6 +216,34 @@ class HistoryModel(QAbstractTableModel):
         return ev.reason or ""
 
 
+class RehearsalDialog(QDialog):
+    """A rehearsal's outcome: the copy, each migration and whether its rollback restored the schema."""
+
+    def __init__(self, result: Any, environment: str, parent: QWidget | None = None) -> None:
+        from PySide6.QtGui import QFontDatabase
+        from PySide6.QtWidgets import QLabel, QPlainTextEdit
+
+        from app.report.rehearsal import rehearsal_lines
+
+        super().__init__(parent)
+        self.setWindowTitle(f"Rehearsal of {environment}")
+        self.resize(960, 520)
+        lay = QVBoxLayout(self)
+        verdict = QLabel("Rehearsal passed: every rollback restored the schema exactly" if result.ok else
+                         "Rehearsal FAILED: read the lines marked in capitals before running on the real database")
+        verdict.setObjectName("rehearsalVerdict")
+        verdict.setStyleSheet("font-weight: 600; color: %s" % ("#1e7b34" if result.ok else "#b00020"))
+        lay.addWidget(verdict)
+        self.view = QPlainTextEdit()
+        self.view.setReadOnly(True)
+        self.view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.view.setPlainText("\n".join(rehearsal_lines(result)))
+        lay.addWidget(self.view)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+
+
 class HistoryDialog(QDialog):
     """The audit trail with rollbacks, newest first."""
 

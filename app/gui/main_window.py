@@ -40,7 +40,8 @@ from app.gui.worker import TaskController
 MUTATING = ("run", "rollback")
 VERBS = {"status": "Reading status", "run": "Running migrations", "rollback": "Rolling back",
          "dryrun": "Planning a dry run", "plan": "Planning the rollback", "history": "Reading the history",
-         "export": "Writing the report", "compare": "Comparing environments"}
+         "export": "Writing the report", "compare": "Comparing environments",
+         "rehearse": "Rehearsing on a throwaway copy"}
 
 
 def colour_icon(colour: str, protected: bool) -> QIcon:
@@ -143,6 +144,10 @@ class MainWindow(WindowActions, QMainWindow):
         self.act_run.triggered.connect(self.run_pending)
         self.act_dry = QAction("Dry run", self)
         self.act_dry.triggered.connect(self.dry_run)
+        self.act_rehearse = QAction("Rehearse", self)
+        self.act_rehearse.setToolTip("Copy the schema to a throwaway local server, run every pending migration "
+                                     "there and roll each back, checking the schema returns exactly")
+        self.act_rehearse.triggered.connect(self.rehearse)
         self.act_run_to = QAction("Run up to selected", self)
         self.act_run_to.triggered.connect(self.run_to_selected)
         self.act_rb_last = QAction("↶ Rollback last…", self)
@@ -153,7 +158,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.act_history.triggered.connect(self.show_history)
         self.act_compare = QAction("Compare…", self)
         self.act_compare.triggered.connect(self.compare_dialog)
-        for a in (self.act_run, self.act_dry, self.act_run_to):
+        for a in (self.act_run, self.act_dry, self.act_rehearse, self.act_run_to):
             actions.addAction(a)
         actions.addSeparator()
         for a in (self.act_rb_last, self.act_rb_to):
@@ -343,6 +348,7 @@ class MainWindow(WindowActions, QMainWindow):
         applied = [x for x in status.applied] if status else []
         self.act_run.setEnabled(have and pending)
         self.act_dry.setEnabled(have)
+        self.act_rehearse.setEnabled(have and pending)
         self.act_run_to.setEnabled(have and m is not None and m.state in (State.PENDING, State.FAILED))
         self.act_rb_last.setEnabled(have and bool(applied))
         self.act_rb_to.setEnabled(have and m is not None and m.is_applied
@@ -430,6 +436,11 @@ class MainWindow(WindowActions, QMainWindow):
             self.statusBar().showMessage(f"Report written to {payload.path}", 10000)
             if getattr(self, "_open_after", False):
                 QDesktopServices.openUrl(QUrl.fromLocalFile(str(payload.path)))
+        elif kind == "rehearse":
+            from app.gui.dialogs import RehearsalDialog
+
+            self.progress.stop("rehearsal " + ("passed" if payload.ok else "FAILED"))
+            self._show_dialog(RehearsalDialog(payload, self.source.name if self.source else "", self))
         elif kind == "compare":
             from app.gui.compare_view import CompareDialog
 
@@ -453,7 +464,8 @@ class MainWindow(WindowActions, QMainWindow):
         self.last_error = error
         headings = {"status": "Cannot read the status", "run": "Run failed", "rollback": "Rollback failed",
                     "dryrun": "Dry run failed", "plan": "Rollback refused", "history": "Cannot read the history",
-                    "export": "Report not written", "compare": "Comparison failed"}
+                    "export": "Report not written", "compare": "Comparison failed",
+                    "rehearse": "Rehearsal could not run"}
         heading = headings.get(kind, "Failed")
         if isinstance(error, ManualRollback):
             heading = "Rollback refused"

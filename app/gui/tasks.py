@@ -55,6 +55,17 @@ def run_pending(runner: MigrationRunner, target: str | None, progress: ProgressC
     return runner.run_migrations(target=target, verbose=True, progress=progress, cancel=cancel)
 
 
+def rehearse(runner: MigrationRunner, progress: ProgressCallback) -> Any:
+    """Copy the schema to a throwaway server, run the pending migrations, roll each back."""
+    from app.core.progress import Phase, ProgressEvent
+    from app.core.rehearse import rehearse as run_rehearsal
+
+    def say(text: str) -> None:
+        progress(ProgressEvent(Phase.MESSAGE, message=text))
+
+    return run_rehearsal(runner.target, runner.migrations_dir, runner.options, say=say)
+
+
 def dry_run(runner: MigrationRunner, target: str | None) -> Any:
     """What a run would do: statements, locks, rollback SQL."""
     return runner.run_migrations(dry_run=True, target=target)

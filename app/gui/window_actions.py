@@ -55,6 +55,17 @@ class WindowActions(_Window):
         self._start("dryrun", lambda progress, cancel: tasks.dry_run(source.make_runner(options), None))
 
     @Slot()
+    def rehearse(self) -> None:
+        """Rehearse the pending migrations and their rollbacks on a throwaway copy."""
+        if self.source is None or self.controller.busy:
+            return
+        from app.gui import tasks
+
+        source, options = self.source, self.options
+        self.log.add(f"rehearse the pending migrations of {source.name} on a throwaway copy")
+        self._start("rehearse", lambda progress, cancel: tasks.rehearse(source.make_runner(options), progress))
+
+    @Slot()
     def rollback_last(self) -> None:
         """Ask how many, then plan the rollback of the newest applied migrations."""
         if self.snapshot is None or self.controller.busy:

@@ -233,3 +233,22 @@ def test_closing_during_a_run_cancels_it_and_quits(qtbot, make_window: WindowFac
     assert not window.controller._alive or all(r.thread.isFinished() for r in window.controller._alive.values())
     qtbot.waitUntil(lambda: database.scalar(sleeping) == 0, timeout=DEADLINE_MS)
     assert _applied(database) == []
+
+
+def test_rehearse_action_reports_each_rollback_and_leaves_the_database_alone(
+        qtbot, make_window: WindowFactory, database: Database, migrations: MigrationDir) -> None:
+    database.execute("CREATE TABLE users (id int PRIMARY KEY, email text)")
+    migrations.add("index", "CREATE INDEX users_email_idx ON users (email);\n")
+    migrations.add("forgets", "CREATE INDEX users_lower_idx ON users (lower(email));\n"
+                   "-- ROLLBACK: SELECT 1;\n")  # a custom rollback that forgets the index
+    window = make_window()
+    assert window.act_rehearse.isEnabled()
+    with qtbot.waitSignal(window.job_done, timeout=120_000, check_params_cb=_is("rehearse")) as done:
+        window.act_rehearse.trigger()
+    assert done.args[1] == "ok", window.last_error
+    result = done.args[2]
+    assert not result.ok
+    assert [m.rollback for m in result.migrations] == ["verified", "differs"]
+    text = window.last_dialog.view.toPlainText()
+    assert "ROLLBACK DOES NOT RESTORE THE SCHEMA" in text and "users_lower_idx" in text
+    assert not database.exists("public._migrations") and not database.exists("public.users_email_idx")
