@@ -1,0 +1,141 @@
+"""Which handler undoes which statement, and the plan of a whole file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from pglast import ast, enums
+
+from app.core.rollback.alter_table import _alter_table
+from app.core.rollback.comments import _comment_on
+from app.core.rollback.drops import _drop
+from app.core.rollback.model import DEFAULT_PATH, NOTHING, Step
+from app.core.rollback.names import _rv
+from app.core.rollback.policies import _alter_policy, _create_policy
+from app.core.rollback.privileges import _alter_owner, _default_privileges, _grant, _grant_role
+from app.core.rollback.queries import _DATA, _NO_EFFECT, _cluster, _copy, _explain, _select
+from app.core.rollback.renames import _rename, _set_schema
+from app.core.rollback.routines import _alter_function, _create_function
+from app.core.rollback.schemas import _alter_publication, _create_extension, _create_schema, _simple_drop
+from app.core.rollback.search_path import _path_change, _under_path
+from app.core.rollback.steps import _Manual, _manual
+from app.core.rollback.tables import (
+    _alter_seq,
+    _create_index,
+    _create_seq,
+    _create_stats,
+    _create_table,
+    _create_table_as,
+)
+from app.core.rollback.triggers import _create_rule, _create_trigger
+from app.core.rollback.types import _alter_domain, _alter_enum, _create_domain, _create_type, _define
+from app.core.rollback.views import _create_view
+from app.core.sql import Statement
+
+AT = enums.AlterTableType
+
+
+def step_for(st: Statement) -> Step:
+    """How to undo one statement."""
+    node = st.node
+    what = st.first_line
+    try:
+        handler = _HANDLERS.get(type(node))
+        if handler is not None:
+            return handler(node, what)
+    except _Manual as exc:
+        return _manual(str(exc))
+    except (LookupError, TypeError, ValueError, AttributeError) as exc:  # a parse tree shape not foreseen
+        return _manual(f"no inverse could be worked out for {what!r} ({exc!r})")
+    if isinstance(node, _NO_EFFECT):
+        return Step(NOTHING)
+    if isinstance(node, _DATA):
+        return _manual(f"{what!r} changes data")
+    if isinstance(node, ast.DoStmt):
+        return _manual(f"{what!r} runs a DO block, whose effects cannot be read")
+    if isinstance(node, ast.CallStmt):
+        return _manual(f"{what!r} calls a procedure, whose effects cannot be read")
+    return _manual(f"no inverse is known for {what!r}")
+
+
+_HANDLERS: dict[type, Callable[[ast.Node, str], Step]] = {
+    ast.SelectStmt: _select,
+    ast.ExplainStmt: _explain,
+    ast.CopyStmt: _copy,
+    ast.ClusterStmt: _cluster,
+    ast.CreateStmt: _create_table,
+    ast.CreateForeignTableStmt: _create_table,
+    ast.CreateTableAsStmt: _create_table_as,
+    ast.IndexStmt: _create_index,
+    ast.CreateFunctionStmt: _create_function,
+    ast.ViewStmt: _create_view,
+    ast.CreateSeqStmt: _create_seq,
+    ast.CompositeTypeStmt: _create_type,
+    ast.CreateEnumStmt: _create_type,
+    ast.CreateRangeStmt: _create_type,
+    ast.DefineStmt: _define,
+    ast.CreateDomainStmt: _create_domain,
+    ast.CreateTrigStmt: _create_trigger,
+    ast.CreatePolicyStmt: _create_policy,
+    ast.CreateSchemaStmt: _create_schema,
+    ast.CreateExtensionStmt: _create_extension,
+    ast.CreateStatsStmt: _create_stats,
+    ast.RuleStmt: _create_rule,
+    ast.CreateEventTrigStmt: _simple_drop("EVENT TRIGGER", "trigname"),
+    ast.CreatePublicationStmt: _simple_drop("PUBLICATION", "pubname"),
+    ast.AlterTableStmt: _alter_table,
+    ast.RenameStmt: _rename,
+    ast.AlterEnumStmt: _alter_enum,
+    ast.AlterObjectSchemaStmt: _set_schema,
+    ast.DropStmt: _drop,
+    ast.CommentStmt: _comment_on,
+    ast.GrantStmt: _grant,
+    ast.GrantRoleStmt: _grant_role,
+    ast.AlterDefaultPrivilegesStmt: _default_privileges,
+    ast.AlterFunctionStmt: _alter_function,
+    ast.AlterPublicationStmt: _alter_publication,
+    ast.AlterPolicyStmt: _alter_policy,
+    ast.AlterSeqStmt: _alter_seq,
+    ast.AlterDomainStmt: _alter_domain,
+    ast.AlterOwnerStmt: _alter_owner,
+}
+
+
+def _validates_own_constraint(node: ast.Node, added: set[tuple[str, str]]) -> bool:
+    """ALTER TABLE ... VALIDATE CONSTRAINT of constraints added earlier in the same file.
+
+    The NOT VALID then VALIDATE pattern: dropping the constraint undoes both.
+    """
+    if not isinstance(node, ast.AlterTableStmt) or not node.cmds:
+        return False
+    return all(isinstance(c, ast.AlterTableCmd) and c.subtype == AT.AT_ValidateConstraint
+               and (_rv(node.relation), c.name) in added for c in node.cmds)
+
+
+def _added_constraints(node: ast.Node) -> list[tuple[str, str]]:
+    if not isinstance(node, ast.AlterTableStmt):
+        return []
+    return [(_rv(node.relation), c.def_.conname) for c in node.cmds or ()
+            if isinstance(c, ast.AlterTableCmd) and c.subtype == AT.AT_AddConstraint
+            and isinstance(c.def_, ast.Constraint) and c.def_.conname]
+
+
+def plan_steps(statements: Sequence[Statement]) -> list[Step]:
+    """One Step per statement, in file order."""
+    changes = {i: _path_change(st.node) for i, st in enumerate(statements)}
+    steps: list[Step] = []
+    path = DEFAULT_PATH
+    added: set[tuple[str, str]] = set()
+    for i, st in enumerate(statements):
+        if path == "unknown":
+            step = _manual(f"{st.first_line!r} runs after search_path was set to a value read at run time")
+        elif _validates_own_constraint(st.node, added):
+            step = Step(NOTHING)
+        else:
+            step = step_for(st)
+            if any(changes.values()):
+                step = _under_path(step, path)
+        added.update(_added_constraints(st.node))
+        steps.append(step)
+        path = changes[i] or path
+    return steps

@@ -1,0 +1,93 @@
+"""Building steps (fixed, manual, read first) and the catalog reads several statements share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pglast import ast
+
+from app.core.rollback.model import NOTHING, CatalogRead, Inverse, Step
+from app.core.rollback.names import _rv, literal
+
+
+class _Manual(Exception):
+    """Raised by a handler: the statement cannot be inverted exactly (the message says why)."""
+
+
+def _fixed(*sql: str) -> Step:
+    return Step(Inverse(tuple(sql)))
+
+
+def _manual(reason: str) -> Step:
+    return Step(Inverse(manual=reason))
+
+
+def _read(query: str, params: tuple, resolve: Callable[[list[tuple]], Inverse], describe: str,
+          after: Callable[[list[tuple]], CatalogRead] | None = None) -> Step:
+    return Step(read=CatalogRead(query, params, _guard(resolve, describe), describe), after=after)
+
+
+def _guard(resolve: Callable[[list[tuple]], Inverse], what: str) -> Callable[[list[tuple]], Inverse]:
+    """A resolve that turns an unexpected catalog answer into "manual" rather than a crash mid-migration."""
+    def safe(rows: list[tuple]) -> Inverse:
+        try:
+            return resolve(rows)
+        except (LookupError, TypeError, ValueError, AttributeError) as exc:
+            return Inverse(manual=f"could not work out the inverse from the catalog ({what}: {exc!r})")
+    return safe
+
+
+def _unless_exists(exists_sql: str, params: tuple, inverse: tuple[str, ...], what: str) -> Step:
+    """IF NOT EXISTS: nothing to undo when the object was already there."""
+    return _read(f"SELECT {exists_sql}", params,
+                 lambda rows: NOTHING if rows and rows[0][0] else Inverse(inverse),
+                 f"drop {what} unless it existed before (read when applied)")
+
+
+def _in_creation_schema(name_param: str = "%s") -> str:
+    """SQL: the regclass text of an unqualified name in the schema CREATE would use."""
+    return f"pg_catalog.quote_ident(pg_catalog.current_schema()) || '.' || pg_catalog.quote_ident({name_param})"
+
+
+def _relation_exists(rv: ast.RangeVar) -> tuple[str, tuple]:
+    """SQL and params: does the relation CREATE ... IF NOT EXISTS would make already exist."""
+    if rv.schemaname:
+        return "pg_catalog.to_regclass(%s) IS NOT NULL", (_rv(rv),)
+    return f"pg_catalog.to_regclass({_in_creation_schema()}) IS NOT NULL", (rv.relname,)
+
+
+_QNAME = "pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)"
+
+
+# ACL entries as [grantee name, privilege, grantable]; the owner is named, PUBLIC is PUBLIC.
+_ACL_JSON = """(SELECT pg_catalog.json_agg(pg_catalog.json_build_array(
+      CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END,
+      a.privilege_type, a.is_grantable) ORDER BY a.grantee, a.privilege_type)
+    FROM pg_catalog.aclexplode({acl}) a)"""
+
+
+def _acl_json(acl: str, kind: str, owner: str, *, default: bool = False) -> str:
+    expr = f"pg_catalog.acldefault({kind}, {owner})" if default else acl
+    return _ACL_JSON.format(acl=expr)
+
+
+def _acl_restore(target: str, acl: list | None, default: list | None) -> list[str]:
+    """GRANT/REVOKE turning a just-created object's default privileges into `acl` (None: default)."""
+    if acl is None:
+        return []
+    have = {(g, p): opt for g, p, opt in default or []}
+    want = {(g, p): opt for g, p, opt in acl}
+    out = []
+    for (g, p), opt in sorted(have.items()):
+        if (g, p) not in want:
+            out.append(f"REVOKE {p} ON {target} FROM {g}")
+        elif opt and not want[(g, p)]:
+            out.append(f"REVOKE GRANT OPTION FOR {p} ON {target} FROM {g}")
+    for (g, p), opt in sorted(want.items()):
+        if have.get((g, p)) is None or (opt and not have[(g, p)]):
+            out.append(f"GRANT {p} ON {target} TO {g}{' WITH GRANT OPTION' if opt else ''}")
+    return out
+
+
+def _comment(target: str, text: str | None) -> list[str]:
+    return [f"COMMENT ON {target} IS {literal(text)}"] if text is not None else []

@@ -1,0 +1,51 @@
+"""Views: CREATE [OR REPLACE] VIEW undone, and a view's definition read back."""
+
+from __future__ import annotations
+
+from pglast import ast
+
+from app.core.rollback.model import NOTHING, CatalogRead, Inverse, Step
+from app.core.rollback.names import _rv
+from app.core.rollback.steps import _QNAME, _acl_json, _fixed, _read
+
+_VIEW = f"""
+SELECT {_QNAME}, pg_catalog.pg_get_viewdef(c.oid), c.reloptions, c.relnatts,
+  pg_catalog.obj_description(c.oid, 'pg_class'),
+  {_acl_json('c.relacl', "'r'", 'c.relowner')}, {_acl_json('', "'r'", 'c.relowner', default=True)},
+  (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.attname, d.description)) FROM pg_catalog.pg_attribute a
+     JOIN pg_catalog.pg_description d ON d.classoid = 'pg_catalog.pg_class'::regclass AND d.objoid = c.oid
+      AND d.objsubid = a.attnum WHERE a.attrelid = c.oid AND a.attnum > 0)
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid = pg_catalog.to_regclass(%s) AND c.relkind = 'v'"""
+
+
+def _view_sql(name: str, definition: str, options: list[str] | None, replace_: bool) -> str:
+    with_ = f" WITH ({', '.join(options)})" if options else ""
+    return f"CREATE {'OR REPLACE ' if replace_ else ''}VIEW {name}{with_} AS {definition.strip().rstrip(';')}"
+
+
+def _create_view(node: ast.ViewStmt, what: str) -> Step:
+    name = _rv(node.view)
+    if node.view.relpersistence == "t":
+        return Step(NOTHING)
+    drop = f"DROP VIEW {name}"
+    if not node.replace:
+        return _fixed(drop)
+
+    def before(rows: list[tuple]) -> Inverse:
+        return Inverse((drop,)) if not rows else NOTHING
+
+    def after(rows: list[tuple]) -> CatalogRead:
+        if not rows:
+            return CatalogRead("SELECT 1", (), lambda _: Inverse((drop,)), "nothing")
+        qname, definition, options, natts = rows[0][:4]
+
+        def resolve(now: list[tuple]) -> Inverse:
+            if now and now[0][3] != natts:
+                return Inverse(manual=f"{what!r} adds columns to {qname}, which CREATE OR REPLACE cannot take away")
+            return Inverse((_view_sql(qname, definition, options, True),))
+
+        return CatalogRead(_VIEW, (name,), resolve, f"the columns of view {name}")
+
+    return _read(_VIEW, (name,), before,
+        f"restore the previous definition of view {name}, or drop it (read when applied)", after)
