@@ -191,8 +191,6 @@ class MigrationRunner:
         cancel: CancelToken | None = None,
     ) -> RunResult:
         """Run pending migrations in version order, each in its own transaction with its history row."""
-        from app.core.apply import Context, apply
-
         progress = progress or no_progress
         cancel = cancel or CancelToken()
         clock = Clock()
@@ -212,6 +210,8 @@ class MigrationRunner:
             if not prepared:
                 return RunResult(batch_id=None, dry_run=False, warnings=warnings, total_ms=clock.ms(),
                                  target=self.target.display())
+            from app.core.apply import Context, apply  # the parser: only when something runs
+
             history.ensure_tables(conn)
             ctx = Context(conn, self.actor, batch_id, self.options, cancel, progress, verbose, clock)
             applied = []
@@ -485,6 +485,8 @@ class MigrationRunner:
 
 
 def _prepare_all(files: list[MigrationFile]) -> list[Prepared]:
+    if not files:
+        return []  # a no-op migrate never loads the parser
     from app.core.apply import prepare
 
     problems = []
