@@ -11,6 +11,7 @@
 # with Python 3.11+ and pip access (or a filled pip cache) is enough; the result needs no Python.
 # Windows: packaging/build.ps1.
 set -euo pipefail
+trap 'echo "build.sh: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 usage() {
   cat <<'EOF'
@@ -98,7 +99,7 @@ if [ "$OS" = linux ] && command -v dpkg-deb >/dev/null 2>&1; then
   # loads from the system (checked with ldd): glibc (as new as the build machine's), OpenGL/EGL
   # and libxcb (PyInstaller never bundles those), and Wayland's client libraries for Qt's
   # Wayland plugin (X11 works without them).
-  GLIBC="$(ldd --version | head -1 | grep -oE '[0-9]+\.[0-9]+$')"
+  GLIBC="$(getconf GNU_LIBC_VERSION | awk '{print $2}')"
   cat > "$STAGE/DEBIAN/control" <<EOF
 Package: tidemark
 Version: $VERSION
