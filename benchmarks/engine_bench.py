@@ -78,7 +78,8 @@ def main() -> None:
     else:
         binaries = next(b for b in system_binaries() if f"system-{b.major}" == args.server)
     work = Path(tempfile.mkdtemp(prefix="tidemark-bench-"))
-    server = LocalServer(work / "data", binaries, socket_dir=work / "sock")
+    # fsync off on both sides: the comparison is of round trips and client work, not of this disk
+    server = LocalServer(work / "data", binaries, socket_dir=work / "sock", fast=True)
     server.init()
     server.start()
     try:

@@ -17,6 +17,7 @@ from pglast import ast
 from psycopg import errors as pg_errors
 
 from app.core import history
+from app.core.connect import session_setup
 from app.core.errors import (
     Cancelled,
     ConnectionLost,
@@ -119,15 +120,6 @@ class Context:
         """Report progress."""
         run_ms = self.run_clock.ms() if self.run_clock else 0.0
         self.progress(ProgressEvent(phase, run_elapsed_ms=run_ms, **kw))  # type: ignore[arg-type]
-
-
-def session_setup(conn: psycopg.Connection) -> list[str]:
-    """Settings of the runner's own session (after connecting, and after a migration's RESET ALL)."""
-    if conn.info.server_version >= 140000:
-        # A killed client's backend then aborts within a second instead of running on,
-        # holding the migration lock, until its statement ends.
-        return ["SET client_connection_check_interval = 1000"]
-    return []
 
 
 def _reset_session(script: Script, ctx: Context, p: Prepared) -> None:

@@ -145,3 +145,12 @@ def _explain(exc: psycopg.OperationalError, target: Target) -> str:
     if sqlstate == "3D000" or "does not exist" in text:
         return f"cannot connect to {where}: {last}"
     return f"cannot connect to {where} (from {target.source}): {last}"
+
+
+def session_setup(conn: psycopg.Connection) -> list[str]:
+    """Settings of the runner's own session (after connecting, and after a migration's RESET ALL)."""
+    if conn.info.server_version >= 140000:
+        # A killed client's backend then aborts within a second instead of running on,
+        # holding the migration lock, until its statement ends.
+        return ["SET client_connection_check_interval = 1000"]
+    return []

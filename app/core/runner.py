@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 import psycopg
 
 from app.core import history, lock
-from app.core.connect import Target, connect, resolve_target
+from app.core.connect import Target, connect, resolve_target, session_setup
 from app.core.errors import (
     ConnectionLost,
     DatabaseError,
@@ -116,8 +116,6 @@ class MigrationRunner:
     @contextmanager
     def _locked(self, conn: psycopg.Connection, cancel: CancelToken, progress: ProgressCallback
                 ) -> Iterator[None]:
-        from app.core.apply import session_setup
-
         for setting in session_setup(conn):
             conn.execute(setting)
         if not lock.try_acquire(conn):
