@@ -171,7 +171,7 @@ def check_libraries(bundle: Path) -> None:
 
 
 def smoke(r: Runner) -> None:
-    """The user's first session: sandbox, migrate, status, rollback, report, lint, GUI."""
+    """The user's first session: sandbox, migrate, status, rollback, rehearse, backup, report, lint, GUI."""
     version = r.run("tidemark", "--version").stdout.strip()
     if not re.fullmatch(r"tidemark \d+\.\d+\.\d+\S*", version):
         raise SmokeFailure(f"tidemark --version printed {version!r}")
@@ -189,6 +189,11 @@ def smoke(r: Runner) -> None:
         after = _applied(json.loads(r.run("tidemark", "status", "--json").stdout))
         if after != applied - 1:
             raise SmokeFailure(f"rollback 1: applied went from {applied} to {after}")
+        # The bundled PostgreSQL beyond the sandbox: a throwaway server for the rehearsal, pg_dump for the backup.
+        r.run("tidemark", "rehearse", timeout=300)
+        backup = r.run("tidemark", "migrate", "--yes", "--backup", "schema").stdout
+        if "backup (schema) written to" not in backup:
+            raise SmokeFailure(f"migrate --backup schema wrote no backup:\n{backup}")
         html = r.project / "x.html"
         r.run("tidemark", "report", "--html", "--output", str(html))
         if "<html" not in html.read_text(encoding="utf-8").lower():
@@ -197,10 +202,13 @@ def smoke(r: Runner) -> None:
         r.run("tidemark", "report", "--pdf", "--output", str(pdf))
         if not pdf.read_bytes().startswith(b"%PDF"):
             raise SmokeFailure("report --pdf wrote no PDF")
-        # lint runs the bundled squawk: 0 (clean) or 1 (findings) both prove it ran.
-        lint = json.loads(r.run("tidemark", "lint", "--json", ok_codes=(0, 1)).stdout)
-        if not lint.get("squawk_version"):
-            raise SmokeFailure(f"lint did not run the bundled squawk: {json.dumps(lint)[:500]}")
+        # lint runs the bundled squawk: a blocking index build is its finding (exit 1).
+        unsafe = r.project.parent / "lint" / "20260101000000_index.sql"
+        unsafe.parent.mkdir(exist_ok=True)
+        unsafe.write_text("CREATE INDEX users_email ON users (email);\n", encoding="utf-8")
+        lint = json.loads(r.run("tidemark", "lint", "--json", str(unsafe), ok_codes=(1,)).stdout)
+        if not lint.get("squawk_version") or not any(f.get("source") == "squawk" for f in lint.get("findings", [])):
+            raise SmokeFailure(f"lint did not run the bundled squawk: {json.dumps(lint)[:800]}")
         print(f"  squawk {lint['squawk_version']}")
     finally:
         r.run("tidemark", "sandbox", "stop", timeout=120)
