@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -36,7 +37,13 @@ STDERR_WHITELIST = [
     r"^QStandardPaths: (XDG_RUNTIME_DIR not set|wrong permissions on runtime directory).*",
     r"^This plugin does not support propagateSizeHints\(\)",
     r"^qt\.qpa\.\w+: .*offscreen.*",
+    r"^dbus-daemon\[\d+\]: ",  # the test's own session bus (fd limits in containers), not Tidemark
 ]
+
+# A private Secret Service for the keyring check: a session bus and an unlocked gnome-keyring.
+WITH_KEYRING = ("dbus-run-session", "--", "bash", "-c",
+                'eval "$(printf smoke | gnome-keyring-daemon --unlock --components=secrets)" >/dev/null; '
+                'exec "$0" "$@"')
 
 
 class SmokeFailure(Exception):
@@ -81,13 +88,13 @@ class Runner:
 
     def run(self, name: str, *args: str, ok_codes: tuple[int, ...] = (0,), timeout: float = 180,
             verbose_args: tuple[str, ...] = ("--traceback",), wrapper: tuple[str, ...] = (),
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+            env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         """Run one command; fail on an unexpected exit code or stderr line (rerun verbose first)."""
         cmd = [*wrapper, self.exe(name), *args]
         env = {**self.env, **(env or {})}
-        print(f"$ {' '.join(wrapper)}{' ' if wrapper else ''}{name} {' '.join(args)}", flush=True)
+        print(f"$ {'(' + wrapper[0] + ') ' if wrapper else ''}{name} {' '.join(args)}", flush=True)
         proc = subprocess.run(cmd, cwd=self.project, env=env, capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+                              timeout=timeout, input=stdin if stdin is not None else "")
         bad = [line for line in proc.stderr.splitlines()
                if line.strip() and not any(re.match(p, line) for p in STDERR_WHITELIST)]
         if proc.returncode in ok_codes and not bad:
@@ -99,7 +106,7 @@ class Runner:
                   "--- stderr ---", proc.stderr]
         if verbose_args:
             again = subprocess.run([*cmd, *verbose_args], cwd=self.project, env=env, capture_output=True,
-                                   text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+                                   text=True, timeout=timeout, input=stdin if stdin is not None else "")
             report += [f"--- again with {' '.join(verbose_args)}: exit {again.returncode} ---", "--- stdout ---",
                        again.stdout, "--- stderr ---", again.stderr]
         raise SmokeFailure("\n".join(report))
@@ -212,6 +219,7 @@ def smoke(r: Runner) -> None:
         print(f"  squawk {lint['squawk_version']}")
     finally:
         r.run("tidemark", "sandbox", "stop", timeout=120)
+    check_keyring(r)
     gui = r.run("tidemark-gui", "--self-test", timeout=120, verbose_args=())
     if "self-test ok" not in gui.stdout:
         raise SmokeFailure(f"tidemark-gui --self-test did not say 'self-test ok':\n{gui.stdout}\n{gui.stderr}")
@@ -223,6 +231,20 @@ def smoke(r: Runner) -> None:
             raise SmokeFailure(f"tidemark-gui --self-test on X11 did not say 'self-test ok':\n{x11.stdout}")
     else:
         print("  (no xvfb-run: the X11 platform plugin is not tried)")
+
+
+def check_keyring(r: Runner) -> None:
+    """The bundled keyring backends: store a password in a Secret Service, read it in the next session."""
+    if not (sys.platform.startswith("linux") and shutil.which("dbus-run-session")
+            and shutil.which("gnome-keyring-daemon")):
+        print("  (no dbus-run-session or gnome-keyring-daemon: the keyring is not tried)")
+        return
+    password = secrets.token_urlsafe(12)  # made at run time, never written anywhere but the keyring
+    r.run("tidemark", "env", "add", "smoke", "--dsn", "postgresql://smoke@127.0.0.1:1/smoke", "--password-stdin",
+          wrapper=WITH_KEYRING, stdin=password + "\n")
+    listed = r.run("tidemark", "env", "list", wrapper=WITH_KEYRING).stdout
+    if not re.search(r"^smoke\s.*\bkeyring\s*$", listed, re.MULTILINE):
+        raise SmokeFailure(f"env list does not show the password stored in the keyring:\n{listed}")
 
 
 def _applied(status: object) -> int:
