@@ -93,6 +93,9 @@ if [ "$OS" = linux ] && command -v dpkg-deb >/dev/null 2>&1; then
   ln -s /opt/tidemark/tidemark-gui "$STAGE/usr/bin/tidemark-gui"
   install -m 0644 "$SRC/packaging/tidemark.desktop" "$STAGE/usr/share/applications/tidemark.desktop"
   install -m 0644 "$SRC/resources/icons/tidemark.svg" "$STAGE/usr/share/icons/hicolor/scalable/apps/tidemark.svg"
+  # A PNG too, for menus that do not draw SVG (Qt renders it in the build venv).
+  QT_QPA_PLATFORM=offscreen "$VENV/bin/python" "$SRC/packaging/make_icons.py" "$SRC/build/icons" >/dev/null
+  install -D -m 0644 "$SRC/build/icons/tidemark.png" "$STAGE/usr/share/icons/hicolor/256x256/apps/tidemark.png"
   chmod -R u=rwX,go=rX "$STAGE/opt/tidemark"
   INSTALLED_KB="$(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)"
   # No Python dependency: the bundle carries its interpreter and libraries. What it still

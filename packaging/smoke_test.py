@@ -126,7 +126,8 @@ def unpack(source: Path, into: Path) -> Path:
             target = os.readlink(into / "usr" / "bin" / link)
             if target != f"/opt/tidemark/{link}":
                 raise SmokeFailure(f".deb: /usr/bin/{link} points at {target}, not /opt/tidemark/{link}")
-        for must in ("usr/share/applications/tidemark.desktop", "usr/share/icons/hicolor/scalable/apps/tidemark.svg"):
+        for must in ("usr/share/applications/tidemark.desktop", "usr/share/icons/hicolor/scalable/apps/tidemark.svg",
+                     "usr/share/icons/hicolor/256x256/apps/tidemark.png"):
             if not (into / must).is_file():
                 raise SmokeFailure(f".deb: /{must} is missing")
         return into / "opt" / "tidemark"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import configparser
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -81,3 +82,21 @@ def test_pyinstaller_is_an_extra_not_a_dependency():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert not any(d.lower().startswith("pyinstaller") for d in project["dependencies"])
     assert any(d.lower().startswith("pyinstaller") for d in project["optional-dependencies"]["packaging"])
+
+
+def test_icons_for_windows_and_macos_are_drawn_from_the_svg(tmp_path):
+    # A subprocess: make_icons creates a QGuiApplication, which must not become this test session's.
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    subprocess.run([sys.executable, str(PACKAGING / "make_icons.py"), str(tmp_path)], check=True, env=env,
+                   capture_output=True, timeout=120)
+    from PIL import Image
+
+    with Image.open(tmp_path / "tidemark.ico") as ico:
+        assert ico.format == "ICO" and (256, 256) in ico.info["sizes"] and (16, 16) in ico.info["sizes"]
+    with Image.open(tmp_path / "tidemark.icns") as icns:
+        assert icns.format == "ICNS"
+    with Image.open(tmp_path / "tidemark.png") as png:
+        assert png.size == (256, 256)
+        # drawn, not blank: the SVG's dark blue background at the centre top
+        r, g, b, a = png.convert("RGBA").getpixel((128, 20))
+        assert a == 255 and b > r and b > g
