@@ -67,6 +67,7 @@ def clean_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]
     if sys.platform == "win32":  # pragma: no cover - the Windows CI job
         env.update({k: os.environ[k] for k in ("SYSTEMROOT", "COMSPEC", "PATHEXT", "USERPROFILE") if k in os.environ})
         env["PATH"] = os.environ.get("SYSTEMROOT", r"C:\Windows") + r"\System32"
+        env["TEMP"] = env["TMP"] = env["TMPDIR"]
     env.update(extra or {})
     (home / "tmp").mkdir(parents=True, exist_ok=True)
     return env
