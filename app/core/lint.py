@@ -234,8 +234,8 @@ def squawk_binary() -> Path:
     for c in candidates:
         if c.is_file() and os.access(c, os.X_OK):
             return c
-    raise LintUnavailable("lint needs squawk, which is missing: reinstall Tidemark "
-                          "(pip install squawk-cli), or set TIDEMARK_SQUAWK to its path")
+    how = "reinstall Tidemark" if getattr(sys, "frozen", False) else "reinstall Tidemark (pip install squawk-cli)"
+    raise LintUnavailable(f"lint needs squawk, which is missing: {how}, or set TIDEMARK_SQUAWK to its path")
 
 
 def run_squawk(paths: list[Path], pg_version: str | None = None) -> tuple[list[dict], str]:
