@@ -425,13 +425,13 @@ def lint_files(paths: Iterable[Path], *, runner_sets_lock_timeout: bool = False,
 
 _WIDENING_TO_TEXT = Rule(
     "column-type-change", WARNING,
-    "changes a column to text or varchar: no rewrite when it widens (varchar(n) to a larger n, or to text), "
-    "but ACCESS EXCLUSIVE while it runs, and a narrowing checks every row",
-    "make sure it widens; run it with a lock_timeout")
+    "changes a column to text or unbounded varchar: no rewrite when the column was varchar or text, "
+    "but ACCESS EXCLUSIVE while it runs (other types are rewritten)",
+    "make sure the column was varchar or text; run it with a lock_timeout")
 
 
 def _to_text_like(node: ast.Node) -> bool:
-    """Every type change of the statement is to text or varchar (often a widening: no rewrite)."""
+    """Every type change of the statement is to text or unbounded varchar (no rewrite from varchar or text)."""
     if not isinstance(node, ast.AlterTableStmt):
         return False
     changes = [c for c in node.cmds or () if isinstance(c, ast.AlterTableCmd)
@@ -442,6 +442,8 @@ def _to_text_like(node: ast.Node) -> bool:
         col = c.def_
         names = [n.sval for n in (col.typeName.names if col and col.typeName else ()) if isinstance(n, ast.String)]
         if not names or names[-1] not in ("text", "varchar") or col.raw_default is not None:  # USING rewrites
+            return False
+        if col.typeName.typmods:  # varchar(n): lint cannot tell a widening from a narrowing (a rewrite)
             return False
     return True
 
