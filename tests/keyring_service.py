@@ -49,8 +49,22 @@ class SecretService:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start() -> SecretService:
-    """Start dbus-daemon and gnome-keyring-daemon; skip when gnome-keyring is not installed."""
+def start(attempts: int = 3) -> SecretService:
+    """Start dbus-daemon and gnome-keyring-daemon; skip when gnome-keyring is not installed.
+
+    On a loaded machine the daemon sometimes never creates its login collection (seen in CI once
+    in several runs): a fresh bus and daemon are tried again, each with its own deadline.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return _start_once()
+        except RuntimeError:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_once() -> SecretService:
     daemon = shutil.which("gnome-keyring-daemon")
     bus = shutil.which("dbus-daemon")
     if not daemon or not bus:
