@@ -262,7 +262,25 @@ def read_last_events(conn: psycopg.Connection) -> dict[str, LastEvent]:
 
 
 def literal(conn: psycopg.Connection, value: Any) -> str:
-    """A value as an SQL literal, quoted by libpq for this connection."""
+    """A value as an SQL literal for this connection.
+
+    History rows carry ~20 values per migration: plain strings, numbers, booleans and NULL are
+    written directly when that is exact (UTF-8 client encoding and standard_conforming_strings
+    on, where doubling quotes is the whole escaping); anything else is quoted by psycopg/libpq.
+    """
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if (
+        isinstance(value, str)
+        and "\x00" not in value
+        and conn.info.encoding == "utf-8"
+        and conn.info.parameter_status("standard_conforming_strings") == "on"
+    ):
+        return "'" + value.replace("'", "''") + "'"
     return sql.Literal(value).as_string(conn)
 
 
