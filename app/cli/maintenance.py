@@ -16,6 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "manual unless the file gives custom rollback SQL.")
     p.add_argument("name", metavar="NAME", help="file name (with or without .sql) or 14-digit version")
     common.connection_options(p)
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask on a protected environment (CI)")
     p.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS", help="wait for the lock")
     p.set_defaults(handler=handle_baseline)
 
@@ -33,7 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle_baseline(args: argparse.Namespace, out: Output) -> int:
     """Record migrations as applied."""
+    from app.cli.env import confirm_protected
+
     runner = common.build_runner(args)
+    confirm_protected(runner.target, args, out, "baseline")
     result = runner.baseline(args.name)
     for name in result.already_applied:
         out.line(f"already applied: {name}")
@@ -58,7 +62,11 @@ def handle_repair(args: argparse.Namespace, out: Output) -> int:
         out.line(c.diff.rstrip() or "(no difference in the normalised text)")
         if c.new_rollback_kind:
             out.line("   the file's custom rollback SQL will be stored as its rollback")
-    if not args.yes:
+    if runner.target.protected:
+        from app.cli.env import confirm_protected
+
+        confirm_protected(runner.target, args, out, "repair")  # the typed name replaces "yes"
+    elif not args.yes:
         streams = out.streams
         if not streams.stdin_tty:
             raise UsageError("repair changes the history: pass --yes to accept without the prompt")
