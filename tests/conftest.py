@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,19 +149,25 @@ class Database:
         return bool(self.scalar("SELECT to_regclass(%s) IS NOT NULL", (regclass,)))
 
 
+@contextmanager
+def fresh_database(server: Server) -> Iterator[Database]:
+    """A new, empty database on a server, dropped afterwards."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield Database(server, name, server.dsn(name))
+    finally:
+        with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
+            force = " WITH (FORCE)" if server.major >= 13 else ""
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}" + force).format(sql.Identifier(name)))
+
+
 @pytest.fixture
 def database(pg_server: Server) -> Iterator[Database]:
     """A new, empty database, dropped after the test."""
-    name = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(pg_server.admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    db = Database(pg_server, name, pg_server.dsn(name))
-    try:
+    with fresh_database(pg_server) as db:
         yield db
-    finally:
-        with psycopg.connect(pg_server.admin_dsn, autocommit=True) as conn:
-            force = " WITH (FORCE)" if pg_server.major >= 13 else ""
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}" + force).format(sql.Identifier(name)))
 
 
 @dataclass

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
-from psycopg import sql
 
 from app.core.catalog import CatalogSnapshot, diff, snapshot
-from tests.conftest import Database
+from tests.conftest import Database, fresh_database
 
 ROLE = "tm_catalog_reader"
 
@@ -50,15 +47,8 @@ def _ensure_role(db: Database) -> None:
 @pytest.fixture
 def second(database: Database) -> Iterator[Database]:
     """Another fresh database on the same server."""
-    server = database.server
-    name = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield Database(server, name, server.dsn(name))
-    finally:
-        with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with fresh_database(database.server) as db:
+        yield db
 
 
 def _snap(db: Database, schemas: list[str] | None = None) -> CatalogSnapshot:

@@ -11,26 +11,19 @@ from pathlib import Path
 import jsonschema
 import psycopg
 import pytest
-from psycopg import sql
 
 from app.core.connect import Target
 from app.core.runner import MigrationRunner
 from app.paths import resources_dir
 from app.report import MigrationReporter
-from tests.conftest import Database, MigrationDir, Server, run_cli
+from tests.conftest import Database, MigrationDir, Server, fresh_database, run_cli
 
 
 @pytest.fixture
 def other(pg_server: Server) -> Iterator[Database]:
     """A second fresh database on the same server (another environment)."""
-    name = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(pg_server.admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield Database(pg_server, name, pg_server.dsn(name))
-    finally:
-        with psycopg.connect(pg_server.admin_dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with fresh_database(pg_server) as db:
+        yield db
 
 
 def _free_port() -> int:
