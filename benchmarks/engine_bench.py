@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -114,6 +115,7 @@ def main() -> None:
                     c.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(db)))
     finally:
         server.stop()
+        shutil.rmtree(work, ignore_errors=True)  # in /dev/shm it is memory: never leave it behind
 
     med = {k: statistics.median(v) for k, v in results.items()}
     ratio = med["tidemark migrate"] / med["psql floor"]
