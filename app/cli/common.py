@@ -129,5 +129,6 @@ def build_runner(args: argparse.Namespace, env: dict[str, str] | None = None) ->
         allow_out_of_order=getattr(args, "allow_out_of_order", False),
         slow_threshold_ms=getattr(args, "slow_threshold", 60_000),
         supabase_history=getattr(args, "supabase_history", False),
+        pipeline=getattr(args, "pipeline", True),
     )
     return MigrationRunner(target, folder, options)

@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="run pending files older than the newest applied one")
         if name == "migrate":
             common.run_options(p)
+            p.add_argument("--no-pipeline", dest="pipeline", action="store_false",
+                           help="send each migration only after the previous one committed (for a "
+                           "connection pooler that does not support pipelining); slower with many files")
             preflight.backup_options(p)
         p.set_defaults(handler=handle_dry_run if name == "dry-run" else handle_migrate)
 

@@ -27,21 +27,17 @@ from app.core.errors import (
     ServerErrorInfo,
 )
 from app.core.files import MigrationFile, forward_sql
-from app.core.history import Actor, AppliedRow, Event
+from app.core.history import Actor, AppliedRow, Event, Raw
 from app.core.options import Options
 from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, ProgressEvent
 from app.core.results import AppliedMigration, RolledBackMigration, StatementTiming
 from app.core.rollback import Inverse, RollbackPlan, Step, assemble, plan_steps
 from app.core.script import Script, ScriptError, rollback_if_needed, run
-from app.core.sql import LineIndex, Statement, parse_file, strip_transaction_wrapper
+from app.core.sql import LineIndex, Statement, outline_file, parse_file, transaction_wrapper
 from app.core.status import RollbackKind, rollback_kind_of  # noqa: F401 - re-exported for callers
 
 # Server-side duration of the current transaction: the time the migration's statements took.
 TX_ELAPSED_MS = "(extract(epoch from clock_timestamp() - now()) * 1000)::integer"
-
-
-class Raw(str):
-    """An SQL expression to put in a history row as it is (not as a literal)."""
 
 
 @dataclass
@@ -74,6 +70,11 @@ class Prepared:
         return False
 
     @property
+    def drops_prepared_statements(self) -> bool:
+        """True when it runs DEALLOCATE or DISCARD, which drop the session's prepared statements."""
+        return any(isinstance(st.node, ast.DeallocateStmt | ast.DiscardStmt) for st in self.statements)
+
+    @property
     def transactional(self) -> bool:
         """True when it runs in one transaction with its history row."""
         return self.non_transactional_reason is None
@@ -87,20 +88,38 @@ class Prepared:
         return assemble(self.statements, inverses, self.file.directives.custom_rollback)
 
 
-def prepare(file: MigrationFile) -> Prepared:
-    """Parse a file with PostgreSQL's parser and plan its rollback; nothing runs."""
-    statements = parse_file(forward_sql(file.text), file.path)
-    statements, wrapped = strip_transaction_wrapper(statements, file.path)
-    for st in statements:
-        if st.kind == "CopyStmt" and getattr(st.node, "is_from", False) and not st.node.filename:
+@dataclass(frozen=True)
+class Checked:
+    """A file that passed `check`: it can be prepared without failing."""
+
+    file: MigrationFile
+    wrapped: bool  # the file wraps itself in BEGIN ... COMMIT (our transaction replaces it)
+
+
+def check(file: MigrationFile) -> Checked:
+    """Refuse what cannot run, naming file and line, without building parse trees (see outline_file)."""
+    text = forward_sql(file.text)
+    outlines = outline_file(text, file.path)
+    wrapped = transaction_wrapper(outlines, text, file.path)
+    for o in outlines:
+        if o.kind == "CopyStmt" and o.fields.get("is_from") and not o.fields.get("filename"):
             raise MigrationFileError(
-                [FileProblem(file.path, "COPY ... FROM STDIN needs data from a client", st.line,
+                [FileProblem(file.path, "COPY ... FROM STDIN needs data from a client", o.line(text),
                              hint="use INSERT statements, or COPY FROM a server-side file")]
             )
-    if not statements:
+    if len(outlines) <= (2 if wrapped else 0):
         raise MigrationFileError([FileProblem(file.path, "holds no SQL statement, only comments",
                                               hint="add SQL to it, or delete it")])
-    return Prepared(file, statements, plan_steps(statements), wrapped)
+    return Checked(file, wrapped)
+
+
+def prepare(file: MigrationFile | Checked) -> Prepared:
+    """Parse a file with PostgreSQL's parser and plan its rollback (checking it first); nothing runs."""
+    checked = file if isinstance(file, Checked) else check(file)
+    statements = parse_file(forward_sql(checked.file.text), checked.file.path)
+    if checked.wrapped:
+        statements = statements[1:-1]
+    return Prepared(checked.file, statements, plan_steps(statements), checked.wrapped)
 
 
 @dataclass
@@ -133,7 +152,8 @@ def _reset_session(script: Script, ctx: Context, p: Prepared) -> None:
             script.add(s, None)
 
 
-def _settings(options: Options, *, local: bool, index_build: bool = False) -> list[str]:
+def timeout_settings(options: Options, *, local: bool, index_build: bool = False) -> list[str]:
+    """SET (LOCAL) lock_timeout / statement_timeout as the options ask."""
     scope = "SET LOCAL" if local else "SET"
     out = []
     if options.lock_timeout_ms is not None:
@@ -144,13 +164,8 @@ def _settings(options: Options, *, local: bool, index_build: bool = False) -> li
     return out
 
 
-def _history_values(conn: psycopg.Connection, values: dict[str, object]) -> str:
-    cols = ", ".join(values)
-    vals = ", ".join(v if isinstance(v, Raw) else history.literal(conn, v) for v in values.values())
-    return f"({cols}) VALUES ({vals})"
-
-
-def _applied_row_sql(ctx: Context, p: Prepared, plan: RollbackPlan, elapsed: Raw | int) -> list[str]:
+def applied_rows(ctx: Context, p: Prepared, plan: RollbackPlan, elapsed: Raw | int) -> list[history.Row]:
+    """The history row and the audit row that commit with a migration."""
     f = p.file
     values = {
         "name": f.name,
@@ -177,59 +192,75 @@ def _applied_row_sql(ctx: Context, p: Prepared, plan: RollbackPlan, elapsed: Raw
         "checksum": f.checksum,
         **history.audit_values(ctx.actor),
     }
-    rows = [
-        f"INSERT INTO {history.MIGRATIONS} " + _history_values(ctx.conn, values),
-        f"INSERT INTO {history.AUDIT} " + _history_values(ctx.conn, audit),
-    ]
-    if ctx.options.supabase_history:
-        from app.core import supabase_history
-
-        rows += supabase_history.applied_sql(ctx.conn, f, [st.text for st in p.statements])
-    return rows
+    # RETURNING: a pipelined run reads the server-side time back from the history row
+    return [history.Row(history.MIGRATIONS, values, "execution_time_ms"), history.Row(history.AUDIT, audit)]
 
 
-def apply(ctx: Context, p: Prepared, index: int, total: int) -> AppliedMigration:
-    """Run one migration with its history rows; retry on lock timeout when asked."""
+def supabase_rows(ctx: Context, p: Prepared) -> list[str]:
+    """With --supabase-history: the statements that keep the Supabase CLI's table in step."""
+    if not ctx.options.supabase_history:
+        return []
+    from app.core import supabase_history
+
+    return supabase_history.applied_sql(ctx.conn, p.file, [st.text for st in p.statements])
+
+
+def apply(ctx: Context, p: Prepared, index: int, total: int, *, failed: LockTimeout | None = None
+          ) -> AppliedMigration:
+    """Run one migration with its history rows; retry on lock timeout when asked.
+
+    `failed`: its first attempt already hit the lock timeout (in a pipelined run).
+    """
     attempt = 0
     while True:
-        ctx.cancel.check()
-        ctx.emit(Phase.MIGRATION_START, index=index, total=total, migration=p.file.name,
-                 message=p.file.title)
-        try:
-            run_one = _apply_transactional if p.transactional else _apply_non_transactional
-            result = run_one(ctx, p)
-        except _LockTimeout as exc:
-            attempt += 1
-            if attempt > ctx.options.retries:
-                raise exc.failure from None
-            wait = min(ctx.options.retry_backoff_s * 2 ** (attempt - 1), 60.0)
-            ctx.emit(Phase.MESSAGE, index=index, total=total, migration=p.file.name,
-                     message=f"lock timeout; retry {attempt} of {ctx.options.retries} in {wait:g} s")
-            if ctx.cancel.wait(wait):
-                ctx.cancel.check()
-            continue
-        result = AppliedMigration(**{**result.__dict__, "attempts": attempt + 1})
-        ctx.emit(Phase.MIGRATION_DONE, index=index, total=total, migration=p.file.name,
-                 elapsed_ms=float(result.execution_time_ms), message=p.file.title)
-        return result
+        if failed is None:
+            ctx.cancel.check()
+            ctx.emit(Phase.MIGRATION_START, index=index, total=total, migration=p.file.name,
+                     message=p.file.title)
+            try:
+                run_one = _apply_transactional if p.transactional else _apply_non_transactional
+                result = run_one(ctx, p)
+                break
+            except LockTimeout as exc:
+                failed = exc
+        attempt += 1
+        if attempt > ctx.options.retries:
+            raise failed.failure from None
+        failed = None
+        wait = min(ctx.options.retry_backoff_s * 2 ** (attempt - 1), 60.0)
+        ctx.emit(Phase.MESSAGE, index=index, total=total, migration=p.file.name,
+                 message=f"lock timeout; retry {attempt} of {ctx.options.retries} in {wait:g} s")
+        if ctx.cancel.wait(wait):
+            ctx.cancel.check()
+    result = AppliedMigration(**{**result.__dict__, "attempts": attempt + 1})
+    ctx.emit(Phase.MIGRATION_DONE, index=index, total=total, migration=p.file.name,
+             elapsed_ms=float(result.execution_time_ms), message=p.file.title)
+    return result
 
 
-class _LockTimeout(Exception):
+class LockTimeout(Exception):
     def __init__(self, failure: MigrationFailed) -> None:
         super().__init__(str(failure))
         self.failure = failure
 
 
-def _finish(ctx: Context, p: Prepared, script: Script, plan: RollbackPlan, elapsed: Raw | int) -> None:
-    """History and audit rows, COMMIT and a session reset, sent with what the script holds."""
+def _closing(ctx: Context, p: Prepared, script: Script, plan: RollbackPlan, elapsed: Raw | int) -> None:
+    """Add the history and audit rows, COMMIT and a session reset to the script."""
     if p.changes_session:
         # A file's SET ROLE or statement_timeout must not govern Tidemark's own history rows.
         script.add("RESET ROLE", None)
         script.add("SET LOCAL statement_timeout = 0", None)
-    for text in _applied_row_sql(ctx, p, plan, elapsed):
+    for row in applied_rows(ctx, p, plan, elapsed):
+        script.add(row.sql(ctx.conn), None)
+    for text in supabase_rows(ctx, p):
         script.add(text, None)
     script.add("COMMIT", None)
     _reset_session(script, ctx, p)
+
+
+def _finish(ctx: Context, p: Prepared, script: Script, plan: RollbackPlan, elapsed: Raw | int) -> None:
+    """History and audit rows, COMMIT and a session reset, sent with what the script holds."""
+    _closing(ctx, p, script, plan, elapsed)
     run(ctx.conn, script)
 
 
@@ -240,7 +271,7 @@ def _apply_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
     inverses: list[Inverse] = []
     script = Script()
     script.add("BEGIN", None)
-    for s in _settings(ctx.options, local=True):
+    for s in timeout_settings(ctx.options, local=True):
         script.add(s, None)
     try:
         for st, step in zip(p.statements, p.steps, strict=True):
@@ -268,9 +299,9 @@ def _apply_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
         _finish(ctx, p, script, plan, Raw(TX_ELAPSED_MS))
     except ScriptError as exc:
         rollback_if_needed(conn)
-        raise _failure(ctx, p, exc, partial_ran=[]) from None
+        raise failure(ctx, p, exc, partial_ran=[]) from None
     except psycopg.OperationalError as exc:
-        raise _connection_lost(p.file.name, exc) from None
+        raise connection_lost(p.file.name, exc) from None
     except BaseException:
         rollback_if_needed(conn)
         raise
@@ -295,7 +326,7 @@ def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
             else:
                 inverses.append(step.inverse or Inverse(manual="no inverse"))
             script = Script()
-            for s in _settings(ctx.options, local=False, index_build=bool(st.non_transactional)):
+            for s in timeout_settings(ctx.options, local=False, index_build=bool(st.non_transactional)):
                 script.add(s, None)
             script.add(st.text, st, st.start)
             t = Clock()
@@ -313,9 +344,9 @@ def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
         _finish(ctx, p, script, plan, round(clock.ms()))
     except ScriptError as exc:
         rollback_if_needed(conn)
-        raise _failure(ctx, p, exc, partial_ran=ran) from None
+        raise failure(ctx, p, exc, partial_ran=ran) from None
     except psycopg.OperationalError as exc:
-        raise _connection_lost(p.file.name, exc, partial=bool(ran)) from None
+        raise connection_lost(p.file.name, exc, partial=bool(ran)) from None
     finally:
         if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
             conn.execute("RESET lock_timeout; RESET statement_timeout")
@@ -332,7 +363,15 @@ def _read_after(conn: psycopg.Connection, step: Step, rows: list[tuple]) -> Inve
     return read.resolve(conn.execute(read.query, read.params).fetchall())
 
 
-def _connection_lost(name: str, exc: psycopg.Error, partial: bool = False) -> ConnectionLost:
+def connection_lost(name: str, exc: psycopg.Error, partial: bool = False, ahead: int = 0) -> ConnectionLost:
+    """The error for a connection that broke while `name` ran (and `ahead` more were already sent)."""
+    if ahead:
+        return ConnectionLost(
+            f"connection lost while applying {name}, with {ahead} more migration{'s' if ahead > 1 else ''} "
+            "sent after it: the server committed each with its history row or rolled both back; "
+            "`tidemark status` shows which, and `tidemark migrate` goes on from there "
+            f"({str(exc).strip().splitlines()[-1] if str(exc).strip() else 'server closed the connection'})"
+        )
     if partial:
         return ConnectionLost(
             f"connection lost while running {name} outside a transaction: some of its statements may "
@@ -380,9 +419,9 @@ def _is_connection_error(conn: psycopg.Connection, error: psycopg.Error) -> bool
     return conn.broken or conn.closed or state.startswith(("57P", "08"))
 
 
-def _failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[Statement]) -> Exception:
+def failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[Statement]) -> Exception:
     if _is_connection_error(ctx.conn, exc.error):
-        return _connection_lost(p.file.name, exc.error, partial=bool(partial_ran))
+        return connection_lost(p.file.name, exc.error, partial=bool(partial_ran))
     info = server_error(exc.error, exc.unit, exc.script, p.file.path, p.file.text)
     if ctx.cancel.cancelled and isinstance(exc.error, pg_errors.QueryCanceled):
         _record(ctx, Event.FAILED if partial_ran else "cancelled", p, info)
@@ -406,7 +445,7 @@ def _failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[Stat
         summary += _invalid_index_hint(ctx.conn, exc.unit)
     failure = MigrationFailed(summary, info, partial=bool(partial_ran))
     if isinstance(exc.error, pg_errors.LockNotAvailable) and not partial_ran and p.transactional:
-        return _LockTimeout(failure)
+        return LockTimeout(failure)
     return failure
 
 
@@ -475,7 +514,7 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
         if transactional:
             script = Script()
             script.add("BEGIN", None)
-            for s in _settings(ctx.options, local=True):
+            for s in timeout_settings(ctx.options, local=True):
                 script.add(s, None)
             for st in statements:
                 script.add(st.text, st, st.start)
@@ -486,7 +525,7 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
         else:
             for st in statements:
                 script = Script()
-                for s in _settings(ctx.options, local=False, index_build=bool(st.non_transactional)):
+                for s in timeout_settings(ctx.options, local=False, index_build=bool(st.non_transactional)):
                     script.add(s, None)
                 script.add(st.text, st, st.start)
                 run(conn, script)
@@ -500,7 +539,7 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
     except ScriptError as exc:
         rollback_if_needed(conn)
         if _is_connection_error(conn, exc.error):
-            raise _connection_lost(f"the rollback of {row.name}", exc.error, partial=bool(ran)) from None
+            raise connection_lost(f"the rollback of {row.name}", exc.error, partial=bool(ran)) from None
         info = server_error(exc.error, exc.unit, exc.script, label, sql_text)
         _record_failure(ctx, Event.ROLLBACK_FAILED, row.name, row.version, info)
         if ctx.cancel.cancelled and isinstance(exc.error, pg_errors.QueryCanceled) and not ran:
@@ -512,7 +551,7 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
             summary = f"rollback of {row.name} failed and was undone; it is still applied, later rollbacks did not run"
         raise MigrationFailed(summary, info, partial=bool(ran)) from None
     except psycopg.OperationalError as exc:
-        raise _connection_lost(f"the rollback of {row.name}", exc, partial=bool(ran)) from None
+        raise connection_lost(f"the rollback of {row.name}", exc, partial=bool(ran)) from None
     except BaseException:
         rollback_if_needed(conn)
         raise
@@ -550,8 +589,8 @@ def _rollback_history_sql(ctx: Context, row: AppliedRow, elapsed: Raw | int | No
     }
     rows = [
         f"DELETE FROM {history.MIGRATIONS} WHERE version = {history.literal(ctx.conn, row.version)}",
-        f"INSERT INTO {history.ROLLBACKS} " + _history_values(ctx.conn, rb),
-        f"INSERT INTO {history.AUDIT} " + _history_values(ctx.conn, audit),
+        history.insert_sql(ctx.conn, history.ROLLBACKS, rb),
+        history.insert_sql(ctx.conn, history.AUDIT, audit),
     ]
     if ctx.options.supabase_history:
         from app.core import supabase_history

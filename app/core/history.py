@@ -12,6 +12,7 @@ import getpass
 import os
 import secrets
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -261,39 +262,85 @@ def read_last_events(conn: psycopg.Connection) -> dict[str, LastEvent]:
     return {row[0]: LastEvent(*row) for row in cur.fetchall()}
 
 
+class Raw(str):
+    """An SQL expression to put in a history row as it is (not as a literal)."""
+
+
 def literal(conn: psycopg.Connection, value: Any) -> str:
-    """A value as an SQL literal for this connection.
+    """A value as an SQL literal for this connection."""
+    return _quoter(conn)(value)
+
+
+def _quoter(conn: psycopg.Connection) -> Callable[[Any], str]:
+    """Quoting for this connection's settings, decided once per row rather than once per value.
 
     History rows carry ~20 values per migration: plain strings, numbers, booleans and NULL are
     written directly when that is exact (UTF-8 client encoding and standard_conforming_strings
     on, where doubling quotes is the whole escaping); anything else is quoted by psycopg/libpq.
     """
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if (
-        isinstance(value, str)
-        and "\x00" not in value
-        and conn.info.encoding == "utf-8"
-        and conn.info.parameter_status("standard_conforming_strings") == "on"
-    ):
-        return "'" + value.replace("'", "''") + "'"
-    return sql.Literal(value).as_string(conn)
+    plain = conn.info.encoding == "utf-8" and conn.info.parameter_status("standard_conforming_strings") == "on"
 
+    def quote(value: Any) -> str:
+        if value is None:
+            return "NULL"
+        if isinstance(value, Raw):
+            return str(value)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int):
+            return str(value)
+        if plain and isinstance(value, str) and "\x00" not in value:
+            return "'" + value.replace("'", "''") + "'"
+        return sql.Literal(value).as_string(conn)
 
-def _values(conn: psycopg.Connection, values: dict[str, Any]) -> tuple[str, str]:
-    cols = ", ".join(values)
-    vals = ", ".join(literal(conn, v) for v in values.values())
-    return cols, vals
+    return quote
 
 
 def insert_sql(conn: psycopg.Connection, table: str, values: dict[str, Any]) -> str:
-    """An INSERT with the values inlined, to send in the same round trip as the migration."""
-    cols, vals = _values(conn, values)
-    return f"INSERT INTO {table} ({cols}) VALUES ({vals})"
+    """An INSERT with the values inlined (Raw ones as written), to send with the migration."""
+    quote = _quoter(conn)
+    return f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join(quote(v) for v in values.values())})"
+
+
+@dataclass(frozen=True)
+class Row:
+    """A history row to insert with a migration: its table, values (Raw ones are SQL) and RETURNING."""
+
+    table: str
+    values: dict[str, Any]
+    returning: str = ""
+
+    def sql(self, conn: psycopg.Connection) -> str:
+        """The INSERT with its values inlined."""
+        text = insert_sql(conn, self.table, self.values)
+        return f"{text} RETURNING {self.returning}" if self.returning else text
+
+    def template(self) -> tuple[str, list[str | None]]:
+        """The INSERT with $n parameters, and their values as text (for a prepared statement).
+
+        The template is the same for every row of a run (same columns, same Raw expressions),
+        so the server plans it once instead of once per migration.
+        """
+        params: list[str | None] = []
+        slots = []
+        for v in self.values.values():
+            if isinstance(v, Raw):
+                slots.append(str(v))
+                continue
+            params.append(_text_param(v))
+            slots.append(f"${len(params)}")
+        text = f"INSERT INTO {self.table} ({', '.join(self.values)}) VALUES ({', '.join(slots)})"
+        return (f"{text} RETURNING {self.returning}" if self.returning else text), params
+
+
+def _text_param(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | str):
+        return str(value)
+    raise TypeError(f"no text form for a history value of type {type(value).__name__}")
 
 
 def audit_values(actor: Actor) -> dict[str, Any]:

@@ -19,3 +19,4 @@ class Options:
     allow_out_of_order: bool = False
     slow_threshold_ms: int = 60_000
     supabase_history: bool = False  # also keep supabase_migrations.schema_migrations in step
+    pipeline: bool = True  # send plain migrations ahead while the server runs earlier ones (batch.py)

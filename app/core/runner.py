@@ -17,7 +17,7 @@ import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 import psycopg
 
@@ -37,6 +37,7 @@ from app.core.history import Actor, AppliedRow, Event, HistoryEvent
 from app.core.options import Options
 from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, ProgressEvent, no_progress
 from app.core.results import (
+    AppliedMigration,
     BaselineResult,
     PlannedMigration,
     PlannedRollback,
@@ -47,9 +48,6 @@ from app.core.results import (
     RunResult,
 )
 from app.core.status import InvalidIndex, MigrationStatus, RollbackKind, State, compute, rollback_kind_of
-
-if TYPE_CHECKING:
-    from app.core.apply import Prepared
 
 # app.core.apply (and with it pglast, the parser) is imported only by the calls that run or
 # plan SQL: `status` stays a light process.
@@ -204,22 +202,22 @@ class MigrationRunner:
                 from app.core import supabase_history
 
                 supabase_history.refuse_recorded(conn, todo)  # before anything runs
-            prepared = _prepare_all(todo)
-            if not prepared:
+            if not todo:
                 return RunResult(batch_id=None, dry_run=False, warnings=warnings, total_ms=clock.ms(),
                                  target=self.target.display())
-            from app.core.apply import Context, apply  # the parser: only when something runs
+            from app.core.apply import Context, check  # the parser: only when something runs
+            from app.core.batch import apply_all
 
+            checked = _each_file(todo, check)  # every file, before anything runs
             history.ensure_tables(conn)
             ctx = Context(conn, self.actor, batch_id, self.options, cancel, progress, verbose, clock)
-            applied = []
-            for i, p in enumerate(prepared, start=1):
-                try:
-                    applied.append(apply(ctx, p, i, len(prepared)))
-                except MigrationFailed as exc:
-                    exc.completed = RunResult(batch_id, False, applied, warnings=warnings, total_ms=clock.ms(),
-                                              target=self.target.display())
-                    raise
+            applied: list[AppliedMigration] = []
+            try:
+                apply_all(ctx, checked, applied)
+            except MigrationFailed as exc:
+                exc.completed = RunResult(batch_id, False, applied, warnings=warnings, total_ms=clock.ms(),
+                                          target=self.target.display())
+                raise
             return RunResult(batch_id, False, applied, warnings=warnings, total_ms=clock.ms(),
                              target=self.target.display())
 
@@ -257,12 +255,13 @@ class MigrationRunner:
         return [by_version[m.version] for m in pending], warnings
 
     def _dry_run(self, files: list[MigrationFile], target: str | None, clock: Clock) -> RunResult:
+        from app.core.apply import prepare
         from app.core.sql import annotate_locks, catalog_locks
 
         with self._connection() as conn:
             status = self._status(conn, files)
             todo, warnings = self._select_pending(status, files, target)
-            prepared = _prepare_all(todo)
+            prepared = _each_file(todo, prepare)
             schema = conn.execute("SELECT current_schema()").fetchone()[0]
             for p in prepared:
                 annotate_locks(p.statements, schema)
@@ -482,16 +481,13 @@ class MigrationRunner:
         return version
 
 
-def _prepare_all(files: list[MigrationFile]) -> list[Prepared]:
-    if not files:
-        return []  # a no-op migrate never loads the parser
-    from app.core.apply import prepare
-
+def _each_file(files: list[MigrationFile], step: Callable[[MigrationFile], _R]) -> list[_R]:
+    """A step for every file; MigrationFileError lists the problems of all of them, not the first."""
     problems = []
     out = []
     for f in files:
         try:
-            out.append(prepare(f))
+            out.append(step(f))
         except MigrationFileError as exc:
             problems.extend(exc.problems)
     if problems:

@@ -1,0 +1,235 @@
+"""Running the pending migrations of one `migrate`, sending ahead where that is safe.
+
+A plain transactional migration (no catalog read between its statements, no session change)
+is parsed, planned and put on the wire while the server still runs the ones before it
+(see pipeline.py): the server, not the client, sets the pace. Anything else (a migration that
+runs outside a transaction, reads the catalog to plan its rollback, changes its session, or
+a verbose run that times each statement) waits for the pipeline to empty and runs as before,
+one round trip at a time. Either way each migration commits with its history row or not at all.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg import pq
+
+from app.core.apply import (
+    TX_ELAPSED_MS,
+    Checked,
+    Context,
+    LockTimeout,
+    Prepared,
+    applied_rows,
+    apply,
+    connection_lost,
+    failure,
+    prepare,
+    supabase_rows,
+    timeout_settings,
+)
+from app.core.history import Raw
+from app.core.pipeline import Pipeline, supported
+from app.core.progress import Phase
+from app.core.results import AppliedMigration
+from app.core.rollback import Inverse, assemble
+from app.core.script import Script, ScriptError, rollback_if_needed
+
+# Migrations sent ahead of the one the server runs: enough to keep it busy, few enough that
+# little is queued behind a cancel (the server skips whatever follows a failure anyway).
+AHEAD = 4
+
+_T = TypeVar("_T")
+_ERROR = pq.ExecStatus.FATAL_ERROR
+_ROWS = pq.ExecStatus.TUPLES_OK
+
+
+def apply_all(ctx: Context, files: list[Checked], applied: list[AppliedMigration]) -> None:
+    """Apply checked files in order; each one committed is appended to `applied` at once."""
+    total = len(files)
+    pipelining = ctx.options.pipeline and not ctx.verbose and supported(ctx.conn)
+    ahead = _Ahead(ctx, applied, total) if pipelining else None
+    i = 0
+    try:
+        while True:
+            try:
+                if i == total:
+                    if ahead is not None:
+                        ahead.drain()
+                    return
+                if ctx.cancel.cancelled and ahead is not None:
+                    ahead.drain()  # what is already sent committed, or was cancelled: report it first
+                ctx.cancel.check()
+                p = prepare(files[i])
+                if ahead is not None and _sendable(p):
+                    ahead.send(p, i + 1)
+                else:
+                    if ahead is not None:
+                        ahead.drain()
+                    applied.append(apply(ctx, p, i + 1, total))
+                    if ahead is not None and p.drops_prepared_statements:
+                        ahead.prepared_statements.clear()
+                i += 1
+            except _Retry as r:  # a pipelined migration hit the lock timeout: retry it alone, go on after it
+                applied.append(apply(ctx, r.prepared, r.index, total, failed=r.timeout))
+                i = r.index  # 1-based number of the retried one = 0-based index of the next
+    finally:
+        if ahead is not None:
+            ahead.abandon()
+
+
+def _sendable(p: Prepared) -> bool:
+    """True when nothing in the migration needs an answer from the server before its COMMIT."""
+    if not p.transactional or p.changes_session or p.drops_prepared_statements:
+        return False
+    if p.file.directives.custom_rollback:
+        return True  # its catalog reads would only plan a rollback that is not used
+    return all(step.read is None and step.after is None for step in p.steps)
+
+
+class _Retry(Exception):
+    def __init__(self, prepared: Prepared, index: int, timeout: LockTimeout) -> None:
+        super().__init__(str(timeout))
+        self.prepared = prepared
+        self.index = index
+        self.timeout = timeout
+
+
+_RETURNS_TIME = "history row"  # the unit of the query that returns the migration's execution_time_ms
+
+
+@dataclass
+class _Query:
+    """One statement of a migration on the wire, and what it stands for if it fails."""
+
+    text: str  # SQL, or the template of a prepared history row
+    unit: object = None  # the file's Statement, _RETURNS_TIME, or None for Tidemark's own
+    offset: int | None = None  # where the statement starts in the file
+    params: list[str | None] | None = None  # a prepared history row's values
+
+    def script(self) -> Script:
+        """As a one-statement script, to map an error position back into the file."""
+        one = Script()
+        one.add(self.text, self.unit, self.offset)
+        return one
+
+
+@dataclass
+class _InFlight:
+    prepared: Prepared
+    index: int
+    queries: list[_Query]
+    rollback_kind: str
+
+
+class _Ahead:
+    """The migrations on the wire, oldest first, and the pipeline they went into."""
+
+    def __init__(self, ctx: Context, applied: list[AppliedMigration], total: int) -> None:
+        self.ctx = ctx
+        self.applied = applied
+        self.total = total
+        self.queue: deque[_InFlight] = deque()
+        self.pipe: Pipeline | None = None
+        self.prepared_statements: dict[str, bytes] = {}  # history row templates prepared in this session
+
+    def send(self, p: Prepared, index: int) -> None:
+        """Put one migration on the wire (after the oldest ones finished, when AHEAD are out)."""
+        while len(self.queue) >= AHEAD:
+            self._collect()
+        ctx = self.ctx
+        inverses = [step.inverse or Inverse(manual="no inverse") for step in p.steps]
+        plan = assemble(p.statements, inverses, p.file.directives.custom_rollback)
+        queries = [_Query("BEGIN")]
+        queries += [_Query(s) for s in timeout_settings(ctx.options, local=True)]
+        queries += [_Query(st.text, st, st.start) for st in p.statements]
+        for row in applied_rows(ctx, p, plan, Raw(TX_ELAPSED_MS)):
+            template, params = row.template()
+            queries.append(_Query(template, _RETURNS_TIME if row.returning else None, params=params))
+        queries += [_Query(text) for text in supabase_rows(ctx, p)]
+        queries.append(_Query("COMMIT"))
+        if self.pipe is None:
+            self.pipe = self._guard(lambda: Pipeline(ctx.conn, self.prepared_statements))
+        for q in queries:
+            if q.params is None:
+                self.pipe.send(q.text)
+            else:
+                self.pipe.send_prepared(q.text, q.params)
+        self._guard(self.pipe.push)
+        self.queue.append(_InFlight(p, index, queries, plan.kind.value))
+        if len(self.queue) == 1:
+            self._started(self.queue[0])
+
+    def drain(self) -> None:
+        """Wait for every migration on the wire, then leave pipeline mode."""
+        while self.queue:
+            self._collect()
+        if self.pipe is not None:
+            self._guard(self.pipe.close)
+            self.pipe = None
+
+    def abandon(self) -> None:
+        """After an unexpected error: leave the connection usable, or at least not half-read."""
+        if self.pipe is None or self.ctx.conn.closed:
+            return
+        try:
+            if self.queue:
+                self.ctx.conn.cancel_safe(timeout=5.0)  # what is sent may still run: stop the running part
+            self.pipe.close()
+            rollback_if_needed(self.ctx.conn)
+        except (psycopg.Error, OSError):
+            pass  # the caller closes the connection; the server rolls back what is open
+        self.pipe = None
+        self.queue.clear()
+
+    def _started(self, m: _InFlight) -> None:
+        self.ctx.emit(Phase.MIGRATION_START, index=m.index, total=self.total, migration=m.prepared.file.name,
+                      message=m.prepared.file.title)
+
+    def _collect(self) -> None:
+        """Read the results of the oldest migration on the wire: committed, or failed."""
+        assert self.pipe is not None
+        m = self.queue[0]
+        error: tuple[_Query, pq.abc.PGresult] | None = None
+        elapsed = 0
+        for q in m.queries:
+            res = self._guard(self.pipe.next_result)
+            if res.status == _ERROR and error is None:
+                error = (q, res)
+            elif res.status == _ROWS and q.unit == _RETURNS_TIME:
+                elapsed = int(res.get_value(0, 0) or b"0")
+        if error is not None:
+            self._fail(m, *error)
+        self.queue.popleft()
+        p = m.prepared
+        self.applied.append(AppliedMigration(p.file.version, p.file.name, p.file.title, elapsed, m.rollback_kind,
+                                             True))
+        self.ctx.emit(Phase.MIGRATION_DONE, index=m.index, total=self.total, migration=p.file.name,
+                      elapsed_ms=float(elapsed), message=p.file.title)
+        if self.queue:
+            self._started(self.queue[0])
+
+    def _fail(self, m: _InFlight, q: _Query, res: pq.abc.PGresult) -> None:
+        """The server skipped everything after the error: end the pipeline, roll back, explain."""
+        conn = self.ctx.conn
+        error = pg_errors.error_from_result(res, encoding=conn.info.encoding)
+        self.queue.clear()
+        self.drain()
+        rollback_if_needed(conn)
+        exc = failure(self.ctx, m.prepared, ScriptError(q.unit, error, q.script()), [])
+        if isinstance(exc, LockTimeout):
+            raise _Retry(m.prepared, m.index, exc)
+        raise exc
+
+    def _guard(self, step: Callable[[], _T]) -> _T:
+        """Run a pipeline step; a broken connection names the migrations it may have cut short."""
+        try:
+            return step()
+        except psycopg.OperationalError as exc:
+            oldest = self.queue[0].prepared.file.name if self.queue else "the next migration"
+            raise connection_lost(oldest, exc, ahead=max(len(self.queue) - 1, 0)) from None

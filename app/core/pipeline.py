@@ -1,0 +1,106 @@
+"""Sending statements ahead of their results, in libpq's pipeline mode.
+
+With many small migrations the server, not the client, should set the pace: while it runs one
+migration, the next ones are already parsed, planned and on the wire. The protocol keeps the
+guarantee a run relies on: after an error the server skips every message until the next Sync,
+and a Sync is sent only when nothing after it is in flight, so nothing queued behind a failing
+migration runs. Each statement goes as its own extended-protocol query, and results come back
+one per query, in order, so the failing statement is known exactly.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import psycopg
+from psycopg import generators, pq
+
+_SYNC = pq.ExecStatus.PIPELINE_SYNC
+_OK = pq.ExecStatus.COMMAND_OK
+_ERROR = pq.ExecStatus.FATAL_ERROR
+
+
+def supported(conn: psycopg.Connection) -> bool:
+    """True when both ends can pipeline with the per-statement timeouts of a simple query.
+
+    From PostgreSQL 13 statement_timeout restarts with each Execute message (before, it ran
+    from the first message to the Sync); libpq 14 brought pipeline mode.
+    """
+    return conn.info.server_version >= 130000 and psycopg.Pipeline.is_supported()
+
+
+class Pipeline:
+    """A connection in pipeline mode: queue statements, push them, read results in order.
+
+    `prepared` maps statement templates to the names they are prepared under in this session;
+    it outlives one Pipeline (a run enters pipeline mode again after a migration that could not
+    be sent ahead), and forgets a template whose Parse did not succeed.
+    """
+
+    def __init__(self, conn: psycopg.Connection, prepared: dict[str, bytes]) -> None:
+        self._conn = conn
+        self._pgconn = conn.pgconn
+        self._encoding = conn.info.encoding
+        self._prepared = prepared
+        # One entry per result to come: None for a statement, the template for our own Parse.
+        self._expected: deque[str | None] = deque()
+        with conn.lock:
+            self._pgconn.enter_pipeline_mode()
+        self.open = True
+
+    def send(self, text: str) -> None:
+        """Queue one statement (no parameters); `push` puts it on the wire."""
+        self._pgconn.send_query_params(self._encode(text), None)
+        self._expected.append(None)
+
+    def send_prepared(self, template: str, params: list[str | None]) -> None:
+        """Queue a statement from a template (parsed and planned once per session) with its values."""
+        name = self._prepared.get(template)
+        if name is None:
+            name = f"tidemark_{len(self._prepared) + 1}".encode()
+            self._pgconn.send_prepare(name, self._encode(template))
+            self._expected.append(template)
+            self._prepared[template] = name
+        self._pgconn.send_query_prepared(name, [None if v is None else self._encode(v) for v in params])
+        self._expected.append(None)
+
+    def push(self) -> None:
+        """Send what is queued and ask the server to flush back the results it has so far."""
+        with self._conn.lock:
+            self._pgconn.send_flush_request()
+            self._conn.wait(generators.send(self._pgconn))
+
+    def next_result(self) -> pq.abc.PGresult:
+        """The result of the oldest statement in flight, waiting for it."""
+        failed_parse = None
+        while True:
+            with self._conn.lock:
+                results = self._conn.wait(generators.fetch_many(self._pgconn))
+            if not results:
+                raise psycopg.InternalError("the server sent no result for a pipelined statement")
+            template = self._expected.popleft()
+            if template is None:
+                return failed_parse or results[-1]
+            if results[-1].status != _OK:  # failed, or skipped after an earlier error: not prepared
+                self._prepared.pop(template, None)
+                if results[-1].status == _ERROR:
+                    failed_parse = results[-1]
+
+    def close(self) -> None:
+        """Sync, read what is left (statements skipped after an error) and leave pipeline mode."""
+        if not self.open:
+            return
+        self.open = False
+        while self._expected:
+            self.next_result()  # keeps the registry of prepared statements true
+        with self._conn.lock:
+            self._pgconn.pipeline_sync()
+            self._conn.wait(generators.send(self._pgconn))
+            while True:
+                results = self._conn.wait(generators.fetch_many(self._pgconn))
+                if results and results[0].status == _SYNC:
+                    break
+            self._pgconn.exit_pipeline_mode()
+
+    def _encode(self, text: str) -> bytes:
+        return text.encode(self._encoding, errors="strict")
