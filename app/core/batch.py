@@ -33,7 +33,7 @@ from app.core.apply import (
     supabase_rows,
     timeout_settings,
 )
-from app.core.history import Raw
+from app.core.history import Raw, prepared_insert
 from app.core.pipeline import Pipeline, supported
 from app.core.progress import Phase
 from app.core.results import AppliedMigration
@@ -148,9 +148,8 @@ class _Ahead:
         queries = [_Query("BEGIN")]
         queries += [_Query(s) for s in timeout_settings(ctx.options, local=True)]
         queries += [_Query(st.text, st, st.start) for st in p.statements]
-        for row in applied_rows(ctx, p, plan, Raw(TX_ELAPSED_MS)):
-            template, params = row.template()
-            queries.append(_Query(template, _RETURNS_TIME if row.returning else None, params=params))
+        template, params = prepared_insert(applied_rows(ctx, p, plan, Raw(TX_ELAPSED_MS)))
+        queries.append(_Query(template, _RETURNS_TIME, params=params))
         queries += [_Query(text) for text in supabase_rows(ctx, p)]
         queries.append(_Query("COMMIT"))
         if self.pipe is None:

@@ -22,9 +22,11 @@ _NO_TRANSACTION = re.compile(r"^\s*--\s*tidemark\s*:\s*no-transaction\s*$", re.I
 
 
 def normalise(text: str) -> str:
-    """The text a checksum is taken of: no BOM, LF line endings."""
+    """The text a checksum is taken of: no BOM, LF line endings (the same object when it has none)."""
     if text.startswith(BOM):
         text = text[1:]
+    if "\r" not in text:
+        return text
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -185,13 +187,14 @@ def load_file(path: Path) -> MigrationFile:
         raise MigrationFileError(
             [FileProblem(path, "is empty", hint="add SQL to it, or delete it if it is not needed")]
         )
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()  # = checksum(raw), normalised once
     return MigrationFile(
         path=path,
         version=m["version"],
         name=path.name,
         text=text,
-        checksum=checksum(raw),
-        raw_checksum=raw_checksum(data),
+        checksum=digest,
+        raw_checksum=digest if text is raw else raw_checksum(data),
         directives=read_directives(text, path),
     )
 

@@ -195,19 +195,17 @@ def ensure_tables(conn: psycopg.Connection) -> bool:
     audit_exists = conn.execute(f"SELECT to_regclass('{AUDIT}') IS NOT NULL").fetchone()
     if tables_exist(conn) and audit_exists and audit_exists[0] and not missing_columns(conn):
         return False
+    # One script, one round trip: on a new database this is the first thing a migrate waits for.
+    script = [SEED_TABLES]
+    for table, cols in missing_columns(conn).items():  # all of them when the tables are new
+        script.append(f"ALTER TABLE {table} " + ", ".join(f"ADD COLUMN IF NOT EXISTS {c} {d}" for c, d in cols) + ";")
+    script += [
+        f"UPDATE {MIGRATIONS} SET version = substring(name from '^[0-9]{{14}}') WHERE version IS NULL;",
+        f"UPDATE {ROLLBACKS} SET version = substring(migration_name from '^[0-9]{{14}}') WHERE version IS NULL;",
+        AUDIT_TABLE,
+    ]
     with conn.transaction():
-        conn.execute(SEED_TABLES)
-        for table, cols in missing_columns(conn).items():
-            for col, decl in cols:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {col} {decl}")
-        conn.execute(
-            f"UPDATE {MIGRATIONS} SET version = substring(name from '^[0-9]{{14}}') WHERE version IS NULL"
-        )
-        conn.execute(
-            f"UPDATE {ROLLBACKS} SET version = substring(migration_name from '^[0-9]{{14}}') "
-            "WHERE version IS NULL"
-        )
-        conn.execute(AUDIT_TABLE)
+        conn.execute("\n".join(script))
     return True
 
 
@@ -315,22 +313,34 @@ class Row:
         text = insert_sql(conn, self.table, self.values)
         return f"{text} RETURNING {self.returning}" if self.returning else text
 
-    def template(self) -> tuple[str, list[str | None]]:
-        """The INSERT with $n parameters, and their values as text (for a prepared statement).
 
-        The template is the same for every row of a run (same columns, same Raw expressions),
-        so the server plans it once instead of once per migration.
-        """
-        params: list[str | None] = []
+
+def prepared_insert(rows: list[Row]) -> tuple[str, list[str | None]]:
+    """Rows as one INSERT statement with $n parameters, and their values as text.
+
+    The statement is the same for every migration of a run (same columns, same Raw
+    expressions), so the server parses and plans it once; the rows after the first go in as
+    data-modifying CTEs (always executed), and the first RETURNING asked for is returned.
+    """
+    params: list[str | None] = []
+    inserts = []
+    for row in rows:
         slots = []
-        for v in self.values.values():
+        for v in row.values.values():
             if isinstance(v, Raw):
                 slots.append(str(v))
-                continue
-            params.append(_text_param(v))
-            slots.append(f"${len(params)}")
-        text = f"INSERT INTO {self.table} ({', '.join(self.values)}) VALUES ({', '.join(slots)})"
-        return (f"{text} RETURNING {self.returning}" if self.returning else text), params
+            else:
+                params.append(_text_param(v))
+                slots.append(f"${len(params)}")
+        inserts.append(f"INSERT INTO {row.table} ({', '.join(row.values)}) VALUES ({', '.join(slots)})")
+    returning = next(((i, r.returning) for i, r in enumerate(rows) if r.returning), None)
+    ctes = [f"r{i} AS ({text}{' RETURNING ' + rows[i].returning if returning and i == returning[0] else ''})"
+            for i, text in enumerate(inserts[:-1])]
+    last = inserts[-1]
+    if returning is not None:
+        last += (f" RETURNING {returning[1]}" if returning[0] == len(rows) - 1
+                 else f" RETURNING (SELECT {returning[1]} FROM r{returning[0]})")
+    return (f"WITH {', '.join(ctes)} {last}" if ctes else last), params
 
 
 def _text_param(value: Any) -> str | None:
