@@ -7,6 +7,7 @@ console script `run()` wraps it. Nothing here imports Qt.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 import traceback
@@ -158,7 +159,11 @@ def run() -> None:
     """Console-script entry point."""
     _utf8(sys.stdout)
     _utf8(sys.stderr)
-    sys.exit(main())
+    code = main()
+    # The interpreter's last collections at exit then skip everything this run made (parse
+    # trees, history rows, the parser's modules): after 1000 migrations they took 40-90 ms.
+    gc.freeze()
+    sys.exit(code)
 
 
 def _utf8(stream: TextIO) -> None:

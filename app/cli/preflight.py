@@ -53,7 +53,6 @@ def backup_options(parser: argparse.ArgumentParser) -> None:
 
 def backup_before_migrate(args: argparse.Namespace, runner: MigrationRunner, out: Output) -> None:
     """Write the backup migrate asked for (or a protected environment needs); a failure stops the run."""
-    from app.core.backup import BackupFailed, backup
     from app.core.errors import UsageError
 
     mode = getattr(args, "backup", None)
@@ -71,6 +70,8 @@ def backup_before_migrate(args: argparse.Namespace, runner: MigrationRunner, out
         mode = "schema"
     if not runner.get_migration_status().pending:
         return  # nothing will run: nothing to back up for
+    from app.core.backup import BackupFailed, backup  # only when there is one to take
+
     try:
         result = backup(target, mode)
     except BackupFailed as exc:

@@ -33,7 +33,7 @@ from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, Progr
 from app.core.results import AppliedMigration, RolledBackMigration, StatementTiming
 from app.core.rollback import Inverse, RollbackPlan, Step, assemble, plan_steps
 from app.core.script import Script, ScriptError, rollback_if_needed, run
-from app.core.sql import LineIndex, Statement, outline_file, parse_file, transaction_wrapper
+from app.core.sql import LineIndex, Statement, outline_file, parse_file, syntax_tree, transaction_wrapper
 from app.core.status import RollbackKind, rollback_kind_of  # noqa: F401 - re-exported for callers
 
 # Server-side duration of the current transaction: the time the migration's statements took.
@@ -99,7 +99,10 @@ class Checked:
 def check(file: MigrationFile) -> Checked:
     """Refuse what cannot run, naming file and line, without building parse trees (see outline_file)."""
     text = forward_sql(file.text)
-    outlines = outline_file(text, file.path)
+    tree = syntax_tree(text, file.path)
+    if '"stmts":[{' in tree and '"TransactionStmt"' not in tree and '"CopyStmt"' not in tree:
+        return Checked(file, False)  # it has statements, none of a kind refused: no need to read the tree
+    outlines = outline_file(text, file.path, tree)
     wrapped = transaction_wrapper(outlines, text, file.path)
     for o in outlines:
         if o.kind == "CopyStmt" and o.fields.get("is_from") and not o.fields.get("filename"):
