@@ -196,3 +196,34 @@ def test_no_pipeline_option(database: Database, migrations: MigrationDir) -> Non
     r = run_cli("migrate", "--no-pipeline", "--dsn", database.dsn, "--migrations-dir", str(migrations.path))
     assert r.code == 0, r.stderr
     assert database.scalar("SELECT count(*) FROM public._migrations") == 3
+
+
+class _Boom(Exception):
+    pass
+
+
+def test_an_error_in_the_caller_mid_run_still_tells_what_committed(database: Database, migrations: MigrationDir
+                                                                    ) -> None:
+    """Ctrl-C (or a bug) while migrations are queued: what the server committed anyway is reported."""
+    migrations.add("a", "CREATE TABLE a (id int);\n")
+    migrations.add("b", "CREATE TABLE b (id int);\nSELECT pg_sleep(0.5);\n")
+    for x in "cdef":
+        migrations.add(x, f"CREATE TABLE {x} (id int);\n")
+    done: list[str] = []
+    raised = []
+
+    def progress(e: ProgressEvent) -> None:
+        if e.phase is Phase.MIGRATION_DONE:
+            done.append(e.migration or "")
+            if not raised:
+                raised.append(e.migration)
+                raise _Boom()
+
+    with pytest.raises(_Boom):
+        _runner(database, migrations.path).run_migrations(progress=progress)
+    in_history = [r[0] for r in database.query("SELECT name FROM public._migrations ORDER BY version")]
+    assert done == in_history and done[0] == "20260101000001_a.sql"
+    assert [database.exists(x) for x in "abcdef"] == [f"2026010100000{i}_{x}.sql" in done
+                                                     for i, x in enumerate("abcdef", start=1)]
+    with database.connect() as conn:  # the runner's session is gone, and with it its lock
+        assert conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone() == (0,)

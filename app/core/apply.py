@@ -368,23 +368,21 @@ def _read_after(conn: psycopg.Connection, step: Step, rows: list[tuple]) -> Inve
 
 def connection_lost(name: str, exc: psycopg.Error, partial: bool = False, ahead: int = 0) -> ConnectionLost:
     """The error for a connection that broke while `name` ran (and `ahead` more were already sent)."""
-    if ahead:
-        return ConnectionLost(
-            f"connection lost while applying {name}, with {ahead} more migration{'s' if ahead > 1 else ''} "
-            "sent after it: the server committed each with its history row or rolled both back; "
-            "`tidemark status` shows which, and `tidemark migrate` goes on from there "
-            f"({str(exc).strip().splitlines()[-1] if str(exc).strip() else 'server closed the connection'})"
-        )
+    said = str(exc).strip()
+    why = f"({said.splitlines()[-1] if said else 'server closed the connection'})"
     if partial:
         return ConnectionLost(
             f"connection lost while running {name} outside a transaction: some of its statements may "
-            f"have run; `tidemark status` shows the history, check the schema before running it again "
-            f"({str(exc).strip().splitlines()[-1] if str(exc).strip() else 'server closed the connection'})"
+            f"have run; `tidemark status` shows the history, check the schema before running it again {why}"
         )
+    if ahead:
+        what = (f"{name}, with {ahead} more migration{'s' if ahead > 1 else ''} sent after it: the server "
+                "committed each")
+    else:
+        what = f"{name}: the server committed it"
     return ConnectionLost(
-        f"connection lost while applying {name}: the server committed it with its history row or rolled "
-        f"both back; `tidemark status` shows which, and `tidemark migrate` goes on from there "
-        f"({str(exc).strip().splitlines()[-1] if str(exc).strip() else 'server closed the connection'})"
+        f"connection lost while applying {what} with its history row or rolled both back; "
+        f"`tidemark status` shows which, and `tidemark migrate` goes on from there {why}"
     )
 
 

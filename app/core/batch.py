@@ -33,6 +33,7 @@ from app.core.apply import (
     supabase_rows,
     timeout_settings,
 )
+from app.core.errors import TidemarkError
 from app.core.history import Raw, prepared_insert
 from app.core.pipeline import Pipeline, supported
 from app.core.progress import Phase
@@ -87,6 +88,8 @@ def _sendable(p: Prepared) -> bool:
     """True when nothing in the migration needs an answer from the server before its COMMIT."""
     if not p.transactional or p.changes_session or p.drops_prepared_statements:
         return False
+    if any(st.kind == "CopyStmt" and not st.node.filename for st in p.statements):
+        return False  # COPY ... TO STDOUT: libpq refuses the copy protocol in pipeline mode
     if p.file.directives.custom_rollback:
         return True  # its catalog reads would only plan a rollback that is not used
     return all(step.read is None and step.after is None for step in p.steps)
@@ -179,7 +182,13 @@ class _Ahead:
         try:
             if self.queue:
                 self.ctx.conn.cancel_safe(timeout=5.0)  # what is sent may still run: stop the running part
-            self.pipe.close()
+            while self.queue:  # the server may have committed some before the cancel: tell which
+                try:
+                    self._collect()
+                except (TidemarkError, _Retry):
+                    break  # the cancelled one, or a failure: everything after it was skipped
+            if self.pipe is not None:
+                self.pipe.close()
             rollback_if_needed(self.ctx.conn)
         except (psycopg.Error, OSError):
             pass  # the caller closes the connection; the server rolls back what is open
