@@ -322,7 +322,19 @@ def prepared_insert(rows: list[Row]) -> tuple[str, list[str | None]]:
     expressions), so the server parses and plans it once; the rows after the first go in as
     data-modifying CTEs (always executed), and the first RETURNING asked for is returned.
     """
-    params: list[str | None] = []
+    shape = tuple((r.table, tuple(r.values), tuple(v if isinstance(v, Raw) else None for v in r.values.values()),
+                   r.returning) for r in rows)
+    template = _TEMPLATES.get(shape)
+    if template is None:
+        template = _TEMPLATES[shape] = _insert_template(rows)
+    return template, [_text_param(v) for r in rows for v in r.values.values() if not isinstance(v, Raw)]
+
+
+_TEMPLATES: dict[tuple, str] = {}
+
+
+def _insert_template(rows: list[Row]) -> str:
+    n = 0
     inserts = []
     for row in rows:
         slots = []
@@ -330,8 +342,8 @@ def prepared_insert(rows: list[Row]) -> tuple[str, list[str | None]]:
             if isinstance(v, Raw):
                 slots.append(str(v))
             else:
-                params.append(_text_param(v))
-                slots.append(f"${len(params)}")
+                n += 1
+                slots.append(f"${n}")
         inserts.append(f"INSERT INTO {row.table} ({', '.join(row.values)}) VALUES ({', '.join(slots)})")
     returning = next(((i, r.returning) for i, r in enumerate(rows) if r.returning), None)
     ctes = [f"r{i} AS ({text}{' RETURNING ' + rows[i].returning if returning and i == returning[0] else ''})"
@@ -340,7 +352,7 @@ def prepared_insert(rows: list[Row]) -> tuple[str, list[str | None]]:
     if returning is not None:
         last += (f" RETURNING {returning[1]}" if returning[0] == len(rows) - 1
                  else f" RETURNING (SELECT {returning[1]} FROM r{returning[0]})")
-    return (f"WITH {', '.join(ctes)} {last}" if ctes else last), params
+    return f"WITH {', '.join(ctes)} {last}" if ctes else last
 
 
 def _text_param(value: Any) -> str | None:
