@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from pglast import ast, parse_sql
 from app.core.apply import check, prepare
 from app.core.errors import MigrationFileError
 from app.core.files import discover, forward_sql
-from app.core.sql import outline_file, parse_file
+from app.core.sql import outline_file, parse_file, parse_files
 
 SETS = Path(__file__).parent / "realworld"
 CORPUS = sorted(SETS.rglob("*.sql"))
@@ -39,28 +38,24 @@ def test_nodes_made_by_hand_are_still_checked() -> None:
         ast.RangeVar(relname=42)
 
 
-def test_other_threads_keep_checking_while_one_parses() -> None:
-    text = "CREATE TABLE t (id int PRIMARY KEY, name text);\n" * 200
-    stop = threading.Event()
-    errors: list[str] = []
+def test_boolean_literals_are_bools() -> None:
+    """The one value pglast's parser hands over unconverted (A_Const's Boolean gets a C int)."""
+    (st,) = parse_file("SELECT true, false", Path("x.sql"))
+    values = [t.val.val.boolval for t in st.node.targetList]
+    assert values == [True, False] and all(type(v) is bool for v in values)
 
-    def build_by_hand() -> None:
-        while not stop.is_set():
-            try:
-                ast.RangeVar(relname=42)
-                errors.append("a bad value was accepted")
-            except ValueError:
-                pass
 
-    t = threading.Thread(target=build_by_hand)
-    t.start()
-    try:
-        for _ in range(20):
-            parse_file(text, Path("x.sql"))
-    finally:
-        stop.set()
-        t.join()
-    assert errors == []
+def test_several_files_parse_as_one_by_one() -> None:
+    texts = [(p.read_text(encoding="utf-8-sig"), p) for p in CORPUS[:12]]
+    together = parse_files([(forward_sql(t), p) for t, p in texts])
+    alone = [parse_file(forward_sql(t), p) for t, p in texts]
+    assert [[(s.text, s.line, s.node) for s in f] for f in together] == \
+        [[(s.text, s.line, s.node) for s in f] for f in alone]
+    with pytest.raises(MigrationFileError) as caught:
+        parse_files([("SELECT 1;", Path("a.sql")), ("SELEC 1;", Path("b.sql"))])
+    assert caught.value.problems[0].path == Path("b.sql")
+    with pytest.raises(ValueError, match="Bad value"):
+        ast.RangeVar(relname=42)  # checks are back after a failed parse too
 
 
 def test_outline_positions_are_characters_not_bytes() -> None:

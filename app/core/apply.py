@@ -33,7 +33,7 @@ from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, Progr
 from app.core.results import AppliedMigration, RolledBackMigration, StatementTiming
 from app.core.rollback import Inverse, RollbackPlan, Step, assemble, plan_steps
 from app.core.script import Script, ScriptError, rollback_if_needed, run
-from app.core.sql import LineIndex, Statement, outline_file, parse_file, syntax_tree, transaction_wrapper
+from app.core.sql import LineIndex, Statement, outline_file, parse_file, parse_files, syntax_tree, transaction_wrapper
 from app.core.status import RollbackKind, rollback_kind_of  # noqa: F401 - re-exported for callers
 
 # Server-side duration of the current transaction: the time the migration's statements took.
@@ -118,11 +118,18 @@ def check(file: MigrationFile) -> Checked:
 
 def prepare(file: MigrationFile | Checked) -> Prepared:
     """Parse a file with PostgreSQL's parser and plan its rollback (checking it first); nothing runs."""
-    checked = file if isinstance(file, Checked) else check(file)
-    statements = parse_file(forward_sql(checked.file.text), checked.file.path)
-    if checked.wrapped:
-        statements = statements[1:-1]
-    return Prepared(checked.file, statements, plan_steps(statements), checked.wrapped)
+    return prepare_many([file if isinstance(file, Checked) else check(file)])[0]
+
+
+def prepare_many(checked: list[Checked]) -> list[Prepared]:
+    """prepare for several checked files (parsed together: see sql.parse_files)."""
+    parsed = parse_files([(forward_sql(c.file.text), c.file.path) for c in checked])
+    out = []
+    for c, statements in zip(checked, parsed, strict=True):
+        if c.wrapped:
+            statements = statements[1:-1]
+        out.append(Prepared(c.file, statements, plan_steps(statements), c.wrapped))
+    return out
 
 
 @dataclass

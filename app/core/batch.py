@@ -29,7 +29,7 @@ from app.core.apply import (
     apply,
     connection_lost,
     failure,
-    prepare,
+    prepare_many,
     supabase_rows,
     timeout_settings,
 )
@@ -44,6 +44,7 @@ from app.core.script import Script, ScriptError, rollback_if_needed
 # Migrations sent ahead of the one the server runs: enough to keep it busy, few enough that
 # little is queued behind a cancel (the server skips whatever follows a failure anyway).
 AHEAD = 4
+PARSE_AHEAD = 16  # files parsed in one go (their parse trees live until they are sent)
 
 _T = TypeVar("_T")
 _ERROR = pq.ExecStatus.FATAL_ERROR
@@ -55,6 +56,7 @@ def apply_all(ctx: Context, files: list[Checked], applied: list[AppliedMigration
     total = len(files)
     pipelining = ctx.options.pipeline and not ctx.verbose and supported(ctx.conn)
     ahead = _Ahead(ctx, applied, total) if pipelining else None
+    ready: dict[int, Prepared] = {}
     i = 0
     try:
         while True:
@@ -66,7 +68,9 @@ def apply_all(ctx: Context, files: list[Checked], applied: list[AppliedMigration
                 if ctx.cancel.cancelled and ahead is not None:
                     ahead.drain()  # what is already sent committed, or was cancelled: report it first
                 ctx.cancel.check()
-                p = prepare(files[i])
+                if i not in ready:  # parse the next few files together (cheaper than one by one)
+                    ready = dict(zip(range(i, i + PARSE_AHEAD), prepare_many(files[i:i + PARSE_AHEAD]), strict=False))
+                p = ready[i]
                 if ahead is not None and _sendable(p):
                     ahead.send(p, i + 1)
                 else:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import bisect
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -116,61 +117,52 @@ def _syntax_error(exc: ParseError, text: str, path: Path) -> MigrationFileError:
 
 
 _CHECKED_SETATTR = ast.Node.__setattr__
-_trusting = threading.local()
-
-
-def _bool_and_char_adaptors() -> dict[tuple[type, str], Callable[[Any], Any]]:
-    """pglast's own coercions for bool and char fields, by (node class, attribute)."""
-    out: dict[tuple[type, str], Callable[[Any], Any]] = {}
-    todo = [ast.Node]
-    while todo:
-        cls = todo.pop()
-        todo.extend(cls.__subclasses__())
-        slots = cls.__dict__.get("__slots__")
-        if isinstance(slots, dict):
-            for name, spec in slots.items():
-                if isinstance(spec, tuple) and len(spec) == 3 and spec[0] in ("bool", "char") and spec[2]:
-                    out[(cls, name)] = spec[2]
-    return out
-
-
-_COERCE = _bool_and_char_adaptors()
-
-
-def _setattr(node: ast.Node, name: str, value: object) -> None:
-    if getattr(_trusting, "on", False):
-        coerce = _COERCE.get((node.__class__, name))
-        object.__setattr__(node, name, value if coerce is None or value is None else coerce(value))
-    else:
-        _CHECKED_SETATTR(node, name, value)
-
-
+_PARSING = threading.RLock()
 # pglast.ast.Node.__setattr__ checks and coerces every value assigned to a node. The values
-# pglast's own parser assigns are already of the right types (enums, tuples, strings: see its
-# ast.pyx), all but one: A_Const's Boolean gets a C int, so bool and char fields still go
-# through pglast's own adaptor. Checking the rest again is ~80% of a parse (a migrate parses
-# every pending file), so this wrapper skips it while this thread runs the parser, and only
-# then; everywhere else, and in every other thread, nodes are checked as before.
-# tests/test_sql.py proves the trees equal. (Swapping the method per call instead would cost
-# more than the check: assigning to a class attribute invalidates the caches of its ~300 subclasses.)
-ast.Node.__setattr__ = _setattr  # type: ignore[method-assign,assignment]
+# pglast's own parser assigns are already of the right types (enums, bools, tuples: see its
+# ast.pyx), all but one: A_Const's Boolean gets a C int. Checking the rest again is ~80% of a
+# parse, and a migrate parses every pending file; so while the parser runs, Node's check is
+# swapped for object.__setattr__, and Boolean keeps a checking method of its own. The swap
+# covers a batch of files, not one (assigning to a class attribute invalidates the caches of
+# its ~300 subclasses: ~0.2 ms), under a lock. While it lasts, a node another thread builds by
+# hand is not checked either: Tidemark's own code only builds nodes from values of the right
+# type. tests/test_sql.py proves the trees equal pglast's checked ones on the real-world sets.
+ast.Boolean.__setattr__ = _CHECKED_SETATTR  # type: ignore[method-assign]
 
 
-def _parse_sql(text: str) -> tuple[ast.RawStmt, ...]:
-    """pglast's parse_sql, without re-checking the values its own parser assigns."""
-    _trusting.on = True
-    try:
-        return parse_sql(text)
-    finally:
-        _trusting.on = False
+@contextmanager
+def _trusted_parsing() -> Iterator[None]:
+    with _PARSING:
+        ast.Node.__setattr__ = object.__setattr__  # type: ignore[method-assign,assignment]
+        try:
+            yield
+        finally:
+            ast.Node.__setattr__ = _CHECKED_SETATTR  # type: ignore[method-assign]
 
 
 def parse_file(text: str, path: Path) -> list[Statement]:
     """Split a file into statements; a syntax error names file, line and column."""
-    try:
-        raw = _parse_sql(text)
-    except ParseError as exc:
-        raise _syntax_error(exc, text, path) from None
+    return parse_files([(text, path)])[0]
+
+
+def parse_files(files: Sequence[tuple[str, Path]]) -> list[list[Statement]]:
+    """parse_file for several files at once (one swap of pglast's checks, see above)."""
+    trees: list[tuple[ast.RawStmt, ...]] = []
+    with _trusted_parsing():
+        for text, path in files:
+            try:
+                trees.append(parse_sql(text))
+            except ParseError as exc:
+                failed = (exc, text, path)
+                break
+        else:
+            failed = None
+    if failed is not None:
+        raise _syntax_error(*failed) from None
+    return [_statements(text, raw) for (text, _path), raw in zip(files, trees, strict=True)]
+
+
+def _statements(text: str, raw: tuple[ast.RawStmt, ...]) -> list[Statement]:
     index = LineIndex(text)
     statements: list[Statement] = []
     for i, rs in enumerate(raw):
