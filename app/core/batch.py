@@ -209,8 +209,8 @@ class _Ahead:
         m = self.queue[0]
         error: tuple[_Query, pq.abc.PGresult] | None = None
         elapsed = 0
-        for q in m.queries:
-            res = self._guard(self.pipe.next_result)
+        pipe = self.pipe
+        for q, res in zip(m.queries, self._guard(lambda: pipe.next_results(len(m.queries))), strict=True):
             if res.status == _ERROR and error is None:
                 error = (q, res)
             elif res.status == _ROWS and q.unit == _RETURNS_TIME:

@@ -20,6 +20,17 @@ _OK = pq.ExecStatus.COMMAND_OK
 _ERROR = pq.ExecStatus.FATAL_ERROR
 
 
+def _fetch(pgconn: pq.abc.PGconn, n: int) -> generators.PQGen[list[list[pq.abc.PGresult]]]:
+    """The results of the next n queries (psycopg's fetch_many, n times in one wait)."""
+    out = []
+    for _ in range(n):
+        results = yield from generators.fetch_many(pgconn)
+        if not results:
+            raise psycopg.InternalError("the server sent no result for a pipelined statement")
+        out.append(results)
+    return out
+
+
 def supported(conn: psycopg.Connection) -> bool:
     """True when both ends can pipeline with the per-statement timeouts of a simple query.
 
@@ -72,19 +83,29 @@ class Pipeline:
 
     def next_result(self) -> pq.abc.PGresult:
         """The result of the oldest statement in flight, waiting for it."""
+        return self.next_results(1)[0]
+
+    def next_results(self, n: int) -> list[pq.abc.PGresult]:
+        """The results of the n oldest statements in flight, waiting for them (in one wait)."""
+        internal = 0  # our own Parse messages among them
+        for i, template in enumerate(self._expected):
+            if i - internal >= n:
+                break
+            internal += template is not None
+        with self._conn.lock:
+            raw = self._conn.wait(_fetch(self._pgconn, n + internal))
+        out = []
         failed_parse = None
-        while True:
-            with self._conn.lock:
-                results = self._conn.wait(generators.fetch_many(self._pgconn))
-            if not results:
-                raise psycopg.InternalError("the server sent no result for a pipelined statement")
+        for results in raw:
             template = self._expected.popleft()
             if template is None:
-                return failed_parse or results[-1]
-            if results[-1].status != _OK:  # failed, or skipped after an earlier error: not prepared
+                out.append(failed_parse or results[-1])
+                failed_parse = None
+            elif results[-1].status != _OK:  # failed, or skipped after an earlier error: not prepared
                 self._prepared.pop(template, None)
                 if results[-1].status == _ERROR:
                     failed_parse = results[-1]
+        return out
 
     def close(self) -> None:
         """Sync, read what is left (statements skipped after an error) and leave pipeline mode."""
