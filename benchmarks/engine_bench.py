@@ -74,6 +74,10 @@ def main() -> None:
     ap.add_argument("--server", default="system-15" if system_binaries() else "embedded")
     args = ap.parse_args()
 
+    # As installed: pip (and the bundle) compile the package's bytecode once. In a source tree
+    # with PYTHONDONTWRITEBYTECODE set (this sandbox sets it) every run would compile it again.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "app")], check=True,
+                   stdout=subprocess.DEVNULL)
     if args.server == "embedded":
         binaries = embedded_binaries()
     else:
