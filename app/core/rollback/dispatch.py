@@ -10,7 +10,7 @@ from app.core.rollback.alter_table import _alter_table
 from app.core.rollback.comments import _comment_on
 from app.core.rollback.drops import _drop
 from app.core.rollback.model import DEFAULT_PATH, NOTHING, Step
-from app.core.rollback.names import _rv
+from app.core.rollback.names import _rv, _strs
 from app.core.rollback.policies import _alter_policy, _create_policy
 from app.core.rollback.privileges import _alter_owner, _default_privileges, _grant, _grant_role
 from app.core.rollback.queries import _DATA, _NO_EFFECT, _cluster, _copy, _explain, _select
@@ -33,6 +33,7 @@ from app.core.rollback.views import _create_view
 from app.core.sql import Statement
 
 AT = enums.AlterTableType
+OT = enums.ObjectType
 
 
 def step_for(st: Statement) -> Step:
@@ -126,16 +127,43 @@ def plan_steps(statements: Sequence[Statement]) -> list[Step]:
     steps: list[Step] = []
     path = DEFAULT_PATH
     added: set[tuple[str, str]] = set()
+    created: set[tuple[str | None, str]] = set()
+    moves_path = any(changes.values())
     for i, st in enumerate(statements):
         if path == "unknown":
             step = _manual(f"{st.first_line!r} runs after search_path was set to a value read at run time")
         elif _validates_own_constraint(st.node, added):
             step = Step(NOTHING)
+        elif not moves_path and _comments_on_created(st.node, created):
+            step = Step(NOTHING)  # the rollback drops the new table, and its comments with it
         else:
             step = step_for(st)
-            if any(changes.values()):
+            if moves_path:
                 step = _under_path(step, path)
         added.update(_added_constraints(st.node))
+        _track_created(st.node, created)
         steps.append(step)
         path = changes[i] or path
     return steps
+
+
+def _track_created(node: ast.Node, created: set[tuple[str | None, str]]) -> None:
+    """Tables the file creates outright, as it spells them (forgotten at any drop, rename or move)."""
+    if isinstance(node, ast.CreateStmt) and not node.if_not_exists and node.relation.relpersistence == "p":
+        created.add((node.relation.schemaname, node.relation.relname))
+    elif isinstance(node, ast.DropStmt | ast.RenameStmt | ast.AlterObjectSchemaStmt):
+        created.clear()  # a name could now mean another table: read the catalog again
+
+
+def _comments_on_created(node: ast.Node, created: set[tuple[str | None, str]]) -> bool:
+    """COMMENT ON TABLE / COLUMN of a table created earlier in the same file (no catalog read needed)."""
+    if not created or not isinstance(node, ast.CommentStmt):
+        return False
+    if node.objtype == OT.OBJECT_TABLE:
+        names = _strs(node.object)
+    elif node.objtype == OT.OBJECT_COLUMN:
+        names = _strs(node.object)[:-1]
+    else:
+        return False
+    key = (names[0], names[1]) if len(names) == 2 else (None, names[0]) if len(names) == 1 else None
+    return key in created
