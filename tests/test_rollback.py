@@ -53,6 +53,11 @@ REVOKE USAGE ON DOMAIN public.short_text FROM PUBLIC;
 INVERTIBLE = [
     ("comments on a table the file creates", "CREATE TABLE t3 (id int, note text);\n"
                                               "COMMENT ON TABLE t3 IS 'new';\nCOMMENT ON COLUMN t3.note IS 'n';"),
+    ("flags and grants on a table the file creates", "CREATE TABLE public.t7 (id int, note text);\n"
+     "ALTER TABLE public.t7 ENABLE ROW LEVEL SECURITY;\nALTER TABLE public.t7 FORCE ROW LEVEL SECURITY;\n"
+     f"GRANT SELECT ON public.t7 TO {ROLE};\nGRANT UPDATE (note) ON TABLE public.t7 TO {ROLE};\n"
+     "REVOKE ALL ON public.t7 FROM PUBLIC;\n"
+     f"GRANT SELECT ON public.t7, public.users TO {ROLE};"),
     ("comment on a name another table took", "CREATE TABLE t5 (id int);\nALTER TABLE t5 RENAME TO t6;\n"
                                              "ALTER TABLE users RENAME TO t5;\nCOMMENT ON TABLE t5 IS 'was people';"),
     ("create table", "CREATE TABLE t1 (id serial PRIMARY KEY, a text NOT NULL DEFAULT 'a' UNIQUE, "
@@ -389,8 +394,8 @@ def test_plans_from_the_parse_tree(sql: str, expected: str) -> None:
         assert step.inverse is not None and "; ".join(step.inverse.sql) == expected
 
 
-def test_comments_on_a_table_the_file_creates_need_no_read() -> None:
-    """Its rollback drops the table, comments and all: nothing to read, so the file can go ahead."""
+def test_what_only_touches_a_table_the_file_creates_needs_no_read() -> None:
+    """Its rollback drops the table, comments, flags and grants with it: nothing to read, so the file can go ahead."""
     def reads(sql: str) -> list[bool]:
         return [s.read is not None for s in plan_steps(parse_file(sql, Path("x.sql")))]
 
@@ -401,6 +406,8 @@ def test_comments_on_a_table_the_file_creates_need_no_read() -> None:
     assert reads("CREATE TABLE IF NOT EXISTS t (a int); COMMENT ON TABLE t IS 'x'") == [True, True]
     assert reads("CREATE TABLE t (a int); ALTER TABLE t RENAME TO u; COMMENT ON TABLE t IS 'x'")[-1] is True
     assert reads("SET search_path = app; CREATE TABLE t (a int); COMMENT ON TABLE t IS 'x'")[-1] is True
+    assert reads("CREATE TABLE t (a int); ALTER TABLE t ENABLE ROW LEVEL SECURITY; GRANT SELECT ON t TO r;"
+                 "GRANT SELECT ON t, u TO r; ALTER TABLE t OWNER TO r") == [False, False, False, True, True]
 
 
 def test_search_path_set_at_run_time_makes_later_statements_manual() -> None:

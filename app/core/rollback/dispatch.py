@@ -34,6 +34,7 @@ from app.core.sql import Statement
 
 AT = enums.AlterTableType
 OT = enums.ObjectType
+GT = enums.GrantTargetType
 
 
 def step_for(st: Statement) -> Step:
@@ -134,8 +135,8 @@ def plan_steps(statements: Sequence[Statement]) -> list[Step]:
             step = _manual(f"{st.first_line!r} runs after search_path was set to a value read at run time")
         elif _validates_own_constraint(st.node, added):
             step = Step(NOTHING)
-        elif not moves_path and _comments_on_created(st.node, created):
-            step = Step(NOTHING)  # the rollback drops the new table, and its comments with it
+        elif not moves_path and _only_touches_created(st.node, created):
+            step = Step(NOTHING)  # the rollback drops the new table, and this goes with it
         else:
             step = step_for(st)
             if moves_path:
@@ -155,15 +156,37 @@ def _track_created(node: ast.Node, created: set[tuple[str | None, str]]) -> None
         created.clear()  # a name could now mean another table: read the catalog again
 
 
-def _comments_on_created(node: ast.Node, created: set[tuple[str | None, str]]) -> bool:
-    """COMMENT ON TABLE / COLUMN of a table created earlier in the same file (no catalog read needed)."""
-    if not created or not isinstance(node, ast.CommentStmt):
+_RLS_FLAGS = {AT.AT_EnableRowSecurity, AT.AT_DisableRowSecurity, AT.AT_ForceRowSecurity, AT.AT_NoForceRowSecurity}
+
+
+def _only_touches_created(node: ast.Node, created: set[tuple[str | None, str]]) -> bool:
+    """A comment, row-level-security flag or grant on tables the same file created.
+
+    Their rollback drops those tables, and comments, flags and privileges go with them, so
+    nothing needs reading. (Not OWNER TO: the old owner must be back before the DROP.)
+    """
+    if not created:
         return False
-    if node.objtype == OT.OBJECT_TABLE:
-        names = _strs(node.object)
-    elif node.objtype == OT.OBJECT_COLUMN:
-        names = _strs(node.object)[:-1]
-    else:
-        return False
-    key = (names[0], names[1]) if len(names) == 2 else (None, names[0]) if len(names) == 1 else None
-    return key in created
+    match node:
+        case ast.CommentStmt(objtype=OT.OBJECT_TABLE | OT.OBJECT_COLUMN):
+            names = _strs(node.object)
+            if node.objtype == OT.OBJECT_COLUMN:
+                names = names[:-1]
+            return _key(names) in created
+        case ast.AlterTableStmt(objtype=OT.OBJECT_TABLE):
+            return bool(node.cmds) and _rv_key(node.relation) in created and all(
+                isinstance(c, ast.AlterTableCmd) and c.subtype in _RLS_FLAGS for c in node.cmds)
+        case ast.GrantStmt(targtype=GT.ACL_TARGET_OBJECT, objtype=OT.OBJECT_TABLE):
+            return bool(node.objects) and all(isinstance(o, ast.RangeVar) and _rv_key(o) in created
+                                              for o in node.objects)
+    return False
+
+
+def _key(names: list[str]) -> tuple[str | None, str] | None:
+    if len(names) == 2:
+        return names[0], names[1]
+    return (None, names[0]) if len(names) == 1 else None
+
+
+def _rv_key(rv: ast.RangeVar | None) -> tuple[str | None, str] | None:
+    return None if rv is None or rv.catalogname else (rv.schemaname, rv.relname)
