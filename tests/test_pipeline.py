@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import threading
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from app.core.apply import Options
 from app.core.catalog import CatalogSnapshot, snapshot
 from app.core.connect import Target
-from app.core.errors import Cancelled, MigrationFailed
+from app.core.errors import Cancelled, ConnectionLost, MigrationFailed
 from app.core.progress import CancelToken, Phase, ProgressEvent
 from app.core.runner import MigrationRunner
 from tests.conftest import Database, MigrationDir, fresh_database, run_cli
@@ -227,3 +228,80 @@ def test_an_error_in_the_caller_mid_run_still_tells_what_committed(database: Dat
                                                      for i, x in enumerate("abcdef", start=1)]
     with database.connect() as conn:  # the runner's session is gone, and with it its lock
         assert conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("sql", ["PREPARE mine AS SELECT 1;\nDEALLOCATE mine;\n", "DISCARD TEMP;\n"],
+                         ids=["deallocate-one", "discard-temp"])
+def test_a_migration_that_deallocates_something_else(database: Database, migrations: MigrationDir, sql: str
+                                                    ) -> None:
+    """Tidemark's prepared statements may still exist then: a new one never reuses a name."""
+    migrations.add("a", "CREATE TABLE a (id int);\n")
+    migrations.add("b", sql)
+    migrations.add("c", "CREATE TABLE c (id int);\n")
+    migrations.add("d", "CREATE TABLE d (id int);\n")
+    result = _runner(database, migrations.path).run_migrations()
+    assert len(result.applied) == 4 and database.exists("c") and database.exists("d")
+
+
+def test_sigint_while_queued_migrations_wait_reports_only_what_committed(database: Database,
+                                                                          migrations: MigrationDir) -> None:
+    """Ctrl-C during a pipelined run: psycopg cancels and reads on before re-raising; the report
+    must still match the history, and the session must be usable (not left in pipeline mode)."""
+    migrations.add("a", "CREATE TABLE a (id int);\n")
+    migrations.add("b", "CREATE TABLE b (id int);\nSELECT pg_sleep(30);\n")
+    for x in "cde":
+        migrations.add(x, f"CREATE TABLE {x} (id int);\n")
+    events: list[ProgressEvent] = []
+
+    def interrupt_when_b_sleeps() -> None:
+        deadline = time.monotonic() + 30
+        while not database.scalar("SELECT count(*) FROM pg_stat_activity WHERE query ILIKE '%pg_sleep%' "
+                                  "AND state = 'active' AND pid <> pg_backend_pid()"):
+            assert time.monotonic() < deadline
+            threading.Event().wait(0.05)
+        signal.pthread_kill(main_thread, signal.SIGINT)
+
+    main_thread = threading.get_ident()
+    t = threading.Thread(target=interrupt_when_b_sleeps, daemon=True)
+    t.start()
+    with pytest.raises(KeyboardInterrupt):
+        _runner(database, migrations.path).run_migrations(progress=events.append)
+    t.join(5)
+    done = [e[2] for e in _milestones(events) if e[0] == "MIGRATION_DONE"]
+    assert done == [r[0] for r in database.query("SELECT name FROM public._migrations ORDER BY version")]
+    assert done == ["20260101000001_a.sql"] and [database.exists(x) for x in "abcde"] == [True] + [False] * 4
+
+
+def test_terminated_backend_names_the_migration_it_cut_short(database: Database, migrations: MigrationDir
+                                                             ) -> None:
+    migrations.add("a", "CREATE TABLE a (id int);\n")
+    migrations.add("b", "CREATE TABLE b (id int);\nSELECT pg_sleep(30);\n")
+    for x in "cde":
+        migrations.add(x, f"CREATE TABLE {x} (id int);\n")
+    out: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            _runner(database, migrations.path).run_migrations()
+        except BaseException as exc:
+            out.append(exc)
+
+    t = threading.Thread(target=work)
+    t.start()
+    deadline = time.monotonic() + 30
+    while not database.scalar("SELECT count(*) FROM pg_stat_activity WHERE query ILIKE '%pg_sleep%' "
+                              "AND state = 'active' AND pid <> pg_backend_pid()"):
+        assert time.monotonic() < deadline
+        threading.Event().wait(0.05)
+    database.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE query ILIKE '%pg_sleep%' AND pid <> pg_backend_pid()")
+    t.join(30)
+    assert len(out) == 1 and isinstance(out[0], ConnectionLost)
+    assert "20260101000002_b.sql, with 3 more migrations sent after it" in str(out[0])
+
+
+def test_a_file_with_a_nul_byte_is_bad_input(database: Database, migrations: MigrationDir) -> None:
+    migrations.add("a", "", raw=b"CREATE TABLE a (id int);\n-- x\x00y\nCREATE TABLE b (id int);\n")
+    r = run_cli("migrate", "--dsn", database.dsn, "--migrations-dir", str(migrations.path))
+    assert r.code == 2 and "20260101000001_a.sql:2: contains a NUL byte" in r.stderr
+    assert not database.exists("a") and not database.exists("public._migrations")

@@ -421,14 +421,14 @@ def server_error(exc: psycopg.Error, unit: object, script: Script, path: Path, t
     )
 
 
-def _is_connection_error(conn: psycopg.Connection, error: psycopg.Error) -> bool:
+def is_connection_error(conn: psycopg.Connection, error: psycopg.Error) -> bool:
     """The session ended under us (terminated backend, server shutdown), not the SQL failing."""
     state = error.sqlstate or ""
     return conn.broken or conn.closed or state.startswith(("57P", "08"))
 
 
 def failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[Statement]) -> Exception:
-    if _is_connection_error(ctx.conn, exc.error):
+    if is_connection_error(ctx.conn, exc.error):
         return connection_lost(p.file.name, exc.error, partial=bool(partial_ran))
     info = server_error(exc.error, exc.unit, exc.script, p.file.path, p.file.text)
     if ctx.cancel.cancelled and isinstance(exc.error, pg_errors.QueryCanceled):
@@ -546,7 +546,7 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
             run(conn, script)
     except ScriptError as exc:
         rollback_if_needed(conn)
-        if _is_connection_error(conn, exc.error):
+        if is_connection_error(conn, exc.error):
             raise connection_lost(f"the rollback of {row.name}", exc.error, partial=bool(ran)) from None
         info = server_error(exc.error, exc.unit, exc.script, label, sql_text)
         _record_failure(ctx, Event.ROLLBACK_FAILED, row.name, row.version, info)

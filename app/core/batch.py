@@ -19,6 +19,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import pq
 
+from app.core import history
 from app.core.apply import (
     TX_ELAPSED_MS,
     Checked,
@@ -29,11 +30,11 @@ from app.core.apply import (
     apply,
     connection_lost,
     failure,
+    is_connection_error,
     prepare_many,
     supabase_rows,
     timeout_settings,
 )
-from app.core.errors import TidemarkError
 from app.core.history import Raw, prepared_insert
 from app.core.pipeline import Pipeline, supported
 from app.core.progress import Phase
@@ -49,6 +50,7 @@ PARSE_AHEAD = 16  # files parsed in one go (their parse trees live until they ar
 _T = TypeVar("_T")
 _ERROR = pq.ExecStatus.FATAL_ERROR
 _ROWS = pq.ExecStatus.TUPLES_OK
+_OK = pq.ExecStatus.COMMAND_OK
 
 
 def apply_all(ctx: Context, files: list[Checked], applied: list[AppliedMigration]) -> None:
@@ -166,10 +168,10 @@ class _Ahead:
                 self.pipe.send(q.text)
             else:
                 self.pipe.send_prepared(q.text, q.params)
-        self._guard(self.pipe.push)
-        self.queue.append(_InFlight(p, index, queries, plan.kind.value))
+        self.queue.append(_InFlight(p, index, queries, plan.kind.value))  # before the push: it may run
         if len(self.queue) == 1:
             self._started(self.queue[0])
+        self._guard(self.pipe.push)
 
     def drain(self) -> None:
         """Wait for every migration on the wire, then leave pipeline mode."""
@@ -180,24 +182,32 @@ class _Ahead:
             self.pipe = None
 
     def abandon(self) -> None:
-        """After an unexpected error: leave the connection usable, or at least not half-read."""
+        """After an unexpected error (Ctrl-C, a bug): stop what runs, leave the connection sane, and
+        report what the server committed anyway.
+
+        Results are not read one by one here: an interrupted wait may have consumed some of them
+        already. The history table says which migrations on the wire committed.
+        """
         if self.pipe is None or self.ctx.conn.closed:
             return
-        try:
-            if self.queue:
-                self.ctx.conn.cancel_safe(timeout=5.0)  # what is sent may still run: stop the running part
-            while self.queue:  # the server may have committed some before the cancel: tell which
-                try:
-                    self._collect()
-                except (TidemarkError, _Retry):
-                    break  # the cancelled one, or a failure: everything after it was skipped
-            if self.pipe is not None:
-                self.pipe.close()
-            rollback_if_needed(self.ctx.conn)
-        except (psycopg.Error, OSError):
-            pass  # the caller closes the connection; the server rolls back what is open
-        self.pipe = None
+        conn = self.ctx.conn
+        on_the_wire = list(self.queue)
         self.queue.clear()
+        try:
+            if on_the_wire:
+                conn.cancel_safe(timeout=5.0)  # what is sent may still run: stop the running part
+            self.pipe.discard()
+            self.pipe = None
+            rollback_if_needed(conn)
+            committed = dict(conn.execute(
+                f"SELECT version, execution_time_ms FROM {history.MIGRATIONS} "
+                "WHERE batch_id = %s AND version = ANY(%s)",
+                (self.ctx.batch_id, [m.prepared.file.version for m in on_the_wire])).fetchall())
+        except (psycopg.Error, OSError):
+            return  # the caller closes the connection; the server rolls back what is open
+        for m in on_the_wire:
+            if m.prepared.file.version in committed:
+                self._done(m, int(committed[m.prepared.file.version] or 0))
 
     def _started(self, m: _InFlight) -> None:
         self.ctx.emit(Phase.MIGRATION_START, index=m.index, total=self.total, migration=m.prepared.file.name,
@@ -217,21 +227,31 @@ class _Ahead:
                 elapsed = int(res.get_value(0, 0) or b"0")
         if error is not None:
             self._fail(m, *error)
+        if res.status != _OK:  # COMMIT's result: anything else means the results are out of step
+            raise RuntimeError(f"pipelined results out of step at {m.prepared.file.name}: {res.status.name}")
         self.queue.popleft()
+        self._done(m, elapsed)
+        if self.queue:
+            self._started(self.queue[0])
+
+    def _done(self, m: _InFlight, elapsed: int) -> None:
         p = m.prepared
         self.applied.append(AppliedMigration(p.file.version, p.file.name, p.file.title, elapsed, m.rollback_kind,
                                              True))
         self.ctx.emit(Phase.MIGRATION_DONE, index=m.index, total=self.total, migration=p.file.name,
                       elapsed_ms=float(elapsed), message=p.file.title)
-        if self.queue:
-            self._started(self.queue[0])
 
     def _fail(self, m: _InFlight, q: _Query, res: pq.abc.PGresult) -> None:
         """The server skipped everything after the error: end the pipeline, roll back, explain."""
         conn = self.ctx.conn
         error = pg_errors.error_from_result(res, encoding=conn.info.encoding)
+        if conn.broken or is_connection_error(conn, error):
+            raise connection_lost(m.prepared.file.name, error, ahead=len(self.queue) - 1)
+        pipe = self.pipe
+        assert pipe is not None
+        self._guard(pipe.close)  # names m while it is still the oldest on the wire
+        self.pipe = None
         self.queue.clear()
-        self.drain()
         rollback_if_needed(conn)
         exc = failure(self.ctx, m.prepared, ScriptError(q.unit, error, q.script()), [])
         if isinstance(exc, LockTimeout):

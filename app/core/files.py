@@ -182,6 +182,11 @@ def load_file(path: Path) -> MigrationFile:
         raise MigrationFileError(
             [FileProblem(path, "is not UTF-8 text", line, hint="save it as UTF-8")]
         ) from exc
+    if "\x00" in raw:  # PostgreSQL text cannot hold it, and the parser would stop there
+        raise MigrationFileError(
+            [FileProblem(path, "contains a NUL byte", raw[: raw.index("\x00")].count("\n") + 1,
+                         hint="save it as UTF-8 text (a UTF-16 or binary file?)")]
+        )
     text = normalise(raw)
     if not text.strip():
         raise MigrationFileError(

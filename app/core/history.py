@@ -360,6 +360,8 @@ def _text_param(value: Any) -> str | None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("a history value holds a NUL byte, which a text parameter would cut off")
     if isinstance(value, int | str):
         return str(value)
     raise TypeError(f"no text form for a history value of type {type(value).__name__}")

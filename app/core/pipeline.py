@@ -10,6 +10,7 @@ one per query, in order, so the failing statement is known exactly.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 
 import psycopg
@@ -18,6 +19,7 @@ from psycopg import generators, pq
 _SYNC = pq.ExecStatus.PIPELINE_SYNC
 _OK = pq.ExecStatus.COMMAND_OK
 _ERROR = pq.ExecStatus.FATAL_ERROR
+_NAMES = itertools.count(1)
 
 
 def _fetch(pgconn: pq.abc.PGconn, n: int) -> generators.PQGen[list[list[pq.abc.PGresult]]]:
@@ -68,7 +70,8 @@ class Pipeline:
         """Queue a statement from a template (parsed and planned once per session) with its values."""
         name = self._prepared.get(template)
         if name is None:
-            name = f"tidemark_{len(self._prepared) + 1}".encode()
+            # Never a name used before in this process: a forgotten entry may still exist on the server.
+            name = f"tidemark_{next(_NAMES)}".encode()
             self._pgconn.send_prepare(name, self._encode(template))
             self._expected.append(template)
             self._prepared[template] = name
@@ -111,9 +114,20 @@ class Pipeline:
         """Sync, read what is left (statements skipped after an error) and leave pipeline mode."""
         if not self.open:
             return
-        self.open = False
         while self._expected:
             self.next_result()  # keeps the registry of prepared statements true
+        self._sync_and_leave()
+
+    def discard(self) -> None:
+        """After an interrupted wait, when results can no longer be matched to statements: read
+        everything up to a Sync without looking, forget what was prepared, leave pipeline mode."""
+        if not self.open:
+            return
+        self._expected.clear()
+        self._prepared.clear()  # names are never reused, so a statement that does exist is harmless
+        self._sync_and_leave()
+
+    def _sync_and_leave(self) -> None:
         with self._conn.lock:
             self._pgconn.pipeline_sync()
             self._conn.wait(generators.send(self._pgconn))
@@ -122,6 +136,7 @@ class Pipeline:
                 if results and results[0].status == _SYNC:
                     break
             self._pgconn.exit_pipeline_mode()
+        self.open = False
 
     def _encode(self, text: str) -> bytes:
         return text.encode(self._encoding, errors="strict")
