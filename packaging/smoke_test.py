@@ -185,6 +185,13 @@ def smoke(r: Runner) -> None:
     if not re.fullmatch(r"tidemark \d+\.\d+\.\d+\S*", version):
         raise SmokeFailure(f"tidemark --version printed {version!r}")
     print(f"  {version}")
+    if sys.platform.startswith("linux"):  # glibc's loader names every library it loads
+        loaded = subprocess.run([r.exe("tidemark"), "--version"], env={**r.env, "LD_DEBUG": "libs"},
+                                capture_output=True, text=True, timeout=60).stderr
+        qt = sorted({m for m in re.findall(r"\S*(?:libQt6\w*|libicu\w*|PySide6\S*)", loaded)})
+        if qt:
+            raise SmokeFailure("tidemark --version loads Qt: " + ", ".join(qt[:5]))
+        print("  tidemark --version loads no Qt library")
     r.run("tidemark", "sandbox", "start", timeout=300)
     try:
         # An empty project folder: the sandbox opens the bundled example migrations.
