@@ -12,8 +12,10 @@ import os
 import secrets
 import shutil
 import tempfile
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +149,37 @@ class Database:
     def exists(self, regclass: str) -> bool:
         """True when a relation exists."""
         return bool(self.scalar("SELECT to_regclass(%s) IS NOT NULL", (regclass,)))
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float = 30.0) -> None:
+    """Poll a condition until true, or fail naming what was awaited (a deadline, never a blind sleep)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        threading.Event().wait(0.05)
+
+
+def in_thread(work: Callable[[], object]) -> tuple[threading.Thread, list[BaseException]]:
+    """Start work on another thread; the list receives what it raised (join the thread first)."""
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:
+            raised.append(exc)
+
+    t = threading.Thread(target=run)
+    t.start()
+    return t, raised
+
+
+def sleeping(db: Database) -> bool:
+    """True while another session of this database runs a pg_sleep (a migration caught mid-statement)."""
+    return bool(db.scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND query ILIKE '%pg_sleep%' AND state = 'active' AND pid <> pg_backend_pid()"))
 
 
 @contextmanager

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from app.core.connect import Target
 from app.core.errors import Cancelled
 from app.core.progress import CancelToken, Phase, ProgressEvent
 from app.core.runner import MigrationRunner
-from tests.conftest import Database, MigrationDir, run_cli
+from tests.conftest import Database, MigrationDir, in_thread, run_cli, sleeping, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -34,21 +33,6 @@ def _spawn(*args: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def wait_for(condition, timeout: float = 30.0, what: str = "condition") -> None:
-    """Poll a condition until true or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        threading.Event().wait(0.05)
-
-
-def _sleeping(db: Database) -> bool:
-    return bool(db.scalar(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND query ILIKE '%pg_sleep%' AND state = 'active' AND pid <> pg_backend_pid()"))
-
-
 def _runner(db: Database, m: MigrationDir, **options: object) -> MigrationRunner:
     return MigrationRunner(Target(db.dsn, "test"), m.path, Options(**options))  # type: ignore[arg-type]
 
@@ -60,7 +44,7 @@ def test_second_runner_fails_at_once_naming_the_holder(database: Database, migra
     migrations.add("slow", "SELECT pg_sleep(20);")
     first = _spawn("migrate", *_args(database, migrations))
     try:
-        wait_for(lambda: _sleeping(database), what="the first run to be inside its migration")
+        wait_for(lambda: sleeping(database), what="the first run to be inside its migration")
         r = run_cli("migrate", *_args(database, migrations))
         assert r.code == 3, r.stderr
         assert "held by postgres" in r.stderr and "pid" in r.stderr and "since" in r.stderr
@@ -119,7 +103,7 @@ def test_kill_9_of_the_cli_leaves_consistent_state(database: Database, migration
     migrations.add("b", "CREATE TABLE b (id int);\nSELECT pg_sleep(3);\n")
     migrations.add("c", "CREATE TABLE c (id int);")
     p = _spawn("migrate", *_args(database, migrations))
-    wait_for(lambda: _sleeping(database), what="migration b to run")
+    wait_for(lambda: sleeping(database), what="migration b to run")
     p.kill()
     p.wait(10)
     r = run_cli("migrate", "--wait-lock", "30", *_args(database, migrations))
@@ -131,7 +115,7 @@ def test_kill_9_of_the_cli_leaves_consistent_state(database: Database, migration
 def test_terminated_backend_then_next_migrate_completes(database: Database, migrations: MigrationDir) -> None:
     migrations.add("a", "CREATE TABLE a (id int);\nSELECT pg_sleep(20);\n")
     p = _spawn("migrate", *_args(database, migrations))
-    wait_for(lambda: _sleeping(database), what="the migration to run")
+    wait_for(lambda: sleeping(database), what="the migration to run")
     database.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE '%pg_sleep(20)%' "
                      "AND pid <> pg_backend_pid()")
     assert p.wait(30) == 1
@@ -150,7 +134,7 @@ def test_server_restart_mid_run(pg_server, database: Database, migrations: Migra
     migrations.add("a", "CREATE TABLE a (id int);")
     migrations.add("b", "CREATE TABLE b (id int);\nSELECT pg_sleep(20);\n")
     p = _spawn("migrate", *_args(database, migrations))
-    wait_for(lambda: _sleeping(database), what="migration b to run")
+    wait_for(lambda: sleeping(database), what="migration b to run")
     pg_server.local.stop("fast")
     pg_server.local.start()
     assert p.wait(30) == 1
@@ -170,17 +154,9 @@ def test_cancel_during_a_statement_rolls_that_migration_back(database: Database,
     migrations.add("b", "CREATE TABLE b (id int);\nSELECT pg_sleep(30);\n")
     token = CancelToken()
     events: list[ProgressEvent] = []
-    outcome: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            _runner(database, migrations).run_migrations(progress=events.append, cancel=token)
-        except BaseException as exc:
-            outcome.append(exc)
-
-    t = threading.Thread(target=work)
-    t.start()
-    wait_for(lambda: _sleeping(database), what="migration b to run")
+    t, outcome = in_thread(lambda: _runner(database, migrations).run_migrations(progress=events.append,
+                                                                                 cancel=token))
+    wait_for(lambda: sleeping(database), what="migration b to run")
     started = time.monotonic()
     token.cancel()
     t.join(10)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import signal
 import threading
-import time
 from pathlib import Path
 
 import psycopg
@@ -17,7 +16,7 @@ from app.core.connect import Target
 from app.core.errors import Cancelled, ConnectionLost, MigrationFailed
 from app.core.progress import CancelToken, Phase, ProgressEvent
 from app.core.runner import MigrationRunner
-from tests.conftest import Database, MigrationDir, fresh_database, run_cli
+from tests.conftest import Database, MigrationDir, fresh_database, in_thread, run_cli, sleeping, wait_for
 
 SETS = Path(__file__).parent / "realworld"
 
@@ -67,6 +66,14 @@ def test_pipelined_and_one_at_a_time_runs_write_the_same(database: Database, tmp
     assert len(piped[0]) == len(list(folder.glob("*.sql")))
     for a, b, what in zip(piped, single, ("results", "progress", "history", "audit", "catalog"), strict=True):
         assert a == b, what
+
+
+def _a_then_sleeping_b_then(migrations: MigrationDir, later: str, sleep_s: float = 30) -> None:
+    """Migration a, then b which sleeps (to be caught mid-run), then one table per letter of `later`."""
+    migrations.add("a", "CREATE TABLE a (id int);\n")
+    migrations.add("b", f"CREATE TABLE b (id int);\nSELECT pg_sleep({sleep_s});\n")
+    for x in later:
+        migrations.add(x, f"CREATE TABLE {x} (id int);\n")
 
 
 def _sixteen(migrations: MigrationDir, failing: int, sql: str) -> None:
@@ -150,27 +157,12 @@ def test_lock_timeout_in_the_middle_of_a_pipelined_run_is_retried(database: Data
 
 def test_cancel_with_migrations_queued_behind_the_running_one(database: Database, migrations: MigrationDir
                                                               ) -> None:
-    migrations.add("a", "CREATE TABLE a (id int);\n")
-    migrations.add("b", "CREATE TABLE b (id int);\nSELECT pg_sleep(30);\n")
-    migrations.add("c", "CREATE TABLE c (id int);\n")
-    migrations.add("d", "CREATE TABLE d (id int);\n")
+    _a_then_sleeping_b_then(migrations, "cd")
     token = CancelToken()
     events: list[ProgressEvent] = []
-    outcome: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            _runner(database, migrations.path).run_migrations(progress=events.append, cancel=token)
-        except BaseException as exc:
-            outcome.append(exc)
-
-    t = threading.Thread(target=work)
-    t.start()
-    deadline = time.monotonic() + 30
-    while not database.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                              "AND query ILIKE '%pg_sleep%' AND state = 'active' AND pid <> pg_backend_pid()"):
-        assert time.monotonic() < deadline, "migration b never started"
-        threading.Event().wait(0.05)
+    t, outcome = in_thread(lambda: _runner(database, migrations.path).run_migrations(
+        progress=events.append, cancel=token))
+    wait_for(lambda: sleeping(database), "migration b to run")
     token.cancel()
     t.join(10)
     assert not t.is_alive() and len(outcome) == 1 and isinstance(outcome[0], Cancelled)
@@ -206,10 +198,7 @@ class _Boom(Exception):
 def test_an_error_in_the_caller_mid_run_still_tells_what_committed(database: Database, migrations: MigrationDir
                                                                     ) -> None:
     """Ctrl-C (or a bug) while migrations are queued: what the server committed anyway is reported."""
-    migrations.add("a", "CREATE TABLE a (id int);\n")
-    migrations.add("b", "CREATE TABLE b (id int);\nSELECT pg_sleep(0.5);\n")
-    for x in "cdef":
-        migrations.add(x, f"CREATE TABLE {x} (id int);\n")
+    _a_then_sleeping_b_then(migrations, "cdef", sleep_s=0.5)
     done: list[str] = []
     raised = []
 
@@ -247,18 +236,11 @@ def test_sigint_while_queued_migrations_wait_reports_only_what_committed(databas
                                                                           migrations: MigrationDir) -> None:
     """Ctrl-C during a pipelined run: psycopg cancels and reads on before re-raising; the report
     must still match the history, and the session must be usable (not left in pipeline mode)."""
-    migrations.add("a", "CREATE TABLE a (id int);\n")
-    migrations.add("b", "CREATE TABLE b (id int);\nSELECT pg_sleep(30);\n")
-    for x in "cde":
-        migrations.add(x, f"CREATE TABLE {x} (id int);\n")
+    _a_then_sleeping_b_then(migrations, "cde")
     events: list[ProgressEvent] = []
 
     def interrupt_when_b_sleeps() -> None:
-        deadline = time.monotonic() + 30
-        while not database.scalar("SELECT count(*) FROM pg_stat_activity WHERE query ILIKE '%pg_sleep%' "
-                                  "AND state = 'active' AND pid <> pg_backend_pid()"):
-            assert time.monotonic() < deadline
-            threading.Event().wait(0.05)
+        wait_for(lambda: sleeping(database), "migration b to run")
         signal.pthread_kill(main_thread, signal.SIGINT)
 
     main_thread = threading.get_ident()
@@ -274,25 +256,9 @@ def test_sigint_while_queued_migrations_wait_reports_only_what_committed(databas
 
 def test_terminated_backend_names_the_migration_it_cut_short(database: Database, migrations: MigrationDir
                                                              ) -> None:
-    migrations.add("a", "CREATE TABLE a (id int);\n")
-    migrations.add("b", "CREATE TABLE b (id int);\nSELECT pg_sleep(30);\n")
-    for x in "cde":
-        migrations.add(x, f"CREATE TABLE {x} (id int);\n")
-    out: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            _runner(database, migrations.path).run_migrations()
-        except BaseException as exc:
-            out.append(exc)
-
-    t = threading.Thread(target=work)
-    t.start()
-    deadline = time.monotonic() + 30
-    while not database.scalar("SELECT count(*) FROM pg_stat_activity WHERE query ILIKE '%pg_sleep%' "
-                              "AND state = 'active' AND pid <> pg_backend_pid()"):
-        assert time.monotonic() < deadline
-        threading.Event().wait(0.05)
+    _a_then_sleeping_b_then(migrations, "cde")
+    t, out = in_thread(lambda: _runner(database, migrations.path).run_migrations())
+    wait_for(lambda: sleeping(database), "migration b to run")
     database.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                      "WHERE query ILIKE '%pg_sleep%' AND pid <> pg_backend_pid()")
     t.join(30)

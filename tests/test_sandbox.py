@@ -14,9 +14,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -26,18 +25,9 @@ from app.core import sandbox as sandbox_mod
 from app.core.localserver import ServerError
 from app.core.sandbox import Sandbox, database_name, sandbox_target
 from app.paths import example_migrations_dir
-from tests.conftest import run_cli
+from tests.conftest import run_cli, wait_for
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX socket sandbox")
-
-
-def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    """Wait on a condition with a deadline (polling the process table, not sleeping blindly)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def _new_home() -> Path:
@@ -173,7 +163,7 @@ def test_killed_server_is_restarted(sb: Sandbox, project: Path) -> None:
     pid = sb.status().pid
     assert pid
     os.kill(pid, signal.SIGKILL)
-    _wait_for(lambda: not sb.running(), "the killed server to be gone")
+    wait_for(lambda: not sb.running(), "the killed server to be gone")
     r = run_cli("status")
     assert r.code == 0, r.stderr
     assert sb.running() and sb.status().pid != pid

@@ -84,10 +84,6 @@ class Pipeline:
             self._pgconn.send_flush_request()
             self._conn.wait(generators.send(self._pgconn))
 
-    def next_result(self) -> pq.abc.PGresult:
-        """The result of the oldest statement in flight, waiting for it."""
-        return self.next_results(1)[0]
-
     def next_results(self, n: int) -> list[pq.abc.PGresult]:
         """The results of the n oldest statements in flight, waiting for them (in one wait)."""
         internal = 0  # our own Parse messages among them
@@ -114,8 +110,9 @@ class Pipeline:
         """Sync, read what is left (statements skipped after an error) and leave pipeline mode."""
         if not self.open:
             return
-        while self._expected:
-            self.next_result()  # keeps the registry of prepared statements true
+        pending = sum(template is None for template in self._expected)  # a Parse always precedes its query
+        if pending:
+            self.next_results(pending)  # keeps the registry of prepared statements true
         self._sync_and_leave()
 
     def discard(self) -> None:

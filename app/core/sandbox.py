@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -97,10 +96,15 @@ def install_stand_ins(dest: Path) -> Path:
     ext.mkdir(parents=True, exist_ok=True)
     for d in (dest, ext):
         d.chmod(0o755)  # the server may run as another OS user (root -> tidemark-pg)
-    for f in sorted((resources_dir() / "extensions").iterdir()):
+    source = resources_dir() / "extensions"
+    sha1 = (source / "sha1.sql.in").read_text(encoding="utf-8")
+    for f in sorted(source.iterdir()):
         if f.suffix in (".control", ".sql"):
             target = ext / f.name
-            shutil.copyfile(f, target)
+            lines = f.read_text(encoding="utf-8").split("\n")
+            # Each script is installed alone, so each carries its own copy of the shared SHA-1.
+            target.write_text("\n".join(sha1.replace("@SHA1@", line.split()[1]) if line.startswith("--@sha1 ")
+                                        else line for line in lines), encoding="utf-8")
             target.chmod(0o644)
     return dest
 

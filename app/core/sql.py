@@ -20,7 +20,6 @@ from app.core.errors import FileProblem, MigrationFileError
 if TYPE_CHECKING:
     import psycopg
 
-TK = enums.TransactionStmtKind
 AT = enums.AlterTableType
 OT = enums.ObjectType
 
