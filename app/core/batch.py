@@ -35,6 +35,7 @@ from app.core.apply import (
     supabase_rows,
     timeout_settings,
 )
+from app.core.errors import DatabaseError
 from app.core.history import Raw, prepared_insert
 from app.core.pipeline import Pipeline, supported
 from app.core.progress import Phase
@@ -109,6 +110,8 @@ class _Retry(Exception):
         self.timeout = timeout
 
 
+# A prepared name that already exists or is gone: the server session is not the one it was.
+_OWN_STATEMENT_STATES = ("42P05", "26000")
 _RETURNS_TIME = "history row"  # the unit of the query that returns the migration's execution_time_ms
 
 
@@ -253,6 +256,11 @@ class _Ahead:
         self.pipe = None
         self.queue.clear()
         rollback_if_needed(conn)
+        if (q.unit is None or q.unit == _RETURNS_TIME) and error.sqlstate in _OWN_STATEMENT_STATES:
+            raise DatabaseError(  # Tidemark's own statement failed: not the file's failure, no audit row
+                f"{m.prepared.file.name} was rolled back, not applied, because Tidemark's own prepared "
+                f"history INSERT failed on this server session: {error.diag.message_primary} (a pooler "
+                "sharing sessions? use the session-mode or direct URL); nothing was recorded against it")
         exc = failure(self.ctx, m.prepared, ScriptError(q.unit, error, q.script()), [])
         if isinstance(exc, LockTimeout):
             raise _Retry(m.prepared, m.index, exc)

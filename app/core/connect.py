@@ -100,6 +100,10 @@ def connect(target: Target, *, autocommit: bool = True, connect_timeout: int = 1
     kwargs: dict[str, object] = {
         "autocommit": autocommit,
         "application_name": f"tidemark {__version__}",
+        # psycopg would prepare a query run 5 times under a name of its own (_pg3_0...), which a
+        # pooler's next client on the same server session could clash with; Tidemark prepares
+        # only its history INSERT, under names it drops (lock.release).
+        "prepare_threshold": None,
     }
     params = conninfo.conninfo_to_dict(target.dsn) if target.dsn else {}
     if "connect_timeout" not in params and not os.environ.get("PGCONNECT_TIMEOUT"):

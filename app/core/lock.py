@@ -79,6 +79,11 @@ def acquire(
 
 
 def release(conn: psycopg.Connection) -> None:
-    """Give the lock back (closing the connection does too)."""
+    """Give the lock back, and drop the session's prepared statements, in one round trip.
+
+    Closing the connection does both on a direct connection, but behind a session-mode pooler
+    the server session goes to the next client as it is (unless the pooler resets it): a lock
+    or a prepared name left there would lock out, or clash with, whoever gets it next.
+    """
     if not conn.closed:
-        conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+        conn.execute(f"SELECT pg_advisory_unlock({int(LOCK_KEY)}); DEALLOCATE ALL")

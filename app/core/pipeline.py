@@ -11,6 +11,7 @@ one per query, in order, so the failing statement is known exactly.
 from __future__ import annotations
 
 import itertools
+import secrets
 from collections import deque
 
 import psycopg
@@ -20,6 +21,8 @@ _SYNC = pq.ExecStatus.PIPELINE_SYNC
 _OK = pq.ExecStatus.COMMAND_OK
 _ERROR = pq.ExecStatus.FATAL_ERROR
 _NAMES = itertools.count(1)
+# Per process too: a name another process left on a pooled server session must not come back.
+_PROCESS = secrets.token_hex(4)
 
 
 def _fetch(pgconn: pq.abc.PGconn, n: int) -> generators.PQGen[list[list[pq.abc.PGresult]]]:
@@ -71,7 +74,7 @@ class Pipeline:
         name = self._prepared.get(template)
         if name is None:
             # Never a name used before in this process: a forgotten entry may still exist on the server.
-            name = f"tidemark_{next(_NAMES)}".encode()
+            name = f"tidemark_{_PROCESS}_{next(_NAMES)}".encode()
             self._pgconn.send_prepare(name, self._encode(template))
             self._expected.append(template)
             self._prepared[template] = name

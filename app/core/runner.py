@@ -35,6 +35,7 @@ from app.core.errors import (
 from app.core.files import MigrationFile, default_migrations_dir, discover, load_file, version_of
 from app.core.history import Actor, AppliedRow, Event, HistoryEvent
 from app.core.options import Options
+from app.core.pooler import check_session
 from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, ProgressEvent, no_progress
 from app.core.results import (
     AppliedMigration,
@@ -116,6 +117,8 @@ class MigrationRunner:
                 ) -> Iterator[None]:
         for setting in session_setup(conn):
             conn.execute(setting)
+        # Before the lock: behind a transaction-mode pooler it would stay on a shared session.
+        check_session(conn, lambda: connect(self.target), self.target.display())
         if not lock.try_acquire(conn):
             if self.options.wait_lock_s <= 0:
                 lock.acquire(conn, 0)
@@ -126,11 +129,7 @@ class MigrationRunner:
         try:
             yield
         finally:
-            if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-                try:
-                    lock.release(conn)
-                except psycopg.Error:
-                    pass  # closing the connection releases it anyway
+            _give_back(conn)
 
     def files(self) -> list[MigrationFile]:
         """The migration files, checked (MigrationFileError lists every problem)."""
@@ -479,6 +478,21 @@ class MigrationRunner:
         if not stem.isdigit() and known[version].removesuffix(".sql") != Path(stem).name:
             raise UsageError(f"unknown migration {name!r}: version {version} is {known[version]}")
         return version
+
+
+def _give_back(conn: psycopg.Connection) -> None:
+    """Leave the server session clean, on every way out: a pooler may hand it to someone else."""
+    if conn.closed or conn.broken or conn.pgconn.pipeline_status != psycopg.pq.PipelineStatus.OFF:
+        return  # gone, or unusable: a pooler drops a server session its client left mid-exchange
+    status = conn.info.transaction_status
+    try:
+        if status in (psycopg.pq.TransactionStatus.INTRANS, psycopg.pq.TransactionStatus.INERROR):
+            conn.rollback()
+            status = conn.info.transaction_status
+        if status == psycopg.pq.TransactionStatus.IDLE:
+            lock.release(conn)
+    except psycopg.Error:
+        pass  # the connection closes next; a direct server session ends with it
 
 
 def _each_file(files: list[MigrationFile], step: Callable[[MigrationFile], _R]) -> list[_R]:

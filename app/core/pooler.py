@@ -1,0 +1,124 @@
+"""Connection poolers: a run needs one server session for its whole length, or it must not start.
+
+The migration lock is a session-level advisory lock, and a pipelined run prepares its history
+INSERT once per session. Behind a pooler in transaction (or statement) mode each transaction
+may run on another server session, which other clients share between ours: the lock would
+guard nothing (and stay behind on a pooled session), prepared names would clash. So before a
+run takes the lock it checks, from what the connection does rather than its port:
+
+1. The key the server side sent at login names the backend process, unless something in
+   between made its own (every pooler does, to route cancel requests): `pg_backend_pid()`
+   equal to it means a direct connection (or a plain TCP forwarder), and nothing more is asked.
+2. Otherwise a second connection opens a transaction. A pooler that shares sessions hands it
+   the session ours just left idle (PgBouncer reuses the last one first), or moves ours to
+   another one while that transaction holds the first: either is refused, before anything
+   changed. A session-mode pooler keeps ours pinned; it then behaves as a direct connection.
+"""
+
+from __future__ import annotations
+
+import select
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import pq
+
+from app.core.errors import TidemarkError, UsageError
+
+HANDOVER_WAIT_S = 3.0  # how long the second connection waits for a server session of its own
+
+
+class TransactionPooler(UsageError):
+    """The connection goes through a pooler that shares server sessions between transactions."""
+
+
+@dataclass(frozen=True)
+class Session:
+    """What the check found about the connection's server session."""
+
+    backend_pid: int
+    pooled: bool  # something between us and the server issued its own cancel key
+
+
+def check_session(conn: psycopg.Connection, reopen: Callable[[], psycopg.Connection], where: str,
+                  *, wait_s: float = HANDOVER_WAIT_S) -> Session:
+    """Refuse (TransactionPooler, exit 2) a connection whose server session does not stay ours.
+
+    `conn` is idle, in autocommit; `reopen` opens one more connection to the same target.
+    """
+    pid = int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+    if pid == conn.info.backend_pid:
+        return Session(pid, pooled=False)
+    try:
+        other = reopen()
+    except (TidemarkError, psycopg.Error) as exc:  # the mode stays unknown: refuse
+        raise TransactionPooler(_refusal(where, "a pooler", f"its mode could not be checked ({exc})")
+                                ) from None
+    try:
+        theirs = _begin_and_pid(other, wait_s)
+        if isinstance(theirs, str):  # e.g. PgBouncer in statement mode refuses transactions
+            raise TransactionPooler(_refusal(where, name_pooler(conn), f"it refused a transaction ({theirs})"))
+        if theirs == pid:
+            raise TransactionPooler(_refusal(where, name_pooler(conn, "transaction"),
+                                             "it gave this run's server session to another client"))
+        if theirs is not None:
+            again = int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+            if again != pid:
+                raise TransactionPooler(_refusal(where, name_pooler(conn, "transaction"),
+                                                 "it moved this run to another server session between "
+                                                 "two transactions"))
+        # None: the other connection got no session at all while ours sat idle, so ours is pinned.
+        return Session(pid, pooled=True)
+    finally:
+        other.close()
+
+
+def _begin_and_pid(conn: psycopg.Connection, wait_s: float) -> int | str | None:
+    """BEGIN and the backend pid on `conn`; None when no server session answered in time, the
+    error's text when it refused."""
+    pg = conn.pgconn
+    pg.send_query(b"BEGIN; SELECT pg_backend_pid()")
+    deadline = time.monotonic() + wait_s
+    pg.consume_input()
+    while pg.is_busy():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        select.select([pg.socket], [], [], left)
+        pg.consume_input()
+    pid = None
+    error = None
+    while (res := pg.get_result()) is not None:
+        if res.status == pq.ExecStatus.TUPLES_OK:
+            pid = int(res.get_value(0, 0) or b"0")
+        elif res.status == pq.ExecStatus.FATAL_ERROR:
+            error = (res.error_message or b"").decode(errors="replace").strip()
+    return pid if pid is not None else (error or "no answer")
+
+
+def name_pooler(conn: psycopg.Connection, mode: str | None = None) -> str:
+    """The pooler's name as far as it can be told (and its mode when known), for a message."""
+    info = conn.info
+    host = (info.host or "").lower()
+    in_mode = f" in {mode} mode" if mode else ""
+    if "pooler.supabase.com" in host or info.port == 6543:  # the port only names it, never decides
+        return f"Supabase's pooler (Supavisor){in_mode}"
+    try:  # PgBouncer answers SHOW VERSION on its admin database, to users it lets in there
+        params = {**info.get_parameters(), "dbname": "pgbouncer", "connect_timeout": "3"}
+        params.pop("options", None)
+        with psycopg.connect(autocommit=True, password=info.password or None, **params) as admin:
+            cur = admin.execute("SHOW VERSION")
+            row = cur.fetchone()
+            if row and "pgbouncer" in str(row[0]).lower():
+                return f"{row[0]}{in_mode}"
+    except (psycopg.Error, OSError):
+        pass
+    return f"a connection pooler{in_mode} (PgBouncer, Supavisor, ...)"
+
+
+def _refusal(where: str, pooler: str, why: str) -> str:
+    return (f"{where} goes through {pooler}: {why}, so the migration lock cannot hold; "
+            "nothing was changed. Use the pooler's session-mode URL or the direct database URL "
+            "(Supabase: port 5432 of the pooler host, or db.PROJECTREF.supabase.co)")
