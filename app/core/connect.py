@@ -15,6 +15,7 @@ import psycopg
 from psycopg import conninfo
 
 from app import __version__
+from app.core.deadline import WatchedConnection
 from app.core.errors import ConnectionFailed, UsageError, redact
 
 LIBPQ_TARGET_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE")
@@ -52,6 +53,11 @@ def describe_dsn(dsn: str) -> str:
         host = f"[{host}]"
     return f"{user + '@' if user else ''}{host}:{port}/{db}"
 
+
+# libpq's TCP keepalives (idle 10 s, then 4 probes 5 s apart) and, for data sent but never
+# acknowledged, tcp_user_timeout (ms); ignored on a Unix socket.
+KEEPALIVES = {"keepalives": "1", "keepalives_idle": "10", "keepalives_interval": "5", "keepalives_count": "4",
+              "tcp_user_timeout": "30000"}
 
 SandboxResolver = Callable[[], Target]
 EnvironmentResolver = Callable[[str], Target]
@@ -108,10 +114,15 @@ def connect(target: Target, *, autocommit: bool = True, connect_timeout: int = 1
     params = conninfo.conninfo_to_dict(target.dsn) if target.dsn else {}
     if "connect_timeout" not in params and not os.environ.get("PGCONNECT_TIMEOUT"):
         kwargs["connect_timeout"] = connect_timeout
+    # A server that vanished (cable, VPN, failover) is noticed in about 30 s, not hours later;
+    # what the user set wins. A silent middle box is deadline.py's part.
+    for name, value in KEEPALIVES.items():
+        if name not in params:
+            kwargs[name] = value
     if target.password is not None:
         kwargs["password"] = target.password
     try:
-        return psycopg.connect(target.dsn, **kwargs)
+        return WatchedConnection.connect(target.dsn, **kwargs)
     except psycopg.OperationalError as exc:
         raise ConnectionFailed(_explain(exc, target)) from None
 
@@ -153,8 +164,13 @@ def _explain(exc: psycopg.OperationalError, target: Target) -> str:
 
 def session_setup(conn: psycopg.Connection) -> list[str]:
     """Settings of the runner's own session (after connecting, and after a migration's RESET ALL)."""
+    # The server's side of the keepalives: a client gone silent (a partition) has its session,
+    # its open transaction and the migration lock ended within about 30 s, not two hours.
+    out = ["SET tcp_keepalives_idle = 10", "SET tcp_keepalives_interval = 5", "SET tcp_keepalives_count = 4"]
+    if conn.info.server_version >= 120000:
+        out.append("SET tcp_user_timeout = 30000")
     if conn.info.server_version >= 140000:
         # A killed client's backend then aborts within a second instead of running on,
         # holding the migration lock, until its statement ends.
-        return ["SET client_connection_check_interval = 1000"]
-    return []
+        out.append("SET client_connection_check_interval = 1000")
+    return out

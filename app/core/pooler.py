@@ -17,14 +17,12 @@ run takes the lock it checks, from what the connection does rather than its port
 
 from __future__ import annotations
 
-import select
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
-from psycopg import pq
 
+from app.core.deadline import query_row
 from app.core.errors import TidemarkError, UsageError
 
 HANDOVER_WAIT_S = 3.0  # how long the second connection waits for a server session of its own
@@ -78,24 +76,13 @@ def check_session(conn: psycopg.Connection, reopen: Callable[[], psycopg.Connect
 def _begin_and_pid(conn: psycopg.Connection, wait_s: float) -> int | str | None:
     """BEGIN and the backend pid on `conn`; None when no server session answered in time, the
     error's text when it refused."""
-    pg = conn.pgconn
-    pg.send_query(b"BEGIN; SELECT pg_backend_pid()")
-    deadline = time.monotonic() + wait_s
-    pg.consume_input()
-    while pg.is_busy():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        select.select([pg.socket], [], [], left)
-        pg.consume_input()
-    pid = None
-    error = None
-    while (res := pg.get_result()) is not None:
-        if res.status == pq.ExecStatus.TUPLES_OK:
-            pid = int(res.get_value(0, 0) or b"0")
-        elif res.status == pq.ExecStatus.FATAL_ERROR:
-            error = (res.error_message or b"").decode(errors="replace").strip()
-    return pid if pid is not None else (error or "no answer")
+    try:
+        row = query_row(conn, "BEGIN; SELECT pg_backend_pid()", wait_s)
+    except TimeoutError:
+        return None
+    except OSError as exc:
+        return str(exc).strip() or "no answer"
+    return int(row[0] or 0) if row else "no answer"
 
 
 def name_pooler(conn: psycopg.Connection, mode: str | None = None) -> str:

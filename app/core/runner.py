@@ -23,6 +23,7 @@ import psycopg
 
 from app.core import history, lock
 from app.core.connect import Target, connect, resolve_target, session_setup
+from app.core.deadline import Watchdog
 from app.core.errors import (
     ConnectionLost,
     DatabaseError,
@@ -115,10 +116,18 @@ class MigrationRunner:
     @contextmanager
     def _locked(self, conn: psycopg.Connection, cancel: CancelToken, progress: ProgressCallback
                 ) -> Iterator[None]:
-        for setting in session_setup(conn):
-            conn.execute(setting)
+        conn.execute("; ".join(session_setup(conn)))  # one round trip
         # Before the lock: behind a transaction-mode pooler it would stay on a shared session.
-        check_session(conn, lambda: connect(self.target), self.target.display())
+        session = check_session(conn, lambda: connect(self.target), self.target.display())
+        watchdog = Watchdog(conn, session.backend_pid, lambda timeout: connect(self.target, connect_timeout=timeout))
+        try:
+            with _partition_named(watchdog, self.target):
+                yield from self._hold_lock(conn, cancel, progress)
+        finally:
+            watchdog.stop()
+
+    def _hold_lock(self, conn: psycopg.Connection, cancel: CancelToken, progress: ProgressCallback
+                   ) -> Iterator[None]:
         if not lock.try_acquire(conn):
             if self.options.wait_lock_s <= 0:
                 lock.acquire(conn, 0)
@@ -478,6 +487,19 @@ class MigrationRunner:
         if not stem.isdigit() and known[version].removesuffix(".sql") != Path(stem).name:
             raise UsageError(f"unknown migration {name!r}: version {version} is {known[version]}")
         return version
+
+
+@contextmanager
+def _partition_named(watchdog: Watchdog, target: Target) -> Iterator[None]:
+    """A connection the watchdog declared dead fails with what it found, before what libpq said."""
+    try:
+        yield
+    except (ConnectionLost, psycopg.OperationalError) as exc:
+        if watchdog.tripped is None:
+            raise
+        said = str(exc).strip().splitlines() or ["server closed the connection"]
+        detail = said[0] if isinstance(exc, ConnectionLost) else f"connection to {target.display()} lost"
+        raise ConnectionLost(f"{watchdog.tripped}: {detail}") from None
 
 
 def _give_back(conn: psycopg.Connection) -> None:
