@@ -120,7 +120,7 @@ def start_pgbouncer(server: Server, mode: str, *, reset_query: str | None = None
         if process.poll() is not None:
             raise AssertionError(f"pgbouncer exited with {process.returncode}: {bouncer.log()}")
         try:
-            with psycopg.connect(bouncer.dsn("postgres"), connect_timeout=2) as conn:
+            with psycopg.connect(bouncer.dsn("postgres"), connect_timeout=2, autocommit=True) as conn:
                 conn.execute("SELECT 1")
             return True
         except psycopg.OperationalError:

@@ -14,7 +14,7 @@ from app.core.lock import LOCK_KEY
 from app.core.options import Options
 from app.core.runner import MigrationRunner
 from tests.conftest import Database, MigrationDir, in_thread, run_cli
-from tests.pooler import PgBouncer, pgbouncer_session, pgbouncer_transaction  # noqa: F401 - fixtures
+from tests.pooler import PgBouncer, pgbouncer_session, pgbouncer_transaction, start_pgbouncer  # noqa: F401 - fixtures
 
 
 def _plain(migrations: MigrationDir, n: int, start: int = 1) -> None:
@@ -76,6 +76,17 @@ def test_transaction_mode_refusal_leaves_history_unchanged(
         assert r.code == 2 and "transaction mode" in r.stderr, (args, r.stderr)
     assert database.query("SELECT * FROM public._migration_audit ORDER BY id") == before
     assert not database.exists("t3") and database.exists("t2")
+
+
+def test_statement_mode_is_refused_too(database: Database, migrations: MigrationDir) -> None:
+    _plain(migrations, 1)
+    bouncer = start_pgbouncer(database.server, "statement")
+    try:
+        r = run_cli("migrate", "--dsn", bouncer.dsn(database.name), "--migrations-dir", str(migrations.path))
+    finally:
+        bouncer.stop()
+    assert r.code == 2 and "PgBouncer" in r.stderr and "refused a transaction" in r.stderr, r.stderr
+    assert not database.exists("public._migrations")
 
 
 def test_concurrent_runs_through_transaction_mode_never_run_a_file_twice(

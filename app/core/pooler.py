@@ -81,7 +81,7 @@ def _begin_and_pid(conn: psycopg.Connection, wait_s: float) -> int | str | None:
     except TimeoutError:
         return None
     except OSError as exc:
-        return str(exc).strip() or "no answer"
+        return " ".join(str(exc).split()) or "no answer"
     return int(row[0] or 0) if row else "no answer"
 
 
