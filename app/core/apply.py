@@ -16,7 +16,7 @@ import psycopg
 from pglast import ast
 from psycopg import errors as pg_errors
 
-from app.core import history
+from app.core import guards, history, nontx
 from app.core.connect import session_setup
 from app.core.errors import (
     Cancelled,
@@ -33,7 +33,7 @@ from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, Progr
 from app.core.results import AppliedMigration, RolledBackMigration, StatementTiming
 from app.core.rollback import Inverse, RollbackPlan, Step, assemble, plan_steps
 from app.core.script import Script, ScriptError, rollback_if_needed, run
-from app.core.sql import LineIndex, Statement, outline_file, parse_file, parse_files, syntax_tree, transaction_wrapper
+from app.core.sql import LineIndex, Statement, outline_file, parse_files, syntax_tree
 from app.core.status import RollbackKind, rollback_kind_of  # noqa: F401 - re-exported for callers
 
 # Server-side duration of the current transaction: the time the migration's statements took.
@@ -97,19 +97,18 @@ class Checked:
 
 
 def check(file: MigrationFile) -> Checked:
-    """Refuse what cannot run, naming file and line, without building parse trees (see outline_file)."""
+    """Refuse what cannot run, naming file and line, without building parse trees (see outline_file).
+
+    The file's custom rollback SQL is checked by the same rules (see guards), so a rollback never
+    finds out at run time that its SQL cannot run.
+    """
     text = forward_sql(file.text)
     tree = syntax_tree(text, file.path)
-    if '"stmts":[{' in tree and '"TransactionStmt"' not in tree and '"CopyStmt"' not in tree:
+    guards.check_file_rollback(file)
+    if '"stmts":[{' in tree and not guards.needs_a_look(tree):
         return Checked(file, False)  # it has statements, none of a kind refused: no need to read the tree
     outlines = outline_file(text, file.path, tree)
-    wrapped = transaction_wrapper(outlines, text, file.path)
-    for o in outlines:
-        if o.kind == "CopyStmt" and o.fields.get("is_from") and not o.fields.get("filename"):
-            raise MigrationFileError(
-                [FileProblem(file.path, "COPY ... FROM STDIN needs data from a client", o.line(text),
-                             hint="use INSERT statements, or COPY FROM a server-side file")]
-            )
+    wrapped = guards.check_outlines(outlines, text, file.path)
     if len(outlines) <= (2 if wrapped else 0):
         raise MigrationFileError([FileProblem(file.path, "holds no SQL statement, only comments",
                                               hint="add SQL to it, or delete it")])
@@ -343,6 +342,9 @@ def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
             run(conn, script)
             ran.append(st)
             timings.append(StatementTiming(st.line, st.first_line, t.ms()))
+            problem = nontx.index_problem(conn, st)
+            if problem is not None:
+                raise _index_failure(ctx, p, st, ran, problem)
             if step.after is not None:  # the statement picked a name: read it right after
                 inverses[-1] = _read_after(conn, step, rows)
             if ctx.verbose:
@@ -356,7 +358,7 @@ def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
         rollback_if_needed(conn)
         raise failure(ctx, p, exc, partial_ran=ran) from None
     except psycopg.OperationalError as exc:
-        raise connection_lost(p.file.name, exc, partial=bool(ran)) from None
+        raise nontx.connection_lost(p.file.name, p.statements, ran, exc) from None
     finally:
         if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
             conn.execute("RESET lock_timeout; RESET statement_timeout")
@@ -364,6 +366,15 @@ def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
         timings = []
     return AppliedMigration(p.file.version, p.file.name, p.file.title, round(clock.ms()), plan.kind.value,
                             False, timings)
+
+
+def _index_failure(ctx: Context, p: Prepared, st: Statement, ran: list[Statement], problem: str) -> MigrationFailed:
+    """A statement ran but its index is not there and valid: the file is not recorded."""
+    info = ServerErrorInfo(problem, file=p.file.path, line=st.line, statement=st.text,
+                           ran_statements=[f"line {r.line}: {r.first_line}" for r in ran])
+    _record(ctx, Event.FAILED, p, info)
+    return MigrationFailed(f"{p.file.name} ran outside a transaction but is not recorded as applied: {problem} "
+                           f"({_ran_list(ran)})", info, partial=True)
 
 
 def _read_after(conn: psycopg.Connection, step: Step, rows: list[tuple]) -> Inverse:
@@ -429,6 +440,8 @@ def is_connection_error(conn: psycopg.Connection, error: psycopg.Error) -> bool:
 
 def failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[Statement]) -> Exception:
     if is_connection_error(ctx.conn, exc.error):
+        if not p.transactional:
+            return nontx.connection_lost(p.file.name, p.statements, partial_ran, exc.error)
         return connection_lost(p.file.name, exc.error, partial=bool(partial_ran))
     info = server_error(exc.error, exc.unit, exc.script, p.file.path, p.file.text)
     if ctx.cancel.cancelled and isinstance(exc.error, pg_errors.QueryCanceled):
@@ -512,7 +525,7 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
     ctx.emit(Phase.MIGRATION_START, index=index, total=total, migration=row.name, message="rollback")
     sql_text = row.rollback_sql or ""
     label = Path(f"{row.name} (stored rollback SQL)")
-    statements = parse_file(sql_text, label) if sql_text.strip() else []
+    statements = guards.stored_rollback(row.name, sql_text)
     transactional = not any(st.non_transactional for st in statements)
     clock = Clock()
     history_sql = _rollback_history_sql(ctx, row, Raw(TX_ELAPSED_MS) if transactional else None)
@@ -526,6 +539,9 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
                 script.add(s, None)
             for st in statements:
                 script.add(st.text, st, st.start)
+            # A second net under the checks: SAVEPOINT fails outside a transaction block, so if the
+            # rollback SQL ended Tidemark's transaction, the history is left alone and it is said.
+            script.add("SAVEPOINT tidemark_still_in_transaction", _STILL_IN_TRANSACTION)
             for text in history_sql:
                 script.add(text, None)
             script.add("COMMIT", None)
@@ -547,7 +563,15 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
     except ScriptError as exc:
         rollback_if_needed(conn)
         if is_connection_error(conn, exc.error):
+            if not transactional:
+                raise nontx.connection_lost(f"the rollback of {row.name}", statements, ran, exc.error,
+                                            rollback=True) from None
             raise connection_lost(f"the rollback of {row.name}", exc.error, partial=bool(ran)) from None
+        if exc.unit is _STILL_IN_TRANSACTION:
+            raise MigrationFailed(
+                f"rollback of {row.name} ended Tidemark's transaction from inside its SQL: what ran before "
+                "that may be committed; it is still recorded as applied. Check the schema by hand",
+                ServerErrorInfo(str(exc.error).strip(), exc.error.sqlstate, file=label), partial=True) from None
         info = server_error(exc.error, exc.unit, exc.script, label, sql_text)
         _record_failure(ctx, Event.ROLLBACK_FAILED, row.name, row.version, info)
         if ctx.cancel.cancelled and isinstance(exc.error, pg_errors.QueryCanceled) and not ran:
@@ -559,6 +583,8 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
             summary = f"rollback of {row.name} failed and was undone; it is still applied, later rollbacks did not run"
         raise MigrationFailed(summary, info, partial=bool(ran)) from None
     except psycopg.OperationalError as exc:
+        if not transactional:
+            raise nontx.connection_lost(f"the rollback of {row.name}", statements, ran, exc, rollback=True) from None
         raise connection_lost(f"the rollback of {row.name}", exc, partial=bool(ran)) from None
     except BaseException:
         rollback_if_needed(conn)
@@ -572,6 +598,9 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
     ctx.emit(Phase.MIGRATION_DONE, index=index, total=total, migration=row.name, elapsed_ms=float(ms),
              message="rolled back")
     return RolledBackMigration(row.version, row.name, ms, sql_text)
+
+
+_STILL_IN_TRANSACTION = object()  # the unit of revert's SAVEPOINT guard
 
 
 def _rollback_history_sql(ctx: Context, row: AppliedRow, elapsed: Raw | int | None) -> list[str]:
