@@ -120,6 +120,11 @@ def test_custom_rollback_sql_is_checked_with_the_file(tmp_path: Path, sql_text: 
     assert got_line == line and message in reason, reason
 
 
+def test_forward_problems_come_before_rollback_problems(tmp_path: Path) -> None:
+    line, reason = _refused(tmp_path, "-- ROLLBACK: SELECT 1; COMMIT;\nSELECT pg_advisory_unlock_all();\n")
+    assert line == 2 and "pg_advisory_unlock_all()" in reason
+
+
 def test_custom_rollback_in_its_own_begin_commit_is_accepted(tmp_path: Path) -> None:
     (tmp_path / "20260101000001_x.sql").write_text(
         "CREATE TABLE a (id int);\n-- ROLLBACK: BEGIN; DROP TABLE a; COMMIT;\n", encoding="utf-8")
@@ -160,7 +165,7 @@ def test_stored_rollback_sql_is_checked_before_it_runs(database: Database, migra
         r = run_cli("rollback", *dry, *_args(database, migrations))
         assert r.code == 2, r.stderr
         assert "20260101000002_b.sql (stored rollback SQL):1:" in r.stderr and message in r.stderr
-        assert "nothing was rolled back" in r.stderr and "Traceback" not in r.stderr
+        assert "Nothing was rolled back" in r.stderr and "Traceback" not in r.stderr
     assert database.exists("a") and database.exists("b")
     assert _names(database) == ["20260101000001_a.sql", "20260101000002_b.sql"]
     assert database.scalar("SELECT count(*) FROM public._migration_audit") == audit  # nothing changed

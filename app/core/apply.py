@@ -104,15 +104,15 @@ def check(file: MigrationFile) -> Checked:
     """
     text = forward_sql(file.text)
     tree = syntax_tree(text, file.path)
-    guards.check_file_rollback(file)
     if '"stmts":[{' in tree and not guards.needs_a_look(tree):
-        return Checked(file, False)  # it has statements, none of a kind refused: no need to read the tree
+        # it has statements, none of a kind refused: no need to read the tree
+        return Checked(guards.check_file_rollback(file), False)
     outlines = outline_file(text, file.path, tree)
     wrapped = guards.check_outlines(outlines, text, file.path)
     if len(outlines) <= (2 if wrapped else 0):
         raise MigrationFileError([FileProblem(file.path, "holds no SQL statement, only comments",
                                               hint="add SQL to it, or delete it")])
-    return Checked(file, wrapped)
+    return Checked(guards.check_file_rollback(file), wrapped)
 
 
 def prepare(file: MigrationFile | Checked) -> Prepared:
@@ -373,8 +373,8 @@ def _index_failure(ctx: Context, p: Prepared, st: Statement, ran: list[Statement
     info = ServerErrorInfo(problem, file=p.file.path, line=st.line, statement=st.text,
                            ran_statements=[f"line {r.line}: {r.first_line}" for r in ran])
     _record(ctx, Event.FAILED, p, info)
-    return MigrationFailed(f"{p.file.name} ran outside a transaction but is not recorded as applied: {problem} "
-                           f"({_ran_list(ran)})", info, partial=True)
+    return MigrationFailed(f"{p.file.name} ran outside a transaction, but an index it names is not usable, so it "
+                           f"is not recorded as applied ({_ran_list(ran)})", info, partial=True)
 
 
 def _read_after(conn: psycopg.Connection, step: Step, rows: list[tuple]) -> Inverse:
