@@ -21,19 +21,18 @@ from app.core.connect import session_setup
 from app.core.errors import (
     Cancelled,
     ConnectionLost,
-    FileProblem,
     MigrationFailed,
-    MigrationFileError,
     ServerErrorInfo,
 )
 from app.core.files import MigrationFile, forward_sql
+from app.core.guards import Checked, check  # re-exported: check lives with the rules it applies
 from app.core.history import Actor, AppliedRow, Event, Raw
 from app.core.options import Options
 from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, ProgressEvent
 from app.core.results import AppliedMigration, RolledBackMigration, StatementTiming
 from app.core.rollback import Inverse, RollbackPlan, Step, assemble, plan_steps
 from app.core.script import Script, ScriptError, rollback_if_needed, run
-from app.core.sql import LineIndex, Statement, outline_file, parse_files, syntax_tree
+from app.core.sql import LineIndex, Statement, parse_files
 from app.core.status import RollbackKind, rollback_kind_of  # noqa: F401 - re-exported for callers
 
 # Server-side duration of the current transaction: the time the migration's statements took.
@@ -86,33 +85,6 @@ class Prepared:
             for s in self.steps
         ]
         return assemble(self.statements, inverses, self.file.directives.custom_rollback)
-
-
-@dataclass(frozen=True)
-class Checked:
-    """A file that passed `check`: it can be prepared without failing."""
-
-    file: MigrationFile
-    wrapped: bool  # the file wraps itself in BEGIN ... COMMIT (our transaction replaces it)
-
-
-def check(file: MigrationFile) -> Checked:
-    """Refuse what cannot run, naming file and line, without building parse trees (see outline_file).
-
-    The file's custom rollback SQL is checked by the same rules (see guards), so a rollback never
-    finds out at run time that its SQL cannot run.
-    """
-    text = forward_sql(file.text)
-    tree = syntax_tree(text, file.path)
-    if '"stmts":[{' in tree and not guards.needs_a_look(tree):
-        # it has statements, none of a kind refused: no need to read the tree
-        return Checked(guards.check_file_rollback(file), False)
-    outlines = outline_file(text, file.path, tree)
-    wrapped = guards.check_outlines(outlines, text, file.path)
-    if len(outlines) <= (2 if wrapped else 0):
-        raise MigrationFileError([FileProblem(file.path, "holds no SQL statement, only comments",
-                                              hint="add SQL to it, or delete it")])
-    return Checked(guards.check_file_rollback(file), wrapped)
 
 
 def prepare(file: MigrationFile | Checked) -> Prepared:

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.core.errors import FileProblem, MigrationFileError
-from app.core.files import MigrationFile
+from app.core.files import MigrationFile, forward_sql
 from app.core.lock import LOCK_KEY
 from app.core.sql import LineIndex, Outline, Statement, outline_file, parse_file, syntax_tree
 
@@ -80,6 +81,33 @@ def check_outlines(outlines: list[Outline], text: str, path: Path, *, rollback: 
     if problems:
         raise MigrationFileError(problems[:1])  # the first, as a syntax error is reported
     return wrapped
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A file that passed `check`: it can be prepared without failing."""
+
+    file: MigrationFile
+    wrapped: bool  # the file wraps itself in BEGIN ... COMMIT (our transaction replaces it)
+
+
+def check(file: MigrationFile) -> Checked:
+    """Refuse what cannot run, naming file and line, without building parse trees (see outline_file).
+
+    The file's custom rollback SQL is checked by the same rules, so a rollback never
+    finds out at run time that its SQL cannot run.
+    """
+    text = forward_sql(file.text)
+    tree = syntax_tree(text, file.path)
+    if '"stmts":[{' in tree and not needs_a_look(tree):
+        # it has statements, none of a kind refused: no need to read the tree
+        return Checked(check_file_rollback(file), False)
+    outlines = outline_file(text, file.path, tree)
+    wrapped = check_outlines(outlines, text, file.path)
+    if len(outlines) <= (2 if wrapped else 0):
+        raise MigrationFileError([FileProblem(file.path, "holds no SQL statement, only comments",
+                                              hint="add SQL to it, or delete it")])
+    return Checked(check_file_rollback(file), wrapped)
 
 
 def check_sql(text: str, path: Path, *, rollback: bool = False, line_of: LineOf | None = None) -> bool:
