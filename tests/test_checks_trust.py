@@ -142,6 +142,13 @@ def test_migrate_refuses_bad_rollback_sql_before_anything_runs(database: Databas
     assert not database.exists("a") and not database.exists("public._migrations")
 
 
+def test_baseline_refuses_rollback_sql_it_would_store(database: Database, migrations: MigrationDir) -> None:
+    bad = migrations.add("a", "CREATE TABLE a (id int);\n-- ROLLBACK: DROP TABLE a; COMMIT;\n")
+    r = run_cli("baseline", "20260101000001", *_args(database, migrations))
+    assert r.code == 2 and f"{bad}:2:" in r.stderr, r.stderr
+    assert not database.exists("public._migrations") or _names(database) == []
+
+
 def _applied_with_stored_rollback(db: Database, m: MigrationDir, stored: str) -> None:
     m.add("a", "CREATE TABLE a (id int);")
     m.add("b", "CREATE TABLE b (id int);\n-- ROLLBACK: DROP TABLE b;\n")
