@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from app.core.apply import check, prepare
@@ -293,3 +294,19 @@ def test_status_advice_for_an_invalid_index_of_an_applied_migration(database: Da
     doc = json.loads(run_cli("status", *_args(database, migrations), "--json").stdout)
     (reason,) = [x for x in doc["reasons"] if x["code"] == "invalid_index"]
     assert "build it again by hand" in reason["message"] and "does not run it again" in reason["message"]
+
+
+def test_a_rollback_over_an_invalid_index_is_not_reported_done(database: Database, migrations: MigrationDir
+                                                               ) -> None:
+    """The rollback rebuilds an index with IF NOT EXISTS while an INVALID one of that name is there."""
+    _duplicates(database)
+    migrations.add("drop", "-- tidemark:no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS t_v_key;\n"
+                   "-- ROLLBACK: CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_v_key ON t (v);\n")
+    assert run_cli("migrate", *_args(database, migrations)).code == 0
+    with pytest.raises(psycopg.errors.UniqueViolation):  # a failed build of that name leaves it INVALID
+        database.execute("CREATE UNIQUE INDEX CONCURRENTLY t_v_key ON t (v)")
+    database.execute("DELETE FROM t")
+    r = run_cli("rollback", *_args(database, migrations))
+    assert r.code == 1, r.stdout + r.stderr
+    assert "public.t_v_key is INVALID" in r.stderr and "still recorded as applied" in r.stderr
+    assert _names(database) == ["20260101000001_drop.sql"]

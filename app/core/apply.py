@@ -526,6 +526,11 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
                 script.add(st.text, st, st.start)
                 run(conn, script)
                 ran.append(st)
+                problem = nontx.index_problem(conn, st)
+                if problem is not None:
+                    raise MigrationFailed(f"rollback of {row.name} ran outside a transaction, but an index it names "
+                                          f"is not usable ({_ran_list(ran)}); it is still recorded as applied",
+                                          ServerErrorInfo(problem, file=label, line=st.line), partial=True)
             script = Script()
             script.add("BEGIN", None)
             for text in _rollback_history_sql(ctx, row, round(clock.ms())):
