@@ -310,3 +310,14 @@ def test_a_rollback_over_an_invalid_index_is_not_reported_done(database: Databas
     assert r.code == 1, r.stdout + r.stderr
     assert "public.t_v_key is INVALID" in r.stderr and "still recorded as applied" in r.stderr
     assert _names(database) == ["20260101000001_drop.sql"]
+
+
+def test_a_failed_unnamed_concurrent_build_names_the_index_it_left(database: Database,
+                                                                   migrations: MigrationDir) -> None:
+    """No file names it, so `status` could not: the failure itself must."""
+    _duplicates(database)
+    migrations.add("uniq", "CREATE UNIQUE INDEX CONCURRENTLY ON t (v);")
+    r = run_cli("migrate", *_args(database, migrations))
+    left = database.scalar("SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                           "WHERE i.indrelid = 't'::regclass AND NOT i.indisvalid")
+    assert r.code == 1 and left and f"DROP INDEX CONCURRENTLY IF EXISTS public.{left}" in r.stderr, r.stderr

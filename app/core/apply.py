@@ -435,28 +435,11 @@ def failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[State
     else:
         summary = f"{p.file.name} failed and was rolled back; nothing of it remains, later migrations did not run"
     if isinstance(exc.unit, Statement) and exc.unit.kind == "IndexStmt" and exc.unit.node.concurrent:
-        summary += _invalid_index_hint(ctx.conn, exc.unit)
+        summary += nontx.invalid_index_hint(ctx.conn, exc.unit)
     failure = MigrationFailed(summary, info, partial=bool(partial_ran))
     if isinstance(exc.error, pg_errors.LockNotAvailable) and not partial_ran and p.transactional:
         return LockTimeout(failure)
     return failure
-
-
-def _invalid_index_hint(conn: psycopg.Connection, st: Statement) -> str:
-    """Say how to clean up only when the failed concurrent build did leave an INVALID index."""
-    node = st.node
-    if not node.idxname:
-        return ". A failed concurrent build may leave an INVALID index: `tidemark status` names it"
-    schema = node.relation.schemaname
-    name = f"{schema}.{node.idxname}" if schema else node.idxname
-    try:
-        row = conn.execute("SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)",
-                           (name,)).fetchone()
-    except psycopg.Error:
-        return ""
-    if row and row[0]:
-        return f". The failed concurrent build left an INVALID index: DROP INDEX CONCURRENTLY IF EXISTS {name}"
-    return ""
 
 
 def _ran_list(ran: list[Statement]) -> str:

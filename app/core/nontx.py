@@ -82,6 +82,32 @@ def index_problem(conn: psycopg.Connection, st: Statement) -> str | None:
     return None
 
 
+def invalid_index_hint(conn: psycopg.Connection, st: Statement) -> str:
+    """Say how to clean up only when the failed concurrent build did leave an INVALID index."""
+    node = st.node
+    if not node.idxname:
+        # The server picked the name, and no file names it (so status cannot tie it to one): read it.
+        try:
+            rows = conn.execute(_INVALID.format(where="i.indrelid = to_regclass(%(table)s)"),
+                                {"table": _regclass(node.relation)}).fetchall()
+        except psycopg.Error:
+            return ""
+        if not rows:
+            return ""
+        return (". The failed concurrent build left an INVALID index: "
+                + "; ".join(f"DROP INDEX CONCURRENTLY IF EXISTS {r[0]}" for r in rows))
+    schema = node.relation.schemaname
+    name = f"{schema}.{node.idxname}" if schema else node.idxname
+    try:
+        row = conn.execute("SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)",
+                           (name,)).fetchone()
+    except psycopg.Error:
+        return ""
+    if row and row[0]:
+        return f". The failed concurrent build left an INVALID index: DROP INDEX CONCURRENTLY IF EXISTS {name}"
+    return ""
+
+
 def _reindexed(node: ast.ReindexStmt) -> tuple[str, dict[str, str]]:
     """The pg_index condition for the INVALID indexes a concurrent REINDEX may have left."""
     if node.kind == _RIT.REINDEX_OBJECT_INDEX and node.relation is not None:
