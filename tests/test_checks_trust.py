@@ -321,3 +321,4 @@ def test_a_failed_unnamed_concurrent_build_names_the_index_it_left(database: Dat
     left = database.scalar("SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
                            "WHERE i.indrelid = 't'::regclass AND NOT i.indisvalid")
     assert r.code == 1 and left and f"DROP INDEX CONCURRENTLY IF EXISTS public.{left}" in r.stderr, r.stderr
+    assert "rolled back" not in r.stderr and "nothing of it remains" not in r.stderr  # an INVALID index remains

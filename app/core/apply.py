@@ -432,6 +432,9 @@ def failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[State
             "It is not recorded as applied: undo those statements or make them re-runnable "
             "(IF NOT EXISTS), then run migrate again"
         )
+    elif not p.transactional:  # its first statement failed on its own: there was no transaction to roll back
+        summary = (f"{p.file.name} failed at its first statement, outside a transaction; it is not recorded as "
+                   "applied, later migrations did not run")
     else:
         summary = f"{p.file.name} failed and was rolled back; nothing of it remains, later migrations did not run"
     if isinstance(exc.unit, Statement) and exc.unit.kind == "IndexStmt" and exc.unit.node.concurrent:
