@@ -16,24 +16,23 @@ import psycopg
 from pglast import ast
 from psycopg import errors as pg_errors
 
-from app.core import history
+from app.core import guards, history, nontx
 from app.core.connect import session_setup
 from app.core.errors import (
     Cancelled,
     ConnectionLost,
-    FileProblem,
     MigrationFailed,
-    MigrationFileError,
     ServerErrorInfo,
 )
 from app.core.files import MigrationFile, forward_sql
+from app.core.guards import Checked, check  # re-exported: check lives with the rules it applies
 from app.core.history import Actor, AppliedRow, Event, Raw
 from app.core.options import Options
 from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, ProgressEvent
 from app.core.results import AppliedMigration, RolledBackMigration, StatementTiming
 from app.core.rollback import Inverse, RollbackPlan, Step, assemble, plan_steps
 from app.core.script import Script, ScriptError, rollback_if_needed, run
-from app.core.sql import LineIndex, Statement, outline_file, parse_file, parse_files, syntax_tree, transaction_wrapper
+from app.core.sql import LineIndex, Statement, parse_files
 from app.core.status import RollbackKind, rollback_kind_of  # noqa: F401 - re-exported for callers
 
 # Server-side duration of the current transaction: the time the migration's statements took.
@@ -86,34 +85,6 @@ class Prepared:
             for s in self.steps
         ]
         return assemble(self.statements, inverses, self.file.directives.custom_rollback)
-
-
-@dataclass(frozen=True)
-class Checked:
-    """A file that passed `check`: it can be prepared without failing."""
-
-    file: MigrationFile
-    wrapped: bool  # the file wraps itself in BEGIN ... COMMIT (our transaction replaces it)
-
-
-def check(file: MigrationFile) -> Checked:
-    """Refuse what cannot run, naming file and line, without building parse trees (see outline_file)."""
-    text = forward_sql(file.text)
-    tree = syntax_tree(text, file.path)
-    if '"stmts":[{' in tree and '"TransactionStmt"' not in tree and '"CopyStmt"' not in tree:
-        return Checked(file, False)  # it has statements, none of a kind refused: no need to read the tree
-    outlines = outline_file(text, file.path, tree)
-    wrapped = transaction_wrapper(outlines, text, file.path)
-    for o in outlines:
-        if o.kind == "CopyStmt" and o.fields.get("is_from") and not o.fields.get("filename"):
-            raise MigrationFileError(
-                [FileProblem(file.path, "COPY ... FROM STDIN needs data from a client", o.line(text),
-                             hint="use INSERT statements, or COPY FROM a server-side file")]
-            )
-    if len(outlines) <= (2 if wrapped else 0):
-        raise MigrationFileError([FileProblem(file.path, "holds no SQL statement, only comments",
-                                              hint="add SQL to it, or delete it")])
-    return Checked(file, wrapped)
 
 
 def prepare(file: MigrationFile | Checked) -> Prepared:
@@ -343,6 +314,9 @@ def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
             run(conn, script)
             ran.append(st)
             timings.append(StatementTiming(st.line, st.first_line, t.ms()))
+            problem = nontx.index_problem(conn, st)
+            if problem is not None:
+                raise _index_failure(ctx, p, st, ran, problem)
             if step.after is not None:  # the statement picked a name: read it right after
                 inverses[-1] = _read_after(conn, step, rows)
             if ctx.verbose:
@@ -356,7 +330,7 @@ def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
         rollback_if_needed(conn)
         raise failure(ctx, p, exc, partial_ran=ran) from None
     except psycopg.OperationalError as exc:
-        raise connection_lost(p.file.name, exc, partial=bool(ran)) from None
+        raise nontx.connection_lost(p.file.name, p.statements, ran, exc) from None
     finally:
         if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
             conn.execute("RESET lock_timeout; RESET statement_timeout")
@@ -364,6 +338,15 @@ def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
         timings = []
     return AppliedMigration(p.file.version, p.file.name, p.file.title, round(clock.ms()), plan.kind.value,
                             False, timings)
+
+
+def _index_failure(ctx: Context, p: Prepared, st: Statement, ran: list[Statement], problem: str) -> MigrationFailed:
+    """A statement ran but its index is not there and valid: the file is not recorded."""
+    info = ServerErrorInfo(problem, file=p.file.path, line=st.line, statement=st.text,
+                           ran_statements=[f"line {r.line}: {r.first_line}" for r in ran])
+    _record(ctx, Event.FAILED, p, info)
+    return MigrationFailed(f"{p.file.name} ran outside a transaction, but an index it names is not usable, so it "
+                           f"is not recorded as applied ({_ran_list(ran)})", info, partial=True)
 
 
 def _read_after(conn: psycopg.Connection, step: Step, rows: list[tuple]) -> Inverse:
@@ -429,6 +412,8 @@ def is_connection_error(conn: psycopg.Connection, error: psycopg.Error) -> bool:
 
 def failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[Statement]) -> Exception:
     if is_connection_error(ctx.conn, exc.error):
+        if not p.transactional:
+            return nontx.connection_lost(p.file.name, p.statements, partial_ran, exc.error)
         return connection_lost(p.file.name, exc.error, partial=bool(partial_ran))
     info = server_error(exc.error, exc.unit, exc.script, p.file.path, p.file.text)
     if ctx.cancel.cancelled and isinstance(exc.error, pg_errors.QueryCanceled):
@@ -447,31 +432,17 @@ def failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[State
             "It is not recorded as applied: undo those statements or make them re-runnable "
             "(IF NOT EXISTS), then run migrate again"
         )
+    elif not p.transactional:  # its first statement failed on its own: there was no transaction to roll back
+        summary = (f"{p.file.name} failed at its first statement, outside a transaction; it is not recorded as "
+                   "applied, later migrations did not run")
     else:
         summary = f"{p.file.name} failed and was rolled back; nothing of it remains, later migrations did not run"
     if isinstance(exc.unit, Statement) and exc.unit.kind == "IndexStmt" and exc.unit.node.concurrent:
-        summary += _invalid_index_hint(ctx.conn, exc.unit)
+        summary += nontx.invalid_index_hint(ctx.conn, exc.unit)
     failure = MigrationFailed(summary, info, partial=bool(partial_ran))
     if isinstance(exc.error, pg_errors.LockNotAvailable) and not partial_ran and p.transactional:
         return LockTimeout(failure)
     return failure
-
-
-def _invalid_index_hint(conn: psycopg.Connection, st: Statement) -> str:
-    """Say how to clean up only when the failed concurrent build did leave an INVALID index."""
-    node = st.node
-    if not node.idxname:
-        return ". A failed concurrent build may leave an INVALID index: `tidemark status` names it"
-    schema = node.relation.schemaname
-    name = f"{schema}.{node.idxname}" if schema else node.idxname
-    try:
-        row = conn.execute("SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)",
-                           (name,)).fetchone()
-    except psycopg.Error:
-        return ""
-    if row and row[0]:
-        return f". The failed concurrent build left an INVALID index: DROP INDEX CONCURRENTLY IF EXISTS {name}"
-    return ""
 
 
 def _ran_list(ran: list[Statement]) -> str:
@@ -512,7 +483,7 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
     ctx.emit(Phase.MIGRATION_START, index=index, total=total, migration=row.name, message="rollback")
     sql_text = row.rollback_sql or ""
     label = Path(f"{row.name} (stored rollback SQL)")
-    statements = parse_file(sql_text, label) if sql_text.strip() else []
+    statements = guards.stored_rollback(row.name, sql_text)
     transactional = not any(st.non_transactional for st in statements)
     clock = Clock()
     history_sql = _rollback_history_sql(ctx, row, Raw(TX_ELAPSED_MS) if transactional else None)
@@ -526,6 +497,9 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
                 script.add(s, None)
             for st in statements:
                 script.add(st.text, st, st.start)
+            # A second net under the checks: SAVEPOINT fails outside a transaction block, so if the
+            # rollback SQL ended Tidemark's transaction, the history is left alone and it is said.
+            script.add("SAVEPOINT tidemark_still_in_transaction", _STILL_IN_TRANSACTION)
             for text in history_sql:
                 script.add(text, None)
             script.add("COMMIT", None)
@@ -538,6 +512,11 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
                 script.add(st.text, st, st.start)
                 run(conn, script)
                 ran.append(st)
+                problem = nontx.index_problem(conn, st)
+                if problem is not None:
+                    raise MigrationFailed(f"rollback of {row.name} ran outside a transaction, but an index it names "
+                                          f"is not usable ({_ran_list(ran)}); it is still recorded as applied",
+                                          ServerErrorInfo(problem, file=label, line=st.line), partial=True)
             script = Script()
             script.add("BEGIN", None)
             for text in _rollback_history_sql(ctx, row, round(clock.ms())):
@@ -547,7 +526,15 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
     except ScriptError as exc:
         rollback_if_needed(conn)
         if is_connection_error(conn, exc.error):
+            if not transactional:
+                raise nontx.connection_lost(f"the rollback of {row.name}", statements, ran, exc.error,
+                                            rollback=True) from None
             raise connection_lost(f"the rollback of {row.name}", exc.error, partial=bool(ran)) from None
+        if exc.unit is _STILL_IN_TRANSACTION:
+            raise MigrationFailed(
+                f"rollback of {row.name} ended Tidemark's transaction from inside its SQL: what ran before "
+                "that may be committed; it is still recorded as applied. Check the schema by hand",
+                ServerErrorInfo(str(exc.error).strip(), exc.error.sqlstate, file=label), partial=True) from None
         info = server_error(exc.error, exc.unit, exc.script, label, sql_text)
         _record_failure(ctx, Event.ROLLBACK_FAILED, row.name, row.version, info)
         if ctx.cancel.cancelled and isinstance(exc.error, pg_errors.QueryCanceled) and not ran:
@@ -559,6 +546,8 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
             summary = f"rollback of {row.name} failed and was undone; it is still applied, later rollbacks did not run"
         raise MigrationFailed(summary, info, partial=bool(ran)) from None
     except psycopg.OperationalError as exc:
+        if not transactional:
+            raise nontx.connection_lost(f"the rollback of {row.name}", statements, ran, exc, rollback=True) from None
         raise connection_lost(f"the rollback of {row.name}", exc, partial=bool(ran)) from None
     except BaseException:
         rollback_if_needed(conn)
@@ -572,6 +561,9 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
     ctx.emit(Phase.MIGRATION_DONE, index=index, total=total, migration=row.name, elapsed_ms=float(ms),
              message="rolled back")
     return RolledBackMigration(row.version, row.name, ms, sql_text)
+
+
+_STILL_IN_TRANSACTION = object()  # the unit of revert's SAVEPOINT guard
 
 
 def _rollback_history_sql(ctx: Context, row: AppliedRow, elapsed: Raw | int | None) -> list[str]:

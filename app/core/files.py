@@ -48,12 +48,21 @@ class Directives:
     description: str = ""
     custom_rollback: str | None = None
     no_transaction: bool = False
+    # The file's line of each line of custom_rollback, so a problem in it names the file's line.
+    rollback_lines: tuple[int, ...] = ()
+
+    def rollback_file_line(self, line: int | None) -> int | None:
+        """The file's line of a 1-based line of custom_rollback (None when unknown)."""
+        if line is None or not self.rollback_lines:
+            return None
+        return self.rollback_lines[min(max(line, 1), len(self.rollback_lines)) - 1]
 
 
 def read_directives(text: str, path: Path | None = None) -> Directives:
     """Read `-- Migration:`, `-- Description:`, `-- ROLLBACK...` and `-- tidemark:` comments."""
     title = description = ""
     rollback_lines: list[str] = []
+    rollback_at: list[int] = []  # the file's line of each of rollback_lines
     in_block = False
     block_start = 0
     no_transaction = False
@@ -71,6 +80,7 @@ def read_directives(text: str, path: Path | None = None) -> Directives:
             stripped = line.lstrip()
             # Inside the block, lines may be commented out (so the migration ignores them) or not.
             rollback_lines.append(stripped[2:].lstrip(" ") if stripped.startswith("--") else line)
+            rollback_at.append(number)
             continue
         if _ROLLBACK_BEGIN.match(line):
             in_block = True
@@ -83,6 +93,7 @@ def read_directives(text: str, path: Path | None = None) -> Directives:
         m = _ROLLBACK_LINE.match(line)
         if m:
             rollback_lines.append(m["sql"])
+            rollback_at.append(number)
             continue
         if _NO_TRANSACTION.match(line):
             no_transaction = True
@@ -108,8 +119,10 @@ def read_directives(text: str, path: Path | None = None) -> Directives:
                 )
             ]
         )
-    custom = "\n".join(rollback_lines).strip()
-    return Directives(title, description, custom or None, no_transaction)
+    joined = "\n".join(rollback_lines)
+    custom = joined.strip()
+    skipped = joined[: len(joined) - len(joined.lstrip())].count("\n")  # blank lines strip() removed
+    return Directives(title, description, custom or None, no_transaction, tuple(rollback_at[skipped:]))
 
 
 def forward_sql(text: str) -> str:

@@ -312,6 +312,7 @@ class MigrationRunner:
         """Roll back the last `count` applied migrations, or all applied after `to` (exclusive)."""
         if (count is None) == (to is None):
             raise UsageError("give either a count or a migration to roll back to")
+        from app.core import guards
         from app.core.apply import Context, revert
 
         progress = progress or no_progress
@@ -321,9 +322,11 @@ class MigrationRunner:
         with self._connection(cancel) as conn:
             if dry_run:
                 rows = self._rollback_selection(conn, files, count, to)
+                guards.check_stored_rollbacks([(r.name, r.rollback_sql) for r in rows])
                 return RollbackResult(None, True, planned=_planned_rollbacks(rows), total_ms=clock.ms())
             with self._locked(conn, cancel, progress):
                 rows = self._rollback_selection(conn, files, count, to)
+                guards.check_stored_rollbacks([(r.name, r.rollback_sql) for r in rows])  # before any runs
                 batch_id = history.new_batch_id()
                 ctx = Context(conn, self.actor, batch_id, self.options, cancel, progress, verbose, clock)
                 done = []
@@ -384,6 +387,9 @@ class MigrationRunner:
             batch_id = history.new_batch_id()
             applied = {m.version for m in status.applied}
             todo = [f for f in files if f.version <= version and f.version not in applied]
+            from app.core.guards import check_file_rollback
+
+            _each_file(todo, check_file_rollback)  # their rollback SQL is stored: checked first
             with conn.transaction():
                 for f in todo:
                     custom = f.directives.custom_rollback
@@ -441,6 +447,9 @@ class MigrationRunner:
             raise UsageError("repair needs a reason (--reason TEXT): it goes into the audit trail")
         cancel = cancel or CancelToken()
         by_version = {f.version: f for f in self.files()}
+        from app.core.guards import check_file_rollback
+
+        _each_file([by_version[c.version] for c in candidates], check_file_rollback)  # stored: checked first
         with self._connection(cancel) as conn, self._locked(conn, cancel, no_progress):
             history.ensure_tables(conn)
             with conn.transaction():

@@ -17,6 +17,7 @@ from psycopg import generators, pq
 from app.core.sql import SentText
 
 _FAIL = pq.ExecStatus.FATAL_ERROR
+_COPY_IN = (pq.ExecStatus.COPY_IN, pq.ExecStatus.COPY_BOTH)
 
 
 @dataclass
@@ -58,6 +59,15 @@ def run(conn: psycopg.Connection, script: Script) -> None:
     with conn.lock:
         conn.pgconn.send_query(data)
         results = conn.wait(generators.execute(conn.pgconn))
+        if results and results[-1].status in _COPY_IN:
+            # COPY ... FROM STDIN (refused by the checks, but stored SQL can be edited by hand) would
+            # wait for data no one sends: end it with an error, so it fails and the rest is skipped.
+            i = len(results) - 1
+            try:
+                conn.wait(generators.copy_end(conn.pgconn, b"Tidemark sends no COPY data"))
+            except psycopg.Error as exc:
+                conn.wait(generators.execute(conn.pgconn))  # up to ReadyForQuery
+                raise ScriptError(script.units[i] if i < len(script.units) else None, exc, script) from None
     for i, res in enumerate(results):
         if res.status == _FAIL:
             unit = script.units[i] if i < len(script.units) else None

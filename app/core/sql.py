@@ -233,6 +233,8 @@ def non_transactional_reason(node: ast.Node) -> str | None:
                 return "DETACH PARTITION CONCURRENTLY"
     if isinstance(node, ast.CreateSubscriptionStmt):
         return "CREATE SUBSCRIPTION"
+    if isinstance(node, ast.DiscardStmt) and node.target == enums.DiscardMode.DISCARD_ALL:
+        return "DISCARD ALL"
     return None
 
 
@@ -263,9 +265,6 @@ class Outline:
         return text[start:].split("\n", 1)[0].split(";", 1)[0][:120]
 
 
-_SAVEPOINTS = {"TRANS_STMT_SAVEPOINT", "TRANS_STMT_RELEASE", "TRANS_STMT_ROLLBACK_TO"}
-
-
 def syntax_tree(text: str, path: Path) -> str:
     """The parser's tree of a file as compact JSON (the C parser alone, ~10x cheaper than parse_file).
 
@@ -291,36 +290,6 @@ def outline_file(text: str, path: Path, tree: str | None = None) -> list[Outline
             start = len(encoded[:start].decode("utf-8", errors="ignore"))
         out.append(Outline(kind, fields, start))
     return out
-
-
-def transaction_wrapper(outlines: list[Outline], text: str, path: Path) -> bool:
-    """True when the file's own BEGIN ... COMMIT surrounds everything: Tidemark's transaction replaces it.
-
-    Any other transaction control would commit half a migration apart from its history row,
-    so it is refused, naming the line.
-    """
-    body = outlines
-    wrapped = (
-        len(body) >= 2
-        and body[0].transaction_kind in ("TRANS_STMT_BEGIN", "TRANS_STMT_START")
-        and body[-1].transaction_kind == "TRANS_STMT_COMMIT"
-    )
-    if wrapped:
-        body = body[1:-1]
-    for o in body:
-        if o.transaction_kind is not None and o.transaction_kind not in _SAVEPOINTS:
-            raise MigrationFileError(
-                [
-                    FileProblem(
-                        path,
-                        f"transaction control inside a migration: {o.first_line(text)}",
-                        o.line(text),
-                        hint="Tidemark runs each file in its own transaction with its history row; "
-                        "remove it, or split the file in two",
-                    )
-                ]
-            )
-    return wrapped
 
 
 # --- locks --------------------------------------------------------------------------------

@@ -246,14 +246,15 @@ def assess(
             )
     for ix in invalid:
         by = f" (left by {ix.migration})" if ix.migration else ""
-        reasons.append(
-            HealthReason(
-                E, "invalid_index",
-                f"index {ix.qualified} on {ix.table} is INVALID{by}: "
-                f"drop it with DROP INDEX CONCURRENTLY {ix.qualified}; then run the migration again",
-                ix.migration,
-            )
-        )
+        owner = next((m for m in infos if m.name == ix.migration), None)
+        if owner is not None and owner.is_applied:
+            # migrate never runs a recorded file again: "run it again" would leave no index at all
+            advice = (f"drop it with DROP INDEX CONCURRENTLY {ix.qualified} and build it again by hand, as "
+                      f"{ix.migration} does: that migration is recorded as applied, so migrate does not run it again")
+        else:
+            advice = f"drop it with DROP INDEX CONCURRENTLY {ix.qualified}, then run `tidemark migrate` again"
+        reasons.append(HealthReason(E, "invalid_index", f"index {ix.qualified} on {ix.table} is INVALID{by}: {advice}",
+                                    ix.migration))
     pending = [m for m in infos if m.state is State.PENDING]
     if pending:
         older = [m for m in pending if m.out_of_order]
