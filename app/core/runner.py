@@ -34,6 +34,7 @@ from app.core.errors import (
 )
 from app.core.files import MigrationFile, default_migrations_dir, discover, load_file, version_of
 from app.core.history import Actor, AppliedRow, Event, HistoryEvent
+from app.core.interrupt import Watch
 from app.core.options import Options
 from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, ProgressEvent, no_progress
 from app.core.results import (
@@ -76,8 +77,9 @@ def _database_errors(method: Callable[Concatenate[MigrationRunner, _P], _R]
         try:
             return method(self, *args, **kwargs)
         except psycopg.OperationalError as exc:
-            last = (str(exc).strip().splitlines() or ["server closed the connection"])[-1]
-            raise ConnectionLost(f"connection to {self.target.display()} lost: {last}; nothing more ran "
+            from app.core.connect import libpq_message
+
+            raise ConnectionLost(f"connection to {self.target.display()} lost: {libpq_message(exc)}; nothing more ran "
                                  "(`tidemark status` shows where things stand)") from None
         except psycopg.Error as exc:
             diag = exc.diag
@@ -194,7 +196,18 @@ class MigrationRunner:
         if dry_run:
             return self._dry_run(files, target, clock)
         batch_id = history.new_batch_id()
+        watch = Watch(progress, batch_id)
+        try:
+            return self._run(files, target, verbose, watch, cancel, clock)
+        except KeyboardInterrupt:  # Ctrl-C: the run's connection is closed by now; say what is known
+            raise watch.interrupted(self.target, self.actor) from None
+
+    def _run(self, files: list[MigrationFile], target: str | None, verbose: bool, watch: Watch,
+             cancel: CancelToken, clock: Clock) -> RunResult:
+        progress: ProgressCallback = watch
+        batch_id = watch.batch_id
         with self._connection(cancel) as conn, self._locked(conn, cancel, progress):
+            watch.backend_pid = conn.info.backend_pid
             progress(ProgressEvent(Phase.CONNECTED, message=self.target.display()))
             status = self._status(conn, files)
             todo, warnings = self._select_pending(status, files, target)
@@ -210,6 +223,7 @@ class MigrationRunner:
 
             checked = _each_file(todo, check)  # every file, before anything runs
             history.ensure_tables(conn)
+            watch.expect(todo)
             ctx = Context(conn, self.actor, batch_id, self.options, cancel, progress, verbose, clock)
             applied: list[AppliedMigration] = []
             try:
@@ -304,19 +318,31 @@ class MigrationRunner:
         """Roll back the last `count` applied migrations, or all applied after `to` (exclusive)."""
         if (count is None) == (to is None):
             raise UsageError("give either a count or a migration to roll back to")
-        from app.core.apply import Context, revert
-
         progress = progress or no_progress
         cancel = cancel or CancelToken()
         clock = Clock()
         files = self.files()
-        with self._connection(cancel) as conn:
-            if dry_run:
+        if dry_run:
+            with self._connection(cancel) as conn:
                 rows = self._rollback_selection(conn, files, count, to)
                 return RollbackResult(None, True, planned=_planned_rollbacks(rows), total_ms=clock.ms())
+        watch = Watch(progress, history.new_batch_id(), rollback=True)
+        try:
+            return self._roll_back(files, count, to, verbose, watch, cancel, clock)
+        except KeyboardInterrupt:  # Ctrl-C: the run's connection is closed by now; say what is known
+            raise watch.interrupted(self.target, self.actor) from None
+
+    def _roll_back(self, files: list[MigrationFile], count: int | None, to: str | None, verbose: bool,
+                   watch: Watch, cancel: CancelToken, clock: Clock) -> RollbackResult:
+        from app.core.apply import Context, revert
+
+        progress: ProgressCallback = watch
+        with self._connection(cancel) as conn:
+            watch.backend_pid = conn.info.backend_pid
             with self._locked(conn, cancel, progress):
                 rows = self._rollback_selection(conn, files, count, to)
-                batch_id = history.new_batch_id()
+                batch_id = watch.batch_id
+                watch.expect(rows)
                 ctx = Context(conn, self.actor, batch_id, self.options, cancel, progress, verbose, clock)
                 done = []
                 for i, row in enumerate(rows, start=1):
@@ -325,6 +351,8 @@ class MigrationRunner:
                     except MigrationFailed as exc:
                         exc.completed = RollbackResult(batch_id, False, done, total_ms=clock.ms())
                         raise
+                    except ConnectionLost as exc:
+                        raise _rollback_lost(row, exc, len(done)) from None
                 return RollbackResult(batch_id if done else None, False, done, total_ms=clock.ms())
 
     def _rollback_selection(
@@ -479,6 +507,25 @@ class MigrationRunner:
         if not stem.isdigit() and known[version].removesuffix(".sql") != Path(stem).name:
             raise UsageError(f"unknown migration {name!r}: version {version} is {known[version]}")
         return version
+
+
+def _rollback_lost(row: AppliedRow, exc: ConnectionLost, done: int) -> ConnectionLost:
+    """A rollback cut short: `migrate` would re-apply what was being rolled back, so never advise it."""
+    from app.core.connect import libpq_message
+    from app.core.script import ScriptError
+
+    cause = exc.__context__
+    if isinstance(cause, ScriptError):
+        cause = cause.error
+    why = libpq_message(cause) if cause is not None else "server closed the connection"
+    before = f"{done} rolled back before it; " if done else ""
+    if not row.transactional:
+        state = ("it runs outside a transaction, so some of its statements may have run: check the schema, and "
+                 f"`tidemark status` to see whether {row.name} is still recorded as applied")
+    else:
+        state = (f"the server committed the rollback with its history change or undid both: check `tidemark "
+                 f"status` to see whether {row.name} is still applied (if it is, the rollback did not commit)")
+    return ConnectionLost(f"connection lost during the rollback of {row.name} ({why}); {before}{state}")
 
 
 def _each_file(files: list[MigrationFile], step: Callable[[MigrationFile], _R]) -> list[_R]:
