@@ -124,3 +124,33 @@ def test_connection_lost_in_a_rollback_never_advises_migrate(database: Database,
     assert "check `tidemark status` to see whether 20260101000001_a.sql is still applied" in r.stderr
     assert "terminating connection due to administrator command" in r.stderr  # libpq's whole message
     assert database.exists("a")
+
+
+# --- baseline checks what the files create -------------------------------------------------------
+
+
+def test_baseline_refuses_when_the_database_lacks_what_the_files_create(database: Database,
+                                                                        migrations: MigrationDir) -> None:
+    migrations.add("orders", "CREATE TABLE public.orders (id int);\n"
+                   "CREATE INDEX orders_id_idx ON public.orders (id);\n")
+    migrations.add("more", "CREATE SCHEMA app;\nCREATE TYPE mood AS ENUM ('ok');\nCREATE VIEW v AS SELECT 1 AS x;\n"
+                   "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';\n")
+    database.execute("CREATE TABLE public.orders (id int)")  # only the table is there
+    r = run_cli("baseline", "20260101000002", *_args(database, migrations))
+    assert r.code == 2, r.stderr
+    for missing in ("20260101000001_orders.sql: index public.orders_id_idx", "schema app", "type mood",
+                    "view v", "function f"):
+        assert missing in r.stderr
+    assert "table public.orders" not in r.stderr
+    assert not database.exists("public._migrations"), "history left exactly as it was"
+    r = run_cli("baseline", "20260101000002", "--force", *_args(database, migrations))
+    assert r.code == 0, r.stderr
+    assert database.scalar("SELECT count(*) FROM public._migrations") == 2
+
+
+def test_baseline_of_a_database_that_has_everything(database: Database, migrations: MigrationDir) -> None:
+    migrations.add("orders", "CREATE TABLE public.orders (id int);\n"
+                   "CREATE INDEX orders_id_idx ON public.orders (id);\n")
+    database.execute("CREATE TABLE public.orders (id int); CREATE INDEX orders_id_idx ON public.orders (id)")
+    r = run_cli("baseline", "20260101000001", *_args(database, migrations))
+    assert r.code == 0, r.stderr

@@ -392,18 +392,31 @@ class MigrationRunner:
 
     @_database_errors
     def baseline(self, name: str, *, progress: ProgressCallback | None = None,
-                 cancel: CancelToken | None = None) -> BaselineResult:
-        """Record every migration up to `name` as applied, without running it."""
+                 cancel: CancelToken | None = None, force: bool = False) -> BaselineResult:
+        """Record every migration up to `name` as applied, without running it.
+
+        Refused (UsageError, nothing written) when the database lacks objects the files create,
+        unless `force`.
+        """
         progress = progress or no_progress
         cancel = cancel or CancelToken()
         files = self.files()
         with self._connection(cancel) as conn, self._locked(conn, cancel, progress):
             status = self._status(conn, files)
             version = self.resolve_name(name, files, status)
-            history.ensure_tables(conn)
-            batch_id = history.new_batch_id()
             applied = {m.version for m in status.applied}
             todo = [f for f in files if f.version <= version and f.version not in applied]
+            if not force:
+                from app.core.baseline_check import missing_objects
+
+                missing = missing_objects(conn, todo)
+                if missing:
+                    shown = "; ".join(missing[:20]) + (f"; and {len(missing) - 20} more" if len(missing) > 20 else "")
+                    raise UsageError(f"baseline {name}: the database lacks what these files create: {shown}. "
+                                     "Nothing was recorded: run the migrations instead, or pass --force to "
+                                     "record them anyway")
+            history.ensure_tables(conn)
+            batch_id = history.new_batch_id()
             with conn.transaction():
                 for f in todo:
                     custom = f.directives.custom_rollback
