@@ -64,7 +64,7 @@ exit codes (every command):
   2    usage, bad input (migration files, names, options), cannot connect or log in
   3    another run holds the migration lock (see --wait-lock)
   70   internal error: a bug in Tidemark (details in the log file named on stderr)
-  130  interrupted (Ctrl-C); the migration in progress was rolled back
+  130  interrupted (Ctrl-C); says whether the migration in progress committed, as checked
 
 connection (first found wins): --dsn, --environment NAME, DATABASE_URL, the libpq
 variables (PGHOST, PGPORT, PGUSER, PGDATABASE, PGSERVICE; PGPASSWORD, PGPASSFILE/.pgpass,
@@ -116,8 +116,9 @@ def main(argv: Sequence[str] | None = None, streams: Streams | None = None) -> i
             return ExitCode.USAGE
         out = Output(streams, json_mode=bool(getattr(args, "json", False)))
         return int(args.handler(args, out))
-    except KeyboardInterrupt:
-        out.error("interrupted: the migration in progress was rolled back by the server")
+    except KeyboardInterrupt as exc:  # the runner says what it checked (core/interrupt.py)
+        out.error(getattr(exc, "message", None)
+                  or "interrupted: what committed was not checked; `tidemark status` shows what is applied")
         return ExitCode.INTERRUPTED
     except BrokenPipeError:  # `tidemark ... | head`: the reader has all it wanted
         from app.cli.output import _silence

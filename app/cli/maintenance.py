@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     common.connection_options(p)
     p.add_argument("-y", "--yes", action="store_true", help="do not ask on a protected environment (CI)")
     p.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS", help="wait for the lock")
+    p.add_argument("--force", action="store_true",
+                   help="record the files even when the database lacks objects they create")
     p.set_defaults(handler=handle_baseline)
 
     p = sub.add_parser("repair", help="accept the current checksum of a changed applied file",
@@ -38,7 +40,7 @@ def handle_baseline(args: argparse.Namespace, out: Output) -> int:
 
     runner = common.build_runner(args)
     confirm_protected(runner.target, args, out, "baseline")
-    result = runner.baseline(args.name)
+    result = runner.baseline(args.name, force=args.force)
     for name in result.already_applied:
         out.line(f"already applied: {name}")
     for name in result.recorded:

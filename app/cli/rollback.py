@@ -7,6 +7,7 @@ import argparse
 from app.cli import common
 from app.cli.env import confirm_protected
 from app.cli.output import Output, ProgressPrinter
+from app.core.data_loss import irreversible
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,8 +42,9 @@ def handle_rollback(args: argparse.Namespace, out: Output) -> int:
     to = getattr(args, "name", None)
     if args.dry_run:
         result = runner.rollback_migrations(count=count, to=to, dry_run=True)
+        lost = irreversible(result.planned)
         if out.json_mode:
-            out.document(result.to_dict())
+            out.document({**result.to_dict(), "irreversible": lost})
             return 0
         out.line(f"dry run against {runner.target.display()}: nothing is changed")
         if not result.planned:
@@ -51,10 +53,14 @@ def handle_rollback(args: argparse.Namespace, out: Output) -> int:
             out.line(f"[{i}/{len(result.planned)}] {r.name} (rollback {r.rollback_kind})")
             for line in (r.sql or "-- (no statements: only the history row is removed)").splitlines():
                 out.line(f"      {line}")
+        _say_lost(out, lost, "would be")
         return 0
     out.line(f"rolling back on {runner.target.display()}")
-    confirm_protected(runner.target, args, out, "roll back",
-                      lambda: [r.name for r in runner.rollback_migrations(count=count, to=to, dry_run=True).planned])
+    # The plan first (a dry run: nothing changes), so what cannot be undone is said before it runs.
+    planned = runner.rollback_migrations(count=count, to=to, dry_run=True).planned
+    lost = irreversible(planned)
+    _say_lost(out, lost, "is")
+    confirm_protected(runner.target, args, out, "roll back", lambda: [r.name for r in planned])
     try:
         result = runner.rollback_migrations(count=count, to=to, verbose=args.verbose,
                                             progress=ProgressPrinter(out, verb="rolled back"))
@@ -66,7 +72,7 @@ def handle_rollback(args: argparse.Namespace, out: Output) -> int:
             out.document({**done, "ok": False, "error": _error_dict(exc)})
         raise
     if out.json_mode:
-        out.document({**result.to_dict(), "ok": True})
+        out.document({**result.to_dict(), "ok": True, "irreversible": lost})
         return 0
     if args.verbose:
         for r in result.rolled_back:
@@ -80,3 +86,12 @@ def handle_rollback(args: argparse.Namespace, out: Output) -> int:
         out.line(f"rolled back {n} migration{'s' if n != 1 else ''} in {result.total_ms / 1000:.2f} s "
                  f"(batch {result.batch_id})")
     return 0
+
+
+def _say_lost(out: Output, lost: list[str], verb: str) -> None:
+    """What the rollback destroys for good (the app's dialog says the same, from the same function)."""
+    if not lost:
+        return
+    out.line(f"cannot be undone (what {verb} lost):")
+    for sentence in lost:
+        out.line(f"  - {sentence}")

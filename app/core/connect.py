@@ -142,6 +142,24 @@ def _libpq_reason(text: str) -> str:
     return f"{reason} ({hints[-1]})" if hints and hints[-1] != reason else reason
 
 
+def libpq_message(exc: BaseException) -> str:
+    """libpq's whole message on one line, redacted: its tab-indented hint lines in brackets.
+
+    A lost connection reads 'terminating connection due to administrator command', 'server
+    closed the connection unexpectedly', then the hint over two indented lines: the last line
+    alone ('before or while processing the request.') says nothing.
+    """
+    groups: list[tuple[str, list[str]]] = []
+    for raw in redact(str(exc)).splitlines():
+        line = raw.strip()
+        if line and raw[:1].isspace() and groups:
+            groups[-1][1].append(line)
+        elif line:
+            groups.append((line, []))
+    text = "; ".join(f"{head} ({' '.join(hint)})" if hint else head for head, hint in groups)
+    return text or "server closed the connection"
+
+
 def _explain(exc: psycopg.OperationalError, target: Target) -> str:
     where = target.display()
     text = redact(str(exc)).strip()

@@ -89,6 +89,17 @@ class Cancelled(TidemarkError):
     """The user cancelled; the running migration was rolled back."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run, with what is known of the migration under way (see core/interrupt.py).
+
+    Still a KeyboardInterrupt, so callers that stop on Ctrl-C keep doing so.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 @dataclass
 class ServerErrorInfo:
     """What PostgreSQL said, mapped back to the migration file."""

@@ -114,6 +114,7 @@ class Event:
     ROLLBACK_FAILED = "rollback_failed"
     BASELINED = "baselined"
     REPAIRED = "repaired"
+    INTERRUPTED = "interrupted"  # Ctrl-C of a run (the app's Cancel writes "cancelled")
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from app.core.errors import (
 )
 from app.core.files import MigrationFile, default_migrations_dir, discover, load_file, version_of
 from app.core.history import Actor, AppliedRow, Event, HistoryEvent
+from app.core.interrupt import Watch
 from app.core.options import Options
 from app.core.pooler import check_session
 from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, ProgressEvent, no_progress
@@ -78,8 +79,9 @@ def _database_errors(method: Callable[Concatenate[MigrationRunner, _P], _R]
         try:
             return method(self, *args, **kwargs)
         except psycopg.OperationalError as exc:
-            last = (str(exc).strip().splitlines() or ["server closed the connection"])[-1]
-            raise ConnectionLost(f"connection to {self.target.display()} lost: {last}; nothing more ran "
+            from app.core.connect import libpq_message
+
+            raise ConnectionLost(f"connection to {self.target.display()} lost: {libpq_message(exc)}; nothing more ran "
                                  "(`tidemark status` shows where things stand)") from None
         except psycopg.Error as exc:
             diag = exc.diag
@@ -202,7 +204,18 @@ class MigrationRunner:
         if dry_run:
             return self._dry_run(files, target, clock)
         batch_id = history.new_batch_id()
+        watch = Watch(progress, batch_id)
+        try:
+            return self._run(files, target, verbose, watch, cancel, clock)
+        except KeyboardInterrupt:  # Ctrl-C: the run's connection is closed by now; say what is known
+            raise watch.interrupted(self.target, self.actor) from None
+
+    def _run(self, files: list[MigrationFile], target: str | None, verbose: bool, watch: Watch,
+             cancel: CancelToken, clock: Clock) -> RunResult:
+        progress: ProgressCallback = watch
+        batch_id = watch.batch_id
         with self._connection(cancel) as conn, self._locked(conn, cancel, progress):
+            watch.backend_pid = conn.info.backend_pid
             progress(ProgressEvent(Phase.CONNECTED, message=self.target.display()))
             status = self._status(conn, files)
             todo, warnings = self._select_pending(status, files, target)
@@ -218,6 +231,7 @@ class MigrationRunner:
 
             checked = _each_file(todo, check)  # every file, before anything runs
             history.ensure_tables(conn)
+            watch.expect(todo)
             ctx = Context(conn, self.actor, batch_id, self.options, cancel, progress, verbose, clock)
             applied: list[AppliedMigration] = []
             try:
@@ -313,21 +327,35 @@ class MigrationRunner:
         if (count is None) == (to is None):
             raise UsageError("give either a count or a migration to roll back to")
         from app.core import guards
-        from app.core.apply import Context, revert
 
         progress = progress or no_progress
         cancel = cancel or CancelToken()
         clock = Clock()
         files = self.files()
-        with self._connection(cancel) as conn:
-            if dry_run:
+        if dry_run:
+            with self._connection(cancel) as conn:
                 rows = self._rollback_selection(conn, files, count, to)
                 guards.check_stored_rollbacks([(r.name, r.rollback_sql) for r in rows])
                 return RollbackResult(None, True, planned=_planned_rollbacks(rows), total_ms=clock.ms())
+        watch = Watch(progress, history.new_batch_id(), rollback=True)
+        try:
+            return self._roll_back(files, count, to, verbose, watch, cancel, clock)
+        except KeyboardInterrupt:  # Ctrl-C: the run's connection is closed by now; say what is known
+            raise watch.interrupted(self.target, self.actor) from None
+
+    def _roll_back(self, files: list[MigrationFile], count: int | None, to: str | None, verbose: bool,
+                   watch: Watch, cancel: CancelToken, clock: Clock) -> RollbackResult:
+        from app.core import guards
+        from app.core.apply import Context, revert
+
+        progress: ProgressCallback = watch
+        with self._connection(cancel) as conn:
+            watch.backend_pid = conn.info.backend_pid
             with self._locked(conn, cancel, progress):
                 rows = self._rollback_selection(conn, files, count, to)
                 guards.check_stored_rollbacks([(r.name, r.rollback_sql) for r in rows])  # before any runs
-                batch_id = history.new_batch_id()
+                batch_id = watch.batch_id
+                watch.expect(rows)
                 ctx = Context(conn, self.actor, batch_id, self.options, cancel, progress, verbose, clock)
                 done = []
                 for i, row in enumerate(rows, start=1):
@@ -336,6 +364,8 @@ class MigrationRunner:
                     except MigrationFailed as exc:
                         exc.completed = RollbackResult(batch_id, False, done, total_ms=clock.ms())
                         raise
+                    except ConnectionLost as exc:
+                        raise _rollback_lost(row, exc, len(done)) from None
                 return RollbackResult(batch_id if done else None, False, done, total_ms=clock.ms())
 
     def _rollback_selection(
@@ -375,21 +405,34 @@ class MigrationRunner:
 
     @_database_errors
     def baseline(self, name: str, *, progress: ProgressCallback | None = None,
-                 cancel: CancelToken | None = None) -> BaselineResult:
-        """Record every migration up to `name` as applied, without running it."""
+                 cancel: CancelToken | None = None, force: bool = False) -> BaselineResult:
+        """Record every migration up to `name` as applied, without running it.
+
+        Refused (UsageError, nothing written) when the database lacks objects the files create,
+        unless `force`.
+        """
         progress = progress or no_progress
         cancel = cancel or CancelToken()
         files = self.files()
         with self._connection(cancel) as conn, self._locked(conn, cancel, progress):
             status = self._status(conn, files)
             version = self.resolve_name(name, files, status)
-            history.ensure_tables(conn)
-            batch_id = history.new_batch_id()
             applied = {m.version for m in status.applied}
             todo = [f for f in files if f.version <= version and f.version not in applied]
             from app.core.guards import check_file_rollback
 
             _each_file(todo, check_file_rollback)  # their rollback SQL is stored: checked first
+            if not force:
+                from app.core.baseline_check import missing_objects
+
+                missing = missing_objects(conn, todo)
+                if missing:
+                    shown = "; ".join(missing[:20]) + (f"; and {len(missing) - 20} more" if len(missing) > 20 else "")
+                    raise UsageError(f"baseline {name}: the database lacks what these files create: {shown}. "
+                                     "Nothing was recorded: run the migrations instead, or pass --force to "
+                                     "record them anyway")
+            history.ensure_tables(conn)
+            batch_id = history.new_batch_id()
             with conn.transaction():
                 for f in todo:
                     custom = f.directives.custom_rollback
@@ -524,6 +567,25 @@ def _give_back(conn: psycopg.Connection) -> None:
             lock.release(conn)
     except psycopg.Error:
         pass  # the connection closes next; a direct server session ends with it
+
+
+def _rollback_lost(row: AppliedRow, exc: ConnectionLost, done: int) -> ConnectionLost:
+    """A rollback cut short: `migrate` would re-apply what was being rolled back, so never advise it."""
+    from app.core.connect import libpq_message
+    from app.core.script import ScriptError
+
+    cause = exc.__context__
+    if isinstance(cause, ScriptError):
+        cause = cause.error
+    why = libpq_message(cause) if cause is not None else "server closed the connection"
+    before = f"{done} rolled back before it; " if done else ""
+    if not row.transactional:
+        state = ("it runs outside a transaction, so some of its statements may have run: check the schema, and "
+                 f"`tidemark status` to see whether {row.name} is still recorded as applied")
+    else:
+        state = (f"the server committed the rollback with its history change or undid both: check `tidemark "
+                 f"status` to see whether {row.name} is still applied (if it is, the rollback did not commit)")
+    return ConnectionLost(f"connection lost during the rollback of {row.name} ({why}); {before}{state}")
 
 
 def _each_file(files: list[MigrationFile], step: Callable[[MigrationFile], _R]) -> list[_R]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import re
 
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
@@ -16,15 +15,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.data_loss import irreversible
 from app.core.results import PlannedRollback
 from app.gui.sql_view import SqlView
-
-_DESTRUCTIVE = re.compile(
-    r"\bDROP\s+(TABLE|MATERIALIZED\s+VIEW|SCHEMA|SEQUENCE|COLUMN|TYPE|EXTENSION)\s+(?:IF\s+EXISTS\s+)?"
-    r"((?:\"[^\"]+\"|[\w$]+)(?:\.(?:\"[^\"]+\"|[\w$]+))?)",
-    re.IGNORECASE,
-)
-_TABLE_OF_COLUMN = re.compile(r"\bALTER\s+TABLE\s+(?:ONLY\s+)?(?:IF\s+EXISTS\s+)?([\w$.\"]+)", re.IGNORECASE)
 
 
 def rollback_script(planned: list[PlannedRollback]) -> str:
@@ -38,29 +31,6 @@ def rollback_script(planned: list[PlannedRollback]) -> str:
         parts.append((p.sql or "-- (no SQL: nothing to undo)").rstrip())
         parts.append("")
     return "\n".join(parts)
-
-
-def irreversible(planned: list[PlannedRollback]) -> list[str]:
-    """Sentences on what this rollback destroys for good."""
-    out = []
-    for p in planned:
-        for m in _DESTRUCTIVE.finditer(p.sql or ""):
-            kind, name = m.group(1).upper(), m.group(2)
-            if kind == "COLUMN":
-                before = (p.sql or "")[: m.start()]
-                tables = _TABLE_OF_COLUMN.findall(before)
-                where = f" of {tables[-1]}" if tables else ""
-                out.append(f"{p.name}: drops column {name}{where}; the values in it are lost")
-            elif kind in ("TABLE", "MATERIALIZED VIEW"):
-                out.append(f"{p.name}: drops {kind.lower()} {name}; its rows are lost "
-                           "(running the migration again re-creates it empty)")
-            elif kind == "SCHEMA":
-                out.append(f"{p.name}: drops schema {name} and whatever is left in it")
-            else:
-                out.append(f"{p.name}: drops {kind.lower()} {name}")
-        if not p.transactional:
-            out.append(f"{p.name}: runs outside a transaction; if it fails midway it is left half undone")
-    return out
 
 
 class RollbackDialog(QDialog):
