@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
 from pathlib import Path
 from types import ModuleType
@@ -38,13 +39,34 @@ def _seconds_to_ms(text: str) -> int:
     units = (("ms", 1), ("min", 60_000), ("s", 1000), ("m", 60_000), ("h", 3_600_000))
     suffix, factor = next(((u, f) for u, f in units if t.endswith(u)), ("", 1000))
     number = t[: len(t) - len(suffix)]
+    ms = round(_duration(number, text) * factor)
+    if ms > _MAX_MS:
+        raise argparse.ArgumentTypeError(f"a duration must be at most 24 days (PostgreSQL's limit), not {text!r}")
+    return ms
+
+
+_MAX_MS = 2_147_483_647  # PostgreSQL's timeouts are int milliseconds; the lock wait shares the bound
+
+
+def _duration(number: str, text: str) -> float:
+    """A finite, non-negative number of a duration option; an argparse usage error otherwise."""
     try:
         value = float(number)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 5s, 500ms, 2min)") from None
+    if not math.isfinite(value):  # nan compares false with everything: it would slip past `< 0`
+        raise argparse.ArgumentTypeError(f"a duration must be a finite number, not {text!r} (e.g. 5s, 2min)")
     if value < 0:
         raise argparse.ArgumentTypeError(f"a duration cannot be negative: {text!r}")
-    return int(value * factor)
+    return value
+
+
+def seconds(text: str) -> float:
+    """Parse a number of seconds ('30', '2.5'): finite, not negative, at most ~24 days."""
+    value = _duration(text.strip(), text)
+    if value * 1000 > _MAX_MS:
+        raise argparse.ArgumentTypeError(f"at most 2147483 seconds (24 days), not {text!r}")
+    return value
 
 
 def connection_options(parser: argparse.ArgumentParser) -> None:
@@ -69,7 +91,7 @@ def run_options(parser: argparse.ArgumentParser) -> None:
                    help="cancel a statement that runs longer than this")
     g.add_argument("--index-timeout", type=_seconds_to_ms, metavar="DURATION",
                    help="statement timeout for concurrent index builds (default: none)")
-    g.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS",
+    g.add_argument("--wait-lock", type=seconds, default=0.0, metavar="SECONDS",
                    help="wait up to SECONDS for another run's migration lock instead of exiting with 3")
     g.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation (CI)")
     g.add_argument("--supabase-history", action="store_true",

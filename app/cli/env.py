@@ -221,8 +221,9 @@ def handle_test(args: argparse.Namespace, out: Output) -> int:
 def notice(text: str) -> None:
     """A one-line note on stderr (the keyring fallback)."""
     from app.core.errors import redact
+    from app.core.text import visible
 
-    sys.stderr.write(redact(text) + "\n")
+    sys.stderr.write(visible(redact(text)) + "\n")
     sys.stderr.flush()
 
 
@@ -269,9 +270,8 @@ def confirm_protected(target: Target, args: argparse.Namespace, out: Output, act
         if not names:
             return
         shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-        out.streams.stderr.write(f"will {action} {len(names)}: {shown}\n")
-    out.streams.stderr.write(f"{name} ({target.display()}) is protected. Type its name to {action}: ")
-    out.streams.stderr.flush()
+        out.prompt(f"will {action} {len(names)}: {shown}\n")
+    out.prompt(f"{name} ({target.display()}) is protected. Type its name to {action}: ")
     answer = out.streams.stdin.readline().strip()
     if answer != name:
         raise UsageError(f"confirmation did not match {name!r}: nothing was changed")

@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name", metavar="NAME", help="file name (with or without .sql) or 14-digit version")
     common.connection_options(p)
     p.add_argument("-y", "--yes", action="store_true", help="do not ask on a protected environment (CI)")
-    p.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS", help="wait for the lock")
+    p.add_argument("--wait-lock", type=common.seconds, default=0.0, metavar="SECONDS", help="wait for the lock")
     p.add_argument("--force", action="store_true",
                    help="record the files even when the database lacks objects they create")
     p.set_defaults(handler=handle_baseline)
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reason", required=True, help="why the change is accepted (goes into the audit trail)")
     common.connection_options(p)
     p.add_argument("-y", "--yes", action="store_true", help="accept without asking")
-    p.add_argument("--wait-lock", type=float, default=0.0, metavar="SECONDS", help="wait for the lock")
+    p.add_argument("--wait-lock", type=common.seconds, default=0.0, metavar="SECONDS", help="wait for the lock")
     p.set_defaults(handler=handle_repair)
 
 

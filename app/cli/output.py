@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 from app.core.errors import redact
 from app.core.progress import Phase, ProgressEvent
+from app.core.text import json_safe, visible
 
 
 @dataclass
@@ -64,21 +65,32 @@ class Output:
     def _human(self) -> TextIO:
         return self.streams.stderr if self.json_mode else self.streams.stdout
 
+    # Every human line passes here: text from files and servers (names, headers, SQL, messages)
+    # reaches the terminal with its control and bidi characters made visible, never raw.
     def line(self, text: str = "") -> None:
-        """A line of human text (never a password)."""
+        """A line of human text (never a password, never a raw control character)."""
         if self.quiet:
             return
         self._clear_bar()
-        self._write(self._human, redact(text) + "\n")
+        self._write(self._human, visible(redact(text)) + "\n")
 
     def error(self, text: str) -> None:
         """An error line on stderr."""
         self._clear_bar()
-        self._write(self.streams.stderr, redact(text) + "\n")
+        self._write(self.streams.stderr, visible(redact(text)) + "\n")
+
+    def text(self, text: str) -> None:
+        """Human text as it is laid out (a console report, a prompt): no newline added."""
+        self._write(self.streams.stdout, visible(redact(text)))
+
+    def prompt(self, text: str) -> None:
+        """A question on stderr, without a newline (the answer is typed after it)."""
+        self._write(self.streams.stderr, visible(redact(text)))
 
     def document(self, data: Any) -> None:
-        """The one JSON document of --json, alone on stdout."""
-        self._write(self.streams.stdout, redact(json.dumps(data, indent=2, ensure_ascii=False, default=str)) + "\n")
+        """The one JSON document of --json, alone on stdout (C1 and bidi controls as \\u escapes)."""
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+        self._write(self.streams.stdout, json_safe(redact(text)) + "\n")
 
     # --- progress --------------------------------------------------------------------------------
 
@@ -93,7 +105,8 @@ class Output:
             return
         width = 24
         filled = int(width * (index - 1) / total) if total else 0
-        text = f"\r[{'#' * filled}{'-' * (width - filled)}] {index}/{total}  {name[:50]:<50}  {run_ms / 1000:6.1f} s"
+        shown = visible(name)[:50]
+        text = f"\r[{'#' * filled}{'-' * (width - filled)}] {index}/{total}  {shown:<50}  {run_ms / 1000:6.1f} s"
         self._write(self._human, text)
         self._bar_shown = True
 

@@ -81,8 +81,11 @@ def _emit(args: argparse.Namespace, out: Output, fmt: str, content: str | bytes,
         out.line(f"wrote the {what} ({fmt}) to {args.output}")
         return
     assert isinstance(content, str)
-    out.streams.stdout.write(content)
-    out.streams.stdout.flush()
+    if fmt == "json":
+        out.streams.stdout.write(content)  # JSON escapes its own controls (json_report)
+        out.streams.stdout.flush()
+    else:
+        out.text(content)  # the console report shows names and titles from files
 
 
 def handle_report(args: argparse.Namespace, out: Output) -> int:
@@ -141,7 +144,9 @@ def handle_compare(args: argparse.Namespace, out: Output) -> int:
     elif fmt == "json":
         import json
 
-        content = json.dumps(comparison_dict(comparison), indent=2, ensure_ascii=False) + "\n"
+        from app.core.text import json_safe
+
+        content = json_safe(json.dumps(comparison_dict(comparison), indent=2, ensure_ascii=False)) + "\n"
     else:
         content = console.render_comparison(comparison, verbose=args.verbose)
     _emit(args, out, fmt, content, "comparison")

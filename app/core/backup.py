@@ -140,7 +140,11 @@ def backup(target: Target, mode: str = "schema", *, root: Path | None = None,
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = folder / f"{stamp}.{'sql' if mode == 'schema' else 'dump'}"
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        from app.core.dirs import private_dir
+
+        private_dir(folder)  # data/, data/backups/ and the environment's folder: 0700 when made here
+        if folder.stat().st_mode & 0o077 and folder.stat().st_uid == os.getuid():
+            folder.chmod(0o700)  # made wider by an older version: backups are the user's alone
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
         raise BackupFailed(f"backup failed: cannot write {path}: {exc.strerror or exc}") from None

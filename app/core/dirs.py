@@ -50,3 +50,16 @@ def log_dir() -> Path:
 def log_file() -> Path:
     """The log file of unexpected errors (created on first use)."""
     return log_dir() / "tidemark.log"
+
+
+def private_dir(path: Path) -> Path:
+    """Create `path` and the missing folders up to it 0700 (data and backups are the user's alone).
+
+    mkdir(mode=) with parents=True makes only the last folder with that mode; the ones above
+    it would get the umask's.
+    """
+    missing = [p for p in [path, *path.parents] if not p.exists()]
+    for p in reversed(missing):
+        p.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(p, 0o700)  # mkdir's mode is filtered by the umask; 0700 is never wider than asked
+    return path

@@ -272,6 +272,9 @@ def _read() -> dict[str, Profile]:
         line, reason = _toml_position(exc)
         raise UsageError(f"{path}:{line}: invalid TOML: {reason} (fix the line, or remove the file and add "
                          "the environments again)") from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise UsageError(f"{path}: invalid TOML: arrays or inline tables nested too deeply to read (fix the "
+                         "file, or remove it and add the environments again)") from None
     envs = doc.get("environments", {})
     if not isinstance(envs, dict):
         raise UsageError(f"{path}:{_line_of(text, 'environments')}: 'environments' must be a table of profiles")

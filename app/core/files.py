@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -183,11 +185,12 @@ def load_file(path: Path) -> MigrationFile:
     """Read one migration file; raise MigrationFileError naming it if it breaks a rule."""
     m = FILE_NAME.match(path.name)
     if not m:
-        raise MigrationFileError([_misnamed(path)])
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise MigrationFileError([FileProblem(path, f"cannot be read: {exc.strerror}")]) from exc
+        try:  # a folder or broken link is named for what it is, not for its name
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            raise MigrationFileError([_unreadable(path, exc)]) from None
+        raise MigrationFileError([_misnamed(path) if stat.S_ISREG(mode) else _not_a_file(path, mode)])
+    data = _read_regular(path)
     try:
         raw = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -217,6 +220,53 @@ def load_file(path: Path) -> MigrationFile:
     )
 
 
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file; a folder, FIFO, device, broken or looping link is a FileProblem.
+
+    Opened non-blocking and checked with fstat on the open descriptor: a FIFO named *.sql must
+    never block the run waiting for a writer, and the type is that of what was opened, not of
+    an earlier look at the name.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise MigrationFileError([_unreadable(path, exc)]) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise MigrationFileError([_not_a_file(path, st.st_mode)])
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    except OSError as exc:
+        raise MigrationFileError([_unreadable(path, exc)]) from None
+    finally:
+        os.close(fd)
+
+
+def _unreadable(path: Path, exc: OSError) -> FileProblem:
+    if exc.errno == errno.ELOOP:
+        return FileProblem(path, "is a symbolic link loop",
+                           hint="point the link at a real file, or delete it")
+    if isinstance(exc, FileNotFoundError) and os.path.islink(path):
+        return FileProblem(path, f"is a broken symbolic link (to {os.readlink(path)})",
+                           hint="point the link at a real file, or delete it")
+    if isinstance(exc, IsADirectoryError):
+        return _not_a_file(path, stat.S_IFDIR)
+    if isinstance(exc, PermissionError):
+        return FileProblem(path, "cannot be read: permission denied",
+                           hint="give your user read access to it (chmod u+r), or move it out of the folder")
+    return FileProblem(path, f"cannot be read: {exc.strerror or exc}",
+                       hint="check the file, or move it out of the folder")
+
+
+def _not_a_file(path: Path, mode: int) -> FileProblem:
+    kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "not a regular file")
+    return FileProblem(path, f"is {kind}, not a migration file",
+                       hint="rename it so it does not end in .sql, or move it out of the folder")
+
+
 def _misnamed(path: Path) -> FileProblem:
     return FileProblem(
         path,
@@ -229,6 +279,9 @@ def discover(directory: Path) -> list[MigrationFile]:
     """All migration files of a folder, by version; every problem reported at once."""
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"migrations folder {directory} is a file, not a folder (give --migrations-dir DIR)")
+    if not directory.is_dir() and directory.is_symlink():
+        raise UsageError(f"migrations folder {directory} is a broken symbolic link or a link loop "
+                         "(point it at a folder, or give another --migrations-dir)")
     if not directory.is_dir():
         raise UsageError(
             f"migrations folder {directory} does not exist "
@@ -236,12 +289,17 @@ def discover(directory: Path) -> list[MigrationFile]:
         )
     problems: list[FileProblem] = []
     files: list[MigrationFile] = []
-    # scandir's entries know their type without another stat; names sort faster than Paths.
-    with os.scandir(directory) as it:
-        entries = sorted((e for e in it if e.name.lower().endswith(".sql") and e.is_file()), key=lambda e: e.name)
-    for entry in entries:  # READMEs, seeds in subfolders, editor files are not migrations
+    # Names sort faster than Paths. Everything named *.sql is opened: a folder, FIFO or broken
+    # link with that name is reported (load_file), never skipped in silence.
+    try:
+        with os.scandir(directory) as it:
+            names = sorted(e.name for e in it if e.name.lower().endswith(".sql"))
+    except OSError as exc:
+        raise UsageError(f"cannot read the migrations folder {directory}: {exc.strerror or exc} "
+                         "(give your user read access to it, or pass another --migrations-dir)") from None
+    for name in names:  # READMEs, seeds in subfolders, editor files are not migrations
         try:
-            files.append(load_file(directory / entry.name))
+            files.append(load_file(directory / name))
         except MigrationFileError as exc:
             problems.extend(exc.problems)
     seen: dict[str, MigrationFile] = {}

@@ -219,13 +219,14 @@ _DEFAULTS_FOR_OLD_LAYOUT = {
 
 def read_applied(conn: psycopg.Connection) -> list[AppliedRow]:
     """Every applied migration, by version (an older layout reads with its added columns empty)."""
-    have = {c for _, c in _columns(conn, "_migrations")}
-    select = ", ".join(
-        c if c in have else f"{_DEFAULTS_FOR_OLD_LAYOUT.get(c, 'NULL')} AS {c}"
-        for c in (x.strip() for x in _APPLIED_COLUMNS.split(","))
-    )
-    cur = conn.execute(f"SELECT {select} FROM {MIGRATIONS} m ORDER BY 2, id")
-    return [AppliedRow(*row) for row in cur.fetchall()]
+    from app.core import history_check
+
+    have = history_check.checked_columns(conn)["_migrations"]  # hand-edited types: a clear error
+    names = [x.strip() for x in _APPLIED_COLUMNS.split(",")]
+    select = ", ".join(c if c in have else f"{_DEFAULTS_FOR_OLD_LAYOUT.get(c, 'NULL')} AS {c}" for c in names)
+    rows = conn.execute(f"SELECT {select} FROM {MIGRATIONS} m ORDER BY 2, id").fetchall()
+    history_check.check_rows(conn, rows, names)
+    return [AppliedRow(*row) for row in rows]
 
 
 def read_applied_sql(conn: psycopg.Connection, version: str) -> str | None:
@@ -406,7 +407,10 @@ def read_history(conn: psycopg.Connection, limit: int | None = None) -> list[His
     """
     if not tables_exist(conn):
         return []
+    from app.core import history_check
+
     has_audit = conn.execute(f"SELECT to_regclass('{AUDIT}') IS NOT NULL").fetchone()[0]
+    cols = history_check.checked_columns(conn)["_migrations"]  # hand-edited types: a clear error
     parts = []
     if has_audit:
         parts.append(
@@ -414,7 +418,6 @@ def read_history(conn: psycopg.Connection, limit: int | None = None) -> list[His
             f"client_host, tool_version, reason, error_message, error_file, error_line FROM {AUDIT}"
         )
     # Applies recorded before the audit table existed (a seed-made table, upgraded).
-    cols = {c for _, c in _columns(conn, "_migrations")}
     who = "db_user, os_user, client_host, tool_version" if "db_user" in cols else "NULL, NULL, NULL, NULL"
     ver = "version" if "version" in cols else "substring(name from '^[0-9]{14}')"
     audit_filter = (
@@ -433,9 +436,3 @@ def read_history(conn: psycopg.Connection, limit: int | None = None) -> list[His
     return [HistoryEvent(*r) for r in rows]
 
 
-def _columns(conn: psycopg.Connection, table: str) -> list[tuple[str, str]]:
-    return conn.execute(
-        "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE table_schema = 'public' AND table_name = %s",
-        (table,),
-    ).fetchall()

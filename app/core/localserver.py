@@ -137,11 +137,31 @@ def _ensure_service_user() -> str:
 
 
 def _open_path_for_others(path: Path) -> None:
-    """Let the service user traverse to `path` (adds o+x to each parent, as the wheel does)."""
+    """Let the service user traverse to `path` (adds o+x to the folders on the way, as the wheel does).
+
+    Never to the user's home or a folder above it: a private 0700 home made 0705 is a change
+    the user did not ask for. A closed one there is a clear error instead.
+    """
+    home = _home()
+    protected = {home, *home.parents} if home else set()
     for parent in [path, *path.parents]:
         mode = parent.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            parent.chmod(mode | stat.S_IXOTH | stat.S_IROTH)
+        if mode & stat.S_IXOTH:
+            continue
+        if parent.resolve() in protected:
+            raise ServerError(
+                f"the local server runs as the OS user {SERVICE_USER} (Tidemark runs as root), which cannot "
+                f"reach {path}: {parent} is closed to other users, and Tidemark does not change the "
+                "permissions of your home; set TIDEMARK_HOME to a folder outside it (e.g. /var/lib/tidemark), "
+                "or run Tidemark as a normal user")
+        parent.chmod(mode | stat.S_IXOTH | stat.S_IROTH)
+
+
+def _home() -> Path | None:
+    try:
+        return Path.home().resolve()
+    except (RuntimeError, KeyError, OSError):
+        return None
 
 
 def _make_readable(tree: Path) -> None:

@@ -164,7 +164,7 @@ class Sandbox:
 
     def _prepare_root(self) -> None:
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            dirs.private_dir(self.root)  # the data folder and the sandbox's: 0700 when made here
             probe = self.root / ".write-test"
             probe.write_text("")
             probe.unlink()

@@ -65,6 +65,9 @@ def read_config(path: Path) -> SupabaseConfig:
         raise UsageError(f"{path}: is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise UsageError(f"{path}: not valid TOML: arrays or inline tables nested too deeply to read "
+                         "(fix the file)") from None
     db = data.get("db") if isinstance(data.get("db"), dict) else {}
     assert isinstance(db, dict)
     migrations = db.get("migrations") if isinstance(db.get("migrations"), dict) else {}

@@ -1,4 +1,10 @@
-"""The report as one self-contained HTML file (jinja2, autoescape on, charts as inline SVG)."""
+"""The report as one self-contained HTML file (jinja2, autoescape on, charts as inline SVG).
+
+Bidi overrides and control characters from file names, titles and server messages are shown as
+their escapes (`\\u202e`, `\\x1b`) rather than wrapped in <bdi>: an isolate still lets an
+override reorder what is inside it, and the reviewer should see that the character is there.
+The whole page is filtered once: markup is ASCII, so only values from files or servers change.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from functools import lru_cache
 from html import escape as _e
 from typing import TYPE_CHECKING, Any
 
+from app.core.text import visible
 from app.report import charts
 from app.report.model import Report
 
@@ -110,12 +117,12 @@ def migration_rows(report: Report) -> Any:
 def render(report: Report) -> str:
     """The HTML text of a report."""
     template = environment().get_template("report.html.j2")
-    return template.render(report=report, charts=report_charts(report), generated=when(report.generated_at),
-                           tool_version=report.tool_version, migration_rows=migration_rows(report))
+    return visible(template.render(report=report, charts=report_charts(report), generated=when(report.generated_at),
+                                   tool_version=report.tool_version, migration_rows=migration_rows(report)))
 
 
 def render_comparison(comparison: Comparison) -> str:
     """The HTML text of an environment comparison."""
     template = environment().get_template("compare.html.j2")
-    return template.render(c=comparison, generated=when(comparison.generated_at),
-                           tool_version=comparison.tool_version)
+    return visible(template.render(c=comparison, generated=when(comparison.generated_at),
+                                   tool_version=comparison.tool_version))

@@ -122,5 +122,8 @@ def _dump(value: Any, level: int = 0) -> str:
 
 
 def render(report: Report) -> str:
-    """The JSON text: objects indented, one line per migration, batch or warning; UTF-8 kept as is."""
-    return _dump(report_dict(report)) + "\n"
+    """The JSON text: objects indented, one line per migration, batch or warning; UTF-8 kept as is
+    (but DEL, C1 and bidi controls, which json leaves raw, as \\u escapes: a `cat` shows no surprise)."""
+    from app.core.text import json_safe
+
+    return json_safe(_dump(report_dict(report))) + "\n"

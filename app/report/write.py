@@ -43,9 +43,9 @@ def write_atomic(path: Path, content: str | bytes) -> None:
     data = content.encode("utf-8") if isinstance(content, str) else content
     parent = path.parent if str(path.parent) else Path(".")
     try:
-        mode = path.stat().st_mode & 0o777  # keep an existing report's permissions
+        mode: int | None = path.stat().st_mode & 0o777  # keep an existing report's permissions
     except FileNotFoundError:
-        mode = 0o644
+        mode = None  # a new report: what the umask gives (mkstemp's 0600 would ignore it)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
     except OSError as exc:
@@ -55,7 +55,7 @@ def write_atomic(path: Path, content: str | bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, mode)
+        os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
@@ -63,3 +63,10 @@ def write_atomic(path: Path, content: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it straight back)."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask

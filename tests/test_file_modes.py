@@ -1,0 +1,66 @@
+"""Files and folders Tidemark makes: the user's home untouched, reports by the umask, data 0700."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from app.core.dirs import private_dir
+from app.core.errors import TidemarkError
+from app.core.localserver import _open_path_for_others
+from app.report.write import write_atomic
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "umask") or os.name != "posix", reason="POSIX modes")
+
+
+def _mode(p: Path) -> int:
+    return stat.S_IMODE(p.stat().st_mode)
+
+
+def test_server_access_never_opens_the_users_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    data = home / ".local" / "share" / "tidemark" / "sandbox"
+    data.mkdir(parents=True)
+    home.chmod(0o700)
+    tmp_path.chmod(0o755)
+    monkeypatch.setenv("HOME", str(home))
+    with pytest.raises(TidemarkError, match="does not change the permissions of your home"):
+        _open_path_for_others(data)
+    assert _mode(home) == 0o700
+
+
+def test_server_access_opens_folders_outside_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", "/nonexistent/home")
+    folder = tmp_path / "srv" / "cluster"
+    folder.mkdir(parents=True)
+    (tmp_path / "srv").chmod(0o700)
+    _open_path_for_others(folder)
+    assert _mode(tmp_path / "srv") & stat.S_IXOTH
+
+
+def test_new_report_honours_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o027)
+    try:
+        write_atomic(tmp_path / "r.html", "<p>x</p>")
+        os.umask(0o002)
+        write_atomic(tmp_path / "s.json", "{}")
+    finally:
+        os.umask(old)
+    assert _mode(tmp_path / "r.html") == 0o640
+    assert _mode(tmp_path / "s.json") == 0o664
+    (tmp_path / "r.html").chmod(0o600)
+    write_atomic(tmp_path / "r.html", "<p>y</p>")  # an existing report keeps its mode
+    assert _mode(tmp_path / "r.html") == 0o600
+
+
+def test_data_and_backup_folders_are_private(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        leaf = private_dir(tmp_path / "data" / "backups" / "production")
+    finally:
+        os.umask(old)
+    for p in (leaf, leaf.parent, leaf.parent.parent):
+        assert _mode(p) == 0o700, p
