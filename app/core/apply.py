@@ -358,8 +358,9 @@ def _read_after(conn: psycopg.Connection, step: Step, rows: list[tuple]) -> Inve
 
 def connection_lost(name: str, exc: psycopg.Error, partial: bool = False, ahead: int = 0) -> ConnectionLost:
     """The error for a connection that broke while `name` ran (and `ahead` more were already sent)."""
-    said = str(exc).strip()
-    why = f"({said.splitlines()[-1] if said else 'server closed the connection'})"
+    from app.core.connect import libpq_message
+
+    why = f"({libpq_message(exc)})"
     if partial:
         return ConnectionLost(
             f"connection lost while running {name} outside a transaction: some of its statements may "
