@@ -170,7 +170,7 @@ def test_protected_environment_needs_yes_without_a_terminal(real_keyring: object
     r = run_cli("baseline", "20260101000001", "--env", "production", *m)
     assert r.code == 2 and "protected" in r.stderr
     assert database.scalar("SELECT count(*) FROM public._migrations") == 0
-    assert run_cli("baseline", "20260101000001", "--env", "production", "--yes", *m).code == 0
+    assert run_cli("baseline", "20260101000001", "--env", "production", "--yes", "--force", *m).code == 0
     assert database.scalar("SELECT count(*) FROM public._migrations") == 1
     assert run_cli("rollback", "--env", "production", "-y", *m).code == 2  # baselined: manual, refused
     # --no-protected turns it off
