@@ -19,7 +19,8 @@ from tests.pooler import PgBouncer, pgbouncer_session, pgbouncer_transaction, st
 
 def _plain(migrations: MigrationDir, n: int, start: int = 1) -> None:
     for i in range(start, start + n):
-        migrations.add(f"t{i}", f"CREATE TABLE t{i} (id int);\nINSERT INTO t{i} VALUES ({i});\n",
+        migrations.add(f"t{i}", f"CREATE TABLE t{i} (id int);\nINSERT INTO t{i} VALUES ({i});\n"
+                       f"-- ROLLBACK: DROP TABLE t{i};\n",
                        version=f"202601010000{i:02d}")
 
 

@@ -9,10 +9,12 @@ run takes the lock it checks, from what the connection does rather than its port
 1. The key the server side sent at login names the backend process, unless something in
    between made its own (every pooler does, to route cancel requests): `pg_backend_pid()`
    equal to it means a direct connection (or a plain TCP forwarder), and nothing more is asked.
-2. Otherwise a second connection opens a transaction. A pooler that shares sessions hands it
-   the session ours just left idle (PgBouncer reuses the last one first), or moves ours to
-   another one while that transaction holds the first: either is refused, before anything
-   changed. A session-mode pooler keeps ours pinned; it then behaves as a direct connection.
+2. Otherwise probe connections open transactions and keep them open, up to PROBES at once. A
+   pooler that shares sessions hands one of them the session ours left idle (PgBouncer reuses
+   the last one first), or moves ours to another one while they hold theirs: either is
+   refused, before anything changed. A session-mode pooler keeps ours pinned: the probes get
+   other sessions or none, and it then behaves as a direct connection. Still a test of
+   behaviour, not a proof: a pooler that never hands out our idle session would pass.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import psycopg
 from app.core.deadline import query_row
 from app.core.errors import TidemarkError, UsageError
 
-HANDOVER_WAIT_S = 3.0  # how long the second connection waits for a server session of its own
+HANDOVER_WAIT_S = 3.0  # how long a probe connection waits for a server session of its own
+PROBES = 6  # probes held open at once before a session that stayed ours counts as pinned
 
 
 class TransactionPooler(UsageError):
@@ -49,28 +52,35 @@ def check_session(conn: psycopg.Connection, reopen: Callable[[], psycopg.Connect
     pid = int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
     if pid == conn.info.backend_pid:
         return Session(pid, pooled=False)
+    probes: list[psycopg.Connection] = []
     try:
-        other = reopen()
-    except (TidemarkError, psycopg.Error) as exc:  # the mode stays unknown: refuse
-        raise TransactionPooler(_refusal(where, "a pooler", f"its mode could not be checked ({exc})")
-                                ) from None
-    try:
-        theirs = _begin_and_pid(other, wait_s)
-        if isinstance(theirs, str):  # e.g. PgBouncer in statement mode refuses transactions
-            raise TransactionPooler(_refusal(where, name_pooler(conn), f"it refused a transaction ({theirs})"))
-        if theirs == pid:
-            raise TransactionPooler(_refusal(where, name_pooler(conn, "transaction"),
-                                             "it gave this run's server session to another client"))
-        if theirs is not None:
+        # Each probe keeps its transaction open, so it holds its server session: an idle session
+        # of a sharing pooler is handed out sooner or later (ours too, or ours moves), also while
+        # other clients take sessions at the same time; a pinned one never is.
+        for _ in range(PROBES):
+            try:
+                other = reopen()
+            except (TidemarkError, psycopg.Error) as exc:  # the mode stays unknown: refuse
+                raise TransactionPooler(_refusal(where, "a pooler", f"its mode could not be checked ({exc})")
+                                        ) from None
+            probes.append(other)
+            theirs = _begin_and_pid(other, wait_s)
+            if isinstance(theirs, str):  # e.g. PgBouncer in statement mode refuses transactions
+                raise TransactionPooler(_refusal(where, name_pooler(conn), f"it refused a transaction ({theirs})"))
+            if theirs == pid:
+                raise TransactionPooler(_refusal(where, name_pooler(conn, "transaction"),
+                                                 "it gave this run's server session to another client"))
+            if theirs is None:  # no session for the probe while ours sat idle: ours is pinned
+                break
             again = int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
             if again != pid:
                 raise TransactionPooler(_refusal(where, name_pooler(conn, "transaction"),
                                                  "it moved this run to another server session between "
                                                  "two transactions"))
-        # None: the other connection got no session at all while ours sat idle, so ours is pinned.
         return Session(pid, pooled=True)
     finally:
-        other.close()
+        for other in probes:
+            other.close()
 
 
 def _begin_and_pid(conn: psycopg.Connection, wait_s: float) -> int | str | None:
