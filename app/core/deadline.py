@@ -19,10 +19,16 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import psycopg
+
+from app.core.errors import ConnectionLost
+
+if TYPE_CHECKING:
+    from app.core.connect import Target
 
 DEADLINE_ENV = "TIDEMARK_NET_TIMEOUT"  # seconds; tests make it short
 DEFAULT_DEADLINE_S = 30.0  # then the check itself takes at most as long again: about a minute in all
@@ -142,3 +148,16 @@ def query_row(conn: psycopg.Connection, text: str, limit: float) -> tuple[str | 
             value = res.get_value(0, 0)
             row = (None if value is None else value.decode(),)
     return row
+
+
+@contextmanager
+def partition_named(watchdog: Watchdog, target: Target) -> Iterator[None]:
+    """A connection the watchdog declared dead fails with what it found, before what libpq said."""
+    try:
+        yield
+    except (ConnectionLost, psycopg.OperationalError) as exc:
+        if watchdog.tripped is None:
+            raise
+        said = str(exc).strip().splitlines() or ["server closed the connection"]
+        detail = said[0] if isinstance(exc, ConnectionLost) else f"connection to {target.display()} lost"
+        raise ConnectionLost(f"{watchdog.tripped}: {detail}") from None

@@ -20,7 +20,7 @@ import psycopg
 
 from app.core import history
 from app.core.connect import Target, connect, libpq_message
-from app.core.errors import Interrupted, TidemarkError
+from app.core.errors import ConnectionLost, Interrupted, TidemarkError
 from app.core.files import MigrationFile
 from app.core.history import Actor, AppliedRow, Event
 from app.core.progress import Phase, ProgressCallback, ProgressEvent
@@ -164,3 +164,22 @@ class Watch:
             return prepare(f).transactional
         except TidemarkError:
             return False
+
+
+def rollback_lost(row: AppliedRow, exc: ConnectionLost, done: int) -> ConnectionLost:
+    """A rollback cut short: `migrate` would re-apply what was being rolled back, so never advise it."""
+    from app.core.connect import libpq_message
+    from app.core.script import ScriptError
+
+    cause = exc.__context__
+    if isinstance(cause, ScriptError):
+        cause = cause.error
+    why = libpq_message(cause) if cause is not None else "server closed the connection"
+    before = f"{done} rolled back before it; " if done else ""
+    if not row.transactional:
+        state = ("it runs outside a transaction, so some of its statements may have run: check the schema, and "
+                 f"`tidemark status` to see whether {row.name} is still recorded as applied")
+    else:
+        state = (f"the server committed the rollback with its history change or undid both: check `tidemark "
+                 f"status` to see whether {row.name} is still applied (if it is, the rollback did not commit)")
+    return ConnectionLost(f"connection lost during the rollback of {row.name} ({why}); {before}{state}")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import psycopg
 
+from app.core import lock
 from app.core.deadline import query_row
 from app.core.errors import TidemarkError, UsageError
 
@@ -119,3 +120,18 @@ def _refusal(where: str, pooler: str, why: str) -> str:
     return (f"{where} goes through {pooler}: {why}, so the migration lock cannot hold; "
             "nothing was changed. Use the pooler's session-mode URL or the direct database URL "
             "(Supabase: port 5432 of the pooler host, or db.PROJECTREF.supabase.co)")
+
+
+def give_back(conn: psycopg.Connection) -> None:
+    """Leave the server session clean, on every way out: a pooler may hand it to someone else."""
+    if conn.closed or conn.broken or conn.pgconn.pipeline_status != psycopg.pq.PipelineStatus.OFF:
+        return  # gone, or unusable: a pooler drops a server session its client left mid-exchange
+    status = conn.info.transaction_status
+    try:
+        if status in (psycopg.pq.TransactionStatus.INTRANS, psycopg.pq.TransactionStatus.INERROR):
+            conn.rollback()
+            status = conn.info.transaction_status
+        if status == psycopg.pq.TransactionStatus.IDLE:
+            lock.release(conn)
+    except psycopg.Error:
+        pass  # the connection closes next; a direct server session ends with it

@@ -23,7 +23,7 @@ import psycopg
 
 from app.core import history, lock
 from app.core.connect import Target, connect, resolve_target, session_setup
-from app.core.deadline import Watchdog
+from app.core.deadline import Watchdog, partition_named
 from app.core.errors import (
     ConnectionLost,
     DatabaseError,
@@ -35,9 +35,9 @@ from app.core.errors import (
 )
 from app.core.files import MigrationFile, default_migrations_dir, discover, load_file, version_of
 from app.core.history import Actor, AppliedRow, Event, HistoryEvent
-from app.core.interrupt import Watch
+from app.core.interrupt import Watch, rollback_lost
 from app.core.options import Options
-from app.core.pooler import check_session
+from app.core.pooler import check_session, give_back
 from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, ProgressEvent, no_progress
 from app.core.results import (
     AppliedMigration,
@@ -123,7 +123,7 @@ class MigrationRunner:
         session = check_session(conn, lambda: connect(self.target), self.target.display())
         watchdog = Watchdog(conn, session.backend_pid, lambda timeout: connect(self.target, connect_timeout=timeout))
         try:
-            with _partition_named(watchdog, self.target):
+            with partition_named(watchdog, self.target):
                 yield from self._hold_lock(conn, cancel, progress)
         finally:
             watchdog.stop()
@@ -140,7 +140,7 @@ class MigrationRunner:
         try:
             yield
         finally:
-            _give_back(conn)
+            give_back(conn)
 
     def files(self) -> list[MigrationFile]:
         """The migration files, checked (MigrationFileError lists every problem)."""
@@ -365,7 +365,7 @@ class MigrationRunner:
                         exc.completed = RollbackResult(batch_id, False, done, total_ms=clock.ms())
                         raise
                     except ConnectionLost as exc:
-                        raise _rollback_lost(row, exc, len(done)) from None
+                        raise rollback_lost(row, exc, len(done)) from None
                 return RollbackResult(batch_id if done else None, False, done, total_ms=clock.ms())
 
     def _rollback_selection(
@@ -539,53 +539,6 @@ class MigrationRunner:
         if not stem.isdigit() and known[version].removesuffix(".sql") != Path(stem).name:
             raise UsageError(f"unknown migration {name!r}: version {version} is {known[version]}")
         return version
-
-
-@contextmanager
-def _partition_named(watchdog: Watchdog, target: Target) -> Iterator[None]:
-    """A connection the watchdog declared dead fails with what it found, before what libpq said."""
-    try:
-        yield
-    except (ConnectionLost, psycopg.OperationalError) as exc:
-        if watchdog.tripped is None:
-            raise
-        said = str(exc).strip().splitlines() or ["server closed the connection"]
-        detail = said[0] if isinstance(exc, ConnectionLost) else f"connection to {target.display()} lost"
-        raise ConnectionLost(f"{watchdog.tripped}: {detail}") from None
-
-
-def _give_back(conn: psycopg.Connection) -> None:
-    """Leave the server session clean, on every way out: a pooler may hand it to someone else."""
-    if conn.closed or conn.broken or conn.pgconn.pipeline_status != psycopg.pq.PipelineStatus.OFF:
-        return  # gone, or unusable: a pooler drops a server session its client left mid-exchange
-    status = conn.info.transaction_status
-    try:
-        if status in (psycopg.pq.TransactionStatus.INTRANS, psycopg.pq.TransactionStatus.INERROR):
-            conn.rollback()
-            status = conn.info.transaction_status
-        if status == psycopg.pq.TransactionStatus.IDLE:
-            lock.release(conn)
-    except psycopg.Error:
-        pass  # the connection closes next; a direct server session ends with it
-
-
-def _rollback_lost(row: AppliedRow, exc: ConnectionLost, done: int) -> ConnectionLost:
-    """A rollback cut short: `migrate` would re-apply what was being rolled back, so never advise it."""
-    from app.core.connect import libpq_message
-    from app.core.script import ScriptError
-
-    cause = exc.__context__
-    if isinstance(cause, ScriptError):
-        cause = cause.error
-    why = libpq_message(cause) if cause is not None else "server closed the connection"
-    before = f"{done} rolled back before it; " if done else ""
-    if not row.transactional:
-        state = ("it runs outside a transaction, so some of its statements may have run: check the schema, and "
-                 f"`tidemark status` to see whether {row.name} is still recorded as applied")
-    else:
-        state = (f"the server committed the rollback with its history change or undid both: check `tidemark "
-                 f"status` to see whether {row.name} is still applied (if it is, the rollback did not commit)")
-    return ConnectionLost(f"connection lost during the rollback of {row.name} ({why}); {before}{state}")
 
 
 def _each_file(files: list[MigrationFile], step: Callable[[MigrationFile], _R]) -> list[_R]:
