@@ -64,3 +64,33 @@ def test_data_and_backup_folders_are_private(tmp_path: Path) -> None:
         os.umask(old)
     for p in (leaf, leaf.parent, leaf.parent.parent):
         assert _mode(p) == 0o700, p
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0, reason="only root runs the server as another OS user")
+def test_as_root_a_closed_home_moves_the_sandbox_and_binaries_out(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's first command as root on a 0700 home: the sandbox works and the home stays 0700."""
+    from app.core import localserver, sandbox
+    from app.core.localserver import Binaries, reachable_binaries
+
+    tmp_path.chmod(0o755)
+    home = tmp_path / "home"
+    install = home / "venv" / "pginstall"
+    (install / "bin").mkdir(parents=True)
+    (install / "bin" / "postgres").write_text("#!/bin/sh\n")
+    (install / "bin" / "postgres").chmod(0o700)
+    home.chmod(0o700)
+    shared = tmp_path / "var-lib-tidemark"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("TIDEMARK_HOME", str(home / ".tidemark"))
+    monkeypatch.setattr(localserver, "ROOT_SHARED", shared)
+    monkeypatch.setattr(sandbox, "ROOT_SHARED", shared)
+
+    assert sandbox.default_root() == shared / "sandbox"
+    moved = reachable_binaries(Binaries(install / "bin", 18, "embedded"))
+    assert shared in moved.bin_dir.parents and _mode(moved.tool("postgres")) & 0o005 == 0o005
+    assert reachable_binaries(Binaries(install / "bin", 18, "embedded")) == moved, "copied once"
+    assert _mode(home) == 0o700
+    # outside a home nothing moves
+    monkeypatch.setenv("HOME", "/nonexistent/home")
+    assert reachable_binaries(Binaries(install / "bin", 18, "embedded")).bin_dir == install / "bin"

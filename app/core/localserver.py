@@ -157,6 +157,45 @@ def _open_path_for_others(path: Path) -> None:
         parent.chmod(mode | stat.S_IXOTH | stat.S_IROTH)
 
 
+ROOT_SHARED = Path("/var/lib/tidemark")  # as root, what the service user must reach lives here
+
+
+def closed_to_service_user(path: Path) -> bool:
+    """As root: True when `path` lies in the user's home (or below it) and a folder on the way
+    is closed to other users, so the service user could reach it only if the home were opened."""
+    if os.name != "posix" or os.geteuid() != 0:
+        return False
+    home = _home()
+    if home is None:
+        return False
+    path = path.resolve()
+    if path != home and home not in path.parents:
+        return False
+    return any(not p.stat().st_mode & stat.S_IXOTH for p in [home, *home.parents])
+
+
+def reachable_binaries(binaries: Binaries) -> Binaries:
+    """Binaries the service user can run: as root with the install in a closed home, a copy of the
+    install in ROOT_SHARED (made once per install), since the home is never opened."""
+    if not closed_to_service_user(binaries.bin_dir):
+        return binaries
+    import hashlib
+    import shutil
+
+    install = binaries.bin_dir.parent
+    key = hashlib.sha256(f"{install}|{binaries.tool('postgres').stat().st_mtime_ns}".encode()).hexdigest()[:12]
+    dest = ROOT_SHARED / f"pginstall-{binaries.major}-{key}"
+    if not (dest / binaries.bin_dir.name).is_dir():
+        ROOT_SHARED.mkdir(parents=True, exist_ok=True)
+        ROOT_SHARED.chmod(0o755)
+        part = dest.with_name(dest.name + f".part{os.getpid()}")
+        shutil.rmtree(part, ignore_errors=True)
+        shutil.copytree(install, part, symlinks=True)
+        _make_readable(part)
+        os.replace(part, dest)
+    return Binaries(dest / binaries.bin_dir.name, binaries.major, binaries.origin)
+
+
 def _home() -> Path | None:
     try:
         return Path.home().resolve()

@@ -33,7 +33,7 @@ from app.core.backup import dump_schema_and_history
 from app.core.connect import Target, connect
 from app.core.errors import MigrationFailed, TidemarkError, redact
 from app.core.jsonable import jsonable
-from app.core.localserver import LocalServer, embedded_binaries
+from app.core.localserver import LocalServer, embedded_binaries, reachable_binaries
 from app.core.rollback import RollbackKind
 from app.core.runner import MigrationRunner
 from app.core.sandbox import STAND_IN_EXTENSIONS, install_stand_ins
@@ -171,7 +171,7 @@ def rehearse(
             "SELECT rolname FROM pg_catalog.pg_roles WHERE rolname !~ '^pg_' ORDER BY 1").fetchall()]
         source_snap = catalog.snapshot(conn)
         extensions = {e for (e,) in conn.execute("SELECT extname FROM pg_catalog.pg_extension").fetchall()}
-    binaries = embedded_binaries()
+    binaries = reachable_binaries(embedded_binaries())
     result = RehearsalResult(target.display(), source_version, str(binaries.major), objects=len(source_snap))
     stand_ins = sorted(extensions & set(STAND_IN_EXTENSIONS))
     if stand_ins and binaries.major >= 18:

