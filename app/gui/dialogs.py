@@ -97,6 +97,16 @@ class OpenDsnDialog(QDialog):
         self.name = QLineEdit()
         self.name.setPlaceholderText("optional, e.g. staging")
         self.protected = QCheckBox("Protected (typing the name confirms every rollback)")
+        follows = [True]  # the box follows the name ("prod" in it, as `env add` decides) until clicked
+
+        def name_edited(text: str) -> None:
+            from app.core.environments import default_protected
+
+            if follows[0]:
+                self.protected.setChecked(default_protected(text.strip()))
+
+        self.protected.clicked.connect(lambda: follows.__setitem__(0, False))
+        self.name.textEdited.connect(name_edited)
         form.addRow("Connection string", self.dsn)
         form.addRow("Migrations folder", row)
         form.addRow("Name", self.name)
@@ -223,14 +233,14 @@ class RehearsalDialog(QDialog):
         from PySide6.QtGui import QFontDatabase
         from PySide6.QtWidgets import QLabel, QPlainTextEdit
 
-        from app.report.rehearsal import rehearsal_lines
+        from app.report.rehearsal import rehearsal_headline, rehearsal_lines
 
         super().__init__(parent)
         self.setWindowTitle(f"Rehearsal of {environment}")
         self.resize(960, 520)
         lay = QVBoxLayout(self)
-        verdict = QLabel("Rehearsal passed: every rollback restored the schema exactly" if result.ok else
-                         "Rehearsal FAILED: read the lines marked in capitals before running on the real database")
+        verdict = QLabel(rehearsal_headline(result))
+        verdict.setWordWrap(True)
         verdict.setObjectName("rehearsalVerdict")
         verdict.setStyleSheet("font-weight: 600; color: %s" % ("#1e7b34" if result.ok else "#b00020"))
         lay.addWidget(verdict)

@@ -70,6 +70,9 @@ class EnvironmentDialog(QDialog):
         folder_row.addWidget(self.folder, 1)
         folder_row.addWidget(browse)
         self.protected = QCheckBox("Protected: every rollback asks for the name to be typed")
+        self._protected_follows_name = True  # a new environment's box follows its name until clicked
+        self.protected.clicked.connect(self._protected_clicked)
+        self.name.textEdited.connect(self._name_edited)
         self.colour = QLineEdit()
         self.colour.setPlaceholderText("e.g. #c62828 or red (default: by name)")
         self.password = QLineEdit()
@@ -166,6 +169,7 @@ class EnvironmentDialog(QDialog):
         self.sslmode.setCurrentIndex(SSLMODES.index(p.sslmode) if p and p.sslmode in SSLMODES else 0)
         self.dsn.setText((p.dsn or (f"service={p.service}" if p.service else "")) if p else "")
         self.folder.setText((p.migrations_dir or "") if p else "")
+        self._protected_follows_name = p is None
         self.protected.setChecked(bool(p.protected) if p else False)
         self.colour.setText((p.colour or "") if p else "")
         self.password.clear()
@@ -173,6 +177,17 @@ class EnvironmentDialog(QDialog):
         self.remove_button.setEnabled(p is not None)
         if p is not None:
             self.lookups.start("password_state", lambda progress, cancel, n=p.name: _password_state(n))
+
+    @Slot()
+    def _protected_clicked(self) -> None:
+        self._protected_follows_name = False
+
+    @Slot(str)
+    def _name_edited(self, name: str) -> None:
+        from app.core.environments import default_protected
+
+        if self._protected_follows_name:  # as `tidemark env add` decides: "prod" in the name
+            self.protected.setChecked(default_protected(name.strip()))
 
     def profile(self) -> Any:
         """The Profile the form describes."""

@@ -141,6 +141,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.addToolBarBreak()
         self.addToolBar(actions)
         self.act_run = QAction("▶ Run pending", self)
+        self.act_run.setShortcut("Ctrl+Shift+R")
         self.act_run.triggered.connect(self.run_pending)
         self.act_dry = QAction("Dry run", self)
         self.act_dry.triggered.connect(self.dry_run)

@@ -17,6 +17,29 @@ _ROLLBACK_TEXT = {
 }
 
 
+_COUNTED = ("verified", "differs", "failed", "manual", "not-reached")
+_UNTRIED = {"manual": "no rollback SQL is known", "not-reached": "a newer one's rollback could not run"}
+
+
+def rollback_counts(r: RehearsalResult) -> str:
+    """`2 verified, 1 manual`: what the rollbacks came to, only the kinds that occurred."""
+    return ", ".join(f"{r.count(k)} {k}" for k in _COUNTED if r.count(k))
+
+
+def rehearsal_headline(r: RehearsalResult) -> str:
+    """One sentence for the verdict: "every rollback restored the schema exactly" only when each one did."""
+    if not r.ok:
+        return "Rehearsal FAILED: read the lines marked in capitals before running on the real database"
+    n = len(r.migrations)
+    if not n:
+        return "Rehearsal passed: nothing is pending, so nothing was rehearsed"
+    if r.count("verified") == n:
+        return "Rehearsal passed: every rollback restored the schema exactly"
+    untried = "; ".join(f"{k}: {why}, so not tried" for k, why in _UNTRIED.items() if r.count(k))
+    return (f"Rehearsal passed: every migration applied; rollbacks: {rollback_counts(r)} ({untried}); "
+            "only the verified ones are known to restore the schema")
+
+
 def rehearsal_lines(r: RehearsalResult) -> list[str]:
     """The rehearsal, readable: copy, each migration and its rollback, the verdict."""
     out: list[str] = []
@@ -46,8 +69,7 @@ def rehearsal_lines(r: RehearsalResult) -> list[str]:
             out.extend(f"        {line}" for line in m.rollback_note.splitlines())
         out.extend(f"        {d}" for d in m.differences)
     verdict = "PASSED" if r.ok else "FAILED"
-    counts = ", ".join(f"{r.count(k)} {k}" for k in ("verified", "differs", "failed", "manual", "not-reached")
-                       if r.count(k))
+    counts = rollback_counts(r)
     out.append(f"rehearsal {verdict}" + (f": rollbacks {counts}" if counts else "")
                + f" in {r.total_ms / 1000:.1f} s; nothing was written to {r.source}")
     return out
