@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
-import io
 import stat
 
 import psycopg
 import pytest
 
-from app.cli.output import Output, Streams
-from app.cli.preflight import backup_before_migrate
 from app.core.backup import BackupFailed, backup, backup_folder, client_command
 from app.core.connect import Target
 from app.core.dirs import data_dir
+from app.core.protection import Action, confirm, requirement
 from app.core.runner import MigrationRunner
 from tests.conftest import Database, MigrationDir, run_cli
 
@@ -108,24 +105,28 @@ def test_password_reaches_pg_dump_only_through_its_environment(database: Databas
     assert "CREATE SCHEMA" in result.path.read_text() or "PostgreSQL database dump" in result.path.read_text()
 
 
-def _out() -> tuple[Output, io.StringIO]:
-    buf = io.StringIO()
-    return Output(Streams(stdout=buf, stderr=buf)), buf
-
-
 def test_protected_environment_backs_up_by_default(database: Database, migrations: MigrationDir) -> None:
     migrations.add("t", "CREATE TABLE t (id int);\n")
     target = Target(database.dsn, "environment production", "production-" + database.name, protected=True)
     runner = MigrationRunner(target, migrations.path)
-    out, buf = _out()
-    backup_before_migrate(argparse.Namespace(backup=None, no_backup=False), runner, out)
-    assert "written to" in buf.getvalue()
-    assert len(list((data_dir() / "backups" / target.environment).iterdir())) == 1
+    said: list[str] = []
+    need = requirement(target, Action.MIGRATE)
+    result = runner.run_migrations(confirmed=confirm(need, typed=need.name),
+                                   progress=lambda e: said.append(e.message))
+    assert result.backup is not None and result.backup.path.is_file()
+    assert any("written to" in s for s in said)
+    folder = data_dir() / "backups" / target.environment
+    assert list(folder.iterdir()) == [result.backup.path]
+    # The backup was taken before the run: it holds no table t.
+    assert "CREATE TABLE public.t (" not in result.backup.path.read_text()
 
-    out, buf = _out()
-    backup_before_migrate(argparse.Namespace(backup=None, no_backup=True), runner, out)
-    assert "warning: no backup" in buf.getvalue()
-    assert len(list((data_dir() / "backups" / target.environment).iterdir())) == 1
+    u = migrations.add("u", "CREATE TABLE u (id int);\n")
+    said.clear()
+    result = runner.run_migrations(confirmed=confirm(need, typed=need.name, no_backup=True),
+                                   progress=lambda e: said.append(e.message))
+    assert result.backup is None and [m.name for m in result.applied] == [u.name]
+    assert any("warning: no backup" in s for s in said)
+    assert len(list(folder.iterdir())) == 1
 
 
 def test_unprotected_target_is_not_backed_up_unless_asked(database: Database, migrations: MigrationDir) -> None:

@@ -11,9 +11,7 @@ from typing import TYPE_CHECKING
 from app.cli.output import Output
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
-    from app.core.connect import Target
     from app.core.environments import Profile
 
 
@@ -249,29 +247,3 @@ def resolver():
     from app.core.environments import resolve_environment
 
     return partial(resolve_environment, notify=notice, ask_password=ask_password_if_tty)
-
-
-def confirm_protected(target: Target, args: argparse.Namespace, out: Output, action: str,
-                      preview: Callable[[], list[str]] | None = None) -> None:
-    """On a protected environment, make the user type its name (or pass --yes); else UsageError.
-
-    `preview` names what would change (a dry run); nothing to change means nothing to confirm.
-    """
-    from app.core.errors import UsageError
-
-    if not target.protected or getattr(args, "yes", False):
-        return
-    name = target.environment or target.display()
-    if not out.streams.stdin_tty:
-        raise UsageError(f"{name} is a protected environment: {action} needs confirmation, and there is no "
-                         "terminal to ask on; pass --yes to confirm (CI). Nothing was changed")
-    if preview is not None:
-        names = preview()
-        if not names:
-            return
-        shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-        out.prompt(f"will {action} {len(names)}: {shown}\n")
-    out.prompt(f"{name} ({target.display()}) is protected. Type its name to {action}: ")
-    answer = out.streams.stdin.readline().strip()
-    if answer != name:
-        raise UsageError(f"confirmation did not match {name!r}: nothing was changed")

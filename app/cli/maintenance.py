@@ -36,11 +36,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle_baseline(args: argparse.Namespace, out: Output) -> int:
     """Record migrations as applied."""
-    from app.cli.env import confirm_protected
+    from app.cli.confirm import confirmation
+    from app.core.protection import Action
 
     runner = common.build_runner(args)
-    confirm_protected(runner.target, args, out, "baseline")
-    result = runner.baseline(args.name, force=args.force)
+    confirmed = confirmation(runner.target, args, out, Action.BASELINE)
+    result = runner.baseline(args.name, force=args.force, confirmed=confirmed)
     for name in result.already_applied:
         out.line(f"already applied: {name}")
     for name in result.recorded:
@@ -64,11 +65,10 @@ def handle_repair(args: argparse.Namespace, out: Output) -> int:
         out.line(c.diff.rstrip() or "(no difference in the normalised text)")
         if c.new_rollback_kind:
             out.line("   the file's custom rollback SQL will be stored as its rollback")
-    if runner.target.protected:
-        from app.cli.env import confirm_protected
+    from app.cli.confirm import confirmation
+    from app.core.protection import Action
 
-        confirm_protected(runner.target, args, out, "repair")  # the typed name replaces "yes"
-    elif not args.yes:
+    if not runner.target.protected and not args.yes:
         streams = out.streams
         if not streams.stdin_tty:
             raise UsageError("repair changes the history: pass --yes to accept without the prompt")
@@ -77,7 +77,9 @@ def handle_repair(args: argparse.Namespace, out: Output) -> int:
         if streams.stdin.readline().strip().lower() != "yes":
             out.line("nothing was changed")
             return 1
-    result = runner.repair(candidates, args.reason)
+    # On a protected environment the typed name replaces "yes".
+    confirmed = confirmation(runner.target, args, out, Action.REPAIR, lambda: [c.name for c in candidates])
+    result = runner.repair(candidates, args.reason, confirmed=confirmed)
     for name in result.repaired:
         out.line(f"repaired: {name}")
     return 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from app.cli import common, preflight
-from app.cli.env import confirm_protected
+from app.cli import common
+from app.cli.confirm import backup_options, confirmation
 from app.cli.output import Output, ProgressPrinter
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             p.add_argument("--no-pipeline", dest="pipeline", action="store_false",
                            help="send each migration only after the previous one committed (for a "
                            "connection pooler that does not support pipelining); slower with many files")
-            preflight.backup_options(p)
+            backup_options(p)
         p.set_defaults(handler=handle_dry_run if name == "dry-run" else handle_migrate)
 
 
@@ -47,11 +47,12 @@ def handle_migrate(args: argparse.Namespace, out: Output) -> int:
 
     runner = common.build_runner(args)
     out.line(f"migrating {runner.target.display()} from {runner.migrations_dir}")
-    confirm_protected(runner.target, args, out, "migrate",
-                      lambda: [m.name for m in runner.run_migrations(dry_run=True, target=args.target).planned])
-    preflight.backup_before_migrate(args, runner, out)
+    from app.core.protection import Action
+
+    confirmed = confirmation(runner.target, args, out, Action.MIGRATE,
+                             lambda: [m.name for m in runner.run_migrations(dry_run=True, target=args.target).planned])
     try:
-        result = runner.run_migrations(verbose=args.verbose, target=args.target,
+        result = runner.run_migrations(verbose=args.verbose, target=args.target, confirmed=confirmed,
                                        progress=ProgressPrinter(out, verbose=args.verbose))
     except MigrationFailed as exc:
         if out.json_mode:

@@ -1,4 +1,4 @@
-"""Preflight: `tidemark lint`, `tidemark rehearse`, and the backup `migrate` takes first."""
+"""Preflight: `tidemark lint` and `tidemark rehearse`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from app.cli.output import Output
 if TYPE_CHECKING:
     from app.core.lint import LintResult
     from app.core.rehearse import RehearsalResult
-    from app.core.runner import MigrationRunner
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,51 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-out-of-order", action="store_true",
                    help="rehearse pending files older than the newest applied one")
     p.set_defaults(handler=handle_rehearse)
-
-
-# --- backup before migrate ------------------------------------------------------------------
-
-
-def backup_options(parser: argparse.ArgumentParser) -> None:
-    """--backup[=schema|full] and --no-backup, for migrate."""
-    g = parser.add_argument_group("backup")
-    g.add_argument("--backup", nargs="?", const="schema", choices=("schema", "full"), metavar="schema|full",
-                   help="pg_dump first, into the data folder: the schema and Tidemark's history (default), "
-                   "or the whole database (full). On by default for protected environments")
-    g.add_argument("--no-backup", action="store_true", help="no backup, even for a protected environment")
-
-
-def backup_before_migrate(args: argparse.Namespace, runner: MigrationRunner, out: Output) -> None:
-    """Write the backup migrate asked for (or a protected environment needs); a failure stops the run."""
-    from app.core.errors import UsageError
-
-    mode = getattr(args, "backup", None)
-    target = runner.target
-    if getattr(args, "no_backup", False):
-        if mode:
-            raise UsageError("--backup and --no-backup contradict each other: give one")
-        if target.protected:
-            out.line(f"warning: no backup before migrating protected environment {target.environment} "
-                     "(--no-backup)")
-        return
-    if mode is None:
-        if not target.protected:
-            return
-        mode = "schema"
-    if not runner.get_migration_status().pending:
-        return  # nothing will run: nothing to back up for
-    from app.core.backup import BackupFailed, backup  # only when there is one to take
-
-    try:
-        result = backup(target, mode)
-    except BackupFailed as exc:
-        raise BackupFailed(f"{exc.message}; nothing ran (fix it, or run with --no-backup)") from None
-    out.line(f"backup ({result.mode}) written to {result.path} ({_size(result.size_bytes)}, "
-             f"{result.elapsed_ms / 1000:.1f} s)")
-
-
-def _size(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MiB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KiB"
 
 
 # --- lint -------------------------------------------------------------------------------------

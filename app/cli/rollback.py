@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from app.cli import common
-from app.cli.env import confirm_protected
+from app.cli.confirm import confirmation
 from app.cli.output import Output, ProgressPrinter
 from app.core.data_loss import irreversible
 
@@ -60,9 +60,11 @@ def handle_rollback(args: argparse.Namespace, out: Output) -> int:
     planned = runner.rollback_migrations(count=count, to=to, dry_run=True).planned
     lost = irreversible(planned)
     _say_lost(out, lost, "is")
-    confirm_protected(runner.target, args, out, "roll back", lambda: [r.name for r in planned])
+    from app.core.protection import Action
+
+    confirmed = confirmation(runner.target, args, out, Action.ROLLBACK, lambda: [r.name for r in planned])
     try:
-        result = runner.rollback_migrations(count=count, to=to, verbose=args.verbose,
+        result = runner.rollback_migrations(count=count, to=to, verbose=args.verbose, confirmed=confirmed,
                                             progress=ProgressPrinter(out, verb="rolled back"))
     except MigrationFailed as exc:
         if out.json_mode:

@@ -15,9 +15,11 @@ import re
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import conninfo
@@ -25,6 +27,9 @@ from psycopg import conninfo
 from app.core import history
 from app.core.connect import Target, connect
 from app.core.errors import ConnectionFailed, TidemarkError, redact
+
+if TYPE_CHECKING:
+    from app.core.protection import Confirmation
 
 MODES = ("schema", "full")
 HISTORY_TABLES = (history.MIGRATIONS, history.ROLLBACKS, history.AUDIT)
@@ -163,3 +168,33 @@ def backup(target: Target, mode: str = "schema", *, root: Path | None = None,
         if not ok:
             path.unlink(missing_ok=True)
     return BackupResult(path, mode, path.stat().st_size, round((time.monotonic() - started) * 1000), tables)
+
+
+def before_migrate(confirmed: Confirmation | None, target: Target,
+                   say: Callable[[str], None]) -> BackupResult | None:
+    """The backup a confirmation names, taken by the runner inside the lock before the first migration.
+
+    Inside the lock, so no other runner changes the database between the backup and the run.
+    A failure stops the run before anything ran.
+    """
+    if confirmed is None:
+        return None
+    if confirmed.backup is None:
+        if confirmed.backup_waived:
+            say(f"warning: no backup before migrating protected environment {target.environment or target.display()} "
+                "(waived)")
+        return None
+    say(f"taking a backup ({confirmed.backup}) before anything runs ...")
+    try:
+        result = backup(target, confirmed.backup)
+    except BackupFailed as exc:
+        raise BackupFailed(f"{exc.message}; nothing ran (fix it, or migrate without a backup: --no-backup, "
+                           "or untick it in the app)") from None
+    say(f"backup ({result.mode}) written to {result.path} ({size_text(result.size_bytes)}, "
+        f"{result.elapsed_ms / 1000:.1f} s)")
+    return result
+
+
+def size_text(n: int) -> str:
+    """1.2 MiB, 14 KiB."""
+    return f"{n / 1024 / 1024:.1f} MiB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KiB"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from app.core.jsonable import jsonable
 
 if TYPE_CHECKING:
+    from app.core.backup import BackupResult
     from app.core.sql import Lock
 
 
@@ -73,6 +74,7 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     total_ms: float = 0.0
     target: str = ""
+    backup: BackupResult | None = None  # taken before the first migration ran (app.core.backup)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

@@ -39,6 +39,7 @@ from app.core.interrupt import Watch, rollback_lost
 from app.core.options import Options
 from app.core.pooler import check_session, give_back
 from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, ProgressEvent, no_progress
+from app.core.protection import Action, Confirmation, enforce
 from app.core.results import (
     AppliedMigration,
     BaselineResult,
@@ -195,8 +196,12 @@ class MigrationRunner:
         target: str | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        confirmed: Confirmation | None = None,
     ) -> RunResult:
-        """Run pending migrations in version order, each in its own transaction with its history row."""
+        """Run pending migrations in version order, each in its own transaction with its history row.
+
+        `confirmed` (app.core.protection) is what a protected target needs; it names the backup taken first.
+        """
         progress = progress or no_progress
         cancel = cancel or CancelToken()
         clock = Clock()
@@ -206,12 +211,12 @@ class MigrationRunner:
         batch_id = history.new_batch_id()
         watch = Watch(progress, batch_id)
         try:
-            return self._run(files, target, verbose, watch, cancel, clock)
+            return self._run(files, target, verbose, watch, cancel, clock, confirmed)
         except KeyboardInterrupt:  # Ctrl-C: the run's connection is closed by now; say what is known
             raise watch.interrupted(self.target, self.actor) from None
 
     def _run(self, files: list[MigrationFile], target: str | None, verbose: bool, watch: Watch,
-             cancel: CancelToken, clock: Clock) -> RunResult:
+             cancel: CancelToken, clock: Clock, confirmed: Confirmation | None) -> RunResult:
         progress: ProgressCallback = watch
         batch_id = watch.batch_id
         with self._connection(cancel) as conn, self._locked(conn, cancel, progress):
@@ -230,6 +235,11 @@ class MigrationRunner:
             from app.core.batch import apply_all
 
             checked = _each_file(todo, check)  # every file, before anything runs
+            confirmed = enforce(confirmed, self.target, Action.MIGRATE, [f.name for f in todo])
+            from app.core.backup import before_migrate
+
+            taken = before_migrate(confirmed, self.target,
+                                   lambda text: progress(ProgressEvent(Phase.MESSAGE, message=text)))
             history.ensure_tables(conn)
             watch.expect(todo)
             ctx = Context(conn, self.actor, batch_id, self.options, cancel, progress, verbose, clock)
@@ -238,10 +248,10 @@ class MigrationRunner:
                 apply_all(ctx, checked, applied)
             except MigrationFailed as exc:
                 exc.completed = RunResult(batch_id, False, applied, warnings=warnings, total_ms=clock.ms(),
-                                          target=self.target.display())
+                                          target=self.target.display(), backup=taken)
                 raise
             return RunResult(batch_id, False, applied, warnings=warnings, total_ms=clock.ms(),
-                             target=self.target.display())
+                             target=self.target.display(), backup=taken)
 
     def _select_pending(
         self, status: MigrationStatus, files: list[MigrationFile], target: str | None
@@ -322,8 +332,12 @@ class MigrationRunner:
         verbose: bool = False,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        confirmed: Confirmation | None = None,
     ) -> RollbackResult:
-        """Roll back the last `count` applied migrations, or all applied after `to` (exclusive)."""
+        """Roll back the last `count` applied migrations, or all applied after `to` (exclusive).
+
+        A protected target needs `confirmed` (app.core.protection).
+        """
         if (count is None) == (to is None):
             raise UsageError("give either a count or a migration to roll back to")
         from app.core import guards
@@ -339,12 +353,13 @@ class MigrationRunner:
                 return RollbackResult(None, True, planned=_planned_rollbacks(rows), total_ms=clock.ms())
         watch = Watch(progress, history.new_batch_id(), rollback=True)
         try:
-            return self._roll_back(files, count, to, verbose, watch, cancel, clock)
+            return self._roll_back(files, count, to, verbose, watch, cancel, clock, confirmed)
         except KeyboardInterrupt:  # Ctrl-C: the run's connection is closed by now; say what is known
             raise watch.interrupted(self.target, self.actor) from None
 
     def _roll_back(self, files: list[MigrationFile], count: int | None, to: str | None, verbose: bool,
-                   watch: Watch, cancel: CancelToken, clock: Clock) -> RollbackResult:
+                   watch: Watch, cancel: CancelToken, clock: Clock, confirmed: Confirmation | None
+                   ) -> RollbackResult:
         from app.core import guards
         from app.core.apply import Context, revert
 
@@ -354,6 +369,8 @@ class MigrationRunner:
             with self._locked(conn, cancel, progress):
                 rows = self._rollback_selection(conn, files, count, to)
                 guards.check_stored_rollbacks([(r.name, r.rollback_sql) for r in rows])  # before any runs
+                if rows:
+                    enforce(confirmed, self.target, Action.ROLLBACK, [r.name for r in rows])
                 batch_id = watch.batch_id
                 watch.expect(rows)
                 ctx = Context(conn, self.actor, batch_id, self.options, cancel, progress, verbose, clock)
@@ -405,7 +422,8 @@ class MigrationRunner:
 
     @_database_errors
     def baseline(self, name: str, *, progress: ProgressCallback | None = None,
-                 cancel: CancelToken | None = None, force: bool = False) -> BaselineResult:
+                 cancel: CancelToken | None = None, force: bool = False,
+                 confirmed: Confirmation | None = None) -> BaselineResult:
         """Record every migration up to `name` as applied, without running it.
 
         Refused (UsageError, nothing written) when the database lacks objects the files create,
@@ -431,6 +449,8 @@ class MigrationRunner:
                     raise UsageError(f"baseline {name}: the database lacks what these files create: {shown}. "
                                      "Nothing was recorded: run the migrations instead, or pass --force to "
                                      "record them anyway")
+            if todo:
+                enforce(confirmed, self.target, Action.BASELINE, [f.name for f in todo])
             history.ensure_tables(conn)
             batch_id = history.new_batch_id()
             with conn.transaction():
@@ -484,7 +504,7 @@ class MigrationRunner:
 
     @_database_errors
     def repair(self, candidates: list[RepairCandidate], reason: str, *,
-               cancel: CancelToken | None = None) -> RepairResult:
+               cancel: CancelToken | None = None, confirmed: Confirmation | None = None) -> RepairResult:
         """Accept the current checksums of changed applied files, recording who and why."""
         if not reason.strip():
             raise UsageError("repair needs a reason (--reason TEXT): it goes into the audit trail")
@@ -494,6 +514,8 @@ class MigrationRunner:
 
         _each_file([by_version[c.version] for c in candidates], check_file_rollback)  # stored: checked first
         with self._connection(cancel) as conn, self._locked(conn, cancel, no_progress):
+            if candidates:
+                enforce(confirmed, self.target, Action.REPAIR, [c.name for c in candidates])
             history.ensure_tables(conn)
             with conn.transaction():
                 for c in candidates:
