@@ -96,7 +96,7 @@ class OpenDsnDialog(QDialog):
         row.addWidget(browse)
         self.name = QLineEdit()
         self.name.setPlaceholderText("optional, e.g. staging")
-        self.protected = QCheckBox("Protected (typing the name confirms every rollback)")
+        self.protected = QCheckBox("Protected (its name typed confirms every run and rollback; a backup first)")
         follows = [True]  # the box follows the name ("prod" in it, as `env add` decides) until clicked
 
         def name_edited(text: str) -> None:

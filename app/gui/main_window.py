@@ -39,7 +39,8 @@ from app.gui.worker import TaskController
 
 MUTATING = ("run", "rollback")
 VERBS = {"status": "Reading status", "run": "Running migrations", "rollback": "Rolling back",
-         "dryrun": "Planning a dry run", "plan": "Planning the rollback", "history": "Reading the history",
+         "dryrun": "Planning a dry run", "plan": "Planning the rollback",
+         "review": "Planning the run", "history": "Reading the history",
          "export": "Writing the report", "compare": "Comparing environments",
          "rehearse": "Rehearsing on a throwaway copy"}
 
@@ -63,6 +64,7 @@ class MainWindow(WindowActions, QMainWindow):
 
     snapshot_shown = Signal(object)
     job_done = Signal(str, str, object)
+    asking = Signal(object)  # a confirmation dialog opened (run or rollback)
 
     def __init__(self, settings: QSettings, sources: list[src.Source] | None = None, *,
                  initial: src.Source | None = None, options: Any = None, auto_refresh: bool = True) -> None:
@@ -424,8 +426,10 @@ class MainWindow(WindowActions, QMainWindow):
             self.progress.stop(f"dry run: {len(payload.planned)} would run")
             self._show_dialog(DryRunDialog(payload, self.source.name if self.source else "", self))
         elif kind == "plan":
-            self.progress.stop(f"rollback planned: {len(payload.planned)} migrations")
+            self.progress.stop(f"rollback planned: {len(payload.plan.planned)} migrations")
             self._confirm_rollback(payload)
+        elif kind == "review":
+            self._confirm_run(payload)
         elif kind == "history":
             from app.gui.dialogs import HistoryDialog
 
@@ -464,7 +468,8 @@ class MainWindow(WindowActions, QMainWindow):
     def _failed(self, kind: str, error: object) -> None:
         self.last_error = error
         headings = {"status": "Cannot read the status", "run": "Run failed", "rollback": "Rollback failed",
-                    "dryrun": "Dry run failed", "plan": "Rollback refused", "history": "Cannot read the history",
+                    "dryrun": "Dry run failed", "plan": "Rollback refused",
+                    "review": "Run not started", "history": "Cannot read the history",
                     "export": "Report not written", "compare": "Comparison failed",
                     "rehearse": "Rehearsal could not run"}
         heading = headings.get(kind, "Failed")
@@ -511,21 +516,51 @@ class MainWindow(WindowActions, QMainWindow):
                      f"health {status.health.value}")
         self.snapshot_shown.emit(snapshot)
 
-    def _confirm_rollback(self, result: Any) -> None:
+    def _confirm_rollback(self, review: Any) -> None:
+        from app.core.protection import Action, requirement
         from app.gui.rollback_dialog import RollbackDialog
 
-        count, to = getattr(self, "_pending_rollback", (None, None))
-        if not result.planned:
+        if not review.plan.planned:
             self.log.add("nothing to roll back")
             return
-        s = self.source
-        assert s is not None
-        target = s.target.protected if s.target is not None else False
-        dialog = RollbackDialog(result.planned, s.name, protected=s.protected or target, target=s.detail, parent=self)
-        dialog.accepted.connect(lambda: self.start_rollback(count, to))
+        target = review.runner.target
+        need = requirement(target, Action.ROLLBACK)  # the engine's rule, on the target as resolved
+        dialog = RollbackDialog(review.plan.planned, need, target=target.display(), parent=self)
+        dialog.accepted.connect(lambda: self.start_rollback(review, dialog.confirmation()))
+        self._open_confirmation(dialog)
+
+    def _confirm_run(self, review: Any) -> None:
+        """After the dry run: the summary, or the typed name and backup; nothing runs before it is accepted."""
+        from app.core.backup import backup_folder
+        from app.core.protection import Action, confirm, requirement
+        from app.gui.run_dialog import RunDialog
+
+        plan = review.plan
+        for w in plan.warnings:
+            self.log.add(f"note: {w}")
+        if not plan.planned:
+            self.progress.stop("nothing to run")
+            self.log.add("nothing to migrate: the database is up to date")
+            QTimer.singleShot(0, self.refresh)
+            return
+        target = review.runner.target
+        need = requirement(target, Action.MIGRATE)
+        names = [m.name for m in plan.planned]
+        if not need.protected and not need.summary:
+            self._start_run(review.runner, review.until, confirm(need, planned=names))
+            return
+        n = len(names)
+        self.progress.stop(f"{n} to run: waiting for the confirmation")
+        dialog = RunDialog(plan, need, target=target.display(), backup_folder=str(backup_folder(target)), parent=self)
+        dialog.accepted.connect(lambda: self._start_run(review.runner, review.until, dialog.confirmation()))
+        dialog.rejected.connect(lambda: self.log.add(f"run on {need.name} not confirmed: nothing ran"))
+        self._open_confirmation(dialog)
+
+    def _open_confirmation(self, dialog: QWidget) -> None:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.last_dialog = dialog
-        dialog.open()
+        dialog.open()  # window-modal: the window stays responsive, nothing else starts meanwhile
+        self.asking.emit(dialog)
 
     # --- closing -----------------------------------------------------------------------------------
 

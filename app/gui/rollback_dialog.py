@@ -16,7 +16,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.data_loss import irreversible
+from app.core.protection import Confirmation, Requirement, confirm
 from app.core.results import PlannedRollback
+from app.gui.confirm_widgets import TypedName, default_on_match
 from app.gui.sql_view import SqlView
 
 
@@ -36,11 +38,13 @@ def rollback_script(planned: list[PlannedRollback]) -> str:
 class RollbackDialog(QDialog):
     """Shows a planned rollback; on a protected environment, accepts only after its name is typed."""
 
-    def __init__(self, planned: list[PlannedRollback], environment: str, *, protected: bool, target: str,
+    def __init__(self, planned: list[PlannedRollback], need: Requirement, *, target: str,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.environment = environment
-        self.protected = protected
+        self.need = need
+        self.names = [p.name for p in planned]
+        environment = self.environment = need.name
+        self.protected = need.protected
         n = len(planned)
         self.setWindowTitle(f"Roll back {n} migration{'s' if n != 1 else ''} on {environment}")
         self.resize(820, 620)
@@ -63,30 +67,33 @@ class RollbackDialog(QDialog):
             self.lost.setText("Nothing here deletes data: the objects these migrations created are dropped, and "
                               "running them again re-creates them.")
         lay.addWidget(self.lost)
+        self.typed: TypedName | None = None
         self.confirm: QLineEdit | None = None
-        if protected:
-            warn = QLabel(f"<b>{_esc(environment)} is a protected environment.</b> "
-                          f"Type its name to confirm:")
-            warn.setObjectName("protectedWarning")
-            lay.addWidget(warn)
-            self.confirm = QLineEdit()
-            self.confirm.setPlaceholderText(environment)
-            self.confirm.textChanged.connect(self._check)
-            lay.addWidget(self.confirm)
+        if need.protected:
+            self.typed = TypedName(need)
+            self.confirm = self.typed.field
+            lay.addWidget(self.typed)
         self.buttons = QDialogButtonBox()
-        self.ok: QPushButton = self.buttons.addButton(f"Roll back {n}", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.ok: QPushButton = self.buttons.addButton(f"&Roll back {n}", QDialogButtonBox.ButtonRole.AcceptRole)
         self.ok.setObjectName("dangerButton")
-        cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        cancel.setDefault(True)
+        self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         lay.addWidget(self.buttons)
-        self._check()
+        if self.typed is not None:
+            self.typed.matched.connect(self._check)
+            self._check(False)
+            self.typed.field.setFocus()
+        else:  # a rollback loses what it drops: Enter cancels, the button (or Alt+R) rolls back
+            self.cancel_button.setDefault(True)
 
-    @Slot()
-    def _check(self, *_: object) -> None:
-        ok = self.confirm is None or self.confirm.text().strip() == self.environment
-        self.ok.setEnabled(ok)
+    @Slot(bool)
+    def _check(self, matched: bool) -> None:
+        default_on_match(self.ok, self.cancel_button, matched)
+
+    def confirmation(self) -> Confirmation:
+        """What the user confirmed, for the runner (this target, a rollback, these migrations)."""
+        return confirm(self.need, typed=self.typed.text() if self.typed else None, planned=self.names)
 
     def accept(self) -> None:
         """Accept only when confirmed (the button may be triggered by Enter)."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.progress import CancelToken, ProgressCallback
+from app.core.protection import Confirmation
 from app.core.runner import MigrationRunner
 from app.core.status import MigrationStatus
 
@@ -49,10 +50,26 @@ def load_snapshot(runner: MigrationRunner, cancel: CancelToken) -> Snapshot:
     return Snapshot(status, stored, runner.target.display())
 
 
-def run_pending(runner: MigrationRunner, target: str | None, progress: ProgressCallback, cancel: CancelToken
-                ) -> Any:
+@dataclass(frozen=True)
+class Review:
+    """A change planned for the user to confirm: the dry run, and the runner (its target resolved) that runs it."""
+
+    runner: MigrationRunner
+    plan: Any  # RunResult or RollbackResult (dry run)
+    until: str | None = None  # Run up to this migration
+    count: int | None = None  # the rollback's
+    to: str | None = None
+
+
+def review_run(runner: MigrationRunner, until: str | None) -> Review:
+    """What Run pending would run, to be confirmed before it does."""
+    return Review(runner, runner.run_migrations(dry_run=True, target=until), until=until)
+
+
+def run_pending(runner: MigrationRunner, target: str | None, progress: ProgressCallback, cancel: CancelToken,
+                confirmed: Confirmation | None = None) -> Any:
     """Run pending migrations (up to `target` if given), statement by statement in the log."""
-    return runner.run_migrations(target=target, verbose=True, progress=progress, cancel=cancel)
+    return runner.run_migrations(target=target, verbose=True, progress=progress, cancel=cancel, confirmed=confirmed)
 
 
 def rehearse(runner: MigrationRunner, progress: ProgressCallback) -> Any:
@@ -71,15 +88,16 @@ def dry_run(runner: MigrationRunner, target: str | None) -> Any:
     return runner.run_migrations(dry_run=True, target=target)
 
 
-def plan_rollback(runner: MigrationRunner, count: int | None, to: str | None) -> Any:
+def plan_rollback(runner: MigrationRunner, count: int | None, to: str | None) -> Review:
     """The PlannedRollback list a rollback would run (raises ManualRollback if one is manual)."""
-    return runner.rollback_migrations(count=count, to=to, dry_run=True)
+    return Review(runner, runner.rollback_migrations(count=count, to=to, dry_run=True), count=count, to=to)
 
 
 def rollback(runner: MigrationRunner, count: int | None, to: str | None, progress: ProgressCallback,
-             cancel: CancelToken) -> Any:
+             cancel: CancelToken, confirmed: Confirmation | None = None) -> Any:
     """Roll back the last `count` migrations, or all after `to`."""
-    return runner.rollback_migrations(count=count, to=to, verbose=True, progress=progress, cancel=cancel)
+    return runner.rollback_migrations(count=count, to=to, verbose=True, progress=progress, cancel=cancel,
+                                      confirmed=confirmed)
 
 
 def audit_trail(runner: MigrationRunner, limit: int = 5000) -> Any:

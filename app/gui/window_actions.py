@@ -26,16 +26,36 @@ class WindowActions(_Window):
     """Commands of the main window (needs MainWindow's widgets and controller)."""
 
     def run_pending(self, target: str | None = None) -> None:
-        """Run every pending migration (or up to `target`)."""
+        """Run every pending migration (or up to `target`), after the confirmation the engine's rule asks for.
+
+        The sandbox runs at once. Elsewhere a dry run on the worker comes first; its plan is shown
+        (with the typed name and the backup on a protected environment) and only then does it run.
+        """
         if self.source is None or self.controller.busy:
             return
         from app.gui import tasks
 
         source, options = self.source, self.options
+        if source.kind == "sandbox":
+            self._start_run(source.make_runner, target, None)
+            return
+        self._start("review", lambda progress, cancel: tasks.review_run(source.make_runner(options), target))
+
+    def _start_run(self, runner: Any, target: str | None, confirmed: Any) -> None:
+        """Start the run; `runner` is a runner, or a function of the options that makes one on the worker."""
+        if self.source is None or self.controller.busy:
+            return
+        from app.gui import tasks
+
+        options = self.options
         what = f"up to {target}" if target else "all pending"
-        self.log.add(f"run {what} on {source.name}")
-        self._start("run", lambda progress, cancel: tasks.run_pending(source.make_runner(options), target,
-                                                                      progress, cancel))
+        self.log.add(f"run {what} on {self.source.name}" + (f" (confirmed: {confirmed.by})" if confirmed else ""))
+
+        def job(progress: Any, cancel: Any) -> Any:
+            made = runner(options) if callable(runner) else runner
+            return tasks.run_pending(made, target, progress, cancel, confirmed)
+
+        self._start("run", job)
 
     @Slot()
     def run_to_selected(self) -> None:
@@ -92,19 +112,18 @@ class WindowActions(_Window):
         from app.gui import tasks
 
         source, options = self.source, self.options
-        self._pending_rollback = (count, to)
         self._start("plan", lambda progress, cancel: tasks.plan_rollback(source.make_runner(options), count, to))
 
-    def start_rollback(self, count: int | None, to: str | None) -> None:
-        """Run a rollback the user confirmed."""
+    def start_rollback(self, review: Any, confirmed: Any) -> None:
+        """Run a rollback the user confirmed, with the runner that planned it."""
         if self.source is None or self.controller.busy:
             return
         from app.gui import tasks
 
-        source, options = self.source, self.options
-        self.log.add(f"rollback {'last ' + str(count) if count else 'to ' + str(to)} on {source.name}")
-        self._start("rollback", lambda progress, cancel: tasks.rollback(source.make_runner(options), count, to,
-                                                                        progress, cancel))
+        count, to = review.count, review.to
+        self.log.add(f"rollback {'last ' + str(count) if count else 'to ' + str(to)} on {self.source.name}")
+        self._start("rollback", lambda progress, cancel: tasks.rollback(review.runner, count, to, progress, cancel,
+                                                                        confirmed))
 
     @Slot()
     def show_history(self) -> None:

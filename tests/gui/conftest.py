@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings
@@ -33,6 +34,18 @@ def settings(tmp_path: Path) -> QSettings:
 
 
 WindowFactory = Callable[..., MainWindow]
+
+
+def confirm_run(qtbot: Any, window: MainWindow, start: Callable[[], object], typed: str | None = None) -> Any:
+    """Start a run (`start`), wait for its confirmation dialog and accept it, typing the name if it asks."""
+    with qtbot.waitSignal(window.asking, timeout=DEADLINE_MS) as asked:
+        start()
+    dialog = asked.args[0]
+    if getattr(dialog, "typed", None) is not None:
+        qtbot.keyClicks(dialog.typed.field, typed if typed is not None else dialog.need.name)
+    assert dialog.ok.isEnabled()
+    dialog.ok.click()
+    return dialog
 
 
 @pytest.fixture

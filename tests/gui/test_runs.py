@@ -11,7 +11,7 @@ from app.core.runner import MigrationRunner
 from app.core.status import State
 from app.gui.rollback_dialog import RollbackDialog
 from tests.conftest import Database, MigrationDir
-from tests.gui.conftest import DEADLINE_MS, WindowFactory
+from tests.gui.conftest import DEADLINE_MS, WindowFactory, confirm_run
 
 
 def _is(kind: str, outcome: str | None = None):
@@ -40,9 +40,10 @@ def test_run_pending_streams_progress_and_shows_the_new_state(qtbot, make_window
     events = []
     window.controller.progress.connect(events.append)
     with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("run")) as run_done:
-        window.act_run.trigger()
+        dialog = confirm_run(qtbot, window, window.act_run.trigger)
         assert not window.act_run.isEnabled() and not window.act_rb_last.isEnabled()  # disabled while it works
         assert window.progress.cancel_button.isEnabled()
+    assert dialog.need.summary and not dialog.need.protected  # an unprotected database: the summary, OK/Cancel
     assert run_done.args[1] == "ok", window.last_error
     starts = [e for e in events if e.phase is Phase.MIGRATION_START]
     assert [(e.index, e.total) for e in starts] == [(1, 3), (2, 3), (3, 3)]
@@ -65,7 +66,7 @@ def test_cancel_mid_statement_leaves_the_database_unchanged(qtbot, make_window: 
     sleeping = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()"
 
     with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("run")) as run_done:
-        window.run_pending()
+        confirm_run(qtbot, window, window.run_pending)
         qtbot.waitUntil(lambda: database.scalar(sleeping) == 1, timeout=DEADLINE_MS)
         window.progress.cancel_button.click()
         assert window.progress.cancel_button.text() == "Cancelling…"
@@ -86,7 +87,7 @@ def test_a_failing_migration_shows_the_server_error_with_file_and_line(
     bad = migrations.add("bad", "CREATE TABLE b (id int);\n\nINSERT INTO b VALUES (1 / 0);\n")
     window = make_window()
     with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("run")) as run_done:
-        window.run_pending()
+        confirm_run(qtbot, window, window.run_pending)
     assert run_done.args[1] == "failed"
     error = run_done.args[2]
     assert isinstance(error, MigrationFailed)
@@ -160,7 +161,7 @@ def test_rollback_to_selected_is_exclusive(qtbot, make_window: WindowFactory, da
         window.act_rb_to.trigger()
     dialog = window.last_dialog
     assert dialog.confirm is None  # not protected: no typing
-    names = [p.name for p in window.last_result.planned]
+    names = [p.name for p in window.last_result.plan.planned]
     assert names == ["20260101000003_t2.sql", "20260101000002_t1.sql"]
     with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("rollback", "ok")):
         dialog.ok.click()
@@ -226,7 +227,7 @@ def test_closing_during_a_run_cancels_it_and_quits(qtbot, make_window: WindowFac
     asked = []
     window.confirm_quit_during_run = lambda: asked.append(1) or True
     sleeping = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()"
-    window.run_pending()
+    confirm_run(qtbot, window, window.run_pending)
     qtbot.waitUntil(lambda: database.scalar(sleeping) == 1, timeout=DEADLINE_MS)
     assert window.close()
     assert asked == [1]
