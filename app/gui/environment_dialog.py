@@ -69,7 +69,7 @@ class EnvironmentDialog(QDialog):
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder, 1)
         folder_row.addWidget(browse)
-        self.protected = QCheckBox("Protected: every rollback asks for the name to be typed")
+        self.protected = QCheckBox("Protected: every run and rollback asks for the name typed; migrate backs up first")
         self._protected_follows_name = True  # a new environment's box follows its name until clicked
         self.protected.clicked.connect(self._protected_clicked)
         self.name.textEdited.connect(self._name_edited)

@@ -1,0 +1,133 @@
+"""What the main window does with a job's result: show it, or ask before the change it plans.
+
+A mixin of MainWindow (kept apart so each module holds one idea). The confirmations ask what
+app.core.protection's rule requires, for the target as the worker resolved it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QWidget
+
+if TYPE_CHECKING:
+    from app.gui.main_window import MainWindow as _Window
+else:
+    _Window = object
+
+
+class WindowResults(_Window):
+    """Job outcomes of the main window (needs MainWindow's widgets and controller)."""
+
+    def _ok(self, kind: str, payload: Any) -> None:
+        from app.gui.migration_model import format_ms
+
+        self.last_result = payload
+        if kind == "status":
+            self.progress.stop("up to date" if not payload.status.pending else "ready")
+            self._show_snapshot(payload)
+            return
+        if kind == "run":
+            n = len(payload.applied)
+            text = f"done: {n} migration{'s' if n != 1 else ''} applied in {format_ms(payload.total_ms)}"
+            if not n:
+                text = "done: nothing to run, the database is up to date"
+            for w in payload.warnings:
+                self.log.add(f"warning: {w}")
+            self._finish_change(text)
+        elif kind == "rollback":
+            n = len(payload.rolled_back)
+            self._finish_change(f"done: {n} migration{'s' if n != 1 else ''} rolled back in "
+                                f"{format_ms(payload.total_ms)}")
+        elif kind == "dryrun":
+            from app.gui.dialogs import DryRunDialog
+
+            self.progress.stop(f"dry run: {len(payload.planned)} would run")
+            self._show_dialog(DryRunDialog(payload, self.source.name if self.source else "", self))
+        elif kind == "plan":
+            self.progress.stop(f"rollback planned: {len(payload.plan.planned)} migrations")
+            self._confirm_rollback(payload)
+        elif kind == "review":
+            self._confirm_run(payload)
+        elif kind == "history":
+            from app.gui.dialogs import HistoryDialog
+
+            self.progress.stop(f"history: {len(payload)} events")
+            self._show_dialog(HistoryDialog(payload, self.source.name if self.source else "", self))
+        elif kind == "export":
+            self.progress.stop(f"report written: {payload.path}")
+            self.log.add(f"{payload.fmt.upper()} report written to {payload.path}")
+            self.statusBar().showMessage(f"Report written to {payload.path}", 10000)
+            if getattr(self, "_open_after", False):
+                QDesktopServices.openUrl(QUrl.fromLocalFile(str(payload.path)))
+        elif kind == "rehearse":
+            from app.gui.dialogs import RehearsalDialog
+
+            self.progress.stop("rehearsal " + ("passed" if payload.ok else "FAILED"))
+            self._show_dialog(RehearsalDialog(payload, self.source.name if self.source else "", self))
+        elif kind == "compare":
+            from app.gui.compare_view import CompareDialog
+
+            self.progress.stop("compared")
+            for line in payload.skipped:
+                self.log.add(f"not compared: {line}")
+            self._show_dialog(CompareDialog(payload.comparison, payload.skipped, self))
+
+    def _finish_change(self, text: str) -> None:
+        self.progress.stop(text)
+        self.log.add(text)
+        self.statusBar().showMessage(text, 10000)
+        QTimer.singleShot(0, self.refresh)
+
+    def _show_dialog(self, dialog: QWidget) -> None:
+        self.last_dialog = dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+
+    def _confirm_rollback(self, review: Any) -> None:
+        from app.core.protection import Action, requirement
+        from app.gui.rollback_dialog import RollbackDialog
+
+        if not review.plan.planned:
+            self.log.add("nothing to roll back")
+            return
+        target = review.runner.target
+        need = requirement(target, Action.ROLLBACK)  # the engine's rule, on the target as resolved
+        dialog = RollbackDialog(review.plan.planned, need, target=target.display(), parent=self)
+        dialog.accepted.connect(lambda: self.start_rollback(review, dialog.confirmation()))
+        self._open_confirmation(dialog)
+
+    def _confirm_run(self, review: Any) -> None:
+        """After the dry run: the summary, or the typed name and backup; nothing runs before it is accepted."""
+        from app.core.backup import backup_folder
+        from app.core.protection import Action, confirm, requirement
+        from app.gui.run_dialog import RunDialog
+
+        plan = review.plan
+        for w in plan.warnings:
+            self.log.add(f"note: {w}")
+        if not plan.planned:
+            self.progress.stop("nothing to run")
+            self.log.add("nothing to migrate: the database is up to date")
+            QTimer.singleShot(0, self.refresh)
+            return
+        target = review.runner.target
+        need = requirement(target, Action.MIGRATE)
+        names = [m.name for m in plan.planned]
+        if not need.protected and not need.summary:
+            self._start_run(review.runner, review.until, confirm(need, planned=names))
+            return
+        n = len(names)
+        self.progress.stop(f"{n} to run: waiting for the confirmation")
+        dialog = RunDialog(plan, need, target=target.display(), backup_folder=str(backup_folder(target)), parent=self)
+        dialog.accepted.connect(lambda: self._start_run(review.runner, review.until, dialog.confirmation()))
+        dialog.rejected.connect(lambda: self.log.add(f"run on {need.name} not confirmed: nothing ran"))
+        self._open_confirmation(dialog)
+
+    def _open_confirmation(self, dialog: QWidget) -> None:
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.last_dialog = dialog
+        dialog.open()  # window-modal: the window stays responsive, nothing else starts meanwhile
+        self.asking.emit(dialog)
