@@ -20,7 +20,7 @@ def _prod(db: Database) -> Target:
 
 
 def _nothing_applied(db: Database) -> bool:
-    return not db.exists("public.t") and not db.exists("tidemark_migrations")
+    return not db.exists("public.t") and not db.exists("public._migrations")
 
 
 def _backups(target: Target) -> list:
@@ -37,7 +37,7 @@ def test_every_change_to_a_protected_target_is_refused_without_a_confirmation(
     assert _nothing_applied(database) and _backups(runner.target) == []
     with pytest.raises(ProtectionRequired, match="baseline needs"):
         runner.baseline(migrations.path.glob("*.sql").__next__().name, force=True)
-    assert not database.exists("tidemark_migrations")
+    assert not database.exists("public._migrations")
 
     # Applied with its confirmation, then rollback and repair need theirs too.
     need = requirement(runner.target, Action.MIGRATE)
@@ -117,3 +117,26 @@ def test_unprotected_targets_need_no_confirmation_and_the_sandbox_no_summary(
     assert requirement(remote, Action.MIGRATE).backup is None
     MigrationRunner(remote, migrations.path).run_migrations()
     assert database.exists("public.t")
+
+
+def test_importing_history_and_installing_the_shim_on_a_protected_target_need_it_too(
+        database: Database, migrations: MigrationDir) -> None:
+    from app.core.supabase import apply_shim, shim_state
+    from app.core.supabase_history import import_history
+
+    f = migrations.add("t", "CREATE TABLE t (id int);\n")
+    database.execute("CREATE SCHEMA supabase_migrations; "
+                     "CREATE TABLE supabase_migrations.schema_migrations (version text PRIMARY KEY, name text); "
+                     f"INSERT INTO supabase_migrations.schema_migrations VALUES ('{f.name[:14]}', 't')")
+    target = _prod(database)
+    assert import_history(target, migrations.path, dry_run=True).imported == [f.name]  # a dry run needs none
+    with pytest.raises(ProtectionRequired, match="import history needs"):
+        import_history(target, migrations.path)
+    assert not database.exists("public._migrations")
+    need = requirement(target, Action.IMPORT)
+    assert import_history(target, migrations.path, confirmed=confirm(need, typed=need.name)).imported == [f.name]
+
+    with pytest.raises(ProtectionRequired, match="install the Supabase shim needs"):
+        apply_shim(target)
+    with database.connect() as conn:
+        assert shim_state(conn) == "none"

@@ -19,6 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     common.connection_options(p)
     p.add_argument("--from", dest="source", required=True, choices=["supabase"], help="the history to import")
     p.add_argument("--dry-run", action="store_true", help="show what would be imported; change nothing")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask on a protected environment (CI)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.set_defaults(handler=handle_import)
 
@@ -37,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "extensions schema with uuid-ossp and pgcrypto where the server has them. A shim for running "
         "Supabase migrations on plain PostgreSQL, not Supabase. Skipped where auth.users exists.")
     common.connection_options(p)
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask on a protected environment (CI)")
     p.set_defaults(handler=handle_shim)
 
 
@@ -53,11 +55,17 @@ def _folder(args: argparse.Namespace, target: object) -> Path:
 
 def handle_import(args: argparse.Namespace, out: Output) -> int:
     """Import the Supabase CLI's history."""
+    from app.cli.confirm import confirmation
+    from app.core.protection import Action
     from app.core.supabase_history import TABLE, import_history
 
     target = common.build_target(args)
     folder = _folder(args, target)
-    result = import_history(target, folder, dry_run=args.dry_run)
+    confirmed = None
+    if not args.dry_run:
+        confirmed = confirmation(target, args, out, Action.IMPORT,
+                                 lambda: import_history(target, folder, dry_run=True).imported)
+    result = import_history(target, folder, dry_run=args.dry_run, confirmed=confirmed)
     if out.json_mode:
         out.document({"imported": result.imported, "already": result.already, "dry_run": result.dry_run,
                       "batch_id": result.batch_id})
@@ -124,10 +132,12 @@ def handle_status(args: argparse.Namespace, out: Output) -> int:
 
 def handle_shim(args: argparse.Namespace, out: Output) -> int:
     """Install the Supabase shim on the target database."""
+    from app.cli.confirm import confirmation
+    from app.core.protection import Action
     from app.core.supabase import apply_shim
 
     target = common.build_target(args)
-    result = apply_shim(target)
+    result = apply_shim(target, confirmation(target, args, out, Action.SHIM))
     out.line(f"{target.display()}: {result.message}")
     if result.extensions:
         out.line(f"extensions in schema extensions: {', '.join(result.extensions)}")

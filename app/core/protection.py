@@ -36,6 +36,8 @@ class Action(StrEnum):
     ROLLBACK = "roll back"
     BASELINE = "baseline"
     REPAIR = "repair"
+    IMPORT = "import history"
+    SHIM = "install the Supabase shim"
 
 
 class ProtectionRequired(UsageError):

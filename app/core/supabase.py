@@ -9,14 +9,19 @@ installed only where `auth.users` does not exist.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 
 from app.core.connect import Target, connect
 from app.core.errors import UsageError
 from app.paths import resources_dir
+
+if TYPE_CHECKING:
+    from app.core.protection import Confirmation
 
 SHIM_MARKER = "Tidemark Supabase shim"
 
@@ -127,22 +132,29 @@ def shim_state(conn: psycopg.Connection) -> str:
     return "shim" if str(row[1]).startswith(SHIM_MARKER) else "supabase"
 
 
-def apply_shim_conn(conn: psycopg.Connection) -> ShimResult:
-    """Install the shim on this connection's database, in one transaction, unless auth.users exists."""
+def apply_shim_conn(conn: psycopg.Connection, allowed: Callable[[], object] | None = None) -> ShimResult:
+    """Install the shim on this connection's database, in one transaction, unless auth.users exists.
+
+    `allowed` is called just before it changes anything (the protection rule's check).
+    """
     state = shim_state(conn)
     if state == "supabase":
         return ShimResult(False, "auth.users exists: this looks like a Supabase database; the shim was not installed")
     if state == "shim":
         return ShimResult(False, "the Supabase shim is already installed", _extensions(conn))
+    if allowed is not None:
+        allowed()
     with conn.transaction():
         conn.execute(shim_sql())
     return ShimResult(True, "Supabase shim installed (a shim, not Supabase)", _extensions(conn))
 
 
-def apply_shim(target: Target) -> ShimResult:
-    """Install the shim on a target database (see apply_shim_conn)."""
+def apply_shim(target: Target, confirmed: Confirmation | None = None) -> ShimResult:
+    """Install the shim on a target database (see apply_shim_conn); a protected one needs `confirmed`."""
+    from app.core.protection import Action, enforce
+
     with connect(target) as conn:
-        return apply_shim_conn(conn)
+        return apply_shim_conn(conn, lambda: enforce(confirmed, target, Action.SHIM, ["the Supabase shim"]))
 
 
 def _extensions(conn: psycopg.Connection) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from app.core.connect import Target, connect
 from app.core.errors import StateError
 from app.core.files import MigrationFile, discover
 from app.core.history import Actor, Event
+from app.core.protection import Action, Confirmation, enforce
 from app.core.rollback import RollbackKind
 
 TABLE = "supabase_migrations.schema_migrations"
@@ -112,8 +113,11 @@ def missing_files(files: list[MigrationFile], rows: list[SupabaseRow], migration
 
 
 def import_history(target: Target, migrations_dir: Path, *, dry_run: bool = False,
-                   actor: Actor | None = None) -> ImportResult:
-    """Record every version of the Supabase CLI's history in ours, as baselined; run nothing."""
+                   actor: Actor | None = None, confirmed: Confirmation | None = None) -> ImportResult:
+    """Record every version of the Supabase CLI's history in ours, as baselined; run nothing.
+
+    A protected target needs `confirmed` (app.core.protection), checked inside the lock.
+    """
     actor = actor or Actor.current()
     files = discover(migrations_dir)
     by_version = {f.version: f for f in files}
@@ -130,6 +134,7 @@ def import_history(target: Target, migrations_dir: Path, *, dry_run: bool = Fals
             already = [by_version[r.version].name for r in rows if r.version in ours]
             if dry_run or not todo:
                 return ImportResult([f.name for f in todo], already, dry_run, None)
+            enforce(confirmed, target, Action.IMPORT, [f.name for f in todo])
             history.ensure_tables(conn)
             batch_id = history.new_batch_id()
             with conn.transaction():
