@@ -8,19 +8,47 @@ import sys
 from pathlib import Path
 
 ORG = "Tidemark"
+# Qt's own options (one dash), which QApplication reads; those in the first set take a value.
+QT_VALUE_OPTIONS = {"-platform", "-platformpluginpath", "-platformtheme", "-plugin", "-qwindowgeometry",
+                    "-qwindowicon", "-qwindowtitle", "-session", "-display", "-geometry", "-style", "-stylesheet",
+                    "-qmljsdebugger", "-title", "-name"}
+QT_FLAG_OPTIONS = {"-reverse", "-widgetcount", "-nograb", "-dograb", "-sync"}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    """The app's own options (Qt's, like -platform, pass through)."""
+    """The app's own options; Qt's (one dash, like -platform) pass through; anything else is exit 2."""
     parser = argparse.ArgumentParser(prog="tidemark-gui", description="Tidemark desktop application")
+    parser.add_argument("--environment", "--env", dest="environment", metavar="NAME",
+                        help="open this saved environment")
     parser.add_argument("--dsn", help="open this database (password from ~/.pgpass or PGPASSWORD)")
     parser.add_argument("--migrations-dir", type=Path, help="the migrations folder for --dsn")
     parser.add_argument("--name", help="a name for the --dsn database (shown in the title bar)")
     parser.add_argument("--protected", action="store_true", help="treat the --dsn database as protected")
     parser.add_argument("--self-test", action="store_true",
                         help="open the window offscreen, check the engine, print 'self-test ok' and exit")
-    args, _qt = parser.parse_known_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    unknown = _not_qt(rest)
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if args.environment and args.dsn:
+        parser.error("give --environment or --dsn, not both")
     return args
+
+
+def _not_qt(rest: list[str]) -> list[str]:
+    out, i = [], 0
+    while i < len(rest):
+        a = rest[i]
+        name = a.split("=", 1)[0]
+        if name in QT_VALUE_OPTIONS:
+            i += 1 if "=" in a else 2
+            continue
+        if name in QT_FLAG_OPTIONS:
+            i += 1
+            continue
+        out.append(a)
+        i += 1
+    return out
 
 
 def tune_interpreter() -> None:
@@ -86,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         from app.gui.main_window import MainWindow
 
         initial = None
-        if args.dsn:
+        if args.environment:
+            initial = _environment_source(args.environment)
+        elif args.dsn:
             folder = args.migrations_dir or Path.cwd() / "migrations"
             initial = src.dsn_source(args.dsn, folder, name=args.name, protected=args.protected)
         window = MainWindow(make_settings(), initial=initial, auto_refresh=not args.self_test)
@@ -102,8 +132,22 @@ def main(argv: list[str] | None = None) -> int:
     return app.exec()
 
 
+def _environment_source(name: str) -> object:
+    """The saved environment NAME as a source; an unknown name is exit 2 naming those there are."""
+    from app.gui import sources as src
+
+    found, problem = src.list_sources()
+    match = next((s for s in found if s.kind == "environment" and s.name == name), None)
+    if match is None:
+        names = ", ".join(s.name for s in found if s.kind == "environment") or "none saved"
+        sys.stderr.write(f"tidemark-gui: error: no saved environment {name!r} (there are: {names})"
+                         + (f"; {problem}" if problem else "") + "\n")
+        raise SystemExit(2)
+    return match
+
+
 def _qt_args(argv: list[str]) -> list[str]:
-    known = {"--dsn", "--migrations-dir", "--name"}
+    known = {"--dsn", "--migrations-dir", "--name", "--environment", "--env"}
     out, skip = [], False
     for a in argv:
         if skip:

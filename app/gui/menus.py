@@ -1,0 +1,147 @@
+"""The main window's menu bar: every action, with mnemonics and shortcuts; the shortcuts list.
+
+The actions themselves are made by MainWindow; this module only arranges them, adds the few
+that live only in menus (Quit, Find, Help), and names each shortcut in its tooltip.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMenu, QMessageBox, QTextBrowser, QVBoxLayout, QWidget
+
+if TYPE_CHECKING:
+    from app.gui.main_window import MainWindow
+
+# Shortcuts a DBA knows from other tools; the rest of the actions are reached by the menus' mnemonics.
+SHORTCUTS = {
+    "act_open": "Ctrl+O",
+    "act_envs": "Ctrl+,",
+    "act_refresh": "F5",
+    "act_run": "Ctrl+Shift+R",
+    "act_dry": "Ctrl+Shift+D",
+    "act_rb_last": "Ctrl+Shift+L",
+    "act_history": "Ctrl+H",
+    "act_export": "Ctrl+E",
+    "act_find": "Ctrl+F",
+    "act_quit": "Ctrl+Q",
+    "act_shortcuts": "F1",
+}
+
+
+def build_menus(w: MainWindow) -> None:
+    """Create the menu-only actions and the menu bar (File, Edit, Migrations, Environment, Help)."""
+    w.act_quit = QAction("&Quit", w)
+    w.act_quit.triggered.connect(w.close)
+    w.act_find = QAction("&Find migration…", w)
+    w.act_find.triggered.connect(lambda: (w.list.search.setFocus(), w.list.search.selectAll()))
+    w.act_export = QAction("&Export report…", w)
+    w.act_export.triggered.connect(w.export_button.showMenu)
+    w.act_shortcuts = QAction("&Keyboard shortcuts", w)
+    w.act_shortcuts.triggered.connect(lambda: show_shortcuts(w))
+    w.act_about = QAction("&About Tidemark", w)
+    w.act_about.triggered.connect(lambda: show_about(w))
+    for name, keys in SHORTCUTS.items():
+        getattr(w, name).setShortcut(QKeySequence(keys))
+
+    bar = w.menuBar()
+    file = bar.addMenu("&File")
+    file.addAction(w.act_open)
+    file.addAction(w.act_envs)
+    file.addSeparator()
+    file.addAction(w.act_export)
+    exports = file.addMenu("Export &as")
+    for action in w.export_menu.actions():
+        exports.addAction(action)
+    file.addSeparator()
+    file.addAction(w.act_quit)
+
+    edit = bar.addMenu("&Edit")
+    edit.addAction(w.act_find)
+
+    runs = bar.addMenu("&Migrations")
+    for a in (w.act_run, w.act_run_to, w.act_dry, w.act_rehearse):
+        runs.addAction(a)
+    runs.addSeparator()  # what changes the database backwards, apart
+    for a in (w.act_rb_last, w.act_rb_to):
+        runs.addAction(a)
+    runs.addSeparator()
+    runs.addAction(w.act_history)
+
+    env = bar.addMenu("E&nvironment")
+    env.addAction(w.act_refresh)
+    env.addAction(w.act_compare)
+    env.addSeparator()
+    w.sources_menu = env.addMenu("&Switch to")
+    w.sources_menu.aboutToShow.connect(lambda: fill_sources_menu(w, w.sources_menu))
+
+    help_menu = bar.addMenu("&Help")
+    help_menu.addAction(w.act_shortcuts)
+    help_menu.addAction(w.act_about)
+    name_shortcuts_in_tooltips(w)
+
+
+def name_shortcuts_in_tooltips(w: QWidget) -> None:
+    """Every action's tooltip ends with its shortcut, as the platform writes it."""
+    for action in w.findChildren(QAction):
+        keys = action.shortcut()
+        if keys.isEmpty():
+            continue
+        tip = action.toolTip() or action.text().replace("&", "")
+        shown = keys.toString(QKeySequence.SequenceFormat.NativeText)
+        if shown not in tip:
+            action.setToolTip(f"{tip} ({shown})")
+
+
+def fill_sources_menu(w: MainWindow, menu: QMenu) -> None:
+    """The environments, the current one checked; choosing one switches to it (not while a run works)."""
+    menu.clear()
+    current = w.source.key if w.source else None
+    for s in w.sources():
+        action = menu.addAction(f"{s.name}  (protected)" if s.protected else s.name)
+        action.setCheckable(True)
+        action.setChecked(s.key == current)
+        action.setEnabled(w.env_combo.isEnabled())
+        action.triggered.connect(lambda _=False, s=s: w.set_source(s))
+    if not w.sources():
+        menu.addAction("(no environments: File ▸ Open DSN / folder…)").setEnabled(False)
+
+
+def shortcut_rows(w: QWidget) -> list[tuple[str, str]]:
+    """(action, keys) for every action that has a shortcut, by name."""
+    rows = {}
+    for action in w.findChildren(QAction):
+        if not action.shortcut().isEmpty() and action.text():
+            rows[action.text().replace("&", "").rstrip("…").strip()] = action.shortcut().toString(
+                QKeySequence.SequenceFormat.NativeText)
+    return sorted(rows.items())
+
+
+def show_shortcuts(w: QWidget) -> QDialog:
+    """A dialog listing the keyboard shortcuts."""
+    dialog = QDialog(w)
+    dialog.setWindowTitle("Keyboard shortcuts")
+    dialog.resize(460, 420)
+    lay = QVBoxLayout(dialog)
+    view = QTextBrowser()
+    rows = "".join(f"<tr><td>{html.escape(a)}</td><td><b>{html.escape(k)}</b></td></tr>" for a, k in shortcut_rows(w))
+    view.setHtml("<table cellpadding='4'>" + rows + "</table><p>Every action is also in the menus: Alt and the "
+                 "underlined letter opens one. In a confirmation, type the environment's name and press Enter; "
+                 "Escape cancels.</p>")
+    lay.addWidget(view)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+    buttons.rejected.connect(dialog.reject)
+    lay.addWidget(buttons)
+    dialog.open()
+    return dialog
+
+
+def show_about(w: QWidget) -> None:
+    """Version and where the log is."""
+    from app import __version__
+    from app.core.dirs import log_file
+
+    QMessageBox.about(w, "About Tidemark", f"<b>Tidemark {html.escape(__version__)}</b><br>SQL-file schema "
+                      f"migrations for PostgreSQL and Supabase.<br>Log: {html.escape(str(log_file()))}")
