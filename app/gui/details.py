@@ -63,7 +63,7 @@ def details_html(m: MigrationInfo) -> str:
                               "(out of order)</span>"))
     if m.state is State.MODIFIED:
         rows.append(("Checksum", f"file {e((m.checksum or '')[:12])}… ≠ applied {e((m.applied_checksum or '')[:12])}…"
-                                 " — restore the file, or accept it with <code>tidemark repair</code>"))
+                                 " — restore the file, or accept it with Migrations ▸ Repair changed…"))
     if m.failure is not None:
         f = m.failure
         where = f"{f.file}:{f.line}" + (f":{f.column}" if f.column else "") if f.file and f.line else ""
@@ -105,7 +105,7 @@ class DetailsTabs(QTabWidget):
         elif stored is not None:
             why = stored.rollback_note or "no rollback SQL could be generated"
             self.rollback.show_sql(f"-- manual rollback: {why}\n-- Add '-- ROLLBACK: <sql>' lines to the file and "
-                                   "store them with `tidemark repair NAME --reason ...`")
+                                   "store them with Migrations ▸ Repair changed…")
         elif m.is_applied:
             self.rollback.show_sql("-- no rollback SQL is stored for this migration")
         else:

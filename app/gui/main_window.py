@@ -38,10 +38,12 @@ from app.gui.window_actions import WindowActions
 from app.gui.window_results import WindowResults
 from app.gui.worker import TaskController
 
-MUTATING = ("run", "rollback")
+MUTATING = ("run", "rollback", "repair", "baseline")
 VERBS = {"status": "Reading status", "run": "Running migrations", "rollback": "Rolling back",
          "dryrun": "Planning a dry run", "plan": "Planning the rollback",
          "review": "Planning the run", "history": "Reading the history",
+         "repair-review": "Reading the changed files", "repair": "Accepting the changed files",
+         "baseline-review": "Planning the baseline", "baseline": "Recording the baseline",
          "export": "Writing the report", "compare": "Comparing environments",
          "rehearse": "Rehearsing on a throwaway copy"}
 
@@ -156,6 +158,12 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         self.act_rb_last.triggered.connect(self.rollback_last)
         self.act_rb_to = QAction("Rollback &to selected…", self)
         self.act_rb_to.triggered.connect(self.rollback_to_selected)
+        self.act_repair = QAction("Re&pair changed…", self)
+        self.act_repair.setToolTip("Accept the new checksum of applied files that changed on disk, with a reason")
+        self.act_repair.triggered.connect(self.repair_changed)
+        self.act_baseline = QAction("Base&line up to selected…", self)
+        self.act_baseline.setToolTip("Record every migration up to the selected one as applied, without running it")
+        self.act_baseline.triggered.connect(self.baseline_to_selected)
         self.act_history = QAction("&History", self)
         self.act_history.triggered.connect(self.show_history)
         self.act_compare = QAction("&Compare…", self)
@@ -359,6 +367,9 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         self.act_rb_to.setEnabled(have and m is not None and m.is_applied
                                   and any(a.version > m.version for a in applied))
         self.act_history.setEnabled(have and bool(status and status.history_exists))
+        self.act_repair.setEnabled(have and any(x.state is State.MODIFIED or x.line_endings_only
+                                                for x in (status.migrations if status else [])))
+        self.act_baseline.setEnabled(have and m is not None and m.state is State.PENDING)
         self.export_button.setEnabled(have and _report_available())
         self.act_compare.setEnabled(not busy and _compare_available() and bool(self._sources_or_none()))
         self.act_refresh.setEnabled(self.source is not None and not mutating)
@@ -407,6 +418,8 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         headings = {"status": "Cannot read the status", "run": "Run failed", "rollback": "Rollback failed",
                     "dryrun": "Dry run failed", "plan": "Rollback refused",
                     "review": "Run not started", "history": "Cannot read the history",
+                    "repair-review": "Cannot read the changed files", "repair": "Repair refused",
+                    "baseline-review": "Cannot plan the baseline", "baseline": "Baseline refused",
                     "export": "Report not written", "compare": "Comparison failed",
                     "rehearse": "Rehearsal could not run"}
         heading = headings.get(kind, "Failed")

@@ -67,6 +67,9 @@ def build_menus(w: MainWindow) -> None:
     runs.addSeparator()  # what changes the database backwards, apart
     for a in (w.act_rb_last, w.act_rb_to):
         runs.addAction(a)
+    runs.addSeparator()  # what changes only the history
+    runs.addAction(w.act_baseline)
+    runs.addAction(w.act_repair)
     runs.addSeparator()
     runs.addAction(w.act_history)
 

@@ -100,6 +100,31 @@ def rollback(runner: MigrationRunner, count: int | None, to: str | None, progres
                                       confirmed=confirmed)
 
 
+def review_repair(runner: MigrationRunner, name: str | None) -> Review:
+    """The changed applied files (with their diffs) a repair would accept."""
+    return Review(runner, runner.repair_candidates(name))
+
+
+def repair(runner: MigrationRunner, candidates: list[Any], reason: str, cancel: CancelToken,
+           confirmed: Confirmation | None) -> Any:
+    """Accept the changed files' checksums, recording who and why."""
+    return runner.repair(candidates, reason, cancel=cancel, confirmed=confirmed)
+
+
+def review_baseline(runner: MigrationRunner, version: str) -> Review:
+    """The migrations up to `version` a baseline would record as applied (those not applied yet)."""
+    status = runner.get_migration_status()
+    applied = {m.version for m in status.applied}
+    names = [m.name for m in status.migrations if m.version <= version and m.version not in applied]
+    return Review(runner, names, until=version)
+
+
+def baseline(runner: MigrationRunner, version: str, force: bool, progress: ProgressCallback, cancel: CancelToken,
+             confirmed: Confirmation | None) -> Any:
+    """Record the migrations up to `version` as applied, running none."""
+    return runner.baseline(version, force=force, progress=progress, cancel=cancel, confirmed=confirmed)
+
+
 def audit_trail(runner: MigrationRunner, limit: int = 5000) -> Any:
     """The audit trail, newest first."""
     return runner.history(limit)

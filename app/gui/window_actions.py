@@ -13,6 +13,7 @@ from PySide6.QtCore import Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog
 
+from app.core.status import State
 from app.gui import sources as src
 from app.gui.settings import read_str, remember_dsn
 
@@ -124,6 +125,46 @@ class WindowActions(_Window):
         self.log.add(f"rollback {'last ' + str(count) if count else 'to ' + str(to)} on {self.source.name}")
         self._start("rollback", lambda progress, cancel: tasks.rollback(review.runner, count, to, progress, cancel,
                                                                         confirmed))
+
+    @Slot()
+    def repair_changed(self) -> None:
+        """Show the changed applied files' diffs, then ask for the reason (and the name on a protected one)."""
+        if self.source is None or self.controller.busy:
+            return
+        from app.gui import tasks
+
+        source, options = self.source, self.options
+        m = self.list.current()
+        name = m.name if m is not None and (m.state is State.MODIFIED or m.line_endings_only) else None
+        self._start("repair-review", lambda progress, cancel: tasks.review_repair(source.make_runner(options), name))
+
+    def start_repair(self, review: Any, reason: str, confirmed: Any) -> None:
+        """Accept the reviewed changes."""
+        from app.gui import tasks
+
+        self.log.add(f"repair {len(review.plan)} on {self.source.name if self.source else ''}: {reason}")
+        self._start("repair", lambda progress, cancel: tasks.repair(review.runner, review.plan, reason, cancel,
+                                                                    confirmed))
+
+    @Slot()
+    def baseline_to_selected(self) -> None:
+        """Record every migration up to the selected one as applied, without running it (after confirming)."""
+        m = self.list.current()
+        if self.source is None or self.controller.busy or m is None:
+            return
+        from app.gui import tasks
+
+        source, options, version = self.source, self.options, m.version
+        self._start("baseline-review", lambda progress, cancel: tasks.review_baseline(source.make_runner(options),
+                                                                                      version))
+
+    def start_baseline(self, review: Any, force: bool, confirmed: Any) -> None:
+        """Record the reviewed migrations as applied."""
+        from app.gui import tasks
+
+        self.log.add(f"baseline up to {review.until} on {self.source.name if self.source else ''}")
+        self._start("baseline", lambda progress, cancel: tasks.baseline(review.runner, review.until, force, progress,
+                                                                        cancel, confirmed))
 
     @Slot()
     def show_history(self) -> None:

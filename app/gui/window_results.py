@@ -51,6 +51,17 @@ class WindowResults(_Window):
             self._confirm_rollback(payload)
         elif kind == "review":
             self._confirm_run(payload)
+        elif kind == "repair-review":
+            self._confirm_repair(payload)
+        elif kind == "baseline-review":
+            self._confirm_baseline(payload)
+        elif kind == "repair":
+            n = len(payload.repaired)
+            self._finish_change(f"done: {n} changed file{'s' if n != 1 else ''} accepted ({payload.reason})")
+        elif kind == "baseline":
+            n = len(payload.recorded)
+            self._finish_change(f"done: {n} migration{'s' if n != 1 else ''} recorded as applied, none ran "
+                                f"(batch {payload.batch_id})")
         elif kind == "history":
             from app.gui.dialogs import HistoryDialog
 
@@ -124,6 +135,34 @@ class WindowResults(_Window):
         dialog = RunDialog(plan, need, target=target.display(), backup_folder=str(backup_folder(target)), parent=self)
         dialog.accepted.connect(lambda: self._start_run(review.runner, review.until, dialog.confirmation()))
         dialog.rejected.connect(lambda: self.log.add(f"run on {need.name} not confirmed: nothing ran"))
+        self._open_confirmation(dialog)
+
+    def _confirm_repair(self, review: Any) -> None:
+        from app.core.protection import Action, requirement
+        from app.gui.maintenance_dialogs import RepairDialog
+
+        self.progress.stop(f"{len(review.plan)} changed")
+        if not review.plan:
+            self.log.add("nothing to repair: every applied file matches its checksum")
+            return
+        target = review.runner.target
+        dialog = RepairDialog(review.plan, requirement(target, Action.REPAIR), target=target.display(), parent=self)
+        dialog.accepted.connect(lambda: self.start_repair(review, dialog.reason.text().strip(),
+                                                          dialog.confirmation()))
+        self._open_confirmation(dialog)
+
+    def _confirm_baseline(self, review: Any) -> None:
+        from app.core.protection import Action, requirement
+        from app.gui.maintenance_dialogs import BaselineDialog
+
+        self.progress.stop(f"baseline: {len(review.plan)} to record")
+        if not review.plan:
+            self.log.add(f"nothing to baseline: every migration up to {review.until} is applied")
+            return
+        target = review.runner.target
+        dialog = BaselineDialog(review.plan, review.until, requirement(target, Action.BASELINE),
+                                target=target.display(), parent=self)
+        dialog.accepted.connect(lambda: self.start_baseline(review, dialog.force.isChecked(), dialog.confirmation()))
         self._open_confirmation(dialog)
 
     def _open_confirmation(self, dialog: QWidget) -> None:

@@ -1,0 +1,135 @@
+"""Repair and baseline from the app: what they record, why, and the typed name on a protected environment.
+
+Neither runs a migration; both change the history, so they go through app.core.protection's
+rule as the CLI's `repair` and `baseline` do.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.protection import Confirmation, Requirement, confirm
+from app.core.results import RepairCandidate
+from app.gui.confirm_widgets import TypedName, default_on_match
+from app.gui.sql_view import SqlView
+
+
+class _Confirming(QDialog):
+    """The buttons and typed name both dialogs share; subclasses say when their own fields are complete."""
+
+    def _finish(self, lay: QVBoxLayout, need: Requirement, verb: str) -> None:
+        self.need = need
+        self.typed: TypedName | None = None
+        if need.protected:
+            self.typed = TypedName(need)
+            self.typed.matched.connect(self._check)
+            lay.addWidget(self.typed)
+        buttons = QDialogButtonBox()
+        self.ok: QPushButton = buttons.addButton(verb, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.ok.setObjectName("dangerButton")
+        self.cancel_button = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+        self._check()
+
+    def _complete(self) -> bool:
+        return True
+
+    @Slot()
+    def _check(self, *_: object) -> None:
+        default_on_match(self.ok, self.cancel_button, self._complete() and (self.typed is None or self.typed.ok()))
+
+    def accept(self) -> None:
+        """Accept only when complete (Enter may reach here)."""
+        if self.ok.isEnabled():
+            super().accept()
+
+
+class RepairDialog(_Confirming):
+    """The diff of each changed applied file, the reason (it goes into the audit trail), and the name typed."""
+
+    def __init__(self, candidates: list[RepairCandidate], need: Requirement, *, target: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.candidates = candidates
+        n = len(candidates)
+        self.setWindowTitle(f"Accept {n} changed file{'s' if n != 1 else ''} on {need.name}")
+        self.resize(860, 620)
+        lay = QVBoxLayout(self)
+        head = QLabel(f"<b>{n} applied migration{'s' if n != 1 else ''} changed on disk</b> since "
+                      f"{'it was' if n == 1 else 'they were'} applied on <b>{html.escape(need.name)}</b> "
+                      f"({html.escape(target)}). Accepting records the file's new checksum (and its rollback SQL, "
+                      "if it gives one), with who accepted it and why. Nothing runs.")
+        head.setWordWrap(True)
+        lay.addWidget(head)
+        self.diff = SqlView()
+        parts = []
+        for c in candidates:
+            parts.append(f"-- {c.name}" + (" (line endings or BOM only)" if c.line_endings_only else ""))
+            parts.append(c.diff.rstrip() or "-- (no difference in the normalised text)")
+            if c.new_rollback_kind:
+                parts.append("-- the file's custom rollback SQL will be stored as its rollback")
+            parts.append("")
+        self.diff.show_sql("\n".join(parts))
+        lay.addWidget(self.diff, 1)
+        label = QLabel("&Reason (goes into the audit trail):")
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText("e.g. comment fixed after review, no schema change")
+        label.setBuddy(self.reason)
+        lay.addWidget(label)
+        lay.addWidget(self.reason)
+        self.reason.textChanged.connect(self._check)
+        self._finish(lay, need, f"&Accept {n}")
+        self.reason.setFocus()
+
+    def _complete(self) -> bool:
+        return bool(self.reason.text().strip())
+
+    def confirmation(self) -> Confirmation:
+        """For the runner: this target, a repair, these migrations."""
+        return confirm(self.need, typed=self.typed.text() if self.typed else None,
+                       planned=[c.name for c in self.candidates])
+
+
+class BaselineDialog(_Confirming):
+    """What baseline records as applied without running it, the --force choice, and the name typed."""
+
+    def __init__(self, names: list[str], up_to: str, need: Requirement, *, target: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.names = names
+        n = len(names)
+        self.setWindowTitle(f"Baseline {n} migration{'s' if n != 1 else ''} on {need.name}")
+        self.resize(640, 460)
+        lay = QVBoxLayout(self)
+        head = QLabel(f"<b>Record {n} migration{'s' if n != 1 else ''} as applied</b> on "
+                      f"<b>{html.escape(need.name)}</b> ({html.escape(target)}), up to {html.escape(up_to)}, "
+                      "<b>without running them</b>: for a database that already has what they create. "
+                      "Their rollback is manual unless the file gives rollback SQL.")
+        head.setWordWrap(True)
+        lay.addWidget(head)
+        listing = QLabel("<br>".join(html.escape(x) for x in names[:30])
+                         + (f"<br>… and {n - 30} more" if n > 30 else ""))
+        listing.setObjectName("irreversible")
+        listing.setWordWrap(True)
+        lay.addWidget(listing, 1)
+        self.force = QCheckBox("Record them even if the database &lacks objects they create")
+        lay.addWidget(self.force)
+        self._finish(lay, need, f"&Baseline {n}")
+
+    def confirmation(self) -> Confirmation:
+        """For the runner: this target, a baseline, these migrations."""
+        return confirm(self.need, typed=self.typed.text() if self.typed else None, planned=self.names)
