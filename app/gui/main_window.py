@@ -90,6 +90,7 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         problem = None
         if sources is None:
             sources, problem = src.list_sources()
+            self.watch_environments()
         self._sources: list[src.Source] = list(sources)
         recalled = recall_dsn(settings)
         if recalled and not any(s.kind == "dsn" for s in self._sources):

@@ -263,5 +263,18 @@ class WindowActions(_Window):
             self.log.add(problem)
         current = self.source.key if self.source else ""
         self._fill_sources()
-        if current and self._find(current) is None:
+        fresh_current = self._find(current) if current else None
+        if current and fresh_current is None:
             self.set_source(self._sources[0] if self._sources else None)
+        elif fresh_current is not None and fresh_current != self.source and not self.controller.busy:
+            self.set_source(fresh_current, refresh=False)  # its flag, colour or folder changed: the banner shows it
+
+    def watch_environments(self) -> None:
+        """Follow environments.toml: an environment added or changed elsewhere shows up here."""
+        if not src.environments_available():
+            return
+        from app.core.environments import environments_file
+        from app.gui.env_watch import EnvironmentsWatcher
+
+        self.env_watcher = EnvironmentsWatcher(environments_file(), self)
+        self.env_watcher.changed.connect(self._environments_changed)
