@@ -75,6 +75,9 @@ def connection_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--dsn", metavar="URL", help="connection string, e.g. postgresql://user@host:5432/db")
     g.add_argument("--environment", "--env", dest="environment", metavar="NAME",
                    help="a saved environment (profile), e.g. production")
+    from app.cli.fleet import selectors
+
+    selectors(g)
     g.add_argument("--migrations-dir", metavar="DIR", type=Path,
                    help="folder of migration files (default ./migrations, or ./supabase/migrations)")
     g.add_argument("--traceback", action="store_true", help=argparse.SUPPRESS)

@@ -60,6 +60,11 @@ def _profile_options(c: argparse.ArgumentParser, *, edit: bool) -> None:
                    help="ask to type the name before migrate/rollback (default for names containing 'prod')")
     g.add_argument("--no-protected", dest="protected", action="store_false")
     g.add_argument("--colour", "--color", dest="colour", metavar="COLOUR", help="#rrggbb or a colour name")
+    g.add_argument("--group", dest="groups", action="append", metavar="NAME",
+                   help="a group (tag) a fleet command selects it by, e.g. tenants; repeat for several"
+                   + ("; replaces the groups it had" if edit else ""))
+    if edit:
+        g.add_argument("--no-groups", action="store_true", help="remove it from every group")
     g = c.add_argument_group("password (stored only in the OS keyring)")
     g.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     if edit:
@@ -102,6 +107,12 @@ def _build_profile(args: argparse.Namespace) -> Profile:
 
     given = {k: getattr(args, k) for k in ("host", "port", "database", "user", "service", "sslmode",
                                            "sslrootcert", "dsn", "migrations_dir", "protected", "colour")}
+    if args.groups is not None:
+        if getattr(args, "no_groups", False):
+            raise UsageError("give --group or --no-groups, not both")
+        given["groups"] = tuple(dict.fromkeys(args.groups))  # in the order given, once each
+    elif getattr(args, "no_groups", False):
+        given["groups"] = ()
     for key in ("sslrootcert", "migrations_dir"):  # relative to where the user typed it, not a later cwd
         if given[key]:
             given[key] = str(Path(given[key]).expanduser().resolve())
@@ -162,7 +173,7 @@ def handle_list(args: argparse.Namespace, out: Output) -> int:
     for p in profiles:
         stored = None if problem else envs.password_stored(p.name)
         rows.append({"name": p.name, "target": p.display(), "protected": bool(p.protected), "colour": p.colour,
-                     "migrations_dir": p.migrations_dir, "password_stored": stored})
+                     "groups": list(p.groups), "migrations_dir": p.migrations_dir, "password_stored": stored})
     if out.json_mode:
         out.document({"file": str(envs.environments_file()), "keyring_problem": problem, "environments": rows})
         return 0
@@ -172,10 +183,11 @@ def handle_list(args: argparse.Namespace, out: Output) -> int:
         out.line(f"no environments yet ({envs.environments_file()}); add one with "
                  "`tidemark env add NAME --dsn postgresql://user@host/db`")
         return 0
-    table = [("NAME", "TARGET", "PROTECTED", "COLOUR", "PASSWORD")]
+    table = [("NAME", "TARGET", "PROTECTED", "GROUPS", "COLOUR", "PASSWORD")]
     for r in rows:
         pw = {True: "keyring", False: "none", None: "unknown"}[r["password_stored"]]
-        table.append((r["name"], r["target"], "yes" if r["protected"] else "no", r["colour"] or "", pw))
+        table.append((r["name"], r["target"], "yes" if r["protected"] else "no", ",".join(r["groups"]),
+                      r["colour"] or "", pw))
     widths = [max(len(t[i]) for t in table) for i in range(len(table[0]))]
     for t in table:
         out.line("  ".join(c.ljust(w) for c, w in zip(t, widths, strict=True)).rstrip())

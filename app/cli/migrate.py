@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from app.cli import common
+from app.cli import common, fleet
 from app.cli.confirm import backup_options, confirmation
 from app.cli.output import Output, ProgressPrinter
 
@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="run even though an applied file changed since")
         p.add_argument("--allow-out-of-order", action="store_true",
                        help="run pending files older than the newest applied one")
+        fleet.options(p)
         if name == "migrate":
             common.run_options(p)
             p.add_argument("--no-pipeline", dest="pipeline", action="store_false",
@@ -43,6 +44,8 @@ def handle_migrate(args: argparse.Namespace, out: Output) -> int:
     """Run pending migrations."""
     if args.dry_run:
         return handle_dry_run(args, out)
+    if fleet.requested(args):
+        return _fleet_migrate(args, out)
     from app.core.errors import MigrationFailed
 
     runner = common.build_runner(args)
@@ -84,8 +87,27 @@ def _error_dict(exc: object) -> dict[str, object]:
     }
 
 
+def _fleet_migrate(args: argparse.Namespace, out: Output) -> int:
+    from app.core.protection import Action, target_key
+
+    ms = fleet.members(args)
+    confs = fleet.confirmations(
+        ms, args, out, Action.MIGRATE,
+        lambda m: [p.name for p in m.runner.run_migrations(dry_run=True, target=args.target).planned])
+    result = fleet.run(args, out, ms, "applied", lambda m, token, say: m.runner.run_migrations(
+        target=args.target, progress=say, cancel=token, confirmed=confs[target_key(m.runner.target)]))
+    fleet.summary(result, out, heading="APPLIED")
+    return result.exit_code()
+
+
 def handle_dry_run(args: argparse.Namespace, out: Output) -> int:
     """Show what would run, changing nothing."""
+    if fleet.requested(args):
+        ms = fleet.members(args)
+        result = fleet.run(args, out, ms, "would run",
+                           lambda m, token, say: m.runner.run_migrations(dry_run=True, target=args.target))
+        fleet.summary(result, out, heading="WOULD RUN")
+        return result.exit_code()
     runner = common.build_runner(args)
     result = runner.run_migrations(dry_run=True, target=args.target)
     if out.json_mode:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli import common
+from app.cli import common, fleet
 from app.cli.confirm import confirmation
 from app.cli.output import Output, ProgressPrinter
 from app.core.data_loss import irreversible
@@ -31,15 +31,18 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="print each rollback's SQL as it runs")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     common.run_options(p)
+    fleet.options(p)
 
 
 def handle_rollback(args: argparse.Namespace, out: Output) -> int:
     """Roll back by count or to a migration."""
     from app.core.errors import MigrationFailed
 
-    runner = common.build_runner(args)
     count = getattr(args, "count", None)
     to = getattr(args, "name", None)
+    if fleet.requested(args):
+        return _fleet_rollback(args, out, count, to)
+    runner = common.build_runner(args)
     if args.dry_run:
         result = runner.rollback_migrations(count=count, to=to, dry_run=True)
         lost = irreversible(result.planned)
@@ -97,3 +100,21 @@ def _say_lost(out: Output, lost: list[str], verb: str) -> None:
     out.line(f"cannot be undone (what {verb} lost):")
     for sentence in lost:
         out.line(f"  - {sentence}")
+
+
+def _fleet_rollback(args: argparse.Namespace, out: Output, count: int | None, to: str | None) -> int:
+    from app.core.protection import Action, target_key
+
+    ms = fleet.members(args)
+    if args.dry_run:
+        result = fleet.run(args, out, ms, "would roll back", lambda m, token, say: m.runner.rollback_migrations(
+            count=count, to=to, dry_run=True))
+        fleet.summary(result, out, heading="WOULD ROLL BACK")
+        return result.exit_code()
+    confs = fleet.confirmations(
+        ms, args, out, Action.ROLLBACK,
+        lambda m: [r.name for r in m.runner.rollback_migrations(count=count, to=to, dry_run=True).planned])
+    result = fleet.run(args, out, ms, "rolled back", lambda m, token, say: m.runner.rollback_migrations(
+        count=count, to=to, progress=say, cancel=token, confirmed=confs[target_key(m.runner.target)]))
+    fleet.summary(result, out, heading="ROLLED BACK")
+    return result.exit_code()

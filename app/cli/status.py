@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from app.cli import common
+from app.cli import common, fleet
 from app.cli.output import Output
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="show checksums, who applied, failures")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.add_argument("--check", action="store_true", help="exit 1 when health is not healthy (CI gate)")
+    fleet.options(p)
     p.set_defaults(handler=handle_status)
 
     p = sub.add_parser("history", help="the audit trail: applied and rolled back, by whom, from where, when")
@@ -42,6 +43,8 @@ _BADGE = {
 
 def handle_status(args: argparse.Namespace, out: Output) -> int:
     """Print status; with --check, exit 1 unless healthy."""
+    if fleet.requested(args):
+        return _fleet_status(args, out)
     runner = common.build_runner(args)
     status = runner.get_migration_status()
     notes: list[str] = []
@@ -140,3 +143,20 @@ def handle_history(args: argparse.Namespace, out: Output) -> int:
             where = f"{e.error_file}:{e.error_line}" if e.error_line else (e.error_file or "")
             out.line(f"  {e.at:%Y-%m-%d %H:%M:%S} {e.event} {e.migration_name}: {where} {e.error_message}")
     return 0
+
+
+def _fleet_status(args: argparse.Namespace, out: Output) -> int:
+    result = fleet.run(args, out, fleet.members(args), "status",
+                       lambda m, token, say: m.runner.get_migration_status(cancel=token))
+
+    def health(status: MigrationStatus | None) -> str:
+        if status is None:
+            return ""
+        return (f"{status.health.value}: {len(status.applied)} applied, {len(status.pending)} pending"
+                + "".join(f", {n} {s}" for s, n in status.counts.items() if n and s not in ("applied", "pending")))
+
+    fleet.summary(result, out, health, heading="HEALTH")
+    code = result.exit_code()
+    if code == 0 and args.check and any(m.result.health.value != "healthy" for m in result.members):
+        return 1
+    return code

@@ -195,7 +195,7 @@ def apply(ctx: Context, p: Prepared, index: int, total: int, *, failed: LockTime
     attempt = 0
     while True:
         if failed is None:
-            ctx.cancel.check()
+            ctx.cancel.check_between()
             ctx.emit(Phase.MIGRATION_START, index=index, total=total, migration=p.file.name,
                      message=p.file.title)
             try:
@@ -480,7 +480,7 @@ def _record_failure(ctx: Context, event: str, name: str, version: str, info: Ser
 
 def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackMigration:
     """Run a migration's stored rollback SQL and remove it from the history, together."""
-    ctx.cancel.check()
+    ctx.cancel.check_between()
     ctx.emit(Phase.MIGRATION_START, index=index, total=total, migration=row.name, message="rollback")
     sql_text = row.rollback_sql or ""
     label = Path(f"{row.name} (stored rollback SQL)")

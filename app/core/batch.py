@@ -68,9 +68,9 @@ def apply_all(ctx: Context, files: list[Checked], applied: list[AppliedMigration
                     if ahead is not None:
                         ahead.drain()
                     return
-                if ctx.cancel.cancelled and ahead is not None:
+                if ctx.cancel.stopping and ahead is not None:
                     ahead.drain()  # what is already sent committed, or was cancelled: report it first
-                ctx.cancel.check()
+                ctx.cancel.check_between()
                 if i not in ready:  # parse the next few files together (cheaper than one by one)
                     ready = dict(zip(range(i, i + PARSE_AHEAD), prepare_many(files[i:i + PARSE_AHEAD]), strict=False))
                 p = ready[i]

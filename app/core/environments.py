@@ -55,6 +55,7 @@ class Profile:
     migrations_dir: str | None = None
     protected: bool | None = None  # None: by the name (contains "prod"); always a bool once built
     colour: str | None = None
+    groups: tuple[str, ...] = ()  # tags a fleet command selects by (`--group NAME`)
 
     def __post_init__(self) -> None:
         if self.protected is None:
@@ -84,7 +85,10 @@ class Profile:
 
     def to_table(self) -> dict[str, Any]:
         """The TOML table of the profile (set fields only)."""
-        return {k: v for k, v in asdict(self).items() if k != "name" and v is not None and v != ""}
+        table = {k: v for k, v in asdict(self).items() if k != "name" and v is not None and v != "" and v != ()}
+        if "groups" in table:
+            table["groups"] = list(table["groups"])
+        return table
 
 
 @dataclass(frozen=True)
@@ -303,6 +307,8 @@ def _from_table(name: str, table: dict[str, Any], path: Path, text: str) -> Prof
         where = f"{path}:{_line_of(text, name, unknown[0])}"
         raise UsageError(f"{where}: environment {name!r}: unknown field {unknown[0]!r} "
                          f"(known: {', '.join(sorted(_KNOWN))})")
+    if isinstance(table.get("groups"), list):
+        table = {**table, "groups": tuple(table["groups"])}
     return Profile(name=name, **table)
 
 
@@ -323,6 +329,9 @@ def _problems(p: Profile) -> list[tuple[str | None, str]]:
         out.append(("protected", f"field 'protected' must be true or false, not {p.protected!r}"))
     if p.sslmode is not None and p.sslmode not in SSLMODES:
         out.append(("sslmode", f"field 'sslmode' must be one of {', '.join(SSLMODES)}, not {p.sslmode!r}"))
+    if not isinstance(p.groups, tuple) or not all(isinstance(g, str) and _NAME.match(g) for g in p.groups):
+        out.append(("groups", "field 'groups' must be a list of names (letters, digits, '.', '_', '-'), "
+                    f"not {p.groups!r}"))
     if p.colour is not None and not _COLOUR.match(p.colour):
         out.append(("colour", f"field 'colour' must be #rgb, #rrggbb or a colour name, not {p.colour!r}"))
     if p.dsn:

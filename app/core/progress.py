@@ -61,6 +61,23 @@ class CancelToken:
         self._event = threading.Event()
         self._lock = threading.Lock()
         self._conn: psycopg.Connection | None = None
+        self._between = threading.Event()  # stop before the next migration; the running one finishes
+
+    def stop_between(self) -> None:
+        """Stop before the next migration starts, letting the running one finish (a fleet's stop rule)."""
+        self._between.set()
+
+    @property
+    def stopping(self) -> bool:
+        """True once cancel() or stop_between() was called: no new migration starts."""
+        return self._event.is_set() or self._between.is_set()
+
+    def check_between(self) -> None:
+        """Between migrations: raise Cancelled after cancel() or stop_between()."""
+        self.check()
+        if self._between.is_set():
+            raise Cancelled("stopped before the next migration (another target failed): the migrations before "
+                            "it are applied, nothing after them ran")
 
     def cancel(self) -> None:
         """Ask the work to stop; the running statement gets a server-side cancel request."""

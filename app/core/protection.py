@@ -137,6 +137,30 @@ def confirm(need: Requirement, *, typed: str | None = None, assume_yes: bool = F
                         backup_waived=no_backup and need.backup is not None)
 
 
+def confirm_all(needs: list[Requirement], *, fleet_name: str, typed: str | None = None, assume_yes: bool = False,
+                backup: str | None = "default", no_backup: bool = False,
+                planned: dict[str, list[str]] | None = None) -> dict[str, Confirmation]:
+    """One confirmation for a whole fleet run: `fleet_name` typed once (or `assume_yes`) stands for every
+    protected target's name. Returns a Confirmation per target key, each bound to its own target.
+
+    `planned` maps a target key to what the user was shown would change there.
+    """
+    if any(n.protected for n in needs) and not assume_yes:
+        if typed is None:
+            names = ", ".join(n.name for n in needs if n.protected)
+            raise ProtectionRequired(f"protected environments ({names}): {needs[0].action} needs {fleet_name!r} "
+                                     "typed to confirm, or --yes. Nothing was changed")
+        if typed.strip() != fleet_name:
+            raise ProtectionRequired(f"confirmation did not match {fleet_name!r}: nothing was changed")
+    out = {}
+    for need in needs:
+        seen = (planned or {}).get(need.target_key)
+        out[need.target_key] = confirm(need, assume_yes=True, backup=backup, no_backup=no_backup, planned=seen)
+        if need.protected:
+            out[need.target_key].by = "--yes" if assume_yes else f"typed {fleet_name!r}"
+    return out
+
+
 def enforce(confirmed: Confirmation | None, target: Target, action: Action,
             will_change: list[str]) -> Confirmation | None:
     """Inside the lock, just before anything changes: refuse unless the rule is met.
@@ -180,6 +204,7 @@ __all__ = [
     "ProtectionRequired",
     "Requirement",
     "confirm",
+    "confirm_all",
     "confirmation_name",
     "enforce",
     "requirement",

@@ -1,0 +1,207 @@
+"""Fleets: status, dry-run, migrate and rollback on --environments / --group, on real databases.
+
+Each target is its own database on the test server, saved as an environment; the stop rule,
+canaries, locks and the one confirmation for protected targets are exercised for real.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import keyring
+import psycopg
+import pytest
+from keyring.backends import fail
+
+from app.cli.main import main
+from app.cli.output import Streams
+from app.core import environments as envs
+from app.core.fleet import Outcome
+from tests.conftest import Database, MigrationDir, Server, fresh_database, run_cli, wait_for
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("TIDEMARK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        yield tmp_path / "home"
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def tenants(home: Path, pg_server: Server, migrations: MigrationDir, monkeypatch: pytest.MonkeyPatch
+            ) -> Iterator[dict[str, Database]]:
+    """Three databases saved as environments t1, t2, t3 in group 'tenants' (t3 also protected)."""
+    if pg_server.password:
+        monkeypatch.setenv("PGPASSWORD", pg_server.password)
+    with ExitStack() as stack:
+        dbs = {}
+        for name in ("t1", "t2", "t3"):
+            db = stack.enter_context(fresh_database(pg_server))
+            dsn, _ = envs.split_password(db.dsn)
+            envs.save_environment(envs.Profile(name, dsn=dsn, migrations_dir=str(migrations.path),
+                                               groups=("tenants",), protected=name == "t3"))
+            dbs[name] = db
+        yield dbs
+
+
+def _two_files(migrations: MigrationDir) -> None:
+    migrations.add("a", "CREATE TABLE a (id int);\n-- ROLLBACK: DROP TABLE a;\n")
+    migrations.add("b", "CREATE TABLE b (id int);\n-- ROLLBACK: DROP TABLE b;\n")
+
+
+def _applied(db: Database) -> list[str]:
+    if not db.exists("public._migrations"):
+        return []
+    return [r[0][15:] for r in db.query("SELECT name FROM public._migrations ORDER BY version")]
+
+
+def test_groups_are_saved_listed_and_validated(home: Path) -> None:
+    assert run_cli("env", "add", "eu1", "--host", "db1", "--group", "tenants", "--group", "eu").code == 0
+    assert envs.get_environment("eu1").groups == ("tenants", "eu")
+    r = run_cli("env", "list", "--json")
+    assert json.loads(r.stdout)["environments"][0]["groups"] == ["tenants", "eu"]
+    assert "tenants,eu" in run_cli("env", "list").stdout
+    assert run_cli("env", "edit", "eu1", "--group", "us").code == 0
+    assert envs.get_environment("eu1").groups == ("us",)
+    assert run_cli("env", "edit", "eu1", "--no-groups").code == 0
+    assert envs.get_environment("eu1").groups == ()
+    r = run_cli("env", "add", "bad", "--host", "h", "--group", "no spaces")
+    assert r.code == 2 and "'groups' must be a list of names" in r.stderr
+    r = run_cli("status", "--group", "nobody-here")
+    assert r.code == 2 and "no environment is in group 'nobody-here'" in r.stderr
+
+
+def test_migrate_a_group_with_yes_then_status_and_rollback(tenants: dict[str, Database],
+                                                           migrations: MigrationDir) -> None:
+    _two_files(migrations)
+    r = run_cli("migrate", "--group", "tenants", "--yes")
+    assert r.code == 0, r.stderr
+    assert all(_applied(db) == ["a.sql", "b.sql"] for db in tenants.values())
+    assert "[t2] 2/2 applied 20260101000002_b.sql" in r.stdout
+    assert "applied: 3 ok (of 3 targets)" in r.stdout
+    # The protected one was backed up first, as a single run is.
+    assert "[t3] backup (schema) written to" in r.stdout
+
+    r = run_cli("status", "--group", "tenants", "--json")
+    doc = json.loads(r.stdout)
+    assert r.code == 0 and [t["outcome"] for t in doc["targets"]] == ["ok"] * 3
+    assert all(len(t["result"]["migrations"]) == 2 for t in doc["targets"])
+    r = run_cli("rollback", "1", "--environments", "t1,t2")
+    assert r.code == 0, r.stderr
+    assert _applied(tenants["t1"]) == _applied(tenants["t2"]) == ["a.sql"]
+    assert _applied(tenants["t3"]) == ["a.sql", "b.sql"]
+
+
+def test_protected_targets_need_one_confirmation_for_the_whole_run(tenants: dict[str, Database],
+                                                                   migrations: MigrationDir) -> None:
+    _two_files(migrations)
+    r = run_cli("migrate", "--group", "tenants")  # no terminal, no --yes
+    assert r.code == 2 and "1 protected environment (t3)" in r.stderr and "--yes" in r.stderr
+    assert all(_applied(db) == [] for db in tenants.values())
+
+    def typed(text: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["migrate", "--group", "tenants"], Streams(stdin=_Terminal(text), stdout=out, stderr=err))
+        return code, out.getvalue(), err.getvalue()
+
+    code, _, err = typed("t3\n")
+    assert code == 2 and "did not match 'tenants'" in err
+    assert "t3: 2: 20260101000001_a.sql, 20260101000002_b.sql" in err
+    assert all(_applied(db) == [] for db in tenants.values())
+    code, _out, err = typed("tenants\n")
+    assert code == 0, err
+    assert all(_applied(db) == ["a.sql", "b.sql"] for db in tenants.values())
+
+
+def test_the_stop_rule_lets_the_running_migration_finish_and_starts_nothing_new(
+        tenants: dict[str, Database], migrations: MigrationDir) -> None:
+    migrations.add("a", "SELECT pg_advisory_xact_lock(4242);\nCREATE TABLE a (id int);\n")
+    migrations.add("b", "CREATE TABLE b (id int);\n")
+    tenants["t1"].execute("CREATE TABLE a (id int)")  # t1 fails on its first migration
+    holder = psycopg.connect(tenants["t2"].dsn, autocommit=True)
+    holder.execute("SELECT pg_advisory_lock(4242)")  # t2's first migration waits on it
+    result: dict[str, object] = {}
+
+    def go() -> None:
+        out, err = io.StringIO(), io.StringIO()
+        # --no-pipeline: a pipelined run has up to 4 migrations on their way, which the stop rule lets finish.
+        result["code"] = main(["migrate", "--environments", "t2,t1,t3", "--parallel", "2", "--yes", "--json",
+                               "--no-pipeline"],
+                              Streams(stdin=io.StringIO(), stdout=out, stderr=err))
+        result["doc"] = json.loads(out.getvalue()) if out.getvalue() else err.getvalue()
+
+    t = threading.Thread(target=go)
+    t.start()
+    try:
+        wait_for(lambda: tenants["t2"].scalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                                              "'Lock' AND wait_event = 'advisory'") == 1, "t2 to wait on the lock")
+        wait_for(lambda: tenants["t1"].exists("public._migration_audit")
+                 and tenants["t1"].scalar("SELECT count(*) FROM public._migration_audit WHERE event = 'failed'"),
+                 "t1 to fail")
+    finally:
+        holder.close()  # t2's first migration goes on and commits
+        t.join(60)
+    assert result["code"] == 1, result
+    outcomes = {x["name"]: x["outcome"] for x in result["doc"]["targets"]}
+    assert outcomes == {"t2": Outcome.STOPPED.value, "t1": Outcome.FAILED.value, "t3": Outcome.NOT_STARTED.value}
+    assert _applied(tenants["t2"]) == ["a.sql"], "the running migration finished, the next did not start"
+    assert _applied(tenants["t1"]) == [] and _applied(tenants["t3"]) == []
+
+
+def test_continue_runs_the_others_and_a_failed_canary_stops_everything(
+        tenants: dict[str, Database], migrations: MigrationDir) -> None:
+    _two_files(migrations)
+    tenants["t2"].execute("CREATE TABLE b (id int)")
+    r = run_cli("migrate", "--group", "tenants", "--yes", "--on-failure", "continue", "--parallel", "1")
+    assert r.code == 1
+    assert _applied(tenants["t1"]) == _applied(tenants["t3"]) == ["a.sql", "b.sql"]
+    assert _applied(tenants["t2"]) == ["a.sql"]
+    assert r.stdout.index("t2  ") < r.stdout.index("t1  "), "failures first in the table"
+    row = next(line for line in r.stdout.splitlines() if line.startswith("t2  "))
+    assert "failed" in row and "20260101000002_b.sql" in row  # the first line of its error
+
+    for db in tenants.values():
+        db.execute("DROP TABLE IF EXISTS a, b, public._migrations, public._migration_audit, "
+                   "public._migration_rollbacks")
+    tenants["t2"].execute("CREATE TABLE b (id int)")
+    r = run_cli("migrate", "--group", "tenants", "--yes", "--canary", "t2", "--on-failure", "continue")
+    assert r.code == 1 and "2 not started" in r.stdout
+    assert _applied(tenants["t1"]) == _applied(tenants["t3"]) == []
+    r = run_cli("migrate", "--group", "tenants", "--yes", "--canary", "nope")
+    assert r.code == 2 and "--canary nope: not among the targets" in r.stderr
+
+
+def test_a_locked_target_exits_3_with_the_others_done(tenants: dict[str, Database], migrations: MigrationDir) -> None:
+    from app.core import lock
+
+    _two_files(migrations)
+    with psycopg.connect(tenants["t1"].dsn, autocommit=True) as other:
+        assert lock.try_acquire(other)
+        r = run_cli("migrate", "--group", "tenants", "--yes")
+    assert r.code == 3, r.stdout + r.stderr
+    assert "locked" in r.stdout
+    assert _applied(tenants["t1"]) == [] and _applied(tenants["t2"]) == _applied(tenants["t3"]) == ["a.sql", "b.sql"]
+
+
+def test_fleet_and_single_target_options_contradict(tenants: dict[str, Database]) -> None:
+    r = run_cli("status", "--group", "tenants", "--environment", "t1")
+    assert r.code == 2 and "not both" in r.stderr
+    r = run_cli("migrate", "--environments", "t1,nope", "--yes")
+    assert r.code == 2 and "unknown environment 'nope'" in r.stderr
+    r = run_cli("migrate", "--group", "tenants", "--yes", "--parallel", "0")
+    assert r.code == 2 and "--parallel must be 1 or more" in r.stderr
