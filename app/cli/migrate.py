@@ -97,6 +97,8 @@ def handle_dry_run(args: argparse.Namespace, out: Output) -> int:
 def print_plan(result: RunResult, out: Output) -> None:
     """The dry run, readable: per file its statements, locks and stored rollback."""
     out.line(f"dry run against {result.target}: nothing is changed")
+    if result.layout:
+        out.line(f"layout: {result.layout}")
     for w in result.warnings:
         out.line(f"note: {w}")
     if not result.planned:

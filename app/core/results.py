@@ -73,6 +73,7 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     total_ms: float = 0.0
     target: str = ""
+    layout: str = ""  # the dry run says which layout the files were read in
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
