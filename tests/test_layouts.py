@@ -443,3 +443,20 @@ def _schema(db: Database) -> dict[str, str]:
         objects = snapshot(conn, ["public"]).objects
     skip: Callable[[str], bool] = lambda k: "schema_migrations" in k or "_migration" in k  # noqa: E731
     return {k: v for k, v in objects.items() if not skip(k)}
+
+
+def test_baseline_of_a_database_the_other_tool_migrated(database: Database, tmp_path: Path) -> None:
+    folder = _write(tmp_path / "migrations", GOOSE)
+    database.execute(  # what goose applied before the switch: the first two migrations' up sections
+        "CREATE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at = now(); "
+        "RETURN NEW; END; $$; CREATE TABLE posts (id serial PRIMARY KEY, title text NOT NULL, updated_at timestamptz);"
+        "CREATE TRIGGER posts_touch BEFORE UPDATE ON posts FOR EACH ROW EXECUTE FUNCTION touch_updated_at();")
+    r = run_cli("baseline", "2", *_args(database, folder))
+    assert r.code == 0, r.stderr
+    assert [(n, k) for n, _, k, _ in _history(database)] == [("1_create_posts.sql", "custom"),
+                                                              ("2_posts_trigger.sql", "custom")]
+    r = run_cli("migrate", *_args(database, folder))
+    assert r.code == 0, r.stderr
+    assert [n for n, *_ in _history(database)][-1] == "10_posts_title_index.sql"
+    assert run_cli("rollback", "3", *_args(database, folder)).code == 0  # through the stored down sections
+    assert not database.exists("public.posts")

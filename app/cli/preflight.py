@@ -89,8 +89,9 @@ def _size(n: int) -> str:
 
 def handle_lint(args: argparse.Namespace, out: Output) -> int:
     """Lint the pending migrations (or --all, or the files given)."""
+    from app.core import layouts
     from app.core.errors import UsageError
-    from app.core.files import default_migrations_dir, discover
+    from app.core.files import default_migrations_dir
     from app.core.lint import lint_files
 
     pg_version = None
@@ -104,7 +105,7 @@ def handle_lint(args: argparse.Namespace, out: Output) -> int:
         scope = ""
     elif args.all:
         folder = args.migrations_dir or default_migrations_dir()
-        paths = [f.path for f in discover(folder)]
+        paths = [f.path for f in layouts.read(Path(folder)).files]
         scope = f"every migration in {folder}"
     else:
         runner = common.build_runner(args)

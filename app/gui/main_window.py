@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import ManualRollback, TidemarkError
+from app.core.files import version_key
 from app.core.status import MigrationInfo, State
 from app.gui import sources as src
 from app.gui.cards import OverviewCards
@@ -353,7 +354,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.act_run_to.setEnabled(have and m is not None and m.state in (State.PENDING, State.FAILED))
         self.act_rb_last.setEnabled(have and bool(applied))
         self.act_rb_to.setEnabled(have and m is not None and m.is_applied
-                                  and any(a.version > m.version for a in applied))
+                                  and any(version_key(a.version) > version_key(m.version) for a in applied))
         self.act_history.setEnabled(have and bool(status and status.history_exists))
         self.export_button.setEnabled(have and _report_available())
         self.act_compare.setEnabled(not busy and _compare_available() and bool(self._sources_or_none()))

@@ -22,7 +22,7 @@ class Folder:
     path: Path
     sql: list[str]  # names of the entries ending in .sql (files or not: the reader reports what they are)
     subfolders: list[str]
-    _data: dict[Path, bytes] = field(default_factory=dict)
+    _data: dict[str, bytes] = field(default_factory=dict)
 
     @classmethod
     def scan(cls, directory: Path) -> Folder:
@@ -52,16 +52,23 @@ class Folder:
 
     def data(self, path: Path) -> bytes:
         """The bytes of a file (MigrationFileError when it is not a readable regular file)."""
-        if path not in self._data:
-            self._data[path] = read_regular(path)
-        return self._data[path]
+        key = str(path)
+        data = self._data.get(key)
+        if data is None:
+            data = self._data[key] = read_regular(path)
+        return data
 
-    def peek(self, path: Path) -> str:
-        """The text of a file for a look at its markers; '' when it cannot be read (its reader says why)."""
+    def peek(self, path: Path, needles: tuple[bytes, ...]) -> str:
+        """The text of a file holding one of the needles (any case), for a look at its markers; else ''.
+
+        '' too when it cannot be read: its reader says why. Most files hold none: no decoding then.
+        """
         try:
-            return self.data(path).decode("utf-8", errors="replace")
+            data = self.data(path)
         except MigrationFileError:
             return ""
+        lowered = data.lower()
+        return data.decode("utf-8", errors="replace") if any(n in lowered for n in needles) else ""
 
     def sql_files_in(self, sub: str) -> list[str]:
         """The .sql names inside a subfolder (none when it cannot be read)."""

@@ -20,7 +20,7 @@ def detect(folder: Folder) -> str:
         if golang_migrate.NAME.match(name):
             seen.setdefault("golang-migrate", name)
             continue
-        marker = sections.first_marker(folder.peek(path))
+        marker = sections.first_marker(folder.peek(path, sections.NEEDLES))
         if marker is not None:
             seen.setdefault(marker[0], f"{name}:{marker[1]}")
         elif plain is None and FILE_NAME.match(name):

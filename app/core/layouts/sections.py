@@ -58,6 +58,7 @@ _TOOL_LINE = {
     "sql-migrate": re.compile(r"^\s*--\s*\+migrate\b", re.IGNORECASE),
 }
 _NEEDLES = ("migrate:", "+goose", "+migrate")
+NEEDLES = tuple(n.encode() for n in _NEEDLES)
 
 
 def first_marker(text: str) -> tuple[str, int] | None:
