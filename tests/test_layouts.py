@@ -460,3 +460,18 @@ def test_baseline_of_a_database_the_other_tool_migrated(database: Database, tmp_
     assert [n for n, *_ in _history(database)][-1] == "10_posts_title_index.sql"
     assert run_cli("rollback", "3", *_args(database, folder)).code == 0  # through the stored down sections
     assert not database.exists("public.posts")
+
+
+def test_lint_reads_only_the_up_section(tmp_path: Path) -> None:
+    folder = _write(tmp_path / "migrations", {"20240101000000_x.sql": """-- migrate:up
+ALTER TABLE users DROP COLUMN legacy;
+
+-- migrate:down
+ALTER TABLE users ADD COLUMN legacy text;
+DROP TABLE users;
+"""})
+    r = run_cli("lint", "--all", "--migrations-dir", str(folder), "--json")
+    assert r.code == 0, r.stderr
+    found = [(f["line"], f["rule"]) for f in json.loads(r.stdout)["findings"]]
+    assert (2, "drop-column") in found
+    assert all(line < 4 for line, _ in found), f"the down section is not linted: {found}"
