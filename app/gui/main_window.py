@@ -502,8 +502,9 @@ class MainWindow(WindowActions, QMainWindow):
         self.cards.show_status(status)
         self.charts.set_rows(status.migrations)
         folder = html.escape(status.migrations_dir)
+        layout = f" · layout: {html.escape(status.layout)}" if status.layout else ""
         self._show_banner(f"PostgreSQL {html.escape(status.server_version)} · database "
-                          f"<b>{html.escape(status.database)}</b> · migrations: {folder}")
+                          f"<b>{html.escape(status.database)}</b> · migrations: {folder}{layout}")
         if not status.history_exists:
             self.log.add("no history tables yet: the first run creates them")
         counts = ", ".join(f"{n} {state}" for state, n in status.counts.items() if n)
