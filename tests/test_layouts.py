@@ -182,6 +182,19 @@ SELECT diesel_manage_updated_at('books');
     "2024-01-16-090000_books_title_index/metadata.toml": "run_in_transaction = false\n",
 }
 
+FLYWAY = {  # 1.10 after 1.9; Flyway reads subfolders of its location too
+    "V1__create_customers.sql": "CREATE TABLE customers (id bigint PRIMARY KEY, name text NOT NULL);\n",
+    "U1__create_customers.sql": "DROP TABLE customers;\n",
+    "V1.9__customers_email.sql": "ALTER TABLE customers ADD COLUMN email text;\n",
+    "U1.9__customers_email.sql": "ALTER TABLE customers DROP COLUMN email;\n",
+    "V1.10__customers_email_index.sql": "CREATE INDEX CONCURRENTLY customers_email_idx ON customers (email);\n",
+    "V1.10__customers_email_index.sql.conf": "executeInTransaction=false\n",
+    "U1.10__customers_email_index.sql": "DROP INDEX IF EXISTS customers_email_idx;\n",
+    "release_2/V2__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint REFERENCES customers);"
+                                "\n",
+    "release_2/U2__orders.sql": "DROP TABLE orders;\n",
+}
+
 # layout -> (files, objects that exist once migrated, names in history in order)
 PROJECTS: dict[str, tuple[dict[str, str], list[str], list[str]]] = {
     "dbmate": (DBMATE, ["public.users", "public.users_created_at_idx"], list(DBMATE)),
@@ -194,7 +207,12 @@ PROJECTS: dict[str, tuple[dict[str, str], list[str], list[str]]] = {
     "diesel": (DIESEL, ["public.books", "public.books_title_idx"],
                ["00000000000000_diesel_initial_setup", "2024-01-15-101500_create_books",
                 "2024-01-16-090000_books_title_index"]),
+    "flyway": (FLYWAY, ["public.customers", "public.customers_email_idx", "public.orders"],
+               ["V1__create_customers.sql", "V1.9__customers_email.sql", "V1.10__customers_email_index.sql",
+                "V2__orders.sql"]),
 }
+# layout -> the migration its no-transaction option is on
+NO_TRANSACTION = {"dbmate": -1, "goose": -1, "sql-migrate": -1, "diesel": -1, "flyway": 2}
 
 
 def _args(db: Database, folder: Path) -> list[str]:
@@ -238,8 +256,9 @@ def test_layout_migrate_status_rollback(layout: str, database: Database, tmp_pat
     assert [n for n, *_ in rows] == names
     expect_kind = "generated" if layout == "prisma" else "custom"
     assert {k for _, _, k, _ in rows} == {expect_kind}
-    if layout not in ("prisma", "golang-migrate"):
-        assert rows[-1][3] is False, "the tool's no-transaction option is honoured"
+    if layout in NO_TRANSACTION:
+        assert [t for *_, t in rows].count(False) == 1, "the tool's no-transaction option is honoured"
+        assert rows[NO_TRANSACTION[layout]][3] is False
 
     r = run_cli("status", *args)
     assert r.code == 0 and f"layout: {layout} (detected)" in r.stdout, r.stdout
@@ -475,3 +494,16 @@ DROP TABLE users;
     found = [(f["line"], f["rule"]) for f in json.loads(r.stdout)["findings"]]
     assert (2, "drop-column") in found
     assert all(line < 4 for line, _ in found), f"the down section is not linted: {found}"
+
+
+@pytest.mark.parametrize(("name", "text", "needle"), [
+    ("V3_single_underscore.sql", "CREATE TABLE t (id int);\n", "V3_single_underscore.sql: has one underscore"),
+    ("R__refresh_views.sql", "CREATE OR REPLACE VIEW v AS SELECT 1;\n", "is a Flyway repeatable migration"),
+    ("V3__grant.sql", "-- grants\nGRANT SELECT ON customers TO ${reader};\n",
+     "V3__grant.sql:2: uses the Flyway placeholder ${reader}"),
+    ("U7__orphan.sql", "DROP TABLE t;\n", "U7__orphan.sql: cannot be placed in the flyway layout"),
+    ("V1.0__again.sql", "CREATE TABLE t (id int);\n", "duplicate version 1 (also V1.0__again.sql)"),
+])
+def test_flyway_refusals(name: str, text: str, needle: str, database: Database, tmp_path: Path) -> None:
+    folder = _write(tmp_path / "migrations", {**FLYWAY, name: text})
+    _refused(database, folder, needle)

@@ -350,7 +350,10 @@ def version_key(version: str) -> tuple[tuple[int, int, str], ...]:
     length sort as text), golang-migrate's and goose's `1` < `2` < `10` as unsigned
     integers, and Flyway's `1.10` after `1.9`. History keeps the version text; only order uses this.
     """
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[._]", version))
+    parts = [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[._]", version)]
+    while len(parts) > 1 and parts[-1] == (0, 0, ""):  # Flyway: 1.0 is 1
+        parts.pop()
+    return tuple(parts)
 
 
 def default_migrations_dir(cwd: Path | None = None) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from app.core.errors import UsageError
 from app.core.files import MigrationFile
-from app.core.layouts import dbmate, diesel, golang_migrate, goose, native, prisma, sql_migrate
+from app.core.layouts import dbmate, diesel, flyway, golang_migrate, goose, native, prisma, sql_migrate
 from app.core.layouts.common import Folder
 
 Reader = Callable[[Folder], list[MigrationFile]]
@@ -27,6 +27,7 @@ READERS: dict[str, Reader] = {
     "golang-migrate": golang_migrate.read,
     "prisma": prisma.read,
     "diesel": diesel.read,
+    "flyway": flyway.read,
 }
 
 

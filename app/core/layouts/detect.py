@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from app.core.errors import UsageError
 from app.core.files import FILE_NAME
-from app.core.layouts import golang_migrate, sections
+from app.core.layouts import flyway, golang_migrate, sections
 from app.core.layouts.common import Folder
 
 # Layouts whose files are told apart by their names: a file in our naming beside them is another layout.
-_BY_NAME = ("golang-migrate", "prisma", "diesel")
+_BY_NAME = ("golang-migrate", "prisma", "diesel", "flyway")
 
 
 def detect(folder: Folder) -> str:
@@ -19,6 +19,9 @@ def detect(folder: Folder) -> str:
         path = folder.path / name
         if golang_migrate.NAME.match(name):
             seen.setdefault("golang-migrate", name)
+            continue
+        if flyway.LOOKS_LIKE.match(name):
+            seen.setdefault("flyway", name)
             continue
         marker = sections.first_marker(folder.peek(path, sections.NEEDLES))
         if marker is not None:
@@ -31,6 +34,8 @@ def detect(folder: Folder) -> str:
             seen.setdefault("prisma", f"{sub}/migration.sql")
         elif "up.sql" in inside:
             seen.setdefault("diesel", f"{sub}/up.sql")
+        elif any(flyway.NAME.match(n) for n in inside):  # Flyway reads subfolders too
+            seen.setdefault("flyway", f"{sub}/{next(n for n in inside if flyway.NAME.match(n))}")
     if plain is not None and any(k in seen for k in _BY_NAME):
         seen["tidemark"] = plain
     if len(seen) > 1:
