@@ -507,3 +507,31 @@ DROP TABLE users;
 def test_flyway_refusals(name: str, text: str, needle: str, database: Database, tmp_path: Path) -> None:
     folder = _write(tmp_path / "migrations", {**FLYWAY, name: text})
     _refused(database, folder, needle)
+
+
+def test_rehearse_checks_the_down_files(database: Database, tmp_path: Path) -> None:
+    folder = _write(tmp_path / "migrations", {
+        "1_users.up.sql": "CREATE TABLE users (id int PRIMARY KEY);\n",
+        "1_users.down.sql": "DROP TABLE users;\n",
+        "2_email.up.sql": "ALTER TABLE users ADD COLUMN email text;\nCREATE INDEX users_email_idx ON users (email);\n",
+        "2_email.down.sql": "DROP INDEX users_email_idx;\n",  # forgets the column
+    })
+    r = run_cli("rehearse", *_args(database, folder))
+    assert r.code == 1, r.stdout + r.stderr
+    line = next(ln for ln in r.stdout.splitlines() if "] 2_email.up.sql" in ln)
+    assert "DOES NOT RESTORE" in line
+    assert "email" in r.stdout.split("] 2_email.up.sql", 1)[1]
+    line = next(ln for ln in r.stdout.splitlines() if "] 1_users.up.sql" in ln)
+    assert "rollback verified" in line
+    assert not database.exists("public._migrations"), "the rehearsal ran on a copy"
+
+
+def test_missing_file_row_gets_a_title_from_its_name(database: Database, tmp_path: Path) -> None:
+    folder = _write(tmp_path / "migrations", dict(list(GOLANG_MIGRATE.items())[:4]))
+    assert run_cli("migrate", *_args(database, folder)).code == 0
+    database.execute("UPDATE public._migrations SET title = NULL")
+    (folder / "1_create_orders.up.sql").unlink()
+    (folder / "1_create_orders.down.sql").unlink()  # alone it would be refused: a down file without its up
+    doc = json.loads(run_cli("status", *_args(database, folder), "--json").stdout)
+    assert [(m["state"], m["title"]) for m in doc["migrations"]] == [("missing", "create orders"),
+                                                                      ("applied", "order items")]

@@ -372,6 +372,12 @@ def default_migrations_dir(cwd: Path | None = None) -> Path:
     return plain
 
 
+def title_from_name(name: str) -> str:
+    """A title made from a migration name of any layout: its description, underscores as spaces."""
+    stem = name.removesuffix(".sql").removesuffix(".up")
+    return re.sub(r"^[VU]?\d[\d.\-]*_+", "", stem).replace("_", " ")
+
+
 def version_of(name: str) -> str | None:
     """The 14-digit version of a migration name, file name or version string."""
     name = name.strip()

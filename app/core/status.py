@@ -8,7 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from app.core.files import MigrationFile, version_key
+from app.core.files import MigrationFile, title_from_name, version_key
 from app.core.history import AppliedRow, LastEvent
 from app.core.jsonable import jsonable
 
@@ -211,7 +211,7 @@ def _from_row(row: AppliedRow, state: State, f: MigrationFile | None, *, line_en
         version=row.version,
         name=f.name if f else row.name,
         state=state,
-        title=f.title if f else (row.title or row.name[15:].removesuffix(".sql").replace("_", " ")),
+        title=f.title if f else (row.title or title_from_name(row.name)),
         description=f.description if f else "",
         path=f.path if f else None,
         batch_id=row.batch_id,
