@@ -48,8 +48,8 @@ ALTER TABLE users DROP COLUMN name;
     "20240107120000_index_created_at.sql": """-- migrate:up transaction:false
 CREATE INDEX CONCURRENTLY users_created_at_idx ON users (created_at);
 
--- migrate:down
-DROP INDEX IF EXISTS users_created_at_idx;
+-- migrate:down transaction:false
+DROP INDEX CONCURRENTLY IF EXISTS users_created_at_idx;
 """,
 }
 
