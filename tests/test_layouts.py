@@ -195,6 +195,54 @@ FLYWAY = {  # 1.10 after 1.9; Flyway reads subfolders of its location too
     "release_2/U2__orders.sql": "DROP TABLE orders;\n",
 }
 
+SQITCH = {  # the flipr project of Sqitch's own tutorial (sqitchers/sqitch-intro)
+    "sqitch.plan": """%syntax-version=1.0.0
+%project=flipr
+%uri=https://github.com/sqitchers/sqitch-intro/
+
+appschema 2013-12-30T23:19:37Z Marge N. O'Vera <marge@example.com> # Add schema for all flipr objects.
+users [appschema] 2013-12-31T00:12:25Z Marge N. O'Vera <marge@example.com> # Creates table to track our users.
+insert_user [users appschema] 2013-12-31T00:26:29Z Marge N. O'Vera <marge@example.com> # Creates a function.
+@v1.0.0-dev1 2013-12-31T00:40:42Z Marge N. O'Vera <marge@example.com> # Tag v1.0.0-dev1.
+""",
+    "sqitch.conf": "[core]\n\tengine = pg\n",
+    "deploy/appschema.sql": "-- Deploy flipr:appschema to pg\n\nBEGIN;\n\nCREATE SCHEMA flipr;\n\nCOMMIT;\n",
+    "revert/appschema.sql": "-- Revert flipr:appschema from pg\n\nBEGIN;\n\nDROP SCHEMA flipr;\n\nCOMMIT;\n",
+    "verify/appschema.sql": "-- Verify flipr:appschema on pg\n\n"
+                            "SELECT pg_catalog.has_schema_privilege('flipr', 'usage');\n",
+    "deploy/users.sql": """-- Deploy flipr:users to pg
+-- requires: appschema
+
+BEGIN;
+
+CREATE TABLE flipr.users (
+    nickname  TEXT        PRIMARY KEY,
+    password  TEXT        NOT NULL,
+    timestamp TIMESTAMPTZ NOT NULL DEFAULT NOW()
+);
+
+COMMIT;
+""",
+    "revert/users.sql": "-- Revert flipr:users from pg\n\nBEGIN;\n\nDROP TABLE flipr.users;\n\nCOMMIT;\n",
+    "deploy/insert_user.sql": """-- Deploy flipr:insert_user to pg
+-- requires: users
+-- requires: appschema
+
+BEGIN;
+
+CREATE OR REPLACE FUNCTION flipr.insert_user(
+    nickname TEXT,
+    password TEXT
+) RETURNS VOID LANGUAGE SQL SECURITY DEFINER AS $$
+    INSERT INTO flipr.users VALUES($1, md5($2));
+$$;
+
+COMMIT;
+""",
+    "revert/insert_user.sql": "-- Revert flipr:insert_user from pg\n\nBEGIN;\n\n"
+                              "DROP FUNCTION flipr.insert_user(TEXT, TEXT);\n\nCOMMIT;\n",
+}
+
 # layout -> (files, objects that exist once migrated, names in history in order)
 PROJECTS: dict[str, tuple[dict[str, str], list[str], list[str]]] = {
     "dbmate": (DBMATE, ["public.users", "public.users_created_at_idx"], list(DBMATE)),
@@ -210,6 +258,7 @@ PROJECTS: dict[str, tuple[dict[str, str], list[str], list[str]]] = {
     "flyway": (FLYWAY, ["public.customers", "public.customers_email_idx", "public.orders"],
                ["V1__create_customers.sql", "V1.9__customers_email.sql", "V1.10__customers_email_index.sql",
                 "V2__orders.sql"]),
+    "sqitch": (SQITCH, ["flipr.users"], ["appschema", "users", "insert_user"]),
 }
 # layout -> the migration its no-transaction option is on
 NO_TRANSACTION = {"dbmate": -1, "goose": -1, "sql-migrate": -1, "diesel": -1, "flyway": 2}
@@ -535,3 +584,35 @@ def test_missing_file_row_gets_a_title_from_its_name(database: Database, tmp_pat
     doc = json.loads(run_cli("status", *_args(database, folder), "--json").stdout)
     assert [(m["state"], m["title"]) for m in doc["migrations"]] == [("missing", "create orders"),
                                                                       ("applied", "order items")]
+
+
+def test_sqitch_titles_are_the_plan_notes(database: Database, tmp_path: Path) -> None:
+    folder = _write(tmp_path / "migrations", SQITCH)
+    doc = json.loads(run_cli("status", *_args(database, folder), "--json").stdout)
+    assert [(m["version"], m["title"]) for m in doc["migrations"]][:2] == [
+        ("1", "Add schema for all flipr objects."), ("2", "Creates table to track our users.")]
+    assert run_cli("migrate", *_args(database, folder)).code == 0
+    database.execute("SELECT flipr.insert_user('marge', 'secret')")
+    assert run_cli("rollback-to", "appschema", *_args(database, folder)).code == 0
+    assert not database.exists("flipr.users") and database.scalar(
+        "SELECT count(*) FROM pg_namespace WHERE nspname = 'flipr'") == 1
+
+
+_PLAN_HEAD = "%syntax-version=1.0.0\n%project=flipr\n\n"
+_AT = " 2013-12-31T00:12:25Z Marge <marge@example.com> # note\n"
+
+
+@pytest.mark.parametrize(("changes", "scripts", "needle"), [
+    (["appschema", "users [appschema]"], ["appschema"], "sqitch.plan:5: plans change users, but "),
+    (["users [appschema]", "appschema"], ["appschema", "users"],
+     "sqitch.plan:4: change users requires appschema, which is not planned before it"),
+    (["appschema", "appschema"], ["appschema"],
+     "sqitch.plan:5: change appschema is planned again (reworked; first on line 4)"),
+    (["appschema"], ["appschema", "stray"], "stray.sql: is not a change of"),
+])
+def test_sqitch_refusals(changes: list[str], scripts: list[str], needle: str, database: Database,
+                         tmp_path: Path) -> None:
+    files = {"sqitch.plan": _PLAN_HEAD + "".join(c + _AT for c in changes)}
+    files |= {f"deploy/{n}.sql": f"CREATE TABLE {n} (id int);\n" for n in scripts}
+    folder = _write(tmp_path / "migrations", files)
+    _refused(database, folder, needle)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from app.core.errors import UsageError
 from app.core.files import MigrationFile
-from app.core.layouts import dbmate, diesel, flyway, golang_migrate, goose, native, prisma, sql_migrate
+from app.core.layouts import dbmate, diesel, flyway, golang_migrate, goose, native, prisma, sqitch, sql_migrate
 from app.core.layouts.common import Folder
 
 Reader = Callable[[Folder], list[MigrationFile]]
@@ -28,6 +28,7 @@ READERS: dict[str, Reader] = {
     "prisma": prisma.read,
     "diesel": diesel.read,
     "flyway": flyway.read,
+    "sqitch": sqitch.read,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.core.errors import UsageError
 from app.core.files import FILE_NAME
-from app.core.layouts import flyway, golang_migrate, sections
+from app.core.layouts import flyway, golang_migrate, sections, sqitch
 from app.core.layouts.common import Folder
 
 # Layouts whose files are told apart by their names: a file in our naming beside them is another layout.
@@ -14,6 +14,8 @@ _BY_NAME = ("golang-migrate", "prisma", "diesel", "flyway")
 def detect(folder: Folder) -> str:
     """The layout the folder's files say (tidemark, or supabase under supabase/migrations, when none other)."""
     seen: dict[str, str] = {}  # layout -> an example file
+    if (folder.path / sqitch.PLAN).is_file():
+        seen["sqitch"] = sqitch.PLAN
     plain = None
     for name in folder.sql:
         path = folder.path / name
@@ -29,6 +31,8 @@ def detect(folder: Folder) -> str:
         elif plain is None and FILE_NAME.match(name):
             plain = name
     for sub in folder.subfolders:
+        if sub in sqitch.SCRIPT_FOLDERS and "sqitch" in seen:
+            continue
         inside = folder.sql_files_in(sub)
         if "migration.sql" in inside:
             seen.setdefault("prisma", f"{sub}/migration.sql")
