@@ -616,3 +616,12 @@ def test_sqitch_refusals(changes: list[str], scripts: list[str], needle: str, da
     files |= {f"deploy/{n}.sql": f"CREATE TABLE {n} (id int);\n" for n in scripts}
     folder = _write(tmp_path / "migrations", files)
     _refused(database, folder, needle)
+
+
+def test_other_subfolders_of_a_native_folder_stay_unread(database: Database, tmp_path: Path) -> None:
+    folder = _write(tmp_path / "migrations", {"20260101000001_a.sql": "CREATE TABLE a (id int);\n",
+                                              "2024_archive/20240101000000_old.sql": "CREATE TABLE old (id int);\n",
+                                              "seeds/users.sql": "INSERT INTO a VALUES (1);\n"})
+    r = run_cli("migrate", *_args(database, folder))
+    assert r.code == 0, r.stderr
+    assert [n for n, *_ in _history(database)] == ["20260101000001_a.sql"]

@@ -20,7 +20,7 @@ Reader = Callable[[Folder], list[MigrationFile]]
 
 READERS: dict[str, Reader] = {
     "tidemark": native.read,
-    "supabase": native.read,  # our naming under supabase/migrations; the name says where it came from
+    "supabase": lambda folder: native.read(folder, "supabase"),  # our naming, under supabase/migrations
     "dbmate": dbmate.read,
     "goose": goose.read,
     "sql-migrate": sql_migrate.read,

@@ -32,10 +32,11 @@ def read(folder: Folder, markers: sections.Markers) -> list[MigrationFile]:
 
 
 def subfolder_problems(folder: Folder, layout: str) -> list[FileProblem]:
-    """Subfolders holding .sql files: a flat layout cannot place them (a seeds folder of others is fine)."""
+    """Subfolders shaped as one migration each (Prisma's migration.sql, Diesel's up.sql): a flat layout
+    cannot place them. Other subfolders (seeds, an archive) are not migrations and stay unread, as before."""
     out: list[FileProblem] = []
     for sub in folder.subfolders:
         inside = folder.sql_files_in(sub)
-        if any(n in ("migration.sql", "up.sql", "down.sql") for n in inside) or NAME.match(sub + ".sql"):
+        if any(n in ("migration.sql", "up.sql", "down.sql") for n in inside):
             out.append(common.unplaceable(Path(folder.path / sub), layout, "files, not folders"))
     return out
