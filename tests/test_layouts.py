@@ -283,7 +283,7 @@ def test_layout_migrate_status_rollback(layout: str, database: Database, tmp_pat
     r = run_cli("status", *args, "--json")
     assert r.code == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert doc["layout"] == f"{layout} (detected)"
+    assert (doc["layout"], doc["layout_declared_in"]) == (layout, None)
     assert [m["name"] for m in doc["migrations"]] == names, "sorted by the tool's own rule"
     assert doc["counts"]["pending"] == len(names)
 
@@ -291,7 +291,7 @@ def test_layout_migrate_status_rollback(layout: str, database: Database, tmp_pat
     assert r.code == 0, r.stderr
     assert f"layout: {layout} (detected)" in r.stdout
     plan = json.loads(run_cli("dry-run", *args, "--json").stdout)
-    assert plan["layout"] == f"{layout} (detected)"
+    assert (plan["layout"], plan["layout_declared_in"]) == (layout, None)
     forward = [st["text"] for m in plan["planned"] for st in m["statements"]]
     assert forward and not any("DROP" in t for t in forward), "no down section or file runs forward"
     if layout != "prisma":
@@ -355,7 +355,9 @@ def test_declared_in_tidemark_toml(database: Database, tmp_path: Path, monkeypat
     r = run_cli("status", "--dsn", database.dsn, "--json")
     assert r.code == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert doc["layout"] == f"dbmate (declared in {tmp_path / 'tidemark.toml'})"
+    assert (doc["layout"], doc["layout_declared_in"]) == ("dbmate", str(tmp_path / "tidemark.toml"))
+    text = run_cli("status", "--dsn", database.dsn).stdout
+    assert f"layout: dbmate (declared in {tmp_path / 'tidemark.toml'})" in text
     assert doc["migrations_dir"] == str(tmp_path / "db" / "migration")
     assert run_cli("migrate", "--dsn", database.dsn).code == 0
     assert database.exists("public.users")

@@ -98,7 +98,9 @@ def print_plan(result: RunResult, out: Output) -> None:
     """The dry run, readable: per file its statements, locks and stored rollback."""
     out.line(f"dry run against {result.target}: nothing is changed")
     if result.layout:
-        out.line(f"layout: {result.layout}")
+        from app.core.layouts import describe
+
+        out.line(f"layout: {describe(result.layout, result.layout_declared_in)}")
     for w in result.warnings:
         out.line(f"note: {w}")
     if not result.planned:

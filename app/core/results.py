@@ -74,6 +74,7 @@ class RunResult:
     total_ms: float = 0.0
     target: str = ""
     layout: str = ""  # the dry run says which layout the files were read in
+    layout_declared_in: str | None = None  # the tidemark.toml that declared it; None: detected
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

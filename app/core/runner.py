@@ -156,7 +156,8 @@ class MigrationRunner:
 
         return layouts.read(self.migrations_dir)
 
-    def _status(self, conn: psycopg.Connection, files: list[MigrationFile], layout: str = "") -> MigrationStatus:
+    def _status(self, conn: psycopg.Connection, files: list[MigrationFile],
+                reading: Reading | None = None) -> MigrationStatus:
         exists = history.tables_exist(conn)
         applied = history.read_applied(conn) if exists else []
         events = history.read_last_events(conn) if exists else {}
@@ -174,7 +175,8 @@ class MigrationRunner:
             database=info.dbname,
             target=self.target.display(),
             migrations_dir=str(self.migrations_dir),
-            layout=layout,
+            layout=reading.layout if reading else "",
+            layout_declared_in=str(reading.declared_in) if reading and reading.declared_in else None,
             invalid_indexes=invalid,
             slow_threshold_ms=self.options.slow_threshold_ms,
         )
@@ -195,7 +197,7 @@ class MigrationRunner:
         """Every migration with its state, and the health. Only reads; works before the first migrate."""
         reading = self.reading()
         with self._connection(cancel) as conn:
-            return self._status(conn, reading.files, reading.description)
+            return self._status(conn, reading.files, reading)
 
     @_database_errors
     def run_migrations(
@@ -214,7 +216,8 @@ class MigrationRunner:
         reading = self.reading()
         files = reading.files
         if dry_run:
-            return replace(self._dry_run(files, target, clock), layout=reading.description)
+            return replace(self._dry_run(files, target, clock), layout=reading.layout,
+                           layout_declared_in=str(reading.declared_in) if reading.declared_in else None)
         batch_id = history.new_batch_id()
         watch = Watch(progress, batch_id)
         try:

@@ -127,7 +127,8 @@ class MigrationStatus:
     database: str = ""
     target: str = ""
     migrations_dir: str = ""
-    layout: str = ""  # which layout the files were read in, and how it was known
+    layout: str = ""  # which layout the files were read in (app/core/layouts)
+    layout_declared_in: str | None = None  # the tidemark.toml that declared it; None: detected
     invalid_indexes: list[InvalidIndex] = field(default_factory=list)
     slow_threshold_ms: int = 60_000
 

@@ -502,7 +502,11 @@ class MainWindow(WindowActions, QMainWindow):
         self.cards.show_status(status)
         self.charts.set_rows(status.migrations)
         folder = html.escape(status.migrations_dir)
-        layout = f" · layout: {html.escape(status.layout)}" if status.layout else ""
+        layout = ""
+        if status.layout:
+            from app.core.layouts import describe
+
+            layout = f" · layout: {html.escape(describe(status.layout, status.layout_declared_in))}"
         self._show_banner(f"PostgreSQL {html.escape(status.server_version)} · database "
                           f"<b>{html.escape(status.database)}</b> · migrations: {folder}{layout}")
         if not status.history_exists:

@@ -43,8 +43,12 @@ class Reading:
     @property
     def description(self) -> str:
         """`dbmate (detected)` or `dbmate (declared in /p/tidemark.toml)`."""
-        how = f"declared in {self.declared_in}" if self.declared_in else "detected"
-        return f"{self.layout} ({how})"
+        return describe(self.layout, str(self.declared_in) if self.declared_in else None)
+
+
+def describe(layout: str, declared_in: str | None) -> str:
+    """How status and dry-run name the layout: `dbmate (detected)`, `dbmate (declared in FILE)`."""
+    return f"{layout} ({f'declared in {declared_in}' if declared_in else 'detected'})"
 
 
 def read(directory: Path, layout: str | None = None) -> Reading:
