@@ -627,3 +627,24 @@ def test_other_subfolders_of_a_native_folder_stay_unread(database: Database, tmp
     r = run_cli("migrate", *_args(database, folder))
     assert r.code == 0, r.stderr
     assert [n for n, *_ in _history(database)] == ["20260101000001_a.sql"]
+
+
+def test_version_order_is_each_tools_rule() -> None:
+    from app.core.files import version_key
+
+    native = ["20260101000002", "20251231235959", "20260101000010"]
+    assert sorted(native, key=version_key) == sorted(native), "our 14 digits sort as before"
+    assert sorted(["10", "2", "1", "0003"], key=version_key) == ["1", "2", "0003", "10"]
+    assert sorted(["1.10", "1.9", "1_8", "2", "1"], key=version_key) == ["1", "1_8", "1.9", "1.10", "2"]
+    assert version_key("1.0") == version_key("1") and version_key("001") == version_key("1")
+
+
+@pytest.mark.parametrize(("toml", "needle"), [
+    ('layout = "dbmate\n', "tidemark.toml: not valid TOML"),
+    ("layout = 3\n", 'tidemark.toml: layout must be a string, e.g. layout = "dbmate"'),
+    ('layuot = "dbmate"\n', "tidemark.toml: unknown setting 'layuot' (known: layout, migrations)"),
+])
+def test_bad_tidemark_toml(toml: str, needle: str, database: Database, tmp_path: Path) -> None:
+    (tmp_path / "tidemark.toml").write_text(toml, encoding="utf-8")
+    folder = _write(tmp_path / "migrations", DBMATE)
+    _refused(database, folder, needle)
