@@ -120,6 +120,10 @@ def handle_dry_run(args: argparse.Namespace, out: Output) -> int:
 def print_plan(result: RunResult, out: Output) -> None:
     """The dry run, readable: per file its statements, locks and stored rollback."""
     out.line(f"dry run against {result.target}: nothing is changed")
+    if result.layout:
+        from app.core.layouts import describe
+
+        out.line(f"layout: {describe(result.layout, result.layout_declared_in)}")
     for w in result.warnings:
         out.line(f"note: {w}")
     if not result.planned:

@@ -43,8 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle_lint(args: argparse.Namespace, out: Output) -> int:
     """Lint the pending migrations (or --all, or the files given)."""
+    from app.core import layouts
     from app.core.errors import UsageError
-    from app.core.files import default_migrations_dir, discover
+    from app.core.files import default_migrations_dir
     from app.core.lint import lint_files
 
     pg_version = None
@@ -56,17 +57,22 @@ def handle_lint(args: argparse.Namespace, out: Output) -> int:
             raise UsageError(f"lint: no such file: {', '.join(missing)}")
         paths = list(args.files)
         scope = ""
+        forward = {}
     elif args.all:
         folder = args.migrations_dir or default_migrations_dir()
-        paths = [f.path for f in discover(folder)]
+        files = layouts.read(Path(folder)).files
+        paths = [f.path for f in files]
+        forward = {f.path: f.forward for f in files if f.forward_text is not None}
         scope = f"every migration in {folder}"
     else:
         runner = common.build_runner(args)
         status = runner.get_migration_status()
         paths = [m.path for m in status.pending if m.path is not None]
+        forward = {f.path: f.forward for f in runner.files() if f.forward_text is not None}
         pg_version = status.server_version
         scope = f"the pending migrations of {runner.target.display()}"
-    result = lint_files(paths, runner_sets_lock_timeout=args.assume_lock_timeout, pg_version=pg_version)
+    result = lint_files(paths, runner_sets_lock_timeout=args.assume_lock_timeout, pg_version=pg_version,
+                        forward=forward)
     if out.json_mode:
         out.document(result.to_dict())
     else:

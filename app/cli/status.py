@@ -71,6 +71,10 @@ def print_status(status: MigrationStatus, out: Output, *, verbose: bool = False)
     """The status table and the health with its reasons."""
     out.line(f"database: {status.target} (PostgreSQL {status.server_version})")
     out.line(f"migrations: {status.migrations_dir}")
+    if status.layout:
+        from app.core.layouts import describe
+
+        out.line(f"layout: {describe(status.layout, status.layout_declared_in)}")
     if not status.history_exists:
         out.line("history tables: not created yet (the first migrate creates them)")
     rows = [("STATE", "MIGRATION", "BATCH", "EXECUTED AT", "TIME", "ROLLBACK")]

@@ -24,7 +24,7 @@ from app.core.errors import (
     MigrationFailed,
     ServerErrorInfo,
 )
-from app.core.files import MigrationFile, forward_sql
+from app.core.files import MigrationFile
 from app.core.guards import Checked, check  # re-exported: check lives with the rules it applies
 from app.core.history import Actor, AppliedRow, Event, Raw
 from app.core.options import Options
@@ -52,7 +52,7 @@ class Prepared:
     def non_transactional_reason(self) -> str | None:
         """Why it runs outside a transaction, or None."""
         if self.file.directives.no_transaction:
-            return "declared with -- tidemark:no-transaction"
+            return f"declared with {self.file.directives.no_transaction_by}"
         for st in self.statements:
             if st.non_transactional:
                 return f"{st.non_transactional} (line {st.line})"
@@ -94,7 +94,7 @@ def prepare(file: MigrationFile | Checked) -> Prepared:
 
 def prepare_many(checked: list[Checked]) -> list[Prepared]:
     """prepare for several checked files (parsed together: see sql.parse_files)."""
-    parsed = parse_files([(forward_sql(c.file.text), c.file.path) for c in checked])
+    parsed = parse_files([(c.file.forward, c.file.path) for c in checked])
     out = []
     for c, statements in zip(checked, parsed, strict=True):
         if c.wrapped:

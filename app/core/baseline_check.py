@@ -10,7 +10,7 @@ from __future__ import annotations
 import psycopg
 from pglast import ast
 
-from app.core.files import MigrationFile, forward_sql
+from app.core.files import MigrationFile
 from app.core.sql import parse_file
 
 
@@ -66,7 +66,7 @@ def missing_objects(conn: psycopg.Connection, files: list[MigrationFile]) -> lis
     """'FILE: table public.orders' for each object the files create that the database lacks."""
     out = []
     for f in files:
-        for st in parse_file(forward_sql(f.text), f.path):
+        for st in parse_file(f.forward, f.path):
             made = _created(st.node)
             if made is None or not made[1]:
                 continue

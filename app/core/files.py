@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -52,6 +53,8 @@ class Directives:
     no_transaction: bool = False
     # The file's line of each line of custom_rollback, so a problem in it names the file's line.
     rollback_lines: tuple[int, ...] = ()
+    rollback_path: Path | None = None  # where custom_rollback was written, when not in the file (a down file)
+    no_transaction_by: str = "-- tidemark:no-transaction"  # what declared no_transaction, for messages
 
     def rollback_file_line(self, line: int | None) -> int | None:
         """The file's line of a 1-based line of custom_rollback (None when unknown)."""
@@ -159,16 +162,26 @@ class MigrationFile:
     checksum: str
     raw_checksum: str
     directives: Directives
+    # A layout with sections (dbmate, goose) gives the text that runs forward: `text` with every
+    # other line blanked to spaces, so offsets and lines stay those of the file. None: forward_sql.
+    forward_text: str | None = None
+    slug: str | None = None  # the description part of the name, when the layout's naming is not ours
 
     @property
     def stem(self) -> str:
         """The file name without `.sql`."""
-        return self.name[:-4]
+        return self.name.removesuffix(".sql")
 
     @property
     def title(self) -> str:
         """The `-- Migration:` title, or one made from the file name."""
-        return self.directives.title or self.stem[15:].replace("_", " ")
+        slug = self.slug if self.slug is not None else self.stem[15:]
+        return self.directives.title or slug.replace("_", " ")
+
+    @cached_property
+    def forward(self) -> str:
+        """The SQL that runs forward (see forward_sql), lines and offsets those of `text`."""
+        return self.forward_text if self.forward_text is not None else forward_sql(self.text)
 
     @property
     def description(self) -> str:
@@ -181,8 +194,8 @@ class MigrationFile:
         return self.text.split("\n")
 
 
-def load_file(path: Path) -> MigrationFile:
-    """Read one migration file; raise MigrationFileError naming it if it breaks a rule."""
+def load_file(path: Path, data: bytes | None = None) -> MigrationFile:
+    """Read one migration file (`data`: its bytes, if read); raise MigrationFileError naming it if it breaks a rule."""
     m = FILE_NAME.match(path.name)
     if not m:
         try:  # a folder or broken link is named for what it is, not for its name
@@ -190,7 +203,22 @@ def load_file(path: Path) -> MigrationFile:
         except OSError as exc:
             raise MigrationFileError([_unreadable(path, exc)]) from None
         raise MigrationFileError([_misnamed(path) if stat.S_ISREG(mode) else _not_a_file(path, mode)])
-    data = _read_regular(path)
+    text, digest, raw_digest = read_text(path, data)
+    return MigrationFile(
+        path=path,
+        version=m["version"],
+        name=path.name,
+        text=text,
+        checksum=digest,
+        raw_checksum=raw_digest,
+        directives=read_directives(text, path),
+    )
+
+
+def read_text(path: Path, data: bytes | None = None) -> tuple[str, str, str]:
+    """A migration file's normalised text, its checksum and its raw checksum (MigrationFileError if unusable)."""
+    if data is None:
+        data = read_regular(path)
     try:
         raw = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -209,18 +237,10 @@ def load_file(path: Path) -> MigrationFile:
             [FileProblem(path, "is empty", hint="add SQL to it, or delete it if it is not needed")]
         )
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()  # = checksum(raw), normalised once
-    return MigrationFile(
-        path=path,
-        version=m["version"],
-        name=path.name,
-        text=text,
-        checksum=digest,
-        raw_checksum=digest if text is raw else raw_checksum(data),
-        directives=read_directives(text, path),
-    )
+    return text, digest, digest if text is raw else raw_checksum(data)
 
 
-def _read_regular(path: Path) -> bytes:
+def read_regular(path: Path) -> bytes:
     """The bytes of a regular file; a folder, FIFO, device, broken or looping link is a FileProblem.
 
     Opened non-blocking and checked with fstat on the open descriptor: a FIFO named *.sql must
@@ -275,8 +295,11 @@ def _misnamed(path: Path) -> FileProblem:
     )
 
 
-def discover(directory: Path) -> list[MigrationFile]:
-    """All migration files of a folder, by version; every problem reported at once."""
+def discover(directory: Path, data: Callable[[Path], bytes] | None = None) -> list[MigrationFile]:
+    """All migration files of a folder, by version; every problem reported at once.
+
+    `data` reads a file's bytes (a layout's Folder reads each file once); default: read it here.
+    """
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"migrations folder {directory} is a file, not a folder (give --migrations-dir DIR)")
     if not directory.is_dir() and directory.is_symlink():
@@ -299,7 +322,8 @@ def discover(directory: Path) -> list[MigrationFile]:
                          "(give your user read access to it, or pass another --migrations-dir)") from None
     for name in names:  # READMEs, seeds in subfolders, editor files are not migrations
         try:
-            files.append(load_file(directory / name))
+            path = directory / name
+            files.append(load_file(path, data(path) if data is not None and FILE_NAME.match(name) else None))
         except MigrationFileError as exc:
             problems.extend(exc.problems)
     seen: dict[str, MigrationFile] = {}
@@ -316,17 +340,42 @@ def discover(directory: Path) -> list[MigrationFile]:
             seen[f.version] = f
     if problems:
         raise MigrationFileError(problems)
-    return sorted(files, key=lambda f: f.version)
+    return sorted(files, key=lambda f: version_key(f.version))
+
+
+def version_key(version: str) -> tuple[tuple[int, int, str], ...]:
+    """The sort key of a version: its dot- or underscore-separated parts, digits as numbers.
+
+    One rule for every layout: our 14-digit versions sort as before (as numbers of one
+    length sort as text), golang-migrate's and goose's `1` < `2` < `10` as unsigned
+    integers, and Flyway's `1.10` after `1.9`. History keeps the version text; only order uses this.
+    """
+    parts = [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[._]", version)]
+    while len(parts) > 1 and parts[-1] == (0, 0, ""):  # Flyway: 1.0 is 1
+        parts.pop()
+    return tuple(parts)
 
 
 def default_migrations_dir(cwd: Path | None = None) -> Path:
-    """`./migrations`, or `./supabase/migrations` when only that exists."""
+    """The folder ./tidemark.toml names (`migrations = "db/migration"`), else `./migrations`,
+    or `./supabase/migrations` when only that exists."""
     cwd = cwd or Path.cwd()
+    from app.core.layouts.config import at  # the project's own settings win over the usual places
+
+    project = at(cwd)
+    if project is not None and project.migrations is not None:
+        return project.migrations
     plain = cwd / "migrations"
     supabase = cwd / "supabase" / "migrations"
     if not plain.is_dir() and supabase.is_dir():
         return supabase
     return plain
+
+
+def title_from_name(name: str) -> str:
+    """A title made from a migration name of any layout: its description, underscores as spaces."""
+    stem = name.removesuffix(".sql").removesuffix(".up")
+    return re.sub(r"^[VU]?\d[\d.\-]*_+", "", stem).replace("_", " ")
 
 
 def version_of(name: str) -> str | None:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import FileProblem, MigrationFileError
-from app.core.files import MigrationFile, forward_sql
+from app.core.files import MigrationFile
 from app.core.lock import LOCK_KEY
 from app.core.sql import LineIndex, Outline, Statement, outline_file, parse_file, syntax_tree
 
@@ -97,7 +97,7 @@ def check(file: MigrationFile) -> Checked:
     The file's custom rollback SQL is checked by the same rules, so a rollback never
     finds out at run time that its SQL cannot run.
     """
-    text = forward_sql(file.text)
+    text = file.forward
     tree = syntax_tree(text, file.path)
     if '"stmts":[{' in tree and not needs_a_look(tree):
         # it has statements, none of a kind refused: no need to read the tree
@@ -238,5 +238,5 @@ def check_file_rollback(file: MigrationFile) -> MigrationFile:
     """Check a file's custom rollback SQL (`-- ROLLBACK` lines) before it is stored, naming the file's line."""
     d = file.directives
     if d.custom_rollback:
-        check_sql(d.custom_rollback, file.path, rollback=True, line_of=d.rollback_file_line)
+        check_sql(d.custom_rollback, d.rollback_path or file.path, rollback=True, line_of=d.rollback_file_line)
     return file

@@ -37,7 +37,8 @@ EXPECTED: dict[str, dict[str, frozenset[str]]] = {
 }
 
 _TYPE_NAME = {_TEXT: "text", _INT: "integer", _TIME: "timestamp with time zone", _BOOL: "boolean"}
-_VERSION = re.compile(r"\d{14}")
+# Ours are 14 digits; other layouts' are digits, and Flyway's dotted or underscored (app/core/layouts).
+_VERSION = re.compile(r"\d{14}|\d[\d._]{0,13}")
 
 
 def checked_columns(conn: psycopg.Connection) -> dict[str, set[str]]:
@@ -103,7 +104,7 @@ def _row_problem(row: Sequence[Any], at: dict[str, int]) -> tuple[str, str, str]
                 "set it to the 14 digits the name starts with (UPDATE public._migrations SET version = "
                 "substring(name from '^[0-9]{14}') WHERE id = <ID>)")
     if not _VERSION.fullmatch(version):
-        return ("version", f"is {version!r}, not 14 digits",
+        return ("version", f"is {version!r}, not a version (14 digits, or the digits the name starts with)",
                 "set it to the 14 digits the name starts with (UPDATE public._migrations SET version = "
                 "substring(name from '^[0-9]{14}') WHERE id = <ID>)")
     if row[at["checksum"]] is None:

@@ -279,13 +279,16 @@ class _File:
         return i if i >= 0 else (0 if self.statements else None)
 
 
-def _load(path: Path) -> _File:
+def _load(path: Path, forward: str | None = None) -> _File:
     from app.core.files import normalise
 
-    try:
-        text = normalise(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TidemarkError(f"{path}: cannot be read as UTF-8 text ({exc})") from None
+    if forward is not None:  # a layout's forward text (a down section blanked): only it is linted
+        text = forward
+    else:
+        try:
+            text = normalise(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TidemarkError(f"{path}: cannot be read as UTF-8 text ({exc})") from None
     statements = parse_file(text, path)
     starts = [st.line for st in statements]
     ignores: dict[int, set[str] | None] = {}
@@ -351,9 +354,14 @@ def _own_rules(node: ast.Node) -> list[str]:
 
 
 def lint_files(paths: Iterable[Path], *, runner_sets_lock_timeout: bool = False,
-               pg_version: str | None = None) -> LintResult:
-    """Lint files in run order: a table created by an earlier one is new for later ones."""
-    files = [_load(Path(p)) for p in paths]
+               pg_version: str | None = None, forward: dict[Path, str] | None = None) -> LintResult:
+    """Lint files in run order: a table created by an earlier one is new for later ones.
+
+    `forward`: the text that runs forward of a file whose layout has down sections (dbmate, goose);
+    squawk reads the whole file, so its findings outside the forward statements are dropped.
+    """
+    forward = forward or {}
+    files = [_load(Path(p), forward.get(Path(p))) for p in paths]
     result = LintResult([f.path for f in files])
     if not files:
         return result
@@ -377,7 +385,7 @@ def lint_files(paths: Iterable[Path], *, runner_sets_lock_timeout: bool = False,
             continue
         line = int(item.get("line", 0)) + 1  # squawk counts lines from 0
         i = f.statement_at(line)
-        if i is None:
+        if i is None or (f.path in forward and not _within(f.statements[i], line)):
             continue
         squawk_hits.setdefault((files.index(f), i), {}).setdefault(ours, rule_name)
         if ours not in table:
@@ -421,6 +429,11 @@ def lint_files(paths: Iterable[Path], *, runner_sets_lock_timeout: bool = False,
             if made:
                 created.add(made)
     return result
+
+
+def _within(st: Statement, line: int) -> bool:
+    """True when a 1-based line is one of the statement's lines."""
+    return st.line <= line <= st.line + st.text.count("\n")
 
 
 _WIDENING_TO_TEXT = Rule(

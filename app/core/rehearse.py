@@ -32,6 +32,7 @@ from app.core.apply import Options, rollback_kind_of
 from app.core.backup import dump_schema_and_history
 from app.core.connect import Target, connect
 from app.core.errors import MigrationFailed, TidemarkError, redact
+from app.core.files import version_key
 from app.core.jsonable import jsonable
 from app.core.localserver import LocalServer, embedded_binaries, reachable_binaries
 from app.core.rollback import RollbackKind
@@ -298,7 +299,7 @@ def _run_and_roll_back(copy: Target, migrations_dir: Path, options: Options, pen
             continue
         with connect(copy) as conn:
             rows = history.read_applied(conn)
-        newest = max(rows, key=lambda r: r.version) if rows else None
+        newest = max(rows, key=lambda r: version_key(r.version)) if rows else None
         if newest is None or newest.version != version:
             blocked_by = f"the newest applied migration is {newest.name if newest else 'none'}, applied before"
             out[version] = _with(m, rollback=NOT_REACHED, rollback_note=f"not tried: {blocked_by}")

@@ -75,6 +75,8 @@ class RunResult:
     total_ms: float = 0.0
     target: str = ""
     backup: BackupResult | None = None  # taken before the first migration ran (app.core.backup)
+    layout: str = ""  # the dry run says which layout the files were read in
+    layout_declared_in: str | None = None  # the tidemark.toml that declared it; None: detected
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

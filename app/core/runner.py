@@ -16,8 +16,9 @@ import difflib
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 import psycopg
 
@@ -33,7 +34,7 @@ from app.core.errors import (
     StateError,
     UsageError,
 )
-from app.core.files import MigrationFile, default_migrations_dir, discover, load_file, version_of
+from app.core.files import MigrationFile, default_migrations_dir, load_file, version_key, version_of
 from app.core.history import Actor, AppliedRow, Event, HistoryEvent
 from app.core.interrupt import Watch, rollback_lost
 from app.core.options import Options
@@ -52,6 +53,9 @@ from app.core.results import (
     RunResult,
 )
 from app.core.status import InvalidIndex, MigrationStatus, RollbackKind, State, compute, rollback_kind_of
+
+if TYPE_CHECKING:
+    from app.core.layouts import Reading
 
 # app.core.apply (and with it pglast, the parser) is imported only by the calls that run or
 # plan SQL: `status` stays a light process.
@@ -145,9 +149,16 @@ class MigrationRunner:
 
     def files(self) -> list[MigrationFile]:
         """The migration files, checked (MigrationFileError lists every problem)."""
-        return discover(self.migrations_dir)
+        return self.reading().files
 
-    def _status(self, conn: psycopg.Connection, files: list[MigrationFile]) -> MigrationStatus:
+    def reading(self) -> Reading:
+        """The migration files and the layout they were read in (declared in tidemark.toml, or detected)."""
+        from app.core import layouts
+
+        return layouts.read(self.migrations_dir)
+
+    def _status(self, conn: psycopg.Connection, files: list[MigrationFile],
+                reading: Reading | None = None) -> MigrationStatus:
         exists = history.tables_exist(conn)
         applied = history.read_applied(conn) if exists else []
         events = history.read_last_events(conn) if exists else {}
@@ -165,6 +176,8 @@ class MigrationRunner:
             database=info.dbname,
             target=self.target.display(),
             migrations_dir=str(self.migrations_dir),
+            layout=reading.layout if reading else "",
+            layout_declared_in=str(reading.declared_in) if reading and reading.declared_in else None,
             invalid_indexes=invalid,
             slow_threshold_ms=self.options.slow_threshold_ms,
         )
@@ -183,9 +196,9 @@ class MigrationRunner:
     @_database_errors
     def get_migration_status(self, *, cancel: CancelToken | None = None) -> MigrationStatus:
         """Every migration with its state, and the health. Only reads; works before the first migrate."""
-        files = self.files()
+        reading = self.reading()
         with self._connection(cancel) as conn:
-            return self._status(conn, files)
+            return self._status(conn, reading.files, reading)
 
     @_database_errors
     def run_migrations(
@@ -205,9 +218,11 @@ class MigrationRunner:
         progress = progress or no_progress
         cancel = cancel or CancelToken()
         clock = Clock()
-        files = self.files()
+        reading = self.reading()
+        files = reading.files
         if dry_run:
-            return self._dry_run(files, target, clock)
+            return replace(self._dry_run(files, target, clock), layout=reading.layout,
+                           layout_declared_in=str(reading.declared_in) if reading.declared_in else None)
         batch_id = history.new_batch_id()
         watch = Watch(progress, batch_id)
         try:
@@ -276,7 +291,7 @@ class MigrationRunner:
         for m in status.migrations:
             if m.state is State.MISSING:
                 warnings.append(f"{m.name} is in the history but its file is missing")
-        pending = [m for m in status.pending if stop is None or m.version <= stop]
+        pending = [m for m in status.pending if stop is None or version_key(m.version) <= version_key(stop)]
         older = [m for m in pending if m.out_of_order]
         if older and not self.options.allow_out_of_order:
             names = ", ".join(m.name for m in older)
@@ -389,7 +404,7 @@ class MigrationRunner:
         self, conn: psycopg.Connection, files: list[MigrationFile], count: int | None, to: str | None
     ) -> list[AppliedRow]:
         applied = history.read_applied(conn) if history.tables_exist(conn) else []
-        newest_first = sorted(applied, key=lambda r: r.version, reverse=True)
+        newest_first = sorted(applied, key=lambda r: version_key(r.version), reverse=True)
         if count is not None:
             if count < 1:
                 raise UsageError(f"rollback count must be 1 or more (got {count})")
@@ -404,7 +419,7 @@ class MigrationRunner:
             version = self.resolve_name(to, files, None, applied)
             if version not in {r.version for r in applied}:
                 raise UsageError(f"rollback-to {to}: that migration is not applied")
-            rows = [r for r in newest_first if r.version > version]
+            rows = [r for r in newest_first if version_key(r.version) > version_key(version)]
         manual = [r for r in rows if rollback_kind_of(r) is RollbackKind.MANUAL]
         if manual:
             lines = []
@@ -436,7 +451,8 @@ class MigrationRunner:
             status = self._status(conn, files)
             version = self.resolve_name(name, files, status)
             applied = {m.version for m in status.applied}
-            todo = [f for f in files if f.version <= version and f.version not in applied]
+            upto = version_key(version)
+            todo = [f for f in files if version_key(f.version) <= upto and f.version not in applied]
             from app.core.guards import check_file_rollback
 
             _each_file(todo, check_file_rollback)  # their rollback SQL is stored: checked first
@@ -470,7 +486,7 @@ class MigrationRunner:
                                                    version=f.version, batch_id=batch_id, checksum=f.checksum,
                                                    execution_time_ms=0))
             return BaselineResult(batch_id, [f.name for f in todo],
-                                  [f.name for f in files if f.version <= version and f.version in applied])
+                                  [f.name for f in files if version_key(f.version) <= upto and f.version in applied])
 
     @_database_errors
     def repair_candidates(self, name: str | None = None) -> list[RepairCandidate]:
@@ -553,6 +569,10 @@ class MigrationRunner:
         for row in applied or []:
             known.setdefault(row.version, row.name)
         if version is None or version not in known:
+            other = _other_layout_name(name, known)  # golang-migrate's `3`, Diesel's folder name, ...
+            if other is not None:
+                return other
+        if version is None or version not in known:
             raise UsageError(
                 f"unknown migration {name!r}: give a file name (with or without .sql) or its 14-digit "
                 f"version; `tidemark status` lists them"
@@ -561,6 +581,18 @@ class MigrationRunner:
         if not stem.isdigit() and known[version].removesuffix(".sql") != Path(stem).name:
             raise UsageError(f"unknown migration {name!r}: version {version} is {known[version]}")
         return version
+
+
+def _other_layout_name(name: str, known: dict[str, str]) -> str | None:
+    """The version a name means in a layout whose versions are not 14 digits: a version of the
+    same value (`3` is `0003`), or the migration's name with or without `.sql` / `.up.sql`."""
+    given = name.strip()
+    if given and given.replace(".", "").replace("_", "").isdigit():
+        key = version_key(given)
+        return next((v for v in known if version_key(v) == key), None)
+    bare = Path(given.removesuffix(".sql").removesuffix(".up")).name
+    return next((v for v, n in known.items()
+                 if bare and bare in (n, n.removesuffix(".sql"), n.removesuffix(".sql").removesuffix(".up"))), None)
 
 
 def _each_file(files: list[MigrationFile], step: Callable[[MigrationFile], _R]) -> list[_R]:

@@ -8,7 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from app.core.files import MigrationFile
+from app.core.files import MigrationFile, title_from_name, version_key
 from app.core.history import AppliedRow, LastEvent
 from app.core.jsonable import jsonable
 
@@ -127,6 +127,8 @@ class MigrationStatus:
     database: str = ""
     target: str = ""
     migrations_dir: str = ""
+    layout: str = ""  # which layout the files were read in (app/core/layouts)
+    layout_declared_in: str | None = None  # the tidemark.toml that declared it; None: detected
     invalid_indexes: list[InvalidIndex] = field(default_factory=list)
     slow_threshold_ms: int = 60_000
 
@@ -168,7 +170,7 @@ def compute(
 ) -> tuple[list[MigrationInfo], Health, list[HealthReason]]:
     """States and health from the files on disk and the history rows (a pure function)."""
     by_version = {row.version: row for row in applied}
-    newest_applied = max(by_version) if by_version else None
+    newest_applied = version_key(max(by_version, key=version_key)) if by_version else None
     infos: list[MigrationInfo] = []
     for f in files:
         row = by_version.get(f.version)
@@ -193,13 +195,13 @@ def compute(
                 description=f.description,
                 path=f.path,
                 checksum=f.checksum,
-                out_of_order=newest_applied is not None and f.version < newest_applied,
+                out_of_order=newest_applied is not None and version_key(f.version) < newest_applied,
                 failure=failure,
             )
         )
     on_disk = {f.version for f in files}
     infos.extend(_from_row(row, State.MISSING, None) for row in applied if row.version not in on_disk)
-    infos.sort(key=lambda m: m.version)
+    infos.sort(key=lambda m: version_key(m.version))
     health, reasons = assess(infos, invalid_indexes or [], slow_threshold_ms)
     return infos, health, reasons
 
@@ -210,7 +212,7 @@ def _from_row(row: AppliedRow, state: State, f: MigrationFile | None, *, line_en
         version=row.version,
         name=f.name if f else row.name,
         state=state,
-        title=f.title if f else (row.title or row.name[15:].removesuffix(".sql").replace("_", " ")),
+        title=f.title if f else (row.title or title_from_name(row.name)),
         description=f.description if f else "",
         path=f.path if f else None,
         batch_id=row.batch_id,

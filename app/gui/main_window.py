@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import ManualRollback, TidemarkError
+from app.core.files import version_key
 from app.core.status import MigrationInfo, State
 from app.gui import sources as src
 from app.gui.cards import OverviewCards
@@ -366,7 +367,7 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         self.act_run_to.setEnabled(have and m is not None and m.state in (State.PENDING, State.FAILED))
         self.act_rb_last.setEnabled(have and bool(applied))
         self.act_rb_to.setEnabled(have and m is not None and m.is_applied
-                                  and any(a.version > m.version for a in applied))
+                                  and any(version_key(a.version) > version_key(m.version) for a in applied))
         self.act_history.setEnabled(have and bool(status and status.history_exists))
         self.act_repair.setEnabled(have and any(x.state is State.MODIFIED or x.line_endings_only
                                                 for x in (status.migrations if status else [])))
@@ -457,8 +458,13 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         self.cards.show_status(status)
         self.charts.set_rows(status.migrations)
         folder = html.escape(status.migrations_dir)
+        layout = ""
+        if status.layout:
+            from app.core.layouts import describe
+
+            layout = f" · layout: {html.escape(describe(status.layout, status.layout_declared_in))}"
         self._show_banner(f"PostgreSQL {html.escape(status.server_version)} · database "
-                          f"<b>{html.escape(status.database)}</b> · migrations: {folder}")
+                          f"<b>{html.escape(status.database)}</b> · migrations: {folder}{layout}")
         if not status.history_exists:
             self.log.add("no history tables yet: the first run creates them")
         counts = ", ".join(f"{n} {state}" for state, n in status.counts.items() if n)

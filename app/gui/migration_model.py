@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
 
+from app.core.files import version_key
 from app.core.status import MigrationInfo, State
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
@@ -117,12 +118,13 @@ class MigrationTableModel(QAbstractTableModel):
         def key(m: MigrationInfo) -> tuple:
             value = self._sort_value(m, col)
             # Empty values first when ascending; the version breaks ties so the order is stable.
-            return (value is not None, value if value is not None else 0, m.version)
+            return (value is not None, value if value is not None else 0, version_key(m.version))
 
         try:
             return sorted(rows, key=key, reverse=reverse)
         except TypeError:  # mixed types in a column: compare as text
-            return sorted(rows, key=lambda m: (str(self._sort_value(m, col) or ""), m.version), reverse=reverse)
+            return sorted(rows, key=lambda m: (str(self._sort_value(m, col) or ""), version_key(m.version)),
+                          reverse=reverse)
 
     def rows(self) -> list[MigrationInfo]:
         """The rows, in model order."""
@@ -229,7 +231,7 @@ class MigrationTableModel(QAbstractTableModel):
             case Column.STATE:
                 return self._overlay.get(m.version, m.state.value)
             case Column.VERSION:
-                return m.version
+                return version_key(m.version)  # golang-migrate's 10 after 2
             case Column.NAME:
                 return (m.title or m.name).lower()
             case Column.BATCH:

@@ -56,6 +56,7 @@ def test_run_pending_streams_progress_and_shows_the_new_state(qtbot, make_window
     assert window.cards.cards["applied"].value.text() == "3"
     assert "[3/3] done" in window.log.text()
     assert _applied(database) == [p.name for p in sorted(migrations.path.glob("*.sql"))]
+    assert "layout: tidemark (detected)" in window.banner.text()
 
 
 def test_cancel_mid_statement_leaves_the_database_unchanged(qtbot, make_window: WindowFactory,

@@ -1,0 +1,66 @@
+"""`tidemark.toml` at a project's root: the layout and the migrations folder it declares."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.core.errors import UsageError
+
+FILE = "tidemark.toml"
+KNOWN = ("layout", "migrations")
+
+
+@dataclass(frozen=True)
+class Project:
+    """What a tidemark.toml says."""
+
+    path: Path  # the tidemark.toml
+    layout: str | None = None
+    migrations: Path | None = None  # resolved against the file's folder
+
+
+def load(path: Path) -> Project:
+    """Read one tidemark.toml (UsageError naming the file, line and key when it is wrong)."""
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
+    unknown = sorted(set(doc) - set(KNOWN))
+    if unknown:
+        raise UsageError(f"{path}: unknown setting {unknown[0]!r} (known: {', '.join(KNOWN)})")
+    for key in KNOWN:
+        if key in doc and not isinstance(doc[key], str):
+            raise UsageError(f'{path}: {key} must be a string, e.g. {key} = "{_EXAMPLE[key]}"')
+    layout = doc.get("layout")
+    if layout is not None:
+        from app.core.layouts import check_name
+
+        check_name(layout, path)
+    migrations = doc.get("migrations")
+    return Project(path, layout, path.parent / migrations if migrations else None)
+
+
+_EXAMPLE = {"layout": "dbmate", "migrations": "db/migrations"}
+
+
+def at(root: Path) -> Project | None:
+    """The tidemark.toml of this folder, if it has one."""
+    path = root / FILE
+    return load(path) if path.is_file() else None
+
+
+def find(directory: Path) -> Project | None:
+    """The tidemark.toml of the project a migrations folder is in: the folder's, or its nearest parent's."""
+    try:
+        start = directory.resolve()
+    except (OSError, RuntimeError):  # a link loop (RuntimeError before Python 3.13)
+        return None
+    for folder in (start, *start.parents):
+        found = at(folder)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,111 @@
+"""The Flyway layout: `V<version>__<desc>.sql` forward, `U<version>__<desc>.sql` its undo (the rollback).
+
+Versions are dotted or underscored (`1.10` after `1.9`). Flyway reads its locations recursively,
+so subfolders are read too. Not read yet, and refused rather than run wrongly: repeatable
+(`R__`) and baseline (`B<version>__`) migrations, and `${placeholders}` (Flyway replaces them,
+so running the text as written would be wrong). A `V1__x.sql.conf` with
+`executeInTransaction=false` runs the migration outside a transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from app.core.errors import FileProblem, MigrationFileError
+from app.core.files import Directives, MigrationFile, version_key
+from app.core.layouts import common, sections
+from app.core.layouts.common import Folder
+
+NAME = re.compile(r"^(?P<prefix>[VU])(?P<version>\d+(?:[._]\d+)*)__(?P<slug>.*)\.sql$")
+LOOKS_LIKE = re.compile(r"^([VUB]\d|R__)")  # a Flyway file, well named or not (detection)
+_PLACEHOLDER = re.compile(r"\$\{[^}\n]*\}")
+_NO_TX = re.compile(r"^\s*executeInTransaction\s*=\s*false\s*$", re.IGNORECASE | re.MULTILINE)
+EXPECTED = "V<version>__<description>.sql and U<version>__<description>.sql files (two underscores)"
+
+
+def read(folder: Folder) -> list[MigrationFile]:
+    """Every V file (in subfolders too) with its U file as rollback."""
+    forward: dict[tuple, Path] = {}
+    undo: dict[tuple, Path] = {}
+    problems: list[FileProblem] = []
+    for path in _sql_files(folder.path):
+        m = NAME.match(path.name)
+        if m is None:
+            problems.append(_refused(path))
+            continue
+        key = version_key(m["version"])
+        into = forward if m["prefix"] == "V" else undo
+        if key in into:
+            problems.append(FileProblem(path, f"duplicate version {m['version']} (also {into[key].name})",
+                                        hint="give one of them another version"))
+            continue
+        into[key] = path
+    for key, path in undo.items():
+        if key not in forward:
+            problems.append(common.unplaceable(path, "flyway", f"a V file of its version beside it ({path.name[1:]})"))
+
+    def one(path: Path) -> MigrationFile:
+        m = NAME.match(path.name)
+        assert m is not None
+        down = undo.get(version_key(m["version"]))
+
+        def shape(text: str, file: Path, directives: Directives) -> tuple[None, Directives]:
+            _refuse_placeholders(text, file)
+            sections.refuse_foreign(text, file, "flyway")
+            if down is not None:
+                _refuse_placeholders(folder.data(down).decode("utf-8", errors="replace"), down)
+                directives = common.down_file(folder, down, directives, "flyway")
+            if _no_transaction(file):
+                directives = replace(directives, no_transaction=True,
+                                     no_transaction_by=f"executeInTransaction=false in {file.name}.conf")
+            return None, directives
+
+        return common.load(folder, path, m["version"], path.name, m["slug"], shape)
+
+    files, more = common.collect([lambda p=p: one(p) for p in forward.values()])
+    return common.finish(files, problems + more)
+
+
+def _sql_files(root: Path) -> list[Path]:
+    """The .sql files under the folder, subfolders included (hidden ones skipped), in name order."""
+    out = []
+    for top, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        out.extend(Path(top) / n for n in sorted(names) if n.lower().endswith(".sql"))
+    return out
+
+
+def _refused(path: Path) -> FileProblem:
+    name = path.name
+    if name.startswith("R__"):
+        return FileProblem(path, "is a Flyway repeatable migration, which Tidemark does not run yet",
+                           hint="move it out of the folder, or keep running it with Flyway")
+    if re.match(r"^B\d", name):
+        return FileProblem(path, "is a Flyway baseline migration, which Tidemark does not run yet",
+                           hint="move it out of the folder; `tidemark baseline` records an existing database")
+    if re.match(r"^[VU]\d[\d._]*_[^_]", name):
+        return FileProblem(path, "has one underscore after its version; Flyway names need two (V1__init.sql)",
+                           hint="rename it with '__' between version and description")
+    return common.unplaceable(path, "flyway", EXPECTED)
+
+
+def _refuse_placeholders(text: str, path: Path) -> None:
+    m = _PLACEHOLDER.search(text)
+    if m is not None:
+        line = text[: m.start()].count("\n") + 1
+        raise MigrationFileError([FileProblem(
+            path, f"uses the Flyway placeholder {m.group()}, which Tidemark does not replace yet", line,
+            hint="write the value in the file, or keep running it with Flyway")])
+
+
+def _no_transaction(path: Path) -> bool:
+    conf = path.with_name(path.name + ".conf")
+    try:
+        return bool(_NO_TX.search(conf.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return False
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MigrationFileError([FileProblem(conf, f"cannot be read: {exc}", hint="fix it, or delete it")]) from None

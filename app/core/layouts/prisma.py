@@ -1,0 +1,30 @@
+"""The Prisma layout: `<timestamp>_<name>/migration.sql`; the rollback is generated (Prisma writes none)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from app.core.errors import MigrationFileError
+from app.core.files import Directives, MigrationFile
+from app.core.layouts import common, folders, sections
+from app.core.layouts.common import Folder
+
+NAME = re.compile(r"^(?P<version>\d{14})_(?P<slug>.+)$")
+
+
+def read(folder: Folder) -> list[MigrationFile]:
+    """Every migration folder's migration.sql, by its timestamp; history names it by the folder, as Prisma does."""
+
+    def one(path: Path, m: re.Match[str]) -> MigrationFile:
+        stray = folders.stray_sql(path, {"migration.sql"}, "prisma")
+        if stray:
+            raise MigrationFileError(stray)
+
+        def shape(text: str, file: Path, directives: Directives) -> tuple[None, Directives]:
+            sections.refuse_foreign(text, file, "prisma")
+            return None, directives
+
+        return common.load(folder, path / "migration.sql", m["version"], path.name, m["slug"], shape)
+
+    return folders.read(folder, "prisma", NAME, "migration.sql", "<timestamp>_<name>/migration.sql folders", one)
