@@ -132,29 +132,34 @@ def test_the_stop_rule_lets_the_running_migration_finish_and_starts_nothing_new(
         tenants: dict[str, Database], migrations: MigrationDir) -> None:
     migrations.add("a", "SELECT pg_advisory_xact_lock(4242);\nCREATE TABLE a (id int);\n")
     migrations.add("b", "CREATE TABLE b (id int);\n")
-    tenants["t1"].execute("CREATE TABLE a (id int)")  # t1 fails on its first migration
-    holder = psycopg.connect(tenants["t2"].dsn, autocommit=True)
-    holder.execute("SELECT pg_advisory_lock(4242)")  # t2's first migration waits on it
+    tenants["t1"].execute("CREATE TABLE a (id int)")  # t1 fails on its first migration, once let go
+    holders = {n: psycopg.connect(tenants[n].dsn, autocommit=True) for n in ("t1", "t2")}
+    for h in holders.values():
+        h.execute("SELECT pg_advisory_lock(4242)")  # both first migrations wait on it (locks are per database)
     result: dict[str, object] = {}
 
     def go() -> None:
         out, err = io.StringIO(), io.StringIO()
         # --no-pipeline: a pipelined run has up to 4 migrations on their way, which the stop rule lets finish.
         result["code"] = main(["migrate", "--environments", "t2,t1,t3", "--parallel", "2", "--yes", "--json",
-                               "--no-pipeline"],
-                              Streams(stdin=io.StringIO(), stdout=out, stderr=err))
+                               "--no-pipeline"], Streams(stdin=io.StringIO(), stdout=out, stderr=err))
         result["doc"] = json.loads(out.getvalue()) if out.getvalue() else err.getvalue()
+
+    def waiting(name: str) -> bool:
+        return tenants[name].scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                    "AND wait_event_type = 'Lock' AND wait_event = 'advisory'") == 1
 
     t = threading.Thread(target=go)
     t.start()
     try:
-        wait_for(lambda: tenants["t2"].scalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
-                                              "'Lock' AND wait_event = 'advisory'") == 1, "t2 to wait on the lock")
+        wait_for(lambda: waiting("t1") and waiting("t2"), "t1 and t2 to wait in their first migration")
+        holders["t1"].close()  # t1 goes on and fails while t2 is still in its first migration
         wait_for(lambda: tenants["t1"].exists("public._migration_audit")
                  and tenants["t1"].scalar("SELECT count(*) FROM public._migration_audit WHERE event = 'failed'"),
                  "t1 to fail")
     finally:
-        holder.close()  # t2's first migration goes on and commits
+        for h in holders.values():
+            h.close()  # t2's first migration goes on and commits
         t.join(60)
     assert result["code"] == 1, result
     outcomes = {x["name"]: x["outcome"] for x in result["doc"]["targets"]}
@@ -205,3 +210,54 @@ def test_fleet_and_single_target_options_contradict(tenants: dict[str, Database]
     assert r.code == 2 and "unknown environment 'nope'" in r.stderr
     r = run_cli("migrate", "--group", "tenants", "--yes", "--parallel", "0")
     assert r.code == 2 and "--parallel must be 1 or more" in r.stderr
+
+
+def test_a_profile_with_a_database_pattern_is_a_fleet_of_every_matching_database(
+        home: Path, pg_server: Server, migrations: MigrationDir, monkeypatch: pytest.MonkeyPatch) -> None:
+    if pg_server.password:
+        monkeypatch.setenv("PGPASSWORD", pg_server.password)
+    _two_files(migrations)
+    prefix = f"tn{abs(hash(str(home))) % 10**6}_"
+    admin = psycopg.connect(pg_server.admin_dsn, autocommit=True)
+    try:
+        for i in range(3):
+            admin.execute(f'CREATE DATABASE "{prefix}{i}"')
+        dsn, _ = envs.split_password(pg_server.admin_dsn)
+        envs.save_environment(envs.Profile("tenants", dsn=dsn, migrations_dir=str(migrations.path),
+                                           databases=f"{prefix}%", groups=("all",)))
+        r = run_cli("migrate", "--group", "all", "--yes", "--json")
+        doc = json.loads(r.stdout)
+        assert r.code == 0, r.stderr
+        assert [t["name"] for t in doc["targets"]] == [f"tenants/{prefix}{i}" for i in range(3)]
+        for i in range(3):
+            with psycopg.connect(pg_server.dsn(f"{prefix}{i}")) as conn:
+                assert conn.execute("SELECT count(*) FROM public._migrations").fetchone()[0] == 2
+        # Shards of a CI matrix: disjoint, and together every target.
+        seen = []
+        for part in ("1/2", "2/2"):
+            r = run_cli("status", "--group", "all", "--shard", part, "--json")
+            assert r.code == 0, r.stderr
+            seen += [t["name"] for t in json.loads(r.stdout)["targets"]]
+        assert sorted(seen) == [f"tenants/{prefix}{i}" for i in range(3)]
+        r = run_cli("status", "--group", "all", "--shard", "3/2")
+        assert r.code == 2 and "I must be from 1 to N" in r.stderr
+        envs.save_environment(envs.Profile("nomatch", dsn=dsn, databases="no_such_db_%", groups=("none",)))
+        r = run_cli("status", "--group", "none")
+        assert r.code == 2 and "no database of" in r.stderr and "matches 'no_such_db_%'" in r.stderr
+    finally:
+        for i in range(3):
+            admin.execute(f'DROP DATABASE IF EXISTS "{prefix}{i}" WITH (FORCE)' if pg_server.major >= 13
+                          else f'DROP DATABASE IF EXISTS "{prefix}{i}"')
+        admin.close()
+
+
+def test_a_target_whose_server_is_down_fails_alone_with_continue(tenants: dict[str, Database],
+                                                                 migrations: MigrationDir) -> None:
+    _two_files(migrations)
+    envs.save_environment(envs.Profile("down", host="127.0.0.1", port=1, database="x", user="x",
+                                       groups=("tenants",), migrations_dir=str(migrations.path)))
+    r = run_cli("migrate", "--group", "tenants", "--yes", "--on-failure", "continue", "--json")
+    doc = json.loads(r.stdout)
+    outcomes = {t["name"]: t["outcome"] for t in doc["targets"]}
+    assert r.code == 1 and outcomes == {"down": "failed", "t1": "ok", "t2": "ok", "t3": "ok"}
+    assert "cannot connect" in next(t["error"] for t in doc["targets"] if t["name"] == "down")

@@ -65,6 +65,8 @@ def _profile_options(c: argparse.ArgumentParser, *, edit: bool) -> None:
                    + ("; replaces the groups it had" if edit else ""))
     if edit:
         g.add_argument("--no-groups", action="store_true", help="remove it from every group")
+    g.add_argument("--databases", metavar="PATTERN",
+                   help="a fleet: every database of the server whose name is LIKE PATTERN, e.g. 'tenant_%%'")
     g = c.add_argument_group("password (stored only in the OS keyring)")
     g.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     if edit:
@@ -106,7 +108,8 @@ def _build_profile(args: argparse.Namespace) -> Profile:
     from app.core.errors import UsageError
 
     given = {k: getattr(args, k) for k in ("host", "port", "database", "user", "service", "sslmode",
-                                           "sslrootcert", "dsn", "migrations_dir", "protected", "colour")}
+                                           "sslrootcert", "dsn", "migrations_dir", "protected", "colour",
+                                           "databases")}
     if args.groups is not None:
         if getattr(args, "no_groups", False):
             raise UsageError("give --group or --no-groups, not both")

@@ -31,6 +31,7 @@ def options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--on-failure", choices=("stop", "continue"), default="stop",
                    help="stop: no new target starts and those running stop before their next migration "
                    "(default); continue: the others go on")
+    g.add_argument("--shard", metavar="I/N", help="only the I-th of N stable parts of the targets (a CI matrix)")
 
 
 def _names(text: str) -> list[str]:
@@ -67,12 +68,25 @@ def members(args: argparse.Namespace) -> list[Member]:
     """Every target's runner, its environment resolved now (keyring, a password prompt) in order."""
     from app.core.environments import list_environments
     from app.core.fleet import Member, select
+    from app.core.fleet_targets import expand_databases, in_shard, parse_shard
+    from app.core.runner import MigrationRunner
 
-    names = select(args.environments or [], args.groups or [], list_environments())
+    profiles = {p.name: p for p in list_environments()}
+    names = select(args.environments or [], args.groups or [], list(profiles.values()))
     out = []
     for name in names:
         one = argparse.Namespace(**{**vars(args), "environment": name, "environments": None, "groups": None})
-        out.append(Member(name, common.build_runner(one)))
+        runner = common.build_runner(one)
+        pattern = profiles[name].databases
+        if not pattern:
+            out.append(Member(name, runner))
+            continue
+        for target in expand_databases(runner.target, pattern):
+            out.append(Member(str(target.environment), MigrationRunner(target, runner.migrations_dir, runner.options)))
+    shard = getattr(args, "shard", None)
+    if shard:
+        part = parse_shard(shard)
+        out = [m for m in out if in_shard(m.name, part)]
     return out
 
 
@@ -160,5 +174,8 @@ def summary(result: FleetResult, out: Output, changed: Callable[[Any], str] = _c
     out.line("")
     for r in rows:
         out.line("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    if not result.members:
+        out.line(f"{result.action}: no target in this shard: nothing to do")
+        return
     counts = ", ".join(f"{result.count(o)} {o.value}" for o in Outcome if result.count(o))
     out.line(f"{result.action}: {counts} (of {len(result.members)} target{'s' if len(result.members) != 1 else ''})")

@@ -56,6 +56,7 @@ class Profile:
     protected: bool | None = None  # None: by the name (contains "prod"); always a bool once built
     colour: str | None = None
     groups: tuple[str, ...] = ()  # tags a fleet command selects by (`--group NAME`)
+    databases: str | None = None  # a LIKE pattern: a fleet runs on every matching database of the server
 
     def __post_init__(self) -> None:
         if self.protected is None:
@@ -317,7 +318,8 @@ def _problems(p: Profile) -> list[tuple[str | None, str]]:
     out: list[tuple[str | None, str]] = []
     if not isinstance(p.name, str) or not _NAME.match(p.name):
         out.append(("name", "the name must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"))
-    for key in ("host", "database", "user", "sslrootcert", "service", "dsn", "migrations_dir", "sslmode", "colour"):
+    for key in ("host", "database", "user", "sslrootcert", "service", "dsn", "migrations_dir", "sslmode", "colour",
+                "databases"):
         value = getattr(p, key)
         if value is not None and not isinstance(value, str):
             out.append((key, f"field {key!r} must be text, not {type(value).__name__}"))
