@@ -83,7 +83,7 @@ def test_profiles_round_trip_through_the_file(home: Path, tmp_path: Path) -> Non
     assert rows["dev"]["colour"] == "green" and rows["dev"]["password_stored"] is None
     assert "no keyring backend" in doc["keyring_problem"]
     r = run_cli("env", "list")
-    assert r.stdout.splitlines()[0].split() == ["NAME", "TARGET", "PROTECTED", "COLOUR", "PASSWORD"]
+    assert r.stdout.splitlines()[0].split() == ["NAME", "TARGET", "PROTECTED", "GROUPS", "COLOUR", "PASSWORD"]
     assert "unknown" in r.stdout and "cannot tell which passwords are stored" in r.stderr
 
 

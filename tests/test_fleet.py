@@ -261,3 +261,26 @@ def test_a_target_whose_server_is_down_fails_alone_with_continue(tenants: dict[s
     outcomes = {t["name"]: t["outcome"] for t in doc["targets"]}
     assert r.code == 1 and outcomes == {"down": "failed", "t1": "ok", "t2": "ok", "t3": "ok"}
     assert "cannot connect" in next(t["error"] for t in doc["targets"] if t["name"] == "down")
+
+
+def test_promote_brings_a_target_up_to_what_the_source_has_applied(tenants: dict[str, Database],
+                                                                    migrations: MigrationDir) -> None:
+    _two_files(migrations)
+    c = migrations.add("c", "CREATE TABLE c (id int);\n")
+    assert run_cli("migrate", "--env", "t1", "--target", "20260101000002").code == 0
+    r = run_cli("promote", "--from", "t1", "--to", "t2")
+    assert r.code == 0, r.stderr
+    assert "promote to 20260101000002_b.sql, the last migration applied on t1" in r.stdout
+    assert _applied(tenants["t2"]) == ["a.sql", "b.sql"]
+    r = run_cli("promote", "--from", "t1", "--group", "tenants", "--yes")
+    assert r.code == 0, r.stdout + r.stderr
+    assert _applied(tenants["t3"]) == ["a.sql", "b.sql"], "the protected one, confirmed by --yes"
+    assert not any(db.exists("public.c") for db in tenants.values())
+    r = run_cli("promote", "--from", "t1", "--to", "t3")  # protected, but nothing to change: nothing to confirm
+    assert r.code == 0 and "nothing to promote: t3 already has everything up to 20260101000002_b.sql" in r.stdout
+    c.write_text("CREATE TABLE c (id int);\n")
+    assert run_cli("migrate", "--env", "t1").code == 0
+    c.write_text("CREATE TABLE c (id bigint);\n")  # changed after it was applied on t1
+    r = run_cli("promote", "--from", "t1", "--to", "t2")
+    assert r.code == 2 and "t1 has 1 modified (20260101000003_c.sql)" in r.stderr
+    assert _applied(tenants["t2"]) == ["a.sql", "b.sql"]

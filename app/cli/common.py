@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the engine is imported when a command runs, not for --help 
 # One module per command group; each has register(subparsers).
 COMMAND_MODULES = (
     "app.cli.migrate",
+    "app.cli.promote",
     "app.cli.rollback",
     "app.cli.status",
     "app.cli.maintenance",

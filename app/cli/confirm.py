@@ -35,14 +35,13 @@ def confirmation(target: Target, args: argparse.Namespace, out: Output, action: 
     no_backup = bool(getattr(args, "no_backup", False))
     if not need.protected or getattr(args, "yes", False):
         return confirm(need, assume_yes=True, backup=backup, no_backup=no_backup)
+    names = preview() if preview is not None else None
+    if names is not None and not names:
+        return None
     if not out.streams.stdin_tty:
         raise ProtectionRequired(f"{need.name} is a protected environment: {action} needs confirmation, and "
                                  "there is no terminal to ask on; pass --yes to confirm (CI). Nothing was changed")
-    names = None
-    if preview is not None:
-        names = preview()
-        if not names:
-            return None
+    if names is not None:
         shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
         out.prompt(f"will {action} {len(names)}: {shown}\n")
     out.prompt(f"{need.name} ({target.display()}) is protected. Type its name to {action}: ")
