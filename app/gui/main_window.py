@@ -409,7 +409,6 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
             self._failed(kind, payload)
         else:
             self.progress.stop("cancelled")
-            self.statusBar().showMessage("Cancelled", 5000)
             if kind in MUTATING:
                 QTimer.singleShot(0, self.refresh)
         self._update_actions()

@@ -149,13 +149,16 @@ class ProgressPanel(QWidget):
         self.bar.setRange(0, 100)
         if text.startswith("done") or text.startswith("up to date"):
             self.bar.setValue(100)
+        # The outcome is said once, on the bar (the whole text in its tooltip, and in the log below);
+        # the lines under it are for what runs, and empty when nothing does.
         self.bar.setFormat(text.splitlines()[0][:120] if text else text)
+        self.bar.setToolTip(text)
         self.cancel_button.setEnabled(False)
         self.cancel_button.setText("Cancel")
         if self._clock.isValid():
             self._show_elapsed()
-        self.migration.setText(text)
-        self.migration.setToolTip(text)
+        self.migration.setText("")
+        self.statement.setText("")
 
     @Slot(object)
     def on_event(self, event: ProgressEvent) -> None:

@@ -70,7 +70,6 @@ class WindowResults(_Window):
         elif kind == "export":
             self.progress.stop(f"report written: {payload.path}")
             self.log.add(f"{payload.fmt.upper()} report written to {payload.path}")
-            self.statusBar().showMessage(f"Report written to {payload.path}", 10000)
             if getattr(self, "_open_after", False):
                 QDesktopServices.openUrl(QUrl.fromLocalFile(str(payload.path)))
         elif kind == "rehearse":
@@ -89,7 +88,6 @@ class WindowResults(_Window):
     def _finish_change(self, text: str) -> None:
         self.progress.stop(text)
         self.log.add(text)
-        self.statusBar().showMessage(text, 10000)
         QTimer.singleShot(0, self.refresh)
 
     def _show_dialog(self, dialog: QWidget) -> None:
