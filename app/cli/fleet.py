@@ -67,22 +67,15 @@ def fleet_name(args: argparse.Namespace) -> str:
 def members(args: argparse.Namespace) -> list[Member]:
     """Every target's runner, its environment resolved now (keyring, a password prompt) in order."""
     from app.core.environments import list_environments
-    from app.core.fleet import Member, select
-    from app.core.fleet_targets import expand_databases, in_shard, parse_shard
-    from app.core.runner import MigrationRunner
+    from app.core.fleet import select
+    from app.core.fleet_targets import in_shard, members_of, parse_shard
 
     profiles = {p.name: p for p in list_environments()}
     names = select(args.environments or [], args.groups or [], list(profiles.values()))
-    out = []
+    out: list[Member] = []
     for name in names:
         one = argparse.Namespace(**{**vars(args), "environment": name, "environments": None, "groups": None})
-        runner = common.build_runner(one)
-        pattern = profiles[name].databases
-        if not pattern:
-            out.append(Member(name, runner))
-            continue
-        for target in expand_databases(runner.target, pattern):
-            out.append(Member(str(target.environment), MigrationRunner(target, runner.migrations_dir, runner.options)))
+        out.extend(members_of(name, common.build_runner(one), profiles[name].databases))
     shard = getattr(args, "shard", None)
     if shard:
         part = parse_shard(shard)

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -115,14 +115,29 @@ def select(environments: Iterable[str], groups: Iterable[str], profiles: list[Pr
     return list(dict.fromkeys(chosen))
 
 
+@dataclass(frozen=True)
+class TargetEvent(ProgressEvent):
+    """A progress event of one target of a fleet (the desktop app's overview shows it on its row)."""
+
+    target: str = ""
+    payload: Any = None  # a result ready early (the overview fills a row as its status arrives)
+
+    @classmethod
+    def of(cls, target: str, event: ProgressEvent) -> TargetEvent:
+        """The event, tagged with its target."""
+        return cls(**{f.name: getattr(event, f.name) for f in fields(ProgressEvent)}, target=target)
+
+
 Work = Callable[[Member, CancelToken, Callable[[ProgressEvent], None]], Any]
 FleetProgress = Callable[[str, ProgressEvent], None]
 
 
 def run_fleet(members: list[Member], work: Work, *, action: str, parallel: int = DEFAULT_PARALLEL,
               canary: Iterable[str] = (), on_failure: str = "stop", progress: FleetProgress | None = None,
-              started: Callable[[str], None] | None = None) -> FleetResult:
+              started: Callable[[str], None] | None = None, cancel: CancelToken | None = None) -> FleetResult:
     """Run `work` on every member, `parallel` at a time; canaries first, then the rest.
+
+    `cancel` (the desktop app's Cancel) cancels every running target and starts no other.
 
     Ctrl-C in the calling thread cancels every running target (each rolls back its migration in
     progress as a single run does), waits for them, and is raised again with the results so far
@@ -137,7 +152,7 @@ def run_fleet(members: list[Member], work: Work, *, action: str, parallel: int =
     unknown = [c for c in canaries if c not in names]
     if unknown:
         raise UsageError(f"--canary {', '.join(unknown)}: not among the targets ({', '.join(names)})")
-    run = _Run(members, work, parallel, on_failure == "stop", progress, started)
+    run = _Run(members, work, parallel, on_failure == "stop", progress, started, cancel)
     first = [m for m in members if m.name in canaries]
     rest = [m for m in members if m.name not in canaries]
     try:
@@ -156,7 +171,9 @@ def run_fleet(members: list[Member], work: Work, *, action: str, parallel: int =
 
 class _Run:
     def __init__(self, members: list[Member], work: Work, parallel: int, stop_on_failure: bool,
-                 progress: FleetProgress | None, started: Callable[[str], None] | None) -> None:
+                 progress: FleetProgress | None, started: Callable[[str], None] | None,
+                 cancel: CancelToken | None = None) -> None:
+        self.cancel = cancel
         self.members = members
         self.work = work
         self.stop_on_failure = stop_on_failure
@@ -186,8 +203,10 @@ class _Run:
                 queue = []
             if not running:
                 break
-            # A timeout keeps the calling thread taking Ctrl-C between the targets' progress.
+            # A timeout keeps the calling thread taking Ctrl-C (and the app's Cancel) while targets run.
             done, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
+            if self.cancel is not None and self.cancel.cancelled and not self.stopping.is_set():
+                self.cancel_all()
             for f in done:
                 running.pop(f)
                 f.result()

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import conninfo
 
 from app.core.connect import Target, connect
 from app.core.errors import ConnectionFailed, UsageError
+from app.core.fleet import Member
+
+if TYPE_CHECKING:
+    from app.core.runner import MigrationRunner
 
 _LIST = ("SELECT datname FROM pg_database WHERE datname LIKE %s AND datallowconn AND NOT datistemplate "
          "ORDER BY datname")
@@ -38,6 +43,16 @@ def expand_databases(target: Target, pattern: str) -> list[Target]:
         dsn = conninfo.make_conninfo("", **{**params, "dbname": name})
         out.append(replace(target, dsn=dsn, environment=f"{target.environment}/{name}"))
     return out
+
+
+def members_of(name: str, runner: MigrationRunner, pattern: str | None) -> list[Member]:
+    """The fleet members an environment stands for: itself, or each database matching its pattern."""
+    from app.core.runner import MigrationRunner
+
+    if not pattern:
+        return [Member(name, runner)]
+    return [Member(str(t.environment), MigrationRunner(t, runner.migrations_dir, runner.options))
+            for t in expand_databases(runner.target, pattern)]
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             initial = src.dsn_source(args.dsn, folder, name=args.name, protected=args.protected)
         window = MainWindow(make_settings(), initial=initial, auto_refresh=not args.self_test)
         window.show()
+        if initial is None and not args.self_test and sum(s.kind == "environment" for s in window.sources()) > 1:
+            window.show_overview()  # several saved environments: the overview is the start view
         if args.self_test:
             return _self_test(app, window)
     except Exception as exc:  # a bug before the event loop: logged, one readable line or dialog

@@ -170,6 +170,9 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         self.act_history.triggered.connect(self.show_history)
         self.act_compare = QAction("&Compare…", self)
         self.act_compare.triggered.connect(self.compare_dialog)
+        self.act_overview = QAction("&Overview of all environments", self)
+        self.act_overview.setToolTip("Every saved environment's health and counts; run on several at once")
+        self.act_overview.triggered.connect(self.show_overview)
         for a in (self.act_run, self.act_dry, self.act_rehearse, self.act_run_to):
             actions.addAction(a)
         actions.addSeparator()

@@ -28,6 +28,7 @@ SHORTCUTS = {
     "act_find": "Ctrl+F",
     "act_quit": "Ctrl+Q",
     "act_shortcuts": "F1",
+    "act_overview": "Ctrl+Shift+O",
 }
 
 
@@ -75,6 +76,7 @@ def build_menus(w: MainWindow) -> None:
 
     env = bar.addMenu("E&nvironment")
     env.addAction(w.act_refresh)
+    env.addAction(w.act_overview)
     env.addAction(w.act_compare)
     env.addSeparator()
     w.sources_menu = env.addMenu("&Switch to")

@@ -48,6 +48,7 @@ class Source:
     migrations_dir: Path | None = None
     target: Target | None = field(default=None, compare=False)  # a ready Target (tests, DSN sources)
     detail: str = ""  # user@host:port/db, for the banner
+    groups: tuple[str, ...] = ()  # a saved environment's groups (the overview groups its rows by them)
 
     def make_runner(self, options: Any = None) -> MigrationRunner:
         """Resolve the connection and build a runner (worker thread: may read the keyring or start the sandbox)."""
@@ -173,8 +174,9 @@ def environment_source(profile: Any) -> Source:
         user = _profile_value(profile, "user") or ""
         service = _profile_value(profile, "service")
         detail = f"service {service}" if service else f"{user + '@' if user else ''}{host}:{port}/{db}"
+    groups = tuple(_profile_value(profile, "groups") or ())
     return Source(f"env:{name}", name, "environment", str(colour), protected,
-                  migrations_dir=Path(folder).expanduser() if folder else None, detail=detail)
+                  migrations_dir=Path(folder).expanduser() if folder else None, detail=detail, groups=groups)
 
 
 def list_sources() -> tuple[list[Source], str | None]:

@@ -1,0 +1,96 @@
+"""The overview's jobs on the worker thread: read every environment, plan and run on several (no Qt here)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.fleet import FleetResult, Member, Outcome, TargetEvent, run_fleet
+from app.core.progress import CancelToken, Phase, ProgressEvent
+from app.core.protection import Confirmation, target_key
+
+Progress = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True)
+class Expanded:
+    """Each environment's members (an environment with a database pattern stands for several) and the
+    environments that could not even be resolved (keyring, a broken profile), with why."""
+
+    members: dict[str, list[Member]] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+def expand(sources: list[Any], options: Any) -> Expanded:
+    """Resolve every environment source to its members (worker thread: keyring, listing databases)."""
+    from app.core.environments import get_environment
+    from app.core.errors import TidemarkError
+    from app.core.fleet_targets import members_of
+
+    out = Expanded()
+    for s in sources:
+        try:
+            pattern = get_environment(s.name).databases if s.kind == "environment" else None
+            out.members[s.name] = members_of(s.name, s.make_runner(options), pattern)
+        except TidemarkError as exc:
+            out.problems[s.name] = exc.message
+    return out
+
+
+def statuses(expanded: Expanded, progress: Progress, cancel: CancelToken, parallel: int = 8) -> FleetResult:
+    """The status of every member, `parallel` at a time; each row fills in as its status arrives."""
+    members = [m for ms in expanded.members.values() for m in ms]
+
+    def work(m: Member, token: CancelToken, say: Progress) -> Any:
+        status = m.runner.get_migration_status(cancel=token)
+        progress(TargetEvent(Phase.MESSAGE, message="status", target=m.name, payload=status))
+        return status
+
+    return run_fleet(members, work, action="status", parallel=parallel, on_failure="continue", cancel=cancel,
+                     progress=lambda name, e: progress(TargetEvent.of(name, e)))
+
+
+@dataclass(frozen=True)
+class FleetPlan:
+    """What Run pending would do on each chosen member (or why it cannot be planned)."""
+
+    members: list[Member]
+    planned: dict[str, list[str]]  # member name -> migrations that would run
+    problems: dict[str, str]
+    until: str | None = None
+
+
+def plan_run(members: list[Member], until: str | None = None) -> FleetPlan:
+    """A dry run on each member, concurrently."""
+    from app.core.errors import TidemarkError
+
+    planned: dict[str, list[str]] = {}
+    problems: dict[str, str] = {}
+
+    def one(m: Member) -> None:
+        try:
+            planned[m.name] = [p.name for p in m.runner.run_migrations(dry_run=True, target=until).planned]
+        except TidemarkError as exc:
+            problems[m.name] = exc.message
+
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(members)))) as pool:
+        list(pool.map(one, members))
+    return FleetPlan(members, planned, problems, until)
+
+
+def run_all(plan: FleetPlan, confirmations: dict[str, Confirmation], progress: Progress, cancel: CancelToken,
+            parallel: int = 4, on_failure: str = "stop") -> FleetResult:
+    """Run pending on every planned member that has something to run, each with its own confirmation."""
+    members = [m for m in plan.members if plan.planned.get(m.name)]
+
+    def work(m: Member, token: CancelToken, say: Progress) -> Any:
+        return m.runner.run_migrations(target=plan.until, progress=say, cancel=token,
+                                       confirmed=confirmations[target_key(m.runner.target)])
+
+    return run_fleet(members, work, action="applied", parallel=parallel, on_failure=on_failure, cancel=cancel,
+                     progress=lambda name, e: progress(TargetEvent.of(name, e)))
+
+
+__all__ = ["Expanded", "FleetPlan", "Outcome", "expand", "plan_run", "run_all", "statuses"]

@@ -1,0 +1,350 @@
+"""The overview of every environment: health and counts read concurrently, grouped by group;
+Run pending on several at once, with one confirmation for the protected ones and a row per target.
+
+Runs through app.core.fleet as `tidemark migrate --group` does; the confirmation is the
+engine's (app.core.protection.confirm_all). All I/O is on the overview's own worker.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTextBrowser,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.fleet import Member, Outcome, TargetEvent
+from app.core.progress import Phase
+from app.core.protection import Action, Confirmation, Requirement, confirm_all, requirement
+from app.gui import fleet_tasks
+from app.gui.confirm_widgets import default_on_match
+from app.gui.sources import Source
+from app.gui.worker import TaskController
+
+COLUMNS = ("Environment", "Health", "Applied", "Pending", "Last migration", "Last run", "Now")
+NAME, HEALTH, APPLIED, PENDING, LAST, WHEN, NOW = range(len(COLUMNS))
+NO_GROUP = "(no group)"
+ROLE = Qt.ItemDataRole.UserRole
+
+
+class OverviewWindow(QDialog):
+    """Every saved environment at a glance; a row opens it, a selection runs on all of it.
+
+    Signals: open_environment(str), job_done(str, str, object) (kind, outcome, payload).
+    """
+
+    open_environment = Signal(str)
+    job_done = Signal(str, str, object)
+    asking = Signal(object)
+
+    def __init__(self, sources: list[Source], options: Any = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Overview of all environments")
+        self.resize(1000, 560)
+        self.sources = [s for s in sources if s.kind == "environment"]
+        self.options = options
+        self.members: dict[str, list[Member]] = {}
+        self.rows: dict[str, QTreeWidgetItem] = {}  # name -> its row (the first, for one in several groups)
+        self.copies: dict[str, list[QTreeWidgetItem]] = {}  # its rows in the other groups
+        self.controller = TaskController(self)
+        self.controller.finished.connect(self._finished)
+        self.controller.progress.connect(self._event)
+        self.controller.busy_changed.connect(self._update)
+        lay = QVBoxLayout(self)
+        self.headline = QLabel("")
+        self.headline.setWordWrap(True)
+        lay.addWidget(self.headline)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(COLUMNS)
+        self.tree.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
+        self.tree.setAccessibleName("Environments")
+        self.tree.itemActivated.connect(self._activated)
+        self.tree.itemSelectionChanged.connect(self._update)
+        lay.addWidget(self.tree, 1)
+        row = QHBoxLayout()
+        self.refresh_button = QPushButton("&Refresh")
+        self.refresh_button.clicked.connect(self.refresh)
+        self.run_button = QPushButton("Run &pending on selected…")
+        self.run_button.clicked.connect(self.run_selected)
+        self.cancel_button = QPushButton("&Cancel")
+        self.cancel_button.clicked.connect(self.controller.cancel)
+        self.open_button = QPushButton("&Open")
+        self.open_button.clicked.connect(lambda: self._activated(self.tree.currentItem(), 0))
+        close = QPushButton("Close")
+        close.clicked.connect(self.close)
+        for b in (self.refresh_button, self.run_button, self.cancel_button, self.open_button):
+            row.addWidget(b)
+        row.addStretch(1)
+        row.addWidget(close)
+        lay.addLayout(row)
+        refresh = QAction(self)
+        refresh.setShortcut(QKeySequence("F5"))
+        refresh.triggered.connect(self.refresh)
+        self.addAction(refresh)
+        self._fill()
+        self._update()
+
+    # --- rows ---------------------------------------------------------------------------------
+
+    def _fill(self) -> None:
+        self.tree.clear()
+        self.rows.clear()
+        self.copies.clear()
+        groups: dict[str, QTreeWidgetItem] = {}
+        for s in self.sources:
+            for g in s.groups or (NO_GROUP,):
+                parent = groups.get(g)
+                if parent is None:
+                    parent = groups[g] = QTreeWidgetItem(self.tree, [g])
+                    parent.setData(NAME, ROLE, ("group", g))
+                    parent.setExpanded(True)
+                item = QTreeWidgetItem(parent, [s.name + ("  (protected)" if s.protected else "")])
+                item.setData(NAME, ROLE, ("env", s.name))
+                item.setText(NOW, "")
+                if s.name in self.rows:
+                    self.copies.setdefault(s.name, []).append(item)
+                else:
+                    self.rows[s.name] = item
+        n = len(self.sources)
+        self.headline.setText(f"{n} environment{'s' if n != 1 else ''}"
+                              + (f" in {len(groups)} group{'s' if len(groups) != 1 else ''}" if groups else "")
+                              + ". Double-click one to open it; select several (or a group) to run on all.")
+        for c in range(len(COLUMNS)):
+            self.tree.resizeColumnToContents(c)
+
+    def _row(self, name: str) -> QTreeWidgetItem | None:
+        if name in self.rows:
+            return self.rows[name]
+        env = name.split("/", 1)[0]  # ENV/DBNAME: a database of an environment with a pattern
+        parent = self.rows.get(env)
+        if parent is None:
+            return None
+        item = QTreeWidgetItem(parent, [name.split("/", 1)[1] if "/" in name else name])
+        item.setData(NAME, ROLE, ("member", name))
+        parent.setExpanded(True)
+        self.rows[name] = item
+        return item
+
+    def _set(self, name: str, column: int, text: str, colour: str | None = None, tip: str | None = None) -> None:
+        """Set a cell on every row of `name` (an environment in two groups has two)."""
+        first = self._row(name)
+        for item in ([first] if first else []) + self.copies.get(name, []):
+            item.setText(column, text)
+            if colour:
+                item.setForeground(column, QBrush(QColor(colour)))
+            if tip is not None:
+                item.setToolTip(column, tip)
+
+    def _show_status(self, name: str, status: Any) -> None:
+        colour = {"healthy": "#2e7d32", "warning": "#ef6c00"}.get(status.health.value, "#c62828")
+        self._set(name, HEALTH, status.health.value, colour)
+        self._set(name, APPLIED, str(len(status.applied)))
+        self._set(name, PENDING, str(len(status.pending)))
+        applied = [m for m in status.applied if m.executed_at is not None]
+        last = max(applied, key=lambda m: m.executed_at, default=None)
+        self._set(name, LAST, last.name if last else "")
+        self._set(name, WHEN, last.executed_at.strftime("%Y-%m-%d %H:%M") if last else "")
+
+    # --- jobs ---------------------------------------------------------------------------------
+
+    @Slot()
+    def refresh(self, *, keep_now: bool = False) -> None:
+        """Resolve every environment, then read every status concurrently (`keep_now`: a run's outcomes stay)."""
+        if self.controller.busy:
+            return
+        sources, options = list(self.sources), self.options
+        self._keep_now = keep_now
+        if not keep_now:
+            for item in self.rows.values():
+                item.setText(NOW, "reading…")
+        self.controller.start("expand", lambda progress, cancel: fleet_tasks.expand(sources, options))
+
+    def selected_members(self) -> tuple[list[Member], str]:
+        """The members under the selected rows, and the name the confirmation asks for."""
+        chosen: list[str] = []
+        labels: list[str] = []
+        for item in self.tree.selectedItems():
+            kind, name = item.data(NAME, ROLE)
+            labels.append(name)
+            if kind == "group":
+                envs = [s.name for s in self.sources if name in (s.groups or (NO_GROUP,))]
+                chosen += [m.name for e in envs for m in self.members.get(e, [])]
+            elif kind == "env":
+                chosen += [m.name for m in self.members.get(name, [])]
+            else:
+                chosen.append(name)
+        by_name = {m.name: m for ms in self.members.values() for m in ms}
+        return [by_name[n] for n in dict.fromkeys(chosen) if n in by_name], ",".join(dict.fromkeys(labels))
+
+    @Slot()
+    def run_selected(self) -> None:
+        """Plan Run pending on every selected target (a dry run on each), then ask."""
+        members, self._fleet_name = self.selected_members()
+        if not members or self.controller.busy:
+            return
+        self.controller.start("plan", lambda progress, cancel: fleet_tasks.plan_run(members))
+
+    def _confirm(self, plan: fleet_tasks.FleetPlan) -> None:
+        needs = {m.name: requirement(m.runner.target, Action.MIGRATE) for m in plan.members}
+        dialog = FleetRunDialog(plan, needs, self._fleet_name, self)
+        dialog.accepted.connect(lambda: self._start_run(plan, dialog.confirmations()))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.asking.emit(dialog)
+
+    def _start_run(self, plan: fleet_tasks.FleetPlan, confs: dict[str, Confirmation]) -> None:
+        for m in plan.members:
+            self._set(m.name, NOW, "queued" if plan.planned.get(m.name) else "nothing to run")
+        self.controller.start("run", lambda progress, cancel: fleet_tasks.run_all(plan, confs, progress, cancel))
+
+    @Slot(object)
+    def _event(self, event: object) -> None:
+        if not isinstance(event, TargetEvent):
+            return
+        name = event.target
+        if event.payload is not None and hasattr(event.payload, "health"):
+            self._show_status(name, event.payload)
+            if not getattr(self, "_keep_now", False):
+                self._set(name, NOW, "")
+        elif event.phase is Phase.MIGRATION_START:
+            self._set(name, NOW, f"running {event.index}/{event.total} {event.migration}")
+        elif event.phase is Phase.MIGRATION_DONE:
+            self._set(name, NOW, f"applied {event.index}/{event.total}")
+
+    @Slot(str, str, object)
+    def _finished(self, kind: str, outcome: str, payload: object) -> None:
+        if outcome == "ok" and kind == "expand":
+            assert isinstance(payload, fleet_tasks.Expanded)
+            self.members = payload.members
+            for name, problem in payload.problems.items():
+                self._set(name, NOW, f"cannot resolve: {problem}", "#c62828", problem)
+            for ms in self.members.values():
+                for m in ms:
+                    self._row(m.name)
+            expanded = payload
+            self.controller.start("status", lambda progress, cancel: fleet_tasks.statuses(expanded, progress, cancel))
+        elif outcome == "ok" and kind == "status" and not getattr(self, "_keep_now", False):
+            self._outcomes(payload)
+            for c in range(len(COLUMNS)):
+                self.tree.resizeColumnToContents(c)
+        elif outcome == "ok" and kind == "plan":
+            self._confirm(payload)  # type: ignore[arg-type]
+        elif outcome == "ok" and kind == "run":
+            self._outcomes(payload, ran=True)
+        elif outcome != "ok":
+            self.headline.setText(f"{kind}: {outcome}: {payload}")
+        self.job_done.emit(kind, outcome, payload)
+        if kind == "run":
+            self.refresh(keep_now=True)
+
+    def _outcomes(self, result: Any, *, ran: bool = False) -> None:
+        for r in result.members:
+            if r.outcome is Outcome.OK:
+                self._set(r.name, NOW, f"done: {len(r.result.applied)} applied" if ran else "")
+            else:
+                self._set(r.name, NOW, f"{r.outcome.value}" + (f": {r.error.splitlines()[0]}" if r.error else ""),
+                          "#c62828", r.error or "")
+        counts = ", ".join(f"{result.count(o)} {o.value}" for o in Outcome if result.count(o))
+        self.headline.setText(f"{'Run' if ran else 'Status'}: {counts} (of {len(result.members)})")
+
+    @Slot()
+    def _update(self) -> None:
+        busy = self.controller.busy
+        self.refresh_button.setEnabled(not busy)
+        self.run_button.setEnabled(not busy and bool(self.tree.selectedItems()) and bool(self.members))
+        self.cancel_button.setEnabled(busy)
+        current = self.tree.currentItem()
+        self.open_button.setEnabled(current is not None and current.data(NAME, ROLE)[0] == "env")
+
+    @Slot(QTreeWidgetItem, int)
+    def _activated(self, item: QTreeWidgetItem | None, _column: int) -> None:
+        if item is None:
+            return
+        kind, name = item.data(NAME, ROLE)
+        if kind in ("env", "member"):
+            self.open_environment.emit(name.split("/", 1)[0])
+
+    def closeEvent(self, event: Any) -> None:
+        """Cancel what runs and wait for it (a few seconds at most)."""
+        self.controller.shutdown()
+        super().closeEvent(event)
+
+
+class FleetRunDialog(QDialog):
+    """What Run pending would do on each target; the fleet's name typed once when any is protected."""
+
+    def __init__(self, plan: fleet_tasks.FleetPlan, needs: dict[str, Requirement], fleet_name: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plan, self.needs, self.fleet_name = plan, needs, fleet_name
+        runs = [m for m in plan.members if plan.planned.get(m.name)]
+        protected = [m for m in runs if needs[m.name].protected]
+        self.setWindowTitle(f"Run pending on {len(runs)} of {len(plan.members)} targets")
+        self.resize(720, 520)
+        lay = QVBoxLayout(self)
+        rows = []
+        for m in plan.members:
+            names = plan.planned.get(m.name)
+            if m.name in plan.problems:
+                what = f"<span style='color:#c62828'>cannot plan: {html.escape(plan.problems[m.name])}</span>"
+            elif not names:
+                what = "nothing to run"
+            else:
+                what = f"{len(names)}: " + html.escape(", ".join(names[:6]) + (" …" if len(names) > 6 else ""))
+            mark = " <b>(protected: backed up first)</b>" if needs[m.name].protected and names else ""
+            rows.append(f"<li><b>{html.escape(m.name)}</b>{mark}: {what}</li>")
+        view = QTextBrowser()
+        view.setHtml("<p>Each target is locked, run and recorded on its own; after a failure no new target "
+                     "starts and those running stop before their next migration.</p><ul>" + "".join(rows) + "</ul>")
+        lay.addWidget(view, 1)
+        self.typed = None
+        buttons = QDialogButtonBox()
+        self.ok = buttons.addButton(f"&Run on {len(runs)}", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.ok.setObjectName("dangerButton" if protected else "primaryButton")
+        self.cancel_button = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        if protected:
+            from PySide6.QtWidgets import QLineEdit
+
+            warn = QLabel(f"<b>{len(protected)} protected:</b> {html.escape(', '.join(m.name for m in protected))}. "
+                          f"Type <b>{html.escape(fleet_name)}</b> to run on all {len(runs)}:")
+            warn.setObjectName("protectedWarning")
+            warn.setWordWrap(True)
+            lay.addWidget(warn)
+            self.typed = QLineEdit()
+            self.typed.setAccessibleName(f"Type {fleet_name} to confirm")
+            self.typed.textChanged.connect(lambda t: default_on_match(self.ok, self.cancel_button,
+                                                                      t.strip() == fleet_name))
+            lay.addWidget(self.typed)
+            default_on_match(self.ok, self.cancel_button, False)
+            self.typed.setFocus()
+        else:
+            self.ok.setEnabled(bool(runs))
+            self.ok.setDefault(bool(runs))
+        lay.addWidget(buttons)
+
+    def accept(self) -> None:
+        """Accept only when confirmed."""
+        if self.ok.isEnabled():
+            super().accept()
+
+    def confirmations(self) -> dict[str, Confirmation]:
+        """One confirmation per target, from the one typed name (the engine checks each inside its lock)."""
+        runs = [m for m in self.plan.members if self.plan.planned.get(m.name)]
+        needs = [self.needs[m.name] for m in runs]
+        planned = {self.needs[m.name].target_key: self.plan.planned[m.name] for m in runs}
+        return confirm_all(needs, fleet_name=self.fleet_name, typed=self.typed.text() if self.typed else None,
+                           planned=planned)

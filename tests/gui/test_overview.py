@@ -1,0 +1,83 @@
+"""The overview: every environment's health read concurrently; Run pending on a group with one
+typed confirmation for its protected members, each target run on its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backends import fail
+
+from app.core import environments as envs
+from app.core.backup import backup_folder
+from app.core.connect import Target
+from app.gui.overview import HEALTH, NOW, PENDING, FleetRunDialog, OverviewWindow
+from app.gui.sources import environment_source
+from tests.conftest import Database, MigrationDir, Server, fresh_database
+from tests.gui.conftest import DEADLINE_MS
+
+
+@pytest.fixture
+def saved(tmp_path: Path, pg_server: Server, migrations: MigrationDir, monkeypatch: pytest.MonkeyPatch
+          ) -> Iterator[dict[str, Database]]:
+    monkeypatch.setenv("TIDEMARK_HOME", str(tmp_path / "home"))
+    if pg_server.password:
+        monkeypatch.setenv("PGPASSWORD", pg_server.password)
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        with ExitStack() as stack:
+            dbs = {}
+            for name in ("eu", "us", "prod-ap"):
+                db = stack.enter_context(fresh_database(pg_server))
+                dsn, _ = envs.split_password(db.dsn)
+                envs.save_environment(envs.Profile(name, dsn=dsn, migrations_dir=str(migrations.path),
+                                                   groups=("tenants",)))
+                dbs[name] = db
+            yield dbs
+    finally:
+        keyring.set_keyring(previous)
+
+
+def _is(kind: str):
+    return lambda k, _o, _p: k == kind
+
+
+def test_overview_reads_all_and_runs_a_group_with_one_confirmation(qtbot, saved: dict[str, Database],
+                                                                   migrations: MigrationDir) -> None:
+    migrations.add("a", "CREATE TABLE a (id int);\n")
+    migrations.add("b", "CREATE TABLE b (id int);\n")
+    sources = [environment_source(p) for p in envs.list_environments()]
+    window = OverviewWindow(sources)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("status")) as done:
+        window.refresh()
+    assert done.args[1] == "ok"
+    assert all(window.rows[n].text(PENDING) == "2" and window.rows[n].text(HEALTH) for n in saved)
+
+    group = window.tree.topLevelItem(0)
+    assert group.text(0) == "tenants"
+    group.setSelected(True)
+    assert window.run_button.isEnabled()
+    with qtbot.waitSignal(window.asking, timeout=DEADLINE_MS) as asked:
+        window.run_button.click()
+    dialog = asked.args[0]
+    assert isinstance(dialog, FleetRunDialog)
+    assert dialog.typed is not None and not dialog.ok.isEnabled()  # prod-ap is protected
+    qtbot.keyClicks(dialog.typed, "prod-ap")
+    assert not dialog.ok.isEnabled(), "the group's name, not one member's"
+    dialog.typed.clear()
+    qtbot.keyClicks(dialog.typed, "tenants")
+    assert dialog.ok.isEnabled()
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("run")) as ran:
+        dialog.ok.click()
+    assert ran.args[1] == "ok"
+    assert [m.outcome.value for m in ran.args[2].members] == ["ok"] * 3
+    assert all(db.exists("public.b") for db in saved.values())
+    assert all(window.rows[n].text(NOW).startswith("done: 2 applied") for n in saved)
+    assert len(list(backup_folder(Target("", "x", "prod-ap")).iterdir())) == 1, "the protected one backed up first"
+    window.close()
