@@ -23,6 +23,7 @@ from app.core.connect import Target, describe_dsn
 from app.core.envcheck import EnvironmentCheck, test_target
 from app.core.errors import UsageError
 from app.core.passwords import KeyringUnavailable
+from app.core.reach import access_problems
 
 FILE_NAME = "environments.toml"
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -55,6 +56,10 @@ class Profile:
     migrations_dir: str | None = None
     protected: bool | None = None  # None: by the name (contains "prod"); always a bool once built
     colour: str | None = None
+    sslcert: str | None = None
+    sslkey: str | None = None
+    ssh: str | None = None  # an SSH hop: [user@]host[:port] or a Host alias (app.core.tunnel)
+    password_command: str | None = None  # instead of a stored password (app.core.password_command)
 
     def __post_init__(self) -> None:
         if self.protected is None:
@@ -67,7 +72,7 @@ class Profile:
         params: dict[str, Any] = conninfo.conninfo_to_dict(self.dsn) if self.dsn else {}
         for key, value in (("host", self.host), ("port", self.port), ("dbname", self.database),
                            ("user", self.user), ("service", self.service), ("sslmode", self.sslmode),
-                           ("sslrootcert", self.sslrootcert)):
+                           ("sslrootcert", self.sslrootcert), ("sslcert", self.sslcert), ("sslkey", self.sslkey)):
             if value not in (None, ""):
                 params[key] = str(value)
         params.pop("password", None)
@@ -194,8 +199,9 @@ def resolve_environment(name: str, *, notify: Notify | None = None,
     """The Target of a profile, with its password from the keyring (None: libpq finds one)."""
     profile = get_environment(name)
     password = None
-    problem = passwords.keyring_status().problem
-    if problem is None:
+    # A password command replaces the keyring: nothing to look up (or to warn about).
+    problem = None if profile.password_command else passwords.keyring_status().problem
+    if problem is None and not profile.password_command:
         try:
             password = passwords.get_password(name)
         except KeyringUnavailable as exc:
@@ -208,7 +214,8 @@ def resolve_environment(name: str, *, notify: Notify | None = None,
             password = ask_password(f"Password for {name} ({profile.display()}): ") or None
     folder = Path(profile.migrations_dir).expanduser() if profile.migrations_dir else None
     return EnvironmentTarget(profile.conninfo(), f"environment {name}", name, password,
-                             bool(profile.protected), folder, profile.colour)
+                             bool(profile.protected), folder, profile.colour, ssh=profile.ssh,
+                             password_command=profile.password_command)
 
 
 def test_environment(name: str, *, notify: Notify | None = None,
@@ -311,7 +318,8 @@ def _problems(p: Profile) -> list[tuple[str | None, str]]:
     out: list[tuple[str | None, str]] = []
     if not isinstance(p.name, str) or not _NAME.match(p.name):
         out.append(("name", "the name must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"))
-    for key in ("host", "database", "user", "sslrootcert", "service", "dsn", "migrations_dir", "sslmode", "colour"):
+    for key in ("host", "database", "user", "sslrootcert", "service", "dsn", "migrations_dir", "sslmode", "colour",
+                "sslcert", "sslkey", "ssh", "password_command"):
         value = getattr(p, key)
         if value is not None and not isinstance(value, str):
             out.append((key, f"field {key!r} must be text, not {type(value).__name__}"))
@@ -323,6 +331,7 @@ def _problems(p: Profile) -> list[tuple[str | None, str]]:
         out.append(("protected", f"field 'protected' must be true or false, not {p.protected!r}"))
     if p.sslmode is not None and p.sslmode not in SSLMODES:
         out.append(("sslmode", f"field 'sslmode' must be one of {', '.join(SSLMODES)}, not {p.sslmode!r}"))
+    out += access_problems(p.ssh, p.password_command)
     if p.colour is not None and not _COLOUR.match(p.colour):
         out.append(("colour", f"field 'colour' must be #rgb, #rrggbb or a colour name, not {p.colour!r}"))
     if p.dsn:
