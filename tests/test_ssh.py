@@ -204,3 +204,13 @@ def test_a_database_the_hop_cannot_reach_names_ssh_s_reason(ssh_env, database) -
         assert "Connection refused" in r.stderr
     finally:
         run_cli("env", "remove", name)
+
+
+def test_a_unix_socket_on_the_hop_is_forwarded(ssh_env, database) -> None:
+    if database.server.local is None or database.server.local.socket_dir is None:
+        pytest.skip("needs a server started by the tests, with a socket folder")
+    dsn = database.server.local.socket_dsn(database.name)
+    with connect(Target(dsn, "--dsn", ssh="hop1")) as conn:
+        assert conn.execute("SELECT current_database()").fetchone() == (database.name,)
+        assert conn.info.hostaddr == "127.0.0.1"
+    assert any(t.remote.endswith("/.s.PGSQL." + str(database.server.local.port)) for t in tunnel.open_tunnels())
