@@ -214,3 +214,25 @@ def test_a_unix_socket_on_the_hop_is_forwarded(ssh_env, database) -> None:
         assert conn.execute("SELECT current_database()").fetchone() == (database.name,)
         assert conn.info.hostaddr == "127.0.0.1"
     assert any(t.remote.endswith("/.s.PGSQL." + str(database.server.local.port)) for t in tunnel.open_tunnels())
+
+
+def test_threads_share_one_tunnel_and_a_dead_one_is_reopened(ssh_env, database) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    port = db_port(database.dsn)
+    target = Target(database.dsn, "--dsn", ssh="hop1")
+
+    def one(_: int) -> int:
+        with connect(target) as conn:
+            return conn.info.port
+
+    with ThreadPoolExecutor(4) as pool:
+        ports = set(pool.map(one, range(8)))
+    assert len(ports) == 1 and len(ssh_processes(port)) == 1
+    old = tunnel.open_tunnels()[0]
+    old.process.terminate()  # ssh gone (a network change): the next connection opens a new tunnel
+    old.process.wait(timeout=10)
+    assert one(0) > 0
+    (new,) = tunnel.open_tunnels()
+    assert new.process.pid != old.process.pid and new.alive()
+    assert len(ssh_processes(port)) == 1

@@ -110,7 +110,8 @@ class Tunnel:
 
 
 _tunnels: dict[tuple[str, str], Tunnel] = {}
-_lock = threading.Lock()
+_opening: dict[tuple[str, str], threading.Lock] = {}  # one per hop and remote: others open theirs meanwhile
+_lock = threading.Lock()  # guards the two dicts, never held while ssh starts
 
 
 def open_tunnel(hop: str | Hop, remote: str) -> Tunnel:
@@ -121,14 +122,18 @@ def open_tunnel(hop: str | Hop, remote: str) -> Tunnel:
     hop = hop if isinstance(hop, Hop) else parse_hop(hop)
     key = (hop.text, remote)
     with _lock:
-        tunnel = _tunnels.get(key)
-        if tunnel is not None and tunnel.alive() and tunnel.owner_pid == os.getpid():
-            return tunnel
+        opening = _opening.setdefault(key, threading.Lock())
+    with opening:
+        with _lock:
+            tunnel = _tunnels.get(key)
+            if tunnel is not None and tunnel.alive() and tunnel.owner_pid == os.getpid():
+                return tunnel
+            _tunnels.pop(key, None)
         if tunnel is not None:  # ssh ended (the server went away, a network change): open anew
-            _tunnels.pop(key)
             tunnel.close()
         tunnel = _start(hop, remote)
-        _tunnels[key] = tunnel
+        with _lock:
+            _tunnels[key] = tunnel
         return tunnel
 
 
