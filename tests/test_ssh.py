@@ -165,8 +165,9 @@ def test_no_ssh_left_after_a_failed_migration(ssh_env, database, migrations) -> 
 
 def _cli_process(*args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # A session of its own, as a job in a terminal: a terminal's Ctrl-C reaches its whole foreground group.
     return subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
 @pytest.mark.parametrize("how", ["ctrl-c", "kill -9"])
@@ -177,9 +178,14 @@ def test_no_ssh_left_after_ctrl_c_or_kill(ssh_env, database, migrations, how) ->
     try:
         wait_for(lambda: sleeping(database), "the migration to be running through the tunnel")
         assert len(ssh_processes(port)) == 1
-        proc.send_signal(signal.SIGINT if how == "ctrl-c" else signal.SIGKILL)
-        proc.communicate(timeout=60)
+        if how == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the CLI's group, ssh's is its own
+        else:
+            proc.kill()
+        _, err = proc.communicate(timeout=60)
         assert proc.returncode == (130 if how == "ctrl-c" else -9)
+        if how == "ctrl-c":  # the tunnel outlived the Ctrl-C long enough to check what committed
+            assert "slow.sql did not commit: nothing of it remains" in err and "not known" not in err, err
         wait_for(lambda: not ssh_processes(port), "the tunnel's ssh to end", timeout=15)
     finally:
         if proc.poll() is None:
