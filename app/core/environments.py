@@ -3,8 +3,9 @@
 API for the CLI and the app: list_environments, get_environment, save_environment,
 delete_environment, resolve_environment (-> Target), test_environment / test_target (-> EnvironmentCheck).
 A profile is stored in `environments.toml` in the config folder (written atomically, mode
-0600); its password only in the OS keyring (app.core.passwords). Without a stored password
-libpq falls back to PGPASSWORD and ~/.pgpass, so CI keeps working.
+0600); its password only in the OS keyring (app.core.passwords), or none: a password command
+(app.core.password_command) gives one per connection; an SSH hop is app.core.tunnel's.
+Without a stored password libpq falls back to PGPASSWORD and ~/.pgpass, so CI keeps working.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from app.core.envcheck import EnvironmentCheck, test_target
 from app.core.errors import UsageError
 from app.core.passwords import KeyringUnavailable
 from app.core.reach import access_problems
+from app.core.toml_lines import line_of as _line_of
+from app.core.toml_lines import toml_position as _toml_position
 
 FILE_NAME = "environments.toml"
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -379,32 +382,6 @@ def _write(profiles: dict[str, Profile]) -> None:
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-def _toml_position(exc: tomllib.TOMLDecodeError) -> tuple[int | str, str]:
-    text = str(exc)
-    line = getattr(exc, "lineno", None)  # Python 3.14+; before, the position is only in the text
-    m = re.search(r"\s*\(at line (\d+), column \d+\)|\s*\(at end of document\)", text)
-    reason = (text[: m.start()] + text[m.end():]).strip() if m else text
-    if line is None and m:
-        line = int(m.group(1)) if m.group(1) else "end"
-    return (line or "?"), reason
-
-
-def _line_of(text: str, name: str, key: str | None = None) -> int | str:
-    """The line of `[environments.NAME]`, or of KEY inside that table, for messages; '?' if not found."""
-    q = re.escape(name)
-    header = re.compile(rf"^[ \t]*\[[ \t]*environments[ \t]*\.[ \t]*(?:{q}|\"{q}\"|'{q}')[ \t]*\]", re.MULTILINE)
-    m = header.search(text) or re.compile(rf"^[ \t]*(?:{q}|\"{q}\")[ \t]*=", re.MULTILINE).search(text)
-    if not m:
-        return "?"
-    start = m.start()
-    if key:
-        end = re.compile(r"^[ \t]*\[", re.MULTILINE).search(text, m.end())
-        k = re.compile(rf"^[ \t]*{re.escape(key)}[ \t]*=", re.MULTILINE).search(text, m.end(),
-                                                                               end.start() if end else len(text))
-        start = k.start() if k else start
-    return text[:start].count("\n") + 1
 
 
 def _unknown(name: str, profiles: dict[str, Profile]) -> str:
