@@ -153,3 +153,19 @@ def test_a_client_key_readable_by_others_is_refused(database, migrations, tmp_pa
     else:
         assert r.code == 0, r.stderr
         assert database.exists("t")
+
+
+def test_a_password_command_and_a_stored_password_exclude_each_other_and_the_command_can_be_removed(database) -> None:
+    name = "both-" + database.name
+    dsn = split(database.dsn)[0]
+    r = run_cli("env", "add", name, "--dsn", dsn, "--password-command", "get-token", "--password-stdin", stdin="pw")
+    assert r.code == 2 and "not both" in r.stderr
+    assert run_cli("env", "list").stdout.count(name) == 0  # nothing saved
+    assert run_cli("env", "add", name, "--dsn", dsn, "--password-command", "get-token").code == 0
+    try:
+        assert run_cli("env", "edit", name, "--password-command", "").code == 0
+        from app.core.environments import get_environment
+
+        assert get_environment(name).password_command is None
+    finally:
+        run_cli("env", "remove", name)

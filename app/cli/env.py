@@ -79,6 +79,10 @@ def handle_save(args: argparse.Namespace, out: Output) -> int:
     from app.core.errors import UsageError
 
     profile = _build_profile(args)
+    if args.password_stdin and profile.password_command:
+        raise UsageError("give either --password-stdin or a password command, not both (a password command "
+                         f"replaces the stored password; remove it with `tidemark env edit {profile.name} "
+                         "--password-command ''`)")
     password = _read_password(args, out, profile)
     if args.editing and args.forget_password:
         if password:
