@@ -4,8 +4,8 @@ Debian's `openssh-server` (/usr/sbin/sshd), started as a normal child process: i
 the client's key, known_hosts and the client's ssh config are made here, so the tests never
 read or change ~/.ssh. The client config is handed to Tidemark through TIDEMARK_SSH_CONFIG.
 Hosts in that config: `hop1` (direct), `hop2` (ProxyJump hop1, the same sshd again),
-`stranger` (a known_hosts without this server's key), `nokey` (a key the server does not know),
-`closed` (a port nothing listens on).
+`stranger` (a known_hosts without this server's key), `via-stranger` (ProxyJump stranger),
+`nokey` (a key the server does not know), `closed` (a port nothing listens on).
 """
 
 from __future__ import annotations
@@ -109,6 +109,8 @@ LogLevel DEBUG1
         f"Host hop1\n{common}  IdentityFile {root}/user_key\n  UserKnownHostsFile {known}\n\n"
         f"Host hop2\n{common}  IdentityFile {root}/user_key\n  UserKnownHostsFile {known}\n  ProxyJump hop1\n\n"
         f"Host stranger\n{common}  IdentityFile {root}/user_key\n  UserKnownHostsFile {empty}\n\n"
+        f"Host via-stranger\n{common}  IdentityFile {root}/user_key\n  UserKnownHostsFile {known}\n"
+        "  ProxyJump stranger\n\n"
         f"Host nokey\n{common}  IdentityFile {root}/other_key\n  UserKnownHostsFile {known}\n\n"
         f"Host closed\n  HostName 127.0.0.1\n  Port {_free_port()}\n  User {user}\n"
     )

@@ -90,7 +90,8 @@ def test_profile_with_two_hops_via_proxyjump(ssh_env, database, migrations) -> N
         assert ssh_env.log_text().count("Accepted publickey") - before == 2
         r = run_cli("env", "test", name)
         assert r.code == 0, r.stderr
-        assert "ssh:" in r.stdout and "tunnel:" in r.stdout and "PostgreSQL" in r.stdout
+        assert "ssh:         hop2 through hop1 reached" in r.stdout, r.stdout
+        assert "tunnel:" in r.stdout and "PostgreSQL" in r.stdout
     finally:
         os.environ.pop(f"T_PW_{database.name}", None)
         run_cli("env", "remove", name)
@@ -125,6 +126,13 @@ def test_unknown_host_key_is_refused_and_nothing_changes(ssh_env, database, migr
     assert ssh_env.empty_known_hosts.read_text() == ""  # nothing was added to known_hosts
     assert not database.exists("_migrations") and not database.exists("t")
     assert not ssh_processes(db_port(database.dsn))
+
+
+def test_a_jump_host_to_blame_is_named(ssh_env, database) -> None:
+    r = run_cli("status", "--dsn", database.dsn, "--ssh", "via-stranger")
+    assert r.code == 2
+    assert r.stderr.startswith("error: SSH hop stranger (jump 1 of 1): the host key of "), r.stderr
+    assert ssh_env.empty_known_hosts.read_text() == ""
 
 
 def test_changed_host_key_is_refused(ssh_env, database, tmp_path, monkeypatch) -> None:

@@ -222,7 +222,8 @@ def handle_test(args: argparse.Namespace, out: Output) -> int:
     if check.tunnel is not None:
         t = check.tunnel
         reused = "already open" if t.reused else f"{t.ssh_ms:.0f} ms"
-        out.line(f"ssh:         {t.hop} reached, forwarding 127.0.0.1:{t.local_port} ({reused})")
+        through = f" through {', '.join(t.jumps)}" if t.jumps else ""
+        out.line(f"ssh:         {t.hop}{through} reached, forwarding 127.0.0.1:{t.local_port} ({reused})")
         out.line(f"tunnel:      {t.remote} answers through it ({t.tunnel_ms:.0f} ms)")
     out.line(f"server:      PostgreSQL {check.server_version}")
     out.line(f"user:        {check.current_user}" + (" (superuser)" if check.is_superuser else " (not superuser)"))

@@ -15,6 +15,7 @@ class TunnelCheck:
     """The SSH steps of `env test`: the hop reached (ssh logged in, forwarding), then the database port answering."""
 
     hop: str
+    jumps: tuple[str, ...]  # ProxyJump hosts before it, first first
     remote: str  # the database as the hop sees it
     local_port: int
     ssh_ms: float
@@ -79,12 +80,14 @@ def check_tunnel(target: Target) -> TunnelCheck | None:
 
     remote = remote_for(target, conninfo.conninfo_to_dict(target.dsn) if target.dsn else {})
     reused = any(t.hop.text == target.ssh and t.remote == remote for t in tunnel.open_tunnels())
+    chain = tunnel.jumps(target.ssh)
     t0 = time.perf_counter()
     t = tunnel.open_tunnel(target.ssh, remote)
     t1 = time.perf_counter()
     tunnel.probe(t)
     t2 = time.perf_counter()
-    return TunnelCheck(target.ssh, remote, t.port, round((t1 - t0) * 1000, 1), round((t2 - t1) * 1000, 1), reused)
+    return TunnelCheck(target.ssh, tuple(chain), remote, t.port, round((t1 - t0) * 1000, 1),
+                       round((t2 - t1) * 1000, 1), reused)
 
 
 test_target.__test__ = False  # type: ignore[attr-defined]

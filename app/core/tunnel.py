@@ -131,7 +131,11 @@ def open_tunnel(hop: str | Hop, remote: str) -> Tunnel:
             _tunnels.pop(key, None)
         if tunnel is not None:  # ssh ended (the server went away, a network change): open anew
             tunnel.close()
-        tunnel = _start(hop, remote)
+        try:
+            tunnel = _start(hop, remote)
+        except SshFailed:
+            check_jumps(jumps(hop))  # a jump host to blame is named as such (ssh's lines do not say which)
+            raise
         with _lock:
             _tunnels[key] = tunnel
         return tunnel
@@ -191,13 +195,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(hop: Hop, remote: str, timeout: float = OPEN_TIMEOUT_S) -> Tunnel:
+def _start(hop: Hop, remote: str, timeout: float = OPEN_TIMEOUT_S, extra: tuple[str, ...] = ()) -> Tunnel:
     ssh = ssh_binary()
     deadline = time.monotonic() + timeout
     for _ in range(3):  # another program may take the free port between our look and ssh's bind
         port = _free_port()
         config = _write_config()
-        cmd = [ssh, "-F", str(config), "-N", "-L", f"127.0.0.1:{port}:{remote}",
+        cmd = [ssh, "-F", str(config), *extra, "-N", "-L", f"127.0.0.1:{port}:{remote}",
                *(["-p", str(hop.port)] if hop.port else []), "--", hop.destination]
         err = tempfile.TemporaryFile()  # noqa: SIM115  # ssh writes to it as long as the tunnel lives
         try:
@@ -313,6 +317,40 @@ def _pick(lines: list[str]) -> str | None:
             if pattern.lower() in ln.lower():
                 return ln
     return lines[0] if lines else None
+
+
+def jumps(hop: str | Hop) -> list[str]:
+    """The ProxyJump hosts ssh goes through to reach the hop, first first (`ssh -G`); [] for none."""
+    hop = hop if isinstance(hop, Hop) else parse_hop(hop)
+    config = _write_config()
+    try:
+        out = subprocess.run([ssh_binary(), "-F", str(config), "-G", *(["-p", str(hop.port)] if hop.port else []),
+                              "--", hop.destination], capture_output=True, text=True, timeout=10,
+                             stdin=subprocess.DEVNULL, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    finally:
+        config.unlink(missing_ok=True)
+    value = next((ln.split(None, 1)[1] for ln in out.splitlines() if ln.startswith("proxyjump ")), "none")
+    return [] if value.strip() == "none" else [j.strip() for j in value.split(",") if j.strip()]
+
+
+def check_jumps(chain: list[str]) -> None:
+    """Reach each jump host alone, in order, through the ones before it; SshFailed naming the first that fails.
+
+    Its forward goes to port 9 on the jump host and is never used: only ssh's login is tested.
+    """
+    for i, jump in enumerate(chain):
+        through = ",".join(chain[:i]) or "none"
+        try:
+            hop = parse_hop(jump, "ProxyJump")
+        except UsageError:
+            return  # a form we do not parse (ssh:// URIs): the whole tunnel's error stands
+        try:
+            _start(hop, "127.0.0.1:9", extra=("-o", f"ProxyJump={through}")).close()
+        except SshFailed as exc:
+            which = f"jump {i + 1} of {len(chain)}"
+            raise SshFailed(exc.message.replace(f"SSH hop {hop}:", f"SSH hop {hop} ({which}):", 1)) from None
 
 
 # PostgreSQL's SSLRequest: any PostgreSQL answers it with one byte, 'S' or 'N', before a login.
