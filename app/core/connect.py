@@ -152,11 +152,8 @@ def connect(target: Target, *, autocommit: bool = True, connect_timeout: int = 1
         return WatchedConnection.connect(target.dsn, **kwargs)
     except psycopg.OperationalError as exc:
         message = _explain(exc, target)
-        if target.ssh:  # libpq only sees the loopback end close: ssh knows why
-            from app.core.reach import hop_reason
-
-            said = hop_reason(target, params)
-            message += f" (SSH hop {target.ssh}: {said})" if said else ""
+        said = reached.hop_reason()  # libpq only sees the loopback end close: ssh knows why
+        message += f" (SSH hop {target.ssh}: {said})" if said else ""
         raise ConnectionFailed(message) from None
 
 

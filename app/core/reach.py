@@ -19,6 +19,7 @@ from app.core.errors import UsageError
 
 if TYPE_CHECKING:
     from app.core.connect import Target
+    from app.core.tunnel import Tunnel
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,17 @@ class Reached:
 
     params: dict[str, str]
     password: str | None = field(default=None, repr=False)
+    tunnel: Tunnel | None = None
+    mark: int = 0  # how much ssh had written on stderr before this connection
+
+    def hop_reason(self) -> str | None:
+        """The forwarding failure ssh logged for this connection ('open failed: connect failed: ...')."""
+        if self.tunnel is None:
+            return None
+        from app.core.tunnel import reason_lines
+
+        failed = [ln for ln in reason_lines(self.tunnel.stderr_text(self.mark)) if "open failed" in ln]
+        return failed[-1] if failed else None
 
 
 def reach(target: Target, params: Mapping[str, object], env: Mapping[str, str] | None = None) -> Reached:
@@ -37,34 +49,20 @@ def reach(target: Target, params: Mapping[str, object], env: Mapping[str, str] |
     env = os.environ if env is None else env
     check_client_key(str(params.get("sslkey") or env.get("PGSSLKEY") or ""))
     extra: dict[str, str] = {}
+    tunnel, mark = None, 0
     if target.ssh:
-        extra = tunnel_params(target, params, env)
+        from app.core.tunnel import open_tunnel
+
+        tunnel = open_tunnel(target.ssh, remote_for(target, params, env))
+        mark = tunnel.stderr_size()
+        # hostaddr, not host: libpq checks the certificate and .pgpass against the real host name
+        extra = {"hostaddr": "127.0.0.1", "port": str(tunnel.port)}
     password = target.password
     if target.password_command:
         from app.core.password_command import run_password_command
 
         password = run_password_command(target.password_command, _whose(target))
-    return Reached(extra, password)
-
-
-def tunnel_params(target: Target, params: Mapping[str, object], env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """hostaddr and port of the loopback end of the target's tunnel (opened now, or reused)."""
-    from app.core.tunnel import open_tunnel
-
-    assert target.ssh
-    return {"hostaddr": "127.0.0.1", "port": str(open_tunnel(target.ssh, remote_for(target, params, env)).port)}
-
-
-def hop_reason(target: Target, params: Mapping[str, object]) -> str | None:
-    """The last forwarding failure ssh logged for the target's tunnel ('open failed: connect failed: ...')."""
-    from app.core.tunnel import open_tunnels, reason_lines
-
-    remote = remote_for(target, params)
-    for t in open_tunnels():
-        if t.hop.text == target.ssh and t.remote == remote:
-            failed = [ln for ln in reason_lines(t.stderr_text()) if "open failed" in ln]
-            return failed[-1] if failed else None
-    return None
+    return Reached(extra, password, tunnel, mark)
 
 
 def remote_for(target: Target, params: Mapping[str, object], env: Mapping[str, str] | None = None) -> str:
