@@ -1,7 +1,8 @@
 """A password command: its standard output is the password of one connection (tokens: RDS IAM, ...).
 
 Run each time a connection is opened (tokens expire in minutes), without a shell: the command
-is split as a POSIX shell would split words (shlex), and shell syntax (a pipe, `;`, `&&`,
+is split as a POSIX shell would split words (shlex; on Windows the command line goes to the
+program as it is, which parses it itself), and shell syntax (a pipe, `;`, `&&`,
 redirections, `$(...)`) is refused with the fix named (`sh -c '...'`), so what runs is exactly
 what is written. Its output is never stored, logged, cached or shown: a failure names the
 program, its exit status and the first line of its standard error, never its standard output.
@@ -28,7 +29,7 @@ class PasswordCommandFailed(ConnectionFailed):
 def split_command(command: str, where: str = "password command") -> list[str]:
     """The command's words; UsageError for an empty command or shell syntax."""
     try:
-        lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+        lexer = shlex.shlex(command, posix=os.name != "nt", punctuation_chars=True)
         lexer.whitespace_split = True
         words = list(lexer)
     except ValueError as exc:  # an unclosed quote
@@ -41,7 +42,7 @@ def split_command(command: str, where: str = "password command") -> list[str]:
     if operator is not None:
         raise UsageError(f"{where}: {operator!r} is shell syntax, and the command runs without a shell: wrap "
                          f"it as sh -c '...' if a shell is meant")
-    return shlex.split(command)
+    return shlex.split(command, posix=os.name != "nt")
 
 
 def timeout_s() -> float:
@@ -64,12 +65,14 @@ def run_password_command(command: str, where: str) -> str:
     `where` names whose command it is (e.g. "environment prod"), for the message.
     """
     words = split_command(command, f"{where}: password command")
-    program = os.path.basename(words[0])
+    program = os.path.basename(words[0].strip('"'))
+    # Windows programs parse their own command line (backslashes in paths are not escapes there)
+    argv: str | list[str] = command if os.name == "nt" else words
     limit = timeout_s()
     try:
         # A group of its own: on timeout its children (a `sh -c` pipeline) end with it, and none
         # keeps the output pipe open after the command itself was killed.
-        proc = subprocess.Popen(words, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 **({"process_group": 0} if os.name != "nt" else {}))
     except OSError as exc:
         raise PasswordCommandFailed(f"{where}: the password command cannot be run: {program}: "
