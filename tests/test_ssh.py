@@ -112,7 +112,9 @@ def test_connections_of_a_process_share_one_tunnel_and_pg_dump_uses_it(ssh_env, 
     assert result.path.stat().st_size > 0
     assert ssh_env.forwards_to(port) > before  # pg_dump's connections went through sshd
     assert len(ssh_processes(port)) == 1
-    tunnel.close_all()
+    from app.core.reach import close_tunnel
+
+    assert close_tunnel(target) and not close_tunnel(target)  # what the app calls when it leaves the target
     assert not ssh_processes(port)
 
 

@@ -65,6 +65,17 @@ def reach(target: Target, params: Mapping[str, object], env: Mapping[str, str] |
     return Reached(extra, password, tunnel, mark)
 
 
+def close_tunnel(target: Target) -> bool:
+    """Close the target's tunnel, if this process has one open (any thread may call it)."""
+    if not target.ssh:
+        return False
+    from psycopg import conninfo
+
+    from app.core.tunnel import close
+
+    return close(target.ssh, remote_for(target, conninfo.conninfo_to_dict(target.dsn) if target.dsn else {}))
+
+
 def remote_for(target: Target, params: Mapping[str, object], env: Mapping[str, str] | None = None) -> str:
     """The database as the last hop sees it (ssh's -L destination); UsageError where none can be told."""
     from app.core.tunnel import remote_of

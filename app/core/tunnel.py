@@ -141,6 +141,16 @@ def open_tunnel(hop: str | Hop, remote: str) -> Tunnel:
         return tunnel
 
 
+def close(hop: str | Hop, remote: str) -> bool:
+    """Close one tunnel (the app, when it leaves an environment); True when one was open."""
+    key = (hop.text if isinstance(hop, Hop) else parse_hop(hop).text, remote)
+    with _lock:
+        tunnel = _tunnels.pop(key, None)
+    if tunnel is not None:
+        tunnel.close()
+    return tunnel is not None
+
+
 def close_all() -> None:
     """Close every tunnel of this process (the CLI after each command, the app when it quits)."""
     with _lock:
