@@ -105,8 +105,8 @@ class Tunnel:
         """End ssh and its process group (a ProxyJump ssh too); wait for it; remove the config file."""
         if self.owner_pid == os.getpid():  # a forked child must not end its parent's tunnel
             _end(self.process)
+            self.config.unlink(missing_ok=True)
         self.stderr.close()
-        self.config.unlink(missing_ok=True)
 
 
 _tunnels: dict[tuple[str, str], Tunnel] = {}
