@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -184,6 +185,7 @@ def _cli_process(*args: str) -> subprocess.Popen:
 def test_no_ssh_left_after_ctrl_c_or_kill(ssh_env, database, migrations, how) -> None:
     port = db_port(database.dsn)
     migrations.add("slow", "SELECT pg_sleep(60);\n")
+    configs = set(Path(tempfile.gettempdir()).glob("tidemark-ssh-*.conf"))
     proc = _cli_process("migrate", "--dsn", database.dsn, "--ssh", "hop1", "--migrations-dir", str(migrations.path))
     try:
         wait_for(lambda: sleeping(database), "the migration to be running through the tunnel")
@@ -197,6 +199,7 @@ def test_no_ssh_left_after_ctrl_c_or_kill(ssh_env, database, migrations, how) ->
         if how == "ctrl-c":  # the tunnel outlived the Ctrl-C long enough to check what committed
             assert "slow.sql did not commit: nothing of it remains" in err and "not known" not in err, err
         wait_for(lambda: not ssh_processes(port), "the tunnel's ssh to end", timeout=15)
+        assert set(Path(tempfile.gettempdir()).glob("tidemark-ssh-*.conf")) <= configs  # its config file gone too
     finally:
         if proc.poll() is None:
             proc.kill()

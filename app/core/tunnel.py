@@ -223,6 +223,9 @@ def _start(hop: Hop, remote: str, timeout: float = OPEN_TIMEOUT_S, extra: tuple[
             raise SshFailed(f"SSH hop {hop}: cannot run {ssh}: {exc.strerror or exc}") from None
         tunnel = Tunnel(hop, remote, port, proc, err, config)
         if _wait_listening(tunnel, deadline):
+            # Listening means logged in on the last hop: ssh and its ProxyJump ssh have read the
+            # file and never read it again, so it goes now (a SIGKILLed CLI leaves none behind).
+            config.unlink(missing_ok=True)
             return tunnel
         text = tunnel.stderr_text()
         tunnel.close()
