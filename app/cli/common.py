@@ -81,6 +81,12 @@ def connection_options(parser: argparse.ArgumentParser) -> None:
     selectors(g)
     g.add_argument("--migrations-dir", metavar="DIR", type=Path,
                    help="folder of migration files (default ./migrations, or ./supabase/migrations)")
+    g.add_argument("--ssh", metavar="HOP",
+                   help="reach the database through an SSH tunnel: [user@]host[:port] or a Host alias of "
+                   "~/.ssh/config (ProxyJump there for more hops); the database host is as the hop sees it")
+    g.add_argument("--password-command", metavar="COMMAND",
+                   help="a command whose output is the password, run for each connection (e.g. aws rds "
+                   "generate-db-auth-token ...); no shell")
     g.add_argument("--traceback", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -118,6 +124,8 @@ def build_target(args: argparse.Namespace, env: dict[str, str] | None = None) ->
         env if env is not None else dict(os.environ),
         environments=_environment,
         sandbox=_sandbox,
+        ssh=getattr(args, "ssh", None),
+        password_command=getattr(args, "password_command", None),
     )
 
 

@@ -54,6 +54,10 @@ def _profile_options(c: argparse.ArgumentParser, *, edit: bool) -> None:
     g.add_argument("--user", metavar="USER")
     g.add_argument("--sslmode", metavar="MODE", help="disable, allow, prefer, require, verify-ca, verify-full")
     g.add_argument("--sslrootcert", metavar="FILE", help="root certificate for verify-ca / verify-full")
+    g.add_argument("--sslcert", metavar="FILE", help="client certificate (certificate authentication)")
+    g.add_argument("--sslkey", metavar="FILE", help="the client certificate's private key (mode 0600)")
+    g.add_argument("--ssh", metavar="HOP", help="SSH hop: [user@]host[:port] or a Host alias of ~/.ssh/config; "
+                   "the database host is then as the hop sees it")
     g = c.add_argument_group("profile")
     g.add_argument("--migrations-dir", metavar="DIR", help="this environment's migrations folder")
     g.add_argument("--protected", dest="protected", action="store_true", default=None,
@@ -69,6 +73,9 @@ def _profile_options(c: argparse.ArgumentParser, *, edit: bool) -> None:
                    help="a fleet: every database of the server whose name is LIKE PATTERN, e.g. 'tenant_%%'")
     g = c.add_argument_group("password (stored only in the OS keyring)")
     g.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    g.add_argument("--password-command", metavar="COMMAND",
+                   help="instead of a stored password: a command whose output is the password, run for each "
+                   "connection (tokens: aws rds generate-db-auth-token, gcloud sql generate-login-token, az ...)")
     if edit:
         g.add_argument("--forget-password", action="store_true", help="delete the stored password")
 
@@ -79,6 +86,10 @@ def handle_save(args: argparse.Namespace, out: Output) -> int:
     from app.core.errors import UsageError
 
     profile = _build_profile(args)
+    if args.password_stdin and profile.password_command:
+        raise UsageError("give either --password-stdin or a password command, not both (a password command "
+                         f"replaces the stored password; remove it with `tidemark env edit {profile.name} "
+                         "--password-command ''`)")
     password = _read_password(args, out, profile)
     if args.editing and args.forget_password:
         if password:
@@ -96,6 +107,8 @@ def handle_save(args: argparse.Namespace, out: Output) -> int:
                  "command line can be seen in the process list: use --password-stdin next time)")
     elif result.password_stored:
         out.line(f"password stored in the keyring (service 'tidemark', account '{p.name}')")
+    elif p.password_command:
+        out.line("password: the password command's output, run for each connection (never stored)")
     elif not args.editing:
         out.line("no password stored: libpq will use PGPASSWORD or ~/.pgpass if the server asks for one")
     return 0
@@ -109,14 +122,14 @@ def _build_profile(args: argparse.Namespace) -> Profile:
 
     given = {k: getattr(args, k) for k in ("host", "port", "database", "user", "service", "sslmode",
                                            "sslrootcert", "dsn", "migrations_dir", "protected", "colour",
-                                           "databases")}
+                                           "databases", "sslcert", "sslkey", "ssh", "password_command")}
     if args.groups is not None:
         if getattr(args, "no_groups", False):
             raise UsageError("give --group or --no-groups, not both")
         given["groups"] = tuple(dict.fromkeys(args.groups))  # in the order given, once each
     elif getattr(args, "no_groups", False):
         given["groups"] = ()
-    for key in ("sslrootcert", "migrations_dir"):  # relative to where the user typed it, not a later cwd
+    for key in ("sslrootcert", "sslcert", "sslkey", "migrations_dir"):  # relative to where it was typed
         if given[key]:
             given[key] = str(Path(given[key]).expanduser().resolve())
     if given["dsn"] and any(given[k] is not None for k in envs.CONNECTION_FIELDS):
@@ -149,7 +162,7 @@ def _read_password(args: argparse.Namespace, out: Output, profile: Profile) -> s
             raise UsageError("--password-stdin: standard input was empty (pipe the password in, e.g. "
                              "`printf %s \"$PW\" | tidemark env add ...`)")
         return password
-    if args.editing or (profile.dsn and split_password(profile.dsn)[1] is not None):
+    if args.editing or profile.password_command or (profile.dsn and split_password(profile.dsn)[1] is not None):
         return None
     if out.streams.stdin_tty and sys.stdin.isatty():
         import getpass
@@ -176,7 +189,8 @@ def handle_list(args: argparse.Namespace, out: Output) -> int:
     for p in profiles:
         stored = None if problem else envs.password_stored(p.name)
         rows.append({"name": p.name, "target": p.display(), "protected": bool(p.protected), "colour": p.colour,
-                     "groups": list(p.groups), "migrations_dir": p.migrations_dir, "password_stored": stored})
+                     "groups": list(p.groups), "migrations_dir": p.migrations_dir, "password_stored": stored,
+                     "password_command": bool(p.password_command), "ssh": p.ssh})
     if out.json_mode:
         out.document({"file": str(envs.environments_file()), "keyring_problem": problem, "environments": rows})
         return 0
@@ -189,6 +203,7 @@ def handle_list(args: argparse.Namespace, out: Output) -> int:
     table = [("NAME", "TARGET", "PROTECTED", "GROUPS", "COLOUR", "PASSWORD")]
     for r in rows:
         pw = {True: "keyring", False: "none", None: "unknown"}[r["password_stored"]]
+        pw = "command" if r["password_command"] else pw
         table.append((r["name"], r["target"], "yes" if r["protected"] else "no", ",".join(r["groups"]),
                       r["colour"] or "", pw))
     widths = [max(len(t[i]) for t in table) for i in range(len(table[0]))]
@@ -218,6 +233,12 @@ def handle_test(args: argparse.Namespace, out: Output) -> int:
         out.document(check.to_dict())
         return 0 if check.ok else 1
     out.line(f"environment: {check.environment} ({check.target})")
+    if check.tunnel is not None:
+        t = check.tunnel
+        reused = "already open" if t.reused else f"{t.ssh_ms:.0f} ms"
+        through = f" through {', '.join(t.jumps)}" if t.jumps else ""
+        out.line(f"ssh:         {t.hop}{through} reached, forwarding 127.0.0.1:{t.local_port} ({reused})")
+        out.line(f"tunnel:      {t.remote} answers through it ({t.tunnel_ms:.0f} ms)")
     out.line(f"server:      PostgreSQL {check.server_version}")
     out.line(f"user:        {check.current_user}" + (" (superuser)" if check.is_superuser else " (not superuser)"))
     out.line(f"database:    {check.database}")

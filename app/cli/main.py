@@ -132,6 +132,9 @@ def main(argv: Sequence[str] | None = None, streams: Streams | None = None) -> i
         return exit_code_for(exc)
     except Exception:
         return _internal_error(out, show_traceback)
+    finally:  # every exit path of a command closes its SSH tunnels (atexit is the second net)
+        if "app.core.tunnel" in sys.modules:
+            sys.modules["app.core.tunnel"].close_all()
 
 
 def _internal_error(out: Output, show_traceback: bool) -> int:

@@ -59,15 +59,19 @@ def client_command(target: Target) -> tuple[list[str], dict[str, str]]:
     """`--dbname=CONNINFO` without the password, and the child's environment holding it."""
     env = dict(os.environ)
     env["PGAPPNAME"] = "tidemark backup"
-    if not target.dsn:
-        return [], env  # the PG* variables (and PGPASSWORD, .pgpass) reach pg_dump as they are
-    params = conninfo.conninfo_to_dict(target.dsn)
+    from app.core.reach import reach
+
+    params = conninfo.conninfo_to_dict(target.dsn) if target.dsn else {}
     password = params.pop("password", None)
-    if target.password is not None:
-        password = target.password
+    reached = reach(target, params)  # pg_dump goes through the same tunnel, with a fresh token
+    if reached.password is not None:
+        password = reached.password
     if password is not None:
         env["PGPASSWORD"] = str(password)
     params.pop("application_name", None)
+    params.update(reached.params)
+    if not target.dsn and not reached.params:
+        return [], env  # the PG* variables (and PGPASSWORD, .pgpass) reach pg_dump as they are
     return [f"--dbname={conninfo.make_conninfo(**params)}"], env
 
 

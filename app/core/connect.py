@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import psycopg
 from psycopg import conninfo
@@ -30,10 +30,13 @@ class Target:
     environment: str | None = None
     password: str | None = field(default=None, repr=False)  # from the keyring, never printed
     protected: bool = False
+    # Keyword-only, so positional construction (of EnvironmentTarget too) keeps its meaning.
+    ssh: str | None = field(default=None, kw_only=True)  # [user@]host[:port] or a Host alias
+    password_command: str | None = field(default=None, kw_only=True)  # its stdout is the password
 
     def display(self) -> str:
-        """`user@host:port/db` built from parsed fields: never a password."""
-        return describe_dsn(self.dsn)
+        """`user@host:port/db` built from parsed fields (the real server, not the tunnel): never a password."""
+        return describe_dsn(self.dsn) + (f" via ssh {self.ssh}" if self.ssh else "")
 
 
 def describe_dsn(dsn: str) -> str:
@@ -70,9 +73,28 @@ def resolve_target(
     *,
     environments: EnvironmentResolver | None = None,
     sandbox: SandboxResolver | None = None,
+    ssh: str | None = None,
+    password_command: str | None = None,
 ) -> Target:
-    """Choose the connection by the documented precedence."""
-    env = os.environ if env is None else env
+    """Choose the connection by the documented precedence; `ssh`/`password_command` override the choice's."""
+    target = _choose(dsn, environment, os.environ if env is None else env, environments,
+                     None if (ssh or password_command) else sandbox, not (ssh or password_command))
+    if ssh:
+        from app.core.tunnel import parse_hop
+
+        parse_hop(ssh, "--ssh")
+    if password_command:
+        from app.core.password_command import split_command
+
+        split_command(password_command, "--password-command")
+    if ssh or password_command:
+        target = replace(target, ssh=ssh or target.ssh, password_command=password_command or target.password_command)
+    return target
+
+
+def _choose(dsn: str | None, environment: str | None, env: Mapping[str, str],
+            environments: EnvironmentResolver | None, sandbox: SandboxResolver | None,
+            sandbox_allowed: bool = True) -> Target:
     if dsn:
         _check_dsn(dsn, "--dsn")
         return Target(dsn, "--dsn")
@@ -90,7 +112,8 @@ def resolve_target(
         return sandbox()
     raise UsageError(
         "no database to connect to: give --dsn postgresql://user@host/db, --environment NAME, "
-        "or set DATABASE_URL or PGHOST/PGDATABASE"
+        "or set DATABASE_URL or PGHOST/PGDATABASE" + ("" if sandbox_allowed else
+                                                      " (--ssh and --password-command do not apply to the sandbox)")
     )
 
 
@@ -119,12 +142,19 @@ def connect(target: Target, *, autocommit: bool = True, connect_timeout: int = 1
     for name, value in KEEPALIVES.items():
         if name not in params:
             kwargs[name] = value
-    if target.password is not None:
-        kwargs["password"] = target.password
+    from app.core.reach import reach
+
+    reached = reach(target, params)  # the tunnel, the password command, the client key check
+    kwargs.update(reached.params)
+    if reached.password is not None:
+        kwargs["password"] = reached.password
     try:
         return WatchedConnection.connect(target.dsn, **kwargs)
     except psycopg.OperationalError as exc:
-        raise ConnectionFailed(_explain(exc, target)) from None
+        message = _explain(exc, target)
+        said = reached.hop_reason()  # libpq only sees the loopback end close: ssh knows why
+        message += f" (SSH hop {target.ssh}: {said})" if said else ""
+        raise ConnectionFailed(message) from None
 
 
 def _libpq_reason(text: str) -> str:
@@ -165,6 +195,9 @@ def _explain(exc: psycopg.OperationalError, target: Target) -> str:
     text = redact(str(exc)).strip()
     last = _libpq_reason(text)
     sqlstate = getattr(exc, "sqlstate", None)
+    if (sqlstate == "28P01" or "password authentication failed" in text) and target.password_command:
+        return (f"cannot log in to {where}: password authentication failed with the password command's "
+                "output (is the token for this host, port and user, and not expired?)")
     if sqlstate == "28P01" or "password authentication failed" in text:
         return (
             f"cannot log in to {where}: password authentication failed "

@@ -11,6 +11,19 @@ from app.core.connect import Target
 
 
 @dataclass(frozen=True)
+class TunnelCheck:
+    """The SSH steps of `env test`: the hop reached (ssh logged in, forwarding), then the database port answering."""
+
+    hop: str
+    jumps: tuple[str, ...]  # ProxyJump hosts before it, first first
+    remote: str  # the database as the hop sees it
+    local_port: int
+    ssh_ms: float
+    tunnel_ms: float
+    reused: bool = False  # this process had it open already (ssh_ms then says nothing of the hop)
+
+
+@dataclass(frozen=True)
 class EnvironmentCheck:
     """What `env test` found: server, login, privileges migrations need, and round-trip time."""
 
@@ -23,6 +36,7 @@ class EnvironmentCheck:
     missing_privileges: tuple[str, ...]
     connect_ms: float
     latency_ms: float
+    tunnel: TunnelCheck | None = None  # the SSH hop's steps, when the target has one
 
     @property
     def ok(self) -> bool:
@@ -38,6 +52,7 @@ def test_target(target: Target) -> EnvironmentCheck:
     """Connect to a target (e.g. an unsaved profile in a dialog) and check it."""
     from app.core.connect import connect
 
+    hop = check_tunnel(target)
     started = time.perf_counter()
     with connect(target) as conn:
         connect_ms = (time.perf_counter() - started) * 1000
@@ -51,7 +66,28 @@ def test_target(target: Target) -> EnvironmentCheck:
     version, user, db, superuser, *grants = row
     missing = tuple(label for label, granted in zip(_PRIVILEGE_LABELS, grants, strict=True) if not granted)
     return EnvironmentCheck(target.environment or "", target.display(), version, user, db, bool(superuser),
-                            missing, round(connect_ms, 1), round(statistics.median(trips), 2))
+                            missing, round(connect_ms, 1), round(statistics.median(trips), 2), hop)
+
+
+def check_tunnel(target: Target) -> TunnelCheck | None:
+    """Each hop apart: SSH reached (the tunnel listening), then the database port answering through it."""
+    if not target.ssh:
+        return None
+    from psycopg import conninfo
+
+    from app.core import tunnel
+    from app.core.reach import remote_for
+
+    remote = remote_for(target, conninfo.conninfo_to_dict(target.dsn) if target.dsn else {})
+    reused = any(t.hop.text == target.ssh and t.remote == remote for t in tunnel.open_tunnels())
+    chain = tunnel.jumps(target.ssh)
+    t0 = time.perf_counter()
+    t = tunnel.open_tunnel(target.ssh, remote)
+    t1 = time.perf_counter()
+    tunnel.probe(t)
+    t2 = time.perf_counter()
+    return TunnelCheck(target.ssh, tuple(chain), remote, t.port, round((t1 - t0) * 1000, 1),
+                       round((t2 - t1) * 1000, 1), reused)
 
 
 test_target.__test__ = False  # type: ignore[attr-defined]

@@ -3,8 +3,9 @@
 API for the CLI and the app: list_environments, get_environment, save_environment,
 delete_environment, resolve_environment (-> Target), test_environment / test_target (-> EnvironmentCheck).
 A profile is stored in `environments.toml` in the config folder (written atomically, mode
-0600); its password only in the OS keyring (app.core.passwords). Without a stored password
-libpq falls back to PGPASSWORD and ~/.pgpass, so CI keeps working.
+0600); its password only in the OS keyring (app.core.passwords), or none: a password command
+(app.core.password_command) gives one per connection; an SSH hop is app.core.tunnel's.
+Without a stored password libpq falls back to PGPASSWORD and ~/.pgpass, so CI keeps working.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from app.core.connect import Target, describe_dsn
 from app.core.envcheck import EnvironmentCheck, test_target
 from app.core.errors import UsageError
 from app.core.passwords import KeyringUnavailable
+from app.core.reach import access_problems
+from app.core.toml_lines import line_of as _line_of
+from app.core.toml_lines import toml_position as _toml_position
 
 FILE_NAME = "environments.toml"
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -57,6 +61,10 @@ class Profile:
     colour: str | None = None
     groups: tuple[str, ...] = ()  # tags a fleet command selects by (`--group NAME`)
     databases: str | None = None  # a LIKE pattern: a fleet runs on every matching database of the server
+    sslcert: str | None = None
+    sslkey: str | None = None
+    ssh: str | None = None  # an SSH hop: [user@]host[:port] or a Host alias (app.core.tunnel)
+    password_command: str | None = None  # instead of a stored password (app.core.password_command)
 
     def __post_init__(self) -> None:
         if self.protected is None:
@@ -69,7 +77,7 @@ class Profile:
         params: dict[str, Any] = conninfo.conninfo_to_dict(self.dsn) if self.dsn else {}
         for key, value in (("host", self.host), ("port", self.port), ("dbname", self.database),
                            ("user", self.user), ("service", self.service), ("sslmode", self.sslmode),
-                           ("sslrootcert", self.sslrootcert)):
+                           ("sslrootcert", self.sslrootcert), ("sslcert", self.sslcert), ("sslkey", self.sslkey)):
             if value not in (None, ""):
                 params[key] = str(value)
         params.pop("password", None)
@@ -199,8 +207,9 @@ def resolve_environment(name: str, *, notify: Notify | None = None,
     """The Target of a profile, with its password from the keyring (None: libpq finds one)."""
     profile = get_environment(name)
     password = None
-    problem = passwords.keyring_status().problem
-    if problem is None:
+    # A password command replaces the keyring: nothing to look up (or to warn about).
+    problem = None if profile.password_command else passwords.keyring_status().problem
+    if problem is None and not profile.password_command:
         try:
             password = passwords.get_password(name)
         except KeyringUnavailable as exc:
@@ -213,7 +222,8 @@ def resolve_environment(name: str, *, notify: Notify | None = None,
             password = ask_password(f"Password for {name} ({profile.display()}): ") or None
     folder = Path(profile.migrations_dir).expanduser() if profile.migrations_dir else None
     return EnvironmentTarget(profile.conninfo(), f"environment {name}", name, password,
-                             bool(profile.protected), folder, profile.colour)
+                             bool(profile.protected), folder, profile.colour, ssh=profile.ssh,
+                             password_command=profile.password_command)
 
 
 def test_environment(name: str, *, notify: Notify | None = None,
@@ -319,7 +329,7 @@ def _problems(p: Profile) -> list[tuple[str | None, str]]:
     if not isinstance(p.name, str) or not _NAME.match(p.name):
         out.append(("name", "the name must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"))
     for key in ("host", "database", "user", "sslrootcert", "service", "dsn", "migrations_dir", "sslmode", "colour",
-                "databases"):
+                "databases", "sslcert", "sslkey", "ssh", "password_command"):
         value = getattr(p, key)
         if value is not None and not isinstance(value, str):
             out.append((key, f"field {key!r} must be text, not {type(value).__name__}"))
@@ -334,6 +344,7 @@ def _problems(p: Profile) -> list[tuple[str | None, str]]:
     if not isinstance(p.groups, tuple) or not all(isinstance(g, str) and _NAME.match(g) for g in p.groups):
         out.append(("groups", "field 'groups' must be a list of names (letters, digits, '.', '_', '-'), "
                     f"not {p.groups!r}"))
+    out += access_problems(p.ssh, p.password_command)
     if p.colour is not None and not _COLOUR.match(p.colour):
         out.append(("colour", f"field 'colour' must be #rgb, #rrggbb or a colour name, not {p.colour!r}"))
     if p.dsn:
@@ -381,32 +392,6 @@ def _write(profiles: dict[str, Profile]) -> None:
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-def _toml_position(exc: tomllib.TOMLDecodeError) -> tuple[int | str, str]:
-    text = str(exc)
-    line = getattr(exc, "lineno", None)  # Python 3.14+; before, the position is only in the text
-    m = re.search(r"\s*\(at line (\d+), column \d+\)|\s*\(at end of document\)", text)
-    reason = (text[: m.start()] + text[m.end():]).strip() if m else text
-    if line is None and m:
-        line = int(m.group(1)) if m.group(1) else "end"
-    return (line or "?"), reason
-
-
-def _line_of(text: str, name: str, key: str | None = None) -> int | str:
-    """The line of `[environments.NAME]`, or of KEY inside that table, for messages; '?' if not found."""
-    q = re.escape(name)
-    header = re.compile(rf"^[ \t]*\[[ \t]*environments[ \t]*\.[ \t]*(?:{q}|\"{q}\"|'{q}')[ \t]*\]", re.MULTILINE)
-    m = header.search(text) or re.compile(rf"^[ \t]*(?:{q}|\"{q}\")[ \t]*=", re.MULTILINE).search(text)
-    if not m:
-        return "?"
-    start = m.start()
-    if key:
-        end = re.compile(r"^[ \t]*\[", re.MULTILINE).search(text, m.end())
-        k = re.compile(rf"^[ \t]*{re.escape(key)}[ \t]*=", re.MULTILINE).search(text, m.end(),
-                                                                               end.start() if end else len(text))
-        start = k.start() if k else start
-    return text[:start].count("\n") + 1
 
 
 def _unknown(name: str, profiles: dict[str, Profile]) -> str:
