@@ -220,8 +220,13 @@ def resolve_environment(name: str, *, notify: Notify | None = None,
                    "falling back to a prompt, PGPASSWORD or ~/.pgpass")
         if ask_password is not None:
             password = ask_password(f"Password for {name} ({profile.display()}): ") or None
+    return profile_target(profile, password)
+
+
+def profile_target(profile: Profile, password: str | None) -> EnvironmentTarget:
+    """The Target a profile describes, with this password (None: the password command, or libpq's own)."""
     folder = Path(profile.migrations_dir).expanduser() if profile.migrations_dir else None
-    return EnvironmentTarget(profile.conninfo(), f"environment {name}", name, password,
+    return EnvironmentTarget(profile.conninfo(), f"environment {profile.name}", profile.name, password,
                              bool(profile.protected), folder, profile.colour, ssh=profile.ssh,
                              password_command=profile.password_command)
 
@@ -409,6 +414,6 @@ def _cause(problem: str) -> str:
 __all__ = [
     "DeleteResult", "EnvironmentCheck", "EnvironmentTarget", "KeyringUnavailable", "Profile", "SaveResult",
     "default_protected", "delete_environment", "environments_file", "get_environment", "list_environments",
-    "password_stored", "resolve_environment", "save_environment", "split_password", "test_environment",
-    "test_target",
+    "password_stored", "profile_target", "resolve_environment", "save_environment", "split_password",
+    "test_environment", "test_target",
 ]

@@ -79,6 +79,20 @@ class EnvironmentDialog(QDialog):
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setPlaceholderText("typed once; stored in the OS keyring, never in a file")
         self.password_state = QLabel("")
+        self.sslrootcert = QLineEdit()
+        self.sslrootcert.setPlaceholderText("root certificate, for verify-ca / verify-full")
+        self.sslcert = QLineEdit()
+        self.sslcert.setPlaceholderText("client certificate (with its key below)")
+        self.sslkey = QLineEdit()
+        self.sslkey.setPlaceholderText("client key: readable by you only (chmod 600)")
+        self.ssh = QLineEdit()
+        self.ssh.setPlaceholderText("[user@]bastion[:port] or a Host alias of ~/.ssh/config (ProxyJump there)")
+        self.password_command = QLineEdit()
+        self.password_command.setPlaceholderText("instead of a password: e.g. aws rds generate-db-auth-token ...")
+        self.groups = QLineEdit()
+        self.groups.setPlaceholderText("comma-separated, e.g. tenants, eu (fleet commands select by them)")
+        self.databases = QLineEdit()
+        self.databases.setPlaceholderText("a fleet: every database LIKE this pattern, e.g. tenant_%")
         form = QFormLayout()
         form.addRow("Name", self.name)
         form.addRow("Host", self.host)
@@ -86,12 +100,19 @@ class EnvironmentDialog(QDialog):
         form.addRow("Database", self.database)
         form.addRow("User", self.user)
         form.addRow("SSL mode", self.sslmode)
+        form.addRow("SSL root certificate", self.sslrootcert)
+        form.addRow("SSL client certificate", self.sslcert)
+        form.addRow("SSL client key", self.sslkey)
+        form.addRow("SSH hop", self.ssh)
         form.addRow("Connection string", self.dsn)
         form.addRow("Migrations folder", folder_row)
         form.addRow("", self.protected)
         form.addRow("Colour", self.colour)
         form.addRow("Password", self.password)
         form.addRow("", self.password_state)
+        form.addRow("Password command", self.password_command)
+        form.addRow("Groups", self.groups)
+        form.addRow("Databases", self.databases)
         self.save_button = QPushButton("Save")
         self.save_button.clicked.connect(self.save)
         self.test_button = QPushButton("Test connection")
@@ -172,6 +193,10 @@ class EnvironmentDialog(QDialog):
         self._protected_follows_name = p is None
         self.protected.setChecked(bool(p.protected) if p else False)
         self.colour.setText((p.colour or "") if p else "")
+        for field in ("sslrootcert", "sslcert", "sslkey", "ssh", "password_command", "databases"):
+            getattr(self, field).setText((getattr(p, field, None) or "") if p else "")
+        self.groups.setText(", ".join(getattr(p, "groups", ()) or ()) if p else "")
+        self._loaded = p
         self.password.clear()
         self.password_state.setText("")
         self.remove_button.setEnabled(p is not None)
@@ -197,7 +222,16 @@ class EnvironmentDialog(QDialog):
         service = None
         if dsn.startswith("service=") and " " not in dsn:
             service, dsn = dsn.removeprefix("service="), ""
-        return Profile(
+        from dataclasses import replace
+
+        def text(field: QLineEdit) -> str | None:
+            return field.text().strip() or None
+
+        groups = tuple(dict.fromkeys(g.strip() for g in self.groups.text().split(",") if g.strip()))
+        # From the profile as loaded: a field this form does not show is kept, never dropped on save.
+        loaded = getattr(self, "_loaded", None)
+        base = loaded if loaded is not None and loaded.name == self.name.text().strip() else None
+        return replace(base or Profile(name=self.name.text().strip()), **dict(
             name=self.name.text().strip(),
             host=self.host.text().strip() or None,
             port=self.port.value() or None,
@@ -209,7 +243,10 @@ class EnvironmentDialog(QDialog):
             migrations_dir=self.folder.text().strip() or None,
             protected=self.protected.isChecked(),
             colour=self.colour.text().strip() or None,
-        )
+            sslrootcert=text(self.sslrootcert), sslcert=text(self.sslcert), sslkey=text(self.sslkey),
+            ssh=text(self.ssh), password_command=text(self.password_command), groups=groups,
+            databases=text(self.databases),
+        ))
 
     # --- actions -------------------------------------------------------------------------------
 
@@ -330,7 +367,7 @@ def _password_state(name: str) -> str:
 
 
 def _test(profile: Any, password: str | None) -> Any:
-    from app.core.environments import EnvironmentTarget, get_environment, test_environment, test_target
+    from app.core.environments import get_environment, profile_target, test_environment, test_target
     from app.core.errors import UsageError
 
     profile.validate()
@@ -341,5 +378,4 @@ def _test(profile: Any, password: str | None) -> Any:
             saved = None
         if saved == profile:
             return test_environment(profile.name)  # the stored password, from the keyring
-    return test_target(EnvironmentTarget(profile.conninfo(), f"environment {profile.name}", profile.name, password,
-                                         bool(profile.protected)))
+    return test_target(profile_target(profile, password))  # through its SSH hop and password command too
