@@ -16,7 +16,7 @@ from psycopg import conninfo
 
 from app import __version__
 from app.core.deadline import WatchedConnection
-from app.core.errors import ConnectionFailed, UsageError, redact
+from app.core.errors import ConnectionFailed, PasswordNeeded, UsageError, redact
 
 LIBPQ_TARGET_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE")
 
@@ -154,6 +154,11 @@ def connect(target: Target, *, autocommit: bool = True, connect_timeout: int = 1
         message = _explain(exc, target)
         said = reached.hop_reason()  # libpq only sees the loopback end close: ssh knows why
         message += f" (SSH hop {target.ssh}: {said})" if said else ""
+        text = str(exc)
+        if not target.password_command and ("no password supplied" in text or exc.sqlstate == "28P01"
+                                            or "password authentication failed" in text):
+            # The app can ask for one; the CLI says the same line as before.
+            raise PasswordNeeded(message, rejected="no password supplied" not in text) from None
         raise ConnectionFailed(message) from None
 
 

@@ -73,6 +73,14 @@ class ConnectionFailed(TidemarkError):
     """The server could not be reached or refused the login."""
 
 
+class PasswordNeeded(ConnectionFailed):
+    """The server asks for a password none of the sources gave (`rejected`: the one given was wrong)."""
+
+    def __init__(self, message: str, *, rejected: bool) -> None:
+        super().__init__(message)
+        self.rejected = rejected
+
+
 class ConnectionLost(TidemarkError):
     """The connection broke in the middle of a run (server restart, terminated backend)."""
 

@@ -445,8 +445,41 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
             self.cards.clear("?")
             self.cards.cards["health"].set("unreachable" if "connect" in first else "error", "press Refresh to retry",
                                            "#c62828")
-        elif kind in MUTATING:
+        elif kind in MUTATING or kind == "save-password":  # not stored: it is still in memory for this session
             QTimer.singleShot(0, self.refresh)
+        from app.core.errors import PasswordNeeded
+
+        if isinstance(error, PasswordNeeded) and self.source is not None and kind != "save-password":
+            source = self.source
+            QTimer.singleShot(0, lambda: self._ask_password(source, error))
+
+    def _ask_password(self, source: src.Source, error: Any) -> None:
+        """The server wants a password: ask for it; keep it in memory, store it in the keyring if asked."""
+        from app.gui.password_dialog import PasswordDialog
+
+        if source is not self.source or self.controller.busy:
+            return
+        dialog = PasswordDialog(source.name, error.message, rejected=error.rejected,
+                                can_save=source.kind == "environment", parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def accepted() -> None:
+            password = dialog.password.text()
+            if not password:
+                return
+            src.remember_password(source.key, password)
+            if dialog.save.isChecked():
+                from app.core import passwords
+
+                name = source.name
+                self._start("save-password", lambda progress, cancel: passwords.set_password(name, password))
+            else:
+                self.refresh()
+
+        dialog.accepted.connect(accepted)
+        self.last_dialog = dialog
+        dialog.open()
+        self.asking.emit(dialog)
 
     def _show_snapshot(self, snapshot: Any) -> None:
         settle_memory()

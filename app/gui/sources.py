@@ -74,7 +74,28 @@ class Source:
             from app.core.files import default_migrations_dir
 
             folder = default_migrations_dir()
+        typed = session_password(self.key)
+        if typed is not None:
+            from dataclasses import replace
+
+            target = replace(target, password=typed)
         return MigrationRunner(target, Path(folder), options)
+
+
+_passwords: dict[str, str] = {}  # typed in the app this session: in memory only, never written
+_passwords_lock = threading.Lock()
+
+
+def remember_password(key: str, password: str) -> None:
+    """Keep a typed password for a source until the app quits (memory only)."""
+    with _passwords_lock:
+        _passwords[key] = password
+
+
+def session_password(key: str) -> str | None:
+    """The password typed for a source this session, if any."""
+    with _passwords_lock:
+        return _passwords.get(key)
 
 
 _started_sandbox = threading.Event()  # set when this app started the sandbox server: it stops it on quit

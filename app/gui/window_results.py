@@ -51,6 +51,10 @@ class WindowResults(_Window):
             self._confirm_rollback(payload)
         elif kind == "review":
             self._confirm_run(payload)
+        elif kind == "save-password":
+            self.progress.stop("password stored in the OS keyring")
+            self.log.add("password stored in the OS keyring")
+            QTimer.singleShot(0, self.refresh)
         elif kind == "repair-review":
             self._confirm_repair(payload)
         elif kind == "baseline-review":
