@@ -270,7 +270,7 @@ BROKEN = {
     "20250401000000_comments.sql": (b"-- Migration: placeholder\n-- nothing yet\n", 2,
                                     ["20250401000000_comments.sql", "only comments"]),
     "2025_04_01_misnamed.sql": (b"CREATE TABLE y (id int);\n", 2, ["2025_04_01_misnamed.sql", "YYYYMMDDHHMMSS"]),
-    "V2__flyway_style.sql": (b"CREATE TABLE y (id int);\n", 2, ["V2__flyway_style.sql", "YYYYMMDDHHMMSS"]),
+    "V2__flyway_style.sql": (b"CREATE TABLE y (id int);\n", 2, ["V2__flyway_style.sql", "mixes layouts: flyway"]),
     "20250301090000_duplicate.sql": (b"CREATE TABLE y (id int);\n", 2, ["duplicate version 20250301090000"]),
 }
 
