@@ -284,3 +284,13 @@ def test_promote_brings_a_target_up_to_what_the_source_has_applied(tenants: dict
     r = run_cli("promote", "--from", "t1", "--to", "t2")
     assert r.code == 2 and "t1 has 1 modified (20260101000003_c.sql)" in r.stderr
     assert _applied(tenants["t2"]) == ["a.sql", "b.sql"]
+
+
+def test_rehearse_a_group_on_throwaway_copies(tenants: dict[str, Database], migrations: MigrationDir) -> None:
+    _two_files(migrations)
+    r = run_cli("rehearse", "--environments", "t1,t2", "--json")
+    doc = json.loads(r.stdout)
+    assert r.code == 0, r.stderr
+    assert [t["outcome"] for t in doc["targets"]] == ["ok", "ok"]
+    assert all(t["result"]["ok"] for t in doc["targets"])
+    assert all(_applied(db) == [] for db in tenants.values()), "nothing written to the targets"

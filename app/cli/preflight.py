@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli import common
+from app.cli import common, fleet
 from app.cli.output import Output
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-modified", action="store_true", help="rehearse even though an applied file changed")
     p.add_argument("--allow-out-of-order", action="store_true",
                    help="rehearse pending files older than the newest applied one")
+    fleet.options(p)
     p.set_defaults(handler=handle_rehearse)
 
 
@@ -104,6 +105,27 @@ def print_lint(result: LintResult, scope: str, out: Output) -> None:
 def handle_rehearse(args: argparse.Namespace, out: Output) -> int:
     """Rehearse the pending migrations and their rollbacks on a throwaway copy."""
     from app.core.rehearse import rehearse
+
+    if fleet.requested(args):  # a throwaway server per target, --parallel at a time
+        from app.core.errors import TidemarkError
+        from app.core.progress import Phase, ProgressEvent
+        from app.report.rehearsal import rehearsal_headline
+
+        class RehearsalFailed(TidemarkError):
+            def __init__(self, message: str, completed: object) -> None:
+                super().__init__(message)
+                self.completed = completed
+
+        def one(m, token, say):  # type: ignore[no-untyped-def]
+            r = rehearse(m.runner.target, m.runner.migrations_dir, m.runner.options,
+                         say=lambda text: say(ProgressEvent(Phase.MESSAGE, message=text)))
+            if not r.ok:
+                raise RehearsalFailed(rehearsal_headline(r), r)
+            return r
+
+        result = fleet.run(args, out, fleet.members(args), "rehearsed", one)
+        fleet.summary(result, out, lambda r: rehearsal_headline(r) if r is not None else "", heading="REHEARSAL")
+        return result.exit_code()
 
     runner = common.build_runner(args)
     result = rehearse(runner.target, runner.migrations_dir, runner.options, say=out.line)
