@@ -233,12 +233,10 @@ def handle_test(args: argparse.Namespace, out: Output) -> int:
         out.document(check.to_dict())
         return 0 if check.ok else 1
     out.line(f"environment: {check.environment} ({check.target})")
-    if check.tunnel is not None:
-        t = check.tunnel
-        reused = "already open" if t.reused else f"{t.ssh_ms:.0f} ms"
-        through = f" through {', '.join(t.jumps)}" if t.jumps else ""
-        out.line(f"ssh:         {t.hop}{through} reached, forwarding 127.0.0.1:{t.local_port} ({reused})")
-        out.line(f"tunnel:      {t.remote} answers through it ({t.tunnel_ms:.0f} ms)")
+    from app.core.envcheck import hop_lines
+
+    for line in hop_lines(check):
+        out.line(line)
     out.line(f"server:      PostgreSQL {check.server_version}")
     out.line(f"user:        {check.current_user}" + (" (superuser)" if check.is_superuser else " (not superuser)"))
     out.line(f"database:    {check.database}")

@@ -48,6 +48,17 @@ class EnvironmentCheck:
         return {**asdict(self), "missing_privileges": list(self.missing_privileges), "ok": self.ok}
 
 
+def hop_lines(check: EnvironmentCheck) -> list[str]:
+    """The SSH steps as `env test` and the app's Test connection say them (none without a hop)."""
+    t = check.tunnel
+    if t is None:
+        return []
+    reused = "already open" if t.reused else f"{t.ssh_ms:.0f} ms"
+    through = f" through {', '.join(t.jumps)}" if t.jumps else ""
+    return [f"ssh:         {t.hop}{through} reached, forwarding 127.0.0.1:{t.local_port} ({reused})",
+            f"tunnel:      {t.remote} answers through it ({t.tunnel_ms:.0f} ms)"]
+
+
 def test_target(target: Target) -> EnvironmentCheck:
     """Connect to a target (e.g. an unsaved profile in a dialog) and check it."""
     from app.core.connect import connect

@@ -334,7 +334,10 @@ class EnvironmentDialog(QDialog):
             lacking = html.escape(", ".join(c.missing_privileges))
             missing = (f"<br><span style='color:#ef6c00'>missing privileges: {lacking}</span>"
                        if c.missing_privileges else "")
-            self._say(f"connected to {html.escape(c.target)}: PostgreSQL {html.escape(c.server_version)} as "
+            from app.core.envcheck import hop_lines
+
+            hops = "".join(html.escape(" ".join(line.split())) + "<br>" for line in hop_lines(c))
+            self._say(hops + f"connected to {html.escape(c.target)}: PostgreSQL {html.escape(c.server_version)} as "
                       f"{html.escape(c.current_user)}{' (superuser)' if c.is_superuser else ''}, "
                       f"connect {c.connect_ms:.0f} ms, round trip {c.latency_ms:.1f} ms{missing}", rich=True)
 
