@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "app.cli.maintenance",
     "app.cli.sandbox",
     "app.cli.supabase",
+    "app.cli.imports",
     "app.cli.env",
     "app.cli.preflight",
     "app.cli.report",
