@@ -362,3 +362,41 @@ def test_protected_target_with_yes(prod: str, database: Database, tmp_path: Path
     r = run_cli("import-history", "--from", "diesel", "--yes", "--environment", prod, "--migrations-dir", str(folder))
     assert r.code == 0, r.stderr
     assert database.scalar("SELECT count(*) FROM public._migrations") == len(names) - 1
+
+
+# --- what each tool's rows mean ----------------------------------------------------------------------------
+
+def test_flyway_baseline_undo_and_schema_rows(database: Database, tmp_path: Path) -> None:
+    files, _, names = PROJECTS["flyway"]
+    folder = _write(tmp_path / "migrations", files)
+    _applied_by_the_tool(database, folder, names[-2])
+    _flyway(database, [])
+    database.execute(  # `flyway baseline` at 1.9, then 1.10 and 2 run, then 2 undone (`flyway undo`)
+        "INSERT INTO flyway_schema_history VALUES "
+        "(0, NULL, '<< Flyway Schema Creation >>', 'SCHEMA', '\"public\"', NULL, 'flyway', now(), 0, true), "
+        "(1, '1.9', '<< Flyway Baseline >>', 'BASELINE', '<< Flyway Baseline >>', NULL, 'flyway', now(), 0, true), "
+        "(2, '1.10', 'customers email index', 'SQL', 'V1.10__customers_email_index.sql', NULL, 'flyway', now(), 1, "
+        "true), (3, '2', 'orders', 'SQL', 'release_2/V2__orders.sql', NULL, 'flyway', now(), 1, true), "
+        "(4, '2', 'orders', 'UNDO_SQL', 'release_2/U2__orders.sql', NULL, 'flyway', now(), 1, true)")
+    r = run_cli("import-history", "--from", "flyway", "--json", *_args(database, folder))
+    assert r.code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert (doc["source"], doc["table"], doc["imported"], doc["changed"]) == (
+        "flyway", "flyway_schema_history", names[:-1], [])
+    assert _status(database, folder)[names[-1]] == "pending", "undone by Flyway: not applied"
+
+
+def test_goose_version_rolled_back_by_an_older_goose(database: Database, tmp_path: Path) -> None:
+    folder, names = _project("goose", database, tmp_path)
+    database.execute("INSERT INTO goose_db_version (version_id, is_applied) VALUES (2, false)")
+    r = run_cli("import-history", "--from", "goose", *_args(database, folder))
+    assert r.code == 0, r.stderr
+    assert f"imported: {names[0]}" in r.stdout and names[1] not in r.stdout, "its latest row says not applied"
+
+
+def test_golang_migrate_empty_table_imports_nothing(database: Database, tmp_path: Path) -> None:
+    folder = _write(tmp_path / "migrations", PROJECTS["golang-migrate"][0])
+    _golang_migrate(database, layouts.read(folder).files[:1])
+    database.execute("DELETE FROM schema_migrations")  # `migrate down` all the way
+    r = run_cli("import-history", "--from", "golang-migrate", *_args(database, folder))
+    assert r.code == 0 and "imported 0 migrations" in r.stdout, r.stderr
