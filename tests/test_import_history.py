@@ -400,3 +400,15 @@ def test_golang_migrate_empty_table_imports_nothing(database: Database, tmp_path
     database.execute("DELETE FROM schema_migrations")  # `migrate down` all the way
     r = run_cli("import-history", "--from", "golang-migrate", *_args(database, folder))
     assert r.code == 0 and "imported 0 migrations" in r.stdout, r.stderr
+
+
+def test_a_table_the_tool_was_told_to_use(database: Database, tmp_path: Path) -> None:
+    folder, names = _project("dbmate", database, tmp_path)
+    database.execute("CREATE SCHEMA ops; ALTER TABLE public.schema_migrations SET SCHEMA ops; "
+                     "ALTER TABLE ops.schema_migrations RENAME TO dbmate_versions")  # dbmate --migrations-table
+    _refused(database, folder, "dbmate", "this database has no schema_migrations")
+    r = run_cli("import-history", "--from", "dbmate", "--table", "ops;drop", *_args(database, folder))
+    assert r.code == 2 and "give a table as name or schema.name" in r.stderr
+    r = run_cli("import-history", "--from", "dbmate", "--table", "ops.dbmate_versions", *_args(database, folder))
+    assert r.code == 0 and f"imported {len(names) - 1} migrations" in r.stdout, r.stderr
+    assert database.scalar("SELECT reason FROM public._migration_audit LIMIT 1") == "imported from ops.dbmate_versions"

@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     common.connection_options(p)
     p.add_argument("--from", dest="source", required=True, choices=SOURCES, metavar="|".join(SOURCES),
                    help="the tool whose history to import")
+    p.add_argument("--table", metavar="[SCHEMA.]NAME",
+                   help="the tool's table where it was told another (Flyway's table/schemas, dbmate's "
+                   "--migrations-table, golang-migrate's x-migrations-table, Sqitch's registry: REGISTRY.changes)")
     p.add_argument("--dry-run", action="store_true", help="show what would be imported; change nothing")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask on a protected environment (CI)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
@@ -41,8 +44,8 @@ def handle_import(args: argparse.Namespace, out: Output) -> int:
     confirmed = None
     if not args.dry_run:
         confirmed = confirmation(target, args, out, Action.IMPORT,
-                                 lambda: runner.import_history(args.source, dry_run=True).imported)
-    result = runner.import_history(args.source, dry_run=args.dry_run, confirmed=confirmed)
+                                 lambda: runner.import_history(args.source, dry_run=True, table=args.table).imported)
+    result = runner.import_history(args.source, dry_run=args.dry_run, table=args.table, confirmed=confirmed)
     if out.json_mode:
         out.document({"source": result.source, "table": result.table, "imported": result.imported,
                       "changed": result.changed, "already": result.already, "dry_run": result.dry_run,

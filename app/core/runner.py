@@ -553,12 +553,13 @@ class MigrationRunner:
         return RepairResult([c.name for c in candidates], reason)
 
     @_database_errors
-    def import_history(self, source: str, *, dry_run: bool = False, cancel: CancelToken | None = None,
-                       confirmed: Confirmation | None = None) -> ImportResult:
+    def import_history(self, source: str, *, dry_run: bool = False, table: str | None = None,
+                       cancel: CancelToken | None = None, confirmed: Confirmation | None = None) -> ImportResult:
         """Record what another tool applied (its own history table, read only) as applied; run nothing.
 
-        `source` names a reader of app.core.imports.SOURCES. Inside the migration lock, after the
-        session check, as every change here; a protected target needs `confirmed`.
+        `source` names a reader of app.core.imports.SOURCES; `table` the tool's table when it was told
+        another (`schema.name`). Inside the migration lock, after the session check, as every change
+        here; a protected target needs `confirmed`.
         """
         from app.core import imports
 
@@ -567,7 +568,7 @@ class MigrationRunner:
         files = self.files()
         with self._connection(cancel) as conn, self._locked(conn, cancel, no_progress):
             return imports.import_history(conn, self.target, source, files, self.migrations_dir,
-                                          dry_run=dry_run, confirmed=confirmed, actor=self.actor)
+                                          dry_run=dry_run, confirmed=confirmed, actor=self.actor, table=table)
 
     @_database_errors
     def history(self, limit: int | None = None) -> list[HistoryEvent]:

@@ -1,6 +1,6 @@
 """Other tools' histories imported into ours: what they applied is recorded as applied, nothing runs.
 
-Each tool is one small reader module with `TOOL`, `TABLE` and `read(conn, files, folder) ->
+Each tool is one small reader module with `TOOL`, `TABLE` and `read(conn, files, folder, table) ->
 list[Seen]`; SOURCES below is the one place that names them. A reader only reads the other
 tool's table; `record` writes our history, inside the migration lock the caller holds
 (MigrationRunner.import_history), after protection.enforce.
@@ -19,7 +19,7 @@ from app.core.connect import Target
 from app.core.files import MigrationFile
 from app.core.history import Actor, Event
 from app.core.imports import dbmate, diesel, flyway, golang_migrate, goose, prisma, sqitch, supabase
-from app.core.imports.common import ImportRefused, Seen
+from app.core.imports.common import ImportRefused, Seen, check_table
 from app.core.protection import Action, Confirmation, enforce
 from app.core.rollback import RollbackKind
 
@@ -61,14 +61,17 @@ def reader(source: str) -> ModuleType:
 
 
 def import_history(conn: psycopg.Connection, target: Target, source: str, files: list[MigrationFile],
-                   folder: Path, *, dry_run: bool, confirmed: Confirmation | None, actor: Actor) -> ImportResult:
-    """Read `source`'s history and record what it applied in ours, as baselined. Call inside the lock."""
+                   folder: Path, *, dry_run: bool, confirmed: Confirmation | None, actor: Actor,
+                   table: str | None = None) -> ImportResult:
+    """Read `source`'s history (its table, or `table` where the tool was told another) and record what
+    it applied in ours, as baselined. Call inside the lock."""
     mod = reader(source)
-    seen: list[Seen] = mod.read(conn, files, folder)
+    table = check_table(table) if table else mod.TABLE
+    seen: list[Seen] = mod.read(conn, files, folder, table)
     ours = {r.version for r in history.read_applied(conn)} if history.tables_exist(conn) else set()
     todo = [s for s in seen if s.file.version not in ours]
     already = [s.file.name for s in seen if s.file.version in ours]
-    result = ImportResult([s.file.name for s in todo], already, dry_run, None, source, mod.TABLE,
+    result = ImportResult([s.file.name for s in todo], already, dry_run, None, source, table,
                           [s.file.name for s in todo if s.changed])
     if dry_run or not todo:
         return result
@@ -77,14 +80,14 @@ def import_history(conn: psycopg.Connection, target: Target, source: str, files:
     batch_id = history.new_batch_id()
     with conn.transaction():
         for s in todo:
-            reason = f"imported from {mod.TABLE}"
+            reason = f"imported from {table}"
             if s.changed:
                 reason += f"; the file changed since {mod.TOOL} applied it ({s.their_checksum})"
-            conn.execute(_row(conn, s, batch_id, actor, mod.TABLE))
+            conn.execute(_row(conn, s, batch_id, actor, table))
             conn.execute(history.audit_sql(
                 conn, actor, Event.BASELINED, migration_name=s.file.name, version=s.file.version,
                 batch_id=batch_id, checksum=s.file.checksum, execution_time_ms=0, reason=reason))
-    return ImportResult(result.imported, already, False, batch_id, source, mod.TABLE, result.changed)
+    return ImportResult(result.imported, already, False, batch_id, source, table, result.changed)
 
 
 def _row(conn: psycopg.Connection, s: Seen, batch_id: str, actor: Actor, table: str) -> str:

@@ -7,6 +7,7 @@ recorded as applied, which of our files it is and whether that file still is wha
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +87,16 @@ def no_file(table: str, labels: list[str], folder: Path) -> ImportRefused:
 def half_done(table: str, what: str, todo: str) -> ImportRefused:
     """The error for a migration the other tool left half-finished."""
     return ImportRefused(f"{table}: {what}; {todo}, then import again. Nothing was imported")
+
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
+
+
+def check_table(table: str) -> str:
+    """A table name given with --table: `name` or `schema.name`, plain identifiers (UsageError else)."""
+    if not _NAME.match(table):
+        raise ImportRefused(f"--table {table!r}: give a table as name or schema.name (letters, digits, _)")
+    return table
 
 
 def ident(table: str) -> sql.Composable:

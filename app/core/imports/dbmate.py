@@ -19,11 +19,11 @@ TOOL = "dbmate"
 TABLE = "schema_migrations"
 
 
-def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path) -> list[Seen]:
+def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path, table: str = TABLE) -> list[Seen]:
     """Every version in dbmate's table, matched to our file."""
-    have = require(conn, TABLE, TOOL, ["version"])
+    have = require(conn, table, TOOL, ["version"])
     if "dirty" in have:
-        raise ImportRefused(f"{TABLE} has a dirty column: it is golang-migrate's history, not dbmate's "
+        raise ImportRefused(f"{table} has a dirty column: it is golang-migrate's history, not dbmate's "
                             "(use --from golang-migrate); nothing was imported")
-    rows = conn.execute(sql.SQL("SELECT version::text FROM {} ORDER BY 1").format(ident(TABLE))).fetchall()
-    return [Seen(f) for f in match(files, [r[0] for r in rows], TABLE, folder)]
+    rows = conn.execute(sql.SQL("SELECT version::text FROM {} ORDER BY 1").format(ident(table))).fetchall()
+    return [Seen(f) for f in match(files, [r[0] for r in rows], table, folder)]

@@ -20,8 +20,8 @@ TOOL = "Diesel"
 TABLE = "__diesel_schema_migrations"
 
 
-def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path) -> list[Seen]:
+def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path, table: str = TABLE) -> list[Seen]:
     """Every version in Diesel's table, matched to our folder."""
-    require(conn, TABLE, TOOL, ["version"])
-    rows = conn.execute(sql.SQL("SELECT version::text FROM {} ORDER BY 1").format(ident(TABLE))).fetchall()
-    return [Seen(f) for f in match(files, [r[0].replace("-", "") for r in rows], TABLE, folder)]
+    require(conn, table, TOOL, ["version"])
+    rows = conn.execute(sql.SQL("SELECT version::text FROM {} ORDER BY 1").format(ident(table))).fetchall()
+    return [Seen(f) for f in match(files, [r[0].replace("-", "") for r in rows], table, folder)]

@@ -37,16 +37,16 @@ def crc32(text: str) -> int:
     return value - (1 << 32) if value >= 1 << 31 else value
 
 
-def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path) -> list[Seen]:
+def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path, table: str = TABLE) -> list[Seen]:
     """The versions Flyway's history leaves applied, each with Flyway's checksum compared to our file."""
-    require(conn, TABLE, TOOL, ["installed_rank", "version", "type", "script", "checksum", "success"])
+    require(conn, table, TOOL, ["installed_rank", "version", "type", "script", "checksum", "success"])
     rows = conn.execute(sql.SQL("SELECT version, type, script, checksum, success FROM {} "
-                                "ORDER BY installed_rank").format(ident(TABLE))).fetchall()
+                                "ORDER BY installed_rank").format(ident(table))).fetchall()
     applied: dict[tuple, tuple[str, int | None]] = {}  # version value -> (version, checksum)
     baseline: str | None = None
     for version, kind, script, checksum, success in rows:
         if not success:
-            raise half_done(TABLE, f"version {version or script} ({script}) failed (success = false) and was "
+            raise half_done(table, f"version {version or script} ({script}) failed (success = false) and was "
                             "not rolled back", "undo what it did by hand and run `flyway repair`, "
                             "which removes the failed row")
         if version is None or kind == "SCHEMA":
@@ -62,7 +62,7 @@ def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path) -> 
     if baseline is not None:  # below the baseline, the files that are here (Flyway never ran them)
         upto = version_key(baseline)
         out += [Seen(f) for f in files if version_key(f.version) <= upto and version_key(f.version) not in applied]
-    found = match(files, [v for v, _ in applied.values()], TABLE, folder)
+    found = match(files, [v for v, _ in applied.values()], table, folder)
     for f, (_, checksum) in zip(found, applied.values(), strict=True):
         theirs = None if checksum is None else f"flyway-crc32:{checksum}"
         out.append(Seen(f, theirs, checksum is not None and crc32(f.text) != checksum))

@@ -20,20 +20,20 @@ TOOL = "golang-migrate"
 TABLE = "schema_migrations"
 
 
-def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path) -> list[Seen]:
+def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path, table: str = TABLE) -> list[Seen]:
     """Our files up to golang-migrate's current version."""
-    have = require(conn, TABLE, TOOL, ["version"])
+    have = require(conn, table, TOOL, ["version"])
     if "dirty" not in have:
-        raise ImportRefused(f"{TABLE} has no dirty column: it is not golang-migrate's history "
+        raise ImportRefused(f"{table} has no dirty column: it is not golang-migrate's history "
                             "(dbmate's has only version: use --from dbmate); nothing was imported")
-    rows = conn.execute(sql.SQL("SELECT version, dirty FROM {} ORDER BY version").format(ident(TABLE))).fetchall()
+    rows = conn.execute(sql.SQL("SELECT version, dirty FROM {} ORDER BY version").format(ident(table))).fetchall()
     if not rows or rows[-1][0] < 0:  # an empty table (or -1, "nil version"): nothing applied
         return []
     version, dirty = rows[-1]
     if dirty:
-        raise half_done(TABLE, f"version {version} is dirty (golang-migrate stopped in the middle of it)",
+        raise half_done(table, f"version {version} is dirty (golang-migrate stopped in the middle of it)",
                         f"make the database match a whole version by hand and record it with "
                         f"`migrate force {version}` (applied) or `migrate force <the version before>`")
-    (current,) = match(files, [str(version)], TABLE, folder)  # the current version's own file must be here
+    (current,) = match(files, [str(version)], table, folder)  # the current version's own file must be here
     upto = version_key(current.version)
     return [Seen(f) for f in files if version_key(f.version) <= upto]

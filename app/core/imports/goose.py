@@ -20,10 +20,10 @@ TOOL = "goose"
 TABLE = "goose_db_version"
 
 
-def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path) -> list[Seen]:
+def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path, table: str = TABLE) -> list[Seen]:
     """Every version whose latest row is applied (0, goose's own, left out), matched to our file."""
-    require(conn, TABLE, TOOL, ["id", "version_id", "is_applied"])
+    require(conn, table, TOOL, ["id", "version_id", "is_applied"])
     rows = conn.execute(sql.SQL("SELECT DISTINCT ON (version_id) version_id, is_applied FROM {} "
-                                "ORDER BY version_id, id DESC").format(ident(TABLE))).fetchall()
+                                "ORDER BY version_id, id DESC").format(ident(table))).fetchall()
     versions = [str(v) for v, applied in rows if applied and v != 0]
-    return [Seen(f) for f in match(files, versions, TABLE, folder)]
+    return [Seen(f) for f in match(files, versions, table, folder)]

@@ -34,16 +34,16 @@ def matches(text: str, checksum: str) -> bool:
                                 for t in (text, lf, lf.replace("\n", "\r\n"))}
 
 
-def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path) -> list[Seen]:
+def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path, table: str = TABLE) -> list[Seen]:
     """Every migration with a finished row, its checksum compared to our migration.sql."""
-    require(conn, TABLE, TOOL, ["migration_name", "checksum", "finished_at", "rolled_back_at"])
+    require(conn, table, TOOL, ["migration_name", "checksum", "finished_at", "rolled_back_at"])
     rows = conn.execute(sql.SQL("SELECT migration_name, checksum, finished_at IS NOT NULL, "
                                 "rolled_back_at IS NOT NULL FROM {} ORDER BY started_at, id"
-                                ).format(ident(TABLE))).fetchall()
+                                ).format(ident(table))).fetchall()
     applied: dict[str, str] = {}
     for name, checksum, finished, rolled_back in rows:
         if not finished and not rolled_back:
-            raise half_done(TABLE, f"migration {name} failed or is still running (finished_at is empty)",
+            raise half_done(table, f"migration {name} failed or is still running (finished_at is empty)",
                             f"after reverting it by hand run `prisma migrate resolve --rolled-back {name}`, "
                             f"or after finishing it `prisma migrate resolve --applied {name}`")
         if finished and not rolled_back:
@@ -51,7 +51,7 @@ def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path) -> 
     by_name = {f.name: f for f in files}
     missing = [n for n in applied if n not in by_name]
     if missing:
-        raise no_file(TABLE, missing, folder)
+        raise no_file(table, missing, folder)
     out = []
     for name, checksum in applied.items():
         f = by_name[name]

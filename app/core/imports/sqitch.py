@@ -18,10 +18,11 @@ import re
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from app.core.errors import FileProblem, MigrationFileError
 from app.core.files import MigrationFile
-from app.core.imports.common import ImportRefused, Seen, no_file, require
+from app.core.imports.common import ImportRefused, Seen, ident, no_file, require
 
 TOOL = "Sqitch"
 TABLE = "sqitch.changes"
@@ -40,20 +41,21 @@ def project_of(plan: Path) -> str:
     return m[1]
 
 
-def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path) -> list[Seen]:
+def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path, table: str = TABLE) -> list[Seen]:
     """The plan's changes Sqitch deployed, each script compared with its script_hash."""
-    require(conn, TABLE, TOOL, ["change_id", "script_hash", "change", "project"])
+    require(conn, table, TOOL, ["change_id", "script_hash", "change", "project"])
     project = project_of(folder / "sqitch.plan")
-    rows = conn.execute(f"SELECT change, script_hash, change_id FROM {TABLE} WHERE project = %s "
-                        "ORDER BY committed_at, change_id", (project,)).fetchall()
-    if not rows and conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]:
-        others = [r[0] for r in conn.execute(f"SELECT DISTINCT project FROM {TABLE} ORDER BY 1").fetchall()]
-        raise ImportRefused(f"{TABLE} holds changes of {', '.join(others)}, none of {project} (the project of "
+    name = ident(table)
+    rows = conn.execute(sql.SQL("SELECT change, script_hash, change_id FROM {} WHERE project = %s "
+                                "ORDER BY committed_at, change_id").format(name), (project,)).fetchall()
+    if not rows and conn.execute(sql.SQL("SELECT count(*) FROM {}").format(name)).fetchone()[0]:
+        others = [r[0] for r in conn.execute(sql.SQL("SELECT DISTINCT project FROM {} ORDER BY 1").format(name))]
+        raise ImportRefused(f"{table} holds changes of {', '.join(others)}, none of {project} (the project of "
                             f"{folder / 'sqitch.plan'}): check --migrations-dir; nothing was imported")
     by_name = {f.name: f for f in files}
     missing = [name for name, _, _ in rows if name not in by_name]
     if missing:
-        raise no_file(TABLE, missing, folder)
+        raise no_file(table, missing, folder)
     out = []
     for name, script_hash, change_id in rows:
         f = by_name[name]

@@ -8,14 +8,16 @@ from pathlib import Path
 import psycopg
 
 from app.core.files import MigrationFile
-from app.core.imports.common import Seen, no_file, require
+from app.core.imports.common import ImportRefused, Seen, no_file, require
 from app.core.supabase_history import TABLE, read_rows
 
 TOOL = "the Supabase CLI"
 
 
-def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path) -> list[Seen]:
+def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path, table: str = TABLE) -> list[Seen]:
     """Every version of their table, matched to our file by version (as text, as the Supabase CLI does)."""
+    if table != TABLE:  # the Supabase CLI always writes this one
+        raise ImportRefused(f"the Supabase CLI's history is always {TABLE}: leave out --table")
     require(conn, TABLE, TOOL, ["version"])
     by_version = {f.version: f for f in files}
     rows = read_rows(conn)
