@@ -235,7 +235,7 @@ def test_import_refuses_a_version_with_no_file(database: Database, migrations: M
     database.execute("INSERT INTO supabase_migrations.schema_migrations (version, name) "
                      "VALUES ('20250101000000', 'lost')")
     r = run_cli("import-history", "--from", "supabase", *_args(database, migrations))
-    assert r.code == 1
+    assert r.code == 2
     assert "20250101000000_lost" in r.stderr and "nothing was imported" in r.stderr
     assert not database.exists("public._migrations")
 
@@ -243,7 +243,7 @@ def test_import_refuses_a_version_with_no_file(database: Database, migrations: M
 def test_import_without_their_table_is_a_clear_error(database: Database, migrations: MigrationDir) -> None:
     migrations.add("t", "CREATE TABLE t (id int);\n")
     r = run_cli("import-history", "--from", "supabase", *_args(database, migrations))
-    assert r.code == 1 and "no supabase_migrations.schema_migrations" in r.stderr
+    assert r.code == 2 and "no supabase_migrations.schema_migrations" in r.stderr
 
 
 def test_supabase_history_is_written_and_unwritten(database: Database, migrations: MigrationDir) -> None:

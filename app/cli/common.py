@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "app.cli.maintenance",
     "app.cli.sandbox",
     "app.cli.supabase",
+    "app.cli.imports",
+    "app.cli.new",
     "app.cli.env",
     "app.cli.preflight",
     "app.cli.report",

@@ -1,4 +1,4 @@
-"""`tidemark import-history --from supabase`, `tidemark supabase-status`, `tidemark supabase-shim`."""
+"""`tidemark supabase-status`, `tidemark supabase-shim` (`import-history --from supabase` is app.cli.imports)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,6 @@ from app.cli.output import Output
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the commands to the parser."""
-    p = sub.add_parser(
-        "import-history", help="record another tool's applied migrations in Tidemark's history, running nothing",
-        description="Record every version of the Supabase CLI's history table "
-        "(supabase_migrations.schema_migrations) in Tidemark's history as baselined, with the file's "
-        "checksum, so a team switches without re-running anything. A version with no file is an error.")
-    common.connection_options(p)
-    p.add_argument("--from", dest="source", required=True, choices=["supabase"], help="the history to import")
-    p.add_argument("--dry-run", action="store_true", help="show what would be imported; change nothing")
-    p.add_argument("-y", "--yes", action="store_true", help="do not ask on a protected environment (CI)")
-    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    p.set_defaults(handler=handle_import)
-
     p = sub.add_parser(
         "supabase-status", help="the Supabase project's settings and the Supabase CLI's history beside ours",
         description="Read supabase/config.toml and supabase_migrations.schema_migrations: which versions the "
@@ -51,35 +39,6 @@ def _folder(args: argparse.Namespace, target: object) -> Path:
 
         folder = migrations_dir_for(Path.cwd())
     return Path(folder)
-
-
-def handle_import(args: argparse.Namespace, out: Output) -> int:
-    """Import the Supabase CLI's history."""
-    from app.cli.confirm import confirmation
-    from app.core.protection import Action
-    from app.core.supabase_history import TABLE, import_history
-
-    target = common.build_target(args)
-    folder = _folder(args, target)
-    confirmed = None
-    if not args.dry_run:
-        confirmed = confirmation(target, args, out, Action.IMPORT,
-                                 lambda: import_history(target, folder, dry_run=True).imported)
-    result = import_history(target, folder, dry_run=args.dry_run, confirmed=confirmed)
-    if out.json_mode:
-        out.document({"imported": result.imported, "already": result.already, "dry_run": result.dry_run,
-                      "batch_id": result.batch_id})
-        return 0
-    verb = "would import" if result.dry_run else "imported"
-    out.line(f"{TABLE} on {target.display()} against {folder}")
-    for name in result.imported:
-        out.line(f"  {verb}: {name}")
-    for name in result.already:
-        out.line(f"  already in Tidemark's history: {name}")
-    n = len(result.imported)
-    out.line(f"{verb} {n} migration{'s' if n != 1 else ''} as baselined (nothing ran)"
-             + (f" (batch {result.batch_id})" if result.batch_id else ""))
-    return 0
 
 
 def handle_status(args: argparse.Namespace, out: Output) -> int:

@@ -55,6 +55,7 @@ from app.core.results import (
 from app.core.status import InvalidIndex, MigrationStatus, RollbackKind, State, compute, rollback_kind_of
 
 if TYPE_CHECKING:
+    from app.core.imports import ImportResult
     from app.core.layouts import Reading
 
 # app.core.apply (and with it pglast, the parser) is imported only by the calls that run or
@@ -550,6 +551,24 @@ class MigrationRunner:
                         conn, self.actor, Event.REPAIRED, migration_name=f.name, version=f.version,
                         checksum=f.checksum, reason=reason))
         return RepairResult([c.name for c in candidates], reason)
+
+    @_database_errors
+    def import_history(self, source: str, *, dry_run: bool = False, table: str | None = None,
+                       cancel: CancelToken | None = None, confirmed: Confirmation | None = None) -> ImportResult:
+        """Record what another tool applied (its own history table, read only) as applied; run nothing.
+
+        `source` names a reader of app.core.imports.SOURCES; `table` the tool's table when it was told
+        another (`schema.name`). Inside the migration lock, after the session check, as every change
+        here; a protected target needs `confirmed`.
+        """
+        from app.core import imports
+
+        imports.reader(source)  # an unknown source is refused before anything is read
+        cancel = cancel or CancelToken()
+        files = self.files()
+        with self._connection(cancel) as conn, self._locked(conn, cancel, no_progress):
+            return imports.import_history(conn, self.target, source, files, self.migrations_dir,
+                                          dry_run=dry_run, confirmed=confirmed, actor=self.actor, table=table)
 
     @_database_errors
     def history(self, limit: int | None = None) -> list[HistoryEvent]:

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 
-from app.core import history, lock
-from app.core.connect import Target, connect
+from app.core import history
 from app.core.errors import StateError
-from app.core.files import MigrationFile, discover
-from app.core.history import Actor, Event
-from app.core.protection import Action, Confirmation, enforce
-from app.core.rollback import RollbackKind
+from app.core.files import MigrationFile
+from app.core.history import Actor
+
+if TYPE_CHECKING:
+    from app.core.connect import Target
+    from app.core.imports import ImportResult
+    from app.core.protection import Confirmation
 
 TABLE = "supabase_migrations.schema_migrations"
 
@@ -51,16 +54,6 @@ class Entry:
     on_disk: bool
     in_supabase: bool
     in_tidemark: bool
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    """What `import-history --from supabase` did (or would do)."""
-
-    imported: list[str]
-    already: list[str]
-    dry_run: bool
-    batch_id: str | None
 
 
 def supabase_name(f: MigrationFile) -> str:
@@ -99,66 +92,19 @@ def compare(files: list[MigrationFile], rows: list[SupabaseRow], tidemark_versio
     return out
 
 
-def missing_files(files: list[MigrationFile], rows: list[SupabaseRow], migrations_dir: Path) -> None:
-    """A version in their history with no file on disk is an error (nothing is imported)."""
-    on_disk = {f.version for f in files}
-    missing = [r for r in rows if r.version not in on_disk]
-    if missing:
-        names = ", ".join(r.version + (f"_{r.name}" if r.name else "") for r in missing)
-        raise StateError(
-            f"{TABLE} has version{'s' if len(missing) > 1 else ''} with no file in {migrations_dir}: {names} "
-            "(restore the files, e.g. `supabase migration fetch`, or give the right --migrations-dir); "
-            "nothing was imported"
-        )
-
-
 def import_history(target: Target, migrations_dir: Path, *, dry_run: bool = False,
                    actor: Actor | None = None, confirmed: Confirmation | None = None) -> ImportResult:
     """Record every version of the Supabase CLI's history in ours, as baselined; run nothing.
 
-    A protected target needs `confirmed` (app.core.protection), checked inside the lock.
+    `import-history --from supabase` (app.core.imports); a protected target needs `confirmed`
+    (app.core.protection), checked inside the lock.
     """
-    actor = actor or Actor.current()
-    files = discover(migrations_dir)
-    by_version = {f.version: f for f in files}
-    with connect(target) as conn:
-        if not table_exists(conn):
-            raise StateError(f"this database has no {TABLE}: nothing to import from the Supabase CLI")
-        if not lock.try_acquire(conn):
-            lock.acquire(conn, 0)  # raises LockHeld naming the holder
-        try:
-            rows = read_rows(conn)
-            missing_files(files, rows, migrations_dir)
-            ours = {r.version for r in history.read_applied(conn)} if history.tables_exist(conn) else set()
-            todo = [by_version[r.version] for r in rows if r.version not in ours]
-            already = [by_version[r.version].name for r in rows if r.version in ours]
-            if dry_run or not todo:
-                return ImportResult([f.name for f in todo], already, dry_run, None)
-            enforce(confirmed, target, Action.IMPORT, [f.name for f in todo])
-            history.ensure_tables(conn)
-            batch_id = history.new_batch_id()
-            with conn.transaction():
-                for f in todo:
-                    conn.execute(_baseline_row(conn, f, batch_id, actor))
-                    conn.execute(history.audit_sql(
-                        conn, actor, Event.BASELINED, migration_name=f.name, version=f.version, batch_id=batch_id,
-                        checksum=f.checksum, execution_time_ms=0, reason=f"imported from {TABLE}"))
-            return ImportResult([f.name for f in todo], already, False, batch_id)
-        finally:
-            if not conn.closed:
-                lock.release(conn)
+    from app.core.runner import MigrationRunner
 
-
-def _baseline_row(conn: psycopg.Connection, f: MigrationFile, batch_id: str, actor: Actor) -> str:
-    custom = f.directives.custom_rollback
-    return history.insert_sql(conn, history.MIGRATIONS, {
-        "name": f.name, "version": f.version, "checksum": f.checksum, "raw_checksum": f.raw_checksum,
-        "execution_time_ms": 0, "rollback_sql": custom,
-        "rollback_kind": (RollbackKind.CUSTOM if custom else RollbackKind.MANUAL).value,
-        "rollback_note": None if custom else f"imported from {TABLE}: the state before it cannot be read",
-        "batch_id": batch_id, "title": f.title, "description": f.description or None,
-        "applied_sql": f.text, "baselined": True, **history.audit_values(actor),
-    })
+    runner = MigrationRunner(target, migrations_dir)
+    if actor is not None:
+        runner.actor = actor
+    return runner.import_history("supabase", dry_run=dry_run, confirmed=confirmed)
 
 
 # --- the write hook (apply.py calls these when Options.supabase_history is set) ------------------

@@ -1,7 +1,8 @@
 """Layouts: other tools' migration projects read as they are, into the engine's MigrationFile list.
 
-Each layout is one small module with `read(folder) -> list[MigrationFile]`; READERS below is the
-one place that names them, so a new layout plugs in there only. Everything after discovery
+Each layout is one small module with `read(folder) -> list[MigrationFile]` and (but Sqitch) `new(...)`,
+which names the next migration; READERS and WRITERS below are the one place that names them, so a
+new layout plugs in there only. Everything after discovery
 (checks, apply, rollback, status, rehearse) stays layout-blind.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from app.core.errors import UsageError
@@ -17,6 +19,8 @@ from app.core.layouts import dbmate, diesel, flyway, golang_migrate, goose, nati
 from app.core.layouts.common import Folder
 
 Reader = Callable[[Folder], list[MigrationFile]]
+# new(folder, files, slug, description, now) -> {path: text}: the next migration's files (`tidemark new`)
+Writer = Callable[[Path, list[MigrationFile], str, str, datetime], dict[Path, str]]
 
 READERS: dict[str, Reader] = {
     "tidemark": native.read,
@@ -29,6 +33,19 @@ READERS: dict[str, Reader] = {
     "diesel": diesel.read,
     "flyway": flyway.read,
     "sqitch": sqitch.read,
+}
+
+# Sqitch has none: its plan is written by `sqitch add`, which `tidemark new` leaves to it.
+WRITERS: dict[str, Writer] = {
+    "tidemark": native.new,
+    "supabase": native.new,
+    "dbmate": dbmate.new,
+    "goose": goose.new,
+    "sql-migrate": sql_migrate.new,
+    "golang-migrate": golang_migrate.new,
+    "prisma": prisma.new,
+    "diesel": diesel.new,
+    "flyway": flyway.new,
 }
 
 

@@ -98,7 +98,10 @@ def down_file(folder: Folder, path: Path, directives: Directives, layout: str) -
     """Directives with a down file's SQL as the custom rollback (the file's lines named in problems)."""
     from app.core.layouts.sections import refuse_foreign
 
-    text, _, _ = read_text(path, folder.data(path))
+    data = folder.data(path)
+    if not data.strip():  # `migrate create` and `tidemark new` write it empty: no rollback written yet
+        return directives
+    text, _, _ = read_text(path, data)
     refuse_foreign(text, path, layout)
     return with_rollback(directives, list(enumerate(text.split("\n"), start=1)), path)
 
@@ -108,8 +111,8 @@ def with_rollback(directives: Directives, lines: list[tuple[int, str]], path: Pa
     while lines and not lines[0][1].strip():
         lines = lines[1:]
     sql = "\n".join(text for _, text in lines).strip()
-    if not sql:
-        return directives
+    if not any(t.strip() and not t.strip().startswith("--") for _, t in lines):
+        return directives  # only comments (a skeleton's): nothing to run, so no custom rollback
     return replace(directives, custom_rollback=sql, rollback_lines=tuple(n for n, _ in lines), rollback_path=path)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from app.core.errors import FileProblem, MigrationFileError
@@ -57,3 +58,14 @@ def _no_transaction(path: Path) -> bool:
         raise MigrationFileError([FileProblem(path, "run_in_transaction must be true or false",
                                               hint="write run_in_transaction = false")])
     return not value
+
+
+def new(folder: Path, files: list[MigrationFile], slug: str, description: str, now: datetime) -> dict[Path, str]:
+    """The next folder, `YYYY-MM-DD-HHMMSS_<slug>/` with up.sql and down.sql, as `diesel migration generate`
+    writes it (its own comments in them)."""
+    from app.core.layouts import naming
+
+    v = naming.timestamp(now, [f.version for f in files])
+    path = folder / f"{v[:4]}-{v[4:6]}-{v[6:8]}-{v[8:]}_{slug}"
+    return {path / "up.sql": naming.header(description) + "-- Your SQL goes here\n",
+            path / "down.sql": "-- This file should undo anything in `up.sql`\n"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 
 from app.core.errors import FileProblem, MigrationFileError
@@ -40,3 +41,20 @@ def subfolder_problems(folder: Folder, layout: str) -> list[FileProblem]:
         if any(n in ("migration.sql", "up.sql", "down.sql") for n in inside):
             out.append(common.unplaceable(Path(folder.path / sub), layout, "files, not folders"))
     return out
+
+
+def new(folder: Path, files: list[MigrationFile], slug: str, description: str, now: datetime,
+        markers: sections.Markers, *, numbered: bool) -> dict[Path, str]:
+    """The next file, with the tool's up and down markers and empty sections.
+
+    `numbered`: the tool also numbers its files (goose -s, sql-migrate): the next number when the
+    project is numbered, else a UTC timestamp (dbmate always uses timestamps).
+    """
+    from app.core.layouts import naming
+
+    if numbered and files and not naming.uses_timestamps(files):
+        version = naming.next_number(files, 5)
+    else:
+        version = naming.timestamp(now, [f.version for f in files])
+    up, down = markers.example, markers.down_example
+    return {folder / f"{version}_{slug}.sql": f"{naming.header(description)}\n{up}\n\n\n{down}\n\n"}

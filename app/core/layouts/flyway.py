@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from app.core.errors import FileProblem, MigrationFileError
@@ -109,3 +110,17 @@ def _no_transaction(path: Path) -> bool:
         return False
     except (OSError, UnicodeDecodeError) as exc:
         raise MigrationFileError([FileProblem(conf, f"cannot be read: {exc}", hint="fix it, or delete it")]) from None
+
+
+def new(folder: Path, files: list[MigrationFile], slug: str, description: str, now: datetime) -> dict[Path, str]:
+    """The next V file: the highest version's first part plus one (`1.10` -> `2`), or a UTC timestamp
+    when the project's versions are timestamps. No U file: undo is Flyway Teams', written by hand."""
+    from app.core.layouts import naming
+
+    if not files:
+        version = "1"
+    else:
+        first = re.split(r"[._]", max(files, key=lambda f: version_key(f.version)).version)[0]
+        version = (naming.timestamp(now, [f.version for f in files]) if len(first.lstrip("0")) >= 14
+                   else str(int(first) + 1))
+    return {folder / f"V{version}__{slug}.sql": naming.header(description) + "\n"}

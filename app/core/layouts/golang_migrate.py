@@ -7,6 +7,7 @@ generated where the SQL can be inverted, else it is manual.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 
 from app.core.errors import FileProblem
@@ -56,3 +57,13 @@ def _subfolders(folder: Folder) -> list[FileProblem]:
 
     return subfolder_problems(folder, "golang-migrate")
 
+
+def new(folder: Path, files: list[MigrationFile], slug: str, description: str, now: datetime) -> dict[Path, str]:
+    """The next up and down files (`migrate create -seq`: the next number, 6 digits in a new project;
+    a UTC timestamp when the project uses timestamps). The down file is empty, as golang-migrate writes it."""
+    from app.core.layouts import naming
+
+    version = (naming.timestamp(now, [f.version for f in files]) if naming.uses_timestamps(files)
+               else naming.next_number(files, 6))
+    return {folder / f"{version}_{slug}.up.sql": naming.header(description) + "\n",
+            folder / f"{version}_{slug}.down.sql": ""}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
+
 from app.core.errors import MigrationFileError
 from app.core.files import MigrationFile, discover
 from app.core.layouts import flat, sections
@@ -23,3 +26,11 @@ def read(folder: Folder, layout: str = "tidemark") -> list[MigrationFile]:
     if problems:
         raise MigrationFileError(problems)
     return files
+
+
+def new(folder: Path, files: list[MigrationFile], slug: str, description: str, now: datetime) -> dict[Path, str]:
+    """The next migration: `<UTC timestamp>_<slug>.sql`, the header and an empty rollback block."""
+    from app.core.layouts import naming
+
+    version = naming.timestamp(now, [f.version for f in files])
+    return {folder / f"{version}_{slug}.sql": naming.header(description) + "\n\n\n-- ROLLBACK BEGIN\n-- ROLLBACK END\n"}

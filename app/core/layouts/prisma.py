@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 
 from app.core.errors import MigrationFileError
@@ -28,3 +29,11 @@ def read(folder: Folder) -> list[MigrationFile]:
         return common.load(folder, path / "migration.sql", m["version"], path.name, m["slug"], shape)
 
     return folders.read(folder, "prisma", NAME, "migration.sql", "<timestamp>_<name>/migration.sql folders", one)
+
+
+def new(folder: Path, files: list[MigrationFile], slug: str, description: str, now: datetime) -> dict[Path, str]:
+    """The next folder, `<UTC timestamp>_<slug>/migration.sql`, as `prisma migrate dev --create-only` names it."""
+    from app.core.layouts import naming
+
+    version = naming.timestamp(now, [f.version for f in files])
+    return {folder / f"{version}_{slug}" / "migration.sql": naming.header(description) + "\n"}

@@ -24,6 +24,7 @@ class Markers:
     no_transaction: re.Pattern[str]  # matched on the up marker's options, or a line of its own
     ignored: re.Pattern[str] | None  # other lines of the tool's that are only comments to us
     example: str  # the up marker, as the message shows it
+    down_example: str = ""  # the down marker, as `tidemark new` writes it
 
 
 DBMATE = Markers(
@@ -33,6 +34,7 @@ DBMATE = Markers(
     re.compile(r"\btransaction\s*:\s*false\b", re.IGNORECASE),
     None,
     "-- migrate:up",
+    "-- migrate:down",
 )
 GOOSE = Markers(
     "goose",
@@ -41,6 +43,7 @@ GOOSE = Markers(
     re.compile(r"^\s*--\s*\+goose\s+no\s+transaction\s*$", re.IGNORECASE),
     re.compile(r"^\s*--\s*\+goose\s+statement(begin|end)\s*$", re.IGNORECASE),
     "-- +goose Up",
+    "-- +goose Down",
 )
 SQL_MIGRATE = Markers(
     "sql-migrate",
@@ -49,6 +52,7 @@ SQL_MIGRATE = Markers(
     re.compile(r"\bnotransaction\b", re.IGNORECASE),
     re.compile(r"^\s*--\s*\+migrate\s+statement(begin|end)\s*$", re.IGNORECASE),
     "-- +migrate Up",
+    "-- +migrate Down",
 )
 ALL = (DBMATE, GOOSE, SQL_MIGRATE)
 # Any line of a tool's own syntax, known or not (`-- +goose ENVSUB ON` must not pass as a comment).
