@@ -24,6 +24,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--migrations-dir", type=Path, help="the migrations folder for --dsn")
     parser.add_argument("--name", help="a name for the --dsn database (shown in the title bar)")
     parser.add_argument("--protected", action="store_true", help="treat the --dsn database as protected")
+    parser.add_argument("--theme", choices=("light", "dark", "system"),
+                        help="colours (default: as last chosen in View, else the system's)")
     parser.add_argument("--self-test", action="store_true",
                         help="open the window offscreen, check the engine, print 'self-test ok' and exit")
     args, rest = parser.parse_known_args(argv)
@@ -57,14 +59,10 @@ def tune_interpreter() -> None:
 
 
 def load_style() -> str:
-    """The application's style sheet (empty if the file is missing)."""
-    from app.paths import resources_dir
+    """The application's style sheet in the current theme (empty if the file is missing)."""
+    from app.gui.theme import current, style_sheet
 
-    path = resources_dir() / "style" / "tidemark.qss"
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        return ""
+    return style_sheet(current())
 
 
 def _self_test(app: object, window: object) -> int:
@@ -106,7 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     icon = _icon_path()
     if icon is not None:
         app.setWindowIcon(QIcon(str(icon)))
-    app.setStyleSheet(load_style())
+    from app.gui.settings import read_str
+    from app.gui.theme import apply
+
+    settings = make_settings()
+    if args.theme:
+        settings.setValue("view/theme", args.theme)
+    apply(app, read_str(settings, "view/theme", "system"))
     install_excepthook()
     install_message_handler()
     try:
@@ -119,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.dsn:
             folder = args.migrations_dir or Path.cwd() / "migrations"
             initial = src.dsn_source(args.dsn, folder, name=args.name, protected=args.protected)
-        window = MainWindow(make_settings(), initial=initial, auto_refresh=not args.self_test)
+        window = MainWindow(settings, initial=initial, auto_refresh=not args.self_test)
         window.show()
         if initial is None and not args.self_test and sum(s.kind == "environment" for s in window.sources()) > 1:
             window.show_overview()  # several saved environments: the overview is the start view
@@ -149,7 +153,7 @@ def _environment_source(name: str) -> object:
 
 
 def _qt_args(argv: list[str]) -> list[str]:
-    known = {"--dsn", "--migrations-dir", "--name", "--environment", "--env"}
+    known = {"--dsn", "--migrations-dir", "--name", "--environment", "--env", "--theme"}
     out, skip = [], False
     for a in argv:
         if skip:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from app.core.status import Health, MigrationStatus, State
-from app.gui.migration_model import STATE_COLOURS, format_ms
-
-HEALTH_COLOURS = {Health.HEALTHY: "#2e7d32", Health.WARNING: "#ef6c00", Health.ERROR: "#c62828"}
+from app.core.status import MigrationStatus, State
+from app.gui.migration_model import format_ms
+from app.gui.theme import state_colour
 
 
 class Card(QFrame):
@@ -71,12 +70,12 @@ class OverviewCards(QWidget):
         reasons = status.reasons
         first = reasons[0].message if reasons else "all migrations applied, nothing wrong found"
         more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
-        self.cards["health"].set(health.value, _elide(first, 60) + more, HEALTH_COLOURS[health],
+        self.cards["health"].set(health.value, _elide(first, 60) + more, state_colour(health.value),
                                  "\n".join(f"{r.level.value}: {r.message}" for r in reasons))
         self.reasons.setText("\n".join(f"• {r.message}" for r in reasons[:6]))
         for state in State:
             n = status.count(state)
-            colour = STATE_COLOURS[state.value] if n and state is not State.APPLIED else None
+            colour = state_colour(state.value) if n and state is not State.APPLIED else None
             self.cards[state.value].set(str(n), "", colour)
         applied = [m for m in status.migrations if m.is_applied and m.executed_at]
         if applied:

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QComboBox, QSizePolicy, QVBoxLayout, QWidget
 
 from app.core.status import MigrationInfo
 from app.gui.migration_model import format_ms
+from app.gui.theme import current
 
 MODES = ("Execution time per migration", "Slowest migrations", "Time per batch")
 
@@ -73,11 +74,11 @@ class BarChart(QWidget):
         buckets = max(1, min(n, int(area.width())))
         per = n / buckets
         width = area.width() / buckets
-        p.setPen(QPen(QColor("#9e9e9e")))
+        p.setPen(QPen(QColor(current().chart_axis)))
         p.drawLine(area.bottomLeft(), area.bottomRight())
         p.drawText(0, int(area.top()) + fm.ascent(), format_ms(top))
         p.drawText(0, int(area.bottom()), "0")
-        colour = QColor("#1e88e5")
+        colour = QColor(current().chart_bar)
         for b in range(buckets):
             chunk = values[int(b * per): max(int((b + 1) * per), int(b * per) + 1)]
             v = max(chunk)
@@ -97,7 +98,7 @@ class BarChart(QWidget):
         value_w = fm.horizontalAdvance("00 min 00 s") + 8
         row_h = min(max(fm.height() + 4, (self.height() - 8) / len(self._bars)), fm.height() * 2.0)
         y = 4.0
-        colour = QColor("#fb8c00")
+        colour = QColor(current().chart_slow)
         for label, v in self._bars:
             p.setPen(self.palette().text().color())
             text = fm.elidedText(label, Qt.TextElideMode.ElideRight, label_w - 10)

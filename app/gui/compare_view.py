@@ -20,11 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.migration_model import STATE_COLOURS
 from app.gui.sources import Source
+from app.gui.theme import current, state_colour
 
 _Index = QModelIndex | QPersistentModelIndex
-DIFF_BACKGROUND = QColor("#fff3cd")
 
 
 class ChooseEnvironmentsDialog(QDialog):
@@ -105,9 +104,9 @@ class MatrixModel(QAbstractTableModel):
             mark = " ≠" if not r.same_checksum and cell.state in ("applied", "modified") else ""
             return cell.state + mark
         if role == Qt.ItemDataRole.BackgroundRole and r.differs:
-            return QBrush(DIFF_BACKGROUND)
+            return QBrush(QColor(current().warn_bg))
         if role == Qt.ItemDataRole.ForegroundRole and cell is not None:
-            return QBrush(QColor(STATE_COLOURS.get(cell.state, "#757575")))
+            return QBrush(QColor(state_colour(cell.state)))
         if role == Qt.ItemDataRole.FontRole and r.differs:
             f = QFont()
             f.setBold(True)
@@ -147,15 +146,17 @@ class CompareDialog(QDialog):
         e = html.escape
         n_diff = len(comparison.differing_rows)
         lines = [f"<b>{len(comparison.matrix)} migrations</b> across {len(comparison.environments)} environments: "
-                 + (f"<span style='color:#c62828'><b>{n_diff} differ</b></span> (shaded)." if n_diff
-                    else "<span style='color:#2e7d32'>all agree</span>.")]
+                 + (f"<span style='color:{current().error}'><b>{n_diff} differ</b></span> (shaded)." if n_diff
+                    else f"<span style='color:{current().ok}'>all agree</span>.")]
         for env in comparison.environments:
             if not env.reachable:
-                lines.append(f"<span style='color:#c62828'>{e(env.name)}: {e(env.error or 'unreachable')}</span>")
+                lines.append(f"<span style='color:{current().error}'>{e(env.name)}: "
+                             f"{e(env.error or 'unreachable')}</span>")
         for s in skipped:
-            lines.append(f"<span style='color:#c62828'>not compared: {e(s)}</span>")
+            lines.append(f"<span style='color:{current().error}'>not compared: {e(s)}</span>")
         if comparison.drift:
-            lines.append(f"<span style='color:#ef6c00'><b>Schema drift:</b> {len(comparison.drift)} catalog objects "
+            lines.append(f"<span style='color:{current().warn}'><b>Schema drift:</b> {len(comparison.drift)} "
+                         "catalog objects "
                          "differ although the migrations agree (changed outside migrations):</span>")
             for d in comparison.drift[:12]:
                 lines.append(f"&nbsp;&nbsp;{e(d.environment)} vs {e(d.reference)}: {e(d.kind)} {e(d.key)}")

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QTabWidget, QTextBrowser, QWidget
 
 from app.core.status import MigrationInfo, State
-from app.gui.migration_model import STATE_COLOURS, format_ms
+from app.gui.migration_model import format_ms
 from app.gui.sql_view import SqlView
+from app.gui.theme import current, state_colour
 
 if TYPE_CHECKING:  # tasks imports the runner (pglast): not needed before the first window
     from app.gui.tasks import StoredSql
@@ -37,7 +38,7 @@ def details_html(m: MigrationInfo) -> str:
     """Everything status knows about one migration."""
     e = html.escape
     rows = [
-        ("State", f"<b style='color:{STATE_COLOURS.get(m.state.value, '#333')}'>{e(m.state.value)}</b>"),
+        ("State", f"<b style='color:{state_colour(m.state.value)}'>{e(m.state.value)}</b>"),
         ("File", e(m.name)),
         ("Title", e(m.title)),
     ]
@@ -59,7 +60,7 @@ def details_html(m: MigrationInfo) -> str:
     if m.baselined:
         rows.append(("Baselined", "recorded as applied without running"))
     if m.out_of_order:
-        rows.append(("Order", "<span style='color:#ef6c00'>older than the newest applied migration "
+        rows.append(("Order", f"<span style='color:{current().warn}'>older than the newest applied migration "
                               "(out of order)</span>"))
     if m.state is State.MODIFIED:
         rows.append(("Checksum", f"file {e((m.checksum or '')[:12])}… ≠ applied {e((m.applied_checksum or '')[:12])}…"
@@ -67,7 +68,7 @@ def details_html(m: MigrationInfo) -> str:
     if m.failure is not None:
         f = m.failure
         where = f"{f.file}:{f.line}" + (f":{f.column}" if f.column else "") if f.file and f.line else ""
-        rows.append(("Last failure", f"<span style='color:#c62828'>{e(f.message)}</span>"
+        rows.append(("Last failure", f"<span style='color:{current().error}'>{e(f.message)}</span>"
                      + (f"<br>at {e(where)}" if where else "")
                      + (f" (SQLSTATE {e(f.sqlstate)})" if f.sqlstate else "")))
     body = "".join(f"<tr><td valign='top'><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)

@@ -26,21 +26,24 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.results import RunResult
+from app.gui.theme import current
 
 
 def dry_run_html(result: RunResult) -> str:
     """The dry run as a readable page: per migration, statements with locks, then the rollback SQL."""
     e = html.escape
+    t = current()
     out = []
     n = len(result.planned)
     out.append(f"<h3>{n} migration{'s' if n != 1 else ''} would run on {e(result.target)}</h3>")
     if not n:
         out.append("<p>Nothing is pending: the database is up to date.</p>")
     for w in result.warnings:
-        out.append(f"<p style='color:#ef6c00'>⚠ {e(w)}</p>")
+        out.append(f"<p style='color:{t.warn}'>⚠ {e(w)}</p>")
     for i, p in enumerate(result.planned, start=1):
         how = ("in one transaction with its history row" if p.transactional
-               else f"<span style='color:#c62828'>outside a transaction</span> ({e(p.non_transactional_reason or '')})")
+               else f"<span style='color:{t.error}'>outside a transaction</span> "
+                    f"({e(p.non_transactional_reason or '')})")
         out.append(f"<h4>{i}. {e(p.name)}</h4><p>{e(p.title)} — runs {how}"
                    + (" — the file's own BEGIN/COMMIT is replaced by Tidemark's" if p.own_transaction_removed
                       else "") + "</p>")
@@ -51,14 +54,14 @@ def dry_run_html(result: RunResult) -> str:
             first = st.text.strip().splitlines()[0] if st.text.strip() else ""
             text = first if len(first) < 120 else first[:117] + "…"
             strong = any("ACCESS EXCLUSIVE" in str(lk).upper() for lk in st.locks)
-            colour = " style='color:#c62828'" if strong else ""
+            colour = f" style='color:{t.error}'" if strong else ""
             out.append(f"<tr><td>{st.line}</td><td><code>{e(text)}</code></td><td{colour}>{e(locks)}</td></tr>")
         out.append("</table>")
-        kind_colour = "#c62828" if p.rollback_kind == "manual" else "#2e7d32"
+        kind_colour = t.error if p.rollback_kind == "manual" else t.ok
         out.append(f"<p>Rollback: <b style='color:{kind_colour}'>{e(p.rollback_kind)}</b>"
                    + (f" — {e(p.rollback_note)}" if p.rollback_note else "") + "</p>")
         if p.rollback_sql:
-            out.append(f"<pre style='background:#f5f5f5'>{e(p.rollback_sql)}</pre>")
+            out.append(f"<pre style='background:{t.code_bg}'>{e(p.rollback_sql)}</pre>")
     return "\n".join(out)
 
 
@@ -112,7 +115,7 @@ class OpenDsnDialog(QDialog):
         form.addRow("Name", self.name)
         form.addRow("", self.protected)
         self.problem = QLabel("")
-        self.problem.setStyleSheet("color:#c62828")
+        self.problem.setObjectName("protectedWarning")  # the theme's error colour
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -197,8 +200,9 @@ class HistoryModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == 1:
             from PySide6.QtGui import QColor
 
-            return QColor({"failed": "#c62828", "rolled_back": "#ad1457", "cancelled": "#ef6c00"}.get(
-                ev.event, "#2e7d32" if ev.event == "applied" else "#424242"))
+            t = current()
+            return QColor({"failed": t.error, "rolled_back": t.magenta, "cancelled": t.warn, "interrupted": t.warn,
+                           "applied": t.ok}.get(ev.event, t.text))
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == len(_HISTORY_COLUMNS) - 1:
             return self.data(index)
         if role != Qt.ItemDataRole.DisplayRole:
@@ -242,7 +246,7 @@ class RehearsalDialog(QDialog):
         verdict = QLabel(rehearsal_headline(result))
         verdict.setWordWrap(True)
         verdict.setObjectName("rehearsalVerdict")
-        verdict.setStyleSheet("font-weight: 600; color: %s" % ("#1e7b34" if result.ok else "#b00020"))
+        verdict.setStyleSheet(f"font-weight: 600; color: {current().ok if result.ok else current().error}")
         lay.addWidget(verdict)
         self.view = QPlainTextEdit()
         self.view.setReadOnly(True)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.sources import colour_for
+from app.gui.theme import current
 from app.gui.worker import TaskController
 
 SSLMODES = ("", "disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -332,7 +333,7 @@ class EnvironmentDialog(QDialog):
         elif kind == "test":
             c = payload
             lacking = html.escape(", ".join(c.missing_privileges))
-            missing = (f"<br><span style='color:#ef6c00'>missing privileges: {lacking}</span>"
+            missing = (f"<br><span style='color:{current().warn}'>missing privileges: {lacking}</span>"
                        if c.missing_privileges else "")
             from app.core.envcheck import hop_lines
 
@@ -342,7 +343,7 @@ class EnvironmentDialog(QDialog):
                       f"connect {c.connect_ms:.0f} ms, round trip {c.latency_ms:.1f} ms{missing}", rich=True)
 
     def _say(self, text: str, *, error: bool = False, rich: bool = False) -> None:
-        colour = "#c62828" if error else "#2e7d32"
+        colour = current().error if error else current().ok
         body = text if rich else html.escape(text).replace("\n", "<br>")
         self.result.setText(f"<span style='color:{colour}'>{body}</span>")
 

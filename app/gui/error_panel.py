@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 
 from app.core.errors import MigrationFailed, ServerErrorInfo, redact
 from app.gui.sql_view import SqlView
+from app.gui.theme import current
 
 
 def _read(path: Path | None) -> str | None:
@@ -75,7 +76,7 @@ class ErrorPanel(QFrame):
         else:
             self.title.setText(f"{heading}: {text.splitlines()[0]}")
             parts = [f"<b>ERROR:</b> {html.escape(info.message)}"
-                     + (f" <span style='color:#757575'>(SQLSTATE {html.escape(info.sqlstate)})</span>"
+                     + (f" <span style='color:{current().muted}'>(SQLSTATE {html.escape(info.sqlstate)})</span>"
                         if info.sqlstate else "")]
             if info.detail:
                 parts.append(f"<b>DETAIL:</b> {html.escape(info.detail)}")

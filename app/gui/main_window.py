@@ -27,6 +27,7 @@ from app.core.errors import ManualRollback, TidemarkError
 from app.core.files import version_key
 from app.core.status import MigrationInfo, State
 from app.gui import sources as src
+from app.gui import theme
 from app.gui.cards import OverviewCards
 from app.gui.charts import ChartsPanel
 from app.gui.crash import BugReport
@@ -57,7 +58,7 @@ def colour_icon(colour: str, protected: bool) -> QIcon:
         from PySide6.QtGui import QPainter, QPen
 
         p = QPainter(pm)
-        p.setPen(QPen(QColor("#000000"), 2))
+        p.setPen(QPen(QColor(theme.current().text), 2))
         p.drawRect(1, 1, 12, 12)
         p.end()
     return QIcon(pm)
@@ -310,13 +311,15 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         if s is None:
             return
         e = html.escape
-        tag = (" <span style='background:#000;color:#fff;padding:2px'>&nbsp;PROTECTED&nbsp;</span>"
-               if s.protected else "")
+        t = theme.current()
+        tag = (f" <span style='background:{t.protected_tag_bg};color:{t.protected_tag_text};padding:2px'>"
+               "&nbsp;PROTECTED&nbsp;</span>" if s.protected else "")
         detail = e(s.detail) if s.detail else ""
         self.banner.setText(f"<span style='font-size:15px'><b>{e(s.name)}</b></span>{tag}&nbsp;&nbsp; {detail}"
                             + (f"&nbsp;&nbsp;·&nbsp;&nbsp;{extra}" if extra else ""))
+        tint = QColor(s.colour).darker(320) if t.dark else QColor(s.colour).lighter(185)
         self.banner.setStyleSheet(f"QLabel#banner {{ border-left: 8px solid {s.colour}; padding: 6px 10px; "
-                                  f"background: {QColor(s.colour).lighter(185).name()}; }}")
+                                  f"background: {tint.name()}; color: {t.text}; }}")
 
     # --- jobs --------------------------------------------------------------------------------------
 
@@ -444,7 +447,7 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         if kind == "status":
             self.cards.clear("?")
             self.cards.cards["health"].set("unreachable" if "connect" in first else "error", "press Refresh to retry",
-                                           "#c62828")
+                                           theme.current().error)
         elif kind in MUTATING or kind == "save-password":  # not stored: it is still in memory for this session
             QTimer.singleShot(0, self.refresh)
         from app.core.errors import PasswordNeeded

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMenu, QMessageBox, QTextBrowser, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
@@ -81,6 +81,22 @@ def build_menus(w: MainWindow) -> None:
     env.addSeparator()
     w.sources_menu = env.addMenu("&Switch to")
     w.sources_menu.aboutToShow.connect(lambda: fill_sources_menu(w, w.sources_menu))
+
+    view = bar.addMenu("&View")
+    themes = view.addMenu("&Theme")
+    group = QActionGroup(w)
+    w.theme_actions = {}
+    for choice, label in (("system", "Follow the &system"), ("light", "&Light"), ("dark", "&Dark")):
+        action = themes.addAction(label)
+        action.setCheckable(True)
+        action.setData(choice)
+        group.addAction(action)
+        action.triggered.connect(lambda _=False, c=choice: w.apply_theme(c))
+        w.theme_actions[choice] = action
+    from app.gui.settings import read_str
+
+    chosen = read_str(w.settings, "view/theme", "system")
+    w.theme_actions.get(chosen, w.theme_actions["system"]).setChecked(True)
 
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(w.act_shortcuts)

@@ -10,21 +10,12 @@ from PySide6.QtGui import QColor
 
 from app.core.files import version_key
 from app.core.status import MigrationInfo, State
+from app.gui.theme import current, state_colour
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 BADGE_ROLE = Qt.ItemDataRole.UserRole + 2  # (text, colour) of the state badge
 
-# Badge colours per state: a DBA reads the column by colour first.
-STATE_COLOURS = {
-    "applied": "#2e7d32",
-    "pending": "#1565c0",
-    "modified": "#ef6c00",
-    "missing": "#6a1b9a",
-    "failed": "#c62828",
-    "running": "#00838f",
-    "rolling back": "#ad1457",
-}
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -50,7 +41,6 @@ _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
 _SORT, _ROW, _BADGE = int(SORT_ROLE), int(ROW_ROLE), int(BADGE_ROLE)
 _SERVED = frozenset((_DISPLAY, _FOREGROUND, _TOOLTIP, _ALIGN, _SORT, _ROW, _BADGE))
-_RED = QColor("#c62828")
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
@@ -197,10 +187,10 @@ class MigrationTableModel(QAbstractTableModel):
             if col is not Column.STATE:
                 return None
             text = self._overlay.get(m.version, m.state.value)
-            return text, STATE_COLOURS.get(text, "#555555")
+            return text, state_colour(text, badge=True)  # a DBA reads the column by colour first
         if role == _FOREGROUND:
             if (col is Column.ROLLBACK and m.rollback_kind == "manual") or m.state is State.FAILED:
-                return _RED
+                return QColor(current().error)
             return None
         if role == _TOOLTIP:
             return self._tooltip(m, col)

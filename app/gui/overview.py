@@ -31,6 +31,7 @@ from app.core.protection import Action, Confirmation, Requirement, confirm_all, 
 from app.gui import fleet_tasks
 from app.gui.confirm_widgets import default_on_match
 from app.gui.sources import Source
+from app.gui.theme import current, state_colour
 from app.gui.worker import TaskController
 
 COLUMNS = ("Environment", "Health", "Applied", "Pending", "Last migration", "Last run", "Now")
@@ -148,8 +149,7 @@ class OverviewWindow(QDialog):
                 item.setToolTip(column, tip)
 
     def _show_status(self, name: str, status: Any) -> None:
-        colour = {"healthy": "#2e7d32", "warning": "#ef6c00"}.get(status.health.value, "#c62828")
-        self._set(name, HEALTH, status.health.value, colour)
+        self._set(name, HEALTH, status.health.value, state_colour(status.health.value))
         self._set(name, APPLIED, str(len(status.applied)))
         self._set(name, PENDING, str(len(status.pending)))
         applied = [m for m in status.applied if m.executed_at is not None]
@@ -229,7 +229,7 @@ class OverviewWindow(QDialog):
             assert isinstance(payload, fleet_tasks.Expanded)
             self.members = payload.members
             for name, problem in payload.problems.items():
-                self._set(name, NOW, f"cannot resolve: {problem}", "#c62828", problem)
+                self._set(name, NOW, f"cannot resolve: {problem}", current().error, problem)
             for ms in self.members.values():
                 for m in ms:
                     self._row(m.name)
@@ -255,7 +255,7 @@ class OverviewWindow(QDialog):
                 self._set(r.name, NOW, f"done: {len(r.result.applied)} applied" if ran else "")
             else:
                 self._set(r.name, NOW, f"{r.outcome.value}" + (f": {r.error.splitlines()[0]}" if r.error else ""),
-                          "#c62828", r.error or "")
+                          current().error, r.error or "")
         counts = ", ".join(f"{result.count(o)} {o.value}" for o in Outcome if result.count(o))
         self.headline.setText(f"{'Run' if ran else 'Status'}: {counts} (of {len(result.members)})")
 
@@ -298,7 +298,7 @@ class FleetRunDialog(QDialog):
         for m in plan.members:
             names = plan.planned.get(m.name)
             if m.name in plan.problems:
-                what = f"<span style='color:#c62828'>cannot plan: {html.escape(plan.problems[m.name])}</span>"
+                what = f"<span style='color:{current().error}'>cannot plan: {html.escape(plan.problems[m.name])}</span>"
             elif not names:
                 what = "nothing to run"
             else:

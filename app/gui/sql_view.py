@@ -40,21 +40,31 @@ def _fmt(colour: str, *, bold: bool = False, italic: bool = False) -> QTextCharF
     return f
 
 
+from app.gui.theme import current  # noqa: E402
+
+
 class SqlHighlighter(QSyntaxHighlighter):
     """Keywords, types, strings, numbers, comments; `-- ROLLBACK:` directives stand out."""
 
     def __init__(self, document: QTextDocument) -> None:
         super().__init__(document)
+        self.restyle(rehighlight=False)
+
+    def restyle(self, *, rehighlight: bool = True) -> None:
+        """Take the current theme's colours (after a theme switch, the text is coloured again)."""
+        t = current()
         self._rules = [
-            (re.compile(r"\b(?:" + "|".join(_KEYWORDS) + r")\b", re.IGNORECASE), _fmt("#0d47a1", bold=True)),
-            (re.compile(r"\b(?:" + "|".join(_TYPES) + r")\b", re.IGNORECASE), _fmt("#6a1b9a")),
-            (re.compile(r"\b\d+(?:\.\d+)?\b"), _fmt("#e65100")),
-            (re.compile(r"'(?:[^']|'')*'"), _fmt("#2e7d32")),
-            (re.compile(r'"(?:[^"]|"")*"'), _fmt("#4e342e")),
-            (re.compile(r"\$[A-Za-z_]*\$"), _fmt("#ad1457", bold=True)),
+            (re.compile(r"\b(?:" + "|".join(_KEYWORDS) + r")\b", re.IGNORECASE), _fmt(t.sql_keyword, bold=True)),
+            (re.compile(r"\b(?:" + "|".join(_TYPES) + r")\b", re.IGNORECASE), _fmt(t.sql_type)),
+            (re.compile(r"\b\d+(?:\.\d+)?\b"), _fmt(t.sql_number)),
+            (re.compile(r"'(?:[^']|'')*'"), _fmt(t.sql_string)),
+            (re.compile(r'"(?:[^"]|"")*"'), _fmt(t.sql_ident)),
+            (re.compile(r"\$[A-Za-z_]*\$"), _fmt(t.sql_dollar, bold=True)),
         ]
-        self._comment = _fmt("#757575", italic=True)
-        self._directive = _fmt("#00695c", bold=True)
+        self._comment = _fmt(t.sql_comment, italic=True)
+        self._directive = _fmt(t.sql_directive, bold=True)
+        if rehighlight:
+            self.rehighlight()
         self._line_comment = re.compile(r"--.*$")
         self._directive_re = re.compile(r"--\s*(?:ROLLBACK\b|tidemark:)", re.IGNORECASE)
 
@@ -118,7 +128,7 @@ class SqlView(QPlainTextEdit):
         if not block.isValid():
             return
         sel = QTextEdit.ExtraSelection()
-        sel.format.setBackground(QColor("#ffcdd2"))
+        sel.format.setBackground(QColor(current().error_bg))
         sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
         cursor = QTextCursor(block)
         sel.cursor = cursor

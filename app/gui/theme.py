@@ -168,3 +168,20 @@ def pairs(theme: Theme) -> list[tuple[str, str, float]]:
     out.append(("#ffffff", "danger_button", contrast("#ffffff", theme.danger_button)))
     out.append(("protected_tag_text", "protected_tag_bg", contrast(theme.protected_tag_text, theme.protected_tag_bg)))
     return out
+
+
+# What each state and health is painted in: a role of the theme.
+STATE_ROLES = {"applied": "ok", "pending": "info", "modified": "warn", "missing": "purple", "failed": "error",
+               "running": "teal", "rolling back": "magenta", "healthy": "ok", "warning": "warn", "error": "error"}
+
+
+def state_colour(state: str, *, badge: bool = False) -> str:
+    """The colour of a state's (or health's) text in the current theme; a badge (white text on the colour)
+    takes the light theme's deeper colour in both themes, which white text reads well on."""
+    role = STATE_ROLES.get(state, "muted")
+    return str(getattr(LIGHT if badge else current(), role))
+
+
+def badge_pairs() -> list[tuple[str, float]]:
+    """(state, contrast of white text on its badge) for every state."""
+    return [(s, contrast("#ffffff", state_colour(s, badge=True))) for s in STATE_ROLES]

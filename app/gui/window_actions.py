@@ -226,6 +226,23 @@ class WindowActions(_Window):
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
 
+    def apply_theme(self, choice: str) -> None:
+        """Switch to a theme (remembered), and paint what is shown again in its colours."""
+        from PySide6.QtWidgets import QApplication
+
+        from app.gui.theme import apply
+
+        self.settings.setValue("view/theme", choice)
+        apply(QApplication.instance(), choice)
+        from app.gui.sql_view import SqlView
+
+        for view in self.findChildren(SqlView):
+            view.highlighter.restyle()
+        if self.source is not None:
+            self._show_banner()
+        if self.snapshot is not None:
+            self._show_snapshot(self.snapshot)
+
     @Slot()
     def show_overview(self) -> Any:
         """Every saved environment at a glance (a window of its own; its row opens an environment here)."""

@@ -24,7 +24,7 @@ def _menu_actions(menu: QMenu) -> list[QAction]:
 def test_every_action_is_in_a_menu_with_a_mnemonic(make_window: WindowFactory) -> None:
     window = make_window()
     titles = [a.text() for a in window.menuBar().actions()]
-    assert titles == ["&File", "&Edit", "&Migrations", "E&nvironment", "&Help"]
+    assert titles == ["&File", "&Edit", "&Migrations", "E&nvironment", "&View", "&Help"]
     in_menus = {id(a) for top in window.menuBar().actions() for a in _menu_actions(top.menu())}
     actions = [a for n in dir(window) if n.startswith("act_") and isinstance(a := getattr(window, n), QAction)]
     missing = [a.text() for a in actions if id(a) not in in_menus and a.isVisible()]

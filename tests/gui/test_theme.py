@@ -1,0 +1,51 @@
+"""Themes: every text colour meets WCAG AA (4.5:1) on what it is read on, in both themes; the dark
+theme paints a dark window; View ▸ Theme switches and is remembered."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication
+
+from app.gui import theme
+from app.gui.app import parse_args
+from tests.gui.conftest import WindowFactory
+
+
+@pytest.mark.parametrize("t", [theme.LIGHT, theme.DARK], ids=lambda t: t.name)
+def test_every_text_colour_meets_aa_contrast(t: theme.Theme) -> None:
+    low = [(fg, bg, round(c, 2)) for fg, bg, c in theme.pairs(t) if c < 4.5]
+    assert low == []
+
+
+def test_state_badges_are_readable_white_on_colour() -> None:
+    assert [(s, round(c, 2)) for s, c in theme.badge_pairs() if c < 4.5] == []
+
+
+def test_contrast_is_computed_as_wcag_says() -> None:
+    assert round(theme.contrast("#000000", "#ffffff"), 1) == 21.0
+    assert round(theme.contrast("#777777", "#ffffff"), 2) == 4.48
+
+
+def test_the_dark_theme_paints_a_dark_window_and_view_switches_it(qtbot, make_window: WindowFactory) -> None:
+    app = QApplication.instance()
+    window = make_window()
+    try:
+        window.theme_actions["dark"].trigger()
+        assert theme.current() is theme.DARK
+        assert app.palette().color(QPalette.ColorRole.Window).lightness() < 60
+        assert window.settings.value("view/theme") == "dark"
+        image = window.grab().toImage()
+        corner = image.pixelColor(image.width() - 5, image.height() // 2)
+        assert corner.lightness() < 90, corner.name()  # the window, not a white default
+        assert theme.DARK.text in window.banner.styleSheet()
+        window.theme_actions["light"].trigger()
+        assert app.palette().color(QPalette.ColorRole.Window).lightness() > 200
+    finally:
+        theme.apply(app, "light")
+
+
+def test_theme_option() -> None:
+    assert parse_args(["--theme", "dark"]).theme == "dark"
+    with pytest.raises(SystemExit):
+        parse_args(["--theme", "purple"])
