@@ -166,3 +166,31 @@ def test_a_session_waiting_for_the_lock_neither_stops_the_run_nor_gets_in(
     (r,) = out
     assert r.code == 0, r.stderr
     assert database.exists("a") and database.exists("b")
+
+
+@pytest.mark.parametrize("pipeline", [True, False])
+def test_the_checks_leave_the_session_lock_taken_exactly_once(database: Database, migrations: MigrationDir,
+                                                             pipeline: bool) -> None:
+    """Behind a session-mode pooler, a lock taken twice would outlive the run's one unlock."""
+    from app.core import lock
+    from app.core.apply import Context, check
+    from app.core.batch import apply_all
+    from app.core.files import discover
+    from app.core.history import Actor, ensure_tables
+    from app.core.options import Options
+    from app.core.progress import CancelToken
+
+    for i in range(6):
+        migrations.add(f"m{i}", f"CREATE TABLE m{i} (id int);")
+    migrations.add("nontx", "-- tidemark:no-transaction\nCREATE TABLE n (id int);\nCREATE INDEX CONCURRENTLY "
+                   "n_idx ON n (id);\n")
+    with database.connect() as conn:
+        assert lock.try_acquire(conn)
+        ensure_tables(conn)
+        applied: list = []
+        ctx = Context(conn, Actor.current(), "b1", Options(pipeline=pipeline), CancelToken(), lambda e: None)
+        apply_all(ctx, [check(f) for f in discover(migrations.path)], applied)
+        assert len(applied) == 7
+        assert lock.still_held(conn)
+        assert conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,)).fetchone()[0]
+        assert not lock.still_held(conn)  # the one unlock gave it back: it was held once
