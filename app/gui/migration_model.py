@@ -9,6 +9,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 
 from app.core.status import MigrationInfo, State
+from app.core.text import visible
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -213,7 +214,7 @@ class MigrationTableModel(QAbstractTableModel):
             case Column.VERSION:
                 return m.version
             case Column.NAME:
-                return m.title or m.name
+                return visible(m.title or m.name)  # the file's header: controls shown
             case Column.BATCH:
                 return short_batch(m.batch_id)
             case Column.EXECUTED_AT:
@@ -243,6 +244,10 @@ class MigrationTableModel(QAbstractTableModel):
         return None
 
     def _tooltip(self, m: MigrationInfo, col: Column) -> str | None:
+        text = self._tooltip_text(m, col)
+        return visible(text) if text else text
+
+    def _tooltip_text(self, m: MigrationInfo, col: Column) -> str | None:
         if m.failure is not None:
             where = f"{m.failure.file}:{m.failure.line}: " if m.failure.file and m.failure.line else ""
             return f"{where}{m.failure.message}"
