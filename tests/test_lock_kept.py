@@ -124,6 +124,22 @@ def test_a_rollback_that_releases_the_lock_is_undone(database: Database, migrati
     assert (event, name) == ("rollback_failed", b.name) and RELEASED in message
 
 
+def test_a_rollback_outside_a_transaction_that_releases_the_lock_stops_after_that_statement(
+        database: Database, migrations: MigrationDir) -> None:
+    migrations.add("first", GIVE_AWAY)
+    b = migrations.add("b", "-- tidemark:no-transaction\nCREATE INDEX CONCURRENTLY gate_idx ON gate (id);\n"
+                       "-- ROLLBACK: SELECT give_away(); DROP INDEX CONCURRENTLY gate_idx;\n")
+    assert run_cli("migrate", *_args(database, migrations)).code == 0
+    r = run_cli("rollback", *_args(database, migrations))
+    assert r.code == 1, r.stderr
+    assert (f"rollback of {b.name} ran outside a transaction and {RELEASED}: these statements ran: line 1: "
+            "SELECT give_away(); it is still recorded as applied and nothing after it ran") in r.stderr, r.stderr
+    assert database.exists("public.gate_idx")
+    assert _names(database) == ["20260101000001_first.sql", b.name]
+    event, name, message = _last_audit(database)
+    assert (event, name) == ("rollback_failed", b.name) and RELEASED in message
+
+
 def test_a_run_that_keeps_the_lock_leaves_no_share_behind(database: Database, migrations: MigrationDir) -> None:
     for i in range(3):
         migrations.add(f"m{i}", f"CREATE TABLE m{i} (id int);")
