@@ -78,3 +78,30 @@ def test_html_report_neutralises_bidi_overrides(database: Database, migrations: 
     r = run_cli("report", *_args(database, migrations), "--verbose")
     assert r.code == 0, r.stderr
     _no_raw(r.stdout)
+
+
+def _pdf_text(data: bytes) -> bytes:
+    """The PDF's page content, its streams inflated."""
+    import re
+    import zlib
+
+    out = []
+    for raw in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        try:
+            out.append(zlib.decompress(raw))
+        except zlib.error:
+            out.append(raw)
+    return b"\n".join(out)
+
+
+def test_pdf_report_shows_control_characters(database: Database, migrations: MigrationDir, tmp_path) -> None:
+    """Latin-1 holds C0 and C1 controls: the PDF would carry them raw into a viewer or a copy-paste."""
+    migrations.add("ok", "CREATE TABLE t (id int);")
+    migrations.add("boom", "DO $$ BEGIN RAISE EXCEPTION 'bad%', chr(27) || '[1A' || chr(155) || 'x'; END $$;")
+    assert run_cli("migrate", *_args(database, migrations)).code == 1
+    out = tmp_path / "r.pdf"
+    r = run_cli("report", "--pdf", "-o", str(out), *_args(database, migrations))
+    assert r.code == 0, r.stderr
+    text = _pdf_text(out.read_bytes())
+    assert b"\x1b" not in text and b"\x9b" not in text
+    assert b"bad\\\\x1b[1A\\\\x9bx" in text, text  # the escape written out (a PDF string doubles a backslash)

@@ -168,7 +168,7 @@ def test_a_prepared_name_clash_is_not_blamed_on_the_migration(
         conn.execute("PREPARE tidemark_clash_1 AS SELECT 1")  # stays: this pooler resets nothing
     r = run_cli("migrate", "--dsn", pgbouncer_session.dsn(database.name), "--migrations-dir", str(migrations.path))
     assert r.code == 1, r.stderr
-    assert "Tidemark's own prepared history INSERT" in r.stderr and "already exists" in r.stderr
+    assert "because Tidemark's own prepared lock share failed" in r.stderr and "already exists" in r.stderr
     assert database.scalar("SELECT count(*) FROM public._migrations") == 0
     assert database.scalar("SELECT count(*) FROM public._migration_audit") == 0  # no `failed` row
     assert not database.exists("t1")

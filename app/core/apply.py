@@ -16,7 +16,7 @@ import psycopg
 from pglast import ast
 from psycopg import errors as pg_errors
 
-from app.core import guards, history, nontx
+from app.core import guards, history, lock, nontx
 from app.core.connect import session_setup
 from app.core.errors import (
     Cancelled,
@@ -37,6 +37,7 @@ from app.core.status import RollbackKind, rollback_kind_of  # noqa: F401 - re-ex
 
 # Server-side duration of the current transaction: the time the migration's statements took.
 TX_ELAPSED_MS = "(extract(epoch from clock_timestamp() - now()) * 1000)::integer"
+LOCK_CHECK = object()  # the unit of lock.STILL_HELD_OR_FAIL, sent before each COMMIT
 
 
 @dataclass
@@ -235,6 +236,7 @@ def _closing(ctx: Context, p: Prepared, script: Script, plan: RollbackPlan, elap
         script.add(row.sql(ctx.conn), None)
     for text in supabase_rows(ctx, p):
         script.add(text, None)
+    script.add(lock.STILL_HELD_OR_FAIL, LOCK_CHECK)
     script.add("COMMIT", None)
     _reset_session(script, ctx, p)
 
@@ -254,6 +256,7 @@ def _apply_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
     script.add("BEGIN", None)
     for s in timeout_settings(ctx.options, local=True):
         script.add(s, None)
+    script.add(lock.SHARE_FOR_TRANSACTION, None)  # after lock_timeout, which bounds it
     try:
         for st, step in zip(p.statements, p.steps, strict=True):
             rows: list[tuple] = []
@@ -314,6 +317,8 @@ def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
             run(conn, script)
             ran.append(st)
             timings.append(StatementTiming(st.line, st.first_line, t.ms()))
+            if not lock.still_held(conn):  # it committed on its own: stop before anything more runs
+                raise lock_lost(ctx, p, st, ran)
             problem = nontx.index_problem(conn, st)
             if problem is not None:
                 raise _index_failure(ctx, p, st, ran, problem)
@@ -347,6 +352,28 @@ def _index_failure(ctx: Context, p: Prepared, st: Statement, ran: list[Statement
     _record(ctx, Event.FAILED, p, info)
     return MigrationFailed(f"{p.file.name} ran outside a transaction, but an index it names is not usable, so it "
                            f"is not recorded as applied ({_ran_list(ran)})", info, partial=True)
+
+
+def lock_lost(ctx: Context, p: Prepared, st: Statement | None = None, ran: list[Statement] | None = None
+              ) -> MigrationFailed:
+    """The run's lock was gone after the migration's SQL ran: recorded as failed, the run stops.
+
+    `st`, `ran`: outside a transaction, the statement after which it was found gone, and what had run.
+    """
+    if st is None:
+        info = ServerErrorInfo(f"{lock.LOST}: the run's advisory lock was no longer held by this session "
+                               "before COMMIT", file=p.file.path, hint=lock.LOST_HINT)
+        _record(ctx, Event.FAILED, p, info)
+        return MigrationFailed(f"{p.file.name} {lock.LOST}: rolled back, nothing after it ran", info)
+    ran = ran or []
+    info = ServerErrorInfo(f"{lock.LOST}: the run's advisory lock was no longer held by this session after "
+                           f"line {st.line}", file=p.file.path, line=st.line, statement=st.text,
+                           hint=lock.LOST_HINT, ran_statements=[f"line {r.line}: {r.first_line}" for r in ran])
+    _record(ctx, Event.FAILED, p, info)
+    return MigrationFailed(
+        f"{p.file.name} ran outside a transaction and {lock.LOST}: {_ran_list(ran)}; it is not recorded as "
+        "applied and nothing after it ran (a second runner could have started meanwhile: see `tidemark status`)",
+        info, partial=True)
 
 
 def _read_after(conn: psycopg.Connection, step: Step, rows: list[tuple]) -> Inverse:
@@ -416,6 +443,8 @@ def failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[State
         if not p.transactional:
             return nontx.connection_lost(p.file.name, p.statements, partial_ran, exc.error)
         return connection_lost(p.file.name, exc.error, partial=bool(partial_ran))
+    if exc.unit is LOCK_CHECK and isinstance(exc.error, pg_errors.DivisionByZero):
+        return lock_lost(ctx, p, partial_ran[-1], partial_ran) if partial_ran else lock_lost(ctx, p)
     info = server_error(exc.error, exc.unit, exc.script, p.file.path, p.file.text)
     if ctx.cancel.cancelled and isinstance(exc.error, pg_errors.QueryCanceled):
         _record(ctx, Event.FAILED if partial_ran else "cancelled", p, info)
@@ -496,6 +525,7 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
             script.add("BEGIN", None)
             for s in timeout_settings(ctx.options, local=True):
                 script.add(s, None)
+            script.add(lock.SHARE_FOR_TRANSACTION, None)
             for st in statements:
                 script.add(st.text, st, st.start)
             # A second net under the checks: SAVEPOINT fails outside a transaction block, so if the
@@ -503,6 +533,7 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
             script.add("SAVEPOINT tidemark_still_in_transaction", _STILL_IN_TRANSACTION)
             for text in history_sql:
                 script.add(text, None)
+            script.add(lock.STILL_HELD_OR_FAIL, LOCK_CHECK)
             script.add("COMMIT", None)
             run(conn, script)
         else:
@@ -513,6 +544,14 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
                 script.add(st.text, st, st.start)
                 run(conn, script)
                 ran.append(st)
+                if not lock.still_held(conn):
+                    info = ServerErrorInfo(f"{lock.LOST}: the run's advisory lock was no longer held by this "
+                                           f"session after line {st.line}", file=label, line=st.line,
+                                           hint=lock.LOST_HINT)
+                    _record_failure(ctx, Event.ROLLBACK_FAILED, row.name, row.version, info)
+                    raise MigrationFailed(f"rollback of {row.name} ran outside a transaction and {lock.LOST}: "
+                                          f"{_ran_list(ran)}; it is still recorded as applied and nothing after "
+                                          "it ran: finish or undo those statements by hand", info, partial=True)
                 problem = nontx.index_problem(conn, st)
                 if problem is not None:
                     raise MigrationFailed(f"rollback of {row.name} ran outside a transaction, but an index it names "
@@ -536,6 +575,12 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
                 f"rollback of {row.name} ended Tidemark's transaction from inside its SQL: what ran before "
                 "that may be committed; it is still recorded as applied. Check the schema by hand",
                 ServerErrorInfo(str(exc.error).strip(), exc.error.sqlstate, file=label), partial=True) from None
+        if exc.unit is LOCK_CHECK and isinstance(exc.error, pg_errors.DivisionByZero):
+            info = ServerErrorInfo(f"{lock.LOST}: the run's advisory lock was no longer held by this session "
+                                   "before COMMIT", file=label, hint=lock.LOST_HINT)
+            _record_failure(ctx, Event.ROLLBACK_FAILED, row.name, row.version, info)
+            raise MigrationFailed(f"rollback of {row.name} {lock.LOST}: undone, it is still applied; nothing "
+                                  "after it ran", info) from None
         info = server_error(exc.error, exc.unit, exc.script, label, sql_text)
         _record_failure(ctx, Event.ROLLBACK_FAILED, row.name, row.version, info)
         if ctx.cancel.cancelled and isinstance(exc.error, pg_errors.QueryCanceled) and not ran:

@@ -19,8 +19,9 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import pq
 
-from app.core import history
+from app.core import history, lock
 from app.core.apply import (
+    LOCK_CHECK,
     TX_ELAPSED_MS,
     Checked,
     Context,
@@ -113,6 +114,7 @@ class _Retry(Exception):
 # A prepared name that already exists or is gone: the server session is not the one it was.
 _OWN_STATEMENT_STATES = ("42P05", "26000")
 _RETURNS_TIME = "history row"  # the unit of the query that returns the migration's execution_time_ms
+_OWN_NAMES = {_RETURNS_TIME: "history INSERT", LOCK_CHECK: "lock check"}  # Tidemark's prepared statements
 
 
 @dataclass
@@ -159,10 +161,12 @@ class _Ahead:
         plan = assemble(p.statements, inverses, p.file.directives.custom_rollback)
         queries = [_Query("BEGIN")]
         queries += [_Query(s) for s in timeout_settings(ctx.options, local=True)]
+        queries.append(_Query(lock.SHARE_FOR_TRANSACTION, params=[]))  # prepared, as the lock check is
         queries += [_Query(st.text, st, st.start) for st in p.statements]
         template, params = prepared_insert(applied_rows(ctx, p, plan, Raw(TX_ELAPSED_MS)))
         queries.append(_Query(template, _RETURNS_TIME, params=params))
         queries += [_Query(text) for text in supabase_rows(ctx, p)]
+        queries.append(_Query(lock.STILL_HELD_OR_FAIL, LOCK_CHECK, params=[]))  # prepared: planned once
         queries.append(_Query("COMMIT"))
         if self.pipe is None:
             self.pipe = self._guard(lambda: Pipeline(ctx.conn, self.prepared_statements))
@@ -256,10 +260,11 @@ class _Ahead:
         self.pipe = None
         self.queue.clear()
         rollback_if_needed(conn)
-        if (q.unit is None or q.unit == _RETURNS_TIME) and error.sqlstate in _OWN_STATEMENT_STATES:
+        if (q.unit is None or q.unit in (_RETURNS_TIME, LOCK_CHECK)) and error.sqlstate in _OWN_STATEMENT_STATES:
             raise DatabaseError(  # Tidemark's own statement failed: not the file's failure, no audit row
                 f"{m.prepared.file.name} was rolled back, not applied, because Tidemark's own prepared "
-                f"history INSERT failed on this server session: {error.diag.message_primary} (a pooler "
+                f"{_OWN_NAMES.get(q.unit, 'lock share')} failed on this server session: "
+                f"{error.diag.message_primary} (a pooler "
                 "sharing sessions? use the session-mode or direct URL); nothing was recorded against it")
         exc = failure(self.ctx, m.prepared, ScriptError(q.unit, error, q.script()), [])
         if isinstance(exc, LockTimeout):

@@ -1,4 +1,4 @@
-"""Checks on hand-edited history: column types and row values of public._migrations.
+"""Checks on hand-edited history: column types and row values of the history tables.
 
 The tables are plain tables a DBA can edit. A NULL version, a name with a folder in it, or a
 column changed to another type would otherwise surface as a TypeError deep in status or as a
@@ -118,6 +118,60 @@ def _row_problem(row: Sequence[Any], at: dict[str, int]) -> tuple[str, str, str]
             return (column, "is NULL", f"set it to true or false (UPDATE public._migrations SET {column} = "
                     f"{'true' if column == 'transactional' else 'false'} WHERE id = <ID>)")
     return None
+
+
+_KINDS = ("generated", "custom", "manual")
+_NOT_CHANGED = "then run again; nothing was changed"
+
+
+def check_stored_rollback(name: str, version: str, kind: str | None, rollback_sql: str | None) -> None:
+    """Raise UsageError when a public._migrations row's stored rollback cannot be used as it says.
+
+    An unknown kind would stop a rollback with a bug report; a 'custom' or 'generated' kind over
+    no SQL would run nothing and report the migration rolled back (its history row deleted, its
+    schema left). Checked where a rollback plans with them, before anything runs.
+    """
+    where = f"public._migrations row with version {version} ({name!r})"
+    manual = f"UPDATE public._migrations SET rollback_kind = 'manual' WHERE version = '{version}'"
+    if kind is not None and kind not in _KINDS:
+        raise UsageError(f"{where}: column rollback_kind is {kind!r}, not generated, custom or manual "
+                         f"(hand-edited?): set it to what the row's rollback_sql is, or mark it as needing a manual "
+                         f"rollback (`{manual}`), {_NOT_CHANGED}")
+    empty = rollback_sql is None or (kind == "custom" and not rollback_sql.strip())
+    if kind in ("custom", "generated") and empty:
+        what = "is NULL" if rollback_sql is None else "is empty"
+        raise UsageError(f"{where}: column rollback_sql {what}, but rollback_kind says {kind} (hand-edited?): "
+                         f"store the rollback SQL (`UPDATE public._migrations SET rollback_sql = '...' WHERE "
+                         f"version = '{version}'`), or mark it as needing a manual rollback (`{manual}`), "
+                         f"{_NOT_CHANGED}")
+
+
+# public._migration_rollbacks: NOT NULL in the seed's table, so NULL here means hand-edited.
+_ROLLBACK_ROW_FIXES = {
+    "migration_name": "set it to the migration's file name (UPDATE public._migration_rollbacks SET migration_name "
+                      "= 'YYYYMMDDHHMMSS_description.sql' WHERE id = <ID>), or delete the row",
+    "rollback_sql": "set it to the SQL that ran, or to '' if unknown (UPDATE public._migration_rollbacks SET "
+                    "rollback_sql = '' WHERE id = <ID>)",
+    "execution_time_ms": "set it to 0 (UPDATE public._migration_rollbacks SET execution_time_ms = 0 WHERE id = <ID>)",
+}
+
+
+def check_rollback_rows(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
+    """Raise UsageError for the first public._migration_rollbacks row whose values Tidemark cannot use.
+
+    `rows` are as read, in `columns` order, which holds `id`.
+    """
+    at = {c: i for i, c in enumerate(columns)}
+    for row in rows:
+        for column, fix in _ROLLBACK_ROW_FIXES.items():
+            value = row[at[column]]
+            if value is None or (column == "migration_name" and not str(value).strip()):
+                rid = row[at["id"]]
+                name = row[at["migration_name"]]
+                label = f" ({name!r})" if column != "migration_name" else ""
+                raise UsageError(f"public._migration_rollbacks row id {rid}{label}: column {column} "
+                                 f"{'is NULL' if value is None else 'is empty'} (hand-edited?): "
+                                 f"{fix.replace('<ID>', str(rid))}, {_NOT_CHANGED}")
 
 
 def _row_id(conn: psycopg.Connection, name: Any) -> int | None:

@@ -21,6 +21,37 @@ from app.core.errors import LockHeld
 # A fixed name plus the history table: the same database and table always give the same key.
 _KEY = int.from_bytes(hashlib.sha256(b"tidemark:public._migrations").digest()[:8], "big", signed=True)
 LOCK_KEY: int = _KEY
+_CLASSID, _OBJID = (LOCK_KEY >> 32) & 0xFFFFFFFF, LOCK_KEY & 0xFFFFFFFF
+
+# Sent at each migration's BEGIN: a transaction-level share of the run's key. SQL run inside the
+# migration (pg_advisory_unlock_all() built by EXECUTE, a function that calls it) can release the
+# session-level lock, which the checks cannot always see; this share outlives that until the
+# transaction ends, so a second runner's pg_try_advisory_lock still fails while the migration runs.
+# The blocking form: a session blocked in pg_advisory_lock() would make the try form fail, while this
+# one is granted at once (the waiter waits for our session lock anyway).
+SHARE_FOR_TRANSACTION = f"SELECT pg_catalog.pg_advisory_xact_lock_shared({int(LOCK_KEY)})"
+
+# Sent just before a migration's COMMIT: fails (division by zero) when this session no longer holds
+# the run's lock, so the migration rolls back with it. pg_advisory_unlock() answers exactly that and
+# the lock is taken again at once (no other session can take it meanwhile: the share above still
+# holds). One statement, no parameters: it goes in the migration's own message or pipeline, never in
+# a round trip of its own. Reading pg_locks would say the same at ~100 us a migration (it scans the
+# whole lock table, sized by max_connections); this costs a few.
+STILL_HELD_OR_FAIL = (
+    f"SELECT CASE WHEN NOT pg_catalog.pg_advisory_unlock({int(LOCK_KEY)}) THEN 1 / (pg_catalog.pg_backend_pid() * 0) "
+    f"WHEN pg_catalog.pg_advisory_lock({int(LOCK_KEY)}) IS NULL THEN 0 ELSE 1 END"
+)
+
+# pg_locks, for a check that does not change anything (outside a transaction, where no share holds).
+_OURS = (
+    "FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+    f"AND classid = '{_CLASSID}'::oid AND objid = '{_OBJID}'::oid AND objsubid = 1 "
+    "AND mode = 'ExclusiveLock' AND granted"
+)
+
+LOST = "released Tidemark's migration lock (pg_advisory_unlock_all or DISCARD?)"
+LOST_HINT = ("remove what releases it (pg_advisory_unlock_all(), DISCARD ALL, pg_advisory_unlock of "
+             f"Tidemark's key {LOCK_KEY}); for a lock of your own use pg_advisory_xact_lock()")
 
 
 @dataclass(frozen=True)
@@ -41,7 +72,7 @@ class Holder:
 
 def holder(conn: psycopg.Connection) -> Holder | None:
     """The session holding the lock, read from pg_locks and pg_stat_activity."""
-    classid, objid = (LOCK_KEY >> 32) & 0xFFFFFFFF, LOCK_KEY & 0xFFFFFFFF
+    classid, objid = _CLASSID, _OBJID
     row = conn.execute(
         "SELECT a.pid, a.usename, coalesce(a.client_hostname, host(a.client_addr)), a.application_name, "
         "a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
@@ -50,6 +81,12 @@ def holder(conn: psycopg.Connection) -> Holder | None:
         (classid, objid),
     ).fetchone()
     return Holder(*row) if row else None
+
+
+def still_held(conn: psycopg.Connection) -> bool:
+    """True when this session still holds the run's lock (read in pg_locks); one round trip."""
+    row = conn.execute(f"SELECT count(*) {_OURS}").fetchone()
+    return bool(row and row[0])
 
 
 def try_acquire(conn: psycopg.Connection) -> bool:

@@ -32,7 +32,13 @@ class RollbackKind(StrEnum):
 
 
 def rollback_kind_of(row: AppliedRow) -> RollbackKind:
-    """The rollback kind of an applied row (rows of older tools have none stored)."""
+    """The rollback kind of an applied row (rows of older tools have none stored).
+
+    UsageError when the stored kind and SQL do not fit together (hand-edited).
+    """
+    from app.core.history_check import check_stored_rollback
+
+    check_stored_rollback(row.name, row.version, row.rollback_kind, row.rollback_sql)
     if row.rollback_kind:
         return RollbackKind(row.rollback_kind)
     return RollbackKind.GENERATED if row.rollback_sql else RollbackKind.MANUAL

@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.core.status import MigrationStatus, State
+from app.core.text import visible
 from app.gui.migration_model import format_ms
 from app.gui.theme import state_colour
 
@@ -72,7 +73,7 @@ class OverviewCards(QWidget):
         more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
         self.cards["health"].set(health.value, _elide(first, 60) + more, state_colour(health.value),
                                  "\n".join(f"{r.level.value}: {r.message}" for r in reasons))
-        self.reasons.setText("\n".join(f"• {r.message}" for r in reasons[:6]))
+        self.reasons.setText(visible("\n".join(f"• {r.message}" for r in reasons[:6])))
         for state in State:
             n = status.count(state)
             colour = state_colour(state.value) if n and state is not State.APPLIED else None

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.results import RunResult
+from app.core.text import visible
 from app.gui.theme import current
 
 
@@ -213,7 +214,7 @@ class HistoryModel(QAbstractTableModel):
         if col == 1:
             return ev.event
         if col == 2:
-            return ev.migration_name or ""
+            return visible(ev.migration_name or "")
         if col == 3:
             return ev.batch_id or ""
         if col == 4:
@@ -224,10 +225,10 @@ class HistoryModel(QAbstractTableModel):
             return ev.db_user or ""
         if col == 6:
             return f"{ev.os_user or ''}@{ev.client_host or ''}" if ev.os_user or ev.client_host else ""
-        if ev.error_message:
+        if ev.error_message:  # the server's words, and a reason typed by someone: controls shown
             where = f"{ev.error_file}:{ev.error_line}: " if ev.error_file and ev.error_line else ""
-            return f"{where}{ev.error_message}"
-        return ev.reason or ""
+            return visible(f"{where}{ev.error_message}")
+        return visible(ev.reason or "")
 
 
 class RehearsalDialog(QDialog):
@@ -251,7 +252,7 @@ class RehearsalDialog(QDialog):
         self.view = QPlainTextEdit()
         self.view.setReadOnly(True)
         self.view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.view.setPlainText("\n".join(rehearsal_lines(result)))
+        self.view.setPlainText(visible("\n".join(rehearsal_lines(result))))  # server text: controls shown
         lay.addWidget(self.view)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -10,8 +11,18 @@ from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.errors import MigrationFailed, ServerErrorInfo, redact
+from app.core.text import visible
 from app.gui.sql_view import SqlView
 from app.gui.theme import current
+
+
+def _visible_info(info: ServerErrorInfo) -> ServerErrorInfo:
+    """The server's words with control characters shown (the fields are put into rich text)."""
+    def v(text: str | None) -> str | None:
+        return visible(text) if text else text
+
+    return replace(info, message=visible(info.message), detail=v(info.detail), hint=v(info.hint),
+                   sqlstate=v(info.sqlstate), ran_statements=[visible(s) for s in info.ran_statements])
 
 
 def _read(path: Path | None) -> str | None:
@@ -37,6 +48,7 @@ class ErrorPanel(QFrame):
         self.title = QLabel("")
         self.title.setObjectName("errorTitle")
         self.title.setWordWrap(True)
+        self.title.setTextFormat(Qt.TextFormat.PlainText)  # a server message is never markup
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.body = QLabel("")
         self.body.setObjectName("errorBody")
@@ -46,6 +58,7 @@ class ErrorPanel(QFrame):
         self.location = QLabel("")
         self.location.setObjectName("errorLocation")
         self.location.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.location.setTextFormat(Qt.TextFormat.PlainText)
         self.location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.sql = SqlView()
         self.sql.setMaximumHeight(170)
@@ -65,7 +78,7 @@ class ErrorPanel(QFrame):
     def show_error(self, heading: str, error: object) -> None:
         """Show a TidemarkError (MigrationFailed with its server details) or a bug report."""
         info: ServerErrorInfo | None = error.info if isinstance(error, MigrationFailed) else None
-        text = redact(str(error))
+        text = visible(redact(str(error)))  # server and file text: controls shown
         if info is None:
             first, _, rest = text.partition("\n")
             self.title.setText(f"{heading}: {first}")
@@ -75,6 +88,7 @@ class ErrorPanel(QFrame):
             self.sql.hide()
         else:
             self.title.setText(f"{heading}: {text.splitlines()[0]}")
+            info = _visible_info(info)
             parts = [f"<b>ERROR:</b> {html.escape(info.message)}"
                      + (f" <span style='color:{current().muted}'>(SQLSTATE {html.escape(info.sqlstate)})</span>"
                         if info.sqlstate else "")]
@@ -88,7 +102,7 @@ class ErrorPanel(QFrame):
             self.body.setText("<br>".join(parts))
             self.body.show()
             where = info.location()
-            self.location.setText(f"at {where}" if where else "")
+            self.location.setText(visible(f"at {where}") if where else "")
             self.location.setVisible(bool(where))
             source = _read(info.file)
             if source is not None:

@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor
 
 from app.core.files import version_key
 from app.core.status import MigrationInfo, State
+from app.core.text import visible
 from app.gui.theme import current, state_colour
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
@@ -205,7 +206,7 @@ class MigrationTableModel(QAbstractTableModel):
             case Column.VERSION:
                 return m.version
             case Column.NAME:
-                return m.title or m.name
+                return visible(m.title or m.name)  # the file's header: controls shown
             case Column.BATCH:
                 return short_batch(m.batch_id)
             case Column.EXECUTED_AT:
@@ -235,6 +236,10 @@ class MigrationTableModel(QAbstractTableModel):
         return None
 
     def _tooltip(self, m: MigrationInfo, col: Column) -> str | None:
+        text = self._tooltip_text(m, col)
+        return visible(text) if text else text
+
+    def _tooltip_text(self, m: MigrationInfo, col: Column) -> str | None:
         if m.failure is not None:
             where = f"{m.failure.file}:{m.failure.line}: " if m.failure.file and m.failure.line else ""
             return f"{where}{m.failure.message}"

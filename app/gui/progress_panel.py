@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import redact
 from app.core.progress import Phase, ProgressEvent
+from app.core.text import visible
 
 LOG_MAX_LINES = 5000
 FLUSH_MS = 80  # the log and labels repaint at most ~12 times a second, whatever the event rate
@@ -43,7 +44,7 @@ class LogPanel(QPlainTextEdit):
     def add(self, line: str) -> None:
         """Queue a line (timestamped, passwords redacted)."""
         stamp = _dt.datetime.now().strftime("%H:%M:%S")
-        self._pending.append(f"{stamp}  {redact(line)}")
+        self._pending.append(f"{stamp}  {visible(redact(line))}")  # file and server text: controls shown
         if not self._timer.isActive():
             self._timer.start()
 
@@ -151,6 +152,7 @@ class ProgressPanel(QWidget):
             self.bar.setValue(100)
         # The outcome is said once, on the bar (the whole text in its tooltip, and in the log below);
         # the lines under it are for what runs, and empty when nothing does.
+        text = visible(text)
         self.bar.setFormat(text.splitlines()[0][:120] if text else text)
         self.bar.setToolTip(text)
         self.cancel_button.setEnabled(False)
@@ -181,13 +183,15 @@ class ProgressPanel(QWidget):
             verb = "rolling back" if e.message == "rollback" else "running"
             if e.phase is Phase.MIGRATION_DONE:
                 verb = "finished"
-            self.migration.setText(f"{verb} {e.migration}" + (f"  ({e.index} of {e.total})" if e.total else ""))
+            of = f"  ({e.index} of {e.total})" if e.total else ""
+            self.migration.setText(visible(f"{verb} {e.migration}{of}"))
         if e.phase is Phase.STATEMENT_DONE:
-            self.statement.setText(f"last statement done: line {e.line}: {e.statement} ({e.elapsed_ms:.0f} ms)")
+            done_text = f"last statement done: line {e.line}: {e.statement} ({e.elapsed_ms:.0f} ms)"
+            self.statement.setText(visible(done_text))
         elif e.phase is Phase.MIGRATION_START:
             self.statement.setText("statements running on the server… (Cancel stops the running one)")
         elif e.phase is Phase.LOCK_WAIT:
-            self.statement.setText(e.message)
+            self.statement.setText(visible(e.message or ""))
 
     @Slot()
     def _show_elapsed(self) -> None:

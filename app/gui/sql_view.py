@@ -17,6 +17,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
+from app.core.text import visible
+
 _KEYWORDS = (  # noqa: SIM905 - words in lines read better than a 90-item list
     "ADD ALTER AND AS ASC BEGIN BETWEEN BY CASCADE CASE CHECK COLUMN COMMENT COMMIT CONCURRENTLY CONSTRAINT "
     "COPY CREATE DEFAULT DELETE DESC DISABLE DISTINCT DO DROP ELSE ENABLE END EXISTS EXTENSION FOREIGN FROM "
@@ -116,7 +118,7 @@ class SqlView(QPlainTextEdit):
 
     def show_sql(self, sql: str | None, mark_line: int | None = None) -> None:
         """Show SQL (None: empty, the placeholder shows) and optionally mark a 1-based line."""
-        self.setPlainText(sql or "")
+        self.setPlainText(visible(sql or ""))  # controls shown (lines kept: mark_line still fits)
         self.mark_line(mark_line)
 
     def mark_line(self, line: int | None) -> None:

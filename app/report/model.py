@@ -279,9 +279,11 @@ def read_rollbacks(conn: psycopg.Connection) -> list[RollbackEvent]:
 
     if not conn.execute(f"SELECT to_regclass('{history.ROLLBACKS}') IS NOT NULL").fetchone()[0]:
         return []
-    have = {r[0] for r in conn.execute(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = 'public' AND table_name = '_migration_rollbacks'").fetchall()}
-    cols = ", ".join(c if c in have else f"NULL AS {c}" for c in _ROLLBACK_COLUMNS)
+    from app.core import history_check
+
+    have = history_check.checked_columns(conn)["_migration_rollbacks"]  # hand-edited types: a clear error
+    names = ("id", *_ROLLBACK_COLUMNS)
+    cols = ", ".join(c if c in have else f"NULL AS {c}" for c in names)
     rows = conn.execute(f"SELECT {cols} FROM {history.ROLLBACKS} ORDER BY rolled_back_at, id").fetchall()
-    return [RollbackEvent(*row) for row in rows]
+    history_check.check_rollback_rows(rows, names)  # hand-edited values: a clear error
+    return [RollbackEvent(*row[1:]) for row in rows]

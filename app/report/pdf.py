@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.core.text import visible
 from app.report.html import duration, when
 from app.report.model import Report
 
@@ -18,8 +19,10 @@ _STATE_RGB = {"modified": (179, 38, 30), "failed": (179, 38, 30), "missing": (16
 
 
 def _latin1(text: str) -> str:
-    # Core PDF fonts are Latin-1; replace what they cannot draw rather than fail the report.
-    return text.replace("…", "...").replace("≠", "!=").encode("latin-1", "replace").decode("latin-1")
+    # Control characters from files and servers are written out (`\x1b`), as on a terminal: Latin-1
+    # holds C0 and C1 controls, which a PDF would carry raw. Core PDF fonts are Latin-1; replace
+    # what they cannot draw rather than fail the report.
+    return visible(text).replace("…", "...").replace("≠", "!=").encode("latin-1", "replace").decode("latin-1")
 
 
 def render(report: Report) -> bytes:
