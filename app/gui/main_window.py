@@ -46,6 +46,7 @@ VERBS = {"status": "Reading status", "run": "Running migrations", "rollback": "R
          "review": "Planning the run", "history": "Reading the history",
          "repair-review": "Reading the changed files", "repair": "Accepting the changed files",
          "baseline-review": "Planning the baseline", "baseline": "Recording the baseline",
+         "new": "Writing the new migration",
          "export": "Writing the report", "compare": "Comparing environments",
          "rehearse": "Rehearsing on a throwaway copy"}
 
@@ -161,6 +162,10 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         self.act_rb_last.triggered.connect(self.rollback_last)
         self.act_rb_to = QAction("Rollback &to selected…", self)
         self.act_rb_to.triggered.connect(self.rollback_to_selected)
+        self.act_new = QAction("&New migration…", self)
+        self.act_new.setToolTip("Write the next migration file in the project's layout, with its header and "
+                                "an empty rollback section")
+        self.act_new.triggered.connect(self.new_migration)
         self.act_repair = QAction("Re&pair changed…", self)
         self.act_repair.setToolTip("Accept the new checksum of applied files that changed on disk, with a reason")
         self.act_repair.triggered.connect(self.repair_changed)
@@ -375,6 +380,7 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         self.act_rb_to.setEnabled(have and m is not None and m.is_applied
                                   and any(version_key(a.version) > version_key(m.version) for a in applied))
         self.act_history.setEnabled(have and bool(status and status.history_exists))
+        self.act_new.setEnabled(self.source is not None and not busy)
         self.act_repair.setEnabled(have and any(x.state is State.MODIFIED or x.line_endings_only
                                                 for x in (status.migrations if status else [])))
         self.act_baseline.setEnabled(have and m is not None and m.state is State.PENDING)
@@ -427,6 +433,7 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
                     "review": "Run not started", "history": "Cannot read the history",
                     "repair-review": "Cannot read the changed files", "repair": "Repair refused",
                     "baseline-review": "Cannot plan the baseline", "baseline": "Baseline refused",
+                    "new": "New migration not written",
                     "export": "Report not written", "compare": "Comparison failed",
                     "rehearse": "Rehearsal could not run"}
         heading = headings.get(kind, "Failed")
@@ -493,6 +500,12 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         if version:
             self._select_after_refresh = None
             self.list.select_version(version)
+        names = getattr(self, "_select_name_after_refresh", None)
+        if names:
+            self._select_name_after_refresh = None
+            found = next((m for m in status.migrations if m.name in names), None)
+            if found is not None:
+                self.list.select_version(found.version)
         self.cards.show_status(status)
         self.charts.set_rows(status.migrations)
         folder = html.escape(status.migrations_dir)

@@ -29,6 +29,7 @@ SHORTCUTS = {
     "act_quit": "Ctrl+Q",
     "act_shortcuts": "F1",
     "act_overview": "Ctrl+Shift+O",
+    "act_new": "Ctrl+N",
 }
 
 
@@ -49,6 +50,8 @@ def build_menus(w: MainWindow) -> None:
 
     bar = w.menuBar()
     file = bar.addMenu("&File")
+    file.addAction(w.act_new)
+    file.addSeparator()
     file.addAction(w.act_open)
     file.addAction(w.act_envs)
     file.addSeparator()

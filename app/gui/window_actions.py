@@ -127,6 +127,32 @@ class WindowActions(_Window):
                                                                         confirmed))
 
     @Slot()
+    def new_migration(self) -> None:
+        """Ask for a description, then write the next migration file (on the worker) and select it."""
+        if self.source is None or self.controller.busy:
+            return
+        from PySide6.QtWidgets import QInputDialog
+
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("New migration")
+        dialog.setLabelText("Description (it names the file and its -- Migration: header):")
+        dialog.setTextValue("")
+        dialog.textValueSelected.connect(self.start_new_migration)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.last_dialog = dialog
+        dialog.open()
+
+    def start_new_migration(self, description: str) -> None:
+        """Write the file for `description` in the source's migrations folder."""
+        if self.source is None or self.controller.busy or not description.strip():
+            return
+        from app.core.scaffold import new_migration
+
+        source, options = self.source, self.options
+        self._start("new", lambda progress, cancel: new_migration(source.make_runner(options).migrations_dir,
+                                                                  description))
+
+    @Slot()
     def repair_changed(self) -> None:
         """Show the changed applied files' diffs, then ask for the reason (and the name on a protected one)."""
         if self.source is None or self.controller.busy:

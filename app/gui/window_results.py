@@ -51,6 +51,14 @@ class WindowResults(_Window):
             self._confirm_rollback(payload)
         elif kind == "review":
             self._confirm_run(payload)
+        elif kind == "new":
+            first = payload.paths[0]
+            written = ", ".join(str(p) for p in payload.paths)
+            self.progress.stop(f"wrote {first.name}")
+            self.log.add(f"new migration ({payload.layout}): {written}")
+            self._select_name_after_refresh = {first.name, first.parent.name}
+            QTimer.singleShot(0, self.refresh)
+            self._offer_editor(first)
         elif kind == "save-password":
             self.progress.stop("password stored in the OS keyring")
             self.log.add("password stored in the OS keyring")
@@ -74,8 +82,10 @@ class WindowResults(_Window):
         elif kind == "export":
             self.progress.stop(f"report written: {payload.path}")
             self.log.add(f"{payload.fmt.upper()} report written to {payload.path}")
-            if getattr(self, "_open_after", False):
-                QDesktopServices.openUrl(QUrl.fromLocalFile(str(payload.path)))
+            if getattr(self, "_open_after", False) and not QDesktopServices.openUrl(
+                    QUrl.fromLocalFile(str(payload.path))):
+                    self.log.add(f"could not open {payload.path}: no application is set up for "
+                                 f"{payload.fmt.upper()} files (the report is written)")
         elif kind == "rehearse":
             from app.gui.dialogs import RehearsalDialog
 
@@ -138,6 +148,23 @@ class WindowResults(_Window):
         dialog.accepted.connect(lambda: self._start_run(review.runner, review.until, dialog.confirmation()))
         dialog.rejected.connect(lambda: self.log.add(f"run on {need.name} not confirmed: nothing ran"))
         self._open_confirmation(dialog)
+
+    def _offer_editor(self, path: Any) -> None:
+        """Offer to open the new file in the system's editor (a non-blocking question)."""
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(QMessageBox.Icon.Question, "New migration", f"Wrote {path}.\nOpen it in your editor?",
+                          QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Close, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def chosen(button: Any) -> None:
+            opening = box.standardButton(button) == QMessageBox.StandardButton.Open
+            if opening and not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+                self.log.add(f"could not open {path}: no application is set up for .sql files")
+
+        box.buttonClicked.connect(chosen)
+        self.editor_offer = box
+        box.open()
 
     def _confirm_repair(self, review: Any) -> None:
         from app.core.protection import Action, requirement
