@@ -250,11 +250,21 @@ def handle_test(args: argparse.Namespace, out: Output) -> int:
 
 # --- used by every engine command ------------------------------------------------------------------
 
+_noted: set[str] = set()
+
+
 def notice(text: str) -> None:
-    """A one-line note on stderr (the keyring fallback)."""
+    """A one-line note on stderr (the keyring fallback), once per process for the same cause: a fleet
+    of 100 environments on a machine without a keyring says it once, not 100 times."""
+    import re
+
     from app.core.errors import redact
     from app.core.text import visible
 
+    cause = re.sub(r"'[^']*'", "''", text)
+    if cause in _noted:
+        return
+    _noted.add(cause)
     sys.stderr.write(visible(redact(text)) + "\n")
     sys.stderr.flush()
 

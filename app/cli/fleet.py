@@ -113,7 +113,7 @@ def confirmations(ms: list[Member], args: argparse.Namespace, out: Output, actio
 
 
 def run(args: argparse.Namespace, out: Output, ms: list[Member], verb: str,
-        work: Callable[[Member, Any, Callable[[ProgressEvent], None]], Any]) -> FleetResult:
+        work: Callable[[Member, Any, Callable[[ProgressEvent], None]], Any], *, announce: bool = True) -> FleetResult:
     """Run `work` on the fleet, a line per target as it goes; Ctrl-C's partial results are printed too."""
     from app.core.fleet import run_fleet
 
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace, out: Output, ms: list[Member], verb: str,
     try:
         return run_fleet(ms, work, action=verb, parallel=args.parallel, canary=args.canary,
                          on_failure=args.on_failure, progress=progress,
-                         started=lambda name: line(f"[{name}] started"))
+                         started=(lambda name: line(f"[{name}] started")) if announce else None)
     except KeyboardInterrupt as exc:
         partial = getattr(exc, "fleet", None)
         if partial is not None:

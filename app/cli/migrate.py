@@ -105,7 +105,8 @@ def handle_dry_run(args: argparse.Namespace, out: Output) -> int:
     if fleet.requested(args):
         ms = fleet.members(args)
         result = fleet.run(args, out, ms, "would run",
-                           lambda m, token, say: m.runner.run_migrations(dry_run=True, target=args.target))
+                           lambda m, token, say: m.runner.run_migrations(dry_run=True, target=args.target),
+                           announce=False)
         fleet.summary(result, out, heading="WOULD RUN")
         return result.exit_code()
     runner = common.build_runner(args)

@@ -151,7 +151,7 @@ def handle_history(args: argparse.Namespace, out: Output) -> int:
 
 def _fleet_status(args: argparse.Namespace, out: Output) -> int:
     result = fleet.run(args, out, fleet.members(args), "status",
-                       lambda m, token, say: m.runner.get_migration_status(cancel=token))
+                       lambda m, token, say: m.runner.get_migration_status(cancel=token), announce=False)
 
     def health(status: MigrationStatus | None) -> str:
         if status is None:
