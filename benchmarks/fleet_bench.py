@@ -18,7 +18,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import psycopg
@@ -29,16 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from app.core.localserver import LocalServer, embedded_binaries, system_binaries  # noqa: E402
 from benchmarks.engine_bench import make_migrations  # noqa: E402
-
-
-def run(cmd: list[str], env: dict[str, str]) -> float:
-    """Wall time of a whole process; it must succeed."""
-    start = time.perf_counter()
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if r.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd[3:7])}... failed ({r.returncode}): {r.stderr[-2000:]}")
-    return elapsed
+from benchmarks.engine_bench import timed as run  # noqa: E402
 
 
 def main() -> None:

@@ -295,11 +295,8 @@ def _misnamed(path: Path) -> FileProblem:
     )
 
 
-def discover(directory: Path, data: Callable[[Path], bytes] | None = None) -> list[MigrationFile]:
-    """All migration files of a folder, by version; every problem reported at once.
-
-    `data` reads a file's bytes (a layout's Folder reads each file once); default: read it here.
-    """
+def check_folder(directory: Path) -> None:
+    """UsageError unless `directory` is a folder (a file, a broken link or a missing folder named as such)."""
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"migrations folder {directory} is a file, not a folder (give --migrations-dir DIR)")
     if not directory.is_dir() and directory.is_symlink():
@@ -310,6 +307,14 @@ def discover(directory: Path, data: Callable[[Path], bytes] | None = None) -> li
             f"migrations folder {directory} does not exist "
             "(give --migrations-dir, or create ./migrations or ./supabase/migrations)"
         )
+
+
+def discover(directory: Path, data: Callable[[Path], bytes] | None = None) -> list[MigrationFile]:
+    """All migration files of a folder, by version; every problem reported at once.
+
+    `data` reads a file's bytes (a layout's Folder reads each file once); default: read it here.
+    """
+    check_folder(directory)
     problems: list[FileProblem] = []
     files: list[MigrationFile] = []
     # Names sort faster than Paths. Everything named *.sql is opened: a folder, FIFO or broken

@@ -27,16 +27,9 @@ class Folder:
     @classmethod
     def scan(cls, directory: Path) -> Folder:
         """List a folder, refusing one that is missing or unreadable (UsageError)."""
-        if directory.exists() and not directory.is_dir():
-            raise UsageError(f"migrations folder {directory} is a file, not a folder (give --migrations-dir DIR)")
-        if not directory.is_dir() and directory.is_symlink():
-            raise UsageError(f"migrations folder {directory} is a broken symbolic link or a link loop "
-                             "(point it at a folder, or give another --migrations-dir)")
-        if not directory.is_dir():
-            raise UsageError(
-                f"migrations folder {directory} does not exist "
-                "(give --migrations-dir, or create ./migrations or ./supabase/migrations)"
-            )
+        from app.core.files import check_folder
+
+        check_folder(directory)
         sql, subs = [], []
         try:
             with os.scandir(directory) as it:
