@@ -433,7 +433,7 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
                     "review": "Run not started", "history": "Cannot read the history",
                     "repair-review": "Cannot read the changed files", "repair": "Repair refused",
                     "baseline-review": "Cannot plan the baseline", "baseline": "Baseline refused",
-                    "new": "New migration not written",
+                    "new": "New migration not written", "save-password": "Password not stored in the keyring",
                     "export": "Report not written", "compare": "Comparison failed",
                     "rehearse": "Rehearsal could not run"}
         heading = headings.get(kind, "Failed")
@@ -455,7 +455,10 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
             self.cards.clear("?")
             self.cards.cards["health"].set("unreachable" if "connect" in first else "error", "press Refresh to retry",
                                            theme.current().error)
-        elif kind in MUTATING or kind == "save-password":  # not stored: it is still in memory for this session
+        elif kind == "save-password":
+            self.log.add("the password was not stored in the keyring: it is kept in memory until Tidemark quits")
+            QTimer.singleShot(0, self.refresh)
+        elif kind in MUTATING:
             QTimer.singleShot(0, self.refresh)
         from app.core.errors import PasswordNeeded
 
