@@ -294,3 +294,17 @@ def test_rehearse_a_group_on_throwaway_copies(tenants: dict[str, Database], migr
     assert [t["outcome"] for t in doc["targets"]] == ["ok", "ok"]
     assert all(t["result"]["ok"] for t in doc["targets"])
     assert all(_applied(db) == [] for db in tenants.values()), "nothing written to the targets"
+
+
+def test_report_on_a_group_is_one_file_with_every_target(tenants: dict[str, Database], migrations: MigrationDir,
+                                                         tmp_path: Path) -> None:
+    _two_files(migrations)
+    assert run_cli("migrate", "--env", "t1").code == 0
+    out = tmp_path / "fleet.json"
+    r = run_cli("report", "--group", "tenants", "--output", str(out))
+    assert r.code == 0, r.stderr
+    doc = json.loads(out.read_text())
+    assert [e["name"] for e in doc["environments"]] == ["t1", "t2", "t3"]
+    html = tmp_path / "fleet.html"
+    assert run_cli("report", "--group", "tenants", "--html", "--output", str(html)).code == 0
+    assert "t3" in html.read_text() and "20260101000002_b.sql" in html.read_text()
