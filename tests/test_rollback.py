@@ -415,3 +415,17 @@ def test_search_path_set_at_run_time_makes_later_statements_manual() -> None:
                      "CREATE TABLE t (a int);", Path("x.sql"))
     steps = plan_steps(sts)
     assert steps[1].inverse is not None and "search_path" in (steps[1].inverse.manual or "")
+
+
+def test_drop_not_null_rolls_back_to_the_constraint_under_its_own_name(database: Database,
+                                                                       migrations: MigrationDir) -> None:
+    """PostgreSQL 18 catalogues NOT NULL as a named constraint: the rollback brings back that name,
+    not `<table>_<column>_not_null` (a wrong rollback that would exit 0)."""
+    database.execute("CREATE TABLE nn (id int CONSTRAINT id_is_required NOT NULL, note text NOT NULL)")
+    changes, stored = _round_trip(database, migrations, "ALTER TABLE nn ALTER COLUMN id DROP NOT NULL;\n"
+                                                        "ALTER TABLE nn ALTER COLUMN note DROP NOT NULL;\n")
+    assert changes == [], stored
+    if database.server.major >= 18:
+        names = {r[0] for r in database.query("SELECT conname FROM pg_constraint WHERE conrelid = 'nn'::regclass "
+                                              "AND contype = 'n'")}
+        assert names == {"id_is_required", "nn_note_not_null"}

@@ -193,7 +193,11 @@ SELECT 'pg_class', a.attrelid, a.attnum, 'column ' || c.qname || '.' || {_Q}(a.a
     || CASE WHEN a.attcollation <> t.typcollation THEN ' COLLATE ' || (
          SELECT {_Q}(cn.nspname) || '.' || {_Q}(co.collname) FROM pg_catalog.pg_collation co
          JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) ELSE '' END
-    || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
+    || CASE WHEN a.attnotnull THEN coalesce((
+         -- PostgreSQL 18 names NOT NULL constraints: a name other than the default one is part of the column
+         SELECT ' CONSTRAINT ' || {_Q}(co.conname) FROM pg_catalog.pg_constraint co
+         WHERE co.conrelid = a.attrelid AND co.contype = 'n' AND co.conkey = ARRAY[a.attnum]
+           AND co.conname <> c.relname || '_' || a.attname || '_not_null'), '') || ' NOT NULL' ELSE '' END
     || CASE WHEN a.attgenerated = 's' THEN ' GENERATED ALWAYS AS (' || pg_catalog.pg_get_expr(d.adbin, d.adrelid)
               || ') STORED'
             WHEN a.attgenerated <> '' THEN ' GENERATED ALWAYS AS (' || pg_catalog.pg_get_expr(d.adbin, d.adrelid)
@@ -209,7 +213,8 @@ LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attn
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'c') AND a.attnum > 0 AND NOT a.attisdropped
 """
 
-# NOT NULL constraints (PostgreSQL 18 keeps them in pg_constraint) are in the column's definition.
+# NOT NULL constraints (PostgreSQL 18 keeps them in pg_constraint) are in the column's definition, with
+# their name when it is not the default one, so a 15 and an 18 with the same columns compare equal.
 _CONSTRAINTS = f"""WITH {_NS}
 SELECT 'pg_constraint', co.oid, 0, 'constraint ' || c.qname || '.' || {_Q}(co.conname),
   pg_catalog.pg_get_constraintdef(co.oid), {_NOACL}

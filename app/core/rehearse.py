@@ -136,8 +136,22 @@ def _snapshot(target: Target) -> catalog.CatalogSnapshot:
         return catalog.snapshot(conn)
 
 
+# Column options a server sets for itself (Debian's 15.20 stores `pg_attver` on every column) that
+# pg_dump copies and another version refuses ("unrecognized parameter"): they change nothing a
+# migration or the catalog comparison sees (attribute options are not compared), so the copy skips them.
+_SERVER_COLUMN_OPTIONS = re.compile(r"^ALTER TABLE ONLY \S.* ALTER COLUMN \S.* SET \(pg_attver=\d+\);\n", re.MULTILINE)
+
+
+def _without_server_options(dump: Path) -> None:
+    text = dump.read_text(encoding="utf-8", errors="surrogateescape")  # byte for byte, whatever the encoding
+    kept = _SERVER_COLUMN_OPTIONS.sub("", text)
+    if kept != text:
+        dump.write_text(kept, encoding="utf-8", errors="surrogateescape")
+
+
 def _restore(server: LocalServer, dsn: str, dump: Path) -> str | None:
     """psql -v ON_ERROR_STOP=1 --single-transaction: the first error stops it; returns that error."""
+    _without_server_options(dump)
     psql = server.binaries.tool("psql")
     env = {**os.environ, "PGAPPNAME": "tidemark rehearsal"}
     env.pop("PGPASSWORD", None)

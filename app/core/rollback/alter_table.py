@@ -156,6 +156,15 @@ _NEEDS_READ = {
 }
 
 
+def _not_null_constraint(r: _Rel, column: str) -> tuple[str, str] | None:
+    """(name, definition) of the column's catalogued NOT NULL constraint (PostgreSQL 18), if any."""
+    want = f"NOT NULL {ident(column)}"
+    for name, con in r.constraints.items():
+        if con["type"] == "n" and (con["def"] == want or con["def"].startswith(want + " ")):
+            return name, con["def"]
+    return None
+
+
 def _invert_cmd(cmd: ast.AlterTableCmd, r: _Rel, what: str, after_rows: list[tuple] | None) -> list[str] | str:
     """The statements undoing one ALTER TABLE command (in the order to run them), or why none can."""
     at = f"ALTER {_KIND_WORD.get(r.relkind, 'TABLE')} {r.qname}"
@@ -177,6 +186,12 @@ def _invert_cmd(cmd: ast.AlterTableCmd, r: _Rel, what: str, after_rows: list[tup
     if sub in (AT.AT_SetNotNull, AT.AT_DropNotNull):
         if col["notnull"] == (sub == AT.AT_SetNotNull):
             return []
+        if sub == AT.AT_DropNotNull:
+            named = _not_null_constraint(r, cmd.name)
+            if named is not None:  # PostgreSQL 18: the constraint comes back under its own name
+                name, definition = named
+                return [f"{at} ADD CONSTRAINT {ident(name)} {definition}",
+                        *_comment(f"CONSTRAINT {ident(name)} ON {r.qname}", r.constraints[name]["comment"])]
         return [f"{at} ALTER COLUMN {ident(cmd.name)} {'DROP' if col['notnull'] is False else 'SET'} NOT NULL"]
     if sub == AT.AT_AlterColumnType:
         return _invert_type(cmd, col, at, what, r)
