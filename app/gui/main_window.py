@@ -376,9 +376,14 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         self.act_dry.setEnabled(have)
         self.act_rehearse.setEnabled(have and pending)
         self.act_run_to.setEnabled(have and m is not None and m.state in (State.PENDING, State.FAILED))
-        self.act_rb_last.setEnabled(have and bool(applied))
-        self.act_rb_to.setEnabled(have and m is not None and m.is_applied
-                                  and any(version_key(a.version) > version_key(m.version) for a in applied))
+        newest = max(applied, key=lambda a: version_key(a.version), default=None)
+        blocked = _manual_rollback([newest] if newest is not None else [])
+        self.act_rb_last.setEnabled(have and bool(applied) and blocked is None)
+        self.act_rb_last.setToolTip(blocked or "Roll back the newest applied migrations, newest first (Ctrl+Shift+L)")
+        after = [a for a in applied if m is not None and version_key(a.version) > version_key(m.version)]
+        blocked = _manual_rollback(after)
+        self.act_rb_to.setEnabled(have and m is not None and m.is_applied and bool(after) and blocked is None)
+        self.act_rb_to.setToolTip(blocked or "Roll back everything applied after the selected migration")
         self.act_history.setEnabled(have and bool(status and status.history_exists))
         self.act_new.setEnabled(self.source is not None and not busy)
         self.act_repair.setEnabled(have and any(x.state is State.MODIFIED or x.line_endings_only
@@ -549,6 +554,17 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         self.controller.shutdown(5000)
         src.stop_sandbox_if_started()
         event.accept()
+
+
+def _manual_rollback(rows: list[MigrationInfo]) -> str | None:
+    """Why a rollback of these cannot run (the first whose rollback is manual), or None."""
+    manual = next((r for r in sorted(rows, key=lambda r: version_key(r.version), reverse=True)
+                   if r.rollback_kind == "manual"), None)
+    if manual is None:
+        return None
+    why = f" ({manual.rollback_note})" if manual.rollback_note else ""
+    return (f"Not available: the rollback of {manual.name} is manual{why}. Add '-- ROLLBACK:' lines to the file, "
+            "then Migrations ▸ Repair changed… stores them")
 
 
 @functools.cache

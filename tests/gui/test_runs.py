@@ -175,6 +175,11 @@ def test_a_manual_rollback_is_refused_with_how_to_fix_it(qtbot, make_window: Win
     migrations.add("drop_col", "ALTER TABLE keep_t DROP COLUMN old;\n")
     _apply(database, migrations)
     window = make_window()
+    # The action says why before anything is tried; the engine refuses too if it is asked anyway.
+    assert not window.act_rb_last.isEnabled()
+    assert "the rollback of 20260101000002_drop_col.sql is manual" in window.act_rb_last.toolTip()
+    assert window.list.select_version("20260101000001")
+    assert not window.act_rb_to.isEnabled() and "manual" in window.act_rb_to.toolTip()
     with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("plan")) as plan:
         window.plan_rollback(count=1)
     assert plan.args[1] == "failed" and isinstance(plan.args[2], ManualRollback)
