@@ -250,7 +250,12 @@ def handle_test(args: argparse.Namespace, out: Output) -> int:
 
 # --- used by every engine command ------------------------------------------------------------------
 
-_noted: set[str] = set()
+_noted: set[str] = set()  # the notes said in this command (main() clears it: tests run many in one process)
+
+
+def forget_notes() -> None:
+    """A new command: its notes are said again."""
+    _noted.clear()
 
 
 def notice(text: str) -> None:

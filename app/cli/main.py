@@ -108,6 +108,9 @@ def main(argv: Sequence[str] | None = None, streams: Streams | None = None) -> i
     argv = list(sys.argv[1:] if argv is None else argv)
     show_traceback = "--traceback" in argv
     out = Output(streams)
+    from app.cli.env import forget_notes
+
+    forget_notes()
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
