@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from app.cli import common, fleet
+from app.cli import ci_format, common, fleet
 from app.cli.output import Output
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "a table's pattern also leaves out its columns, constraints and triggers; repeatable")
     p.add_argument("-v", "--verbose", action="store_true", help="show both definitions of each difference")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    ci_format.options(p, "drift")
     fleet.options(p)
     p.set_defaults(handler=handle_drift)
 
@@ -32,6 +33,7 @@ def handle_drift(args: argparse.Namespace, out: Output) -> int:
     """Replay and compare; on a fleet, a throwaway server per target."""
     from app.core.drift import check_drift
 
+    ci_format.requested(args)
     if fleet.requested(args):
         from app.core.errors import TidemarkError
         from app.core.progress import Phase, ProgressEvent
@@ -54,6 +56,9 @@ def handle_drift(args: argparse.Namespace, out: Output) -> int:
 
     runner = common.build_runner(args)
     result = check_drift(runner.target, runner.migrations_dir, ignore=args.ignore, say=out.line)
+    from app.report.checks import from_drift
+
+    ci_format.emit(args, out, lambda: from_drift(result))
     if out.json_mode:
         out.document(result.to_dict())
     else:

@@ -114,7 +114,9 @@ def main(argv: Sequence[str] | None = None, streams: Streams | None = None) -> i
         if not getattr(args, "handler", None):
             parser.print_help(streams.stdout)
             return ExitCode.USAGE
-        out = Output(streams, json_mode=bool(getattr(args, "json", False)))
+        from app.cli.ci_format import on_stdout
+
+        out = Output(streams, json_mode=bool(getattr(args, "json", False)), stdout_taken=on_stdout(args))
         return int(args.handler(args, out))
     except KeyboardInterrupt as exc:  # the runner says what it checked (core/interrupt.py)
         out.error(getattr(exc, "message", None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from app.cli import common, fleet
+from app.cli import ci_format, common, fleet
 from app.cli.confirm import backup_options, confirmation
 from app.cli.output import Output, ProgressPrinter
 
@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                            help="send each migration only after the previous one committed (for a "
                            "connection pooler that does not support pipelining); slower with many files")
             backup_options(p)
+            ci_format.options(p, "migrate")
         p.set_defaults(handler=handle_dry_run if name == "dry-run" else handle_migrate)
 
 
@@ -44,6 +45,7 @@ def handle_migrate(args: argparse.Namespace, out: Output) -> int:
     """Run pending migrations."""
     if args.dry_run:
         return handle_dry_run(args, out)
+    ci_format.requested(args)  # a contradiction is a usage error before anything runs
     if fleet.requested(args):
         return _fleet_migrate(args, out)
     from app.core.errors import MigrationFailed
@@ -58,12 +60,21 @@ def handle_migrate(args: argparse.Namespace, out: Output) -> int:
         result = runner.run_migrations(verbose=args.verbose, target=args.target, confirmed=confirmed,
                                        progress=ProgressPrinter(out, verbose=args.verbose))
     except MigrationFailed as exc:
+        from app.report.checks import from_run
+
+        failure, done = exc, exc.completed  # the RunResult up to the failure
+        ci_format.emit(args, out, lambda: from_run(done, failure, migrations_dir=runner.migrations_dir,  # type: ignore[arg-type]
+                                                   target=runner.target.display()))
         if out.json_mode:
             done = exc.completed.to_dict() if exc.completed is not None else {}  # type: ignore[attr-defined]
             out.document({**done, "ok": False, "error": _error_dict(exc)})
         raise
     for w in result.warnings:
         out.line(f"warning: {w}")
+    from app.report.checks import from_run
+
+    ci_format.emit(args, out, lambda: from_run(result, migrations_dir=runner.migrations_dir,
+                                               target=runner.target.display()))
     if out.json_mode:
         out.document({**result.to_dict(), "ok": True})
     elif not result.applied:

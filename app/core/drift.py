@@ -79,6 +79,7 @@ class DriftResult:
     objects: int = 0  # objects compared (the target's snapshot, after leaving out)
     ignored: int = 0  # objects left out by OTHER_TOOLS and --ignore
     differences: list[Difference] = field(default_factory=list)
+    agreeing: list[str] = field(default_factory=list)  # keys of the objects both have alike (not in JSON)
     replay_error: str | None = None  # a migration that failed to replay: nothing was compared
     notes: list[str] = field(default_factory=list)
     total_ms: int = 0
@@ -91,6 +92,7 @@ class DriftResult:
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready document."""
         data = dataclasses.asdict(self)
+        data.pop("agreeing")
         data["ok"] = self.ok
         for d, row in zip(self.differences, data["differences"], strict=True):
             row["what"] = d.what
@@ -158,6 +160,7 @@ def check_drift(target: Target, migrations_dir: Path, *, ignore: Sequence[str] =
     result.objects = len(target_snap)
     result.ignored = left_target
     result.differences = [Difference(d.key, d.before, d.after) for d in catalog.diff(files_snap, target_snap)]
+    result.agreeing = sorted(k for k, v in target_snap.objects.items() if files_snap.objects.get(k) == v)
     return _done(result, started)
 
 
