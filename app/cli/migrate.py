@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.cli import ci_format, common, fleet
@@ -11,6 +12,7 @@ from app.cli.output import Output, ProgressPrinter
 
 if TYPE_CHECKING:
     from app.core.results import PlannedMigration, RunResult
+    from app.core.runner import MigrationRunner
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,11 +40,46 @@ def register(sub: argparse._SubParsersAction) -> None:
                            "connection pooler that does not support pipelining); slower with many files")
             backup_options(p)
             ci_format.options(p, "migrate")
+            _schema_file_options(p)
         p.set_defaults(handler=handle_dry_run if name == "dry-run" else handle_migrate)
+
+
+def _schema_file_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("schema file")
+    g.add_argument("--dump-schema", type=Path, metavar="FILE",
+                   help="after the run, write the schema to FILE (pg_dump, deterministic, without history "
+                   "rows, owners or privileges): commit it, and review schema changes as a diff")
+    g.add_argument("--dump-schema-owners", action="store_true", help="keep the owners in the schema file")
+    g.add_argument("--dump-schema-privileges", action="store_true", help="keep GRANTs in the schema file")
+
+
+def _check_schema_file(args: argparse.Namespace) -> None:
+    from app.core.errors import UsageError
+
+    if args.dump_schema is None:
+        if args.dump_schema_owners or args.dump_schema_privileges:
+            raise UsageError("--dump-schema-owners/--dump-schema-privileges go with --dump-schema FILE")
+        return
+    if args.dry_run or fleet.requested(args):
+        raise UsageError("--dump-schema FILE writes one database's schema after a run: "
+                         "not with --dry-run or --environments/--group")
+    from app.report.write import check_writable
+
+    check_writable(args.dump_schema)
+
+
+def _write_schema_file(args: argparse.Namespace, out: Output, runner: MigrationRunner) -> None:
+    from app.core.schema_file import dump_schema
+    from app.report.write import write_atomic
+
+    text = dump_schema(runner.target, owners=args.dump_schema_owners, privileges=args.dump_schema_privileges)
+    write_atomic(args.dump_schema, text)
+    out.line(f"schema written to {args.dump_schema}")
 
 
 def handle_migrate(args: argparse.Namespace, out: Output) -> int:
     """Run pending migrations."""
+    _check_schema_file(args)
     if args.dry_run:
         return handle_dry_run(args, out)
     ci_format.requested(args)  # a contradiction is a usage error before anything runs
@@ -75,6 +112,8 @@ def handle_migrate(args: argparse.Namespace, out: Output) -> int:
 
     ci_format.emit(args, out, lambda: from_run(result, migrations_dir=runner.migrations_dir,
                                                target=runner.target.display()))
+    if args.dump_schema is not None:
+        _write_schema_file(args, out, runner)
     if out.json_mode:
         out.document({**result.to_dict(), "ok": True})
     elif not result.applied:
