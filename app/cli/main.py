@@ -59,7 +59,7 @@ EPILOG = """\
 exit codes (every command):
   0    ok
   1    the job did not pass: a migration or rollback failed, a check found problems
-       (status --check, compare, lint, rehearse), or history forbids the run (modified,
+       (status --check, compare, lint, rehearse, drift), or history forbids the run (modified,
        out-of-order files)
   2    usage, bad input (migration files, names, options), cannot connect or log in
   3    another run holds the migration lock (see --wait-lock)

@@ -7,7 +7,9 @@ The bundled pg_dump, schema only, as dbmate's schema.sql, but made to be compare
 - the same schema gives the same bytes: the lines that change from run to run are left out
   (the server and pg_dump versions in the header; pg_dump 17.6+'s `\\restrict KEY` lines, whose
   key is random: they also make the file fail in psql before 17.6 and in any driver, and the file
-  is ours to review, not a dump of an untrusted server to restore blindly).
+  is ours to review, not a dump of an untrusted server to restore blindly);
+- it loads into the server version it came from: pg_dump 18's `SET transaction_timeout` is left
+  out of a dump of a server before 17, which rejects it.
 """
 
 from __future__ import annotations
@@ -41,8 +43,17 @@ def dump_schema(target: Target, *, owners: bool = False, privileges: bool = Fals
     return normalise(text)
 
 
+_FROM_VERSION = re.compile(r"^-- Dumped from database version (\d+)", re.MULTILINE)
+# pg_dump 17+ sets transaction_timeout, which servers before 17 reject: the file would not load
+# back into the server it came from. Their own pg_dump never wrote it.
+_TRANSACTION_TIMEOUT = re.compile(r"^SET transaction_timeout = 0;\n", re.MULTILINE)
+
+
 def normalise(text: str) -> str:
     """Leave out what changes between two dumps of one schema; collapse the blank lines left."""
+    source = _FROM_VERSION.search(text)
+    if source is not None and int(source.group(1)) < 17:
+        text = _TRANSACTION_TIMEOUT.sub("", text)
     text = _CHANGING.sub("", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip("\n") + "\n"

@@ -7,6 +7,7 @@ working folder when under it, as CI systems show them against the checkout.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -129,8 +130,7 @@ def from_rehearsal(r: RehearsalResult, migrations_dir: Path | None = None) -> Ch
     for m in r.migrations:
         file = _file(migrations_dir, m.name)
         if m.apply_error is not None:
-            run.checks.append(Check(m.name, "failed", m.apply_error.splitlines()[0],
-                                    "\n".join(m.apply_error.splitlines()[1:]), file, 1 if file else None))
+            run.checks.append(_failed_apply(m.name, m.apply_error, file))
         elif not m.ok:
             run.checks.append(Check(m.name, "failed", f"rollback {m.rollback}: {m.rollback_note}",
                                     "\n".join(m.differences), file, 1 if file else None))
@@ -140,6 +140,19 @@ def from_rehearsal(r: RehearsalResult, migrations_dir: Path | None = None) -> Ch
             note = f"rollback {m.rollback}" + (f": {m.rollback_note}" if m.rollback_note else "")
             run.checks.append(Check(m.name, "passed", note, file=file, time_ms=float(m.apply_ms or 0)))
     return run
+
+
+# MigrationFailed's message: "FILE:LINE[:COL]: summary", then "ERROR: the server's message", DETAIL, HINT
+_LOCATED = re.compile(r"^.+?:(\d+)(?::(\d+))?: ")
+
+
+def _failed_apply(name: str, error: str, file: str | None) -> Check:
+    lines = error.splitlines() or [""]
+    server = next((ln.removeprefix("ERROR: ") for ln in lines if ln.startswith("ERROR: ")), lines[0])
+    where = _LOCATED.match(lines[0])
+    line = int(where.group(1)) if where else (1 if file else None)
+    column = int(where.group(2)) if where and where.group(2) else None
+    return Check(name, "failed", server, "\n".join(lines), file, line, column)
 
 
 def from_drift(r: DriftResult) -> CheckRun:
