@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.conftest import Database, MigrationDir, run_cli
+from tests.test_fleet import home, tenants  # noqa: F401 (fixtures)
 
 
 def _args(db: Database, m: MigrationDir) -> list[str]:
@@ -93,3 +94,28 @@ def test_a_migration_that_does_not_replay_fails_the_check(database: Database, mi
     assert r.code == 1, r.stdout + r.stderr
     assert "the files do not replay: 20260101000001_needs_it.sql line 1:" in r.stdout
     assert "made_by_hand" in r.stdout and "Traceback" not in r.stderr
+
+
+def test_drift_on_a_fleet_names_the_target_that_drifted(tenants: dict[str, Database],  # noqa: F811
+                                                       migrations: MigrationDir) -> None:
+    migrations.add("a", "CREATE TABLE a (id int);\n")
+    assert run_cli("migrate", "--environments", "t1,t2", "--yes").code == 0
+    tenants["t2"].execute("CREATE INDEX a_id_idx ON a (id);")
+    r = run_cli("drift", "--environments", "t1,t2", "--json")
+    assert r.code == 1, r.stdout + r.stderr
+    targets = {t["name"]: t for t in json.loads(r.stdout)["targets"]}
+    assert targets["t1"]["outcome"] == "ok" and targets["t1"]["result"]["ok"]
+    assert targets["t2"]["outcome"] == "failed"
+    assert targets["t2"]["error"] == "drift: 1 object differs from what the files produce"
+    r = run_cli("drift", "--environments", "t1,t2")
+    assert "t2" in r.stdout and "drift: 1 object differs" in r.stdout
+
+
+def test_an_applied_migration_with_no_text_anywhere_is_exit_2(database: Database, migrations: MigrationDir) -> None:
+    _applied(database, migrations)
+    database.execute("UPDATE public._migrations SET applied_sql = NULL WHERE version = '20260101000003'")
+    (migrations.path / "20260101000003_greet.sql").unlink()
+    r = run_cli("drift", *_args(database, migrations))
+    assert r.code == 2, r.stdout + r.stderr
+    assert r.stderr == ("error: 20260101000003_greet.sql is applied on the target but its file is gone and the "
+                        "history holds no text for it: restore the file (e.g. from git) to check drift\n")
