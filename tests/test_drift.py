@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import Database, MigrationDir, run_cli
 from tests.test_fleet import home, tenants  # noqa: F401 (fixtures)
 
@@ -119,3 +121,17 @@ def test_an_applied_migration_with_no_text_anywhere_is_exit_2(database: Database
     assert r.code == 2, r.stdout + r.stderr
     assert r.stderr == ("error: 20260101000003_greet.sql is applied on the target but its file is gone and the "
                         "history holds no text for it: restore the file (e.g. from git) to check drift\n")
+
+
+def test_an_extensions_own_objects_are_left_out(database: Database, migrations: MigrationDir) -> None:
+    if not database.scalar("SELECT count(*) FROM pg_available_extensions WHERE name = 'pgcrypto'"):
+        pytest.skip("this server has no pgcrypto")
+    migrations.add("crypto", "CREATE EXTENSION IF NOT EXISTS pgcrypto;\n"
+                   "CREATE TABLE tokens (id bigint PRIMARY KEY, token bytea DEFAULT gen_random_bytes(16));\n")
+    assert run_cli("migrate", *_args(database, migrations)).code == 0
+    r = run_cli("drift", *_args(database, migrations), "--json")
+    assert r.code == 0, r.stdout + r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["ok"] and not any("gen_random_bytes" in k or "digest" in k for k in doc.get("agreeing", []))
+    if database.server.major != 18 or doc["sandbox_version"].startswith("18"):
+        assert any("pgcrypto" in n for n in doc["notes"]) == doc["sandbox_version"].startswith("18")

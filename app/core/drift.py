@@ -34,6 +34,7 @@ from app.core.files import MigrationFile, checksum, read_directives
 from app.core.jsonable import jsonable
 from app.core.localserver import embedded_binaries, reachable_binaries
 from app.core.runner import MigrationRunner
+from app.core.sandbox import STAND_IN_EXTENSIONS
 from app.core.throwaway import across_versions, server_version, throwaway_server, user_roles
 
 # The history tables of other migration tools (a project moving to Tidemark keeps them), their
@@ -148,6 +149,18 @@ def check_drift(target: Target, migrations_dir: Path, *, ignore: Sequence[str] =
         with connect(box.target) as conn:
             result.replay_error = _replay(conn, texts, result.replayed)
             files_snap = catalog.snapshot(conn)
+            stand_ins = sorted({e for (e,) in conn.execute("SELECT extname FROM pg_catalog.pg_extension")}
+                               & set(STAND_IN_EXTENSIONS)) if binaries.major >= 18 else []
+    if stand_ins:
+        result.notes.append(f"the replay's {', '.join(stand_ins)}: Tidemark's SQL-only stand-in (the wheel has no "
+                            "such extension); its own objects and its comment are left out of the comparison")
+        # the stand-in's comment (from its control file) says what it is; the real one's says something else
+        stand_in_comments = {f'comment extension {n if n.isidentifier() else chr(34) + n + chr(34)}'
+                             for n in stand_ins}
+        files_snap = catalog.CatalogSnapshot({k: v for k, v in files_snap.objects.items()
+                                              if k not in stand_in_comments})
+        target_snap = catalog.CatalogSnapshot({k: v for k, v in target_snap.objects.items()
+                                               if k not in stand_in_comments})
     if result.replay_error is not None:
         return _done(result, started)
     if result.target_version.split(".")[0] != result.sandbox_version.split(".")[0]:
