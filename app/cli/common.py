@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "app.cli.new",
     "app.cli.env",
     "app.cli.preflight",
+    "app.cli.drift",
     "app.cli.report",
 )
 

@@ -59,7 +59,7 @@ EPILOG = """\
 exit codes (every command):
   0    ok
   1    the job did not pass: a migration or rollback failed, a check found problems
-       (status --check, compare, lint, rehearse), or history forbids the run (modified,
+       (status --check, compare, lint, rehearse, drift), or history forbids the run (modified,
        out-of-order files)
   2    usage, bad input (migration files, names, options), cannot connect or log in
   3    another run holds the migration lock (see --wait-lock)
@@ -117,7 +117,9 @@ def main(argv: Sequence[str] | None = None, streams: Streams | None = None) -> i
         if not getattr(args, "handler", None):
             parser.print_help(streams.stdout)
             return ExitCode.USAGE
-        out = Output(streams, json_mode=bool(getattr(args, "json", False)))
+        from app.cli.ci_format import on_stdout
+
+        out = Output(streams, json_mode=bool(getattr(args, "json", False)), stdout_taken=on_stdout(args))
         return int(args.handler(args, out))
     except KeyboardInterrupt as exc:  # the runner says what it checked (core/interrupt.py)
         out.error(getattr(exc, "message", None)

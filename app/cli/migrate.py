@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli import common, fleet
+from app.cli import ci_format, common, fleet
 from app.cli.confirm import backup_options, confirmation
 from app.cli.output import Output, ProgressPrinter
 
 if TYPE_CHECKING:
     from app.core.results import PlannedMigration, RunResult
+    from app.core.runner import MigrationRunner
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,13 +39,50 @@ def register(sub: argparse._SubParsersAction) -> None:
                            help="send each migration only after the previous one committed (for a "
                            "connection pooler that does not support pipelining); slower with many files")
             backup_options(p)
+            ci_format.options(p, "migrate")
+            _schema_file_options(p)
         p.set_defaults(handler=handle_dry_run if name == "dry-run" else handle_migrate)
+
+
+def _schema_file_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("schema file")
+    g.add_argument("--dump-schema", type=Path, metavar="FILE",
+                   help="after the run, write the schema to FILE (pg_dump, deterministic, without history "
+                   "rows, owners or privileges): commit it, and review schema changes as a diff")
+    g.add_argument("--dump-schema-owners", action="store_true", help="keep the owners in the schema file")
+    g.add_argument("--dump-schema-privileges", action="store_true", help="keep GRANTs in the schema file")
+
+
+def _check_schema_file(args: argparse.Namespace) -> None:
+    from app.core.errors import UsageError
+
+    if args.dump_schema is None:
+        if args.dump_schema_owners or args.dump_schema_privileges:
+            raise UsageError("--dump-schema-owners/--dump-schema-privileges go with --dump-schema FILE")
+        return
+    if args.dry_run or fleet.requested(args):
+        raise UsageError("--dump-schema FILE writes one database's schema after a run: "
+                         "not with --dry-run or --environments/--group")
+    from app.report.write import check_writable
+
+    check_writable(args.dump_schema)
+
+
+def _write_schema_file(args: argparse.Namespace, out: Output, runner: MigrationRunner) -> None:
+    from app.core.schema_file import dump_schema
+    from app.report.write import write_atomic
+
+    text = dump_schema(runner.target, owners=args.dump_schema_owners, privileges=args.dump_schema_privileges)
+    write_atomic(args.dump_schema, text)
+    out.line(f"schema written to {args.dump_schema}")
 
 
 def handle_migrate(args: argparse.Namespace, out: Output) -> int:
     """Run pending migrations."""
+    _check_schema_file(args)
     if args.dry_run:
         return handle_dry_run(args, out)
+    ci_format.requested(args)  # a contradiction is a usage error before anything runs
     if fleet.requested(args):
         return _fleet_migrate(args, out)
     from app.core.errors import MigrationFailed
@@ -58,12 +97,23 @@ def handle_migrate(args: argparse.Namespace, out: Output) -> int:
         result = runner.run_migrations(verbose=args.verbose, target=args.target, confirmed=confirmed,
                                        progress=ProgressPrinter(out, verbose=args.verbose))
     except MigrationFailed as exc:
+        from app.report.checks import from_run
+
+        failure, done = exc, exc.completed  # the RunResult up to the failure
+        ci_format.emit(args, out, lambda: from_run(done, failure, migrations_dir=runner.migrations_dir,  # type: ignore[arg-type]
+                                                   target=runner.target.display()))
         if out.json_mode:
             done = exc.completed.to_dict() if exc.completed is not None else {}  # type: ignore[attr-defined]
             out.document({**done, "ok": False, "error": _error_dict(exc)})
         raise
     for w in result.warnings:
         out.line(f"warning: {w}")
+    from app.report.checks import from_run
+
+    ci_format.emit(args, out, lambda: from_run(result, migrations_dir=runner.migrations_dir,
+                                               target=runner.target.display()))
+    if args.dump_schema is not None:
+        _write_schema_file(args, out, runner)
     if out.json_mode:
         out.document({**result.to_dict(), "ok": True})
     elif not result.applied:

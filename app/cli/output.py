@@ -42,9 +42,11 @@ def _isatty(stream: TextIO) -> bool:
 class Output:
     """Human text on stdout (or stderr when stdout carries JSON), errors on stderr."""
 
-    def __init__(self, streams: Streams, *, json_mode: bool = False, quiet: bool = False) -> None:
+    def __init__(self, streams: Streams, *, json_mode: bool = False, quiet: bool = False,
+                 stdout_taken: bool = False) -> None:
         self.streams = streams
         self.json_mode = json_mode
+        self.stdout_taken = stdout_taken or json_mode  # a document (JSON, JUnit...) owns stdout
         self.quiet = quiet
         self._bar_shown = False
         self._closed: set[int] = set()  # streams whose reader went away (`| head`)
@@ -63,7 +65,7 @@ class Output:
 
     @property
     def _human(self) -> TextIO:
-        return self.streams.stderr if self.json_mode else self.streams.stdout
+        return self.streams.stderr if self.stdout_taken else self.streams.stdout
 
     # Every human line passes here: text from files and servers (names, headers, SQL, messages)
     # reaches the terminal with its control and bidi characters made visible, never raw.
@@ -91,6 +93,10 @@ class Output:
         """The one JSON document of --json, alone on stdout (C1 and bidi controls as \\u escapes)."""
         text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
         self._write(self.streams.stdout, json_safe(redact(text)) + "\n")
+
+    def raw(self, text: str) -> None:
+        """A machine document made safe by its renderer (XML, workflow commands, SARIF), as it is."""
+        self._write(self.streams.stdout, text)
 
     # --- progress --------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli import common, fleet
+from app.cli import ci_format, common, fleet
 from app.cli.output import Output
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--assume-lock-timeout", action="store_true",
                    help="migrate runs with --lock-timeout, so files need not SET lock_timeout themselves")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    ci_format.options(p, "lint")
     common.connection_options(p)
     p.set_defaults(handler=handle_lint)
 
@@ -35,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-modified", action="store_true", help="rehearse even though an applied file changed")
     p.add_argument("--allow-out-of-order", action="store_true",
                    help="rehearse pending files older than the newest applied one")
+    ci_format.options(p, "rehearse")
     fleet.options(p)
     p.set_defaults(handler=handle_rehearse)
 
@@ -50,6 +52,7 @@ def handle_lint(args: argparse.Namespace, out: Output) -> int:
     from app.core.lint import lint_files
 
     pg_version = None
+    ci_format.requested(args)
     if args.files and args.all:
         raise UsageError("lint: give FILE arguments or --all, not both")
     if args.files:
@@ -74,6 +77,9 @@ def handle_lint(args: argparse.Namespace, out: Output) -> int:
         scope = f"the pending migrations of {runner.target.display()}"
     result = lint_files(paths, runner_sets_lock_timeout=args.assume_lock_timeout, pg_version=pg_version,
                         forward=forward)
+    from app.report.checks import from_lint
+
+    ci_format.emit(args, out, lambda: from_lint(result))
     if out.json_mode:
         out.document(result.to_dict())
     else:
@@ -106,6 +112,7 @@ def handle_rehearse(args: argparse.Namespace, out: Output) -> int:
     """Rehearse the pending migrations and their rollbacks on a throwaway copy."""
     from app.core.rehearse import rehearse
 
+    ci_format.requested(args)
     if fleet.requested(args):  # a throwaway server per target, --parallel at a time
         from app.core.errors import TidemarkError
         from app.core.progress import Phase, ProgressEvent
@@ -129,6 +136,9 @@ def handle_rehearse(args: argparse.Namespace, out: Output) -> int:
 
     runner = common.build_runner(args)
     result = rehearse(runner.target, runner.migrations_dir, runner.options, say=out.line)
+    from app.report.checks import from_rehearsal
+
+    ci_format.emit(args, out, lambda: from_rehearsal(result, runner.migrations_dir))
     if out.json_mode:
         out.document(result.to_dict())
     else:

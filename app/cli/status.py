@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from app.cli import common, fleet
+from app.cli import ci_format, common, fleet
 from app.cli.output import Output
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="show checksums, who applied, failures")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.add_argument("--check", action="store_true", help="exit 1 when health is not healthy (CI gate)")
+    ci_format.options(p, "status")
     fleet.options(p)
     p.set_defaults(handler=handle_status)
 
@@ -43,10 +44,15 @@ _BADGE = {
 
 def handle_status(args: argparse.Namespace, out: Output) -> int:
     """Print status; with --check, exit 1 unless healthy."""
+    ci = ci_format.requested(args)
     if fleet.requested(args):
         return _fleet_status(args, out)
     runner = common.build_runner(args)
     status = runner.get_migration_status()
+    if ci:
+        from app.report.checks import from_status
+
+        ci_format.emit(args, out, lambda: from_status(status))
     notes: list[str] = []
     if runner.target.source == "sandbox":
         from app.core.sandbox import notes_for

@@ -114,6 +114,17 @@ def run_pg_dump(args: list[str], target: Target, out_fd: int, what: str) -> None
             raise BackupFailed(f"{what} failed: pg_dump: {redact(first)}")
 
 
+# Column options a server sets for itself (Debian's PostgreSQL 15.20 stores `pg_attver=N` on every
+# column, N differing by database) that pg_dump copies and other servers refuse ("unrecognized
+# parameter"). They change nothing a migration or a catalog comparison sees.
+_SERVER_COLUMN_OPTIONS = re.compile(r"^ALTER TABLE ONLY \S.* ALTER COLUMN \S.* SET \(pg_attver=\d+\);\n", re.MULTILINE)
+
+
+def without_server_options(text: str) -> str:
+    """A dump's text without the column options only its own server understands."""
+    return _SERVER_COLUMN_OPTIONS.sub("", text)
+
+
 def dump_schema_and_history(target: Target, out_fd: int, *, what: str = "backup",
                             lock_wait_s: int = LOCK_WAIT_S) -> list[str]:
     """Plain SQL: the whole schema, then the rows of our history tables that exist. Returns them."""

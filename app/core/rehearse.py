@@ -15,17 +15,11 @@ ran. Only reads reach the target: a status read, a catalog snapshot and pg_dump.
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-import psycopg
-from psycopg import sql
 
 from app.core import catalog, history
 from app.core.apply import Options, rollback_kind_of
@@ -37,9 +31,11 @@ from app.core.jsonable import jsonable
 from app.core.localserver import LocalServer, embedded_binaries, reachable_binaries
 from app.core.rollback import RollbackKind
 from app.core.runner import MigrationRunner
-from app.core.sandbox import STAND_IN_EXTENSIONS, install_stand_ins
-
-MAX_DIFFS = 20  # per object list in a report: enough to see what is wrong
+from app.core.sandbox import STAND_IN_EXTENSIONS
+from app.core.throwaway import across_versions as _across_versions
+from app.core.throwaway import describe as _describe
+from app.core.throwaway import server_version, throwaway_server, user_roles
+from app.core.throwaway import snapshot_of as _snapshot
 
 # What a rollback came to.
 VERIFIED = "verified"  # rolled back, and the catalog is exactly as before the migration
@@ -119,32 +115,11 @@ class RehearsalError(TidemarkError):
     """The rehearsal could not be set up (the sandbox server, the dump)."""
 
 
-def _version(conn: psycopg.Connection) -> str:
-    v = conn.info.server_version
-    return f"{v // 10000}.{v % 10000}"
-
-
-def _describe(diffs: list[catalog.ObjectDiff]) -> list[str]:
-    out = [f"{d.kind}: {d.key}" for d in diffs[:MAX_DIFFS]]
-    if len(diffs) > MAX_DIFFS:
-        out.append(f"... and {len(diffs) - MAX_DIFFS} more")
-    return out
-
-
-def _snapshot(target: Target) -> catalog.CatalogSnapshot:
-    with connect(target) as conn:
-        return catalog.snapshot(conn)
-
-
-# Column options a server sets for itself (Debian's 15.20 stores `pg_attver` on every column) that
-# pg_dump copies and another version refuses ("unrecognized parameter"): they change nothing a
-# migration or the catalog comparison sees (attribute options are not compared), so the copy skips them.
-_SERVER_COLUMN_OPTIONS = re.compile(r"^ALTER TABLE ONLY \S.* ALTER COLUMN \S.* SET \(pg_attver=\d+\);\n", re.MULTILINE)
-
-
 def _without_server_options(dump: Path) -> None:
+    from app.core.backup import without_server_options
+
     text = dump.read_text(encoding="utf-8", errors="surrogateescape")  # byte for byte, whatever the encoding
-    kept = _SERVER_COLUMN_OPTIONS.sub("", text)
+    kept = without_server_options(text)
     if kept != text:
         dump.write_text(kept, encoding="utf-8", errors="surrogateescape")
 
@@ -180,10 +155,9 @@ def rehearse(
     status = source_runner.get_migration_status()  # reads only; checks every file first
     pending = status.pending
     with connect(target) as conn:
-        source_version = _version(conn)
+        source_version = server_version(conn)
         dbname = conn.info.dbname
-        roles = [r for (r,) in conn.execute(
-            "SELECT rolname FROM pg_catalog.pg_roles WHERE rolname !~ '^pg_' ORDER BY 1").fetchall()]
+        roles = user_roles(conn)
         source_snap = catalog.snapshot(conn)
         extensions = {e for (e,) in conn.execute("SELECT extname FROM pg_catalog.pg_extension").fetchall()}
     binaries = reachable_binaries(embedded_binaries())
@@ -199,76 +173,31 @@ def rehearse(
             "what differs between these versions (syntax, lock levels, catalog details) was not rehearsed")
     if not pending:
         return _done(result, started)  # nothing would run: no copy needed to know that
-    with tempfile.TemporaryDirectory(prefix="tidemark-rehearse-") as tmp:
-        root = Path(tmp)
-        dump = root / "source.sql"
+    with throwaway_server(binaries, dbname, roles, purpose="rehearsal", say=say) as box:
+        result.sandbox_version = box.version
+        copy = box.target
+        dump = box.root / "source.sql"
         say(f"copying the schema and history of {target.display()} (PostgreSQL {source_version})")
         fd = os.open(dump, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             dump_schema_and_history(target, fd, what="rehearsal copy")
         finally:
             os.close(fd)
-        sock = root / "sock"
-        if len(str(sock)) > 80 and Path("/tmp").is_dir():  # sun_path is ~104 bytes (macOS's TMPDIR is long)
-            sock = Path(tempfile.mkdtemp(prefix="tm-rh-", dir="/tmp"))
-        server = LocalServer(root / "pg", binaries, socket_dir=sock, fast=True)
-        try:
-            say(f"starting a throwaway PostgreSQL {binaries.major} server for the rehearsal")
-            server.init()
-            _stand_in_extensions(server, root / "extensions")
-            server.start()
-            copy = Target(server.socket_dsn(dbname), "rehearsal sandbox")
-            with psycopg.connect(server.socket_dsn(), autocommit=True) as admin:
-                result.sandbox_version = _version(admin)
-                existing = {r for (r,) in admin.execute("SELECT rolname FROM pg_catalog.pg_roles").fetchall()}
-                for role in roles:
-                    if role not in existing:  # owners and grantees of the dump; they never log in
-                        admin.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
-                if dbname != "postgres":
-                    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-            result.restore_error = _restore(server, copy.dsn, dump)
-            if result.restore_error is not None:
-                result.migrations = [_not_run(m) for m in pending]
-                return _done(result, started)
-            copy_snap = _snapshot(copy)
-            if result.versions_differ:
-                source_snap, copy_snap = _across_versions(source_snap), _across_versions(copy_snap)
-            result.restore_differences = _describe(catalog.diff(source_snap, copy_snap))
-            if result.restore_differences:
-                result.migrations = [_not_run(m) for m in pending]
-                return _done(result, started)
-            with connect(copy) as conn:
-                history.ensure_tables(conn)  # as the first migrate would; not part of the snapshots
-            result.migrations = _run_and_roll_back(copy, migrations_dir, options, pending, say)
-        finally:
-            server.remove()
-            if sock.parent != root:
-                shutil.rmtree(sock, ignore_errors=True)
+        result.restore_error = _restore(box.server, copy.dsn, dump)
+        if result.restore_error is not None:
+            result.migrations = [_not_run(m) for m in pending]
+            return _done(result, started)
+        copy_snap = _snapshot(copy)
+        if result.versions_differ:
+            source_snap, copy_snap = _across_versions(source_snap), _across_versions(copy_snap)
+        result.restore_differences = _describe(catalog.diff(source_snap, copy_snap))
+        if result.restore_differences:
+            result.migrations = [_not_run(m) for m in pending]
+            return _done(result, started)
+        with connect(copy) as conn:
+            history.ensure_tables(conn)  # as the first migrate would; not part of the snapshots
+        result.migrations = _run_and_roll_back(copy, migrations_dir, options, pending, say)
     return _done(result, started)
-
-
-def _stand_in_extensions(server: LocalServer, folder: Path) -> None:
-    """Name the sandbox's SQL-only uuid-ossp and pgcrypto (PostgreSQL 18's extension_control_path)."""
-    if server.binaries.major < 18:
-        return
-    ext = install_stand_ins(folder)
-    with open(server.data_dir / "postgresql.conf", "a", encoding="utf-8") as fh:
-        fh.write(f"\nextension_control_path = '$system{os.pathsep}{str(ext).replace(chr(39), chr(39) * 2)}'\n")
-
-
-# Privileges a newer server gives an owner by default (PostgreSQL 17: MAINTAIN on tables):
-# after a restore across versions they differ without anyone having granted anything.
-_NEW_OWNER_PRIVILEGES = re.compile(r"(?:, )?<owner> MAINTAIN(?: WITH GRANT OPTION)?")
-
-
-def _across_versions(snap: catalog.CatalogSnapshot) -> catalog.CatalogSnapshot:
-    """A snapshot without what differs between server versions by default alone."""
-    objects = {}
-    for key, value in snap.objects.items():
-        if key.startswith("grant "):
-            value = _NEW_OWNER_PRIVILEGES.sub("", value).lstrip(", ")
-        objects[key] = value
-    return catalog.CatalogSnapshot(objects)
 
 
 def _done(result: RehearsalResult, started: float) -> RehearsalResult:

@@ -1,0 +1,31 @@
+"""The one table of CI output formats: which renderer writes each, and which commands offer it.
+
+A command builds a CheckRun (app/report/checks.py) and asks here; no command knows a format.
+Renderers are imported when chosen, so `status` does not load the XML library.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from app.report.checks import CheckRun
+
+# name -> (module with render(CheckRun) -> str, the commands that offer it; None: every one)
+FORMATS: dict[str, tuple[str, frozenset[str] | None]] = {
+    "junit": ("app.report.junit", None),
+    "github": ("app.report.github", None),
+    "sarif": ("app.report.sarif", frozenset({"lint"})),
+}
+
+TEXT = "text"  # the human output, the default
+
+
+def names_for(command: str) -> list[str]:
+    """The formats a command offers, `text` first."""
+    return [TEXT, *(n for n, (_, only) in FORMATS.items() if only is None or command in only)]
+
+
+def render(name: str, run: CheckRun) -> str:
+    """The document of format `name` for a run."""
+    module, _ = FORMATS[name]
+    return str(importlib.import_module(module).render(run))
