@@ -33,6 +33,7 @@ from app.gui.charts import ChartsPanel
 from app.gui.crash import BugReport
 from app.gui.details import DetailsTabs
 from app.gui.error_panel import ErrorPanel
+from app.gui.find_bar import Findable
 from app.gui.migration_view import MigrationList
 from app.gui.progress_panel import LogPanel, ProgressPanel
 from app.gui.settings import read_bool, read_str, recall_dsn
@@ -108,6 +109,9 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         geometry = settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+        side = settings.value("window/side_splitter")
+        if side is not None:
+            self.top_splitter.restoreState(side)
         state = settings.value("window/splitter")
         if state is not None:
             self.splitter.restoreState(state)
@@ -219,11 +223,13 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         self.charts = ChartsPanel()
         self.details.addTab(self.charts, "Charts")
         self.details.addTab(self.cards.reasons, "Health")
-        top = QSplitter(Qt.Orientation.Horizontal)
+        self.top_splitter = top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.list)
         top.addWidget(self.details)
-        top.setStretchFactor(0, 3)
-        top.setStretchFactor(1, 2)
+        # The SQL side gets the larger share: a migration's lines are wider than its name and state.
+        top.setStretchFactor(0, 2)
+        top.setStretchFactor(1, 3)
+        top.setSizes([420, 630])
         self.progress = ProgressPanel()
         self.progress.cancel_requested.connect(self.cancel)
         self.log = LogPanel()
@@ -231,7 +237,7 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         bl = QVBoxLayout(bottom)
         bl.setContentsMargins(0, 0, 0, 0)
         bl.addWidget(self.progress)
-        bl.addWidget(self.log, 1)
+        bl.addWidget(Findable(self.log), 1)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
         self.splitter.addWidget(bottom)
@@ -542,6 +548,7 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
             return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.settings.setValue("window/side_splitter", self.top_splitter.saveState())
         self.settings.sync()
         self.controller.shutdown(5000)
         src.stop_sandbox_if_started()

@@ -1,14 +1,16 @@
-"""A read-only SQL viewer with PostgreSQL syntax highlighting (QSyntaxHighlighter)."""
+"""A read-only SQL viewer with PostgreSQL syntax highlighting (QSyntaxHighlighter) and line numbers."""
 
 from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
     QFontDatabase,
+    QPainter,
+    QPaintEvent,
     QSyntaxHighlighter,
     QTextCharFormat,
     QTextCursor,
@@ -103,8 +105,22 @@ def _inside_string(text: str, pos: int) -> bool:
     return text.count("'", 0, pos) % 2 == 1
 
 
+class _Gutter(QWidget):
+    """The line numbers left of the text, painted by the view."""
+
+    def __init__(self, view: SqlView) -> None:
+        super().__init__(view)
+        self.view = view
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.view.gutter_width(), 0)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        self.view.paint_gutter(event)
+
+
 class SqlView(QPlainTextEdit):
-    """Read-only, monospaced, highlighted SQL; can mark one line (an error's line)."""
+    """Read-only, monospaced, highlighted SQL with line numbers; can mark one line (an error's line)."""
 
     def __init__(self, parent: QWidget | None = None, placeholder: str = "") -> None:
         super().__init__(parent)
@@ -115,6 +131,48 @@ class SqlView(QPlainTextEdit):
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                      | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.highlighter = SqlHighlighter(self.document())
+        self.gutter = _Gutter(self)
+        self.blockCountChanged.connect(self._fit_gutter)
+        self.updateRequest.connect(self._scroll_gutter)
+        self._fit_gutter()
+
+    def gutter_width(self) -> int:
+        """Room for the widest line number (at least three digits, so it rarely changes)."""
+        digits = max(3, len(str(self.blockCount())))
+        return 10 + self.fontMetrics().horizontalAdvance("9") * digits
+
+    def _fit_gutter(self, _count: int = 0) -> None:
+        self.setViewportMargins(self.gutter_width(), 0, 0, 0)
+
+    def _scroll_gutter(self, rect: QRect, dy: int) -> None:
+        if dy:
+            self.gutter.scroll(0, dy)
+        else:
+            self.gutter.update(0, rect.y(), self.gutter.width(), rect.height())
+
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        r = self.contentsRect()
+        self.gutter.setGeometry(QRect(r.left(), r.top(), self.gutter_width(), r.height()))
+
+    def paint_gutter(self, event: QPaintEvent) -> None:
+        """Paint the numbers of the visible lines (theme colours: muted on code_bg, AA contrast)."""
+        t = current()
+        painter = QPainter(self.gutter)
+        painter.fillRect(event.rect(), QColor(t.code_bg))
+        painter.setPen(QColor(t.muted))
+        painter.setFont(self.font())
+        block = self.firstVisibleBlock()
+        top = round(self.blockBoundingGeometry(block).translated(self.contentOffset()).top())
+        height = self.fontMetrics().height()
+        width = self.gutter.width() - 5
+        while block.isValid() and top <= event.rect().bottom():
+            bottom = top + round(self.blockBoundingRect(block).height())
+            if block.isVisible() and bottom >= event.rect().top():
+                painter.drawText(0, top, width, height, Qt.AlignmentFlag.AlignRight, str(block.blockNumber() + 1))
+            block = block.next()
+            top = bottom
+        painter.end()
 
     def show_sql(self, sql: str | None, mark_line: int | None = None) -> None:
         """Show SQL (None: empty, the placeholder shows) and optionally mark a 1-based line."""
