@@ -20,6 +20,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
 from app.core.text import visible
+from app.gui.sql_tokens import Span, spans, spans_by_line
 
 _KEYWORDS = (  # noqa: SIM905 - words in lines read better than a 90-item list
     "ADD ALTER AND AS ASC BEGIN BETWEEN BY CASCADE CASE CHECK COLUMN COMMENT COMMIT CONCURRENTLY CONSTRAINT "
@@ -48,32 +49,74 @@ from app.gui.theme import current  # noqa: E402
 
 
 class SqlHighlighter(QSyntaxHighlighter):
-    """Keywords, types, strings, numbers, comments; `-- ROLLBACK:` directives stand out."""
+    """Keywords, types, strings, numbers, comments; `-- ROLLBACK:` directives stand out.
+
+    The whole text is scanned once by PostgreSQL's scanner (app/gui/sql_tokens.py) before it is
+    shown, and each line takes its spans from that. When the scanner refuses the text (an
+    unterminated string or comment), each line is scanned alone, and a line it refuses too is
+    coloured by the regex list below, which tracks block comments across lines.
+    """
 
     def __init__(self, document: QTextDocument) -> None:
         super().__init__(document)
+        self._lines: list[list[Span]] | None = None
+        self._scanned_length = -1
         self.restyle(rehighlight=False)
+
+    def prepare(self, text: str) -> None:
+        """Scan the text about to be shown (call before setPlainText with the same text)."""
+        self._lines = spans_by_line(text)
+        self._scanned_length = len(text)
+
+    @property
+    def scanned(self) -> bool:
+        """Whether the shown text was coloured from one scan of the whole (not line by line)."""
+        return self._lines is not None and self._scanned_length == self.document().characterCount() - 1
 
     def restyle(self, *, rehighlight: bool = True) -> None:
         """Take the current theme's colours (after a theme switch, the text is coloured again)."""
         t = current()
+        self._formats = {
+            "sql_keyword": _fmt(t.sql_keyword, bold=True), "sql_type": _fmt(t.sql_type),
+            "sql_number": _fmt(t.sql_number), "sql_string": _fmt(t.sql_string), "sql_ident": _fmt(t.sql_ident),
+            "sql_dollar": _fmt(t.sql_dollar, bold=True), "sql_comment": _fmt(t.sql_comment, italic=True),
+            "sql_directive": _fmt(t.sql_directive, bold=True),
+        }
         self._rules = [
-            (re.compile(r"\b(?:" + "|".join(_KEYWORDS) + r")\b", re.IGNORECASE), _fmt(t.sql_keyword, bold=True)),
-            (re.compile(r"\b(?:" + "|".join(_TYPES) + r")\b", re.IGNORECASE), _fmt(t.sql_type)),
-            (re.compile(r"\b\d+(?:\.\d+)?\b"), _fmt(t.sql_number)),
-            (re.compile(r"'(?:[^']|'')*'"), _fmt(t.sql_string)),
-            (re.compile(r'"(?:[^"]|"")*"'), _fmt(t.sql_ident)),
-            (re.compile(r"\$[A-Za-z_]*\$"), _fmt(t.sql_dollar, bold=True)),
+            (re.compile(r"\b(?:" + "|".join(_KEYWORDS) + r")\b", re.IGNORECASE), self._formats["sql_keyword"]),
+            (re.compile(r"\b(?:" + "|".join(_TYPES) + r")\b", re.IGNORECASE), self._formats["sql_type"]),
+            (re.compile(r"\b\d+(?:\.\d+)?\b"), self._formats["sql_number"]),
+            (re.compile(r"'(?:[^']|'')*'"), self._formats["sql_string"]),
+            (re.compile(r'"(?:[^"]|"")*"'), self._formats["sql_ident"]),
+            (re.compile(r"\$[A-Za-z_]*\$"), self._formats["sql_dollar"]),
         ]
-        self._comment = _fmt(t.sql_comment, italic=True)
-        self._directive = _fmt(t.sql_directive, bold=True)
-        if rehighlight:
-            self.rehighlight()
+        self._comment = self._formats["sql_comment"]
+        self._directive = self._formats["sql_directive"]
         self._line_comment = re.compile(r"--.*$")
         self._directive_re = re.compile(r"--\s*(?:ROLLBACK\b|tidemark:)", re.IGNORECASE)
+        if rehighlight:
+            self.rehighlight()
 
     def highlightBlock(self, text: str) -> None:
-        """Colour one line; block comments carry over lines through the block state."""
+        """Colour one line from the scan of the whole text, or of this line, or by the regex list."""
+        if self.scanned:
+            assert self._lines is not None
+            n = self.currentBlock().blockNumber()
+            if n < len(self._lines):
+                for start, end, role in self._lines[n]:
+                    self.setFormat(start, end - start, self._formats[role])
+            return
+        if self.previousBlockState() != 1:
+            alone = spans(text)
+            if alone is not None:
+                self.setCurrentBlockState(0)
+                for start, end, role in alone:
+                    self.setFormat(start, end - start, self._formats[role])
+                return
+        self._regex_block(text)
+
+    def _regex_block(self, text: str) -> None:
+        """The fallback: colour one line by regex; block comments carry over lines through the block state."""
         for pattern, fmt in self._rules:
             for m in pattern.finditer(text):
                 self.setFormat(m.start(), m.end() - m.start(), fmt)
@@ -176,7 +219,9 @@ class SqlView(QPlainTextEdit):
 
     def show_sql(self, sql: str | None, mark_line: int | None = None) -> None:
         """Show SQL (None: empty, the placeholder shows) and optionally mark a 1-based line."""
-        self.setPlainText(visible(sql or ""))  # controls shown (lines kept: mark_line still fits)
+        shown = visible(sql or "")  # controls shown (lines kept: mark_line still fits)
+        self.highlighter.prepare(shown)
+        self.setPlainText(shown)
         self.mark_line(mark_line)
 
     def mark_line(self, line: int | None) -> None:
