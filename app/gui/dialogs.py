@@ -184,6 +184,10 @@ class HistoryModel(QAbstractTableModel):
         """Rows."""
         return 0 if parent.isValid() else len(self._events)
 
+    def event_at(self, row: int) -> Any:
+        """The event on a row."""
+        return self._events[row]
+
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         """Columns."""
         return 0 if parent.isValid() else len(_HISTORY_COLUMNS)
@@ -269,7 +273,8 @@ class RehearsalDialog(QDialog):
 class HistoryDialog(QDialog):
     """The audit trail with rollbacks, newest first."""
 
-    def __init__(self, events: list[Any], environment: str, parent: QWidget | None = None) -> None:
+    def __init__(self, events: list[Any], environment: str, parent: QWidget | None = None, *,
+                 focus: str | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"History of {environment}")
         self.resize(1000, 560)
@@ -291,3 +296,14 @@ class HistoryDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
+        if focus is not None:  # Show in history: the migration's newest event selected, in view
+            self.select_migration(focus)
+
+    def select_migration(self, name: str) -> bool:
+        """Select the newest event of a migration; False when it has none."""
+        for row in range(self.model.rowCount()):
+            if self.model.event_at(row).migration_name == name:
+                self.table.selectRow(row)
+                self.table.scrollTo(self.model.index(row, 0))
+                return True
+        return False

@@ -35,6 +35,7 @@ from app.gui.details import DetailsTabs
 from app.gui.error_panel import ErrorPanel
 from app.gui.find_bar import Findable
 from app.gui.migration_view import MigrationList
+from app.gui.plural import count
 from app.gui.progress_panel import LogPanel, ProgressPanel
 from app.gui.settings import read_bool, read_str, recall_dsn
 from app.gui.window_actions import WindowActions
@@ -248,6 +249,9 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         from app.gui.menus import build_menus
 
         build_menus(self)
+        from app.gui.context_menus import install_list_menu
+
+        install_list_menu(self)
         self.statusBar().showMessage("Ready")
         self._update_actions()
 
@@ -525,7 +529,7 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         if not status.history_exists:
             self.log.add("no history tables yet: the first run creates them")
         counts = ", ".join(f"{n} {state}" for state, n in status.counts.items() if n)
-        self.statusBar().showMessage(f"{len(status.migrations)} migrations · health {status.health.value}")
+        self.statusBar().showMessage(f"{count(len(status.migrations), 'migration')} · health {status.health.value}")
         self.log.add(f"status of {self.source.name if self.source else ''}: {counts or 'no migrations'}; "
                      f"health {status.health.value}")
         self.snapshot_shown.emit(snapshot)

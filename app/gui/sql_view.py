@@ -217,6 +217,14 @@ class SqlView(QPlainTextEdit):
             top = bottom
         painter.end()
 
+    def contextMenuEvent(self, event: object) -> None:
+        """Copy, Select all, Copy all and Find (app/gui/context_menus.py)."""
+        from app.gui.context_menus import sql_menu
+
+        menu = sql_menu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(event.globalPos())  # type: ignore[attr-defined]
+
     def show_sql(self, sql: str | None, mark_line: int | None = None) -> None:
         """Show SQL (None: empty, the placeholder shows) and optionally mark a 1-based line."""
         shown = visible(sql or "")  # controls shown (lines kept: mark_line still fits)
