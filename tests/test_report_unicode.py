@@ -49,6 +49,7 @@ def test_pdf_names_in_cyrillic_greek_and_accented_latin_read_back(database: Data
         assert title in text, f"{script}: {title!r} not read back"
     assert "ждёт очереди" in text
     assert "?" not in text, "no character replaced by ?"
+    assert "4 migrations: 3 applied, 1 pending" in text and "- 1 batch, 0 rollbacks" in text
 
 
 @pytest.mark.skipif(pdf_fonts.cjk_font() is None,

@@ -99,9 +99,13 @@ def render(report: Report) -> bytes:
     pdf.ln(4)
 
     c, p = report.counts, report.performance
-    text(10, f"{c['total']} migrations: {c['applied']} applied, {c['pending']} pending, {c['modified']} modified, "
-             f"{c['missing']} missing, {c['failed']} failed - {len(report.batches)} batches, "
-             f"{len(report.rollbacks)} rollbacks", bold=True)
+    def n(count: int, word: str, many: str) -> str:
+        return f"{count} {word if count == 1 else many}"
+
+    text(10, f"{n(c['total'], 'migration', 'migrations')}: {c['applied']} applied, {c['pending']} pending, "
+             f"{c['modified']} modified, {c['missing']} missing, {c['failed']} failed - "
+             f"{n(len(report.batches), 'batch', 'batches')}, {n(len(report.rollbacks), 'rollback', 'rollbacks')}",
+         bold=True)
     text(10, f"Execution time: total {duration(p.total_ms) or '0 ms'}, average {duration(p.average_ms) or '0 ms'}, "
              f"median {duration(p.median_ms) or '0 ms'} over {p.measured} timed migrations")
 
