@@ -88,6 +88,10 @@ class FindBar(QWidget):
         self.view.setExtraSelections([s for s in self.view.extraSelections() if not s.format.hasProperty(_MARK)])
         self.view.setFocus()
 
+    def refresh(self) -> None:
+        """Mark and count again (the text changed under the bar)."""
+        self._mark()
+
     def find_next(self) -> bool:
         return self._find(backward=False)
 
@@ -159,12 +163,19 @@ _MARK = 0x100100  # a QTextFormat user property: this extra selection is a find 
 
 
 class Findable(QWidget):
-    """A text view with its find bar below it."""
+    """A text view with its find bar below it.
 
-    def __init__(self, view: QPlainTextEdit, parent: QWidget | None = None) -> None:
+    `follow`: when the view's text is replaced (another migration's SQL), an open bar marks and
+    counts again. Not for the log, which grows many times a second during a run: there the
+    count is brought up to date by the next search.
+    """
+
+    def __init__(self, view: QPlainTextEdit, parent: QWidget | None = None, *, follow: bool = True) -> None:
         super().__init__(parent)
         self.view = view
         self.bar = FindBar(view)
+        if follow:
+            view.textChanged.connect(lambda: self.bar.isVisible() and self.bar.refresh())
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)

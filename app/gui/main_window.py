@@ -238,7 +238,7 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         bl = QVBoxLayout(bottom)
         bl.setContentsMargins(0, 0, 0, 0)
         bl.addWidget(self.progress)
-        bl.addWidget(Findable(self.log), 1)
+        bl.addWidget(Findable(self.log, follow=False), 1)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
         self.splitter.addWidget(bottom)

@@ -148,6 +148,9 @@ def _inside_string(text: str, pos: int) -> bool:
     return text.count("'", 0, pos) % 2 == 1
 
 
+_ERROR_LINE = 0x100101  # a QTextFormat user property: this extra selection is the marked line
+
+
 class _Gutter(QWidget):
     """The line numbers left of the text, painted by the view."""
 
@@ -234,17 +237,20 @@ class SqlView(QPlainTextEdit):
 
     def mark_line(self, line: int | None) -> None:
         """Highlight a 1-based line and scroll to it."""
+        others = [x for x in self.extraSelections() if not x.format.hasProperty(_ERROR_LINE)]  # find marks stay
         if line is None or line < 1:
-            self.setExtraSelections([])
+            self.setExtraSelections(others)
             return
         block = self.document().findBlockByNumber(line - 1)
         if not block.isValid():
+            self.setExtraSelections(others)
             return
         sel = QTextEdit.ExtraSelection()
         sel.format.setBackground(QColor(current().error_bg))
         sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
+        sel.format.setProperty(_ERROR_LINE, True)
         cursor = QTextCursor(block)
         sel.cursor = cursor
-        self.setExtraSelections([sel])
+        self.setExtraSelections([sel, *others])
         self.setTextCursor(cursor)
         self.centerCursor()

@@ -81,11 +81,14 @@ def cjk_font() -> tuple[Path, int] | None:
 
 def install(pdf: Any) -> str:
     """Register the report's fonts on an FPDF; returns the family to use ("helvetica" without ours)."""
-    regular, bold = static_instance(400), static_instance(700)
-    if regular is None or bold is None:
+    source = noto_sans()
+    if source is None:
         return "helvetica"
-    pdf.add_font(FAMILY, "", regular)
-    pdf.add_font(FAMILY, "B", bold)
+    for style, weight in (("", 400), ("B", 700)):
+        try:
+            pdf.add_font(FAMILY, style, static_instance(weight))
+        except OSError:  # the data folder cannot be written: fpdf2 instances it for this report only
+            pdf.add_font(FAMILY, style, source, variations={"wght": weight, "wdth": 100})
     cjk = cjk_font()
     if cjk is not None:
         path, index = cjk

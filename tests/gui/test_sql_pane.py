@@ -70,6 +70,16 @@ def test_find_in_sql_pane_next_previous_and_escape(qtbot, make_window: WindowFac
     bar.field.setFocus()
     qtbot.keyClicks(bar.field, "_nothing")
     assert bar.matches == "no match"
+    bar.field.setText("users")
+    assert bar.matches == "1 of 4"
+    # Another migration's SQL under the open bar: counted and marked again.
+    migrations.add("other", "SELECT 1 FROM users;\n")
+    window.refresh()
+    qtbot.waitUntil(lambda: window.list.select_version("20260101000002"), timeout=DEADLINE_MS)
+    qtbot.waitUntil(lambda: "FROM users" in sql.toPlainText(), timeout=DEADLINE_MS)
+    assert bar.matches == "1 match"
+    assert len([s for s in sql.extraSelections() if s.format.hasProperty(0x100100)]) == 1
+    bar.field.setFocus()
     qtbot.keyClick(bar.field, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not bar.isVisible() and sql.hasFocus(), timeout=DEADLINE_MS)
     assert not [s for s in sql.extraSelections() if s.format.hasProperty(0x100100)], "marks go with the bar"
