@@ -135,23 +135,27 @@ def handle_history(args: argparse.Namespace, out: Output) -> int:
     if not events:
         out.line("no history yet")
         return 0
-    rows = [("WHEN", "EVENT", "MIGRATION", "BATCH", "TIME", "BY", "FROM")]
-    for e in events:
+    from app.core.text import visible
+    from app.history_words import event_words
+
+    # Newest first, as a DBA reads an audit trail; the reason (or the error) on its row, last, so a
+    # long one runs on to the right instead of pushing the other columns.
+    rows = [("WHEN", "EVENT", "MIGRATION", "BATCH", "TIME", "BY", "FROM", "REASON / ERROR")]
+    for e in reversed(events):
         by = e.db_user or ""
         if e.os_user:
             by += f" ({e.os_user})"
-        rows.append((f"{e.at:%Y-%m-%d %H:%M:%S}", e.event, e.migration_name or "", e.batch_id or "",
-                     f"{e.execution_time_ms} ms" if e.execution_time_ms is not None else "", by,
-                     e.client_host or ""))
+        why = e.reason or ""
+        if e.error_message:
+            where = f"{e.error_file}:{e.error_line}: " if e.error_file and e.error_line else ""
+            why = f"{why}; {where}{e.error_message}" if why else f"{where}{e.error_message}"
+        rows.append(tuple(visible(c) for c in (
+            f"{e.at:%Y-%m-%d %H:%M:%S}" if e.at else "", event_words(e.event), e.migration_name or "",
+            e.batch_id or "", f"{e.execution_time_ms} ms" if e.execution_time_ms is not None else "", by,
+            e.client_host or "", " ".join(why.split()))))  # one line: a multi-line error folded
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         out.line("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-    for e in events:
-        if e.reason:
-            out.line(f"  {e.at:%Y-%m-%d %H:%M:%S} {e.event} {e.migration_name}: reason: {e.reason}")
-        if e.error_message:
-            where = f"{e.error_file}:{e.error_line}" if e.error_line else (e.error_file or "")
-            out.line(f"  {e.at:%Y-%m-%d %H:%M:%S} {e.event} {e.migration_name}: {where} {e.error_message}")
     return 0
 
 

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QComboBox, QSizePolicy, QVBoxLayout, QWidget
 
 from app.core.status import MigrationInfo
 from app.gui.migration_model import format_ms
+from app.gui.plural import count
 from app.gui.theme import current
 
 MODES = ("Execution time per migration", "Slowest migrations", "Time per batch")
@@ -89,7 +90,7 @@ class BarChart(QWidget):
         p.drawText(int(area.left()), self.height() - 4, self._bars[0][0])
         last = self._bars[-1][0]
         p.drawText(int(area.right() - fm.horizontalAdvance(last)), self.height() - 4, last)
-        caption = f"{n} migrations, in version order"
+        caption = f"{count(n, 'migration')}, in version order"
         p.drawText(int(area.center().x() - fm.horizontalAdvance(caption) / 2), self.height() - 4, caption)
 
     def _paint_rows(self, p: QPainter, fm: QFontMetrics) -> None:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.plural import count
 from app.gui.sources import Source
 from app.gui.theme import current, state_colour
 
@@ -145,7 +146,8 @@ class CompareDialog(QDialog):
         self.comparison = comparison
         e = html.escape
         n_diff = len(comparison.differing_rows)
-        lines = [f"<b>{len(comparison.matrix)} migrations</b> across {len(comparison.environments)} environments: "
+        lines = [f"<b>{count(len(comparison.matrix), 'migration')}</b> across "
+                 f"{count(len(comparison.environments), 'environment')}: "
                  + (f"<span style='color:{current().error}'><b>{n_diff} differ</b></span> (shaded)." if n_diff
                     else f"<span style='color:{current().ok}'>all agree</span>.")]
         for env in comparison.environments:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QTabWidget, QTextBrowser, QWidget
 
 from app.core.status import MigrationInfo, State
+from app.gui.find_bar import Findable
 from app.gui.migration_model import format_ms
 from app.gui.sql_view import SqlView
 from app.gui.theme import current, state_colour
@@ -84,8 +85,8 @@ class DetailsTabs(QTabWidget):
         self.rollback = SqlView(placeholder="Select an applied migration to see its stored rollback SQL.")
         self.info = QTextBrowser()
         self.info.setPlaceholderText("Select a migration.")
-        self.addTab(self.sql, "SQL")
-        self.addTab(self.rollback, "Rollback SQL")
+        self.addTab(Findable(self.sql), "SQL")
+        self.addTab(Findable(self.rollback), "Rollback SQL")
         self.addTab(self.info, "Details")
 
     def show_migration(self, m: MigrationInfo | None, stored: StoredSql | None) -> None:

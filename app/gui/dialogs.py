@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from app.core.results import RunResult
 from app.core.text import visible
 from app.gui.theme import current
+from app.history_words import event_words
 
 
 def dry_run_html(result: RunResult) -> str:
@@ -183,6 +184,10 @@ class HistoryModel(QAbstractTableModel):
         """Rows."""
         return 0 if parent.isValid() else len(self._events)
 
+    def event_at(self, row: int) -> Any:
+        """The event on a row."""
+        return self._events[row]
+
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         """Columns."""
         return 0 if parent.isValid() else len(_HISTORY_COLUMNS)
@@ -205,14 +210,14 @@ class HistoryModel(QAbstractTableModel):
             return QColor({"failed": t.error, "rolled_back": t.magenta, "cancelled": t.warn, "interrupted": t.warn,
                            "applied": t.ok}.get(ev.event, t.text))
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == len(_HISTORY_COLUMNS) - 1:
-            return self.data(index)
+            return _why(ev) or None
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         col = index.column()
         if col == 0:
             return ev.at.strftime("%Y-%m-%d %H:%M:%S") if ev.at else ""
         if col == 1:
-            return ev.event
+            return event_words(ev.event)
         if col == 2:
             return visible(ev.migration_name or "")
         if col == 3:
@@ -225,10 +230,16 @@ class HistoryModel(QAbstractTableModel):
             return ev.db_user or ""
         if col == 6:
             return f"{ev.os_user or ''}@{ev.client_host or ''}" if ev.os_user or ev.client_host else ""
-        if ev.error_message:  # the server's words, and a reason typed by someone: controls shown
-            where = f"{ev.error_file}:{ev.error_line}: " if ev.error_file and ev.error_line else ""
-            return visible(f"{where}{ev.error_message}")
-        return visible(ev.reason or "")
+        return " ".join(_why(ev).split())  # on one line; the tooltip has it whole
+
+
+def _why(ev: Any) -> str:
+    """The reason typed by someone, then the server's error (controls shown)."""
+    why = ev.reason or ""
+    if ev.error_message:
+        where = f"{ev.error_file}:{ev.error_line}: " if ev.error_file and ev.error_line else ""
+        why = f"{why}; {where}{ev.error_message}" if why else f"{where}{ev.error_message}"
+    return visible(why)
 
 
 class RehearsalDialog(QDialog):
@@ -262,7 +273,8 @@ class RehearsalDialog(QDialog):
 class HistoryDialog(QDialog):
     """The audit trail with rollbacks, newest first."""
 
-    def __init__(self, events: list[Any], environment: str, parent: QWidget | None = None) -> None:
+    def __init__(self, events: list[Any], environment: str, parent: QWidget | None = None, *,
+                 focus: str | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"History of {environment}")
         self.resize(1000, 560)
@@ -277,9 +289,21 @@ class HistoryDialog(QDialog):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel(f"{len(events)} events, newest first: applies, rollbacks, failures, baselines and "
-                             "repairs. Hover an error to read all of it."))
+        count = f"{len(events)} event{'' if len(events) == 1 else 's'}"
+        lay.addWidget(QLabel(f"{count}, newest first: applies, rollbacks, failures, baselines and repairs, "
+                             "each with its reason or error. Hover one to read all of it."))
         lay.addWidget(self.table)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
+        if focus is not None:  # Show in history: the migration's newest event selected, in view
+            self.select_migration(focus)
+
+    def select_migration(self, name: str) -> bool:
+        """Select the newest event of a migration; False when it has none."""
+        for row in range(self.model.rowCount()):
+            if self.model.event_at(row).migration_name == name:
+                self.table.selectRow(row)
+                self.table.scrollTo(self.model.index(row, 0))
+                return True
+        return False

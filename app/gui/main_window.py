@@ -33,7 +33,9 @@ from app.gui.charts import ChartsPanel
 from app.gui.crash import BugReport
 from app.gui.details import DetailsTabs
 from app.gui.error_panel import ErrorPanel
+from app.gui.find_bar import Findable
 from app.gui.migration_view import MigrationList
+from app.gui.plural import count
 from app.gui.progress_panel import LogPanel, ProgressPanel
 from app.gui.settings import read_bool, read_str, recall_dsn
 from app.gui.window_actions import WindowActions
@@ -108,6 +110,9 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         geometry = settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+        side = settings.value("window/side_splitter")
+        if side is not None:
+            self.top_splitter.restoreState(side)
         state = settings.value("window/splitter")
         if state is not None:
             self.splitter.restoreState(state)
@@ -219,11 +224,13 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         self.charts = ChartsPanel()
         self.details.addTab(self.charts, "Charts")
         self.details.addTab(self.cards.reasons, "Health")
-        top = QSplitter(Qt.Orientation.Horizontal)
+        self.top_splitter = top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.list)
         top.addWidget(self.details)
-        top.setStretchFactor(0, 3)
-        top.setStretchFactor(1, 2)
+        # The SQL side gets the larger share: a migration's lines are wider than its name and state.
+        top.setStretchFactor(0, 2)
+        top.setStretchFactor(1, 3)
+        top.setSizes([420, 630])
         self.progress = ProgressPanel()
         self.progress.cancel_requested.connect(self.cancel)
         self.log = LogPanel()
@@ -231,7 +238,7 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         bl = QVBoxLayout(bottom)
         bl.setContentsMargins(0, 0, 0, 0)
         bl.addWidget(self.progress)
-        bl.addWidget(self.log, 1)
+        bl.addWidget(Findable(self.log, follow=False), 1)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
         self.splitter.addWidget(bottom)
@@ -242,6 +249,9 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         from app.gui.menus import build_menus
 
         build_menus(self)
+        from app.gui.context_menus import install_list_menu
+
+        install_list_menu(self)
         self.statusBar().showMessage("Ready")
         self._update_actions()
 
@@ -527,7 +537,7 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         if not status.history_exists:
             self.log.add("no history tables yet: the first run creates them")
         counts = ", ".join(f"{n} {state}" for state, n in status.counts.items() if n)
-        self.statusBar().showMessage(f"{len(status.migrations)} migrations · health {status.health.value}")
+        self.statusBar().showMessage(f"{count(len(status.migrations), 'migration')} · health {status.health.value}")
         self.log.add(f"status of {self.source.name if self.source else ''}: {counts or 'no migrations'}; "
                      f"health {status.health.value}")
         self.snapshot_shown.emit(snapshot)
@@ -550,6 +560,7 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
             return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.settings.setValue("window/side_splitter", self.top_splitter.saveState())
         self.settings.sync()
         self.controller.shutdown(5000)
         src.stop_sandbox_if_started()

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMenu, QMessageBox, QTextBrowser, QVBoxLayout, QWidget
 
+from app.gui.find_bar import find_again, find_or_filter
+
 if TYPE_CHECKING:
     from app.gui.main_window import MainWindow
 
@@ -26,6 +28,8 @@ SHORTCUTS = {
     "act_history": "Ctrl+H",
     "act_export": "Ctrl+E",
     "act_find": "Ctrl+F",
+    "act_find_next": "F3",
+    "act_find_prev": "Shift+F3",
     "act_quit": "Ctrl+Q",
     "act_shortcuts": "F1",
     "act_overview": "Ctrl+Shift+O",
@@ -37,8 +41,15 @@ def build_menus(w: MainWindow) -> None:
     """Create the menu-only actions and the menu bar (File, Edit, Migrations, Environment, Help)."""
     w.act_quit = QAction("&Quit", w)
     w.act_quit.triggered.connect(w.close)
-    w.act_find = QAction("&Find migration…", w)
-    w.act_find.triggered.connect(lambda: (w.list.search.setFocus(), w.list.search.selectAll()))
+    # Find acts where the focus is: in the SQL pane or the log it opens that pane's find bar;
+    # anywhere else it focuses the migration filter (the list's own "find").
+    w.act_find = QAction("&Find…", w)
+    w.act_find.setToolTip("Find in the focused SQL pane or log; elsewhere, filter the migrations")
+    w.act_find.triggered.connect(lambda: find_or_filter(w, w.list.search))
+    w.act_find_next = QAction("Find &next", w)
+    w.act_find_next.triggered.connect(lambda: find_again(w, backward=False))
+    w.act_find_prev = QAction("Find &previous", w)
+    w.act_find_prev.triggered.connect(lambda: find_again(w, backward=True))
     w.act_export = QAction("&Export report…", w)
     w.act_export.triggered.connect(w.export_button.showMenu)
     w.act_shortcuts = QAction("&Keyboard shortcuts", w)
@@ -64,6 +75,8 @@ def build_menus(w: MainWindow) -> None:
 
     edit = bar.addMenu("&Edit")
     edit.addAction(w.act_find)
+    edit.addAction(w.act_find_next)
+    edit.addAction(w.act_find_prev)
 
     runs = bar.addMenu("&Migrations")
     for a in (w.act_run, w.act_run_to, w.act_dry, w.act_rehearse):

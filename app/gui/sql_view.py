@@ -1,14 +1,16 @@
-"""A read-only SQL viewer with PostgreSQL syntax highlighting (QSyntaxHighlighter)."""
+"""A read-only SQL viewer with PostgreSQL syntax highlighting (QSyntaxHighlighter) and line numbers."""
 
 from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
     QFontDatabase,
+    QPainter,
+    QPaintEvent,
     QSyntaxHighlighter,
     QTextCharFormat,
     QTextCursor,
@@ -18,6 +20,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
 from app.core.text import visible
+from app.gui.sql_tokens import Span, spans, spans_by_line
 
 _KEYWORDS = (  # noqa: SIM905 - words in lines read better than a 90-item list
     "ADD ALTER AND AS ASC BEGIN BETWEEN BY CASCADE CASE CHECK COLUMN COMMENT COMMIT CONCURRENTLY CONSTRAINT "
@@ -46,32 +49,74 @@ from app.gui.theme import current  # noqa: E402
 
 
 class SqlHighlighter(QSyntaxHighlighter):
-    """Keywords, types, strings, numbers, comments; `-- ROLLBACK:` directives stand out."""
+    """Keywords, types, strings, numbers, comments; `-- ROLLBACK:` directives stand out.
+
+    The whole text is scanned once by PostgreSQL's scanner (app/gui/sql_tokens.py) before it is
+    shown, and each line takes its spans from that. When the scanner refuses the text (an
+    unterminated string or comment), each line is scanned alone, and a line it refuses too is
+    coloured by the regex list below, which tracks block comments across lines.
+    """
 
     def __init__(self, document: QTextDocument) -> None:
         super().__init__(document)
+        self._lines: list[list[Span]] | None = None
+        self._scanned_length = -1
         self.restyle(rehighlight=False)
+
+    def prepare(self, text: str) -> None:
+        """Scan the text about to be shown (call before setPlainText with the same text)."""
+        self._lines = spans_by_line(text)
+        self._scanned_length = len(text)
+
+    @property
+    def scanned(self) -> bool:
+        """Whether the shown text was coloured from one scan of the whole (not line by line)."""
+        return self._lines is not None and self._scanned_length == self.document().characterCount() - 1
 
     def restyle(self, *, rehighlight: bool = True) -> None:
         """Take the current theme's colours (after a theme switch, the text is coloured again)."""
         t = current()
+        self._formats = {
+            "sql_keyword": _fmt(t.sql_keyword, bold=True), "sql_type": _fmt(t.sql_type),
+            "sql_number": _fmt(t.sql_number), "sql_string": _fmt(t.sql_string), "sql_ident": _fmt(t.sql_ident),
+            "sql_dollar": _fmt(t.sql_dollar, bold=True), "sql_comment": _fmt(t.sql_comment, italic=True),
+            "sql_directive": _fmt(t.sql_directive, bold=True),
+        }
         self._rules = [
-            (re.compile(r"\b(?:" + "|".join(_KEYWORDS) + r")\b", re.IGNORECASE), _fmt(t.sql_keyword, bold=True)),
-            (re.compile(r"\b(?:" + "|".join(_TYPES) + r")\b", re.IGNORECASE), _fmt(t.sql_type)),
-            (re.compile(r"\b\d+(?:\.\d+)?\b"), _fmt(t.sql_number)),
-            (re.compile(r"'(?:[^']|'')*'"), _fmt(t.sql_string)),
-            (re.compile(r'"(?:[^"]|"")*"'), _fmt(t.sql_ident)),
-            (re.compile(r"\$[A-Za-z_]*\$"), _fmt(t.sql_dollar, bold=True)),
+            (re.compile(r"\b(?:" + "|".join(_KEYWORDS) + r")\b", re.IGNORECASE), self._formats["sql_keyword"]),
+            (re.compile(r"\b(?:" + "|".join(_TYPES) + r")\b", re.IGNORECASE), self._formats["sql_type"]),
+            (re.compile(r"\b\d+(?:\.\d+)?\b"), self._formats["sql_number"]),
+            (re.compile(r"'(?:[^']|'')*'"), self._formats["sql_string"]),
+            (re.compile(r'"(?:[^"]|"")*"'), self._formats["sql_ident"]),
+            (re.compile(r"\$[A-Za-z_]*\$"), self._formats["sql_dollar"]),
         ]
-        self._comment = _fmt(t.sql_comment, italic=True)
-        self._directive = _fmt(t.sql_directive, bold=True)
-        if rehighlight:
-            self.rehighlight()
+        self._comment = self._formats["sql_comment"]
+        self._directive = self._formats["sql_directive"]
         self._line_comment = re.compile(r"--.*$")
         self._directive_re = re.compile(r"--\s*(?:ROLLBACK\b|tidemark:)", re.IGNORECASE)
+        if rehighlight:
+            self.rehighlight()
 
     def highlightBlock(self, text: str) -> None:
-        """Colour one line; block comments carry over lines through the block state."""
+        """Colour one line from the scan of the whole text, or of this line, or by the regex list."""
+        if self.scanned:
+            assert self._lines is not None
+            n = self.currentBlock().blockNumber()
+            if n < len(self._lines):
+                for start, end, role in self._lines[n]:
+                    self.setFormat(start, end - start, self._formats[role])
+            return
+        if self.previousBlockState() != 1:
+            alone = spans(text)
+            if alone is not None:
+                self.setCurrentBlockState(0)
+                for start, end, role in alone:
+                    self.setFormat(start, end - start, self._formats[role])
+                return
+        self._regex_block(text)
+
+    def _regex_block(self, text: str) -> None:
+        """The fallback: colour one line by regex; block comments carry over lines through the block state."""
         for pattern, fmt in self._rules:
             for m in pattern.finditer(text):
                 self.setFormat(m.start(), m.end() - m.start(), fmt)
@@ -103,8 +148,25 @@ def _inside_string(text: str, pos: int) -> bool:
     return text.count("'", 0, pos) % 2 == 1
 
 
+_ERROR_LINE = 0x100101  # a QTextFormat user property: this extra selection is the marked line
+
+
+class _Gutter(QWidget):
+    """The line numbers left of the text, painted by the view."""
+
+    def __init__(self, view: SqlView) -> None:
+        super().__init__(view)
+        self.view = view
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.view.gutter_width(), 0)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        self.view.paint_gutter(event)
+
+
 class SqlView(QPlainTextEdit):
-    """Read-only, monospaced, highlighted SQL; can mark one line (an error's line)."""
+    """Read-only, monospaced, highlighted SQL with line numbers; can mark one line (an error's line)."""
 
     def __init__(self, parent: QWidget | None = None, placeholder: str = "") -> None:
         super().__init__(parent)
@@ -115,25 +177,80 @@ class SqlView(QPlainTextEdit):
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                      | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.highlighter = SqlHighlighter(self.document())
+        self.gutter = _Gutter(self)
+        self.blockCountChanged.connect(self._fit_gutter)
+        self.updateRequest.connect(self._scroll_gutter)
+        self._fit_gutter()
+
+    def gutter_width(self) -> int:
+        """Room for the widest line number (at least three digits, so it rarely changes)."""
+        digits = max(3, len(str(self.blockCount())))
+        return 10 + self.fontMetrics().horizontalAdvance("9") * digits
+
+    def _fit_gutter(self, _count: int = 0) -> None:
+        self.setViewportMargins(self.gutter_width(), 0, 0, 0)
+
+    def _scroll_gutter(self, rect: QRect, dy: int) -> None:
+        if dy:
+            self.gutter.scroll(0, dy)
+        else:
+            self.gutter.update(0, rect.y(), self.gutter.width(), rect.height())
+
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        r = self.contentsRect()
+        self.gutter.setGeometry(QRect(r.left(), r.top(), self.gutter_width(), r.height()))
+
+    def paint_gutter(self, event: QPaintEvent) -> None:
+        """Paint the numbers of the visible lines (theme colours: muted on code_bg, AA contrast)."""
+        t = current()
+        painter = QPainter(self.gutter)
+        painter.fillRect(event.rect(), QColor(t.code_bg))
+        painter.setPen(QColor(t.muted))
+        painter.setFont(self.font())
+        block = self.firstVisibleBlock()
+        top = round(self.blockBoundingGeometry(block).translated(self.contentOffset()).top())
+        height = self.fontMetrics().height()
+        width = self.gutter.width() - 5
+        while block.isValid() and top <= event.rect().bottom():
+            bottom = top + round(self.blockBoundingRect(block).height())
+            if block.isVisible() and bottom >= event.rect().top():
+                painter.drawText(0, top, width, height, Qt.AlignmentFlag.AlignRight, str(block.blockNumber() + 1))
+            block = block.next()
+            top = bottom
+        painter.end()
+
+    def contextMenuEvent(self, event: object) -> None:
+        """Copy, Select all, Copy all and Find (app/gui/context_menus.py)."""
+        from app.gui.context_menus import sql_menu
+
+        menu = sql_menu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(event.globalPos())  # type: ignore[attr-defined]
 
     def show_sql(self, sql: str | None, mark_line: int | None = None) -> None:
         """Show SQL (None: empty, the placeholder shows) and optionally mark a 1-based line."""
-        self.setPlainText(visible(sql or ""))  # controls shown (lines kept: mark_line still fits)
+        shown = visible(sql or "")  # controls shown (lines kept: mark_line still fits)
+        self.highlighter.prepare(shown)
+        self.setPlainText(shown)
         self.mark_line(mark_line)
 
     def mark_line(self, line: int | None) -> None:
         """Highlight a 1-based line and scroll to it."""
+        others = [x for x in self.extraSelections() if not x.format.hasProperty(_ERROR_LINE)]  # find marks stay
         if line is None or line < 1:
-            self.setExtraSelections([])
+            self.setExtraSelections(others)
             return
         block = self.document().findBlockByNumber(line - 1)
         if not block.isValid():
+            self.setExtraSelections(others)
             return
         sel = QTextEdit.ExtraSelection()
         sel.format.setBackground(QColor(current().error_bg))
         sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
+        sel.format.setProperty(_ERROR_LINE, True)
         cursor = QTextCursor(block)
         sel.cursor = cursor
-        self.setExtraSelections([sel])
+        self.setExtraSelections([sel, *others])
         self.setTextCursor(cursor)
         self.centerCursor()

@@ -155,8 +155,8 @@ TEXT_ON = {
              "chart_axis"),
     "window": ("text", "muted", "error", "ok", "warn"),
     "error_bg": ("text", "error"),
-    "warn_bg": ("text",),
-    "code_bg": ("text", "sql_keyword", "sql_string", "sql_comment"),
+    "code_bg": ("text", "muted", "sql_keyword", "sql_string", "sql_comment"),  # muted: line numbers
+    "warn_bg": ("text",),  # a find match
     "highlight": ("highlight_text",),
 }
 

@@ -6,6 +6,8 @@ nothing runs, then starts one job on the window's TaskController or opens a dial
 
 from __future__ import annotations
 
+import datetime as _dt
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +23,18 @@ if TYPE_CHECKING:
     from app.gui.main_window import MainWindow as _Window
 else:
     _Window = object
+
+
+def export_file_name(environment: str, ext: str, at: _dt.datetime | None = None) -> str:
+    """`tidemark-<environment>-<YYYYMMDD-HHMM>.<ext>`, the time in UTC as in the report itself.
+
+    An environment's name may hold anything (a DSN's `user@host:5432/db`, spaces, slashes,
+    non-ASCII): every run of other characters than letters, digits, `.`, `_` and `-` becomes one
+    `-`, so the name is one safe file name on every system (no folder, no hidden file).
+    """
+    when = (at or _dt.datetime.now(_dt.UTC)).astimezone(_dt.UTC)
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", environment).strip(".-") or "database"
+    return f"tidemark-{safe[:60]}-{when:%Y%m%d-%H%M}.{ext}"
 
 
 class WindowActions(_Window):
@@ -222,7 +236,7 @@ class WindowActions(_Window):
         if not fmt or self.source is None:
             return
         folder = Path(read_str(self.settings, "export/folder", str(Path.home())))
-        default = folder / f"tidemark-{self.source.name}.{fmt}"
+        default = folder / export_file_name(self.source.name, fmt)
         name, _ = QFileDialog.getSaveFileName(self, f"Export {fmt.upper()} report", str(default),
                                               f"{fmt.upper()} (*.{fmt})")
         if name:

@@ -12,6 +12,8 @@ from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QWidget
 
+from app.gui.plural import count
+
 if TYPE_CHECKING:
     from app.gui.main_window import MainWindow as _Window
 else:
@@ -47,7 +49,7 @@ class WindowResults(_Window):
             self.progress.stop(f"dry run: {len(payload.planned)} would run")
             self._show_dialog(DryRunDialog(payload, self.source.name if self.source else "", self))
         elif kind == "plan":
-            self.progress.stop(f"rollback planned: {len(payload.plan.planned)} migrations")
+            self.progress.stop(f"rollback planned: {count(len(payload.plan.planned), 'migration')}")
             self._confirm_rollback(payload)
         elif kind == "review":
             self._confirm_run(payload)
@@ -77,8 +79,9 @@ class WindowResults(_Window):
         elif kind == "history":
             from app.gui.dialogs import HistoryDialog
 
-            self.progress.stop(f"history: {len(payload)} events")
-            self._show_dialog(HistoryDialog(payload, self.source.name if self.source else "", self))
+            self.progress.stop(f"history: {len(payload)} event{'' if len(payload) == 1 else 's'}")
+            focus, self.history_focus = getattr(self, "history_focus", None), None  # context menu's Show in history
+            self._show_dialog(HistoryDialog(payload, self.source.name if self.source else "", self, focus=focus))
         elif kind == "export":
             self.progress.stop(f"report written: {payload.path}")
             self.log.add(f"{payload.fmt.upper()} report written to {payload.path}")
