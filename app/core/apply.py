@@ -445,7 +445,7 @@ def failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[State
         return connection_lost(p.file.name, exc.error, partial=bool(partial_ran))
     if exc.unit is LOCK_CHECK and isinstance(exc.error, pg_errors.DivisionByZero):
         return lock_lost(ctx, p, partial_ran[-1], partial_ran) if partial_ran else lock_lost(ctx, p)
-    info = server_error(exc.error, exc.unit, exc.script, p.file.path, p.file.text)
+    info = server_error(exc.error, exc.unit, exc.script, p.file.path, p.file.forward)  # offsets: of what ran
     if ctx.cancel.cancelled and isinstance(exc.error, pg_errors.QueryCanceled):
         _record(ctx, Event.FAILED if partial_ran else "cancelled", p, info)
         if partial_ran:

@@ -57,6 +57,7 @@ from app.core.status import InvalidIndex, MigrationStatus, RollbackKind, State, 
 if TYPE_CHECKING:
     from app.core.imports import ImportResult
     from app.core.layouts import Reading
+    from app.core.layouts.placeholders import Placeholders
 
 # app.core.apply (and with it pglast, the parser) is imported only by the calls that run or
 # plan SQL: `status` stays a light process.
@@ -152,11 +153,30 @@ class MigrationRunner:
         """The migration files, checked (MigrationFileError lists every problem)."""
         return self.reading().files
 
-    def reading(self) -> Reading:
-        """The migration files and the layout they were read in (declared in tidemark.toml, or detected)."""
+    def reading(self, *, placeholders: bool = True) -> Reading:
+        """The migration files and the layout they were read in (declared in tidemark.toml, or detected).
+
+        `placeholders`: replace Flyway's `${name}` in what runs, refusing one without a value;
+        False (status: nothing runs, checksums are of the files as written) leaves them as written.
+        """
         from app.core import layouts
 
-        return layouts.read(self.migrations_dir)
+        return layouts.read(self.migrations_dir, placeholders=self.placeholders() if placeholders else None)
+
+    def placeholders(self) -> Placeholders:
+        """Flyway placeholder values: the profile's, then --placeholder's; the server's built-ins when used."""
+        from app.core.layouts.placeholders import Placeholders
+
+        values = dict(getattr(self.target, "placeholders", ()) or ())  # a saved environment's
+        values.update(self.options.placeholders)
+        return Placeholders(values, self._server_facts)
+
+    def _server_facts(self) -> dict[str, str]:
+        """${flyway:user}, ${flyway:database}, ${flyway:defaultSchema} as the server says (one query)."""
+        with self._connection() as conn:
+            row = conn.execute("SELECT current_user, current_database(), current_schema()").fetchone()
+        facts = dict(zip(("flyway:user", "flyway:database", "flyway:defaultSchema"), row or (), strict=False))
+        return {k: v for k, v in facts.items() if v is not None}  # no schema on the search_path: no value
 
     def _status(self, conn: psycopg.Connection, files: list[MigrationFile],
                 reading: Reading | None = None) -> MigrationStatus:
@@ -197,7 +217,7 @@ class MigrationRunner:
     @_database_errors
     def get_migration_status(self, *, cancel: CancelToken | None = None) -> MigrationStatus:
         """Every migration with its state, and the health. Only reads; works before the first migrate."""
-        reading = self.reading()
+        reading = self.reading(placeholders=False)
         with self._connection(cancel) as conn:
             return self._status(conn, reading.files, reading)
 

@@ -17,6 +17,7 @@ from app.core.errors import UsageError
 from app.core.files import MigrationFile
 from app.core.layouts import dbmate, diesel, flyway, golang_migrate, goose, native, prisma, sqitch, sql_migrate
 from app.core.layouts.common import Folder
+from app.core.layouts.placeholders import Placeholders
 
 Reader = Callable[[Folder], list[MigrationFile]]
 # new(folder, files, slug, description, now) -> {path: text}: the next migration's files (`tidemark new`)
@@ -68,8 +69,12 @@ def describe(layout: str, declared_in: str | None) -> str:
     return f"{layout} ({f'declared in {declared_in}' if declared_in else 'detected'})"
 
 
-def read(directory: Path, layout: str | None = None) -> Reading:
-    """The folder's migrations: the layout given, else the one its tidemark.toml declares, else detected."""
+def read(directory: Path, layout: str | None = None, placeholders: Placeholders | None = None) -> Reading:
+    """The folder's migrations: the layout given, else the one its tidemark.toml declares, else detected.
+
+    `placeholders`: the values of Flyway's `${name}` (only that layout has them; elsewhere `${`
+    is SQL text, left alone); None leaves them as written, unchecked (status runs nothing).
+    """
     from app.core.layouts import config, detect
 
     folder = Folder.scan(directory)  # a missing folder or a link loop is named first
@@ -78,9 +83,13 @@ def read(directory: Path, layout: str | None = None) -> Reading:
         project = config.find(directory)
         if project is not None and project.layout:
             layout, declared_in = project.layout, project.path
+        if project is not None and placeholders is not None:
+            placeholders = placeholders.over(project.placeholders)
     check_name(layout, declared_in)
     if layout is None:
         layout = detect.detect(folder)
+    if layout == "flyway":
+        return Reading(layout, flyway.read(folder, placeholders), declared_in)
     return Reading(layout, READERS[layout](folder), declared_in)
 
 

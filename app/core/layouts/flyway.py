@@ -1,10 +1,11 @@
 """The Flyway layout: `V<version>__<desc>.sql` forward, `U<version>__<desc>.sql` its undo (the rollback).
 
 Versions are dotted or underscored (`1.10` after `1.9`). Flyway reads its locations recursively,
-so subfolders are read too. Not read yet, and refused rather than run wrongly: repeatable
-(`R__`) and baseline (`B<version>__`) migrations, and `${placeholders}` (Flyway replaces them,
-so running the text as written would be wrong). A `V1__x.sql.conf` with
-`executeInTransaction=false` runs the migration outside a transaction.
+so subfolders are read too. `${placeholders}` are replaced in the text that runs (and in the U
+file), never in the text the checksum is taken of (app.core.layouts.placeholders). Not read
+yet, and refused rather than run wrongly: repeatable (`R__`) and baseline (`B<version>__`)
+migrations. A `V1__x.sql.conf` with `executeInTransaction=false` runs the migration outside a
+transaction.
 """
 
 from __future__ import annotations
@@ -16,19 +17,23 @@ from datetime import datetime
 from pathlib import Path
 
 from app.core.errors import FileProblem, MigrationFileError
-from app.core.files import Directives, MigrationFile, version_key
+from app.core.files import Directives, MigrationFile, forward_sql, version_key
 from app.core.layouts import common, sections
 from app.core.layouts.common import Folder
+from app.core.layouts.placeholders import Placeholders
 
 NAME = re.compile(r"^(?P<prefix>[VU])(?P<version>\d+(?:[._]\d+)*)__(?P<slug>.*)\.sql$")
 LOOKS_LIKE = re.compile(r"^([VUB]\d|R__)")  # a Flyway file, well named or not (detection)
-_PLACEHOLDER = re.compile(r"\$\{[^}\n]*\}")
 _NO_TX = re.compile(r"^\s*executeInTransaction\s*=\s*false\s*$", re.IGNORECASE | re.MULTILINE)
 EXPECTED = "V<version>__<description>.sql and U<version>__<description>.sql files (two underscores)"
 
 
-def read(folder: Folder) -> list[MigrationFile]:
-    """Every V file (in subfolders too) with its U file as rollback."""
+def read(folder: Folder, placeholders: Placeholders | None = None) -> list[MigrationFile]:
+    """Every V file (in subfolders too) with its U file as rollback.
+
+    `placeholders`: the values `${name}` takes in the SQL that runs; None (status, which runs
+    nothing) leaves them as written and unchecked.
+    """
     forward: dict[tuple, Path] = {}
     undo: dict[tuple, Path] = {}
     problems: list[FileProblem] = []
@@ -53,16 +58,30 @@ def read(folder: Folder) -> list[MigrationFile]:
         assert m is not None
         down = undo.get(version_key(m["version"]))
 
-        def shape(text: str, file: Path, directives: Directives) -> tuple[None, Directives]:
-            _refuse_placeholders(text, file)
+        def shape(text: str, file: Path, directives: Directives) -> tuple[str | None, Directives]:
             sections.refuse_foreign(text, file, "flyway")
+            forward = None
+            problems: list[FileProblem] = []
             if down is not None:
-                _refuse_placeholders(folder.data(down).decode("utf-8", errors="replace"), down)
                 directives = common.down_file(folder, down, directives, "flyway")
+            if placeholders is not None:
+                try:
+                    forward = placeholders.substitute(forward_sql(text), file)
+                except MigrationFileError as exc:
+                    problems += exc.problems
+                if directives.custom_rollback is not None:
+                    where = directives.rollback_path or file
+                    try:
+                        directives = replace(directives, custom_rollback=placeholders.substitute(
+                            directives.custom_rollback, where))
+                    except MigrationFileError as exc:  # lines counted in the rollback text: name the file's
+                        problems += [replace(p, line=directives.rollback_file_line(p.line)) for p in exc.problems]
+            if problems:
+                raise MigrationFileError(problems)
             if _no_transaction(file):
                 directives = replace(directives, no_transaction=True,
                                      no_transaction_by=f"executeInTransaction=false in {file.name}.conf")
-            return None, directives
+            return forward, directives
 
         return common.load(folder, path, m["version"], path.name, m["slug"], shape)
 
@@ -91,15 +110,6 @@ def _refused(path: Path) -> FileProblem:
         return FileProblem(path, "has one underscore after its version; Flyway names need two (V1__init.sql)",
                            hint="rename it with '__' between version and description")
     return common.unplaceable(path, "flyway", EXPECTED)
-
-
-def _refuse_placeholders(text: str, path: Path) -> None:
-    m = _PLACEHOLDER.search(text)
-    if m is not None:
-        line = text[: m.start()].count("\n") + 1
-        raise MigrationFileError([FileProblem(
-            path, f"uses the Flyway placeholder {m.group()}, which Tidemark does not replace yet", line,
-            hint="write the value in the file, or keep running it with Flyway")])
 
 
 def _no_transaction(path: Path) -> bool:
