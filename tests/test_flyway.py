@@ -119,3 +119,143 @@ def test_a_placeholder_in_another_layout_is_left_alone(database: Database, tmp_p
     assert r.code == 0, r.stderr
     database.execute("INSERT INTO t DEFAULT VALUES")
     assert database.scalar("SELECT v FROM t") == "${not_a_placeholder}"
+
+
+# --- repeatable migrations -----------------------------------------------------------------------------
+
+REPEATABLE = {
+    "V1__accounts.sql": "CREATE TABLE accounts (id bigint PRIMARY KEY, name text NOT NULL);\n",
+    "V2__accounts_email.sql": "ALTER TABLE accounts ADD COLUMN email text;\n",
+    # b sorts after a: the view uses the function; both use V2's column, so they must run after it
+    "views/R__b_account_view.sql": "CREATE OR REPLACE VIEW account_view AS\n"
+                                   "SELECT id, email, label(name) AS label FROM accounts;\n",
+    "R__a_label_function.sql": "CREATE OR REPLACE FUNCTION label(t text) RETURNS text\n"
+                               "LANGUAGE sql IMMUTABLE AS $$ SELECT upper(t) $$;\n",
+}
+
+
+def _repeatable_states(db: Database, folder: Path) -> list[tuple[str, str, int]]:
+    r = run_cli("status", *_args(db, folder, "--json"))
+    assert r.code == 0, r.stderr
+    return [(x["name"], x["state"], x["runs"]) for x in json.loads(r.stdout)["repeatables"]]
+
+
+def test_repeatables_run_after_the_versioned_ones_and_again_when_changed(database: Database, tmp_path: Path) -> None:
+    folder = _write(tmp_path / "migrations", REPEATABLE)
+    assert _repeatable_states(database, folder) == [("R__a_label_function.sql", "pending", 0),
+                                                    ("R__b_account_view.sql", "pending", 0)]
+    r = run_cli("migrate", *_args(database, folder))
+    assert r.code == 0, r.stderr
+    events = [n for (n,) in database.query("SELECT migration_name FROM public._migration_audit "
+                                           "WHERE event = 'applied' ORDER BY id")]
+    assert events == ["V1__accounts.sql", "V2__accounts_email.sql", "R__a_label_function.sql",
+                      "R__b_account_view.sql"]
+    assert database.scalar("SELECT count(*) FROM public._migrations") == 2, "versioned history unchanged in shape"
+    database.execute("INSERT INTO accounts VALUES (1, 'ada', 'ada@example.com')")
+    assert database.scalar("SELECT label FROM account_view") == "ADA"
+    assert _repeatable_states(database, folder) == [("R__a_label_function.sql", "applied", 1),
+                                                    ("R__b_account_view.sql", "applied", 1)]
+    again = run_cli("migrate", *_args(database, folder))
+    assert again.code == 0 and database.scalar("SELECT count(*) FROM public._migration_audit "
+                                               "WHERE event = 'applied'") == 4, "unchanged: nothing ran"
+
+    (folder / "views" / "R__b_account_view.sql").write_text(
+        "CREATE OR REPLACE VIEW account_view AS\nSELECT id, email, label(name) AS label, 1 AS v2 FROM accounts;\n",
+        encoding="utf-8")
+    text = run_cli("status", *_args(database, folder))
+    assert ["OUTDATED", "R__b_account_view.sql", "1"] in [ln.split()[:3] for ln in text.stdout.splitlines()]
+    assert "1 repeatable migration to run (1 changed since it ran)" in text.stdout
+    dry = run_cli("dry-run", *_args(database, folder))
+    assert dry.code == 0 and "R__b_account_view.sql" in dry.stdout and "R__a_label" not in dry.stdout
+    r = run_cli("migrate", *_args(database, folder))
+    assert r.code == 0, r.stderr
+    assert database.scalar("SELECT v2 FROM account_view") == 1
+    assert _repeatable_states(database, folder) == [("R__a_label_function.sql", "applied", 1),
+                                                    ("R__b_account_view.sql", "applied", 2)]
+    checksums = database.query("SELECT checksum FROM public._migration_audit WHERE event = 'applied' "
+                               "AND migration_name = 'R__b_account_view.sql' ORDER BY id")
+    assert len({c for (c,) in checksums}) == 2, "each run recorded with its checksum"
+    assert "R__b_account_view.sql" in run_cli("history", *_args(database, folder)).stdout
+
+    # rolling back is of versioned migrations only: a repeatable's undo is manual (Flyway has none), so
+    # V2's generated DROP COLUMN meets the view that depends on it, and nothing is rolled back
+    back = run_cli("rollback", "1", *_args(database, folder))
+    assert back.code == 1 and "account_view" in back.stderr, back.stdout + back.stderr
+    assert database.scalar("SELECT count(*) FROM public._migrations") == 2
+    assert run_cli("rollback-to", "R__b_account_view.sql", *_args(database, folder)).code == 2
+
+
+def test_a_placeholder_value_change_does_not_rerun_a_repeatable(database: Database, tmp_path: Path) -> None:
+    folder = _write(tmp_path / "migrations", {
+        "V1__t.sql": "CREATE TABLE t (id int);\n",
+        "R__grants.sql": "COMMENT ON TABLE t IS '${who}';\n"})
+    assert run_cli("migrate", *_args(database, folder, "--placeholder", "who=first")).code == 0
+    assert run_cli("migrate", *_args(database, folder, "--placeholder", "who=second")).code == 0
+    assert database.scalar("SELECT obj_description('t'::regclass)") == "first"
+    assert _repeatable_states(database, folder) == [("R__grants.sql", "applied", 1)]
+
+
+def test_a_repeatable_with_a_syntax_error_changes_nothing(database: Database, tmp_path: Path) -> None:
+    folder = _write(tmp_path / "migrations", {
+        "V1__t.sql": "CREATE TABLE t (id int);\n",
+        "R__view.sql": "-- a view\nCREATE OR REPLACE VIEW v AS SELEC id FROM t;\n"})
+    for command in ("migrate", "dry-run"):
+        r = run_cli(command, *_args(database, folder))
+        assert r.code == 2, (command, r.stdout, r.stderr)
+        assert "R__view.sql:2" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    _nothing_changed(database)
+    assert not database.exists("public._migration_repeatables")
+
+
+def test_a_failing_repeatable_is_not_recorded(database: Database, tmp_path: Path) -> None:
+    folder = _write(tmp_path / "migrations", {
+        "V1__t.sql": "CREATE TABLE t (id int);\n",
+        "R__view.sql": "CREATE OR REPLACE VIEW v AS SELECT missing_column FROM t;\n"})
+    r = run_cli("migrate", *_args(database, folder))
+    assert r.code == 1, r.stdout + r.stderr
+    assert "R__view.sql" in r.stderr and "missing_column" in r.stderr
+    assert database.exists("public.t"), "the versioned migration before it committed"
+    assert database.scalar("SELECT count(*) FROM public._migration_repeatables") == 0
+    assert _repeatable_states(database, folder) == [("R__view.sql", "pending", 0)]
+
+
+def test_import_history_records_flyways_repeatables(database: Database, tmp_path: Path) -> None:
+    from app.core.imports.flyway import crc32
+
+    folder = _write(tmp_path / "migrations", REPEATABLE)
+    ran_view = REPEATABLE["views/R__b_account_view.sql"]
+    (folder / "views" / "R__b_account_view.sql").write_text(ran_view.replace("FROM", "FROM /* since */"),
+                                                            encoding="utf-8")
+    for name in ("V1__accounts.sql", "V2__accounts_email.sql", "R__a_label_function.sql"):
+        database.execute(REPEATABLE[name])
+    database.execute(ran_view)
+    # flyway-database-postgresql's createMetaDataTable.sql; a repeatable has one row per run, version NULL
+    database.execute("""CREATE TABLE "public"."flyway_schema_history" (
+    "installed_rank" INT NOT NULL PRIMARY KEY, "version" VARCHAR(50), "description" VARCHAR(200) NOT NULL,
+    "type" VARCHAR(20) NOT NULL, "script" VARCHAR(1000) NOT NULL, "checksum" INTEGER,
+    "installed_by" VARCHAR(100) NOT NULL, "installed_on" TIMESTAMP NOT NULL DEFAULT now(),
+    "execution_time" INTEGER NOT NULL, "success" BOOLEAN NOT NULL)""")
+    rows = [(1, "1", "accounts", "V1__accounts.sql", crc32(REPEATABLE["V1__accounts.sql"])),
+            (2, "2", "accounts email", "V2__accounts_email.sql", crc32(REPEATABLE["V2__accounts_email.sql"])),
+            (3, None, "a label function", "R__a_label_function.sql", 12345),  # an older run
+            (4, None, "b account view", "views/R__b_account_view.sql", crc32(ran_view)),
+            (5, None, "a label function", "R__a_label_function.sql", crc32(REPEATABLE["R__a_label_function.sql"])),
+            (6, None, "gone", "R__gone.sql", 7)]  # a repeatable whose file was deleted since
+    with database.connect() as conn:
+        for row in rows:
+            conn.execute("INSERT INTO flyway_schema_history VALUES (%s, %s, %s, 'SQL', %s, %s, 'flyway', now(), "
+                         "3, true)", row)
+    r = run_cli("import-history", "--from", "flyway", "--json", *_args(database, folder))
+    assert r.code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["imported"] == ["V1__accounts.sql", "V2__accounts_email.sql", "R__a_label_function.sql",
+                               "R__b_account_view.sql"]
+    assert doc["changed"] == ["R__b_account_view.sql"]
+    assert _repeatable_states(database, folder) == [("R__a_label_function.sql", "applied", 1),
+                                                    ("R__b_account_view.sql", "outdated", 1)]
+    assert database.scalar("SELECT count(*) FROM flyway_schema_history") == 6, "their table is read, never changed"
+    r = run_cli("migrate", *_args(database, folder))
+    assert r.code == 0, r.stderr
+    ran = [n for (n,) in database.query("SELECT migration_name FROM public._migration_audit "
+                                        "WHERE event = 'applied' ORDER BY id")]
+    assert ran == ["R__b_account_view.sql"], "only the repeatable changed since Flyway ran it"

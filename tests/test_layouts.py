@@ -549,7 +549,7 @@ DROP TABLE users;
 
 @pytest.mark.parametrize(("name", "text", "needle"), [
     ("V3_single_underscore.sql", "CREATE TABLE t (id int);\n", "V3_single_underscore.sql: has one underscore"),
-    ("R__refresh_views.sql", "CREATE OR REPLACE VIEW v AS SELECT 1;\n", "is a Flyway repeatable migration"),
+    ("R__.sql", "CREATE OR REPLACE VIEW v AS SELECT 1;\n", "is a Flyway repeatable migration without a description"),
     ("U7__orphan.sql", "DROP TABLE t;\n", "U7__orphan.sql: cannot be placed in the flyway layout"),
     ("V1.0__again.sql", "CREATE TABLE t (id int);\n", "duplicate version 1 (also V1.0__again.sql)"),
 ])

@@ -149,6 +149,13 @@ def timeout_settings(options: Options, *, local: bool, index_build: bool = False
 def applied_rows(ctx: Context, p: Prepared, plan: RollbackPlan, elapsed: Raw | int) -> list[history.Row]:
     """The history row and the audit row that commit with a migration."""
     f = p.file
+    if f.kind == "repeatable":  # its own table: it has no version (app.core.repeatables)
+        from app.core import repeatables
+
+        audit = {"event": Event.APPLIED, "migration_name": f.name, "version": None, "batch_id": ctx.batch_id,
+                 "execution_time_ms": elapsed, "checksum": f.checksum, **history.audit_values(ctx.actor)}
+        return [repeatables.row(f, ctx.batch_id, elapsed, p.transactional, ctx.actor),
+                history.Row(history.AUDIT, audit)]
     values = {
         "name": f.name,
         "version": f.version,
@@ -180,7 +187,7 @@ def applied_rows(ctx: Context, p: Prepared, plan: RollbackPlan, elapsed: Raw | i
 
 def supabase_rows(ctx: Context, p: Prepared) -> list[str]:
     """With --supabase-history: the statements that keep the Supabase CLI's table in step."""
-    if not ctx.options.supabase_history:
+    if not ctx.options.supabase_history or p.file.kind == "repeatable":  # the Supabase CLI has no such kind
         return []
     from app.core import supabase_history
 
@@ -483,10 +490,10 @@ def _ran_list(ran: list[Statement]) -> str:
 
 def _record(ctx: Context, event: str, p: Prepared, info: ServerErrorInfo) -> None:
     """Write a failed apply to the audit table, after its transaction rolled back."""
-    _record_failure(ctx, event, p.file.name, p.file.version, info, checksum=p.file.checksum)
+    _record_failure(ctx, event, p.file.name, p.file.version or None, info, checksum=p.file.checksum)
 
 
-def _record_failure(ctx: Context, event: str, name: str, version: str, info: ServerErrorInfo,
+def _record_failure(ctx: Context, event: str, name: str, version: str | None, info: ServerErrorInfo,
                     checksum: str | None = None) -> None:
     if ctx.conn.closed:
         return

@@ -9,6 +9,9 @@ installed_by varchar(100), installed_on timestamp, execution_time integer, succe
 BASELINE (`flyway baseline`: every version up to it counts as applied), SCHEMA (the schemas
 Flyway created), UNDO_SQL (the version was undone), DELETE (`repair` marked it deleted).
 `success = false` is a migration that failed and was not rolled back with it: refused.
+A repeatable's rows (version NULL, type SQL) are one per run: the newest says which checksum
+ran last (read_repeatables); it is recorded in Tidemark's repeatables table, so a file changed
+since reads as outdated and runs again, as Flyway would run it.
 
 The checksum is Flyway's CRC32 of the file's lines (LoadableResource.calculateChecksum): each
 line's UTF-8 bytes without its line break, the BOM dropped, as a signed 32-bit integer.
@@ -67,3 +70,21 @@ def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path, tab
         theirs = None if checksum is None else f"flyway-crc32:{checksum}"
         out.append(Seen(f, theirs, checksum is not None and crc32(f.text) != checksum))
     return sorted(out, key=lambda s: version_key(s.file.version))
+
+
+def read_repeatables(conn: psycopg.Connection, files: list[MigrationFile], table: str = TABLE) -> list[Seen]:
+    """The repeatables Flyway ran, by their newest row: matched to our R__ files by name (others skipped:
+    Flyway keeps rows of deleted repeatables too, and there is nothing here to record them against)."""
+    rows = conn.execute(sql.SQL("SELECT script, checksum FROM {} WHERE version IS NULL AND success "
+                                "AND type = ANY(%s) ORDER BY installed_rank").format(ident(table)),
+                        (sorted(_APPLIED),)).fetchall()
+    last: dict[str, int | None] = {}
+    for script, checksum in rows:
+        last[Path(script).name] = checksum  # stored relative to the location: the name is the key
+    out = []
+    for f in files:
+        if f.name in last:
+            checksum = last[f.name]
+            theirs = None if checksum is None else f"flyway-crc32:{checksum}"
+            out.append(Seen(f, theirs, checksum is not None and crc32(f.text) != checksum))
+    return out

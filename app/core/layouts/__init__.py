@@ -55,8 +55,9 @@ class Reading:
     """The migrations of a folder, and which layout read them."""
 
     layout: str
-    files: list[MigrationFile] = field(default_factory=list)
+    files: list[MigrationFile] = field(default_factory=list)  # the versioned ones, in version order
     declared_in: Path | None = None  # the tidemark.toml that declared the layout; None: detected
+    repeatables: list[MigrationFile] = field(default_factory=list)  # Flyway's R__ files, in the order they run
 
     @property
     def description(self) -> str:
@@ -89,7 +90,9 @@ def read(directory: Path, layout: str | None = None, placeholders: Placeholders 
     if layout is None:
         layout = detect.detect(folder)
     if layout == "flyway":
-        return Reading(layout, flyway.read(folder, placeholders), declared_in)
+        found = flyway.read(folder, placeholders)
+        return Reading(layout, [f for f in found if f.kind != "repeatable"], declared_in,
+                       [f for f in found if f.kind == "repeatable"])
     return Reading(layout, READERS[layout](folder), declared_in)
 
 

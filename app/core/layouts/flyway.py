@@ -2,9 +2,10 @@
 
 Versions are dotted or underscored (`1.10` after `1.9`). Flyway reads its locations recursively,
 so subfolders are read too. `${placeholders}` are replaced in the text that runs (and in the U
-file), never in the text the checksum is taken of (app.core.layouts.placeholders). Not read
-yet, and refused rather than run wrongly: repeatable (`R__`) and baseline (`B<version>__`)
-migrations. A `V1__x.sql.conf` with `executeInTransaction=false` runs the migration outside a
+file), never in the text the checksum is taken of (app.core.layouts.placeholders). Repeatable
+migrations (`R__<desc>.sql`) come after the versioned ones, kind "repeatable", no version
+(app.core.repeatables). Not read yet, and refused rather than run wrongly: baseline
+(`B<version>__`) migrations. A `V1__x.sql.conf` with `executeInTransaction=false` runs the migration outside a
 transaction.
 """
 
@@ -23,6 +24,7 @@ from app.core.layouts.common import Folder
 from app.core.layouts.placeholders import Placeholders
 
 NAME = re.compile(r"^(?P<prefix>[VU])(?P<version>\d+(?:[._]\d+)*)__(?P<slug>.*)\.sql$")
+REPEATABLE = re.compile(r"^R__(?P<slug>.+)\.sql$")
 LOOKS_LIKE = re.compile(r"^([VUB]\d|R__)")  # a Flyway file, well named or not (detection)
 _NO_TX = re.compile(r"^\s*executeInTransaction\s*=\s*false\s*$", re.IGNORECASE | re.MULTILINE)
 EXPECTED = "V<version>__<description>.sql and U<version>__<description>.sql files (two underscores)"
@@ -37,7 +39,16 @@ def read(folder: Folder, placeholders: Placeholders | None = None) -> list[Migra
     forward: dict[tuple, Path] = {}
     undo: dict[tuple, Path] = {}
     problems: list[FileProblem] = []
+    repeatable: dict[str, Path] = {}
     for path in _sql_files(folder.path):
+        r = REPEATABLE.match(path.name)
+        if r is not None:
+            if path.name in repeatable:  # the name is its key in the history: one per project
+                problems.append(FileProblem(path, f"is a second repeatable migration named {path.name} "
+                                            f"(also {repeatable[path.name]})", hint="give one another description"))
+            else:
+                repeatable[path.name] = path
+            continue
         m = NAME.match(path.name)
         if m is None:
             problems.append(_refused(path))
@@ -53,10 +64,11 @@ def read(folder: Folder, placeholders: Placeholders | None = None) -> list[Migra
         if key not in forward:
             problems.append(common.unplaceable(path, "flyway", f"a V file of its version beside it ({path.name[1:]})"))
 
-    def one(path: Path) -> MigrationFile:
-        m = NAME.match(path.name)
+    def one(path: Path, kind: str = "versioned") -> MigrationFile:
+        m = NAME.match(path.name) or REPEATABLE.match(path.name)
         assert m is not None
-        down = undo.get(version_key(m["version"]))
+        version = m["version"] if kind == "versioned" else ""
+        down = undo.get(version_key(version)) if version else None
 
         def shape(text: str, file: Path, directives: Directives) -> tuple[str | None, Directives]:
             sections.refuse_foreign(text, file, "flyway")
@@ -83,10 +95,14 @@ def read(folder: Folder, placeholders: Placeholders | None = None) -> list[Migra
                                      no_transaction_by=f"executeInTransaction=false in {file.name}.conf")
             return forward, directives
 
-        return common.load(folder, path, m["version"], path.name, m["slug"], shape)
+        return replace(common.load(folder, path, version, path.name, m["slug"], shape), kind=kind)
 
     files, more = common.collect([lambda p=p: one(p) for p in forward.values()])
-    return common.finish(files, problems + more)
+    # Repeatables run after the versioned ones, in description order (as Flyway orders them).
+    again, more_r = common.collect([lambda p=p: one(p, "repeatable") for _, p in sorted(
+        repeatable.items(), key=lambda item: (REPEATABLE.match(item[0])["slug"].lower(), item[0]))])  # type: ignore[index]
+    versioned = common.finish(files, problems + more + more_r)
+    return versioned + again
 
 
 def _sql_files(root: Path) -> list[Path]:
@@ -101,8 +117,8 @@ def _sql_files(root: Path) -> list[Path]:
 def _refused(path: Path) -> FileProblem:
     name = path.name
     if name.startswith("R__"):
-        return FileProblem(path, "is a Flyway repeatable migration, which Tidemark does not run yet",
-                           hint="move it out of the folder, or keep running it with Flyway")
+        return FileProblem(path, "is a Flyway repeatable migration without a description (R__<description>.sql)",
+                           hint="rename it R__<description>.sql")
     if re.match(r"^B\d", name):
         return FileProblem(path, "is a Flyway baseline migration, which Tidemark does not run yet",
                            hint="move it out of the folder; `tidemark baseline` records an existing database")
