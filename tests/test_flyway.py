@@ -259,3 +259,91 @@ def test_import_history_records_flyways_repeatables(database: Database, tmp_path
     ran = [n for (n,) in database.query("SELECT migration_name FROM public._migration_audit "
                                         "WHERE event = 'applied' ORDER BY id")]
     assert ran == ["R__b_account_view.sql"], "only the repeatable changed since Flyway ran it"
+
+
+# --- baseline migrations -------------------------------------------------------------------------------
+
+BASELINE = {
+    "V1__accounts.sql": "CREATE TABLE accounts (id bigint PRIMARY KEY);\n",
+    "V2__accounts_name.sql": "ALTER TABLE accounts ADD COLUMN name text;\n",
+    "V3__accounts_email.sql": "ALTER TABLE accounts ADD COLUMN email text;\n",
+    # B2 squashes V1 and V2 (as a `flyway` user writes it, with what the schema is at 2)
+    "B2__baseline.sql": "CREATE TABLE accounts (id bigint PRIMARY KEY, name text, from_baseline boolean);\n",
+    "V4__orders.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, account_id bigint REFERENCES accounts);\n",
+}
+
+
+def test_an_empty_database_starts_from_the_highest_baseline(database: Database, tmp_path: Path) -> None:
+    folder = _write(tmp_path / "migrations", BASELINE)
+    dry = run_cli("dry-run", *_args(database, folder))
+    assert dry.code == 0, dry.stderr
+    assert "starting from the baseline migration B2__baseline.sql" in dry.stdout + dry.stderr
+    r = run_cli("migrate", *_args(database, folder))
+    assert r.code == 0, r.stderr
+    assert database.scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts' "
+                           "AND column_name = 'from_baseline'") == 1, "the baseline ran, not V1 and V2"
+    assert database.exists("public.orders") and database.scalar(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'email'") == 1
+    doc = json.loads(run_cli("status", *_args(database, folder, "--json")).stdout)
+    states = [(m["name"], m["state"], m["baselined"]) for m in doc["migrations"]]
+    assert states == [("V1__accounts.sql", "applied", True), ("V2__accounts_name.sql", "applied", True),
+                      ("V3__accounts_email.sql", "applied", False), ("V4__orders.sql", "applied", False)]
+    assert doc["health"] == "healthy", doc["reasons"]
+    events = [n for (n,) in database.query("SELECT migration_name FROM public._migration_audit "
+                                           "WHERE event = 'applied' ORDER BY id")]
+    assert events == ["B2__baseline.sql", "V3__accounts_email.sql", "V4__orders.sql"]
+    # rolling back into what the baseline made is manual, and refused as a whole
+    r = run_cli("rollback", "3", *_args(database, folder))
+    assert r.code == 2 and "covered by the baseline migration B2__baseline.sql" in r.stderr, r.stderr
+    assert database.exists("public.orders"), "nothing was rolled back"
+
+
+def test_a_target_below_the_baseline_and_a_database_with_history(database: Database, tmp_path: Path) -> None:
+    folder = _write(tmp_path / "migrations", BASELINE)
+    assert run_cli("migrate", *_args(database, folder, "--target", "V1__accounts.sql")).code == 0
+    assert database.scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts'") == 1, \
+        "no baseline at or below 1: V1 ran"
+    r = run_cli("migrate", *_args(database, folder))  # history now: the baseline is ignored
+    assert r.code == 0, r.stderr
+    assert "baseline" not in r.stdout + r.stderr
+    assert database.scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts' "
+                           "AND column_name = 'from_baseline'") == 0
+    assert database.scalar("SELECT count(*) FROM public._migrations") == 4
+
+
+def test_a_baseline_alone_records_itself(database: Database, tmp_path: Path) -> None:
+    files = {k: v for k, v in BASELINE.items() if k in ("B2__baseline.sql", "V3__accounts_email.sql")}
+    folder = _write(tmp_path / "migrations", files)  # the old V files deleted, as after a squash
+    assert run_cli("migrate", *_args(database, folder)).code == 0
+    doc = json.loads(run_cli("status", *_args(database, folder, "--json")).stdout)
+    assert [(m["name"], m["state"]) for m in doc["migrations"]] == [("B2__baseline.sql", "applied"),
+                                                                    ("V3__accounts_email.sql", "applied")]
+    assert doc["health"] == "healthy", doc["reasons"]
+    assert run_cli("migrate", *_args(database, folder)).code == 0
+    assert database.scalar("SELECT count(*) FROM public._migration_audit WHERE event = 'applied'") == 2
+
+
+def test_import_history_of_a_database_flyway_started_from_a_baseline(database: Database, tmp_path: Path) -> None:
+    from app.core.imports.flyway import crc32
+
+    folder = _write(tmp_path / "migrations", BASELINE)
+    database.execute(BASELINE["B2__baseline.sql"] + BASELINE["V3__accounts_email.sql"])
+    database.execute("""CREATE TABLE flyway_schema_history (
+    installed_rank INT NOT NULL PRIMARY KEY, version VARCHAR(50), description VARCHAR(200) NOT NULL,
+    type VARCHAR(20) NOT NULL, script VARCHAR(1000) NOT NULL, checksum INTEGER, installed_by VARCHAR(100) NOT NULL,
+    installed_on TIMESTAMP NOT NULL DEFAULT now(), execution_time INTEGER NOT NULL, success BOOLEAN NOT NULL)""")
+    with database.connect() as conn:
+        conn.execute("INSERT INTO flyway_schema_history VALUES (1, '2', 'baseline', 'SQL_BASELINE', "
+                     "'B2__baseline.sql', %s, 'flyway', now(), 4, true), (2, '3', 'accounts email', 'SQL', "
+                     "'V3__accounts_email.sql', %s, 'flyway', now(), 1, true)",
+                     (crc32(BASELINE["B2__baseline.sql"]), crc32(BASELINE["V3__accounts_email.sql"])))
+    r = run_cli("import-history", "--from", "flyway", "--json", *_args(database, folder))
+    assert r.code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert (doc["imported"], doc["changed"]) == (
+        ["V1__accounts.sql", "V2__accounts_name.sql", "V3__accounts_email.sql"], [])
+    r = run_cli("migrate", *_args(database, folder))
+    assert r.code == 0, r.stderr
+    ran = [n for (n,) in database.query("SELECT migration_name FROM public._migration_audit "
+                                        "WHERE event = 'applied' ORDER BY id")]
+    assert ran == ["V4__orders.sql"], "history now: the baseline file is not run"

@@ -149,6 +149,10 @@ def timeout_settings(options: Options, *, local: bool, index_build: bool = False
 def applied_rows(ctx: Context, p: Prepared, plan: RollbackPlan, elapsed: Raw | int) -> list[history.Row]:
     """The history row and the audit row that commit with a migration."""
     f = p.file
+    if f.kind == "baseline":  # with the rows of the versioned files it stands for (app.core.baselines)
+        from app.core import baselines
+
+        return baselines.rows(f, ctx.batch_id, elapsed, p.transactional, ctx.actor)
     if f.kind == "repeatable":  # its own table: it has no version (app.core.repeatables)
         from app.core import repeatables
 
@@ -187,7 +191,7 @@ def applied_rows(ctx: Context, p: Prepared, plan: RollbackPlan, elapsed: Raw | i
 
 def supabase_rows(ctx: Context, p: Prepared) -> list[str]:
     """With --supabase-history: the statements that keep the Supabase CLI's table in step."""
-    if not ctx.options.supabase_history or p.file.kind == "repeatable":  # the Supabase CLI has no such kind
+    if not ctx.options.supabase_history or p.file.kind != "versioned":  # the Supabase CLI has no such kind
         return []
     from app.core import supabase_history
 

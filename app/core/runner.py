@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 import psycopg
 
-from app.core import history, lock, repeatables
+from app.core import baselines, history, lock, repeatables
 from app.core.connect import Target, connect, resolve_target, session_setup
 from app.core.deadline import Watchdog, partition_named
 from app.core.errors import (
@@ -179,11 +179,15 @@ class MigrationRunner:
         return {k: v for k, v in facts.items() if v is not None}  # no schema on the search_path: no value
 
     def _status(self, conn: psycopg.Connection, files: list[MigrationFile],
-                reading: Reading | None = None, repeatable_files: list[MigrationFile] | None = None
-                ) -> MigrationStatus:
+                reading: Reading | None = None, repeatable_files: list[MigrationFile] | None = None,
+                baseline_files: list[MigrationFile] | None = None) -> MigrationStatus:
         exists = history.tables_exist(conn)
         applied = history.read_applied(conn) if exists else []
         events = history.read_last_events(conn) if exists else {}
+        if baseline_files is None:
+            baseline_files = reading.baselines if reading else []
+        if baseline_files:  # an applied baseline migration with a row of its own is listed
+            files = baselines.shown(files, baseline_files, {r.name for r in applied})
         invalid = self._invalid_indexes(conn, files)
         infos, health, reasons = compute(
             files, applied, events, invalid_indexes=invalid, slow_threshold_ms=self.options.slow_threshold_ms
@@ -249,38 +253,38 @@ class MigrationRunner:
         reading = self.reading()
         files = reading.files
         if dry_run:
-            return replace(self._dry_run(files, target, clock, reading.repeatables), layout=reading.layout,
+            return replace(self._dry_run(files, target, clock, reading), layout=reading.layout,
                            layout_declared_in=str(reading.declared_in) if reading.declared_in else None)
         batch_id = history.new_batch_id()
         watch = Watch(progress, batch_id)
         try:
-            return self._run(files, target, verbose, watch, cancel, clock, confirmed, reading.repeatables)
+            return self._run(files, target, verbose, watch, cancel, clock, confirmed, reading)
         except KeyboardInterrupt:  # Ctrl-C: the run's connection is closed by now; say what is known
             raise watch.interrupted(self.target, self.actor) from None
 
     def _run(self, files: list[MigrationFile], target: str | None, verbose: bool, watch: Watch,
-             cancel: CancelToken, clock: Clock, confirmed: Confirmation | None,
-             repeatable_files: list[MigrationFile]) -> RunResult:
+             cancel: CancelToken, clock: Clock, confirmed: Confirmation | None, reading: Reading) -> RunResult:
         progress: ProgressCallback = watch
         batch_id = watch.batch_id
         with self._connection(cancel) as conn, self._locked(conn, cancel, progress):
             watch.backend_pid = conn.info.backend_pid
             progress(ProgressEvent(Phase.CONNECTED, message=self.target.display()))
-            status = self._status(conn, files, repeatable_files=repeatable_files)
+            status = self._status(conn, files, reading)
             todo, warnings = self._select_pending(status, files, target)
-            again = _due_repeatables(status, repeatable_files, target)
+            first, todo = self._baseline_start(status, files, reading, target, todo, warnings)
+            again = _due_repeatables(status, reading.repeatables, target)
             if self.options.supabase_history:
                 from app.core import supabase_history
 
                 supabase_history.refuse_recorded(conn, todo)  # before anything runs
-            if not todo and not again:
+            if not todo and not again and not first:
                 return RunResult(batch_id=None, dry_run=False, warnings=warnings, total_ms=clock.ms(),
                                  target=self.target.display())
             from app.core.apply import Context, apply, check, prepare_many  # the parser: only when something runs
             from app.core.batch import apply_all
 
-            checked = _each_file(todo + again, check)  # every file, before anything runs
-            confirmed = enforce(confirmed, self.target, Action.MIGRATE, [f.name for f in todo + again])
+            checked = _each_file(first + todo + again, check)  # every file, before anything runs
+            confirmed = enforce(confirmed, self.target, Action.MIGRATE, [f.name for f in first + todo + again])
             from app.core.backup import before_migrate
 
             taken = before_migrate(confirmed, self.target,
@@ -288,14 +292,16 @@ class MigrationRunner:
             history.ensure_tables(conn)
             if again:
                 repeatables.ensure_table(conn)
-            watch.expect(todo + again)
+            watch.expect(first + todo + again)
             ctx = Context(conn, self.actor, batch_id, self.options, cancel, progress, verbose, clock)
             applied: list[AppliedMigration] = []
             try:
-                apply_all(ctx, checked[:len(todo)], applied)
+                total = len(first) + len(todo) + len(again)
+                for p in prepare_many(checked[:len(first)]):  # the baseline migration, with its rows, alone
+                    applied.append(apply(ctx, p, 1, total))
+                apply_all(ctx, checked[len(first):len(first) + len(todo)], applied)
                 # Repeatables after every versioned one, one at a time: their row replaces the last run's.
-                total = len(todo) + len(again)
-                for i, p in enumerate(prepare_many(checked[len(todo):]), start=len(todo) + 1):
+                for i, p in enumerate(prepare_many(checked[len(first) + len(todo):]), start=len(first) + len(todo) + 1):
                     applied.append(apply(ctx, p, i, total))
             except MigrationFailed as exc:
                 exc.completed = RunResult(batch_id, False, applied, warnings=warnings, total_ms=clock.ms(),
@@ -337,15 +343,27 @@ class MigrationRunner:
             )
         return [by_version[m.version] for m in pending], warnings
 
-    def _dry_run(self, files: list[MigrationFile], target: str | None, clock: Clock,
-                 repeatable_files: list[MigrationFile]) -> RunResult:
+    def _baseline_start(self, status: MigrationStatus, files: list[MigrationFile], reading: Reading,
+                        target: str | None, todo: list[MigrationFile], warnings: list[str]
+                        ) -> tuple[list[MigrationFile], list[MigrationFile]]:
+        """On an empty database, the baseline migration to start from (a list of 0 or 1) and what runs after it."""
+        stop = self.resolve_name(target, files, status) if target else None
+        first = baselines.start(not status.applied, files, reading.baselines, stop)
+        if first is None:
+            return [], todo
+        warnings.append(baselines.note(first))
+        covered = {f.name for f in first.covers}
+        return [first], [f for f in todo if f.name not in covered]
+
+    def _dry_run(self, files: list[MigrationFile], target: str | None, clock: Clock, reading: Reading) -> RunResult:
         from app.core.apply import prepare
         from app.core.sql import annotate_locks, catalog_locks
 
         with self._connection() as conn:
-            status = self._status(conn, files, repeatable_files=repeatable_files)
+            status = self._status(conn, files, reading)
             todo, warnings = self._select_pending(status, files, target)
-            prepared = _each_file(todo + _due_repeatables(status, repeatable_files, target), prepare)
+            first, todo = self._baseline_start(status, files, reading, target, todo, warnings)
+            prepared = _each_file(first + todo + _due_repeatables(status, reading.repeatables, target), prepare)
             schema = conn.execute("SELECT current_schema()").fetchone()[0]
             for p in prepared:
                 annotate_locks(p.statements, schema)

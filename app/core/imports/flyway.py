@@ -6,7 +6,8 @@ varchar(50), description varchar(200), type varchar(20), script varchar(1000), c
 installed_by varchar(100), installed_on timestamp, execution_time integer, success boolean.
 
 `type` says what a row is: SQL/JDBC a versioned migration (version NULL: a repeatable one),
-BASELINE (`flyway baseline`: every version up to it counts as applied), SCHEMA (the schemas
+BASELINE (`flyway baseline`: every version up to it counts as applied) and SQL_BASELINE (a B
+file that started an empty database: the same), SCHEMA (the schemas
 Flyway created), UNDO_SQL (the version was undone), DELETE (`repair` marked it deleted).
 `success = false` is a migration that failed and was not rolled back with it: refused.
 A repeatable's rows (version NULL, type SQL) are one per run: the newest says which checksum
@@ -30,7 +31,10 @@ from app.core.imports.common import Seen, half_done, ident, match, require
 
 TOOL = "Flyway"
 TABLE = "flyway_schema_history"
-_APPLIED = {"SQL", "JDBC", "SPRING_JDBC", "SQL_BASELINE", "JDBC_BASELINE", "SCRIPT"}
+_APPLIED = {"SQL", "JDBC", "SPRING_JDBC", "SCRIPT"}
+# `flyway baseline`, and a baseline migration (B file) that started an empty database: every
+# version up to it counts as applied (Flyway ran the B file instead of them).
+_BASELINES = {"BASELINE", "SQL_BASELINE", "JDBC_BASELINE"}
 
 
 def crc32(text: str) -> int:
@@ -55,7 +59,7 @@ def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path, tab
         if version is None or kind == "SCHEMA":
             continue  # a repeatable migration, or the schemas Flyway created
         key = version_key(version)
-        if kind == "BASELINE":
+        if kind in _BASELINES:
             baseline = version if baseline is None or key > version_key(baseline) else baseline
         elif kind in ("UNDO_SQL", "DELETE"):
             applied.pop(key, None)

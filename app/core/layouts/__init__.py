@@ -58,6 +58,7 @@ class Reading:
     files: list[MigrationFile] = field(default_factory=list)  # the versioned ones, in version order
     declared_in: Path | None = None  # the tidemark.toml that declared the layout; None: detected
     repeatables: list[MigrationFile] = field(default_factory=list)  # Flyway's R__ files, in the order they run
+    baselines: list[MigrationFile] = field(default_factory=list)  # Flyway's B files, by version
 
     @property
     def description(self) -> str:
@@ -91,8 +92,8 @@ def read(directory: Path, layout: str | None = None, placeholders: Placeholders 
         layout = detect.detect(folder)
     if layout == "flyway":
         found = flyway.read(folder, placeholders)
-        return Reading(layout, [f for f in found if f.kind != "repeatable"], declared_in,
-                       [f for f in found if f.kind == "repeatable"])
+        return Reading(layout, [f for f in found if f.kind == "versioned"], declared_in,
+                       [f for f in found if f.kind == "repeatable"], [f for f in found if f.kind == "baseline"])
     return Reading(layout, READERS[layout](folder), declared_in)
 
 

@@ -4,9 +4,9 @@ Versions are dotted or underscored (`1.10` after `1.9`). Flyway reads its locati
 so subfolders are read too. `${placeholders}` are replaced in the text that runs (and in the U
 file), never in the text the checksum is taken of (app.core.layouts.placeholders). Repeatable
 migrations (`R__<desc>.sql`) come after the versioned ones, kind "repeatable", no version
-(app.core.repeatables). Not read yet, and refused rather than run wrongly: baseline
-(`B<version>__`) migrations. A `V1__x.sql.conf` with `executeInTransaction=false` runs the migration outside a
-transaction.
+(app.core.repeatables). Baseline migrations (`B<version>__<desc>.sql`), kind "baseline", start an
+empty database from their version (app.core.baselines). A `V1__x.sql.conf` with
+`executeInTransaction=false` runs the migration outside a transaction.
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from app.core.layouts import common, sections
 from app.core.layouts.common import Folder
 from app.core.layouts.placeholders import Placeholders
 
-NAME = re.compile(r"^(?P<prefix>[VU])(?P<version>\d+(?:[._]\d+)*)__(?P<slug>.*)\.sql$")
+NAME = re.compile(r"^(?P<prefix>[VUB])(?P<version>\d+(?:[._]\d+)*)__(?P<slug>.*)\.sql$")
 REPEATABLE = re.compile(r"^R__(?P<slug>.+)\.sql$")
 LOOKS_LIKE = re.compile(r"^([VUB]\d|R__)")  # a Flyway file, well named or not (detection)
 _NO_TX = re.compile(r"^\s*executeInTransaction\s*=\s*false\s*$", re.IGNORECASE | re.MULTILINE)
-EXPECTED = "V<version>__<description>.sql and U<version>__<description>.sql files (two underscores)"
+EXPECTED = ("V<version>__<description>.sql, U<version>__<description>.sql, B<version>__<description>.sql and "
+            "R__<description>.sql files (two underscores)")
 
 
 def read(folder: Folder, placeholders: Placeholders | None = None) -> list[MigrationFile]:
@@ -38,6 +39,7 @@ def read(folder: Folder, placeholders: Placeholders | None = None) -> list[Migra
     """
     forward: dict[tuple, Path] = {}
     undo: dict[tuple, Path] = {}
+    baseline: dict[tuple, Path] = {}
     problems: list[FileProblem] = []
     repeatable: dict[str, Path] = {}
     for path in _sql_files(folder.path):
@@ -54,7 +56,7 @@ def read(folder: Folder, placeholders: Placeholders | None = None) -> list[Migra
             problems.append(_refused(path))
             continue
         key = version_key(m["version"])
-        into = forward if m["prefix"] == "V" else undo
+        into = {"V": forward, "U": undo, "B": baseline}[m["prefix"]]
         if key in into:
             problems.append(FileProblem(path, f"duplicate version {m['version']} (also {into[key].name})",
                                         hint="give one of them another version"))
@@ -67,8 +69,8 @@ def read(folder: Folder, placeholders: Placeholders | None = None) -> list[Migra
     def one(path: Path, kind: str = "versioned") -> MigrationFile:
         m = NAME.match(path.name) or REPEATABLE.match(path.name)
         assert m is not None
-        version = m["version"] if kind == "versioned" else ""
-        down = undo.get(version_key(version)) if version else None
+        version = "" if kind == "repeatable" else m["version"]
+        down = undo.get(version_key(version)) if kind == "versioned" else None  # U pairs with V only
 
         def shape(text: str, file: Path, directives: Directives) -> tuple[str | None, Directives]:
             sections.refuse_foreign(text, file, "flyway")
@@ -101,8 +103,13 @@ def read(folder: Folder, placeholders: Placeholders | None = None) -> list[Migra
     # Repeatables run after the versioned ones, in description order (as Flyway orders them).
     again, more_r = common.collect([lambda p=p: one(p, "repeatable") for _, p in sorted(
         repeatable.items(), key=lambda item: (REPEATABLE.match(item[0])["slug"].lower(), item[0]))])  # type: ignore[index]
-    versioned = common.finish(files, problems + more + more_r)
-    return versioned + again
+    starts, more_b = common.collect([lambda p=p: one(p, "baseline") for _, p in sorted(baseline.items())])
+    for b in starts:
+        if len(b.version) > common.MAX_VERSION:
+            more_b.append(FileProblem(b.path, f"version {b.version} is longer than {common.MAX_VERSION} characters, "
+                                      "more than the history's version column holds", hint="give it a shorter version"))
+    versioned = common.finish(files, problems + more + more_r + more_b)
+    return versioned + again + starts
 
 
 def _sql_files(root: Path) -> list[Path]:
@@ -119,10 +126,7 @@ def _refused(path: Path) -> FileProblem:
     if name.startswith("R__"):
         return FileProblem(path, "is a Flyway repeatable migration without a description (R__<description>.sql)",
                            hint="rename it R__<description>.sql")
-    if re.match(r"^B\d", name):
-        return FileProblem(path, "is a Flyway baseline migration, which Tidemark does not run yet",
-                           hint="move it out of the folder; `tidemark baseline` records an existing database")
-    if re.match(r"^[VU]\d[\d._]*_[^_]", name):
+    if re.match(r"^[VUB]\d[\d._]*_[^_]", name):
         return FileProblem(path, "has one underscore after its version; Flyway names need two (V1__init.sql)",
                            hint="rename it with '__' between version and description")
     return common.unplaceable(path, "flyway", EXPECTED)
