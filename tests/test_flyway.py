@@ -347,3 +347,13 @@ def test_import_history_of_a_database_flyway_started_from_a_baseline(database: D
     ran = [n for (n,) in database.query("SELECT migration_name FROM public._migration_audit "
                                         "WHERE event = 'applied' ORDER BY id")]
     assert ran == ["V4__orders.sql"], "history now: the baseline file is not run"
+
+
+def test_profile_placeholders_survive_an_edit(tmp_path: Path, monkeypatch: object) -> None:
+    monkeypatch.setenv("TIDEMARK_HOME", str(tmp_path))  # type: ignore[attr-defined]
+    from app.core.environments import Profile, get_environment, save_environment
+
+    save_environment(Profile("dev", dsn="postgresql://app@localhost/app", placeholders=(("schema", "app"),)))
+    assert run_cli("env", "edit", "dev", "--colour", "#2a7").code == 0
+    assert get_environment("dev").placeholders == (("schema", "app"),)
+    assert "[environments.dev.placeholders]" in (tmp_path / "config" / "environments.toml").read_text()
