@@ -357,3 +357,13 @@ def test_profile_placeholders_survive_an_edit(tmp_path: Path, monkeypatch: objec
     assert run_cli("env", "edit", "dev", "--colour", "#2a7").code == 0
     assert get_environment("dev").placeholders == (("schema", "app"),)
     assert "[environments.dev.placeholders]" in (tmp_path / "config" / "environments.toml").read_text()
+
+
+def test_lint_all_replaces_placeholders_and_names_the_ones_without_a_server(tmp_path: Path) -> None:
+    folder = _write(tmp_path / "migrations", {
+        "V1__t.sql": "CREATE TABLE ${schema}.t (id int);\n",
+        "V2__owner.sql": "ALTER TABLE app.t OWNER TO ${flyway:user};\n"})
+    r = run_cli("lint", "--all", "--migrations-dir", str(folder), "--placeholder", "schema=app")
+    assert r.code == 2, r.stdout + r.stderr
+    assert "V1__t.sql" not in r.stderr, "its placeholder has a value"
+    assert "V2__owner.sql:1: uses the placeholder ${flyway:user}, which is read from the server" in r.stderr

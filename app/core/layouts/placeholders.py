@@ -55,8 +55,13 @@ class Placeholders:
             found = self._value(m.group(1), path)
             if found is None:
                 line = text.count("\n", 0, m.start()) + 1
-                problems.append(FileProblem(path, f"uses the placeholder {m.group()}, which has no value", line,
-                                            hint=_hint(m.group(1))))
+                if m.group(1) in SERVER and self._server is None:
+                    problems.append(FileProblem(path, f"uses the placeholder {m.group()}, which is read from the "
+                                                "server, and none is connected here", line,
+                                                hint="give --dsn or --environment (lint: without --all)"))
+                else:
+                    problems.append(FileProblem(path, f"uses the placeholder {m.group()}, which has no value", line,
+                                                hint=_hint(m.group(1))))
                 return m.group()
             return found
 
@@ -85,5 +90,5 @@ def _hint(name: str) -> str:
     if name.startswith("flyway:"):
         return (f"Tidemark knows flyway:{', flyway:'.join(s.split(':')[1] for s in (*SERVER, 'timestamp', 'filename'))}"
                 " and flyway:workingDirectory; write the value in the file instead")
-    return (f"give it with --placeholder {name}=VALUE, or in the environment's placeholders table "
-            f"(placeholders = {{ {name} = \"...\" }})")
+    return (f"give it with --placeholder {name}=VALUE, or in a placeholders table of the environment "
+            "or of tidemark.toml")
