@@ -367,3 +367,20 @@ def test_lint_all_replaces_placeholders_and_names_the_ones_without_a_server(tmp_
     assert r.code == 2, r.stdout + r.stderr
     assert "V1__t.sql" not in r.stderr, "its placeholder has a value"
     assert "V2__owner.sql:1: uses the placeholder ${flyway:user}, which is read from the server" in r.stderr
+
+
+def test_the_json_report_of_a_project_with_repeatables_and_a_baseline_validates(database: Database,
+                                                                               tmp_path: Path) -> None:
+    import jsonschema
+
+    from app.paths import resources_dir
+
+    folder = _write(tmp_path / "migrations", {**BASELINE, "R__view.sql": "CREATE VIEW v AS SELECT 1 AS one;\n"})
+    assert run_cli("migrate", *_args(database, folder)).code == 0
+    (folder / "R__view.sql").write_text("CREATE OR REPLACE VIEW v AS SELECT 1 AS one, 2 AS two;\n", encoding="utf-8")
+    r = run_cli("report", "--json", *_args(database, folder))
+    assert r.code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    schema = json.loads((resources_dir() / "report.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(doc)
+    assert "repeatable_due" in [x["code"] for x in doc["health"]["reasons"]]
