@@ -384,3 +384,23 @@ def test_the_json_report_of_a_project_with_repeatables_and_a_baseline_validates(
     schema = json.loads((resources_dir() / "report.schema.json").read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(doc)
     assert "repeatable_due" in [x["code"] for x in doc["health"]["reasons"]]
+
+
+def test_a_builtin_can_be_given_as_flyways_configuration_would(database: Database, tmp_path: Path) -> None:
+    folder = _write(tmp_path / "migrations", {
+        "V1__s.sql": "CREATE SCHEMA ${flyway:defaultSchema};\nCREATE TABLE ${flyway:defaultSchema}.t (id int);\n"})
+    r = run_cli("migrate", *_args(database, folder, "--placeholder", "flyway:defaultSchema=app"))
+    assert r.code == 0, r.stderr
+    assert database.exists("app.t")
+    bad = run_cli("migrate", *_args(database, folder, "--placeholder", "flyway:table=x"))
+    assert bad.code == 2 and "is not one of Flyway's" in bad.stderr, bad.stderr
+
+
+def test_a_failing_baseline_changes_nothing_and_is_not_a_versioned_failure(database: Database, tmp_path: Path) -> None:
+    files = {**BASELINE, "B2__baseline.sql": "CREATE TABLE accounts (id bigint PRIMARY KEY);\nSELECT 1/0;\n"}
+    folder = _write(tmp_path / "migrations", files)
+    r = run_cli("migrate", *_args(database, folder))
+    assert r.code == 1 and "B2__baseline.sql" in r.stderr, r.stdout + r.stderr
+    _nothing_changed(database)
+    doc = json.loads(run_cli("status", *_args(database, folder, "--json")).stdout)
+    assert {m["state"] for m in doc["migrations"]} == {"pending"}

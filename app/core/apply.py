@@ -494,7 +494,9 @@ def _ran_list(ran: list[Statement]) -> str:
 
 def _record(ctx: Context, event: str, p: Prepared, info: ServerErrorInfo) -> None:
     """Write a failed apply to the audit table, after its transaction rolled back."""
-    _record_failure(ctx, event, p.file.name, p.file.version or None, info, checksum=p.file.checksum)
+    # A repeatable or baseline file is no versioned migration: its failure must not read as one's.
+    version = p.file.version if p.file.kind == "versioned" else None
+    _record_failure(ctx, event, p.file.name, version, info, checksum=p.file.checksum)
 
 
 def _record_failure(ctx: Context, event: str, name: str, version: str | None, info: ServerErrorInfo,

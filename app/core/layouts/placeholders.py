@@ -17,14 +17,23 @@ from pathlib import Path
 from app.core.errors import FileProblem, MigrationFileError
 
 PATTERN = re.compile(r"\$\{([^}\n]*)\}")
-NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")  # what a user placeholder may be called (no `:`: flyway: is Flyway's)
+NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")  # what a user placeholder may be called (`flyway:` is Flyway's)
 # Built-ins read from the server the run connects to (current_user, current_database(), current_schema()).
 SERVER = ("flyway:user", "flyway:database", "flyway:defaultSchema")
 ServerFacts = Callable[[], Mapping[str, str]]
 
 
+BUILTINS = (*SERVER, "flyway:timestamp", "flyway:filename", "flyway:workingDirectory")
+
+
 def check_name(name: str) -> str | None:
-    """Why a user placeholder name is unusable, or None."""
+    """Why a user placeholder name is unusable, or None.
+
+    A built-in may be given a value: a project whose Flyway configuration set `defaultSchema`
+    gives `flyway:defaultSchema=app`, since Tidemark has no such setting.
+    """
+    if name.startswith("flyway:"):
+        return None if name in BUILTINS else f"placeholder name {name!r} is not one of Flyway's ({', '.join(BUILTINS)})"
     if not NAME.match(name):
         return f"placeholder name {name!r} must be letters, digits, '_', '.' or '-'"
     return None
@@ -88,7 +97,6 @@ class Placeholders:
 
 def _hint(name: str) -> str:
     if name.startswith("flyway:"):
-        return (f"Tidemark knows flyway:{', flyway:'.join(s.split(':')[1] for s in (*SERVER, 'timestamp', 'filename'))}"
-                " and flyway:workingDirectory; write the value in the file instead")
+        return f"Tidemark knows {', '.join(BUILTINS)}; write the value in the file instead"
     return (f"give it with --placeholder {name}=VALUE, or in a placeholders table of the environment "
             "or of tidemark.toml")
