@@ -404,3 +404,13 @@ def test_a_failing_baseline_changes_nothing_and_is_not_a_versioned_failure(datab
     _nothing_changed(database)
     doc = json.loads(run_cli("status", *_args(database, folder, "--json")).stdout)
     assert {m["state"] for m in doc["migrations"]} == {"pending"}
+
+
+def test_repeatables_sort_by_flyways_description_order(tmp_path: Path) -> None:
+    from app.core import layouts
+
+    folder = _write(tmp_path / "migrations", {"V1__t.sql": "SELECT 1;\n", **{
+        f"R__{d}.sql": "SELECT 1;\n" for d in ("bx", "b_x", "a", "B")}})
+    reading = layouts.read(folder)
+    assert [f.name for f in reading.repeatables] == ["R__B.sql", "R__a.sql", "R__b_x.sql", "R__bx.sql"]
+    assert [f.name for f in reading.files] == ["V1__t.sql"]

@@ -100,9 +100,10 @@ def read(folder: Folder, placeholders: Placeholders | None = None) -> list[Migra
         return replace(common.load(folder, path, version, path.name, m["slug"], shape), kind=kind)
 
     files, more = common.collect([lambda p=p: one(p) for p in forward.values()])
-    # Repeatables run after the versioned ones, in description order (as Flyway orders them).
+    # Repeatables run after the versioned ones, in description order: Flyway compares the descriptions
+    # (`_` read as a space) as plain strings, so `b_x` runs before `bx` and `B` before `a`.
     again, more_r = common.collect([lambda p=p: one(p, "repeatable") for _, p in sorted(
-        repeatable.items(), key=lambda item: (REPEATABLE.match(item[0])["slug"].lower(), item[0]))])  # type: ignore[index]
+        repeatable.items(), key=lambda item: _description(item[0]))])
     starts, more_b = common.collect([lambda p=p: one(p, "baseline") for _, p in sorted(baseline.items())])
     for b in starts:
         if len(b.version) > common.MAX_VERSION:
@@ -110,6 +111,11 @@ def read(folder: Folder, placeholders: Placeholders | None = None) -> list[Migra
                                       "more than the history's version column holds", hint="give it a shorter version"))
     versioned = common.finish(files, problems + more + more_r + more_b)
     return versioned + again + starts
+
+
+def _description(name: str) -> str:
+    m = REPEATABLE.match(name)
+    return m["slug"].replace("_", " ") if m else name
 
 
 def _sql_files(root: Path) -> list[Path]:
