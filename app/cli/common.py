@@ -90,7 +90,24 @@ def connection_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--password-command", metavar="COMMAND",
                    help="a command whose output is the password, run for each connection (e.g. aws rds "
                    "generate-db-auth-token ...); no shell")
+    g.add_argument("--placeholder", dest="placeholders", action="append", type=placeholder, default=[],
+                   metavar="NAME=VALUE",
+                   help="the value of a Flyway placeholder ${NAME} (repeatable; wins over the environment's "
+                   "placeholders table and tidemark.toml's)")
     g.add_argument("--traceback", action="store_true", help=argparse.SUPPRESS)
+
+
+def placeholder(text: str) -> tuple[str, str]:
+    """Parse `--placeholder name=value` (the value may hold '=', or be empty)."""
+    from app.core.layouts.placeholders import check_name
+
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, not {text!r} (e.g. --placeholder schema=app)")
+    problem = check_name(name)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{problem} (in {text!r})")
+    return name, value
 
 
 def run_options(parser: argparse.ArgumentParser) -> None:
@@ -167,5 +184,6 @@ def build_runner(args: argparse.Namespace, env: dict[str, str] | None = None) ->
         slow_threshold_ms=getattr(args, "slow_threshold", 60_000),
         supabase_history=getattr(args, "supabase_history", False),
         pipeline=getattr(args, "pipeline", True),
+        placeholders=tuple(getattr(args, "placeholders", None) or ()),
     )
     return MigrationRunner(target, folder, options)

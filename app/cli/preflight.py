@@ -64,7 +64,10 @@ def handle_lint(args: argparse.Namespace, out: Output) -> int:
         forward = {}
     elif args.all:
         folder = args.migrations_dir or default_migrations_dir()
-        files = layouts.read(Path(folder)).files
+        from app.core.layouts.placeholders import Placeholders
+
+        # No server here: --placeholder's (and tidemark.toml's) values; the server's built-ins are refused.
+        files = layouts.read(Path(folder), placeholders=Placeholders(dict(args.placeholders or ()))).files
         paths = [f.path for f in files]
         forward = {f.path: f.forward for f in files if f.forward_text is not None}
         scope = f"every migration in {folder}"

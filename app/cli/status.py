@@ -112,13 +112,37 @@ def print_status(status: MigrationStatus, out: Output, *, verbose: bool = False)
             out.line(f"  {m.name}:")
             for e in extra:
                 out.line(f"      {e}")
+    _print_repeatables(status, out)
     counts = ", ".join(f"{n} {state}" for state, n in status.counts.items() if n)
     out.line("")
     n = len(status.migrations)
     out.line(f"{n} migration{'s' if n != 1 else ''}: {counts or 'none'}")
+    if status.repeatables:
+        by_state: dict[str, int] = {}
+        for r in status.repeatables:
+            by_state[r.state.value] = by_state.get(r.state.value, 0) + 1
+        n = len(status.repeatables)
+        out.line(f"{n} repeatable migration{'s' if n != 1 else ''}: "
+                 + ", ".join(f"{k} {v}" for v, k in by_state.items()))
     out.line(f"health: {status.health.value.upper()}")
     for r in status.reasons:
         out.line(f"  {r.level.value}: {r.message}")
+
+
+def _print_repeatables(status: MigrationStatus, out: Output) -> None:
+    """Flyway's repeatable migrations, their own kind: they run after the versioned ones, in this order."""
+    if not status.repeatables:
+        return
+    out.line("")
+    rows = [("REPEATABLE", "MIGRATION", "RUNS", "EXECUTED AT", "TIME")]
+    for r in status.repeatables:
+        when = r.executed_at.strftime("%Y-%m-%d %H:%M:%S") if r.executed_at else ""
+        ms = f"{r.execution_time_ms} ms" if r.execution_time_ms is not None else ""
+        rows.append((r.state.value if r.state.value in ("applied", "pending") else r.state.value.upper(),
+                     r.name, str(r.runs) if r.runs else "", when, ms))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        out.line("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
 
 
 def handle_history(args: argparse.Namespace, out: Output) -> int:

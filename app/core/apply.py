@@ -149,6 +149,17 @@ def timeout_settings(options: Options, *, local: bool, index_build: bool = False
 def applied_rows(ctx: Context, p: Prepared, plan: RollbackPlan, elapsed: Raw | int) -> list[history.Row]:
     """The history row and the audit row that commit with a migration."""
     f = p.file
+    if f.kind == "baseline":  # with the rows of the versioned files it stands for (app.core.baselines)
+        from app.core import baselines
+
+        return baselines.rows(f, ctx.batch_id, elapsed, p.transactional, ctx.actor)
+    if f.kind == "repeatable":  # its own table: it has no version (app.core.repeatables)
+        from app.core import repeatables
+
+        audit = {"event": Event.APPLIED, "migration_name": f.name, "version": None, "batch_id": ctx.batch_id,
+                 "execution_time_ms": elapsed, "checksum": f.checksum, **history.audit_values(ctx.actor)}
+        return [repeatables.row(f, ctx.batch_id, elapsed, p.transactional, ctx.actor),
+                history.Row(history.AUDIT, audit)]
     values = {
         "name": f.name,
         "version": f.version,
@@ -180,7 +191,7 @@ def applied_rows(ctx: Context, p: Prepared, plan: RollbackPlan, elapsed: Raw | i
 
 def supabase_rows(ctx: Context, p: Prepared) -> list[str]:
     """With --supabase-history: the statements that keep the Supabase CLI's table in step."""
-    if not ctx.options.supabase_history:
+    if not ctx.options.supabase_history or p.file.kind != "versioned":  # the Supabase CLI has no such kind
         return []
     from app.core import supabase_history
 
@@ -445,7 +456,7 @@ def failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[State
         return connection_lost(p.file.name, exc.error, partial=bool(partial_ran))
     if exc.unit is LOCK_CHECK and isinstance(exc.error, pg_errors.DivisionByZero):
         return lock_lost(ctx, p, partial_ran[-1], partial_ran) if partial_ran else lock_lost(ctx, p)
-    info = server_error(exc.error, exc.unit, exc.script, p.file.path, p.file.text)
+    info = server_error(exc.error, exc.unit, exc.script, p.file.path, p.file.forward)  # offsets: of what ran
     if ctx.cancel.cancelled and isinstance(exc.error, pg_errors.QueryCanceled):
         _record(ctx, Event.FAILED if partial_ran else "cancelled", p, info)
         if partial_ran:
@@ -483,10 +494,12 @@ def _ran_list(ran: list[Statement]) -> str:
 
 def _record(ctx: Context, event: str, p: Prepared, info: ServerErrorInfo) -> None:
     """Write a failed apply to the audit table, after its transaction rolled back."""
-    _record_failure(ctx, event, p.file.name, p.file.version, info, checksum=p.file.checksum)
+    # A repeatable or baseline file is no versioned migration: its failure must not read as one's.
+    version = p.file.version if p.file.kind == "versioned" else None
+    _record_failure(ctx, event, p.file.name, version, info, checksum=p.file.checksum)
 
 
-def _record_failure(ctx: Context, event: str, name: str, version: str, info: ServerErrorInfo,
+def _record_failure(ctx: Context, event: str, name: str, version: str | None, info: ServerErrorInfo,
                     checksum: str | None = None) -> None:
     if ctx.conn.closed:
         return

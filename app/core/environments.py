@@ -65,6 +65,9 @@ class Profile:
     sslkey: str | None = None
     ssh: str | None = None  # an SSH hop: [user@]host[:port] or a Host alias (app.core.tunnel)
     password_command: str | None = None  # instead of a stored password (app.core.password_command)
+    # Flyway `${name}` values for this environment ([environments.NAME.placeholders]); pairs, so the
+    # profile stays hashable.
+    placeholders: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.protected is None:
@@ -97,6 +100,8 @@ class Profile:
         table = {k: v for k, v in asdict(self).items() if k != "name" and v is not None and v != "" and v != ()}
         if "groups" in table:
             table["groups"] = list(table["groups"])
+        if "placeholders" in table:
+            table["placeholders"] = dict(self.placeholders)
         return table
 
 
@@ -106,6 +111,7 @@ class EnvironmentTarget(Target):
 
     migrations_dir: Path | None = None
     colour: str | None = None
+    placeholders: tuple[tuple[str, str], ...] = ()  # the profile's Flyway `${name}` values
 
 
 @dataclass(frozen=True)
@@ -227,8 +233,8 @@ def profile_target(profile: Profile, password: str | None) -> EnvironmentTarget:
     """The Target a profile describes, with this password (None: the password command, or libpq's own)."""
     folder = Path(profile.migrations_dir).expanduser() if profile.migrations_dir else None
     return EnvironmentTarget(profile.conninfo(), f"environment {profile.name}", profile.name, password,
-                             bool(profile.protected), folder, profile.colour, ssh=profile.ssh,
-                             password_command=profile.password_command)
+                             bool(profile.protected), folder, profile.colour, profile.placeholders,
+                             ssh=profile.ssh, password_command=profile.password_command)
 
 
 def test_environment(name: str, *, notify: Notify | None = None,
@@ -325,6 +331,8 @@ def _from_table(name: str, table: dict[str, Any], path: Path, text: str) -> Prof
                          f"(known: {', '.join(sorted(_KNOWN))})")
     if isinstance(table.get("groups"), list):
         table = {**table, "groups": tuple(table["groups"])}
+    if isinstance(table.get("placeholders"), dict):
+        table = {**table, "placeholders": tuple(table["placeholders"].items())}
     return Profile(name=name, **table)
 
 
@@ -349,6 +357,7 @@ def _problems(p: Profile) -> list[tuple[str | None, str]]:
     if not isinstance(p.groups, tuple) or not all(isinstance(g, str) and _NAME.match(g) for g in p.groups):
         out.append(("groups", "field 'groups' must be a list of names (letters, digits, '.', '_', '-'), "
                     f"not {p.groups!r}"))
+    out += _placeholder_problems(p.placeholders)
     out += access_problems(p.ssh, p.password_command)
     if p.colour is not None and not _COLOUR.match(p.colour):
         out.append(("colour", f"field 'colour' must be #rgb, #rrggbb or a colour name, not {p.colour!r}"))
@@ -365,6 +374,21 @@ def _problems(p: Profile) -> list[tuple[str | None, str]]:
         if others:
             out.append(("dsn", f"give either a DSN or separate fields ({', '.join(others)}), not both"))
     return out
+
+
+def _placeholder_problems(placeholders: object) -> list[tuple[str | None, str]]:
+    from app.core.layouts.placeholders import check_name
+
+    example = 'placeholders = { schema = "app" }'
+    if not isinstance(placeholders, tuple) or not all(isinstance(p, tuple) and len(p) == 2 for p in placeholders):
+        return [("placeholders", f"field 'placeholders' must be a table of names and text, e.g. {example}")]
+    for name, value in placeholders:
+        problem = check_name(name) if isinstance(name, str) else "placeholder names must be text"
+        if problem is None and not isinstance(value, str):
+            problem = f"placeholder {name!r} must be text, not {type(value).__name__} (e.g. {name} = \"value\")"
+        if problem is not None:
+            return [("placeholders", problem)]
+    return []
 
 
 def _strip_dsn_password(profile: Profile) -> tuple[Profile, str | None]:

@@ -166,6 +166,10 @@ class MigrationFile:
     # other line blanked to spaces, so offsets and lines stay those of the file. None: forward_sql.
     forward_text: str | None = None
     slug: str | None = None  # the description part of the name, when the layout's naming is not ours
+    # "versioned"; Flyway's "repeatable" (no version: app.core.repeatables) and "baseline" (B files).
+    kind: str = "versioned"
+    # A baseline migration chosen to start an empty database: the versioned files it stands for.
+    covers: tuple[MigrationFile, ...] = ()
 
     @property
     def stem(self) -> str:

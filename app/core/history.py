@@ -309,10 +309,11 @@ class Row:
     table: str
     values: dict[str, Any]
     returning: str = ""
+    conflict: str = ""  # an ON CONFLICT clause (a repeatable's row replaces its last run's)
 
     def sql(self, conn: psycopg.Connection) -> str:
         """The INSERT with its values inlined."""
-        text = insert_sql(conn, self.table, self.values)
+        text = insert_sql(conn, self.table, self.values) + self.conflict
         return f"{text} RETURNING {self.returning}" if self.returning else text
 
 
@@ -324,6 +325,8 @@ def prepared_insert(rows: list[Row]) -> tuple[str, list[str | None]]:
     expressions), so the server parses and plans it once; the rows after the first go in as
     data-modifying CTEs (always executed), and the first RETURNING asked for is returned.
     """
+    if any(r.conflict for r in rows):  # a data-modifying CTE cannot hold it as written: never sent ahead
+        raise ValueError("a history row with ON CONFLICT is written with Row.sql, not pipelined")
     shape = tuple((r.table, tuple(r.values), tuple(v if isinstance(v, Raw) else None for v in r.values.values()),
                    r.returning) for r in rows)
     template = _TEMPLATES.get(shape)

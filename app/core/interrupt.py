@@ -88,6 +88,12 @@ class Watch:
             else:
                 query = f"SELECT name FROM {history.MIGRATIONS} WHERE batch_id = %s ORDER BY version"
             finished = [name for (name,) in conn.execute(query, (self.batch_id,)).fetchall()]
+            if not self.rollback and any(f.kind == "repeatable" for f in self.files.values()):
+                from app.core import repeatables  # they run last: after every versioned one
+
+                finished += [name for (name,) in conn.execute(
+                    f"SELECT name FROM {repeatables.TABLE} WHERE batch_id = %s ORDER BY name",
+                    (self.batch_id,)).fetchall()]
             self._record(conn, actor, finished, gone)
             return finished, gone
 
@@ -109,7 +115,7 @@ class Watch:
         version = None
         if name is not None:
             item = self.rows.get(name) or self.files.get(name)
-            version = item.version if item is not None else None
+            version = (item.version or None) if item is not None else None  # a repeatable has none
         try:
             conn.execute(history.audit_sql(conn, actor, Event.INTERRUPTED, migration_name=name, version=version,
                                            batch_id=self.batch_id, error_message=self._known(finished, gone)))

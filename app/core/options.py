@@ -20,3 +20,5 @@ class Options:
     slow_threshold_ms: int = 60_000
     supabase_history: bool = False  # also keep supabase_migrations.schema_migrations in step
     pipeline: bool = True  # send plain migrations ahead while the server runs earlier ones (batch.py)
+    # Flyway `${name}` values from `--placeholder name=value`; they win over the profile's and tidemark.toml's.
+    placeholders: tuple[tuple[str, str], ...] = ()

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 import psycopg
 
-from app.core import history, lock
+from app.core import baselines, history, lock, repeatables
 from app.core.connect import Target, connect, resolve_target, session_setup
 from app.core.deadline import Watchdog, partition_named
 from app.core.errors import (
@@ -57,6 +57,7 @@ from app.core.status import InvalidIndex, MigrationStatus, RollbackKind, State, 
 if TYPE_CHECKING:
     from app.core.imports import ImportResult
     from app.core.layouts import Reading
+    from app.core.layouts.placeholders import Placeholders
 
 # app.core.apply (and with it pglast, the parser) is imported only by the calls that run or
 # plan SQL: `status` stays a light process.
@@ -152,21 +153,50 @@ class MigrationRunner:
         """The migration files, checked (MigrationFileError lists every problem)."""
         return self.reading().files
 
-    def reading(self) -> Reading:
-        """The migration files and the layout they were read in (declared in tidemark.toml, or detected)."""
+    def reading(self, *, placeholders: bool = True) -> Reading:
+        """The migration files and the layout they were read in (declared in tidemark.toml, or detected).
+
+        `placeholders`: replace Flyway's `${name}` in what runs, refusing one without a value;
+        False (status: nothing runs, checksums are of the files as written) leaves them as written.
+        """
         from app.core import layouts
 
-        return layouts.read(self.migrations_dir)
+        return layouts.read(self.migrations_dir, placeholders=self.placeholders() if placeholders else None)
+
+    def placeholders(self) -> Placeholders:
+        """Flyway placeholder values: the profile's, then --placeholder's; the server's built-ins when used."""
+        from app.core.layouts.placeholders import Placeholders
+
+        values = dict(getattr(self.target, "placeholders", ()) or ())  # a saved environment's
+        values.update(self.options.placeholders)
+        return Placeholders(values, self._server_facts)
+
+    def _server_facts(self) -> dict[str, str]:
+        """${flyway:user}, ${flyway:database}, ${flyway:defaultSchema} as the server says (one query)."""
+        with self._connection() as conn:
+            row = conn.execute("SELECT current_user, current_database(), current_schema()").fetchone()
+        facts = dict(zip(("flyway:user", "flyway:database", "flyway:defaultSchema"), row or (), strict=False))
+        return {k: v for k, v in facts.items() if v is not None}  # no schema on the search_path: no value
 
     def _status(self, conn: psycopg.Connection, files: list[MigrationFile],
-                reading: Reading | None = None) -> MigrationStatus:
+                reading: Reading | None = None, repeatable_files: list[MigrationFile] | None = None,
+                baseline_files: list[MigrationFile] | None = None) -> MigrationStatus:
         exists = history.tables_exist(conn)
         applied = history.read_applied(conn) if exists else []
         events = history.read_last_events(conn) if exists else {}
+        if baseline_files is None:
+            baseline_files = reading.baselines if reading else []
+        if baseline_files:  # an applied baseline migration with a row of its own is listed
+            files = baselines.shown(files, baseline_files, {r.name for r in applied})
         invalid = self._invalid_indexes(conn, files)
         infos, health, reasons = compute(
             files, applied, events, invalid_indexes=invalid, slow_threshold_ms=self.options.slow_threshold_ms
         )
+        if repeatable_files is None:
+            repeatable_files = reading.repeatables if reading else []
+        again = repeatables.compute(repeatable_files, repeatables.read_recorded(conn)) if exists else \
+            repeatables.compute(repeatable_files, {})
+        health, reasons = repeatables.assess(again, health, reasons)
         info = conn.info
         return MigrationStatus(
             migrations=infos,
@@ -181,6 +211,7 @@ class MigrationRunner:
             layout_declared_in=str(reading.declared_in) if reading and reading.declared_in else None,
             invalid_indexes=invalid,
             slow_threshold_ms=self.options.slow_threshold_ms,
+            repeatables=again,
         )
 
     def _invalid_indexes(self, conn: psycopg.Connection, files: list[MigrationFile]) -> list[InvalidIndex]:
@@ -197,7 +228,7 @@ class MigrationRunner:
     @_database_errors
     def get_migration_status(self, *, cancel: CancelToken | None = None) -> MigrationStatus:
         """Every migration with its state, and the health. Only reads; works before the first migrate."""
-        reading = self.reading()
+        reading = self.reading(placeholders=False)
         with self._connection(cancel) as conn:
             return self._status(conn, reading.files, reading)
 
@@ -222,46 +253,56 @@ class MigrationRunner:
         reading = self.reading()
         files = reading.files
         if dry_run:
-            return replace(self._dry_run(files, target, clock), layout=reading.layout,
+            return replace(self._dry_run(files, target, clock, reading), layout=reading.layout,
                            layout_declared_in=str(reading.declared_in) if reading.declared_in else None)
         batch_id = history.new_batch_id()
         watch = Watch(progress, batch_id)
         try:
-            return self._run(files, target, verbose, watch, cancel, clock, confirmed)
+            return self._run(files, target, verbose, watch, cancel, clock, confirmed, reading)
         except KeyboardInterrupt:  # Ctrl-C: the run's connection is closed by now; say what is known
             raise watch.interrupted(self.target, self.actor) from None
 
     def _run(self, files: list[MigrationFile], target: str | None, verbose: bool, watch: Watch,
-             cancel: CancelToken, clock: Clock, confirmed: Confirmation | None) -> RunResult:
+             cancel: CancelToken, clock: Clock, confirmed: Confirmation | None, reading: Reading) -> RunResult:
         progress: ProgressCallback = watch
         batch_id = watch.batch_id
         with self._connection(cancel) as conn, self._locked(conn, cancel, progress):
             watch.backend_pid = conn.info.backend_pid
             progress(ProgressEvent(Phase.CONNECTED, message=self.target.display()))
-            status = self._status(conn, files)
+            status = self._status(conn, files, reading)
             todo, warnings = self._select_pending(status, files, target)
+            first, todo = self._baseline_start(status, files, reading, target, todo, warnings)
+            again = _due_repeatables(status, reading.repeatables, target)
             if self.options.supabase_history:
                 from app.core import supabase_history
 
                 supabase_history.refuse_recorded(conn, todo)  # before anything runs
-            if not todo:
+            if not todo and not again and not first:
                 return RunResult(batch_id=None, dry_run=False, warnings=warnings, total_ms=clock.ms(),
                                  target=self.target.display())
-            from app.core.apply import Context, check  # the parser: only when something runs
+            from app.core.apply import Context, apply, check, prepare_many  # the parser: only when something runs
             from app.core.batch import apply_all
 
-            checked = _each_file(todo, check)  # every file, before anything runs
-            confirmed = enforce(confirmed, self.target, Action.MIGRATE, [f.name for f in todo])
+            checked = _each_file(first + todo + again, check)  # every file, before anything runs
+            confirmed = enforce(confirmed, self.target, Action.MIGRATE, [f.name for f in first + todo + again])
             from app.core.backup import before_migrate
 
             taken = before_migrate(confirmed, self.target,
                                    lambda text: progress(ProgressEvent(Phase.MESSAGE, message=text)))
             history.ensure_tables(conn)
-            watch.expect(todo)
+            if again:
+                repeatables.ensure_table(conn)
+            watch.expect(first + todo + again)
             ctx = Context(conn, self.actor, batch_id, self.options, cancel, progress, verbose, clock)
             applied: list[AppliedMigration] = []
             try:
-                apply_all(ctx, checked, applied)
+                total = len(first) + len(todo) + len(again)
+                for p in prepare_many(checked[:len(first)]):  # the baseline migration, with its rows, alone
+                    applied.append(apply(ctx, p, 1, total))
+                apply_all(ctx, checked[len(first):len(first) + len(todo)], applied)
+                # Repeatables after every versioned one, one at a time: their row replaces the last run's.
+                for i, p in enumerate(prepare_many(checked[len(first) + len(todo):]), start=len(first) + len(todo) + 1):
+                    applied.append(apply(ctx, p, i, total))
             except MigrationFailed as exc:
                 exc.completed = RunResult(batch_id, False, applied, warnings=warnings, total_ms=clock.ms(),
                                           target=self.target.display(), backup=taken)
@@ -302,14 +343,27 @@ class MigrationRunner:
             )
         return [by_version[m.version] for m in pending], warnings
 
-    def _dry_run(self, files: list[MigrationFile], target: str | None, clock: Clock) -> RunResult:
+    def _baseline_start(self, status: MigrationStatus, files: list[MigrationFile], reading: Reading,
+                        target: str | None, todo: list[MigrationFile], warnings: list[str]
+                        ) -> tuple[list[MigrationFile], list[MigrationFile]]:
+        """On an empty database, the baseline migration to start from (a list of 0 or 1) and what runs after it."""
+        stop = self.resolve_name(target, files, status) if target else None
+        first = baselines.start(not status.applied, files, reading.baselines, stop)
+        if first is None:
+            return [], todo
+        warnings.append(baselines.note(first))
+        covered = {f.name for f in first.covers}
+        return [first], [f for f in todo if f.name not in covered]
+
+    def _dry_run(self, files: list[MigrationFile], target: str | None, clock: Clock, reading: Reading) -> RunResult:
         from app.core.apply import prepare
         from app.core.sql import annotate_locks, catalog_locks
 
         with self._connection() as conn:
-            status = self._status(conn, files)
+            status = self._status(conn, files, reading)
             todo, warnings = self._select_pending(status, files, target)
-            prepared = _each_file(todo, prepare)
+            first, todo = self._baseline_start(status, files, reading, target, todo, warnings)
+            prepared = _each_file(first + todo + _due_repeatables(status, reading.repeatables, target), prepare)
             schema = conn.execute("SELECT current_schema()").fetchone()[0]
             for p in prepared:
                 annotate_locks(p.statements, schema)
@@ -565,10 +619,11 @@ class MigrationRunner:
 
         imports.reader(source)  # an unknown source is refused before anything is read
         cancel = cancel or CancelToken()
-        files = self.files()
+        reading = self.reading()
         with self._connection(cancel) as conn, self._locked(conn, cancel, no_progress):
-            return imports.import_history(conn, self.target, source, files, self.migrations_dir,
-                                          dry_run=dry_run, confirmed=confirmed, actor=self.actor, table=table)
+            return imports.import_history(conn, self.target, source, reading.files, self.migrations_dir,
+                                          dry_run=dry_run, confirmed=confirmed, actor=self.actor, table=table,
+                                          repeatable_files=reading.repeatables)
 
     @_database_errors
     def history(self, limit: int | None = None) -> list[HistoryEvent]:
@@ -612,6 +667,15 @@ def _other_layout_name(name: str, known: dict[str, str]) -> str | None:
     bare = Path(given.removesuffix(".sql").removesuffix(".up")).name
     return next((v for v, n in known.items()
                  if bare and bare in (n, n.removesuffix(".sql"), n.removesuffix(".sql").removesuffix(".up"))), None)
+
+
+def _due_repeatables(status: MigrationStatus, files: list[MigrationFile], target: str | None) -> list[MigrationFile]:
+    """The repeatables a migrate runs: never ran, or changed since. None with --target, which names a
+    versioned point: a repeatable is written against the newest schema, not an older one."""
+    if target:
+        return []
+    due = {r.name for r in status.repeatables if r.due}
+    return [f for f in files if f.name in due]
 
 
 def _each_file(files: list[MigrationFile], step: Callable[[MigrationFile], _R]) -> list[_R]:

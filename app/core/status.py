@@ -11,6 +11,7 @@ from typing import Any
 from app.core.files import MigrationFile, title_from_name, version_key
 from app.core.history import AppliedRow, LastEvent
 from app.core.jsonable import jsonable
+from app.core.repeatables import RepeatableInfo
 
 
 class State(StrEnum):
@@ -137,6 +138,8 @@ class MigrationStatus:
     layout_declared_in: str | None = None  # the tidemark.toml that declared it; None: detected
     invalid_indexes: list[InvalidIndex] = field(default_factory=list)
     slow_threshold_ms: int = 60_000
+    # Flyway's repeatable migrations, their own kind (applied / outdated / pending / missing), in run order.
+    repeatables: list[RepeatableInfo] = field(default_factory=list)
 
     def count(self, state: State) -> int:
         """How many migrations are in a state."""

@@ -62,23 +62,42 @@ def reader(source: str) -> ModuleType:
 
 def import_history(conn: psycopg.Connection, target: Target, source: str, files: list[MigrationFile],
                    folder: Path, *, dry_run: bool, confirmed: Confirmation | None, actor: Actor,
-                   table: str | None = None) -> ImportResult:
+                   table: str | None = None, repeatable_files: list[MigrationFile] | None = None) -> ImportResult:
     """Read `source`'s history (its table, or `table` where the tool was told another) and record what
-    it applied in ours, as baselined. Call inside the lock."""
+    it applied in ours, as baselined; Flyway's repeatables too (`repeatable_files`). Call inside the lock."""
+    from app.core import repeatables
+
     mod = reader(source)
     table = check_table(table) if table else mod.TABLE
     seen: list[Seen] = mod.read(conn, files, folder, table)
+    ran_again: list[Seen] = []
+    if repeatable_files and hasattr(mod, "read_repeatables"):
+        ran_again = mod.read_repeatables(conn, repeatable_files, table)
     ours = {r.version for r in history.read_applied(conn)} if history.tables_exist(conn) else set()
+    recorded = repeatables.read_recorded(conn)
     todo = [s for s in seen if s.file.version not in ours]
-    already = [s.file.name for s in seen if s.file.version in ours]
-    result = ImportResult([s.file.name for s in todo], already, dry_run, None, source, table,
-                          [s.file.name for s in todo if s.changed])
-    if dry_run or not todo:
+    todo_again = [s for s in ran_again if s.file.name not in recorded]
+    already = [s.file.name for s in seen if s.file.version in ours] + [
+        s.file.name for s in ran_again if s.file.name in recorded]
+    result = ImportResult([s.file.name for s in todo + todo_again], already, dry_run, None, source, table,
+                          [s.file.name for s in todo + todo_again if s.changed])
+    if dry_run or not result.imported:
         return result
     enforce(confirmed, target, Action.IMPORT, result.imported)
     history.ensure_tables(conn)
+    if todo_again:
+        repeatables.ensure_table(conn)
     batch_id = history.new_batch_id()
     with conn.transaction():
+        for s in todo_again:  # the checksum Flyway ran last: a file changed since is outdated, and runs again
+            row = repeatables.row(s.file, batch_id, 0, True, actor)
+            values = {**row.values, "checksum": s.their_checksum if s.changed else s.file.checksum,
+                      "raw_checksum": None if s.changed else s.file.raw_checksum,
+                      "applied_sql": None if s.changed else s.file.text}
+            conn.execute(history.insert_sql(conn, repeatables.TABLE, values))
+            conn.execute(history.audit_sql(
+                conn, actor, Event.BASELINED, migration_name=s.file.name, version=None, batch_id=batch_id,
+                checksum=values["checksum"], execution_time_ms=0, reason=f"imported from {table} (repeatable)"))
         for s in todo:
             reason = f"imported from {table}"
             if s.changed:

@@ -6,9 +6,13 @@ varchar(50), description varchar(200), type varchar(20), script varchar(1000), c
 installed_by varchar(100), installed_on timestamp, execution_time integer, success boolean.
 
 `type` says what a row is: SQL/JDBC a versioned migration (version NULL: a repeatable one),
-BASELINE (`flyway baseline`: every version up to it counts as applied), SCHEMA (the schemas
+BASELINE (`flyway baseline`: every version up to it counts as applied) and SQL_BASELINE (a B
+file that started an empty database: the same), SCHEMA (the schemas
 Flyway created), UNDO_SQL (the version was undone), DELETE (`repair` marked it deleted).
 `success = false` is a migration that failed and was not rolled back with it: refused.
+A repeatable's rows (version NULL, type SQL) are one per run: the newest says which checksum
+ran last (read_repeatables); it is recorded in Tidemark's repeatables table, so a file changed
+since reads as outdated and runs again, as Flyway would run it.
 
 The checksum is Flyway's CRC32 of the file's lines (LoadableResource.calculateChecksum): each
 line's UTF-8 bytes without its line break, the BOM dropped, as a signed 32-bit integer.
@@ -27,7 +31,10 @@ from app.core.imports.common import Seen, half_done, ident, match, require
 
 TOOL = "Flyway"
 TABLE = "flyway_schema_history"
-_APPLIED = {"SQL", "JDBC", "SPRING_JDBC", "SQL_BASELINE", "JDBC_BASELINE", "SCRIPT"}
+_APPLIED = {"SQL", "JDBC", "SPRING_JDBC", "SCRIPT"}
+# `flyway baseline`, and a baseline migration (B file) that started an empty database: every
+# version up to it counts as applied (Flyway ran the B file instead of them).
+_BASELINES = {"BASELINE", "SQL_BASELINE", "JDBC_BASELINE"}
 
 
 def crc32(text: str) -> int:
@@ -52,7 +59,7 @@ def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path, tab
         if version is None or kind == "SCHEMA":
             continue  # a repeatable migration, or the schemas Flyway created
         key = version_key(version)
-        if kind == "BASELINE":
+        if kind in _BASELINES:
             baseline = version if baseline is None or key > version_key(baseline) else baseline
         elif kind in ("UNDO_SQL", "DELETE"):
             applied.pop(key, None)
@@ -67,3 +74,21 @@ def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path, tab
         theirs = None if checksum is None else f"flyway-crc32:{checksum}"
         out.append(Seen(f, theirs, checksum is not None and crc32(f.text) != checksum))
     return sorted(out, key=lambda s: version_key(s.file.version))
+
+
+def read_repeatables(conn: psycopg.Connection, files: list[MigrationFile], table: str = TABLE) -> list[Seen]:
+    """The repeatables Flyway ran, by their newest row: matched to our R__ files by name (others skipped:
+    Flyway keeps rows of deleted repeatables too, and there is nothing here to record them against)."""
+    rows = conn.execute(sql.SQL("SELECT script, checksum FROM {} WHERE version IS NULL AND success "
+                                "AND type = ANY(%s) ORDER BY installed_rank").format(ident(table)),
+                        (sorted(_APPLIED),)).fetchall()
+    last: dict[str, int | None] = {}
+    for script, checksum in rows:
+        last[Path(script).name] = checksum  # stored relative to the location: the name is the key
+    out = []
+    for f in files:
+        if f.name in last:
+            checksum = last[f.name]
+            theirs = None if checksum is None else f"flyway-crc32:{checksum}"
+            out.append(Seen(f, theirs, checksum is not None and crc32(f.text) != checksum))
+    return out

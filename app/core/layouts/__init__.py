@@ -17,6 +17,7 @@ from app.core.errors import UsageError
 from app.core.files import MigrationFile
 from app.core.layouts import dbmate, diesel, flyway, golang_migrate, goose, native, prisma, sqitch, sql_migrate
 from app.core.layouts.common import Folder
+from app.core.layouts.placeholders import Placeholders
 
 Reader = Callable[[Folder], list[MigrationFile]]
 # new(folder, files, slug, description, now) -> {path: text}: the next migration's files (`tidemark new`)
@@ -54,8 +55,10 @@ class Reading:
     """The migrations of a folder, and which layout read them."""
 
     layout: str
-    files: list[MigrationFile] = field(default_factory=list)
+    files: list[MigrationFile] = field(default_factory=list)  # the versioned ones, in version order
     declared_in: Path | None = None  # the tidemark.toml that declared the layout; None: detected
+    repeatables: list[MigrationFile] = field(default_factory=list)  # Flyway's R__ files, in the order they run
+    baselines: list[MigrationFile] = field(default_factory=list)  # Flyway's B files, by version
 
     @property
     def description(self) -> str:
@@ -68,8 +71,12 @@ def describe(layout: str, declared_in: str | None) -> str:
     return f"{layout} ({f'declared in {declared_in}' if declared_in else 'detected'})"
 
 
-def read(directory: Path, layout: str | None = None) -> Reading:
-    """The folder's migrations: the layout given, else the one its tidemark.toml declares, else detected."""
+def read(directory: Path, layout: str | None = None, placeholders: Placeholders | None = None) -> Reading:
+    """The folder's migrations: the layout given, else the one its tidemark.toml declares, else detected.
+
+    `placeholders`: the values of Flyway's `${name}` (only that layout has them; elsewhere `${`
+    is SQL text, left alone); None leaves them as written, unchecked (status runs nothing).
+    """
     from app.core.layouts import config, detect
 
     folder = Folder.scan(directory)  # a missing folder or a link loop is named first
@@ -78,9 +85,15 @@ def read(directory: Path, layout: str | None = None) -> Reading:
         project = config.find(directory)
         if project is not None and project.layout:
             layout, declared_in = project.layout, project.path
+        if project is not None and placeholders is not None:
+            placeholders = placeholders.over(project.placeholders)
     check_name(layout, declared_in)
     if layout is None:
         layout = detect.detect(folder)
+    if layout == "flyway":
+        found = flyway.read(folder, placeholders)
+        return Reading(layout, [f for f in found if f.kind == "versioned"], declared_in,
+                       [f for f in found if f.kind == "repeatable"], [f for f in found if f.kind == "baseline"])
     return Reading(layout, READERS[layout](folder), declared_in)
 
 

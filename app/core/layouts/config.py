@@ -1,15 +1,17 @@
-"""`tidemark.toml` at a project's root: the layout and the migrations folder it declares."""
+"""`tidemark.toml` at a project's root: the layout and the migrations folder it declares, and
+Flyway placeholder values (`placeholders = { schema = "app" }`) shared by every environment."""
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.core.errors import UsageError
 
 FILE = "tidemark.toml"
-KNOWN = ("layout", "migrations")
+KNOWN = ("layout", "migrations", "placeholders")
+_STRINGS = ("layout", "migrations")
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,7 @@ class Project:
     path: Path  # the tidemark.toml
     layout: str | None = None
     migrations: Path | None = None  # resolved against the file's folder
+    placeholders: dict[str, str] = field(default_factory=dict)  # Flyway `${name}` values
 
 
 def load(path: Path) -> Project:
@@ -32,7 +35,7 @@ def load(path: Path) -> Project:
     unknown = sorted(set(doc) - set(KNOWN))
     if unknown:
         raise UsageError(f"{path}: unknown setting {unknown[0]!r} (known: {', '.join(KNOWN)})")
-    for key in KNOWN:
+    for key in _STRINGS:
         if key in doc and not isinstance(doc[key], str):
             raise UsageError(f'{path}: {key} must be a string, e.g. {key} = "{_EXAMPLE[key]}"')
     layout = doc.get("layout")
@@ -41,7 +44,23 @@ def load(path: Path) -> Project:
 
         check_name(layout, path)
     migrations = doc.get("migrations")
-    return Project(path, layout, path.parent / migrations if migrations else None)
+    return Project(path, layout, path.parent / migrations if migrations else None,
+                   _placeholders(doc.get("placeholders", {}), path))
+
+
+def _placeholders(table: object, path: Path) -> dict[str, str]:
+    """The `placeholders` table: names to text (UsageError naming the file and the entry)."""
+    from app.core.layouts.placeholders import check_name
+
+    if not isinstance(table, dict):
+        raise UsageError(f'{path}: placeholders must be a table, e.g. placeholders = {{ schema = "app" }}')
+    for name, value in table.items():
+        problem = check_name(name)
+        if problem is not None:
+            raise UsageError(f"{path}: {problem}")
+        if not isinstance(value, str):
+            raise UsageError(f'{path}: placeholder {name!r} must be text, e.g. {name} = "value"')
+    return dict(table)
 
 
 _EXAMPLE = {"layout": "dbmate", "migrations": "db/migrations"}
