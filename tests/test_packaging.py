@@ -100,3 +100,14 @@ def test_icons_for_windows_and_macos_are_drawn_from_the_svg(tmp_path):
         # drawn, not blank: the SVG's dark blue background at the centre top
         r, g, b, a = png.convert("RGBA").getpixel((128, 20))
         assert a == 255 and b > r and b > g
+
+
+def test_every_code_package_is_installed_by_a_plain_pip_install():
+    """pyproject lists its packages: a new one missing there works in the editable dev install, and
+    `pip install .` and the bundle then lack it (seen: app.core.layouts, exit 70 in the smoke test)."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "app").rglob("__init__.py")
+             if "__pycache__" not in p.parts}
+    assert found - listed == set()
