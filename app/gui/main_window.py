@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import html
 import importlib.util
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
@@ -23,14 +22,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.errors import ManualRollback, TidemarkError
+from app.core.errors import TidemarkError
 from app.core.files import version_key
 from app.core.status import MigrationInfo, State
 from app.gui import sources as src
 from app.gui import theme
 from app.gui.cards import OverviewCards
 from app.gui.charts import ChartsPanel
-from app.gui.crash import BugReport
 from app.gui.details import DetailsTabs
 from app.gui.error_panel import ErrorPanel
 from app.gui.find_bar import Findable
@@ -39,10 +37,10 @@ from app.gui.plural import count
 from app.gui.progress_panel import LogPanel, ProgressPanel
 from app.gui.settings import read_bool, read_str, recall_dsn
 from app.gui.window_actions import WindowActions
+from app.gui.window_results import MUTATING_KINDS as MUTATING
 from app.gui.window_results import WindowResults
 from app.gui.worker import TaskController
 
-MUTATING = ("run", "rollback", "repair", "baseline")
 VERBS = {"status": "Reading status", "run": "Running migrations", "rollback": "Rolling back",
          "dryrun": "Planning a dry run", "plan": "Planning the rollback",
          "review": "Planning the run", "history": "Reading the history",
@@ -440,74 +438,6 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
                 QTimer.singleShot(0, self.refresh)
         self._update_actions()
         self.job_done.emit(kind, outcome, payload)
-
-    def _failed(self, kind: str, error: object) -> None:
-        self.last_error = error
-        headings = {"status": "Cannot read the status", "run": "Run failed", "rollback": "Rollback failed",
-                    "dryrun": "Dry run failed", "plan": "Rollback refused",
-                    "review": "Run not started", "history": "Cannot read the history",
-                    "repair-review": "Cannot read the changed files", "repair": "Repair refused",
-                    "baseline-review": "Cannot plan the baseline", "baseline": "Baseline refused",
-                    "new": "New migration not written", "save-password": "Password not stored in the keyring",
-                    "export": "Report not written", "compare": "Comparison failed",
-                    "rehearse": "Rehearsal could not run"}
-        heading = headings.get(kind, "Failed")
-        if isinstance(error, ManualRollback):
-            heading = "Rollback refused"
-        first = str(error).splitlines()[0]
-        self.progress.stop(f"failed: {first}")
-        self.log.add(f"{heading}: {error}")
-        self.error_panel.show_error(heading, error)
-        if isinstance(error, BugReport):
-            from app.gui.crash import show_bug
-
-            QTimer.singleShot(0, lambda: show_bug(error))
-        info = getattr(error, "info", None)
-        failed_file = getattr(info, "file", None)
-        if failed_file is not None:
-            self._select_after_refresh = Path(failed_file).name[:14]  # show the failed migration's details
-        if kind == "status":
-            self.cards.clear("?")
-            self.cards.cards["health"].set("unreachable" if "connect" in first else "error", "press Refresh to retry",
-                                           theme.current().error)
-        elif kind == "save-password":
-            self.log.add("the password was not stored in the keyring: it is kept in memory until Tidemark quits")
-            QTimer.singleShot(0, self.refresh)
-        elif kind in MUTATING:
-            QTimer.singleShot(0, self.refresh)
-        from app.core.errors import PasswordNeeded
-
-        if isinstance(error, PasswordNeeded) and self.source is not None and kind != "save-password":
-            source = self.source
-            QTimer.singleShot(0, lambda: self._ask_password(source, error))
-
-    def _ask_password(self, source: src.Source, error: Any) -> None:
-        """The server wants a password: ask for it; keep it in memory, store it in the keyring if asked."""
-        from app.gui.password_dialog import PasswordDialog
-
-        if source is not self.source or self.controller.busy:
-            return
-        dialog = PasswordDialog(source.name, error.message, rejected=error.rejected,
-                                can_save=source.kind == "environment", parent=self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-
-        def accepted() -> None:
-            password = dialog.password.text()
-            if not password:
-                return
-            src.remember_password(source.key, password)
-            if dialog.save.isChecked():
-                from app.core import passwords
-
-                name = source.name
-                self._start("save-password", lambda progress, cancel: passwords.set_password(name, password))
-            else:
-                self.refresh()
-
-        dialog.accepted.connect(accepted)
-        self.last_dialog = dialog
-        dialog.open()
-        self.asking.emit(dialog)
 
     def _show_snapshot(self, snapshot: Any) -> None:
         settle_memory()
