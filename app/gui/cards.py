@@ -73,7 +73,9 @@ class OverviewCards(QWidget):
         more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
         self.cards["health"].set(health.value, _elide(first, 60) + more, state_colour(health.value),
                                  "\n".join(f"{r.level.value}: {r.message}" for r in reasons))
-        self.reasons.setText(visible("\n".join(f"• {r.message}" for r in reasons[:6])))
+        self.reasons.setText(visible("\n".join(f"• {r.message}" for r in reasons[:6])) if reasons else
+                             "Nothing wrong found: no pending, modified, missing or failed migration, and no "
+                             "invalid index or slow migration.")
         for state in State:
             n = status.count(state)
             colour = state_colour(state.value) if n and state is not State.APPLIED else None

@@ -118,6 +118,21 @@ def build_menus(w: MainWindow) -> None:
     help_menu.addAction(w.act_shortcuts)
     help_menu.addAction(w.act_about)
     name_shortcuts_in_tooltips(w)
+    reachable_by_tab(w)
+
+
+def reachable_by_tab(w: QWidget) -> None:
+    """Toolbar buttons take focus from Tab (Qt leaves them out of the tab chain), each with its name read out."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QToolBar, QToolButton
+
+    for bar in w.findChildren(QToolBar):
+        for action in bar.actions():
+            button = bar.widgetForAction(action)
+            if isinstance(button, QToolButton) and not action.isSeparator():
+                button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+                if not button.accessibleName():
+                    button.setAccessibleName((action.text() or button.text()).replace("&", "").strip("▶↶ "))
 
 
 def name_shortcuts_in_tooltips(w: QWidget) -> None:

@@ -74,3 +74,28 @@ def test_unknown_options_are_an_error_and_qt_options_pass(capsys) -> None:
         parse_args(["stray"])
     with pytest.raises(SystemExit):
         parse_args(["--env", "a", "--dsn", "postgresql://x"])
+
+
+def test_tab_reaches_every_toolbar_button_and_each_has_a_name(qtbot, make_window: WindowFactory) -> None:
+    from PySide6.QtWidgets import QToolBar, QToolButton
+
+    window = make_window()
+    buttons = [b for bar in window.findChildren(QToolBar) for a in bar.actions()
+               if isinstance(b := bar.widgetForAction(a), QToolButton)]
+    assert len(buttons) >= 12
+    for b in buttons:
+        assert b.focusPolicy() & Qt.FocusPolicy.TabFocus, b.text()
+        assert b.accessibleName(), b.text()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=DEADLINE_MS)
+    seen = set()
+    for _ in range(80):  # Tab through the window: every enabled toolbar button comes by
+        qtbot.keyClick(window.focusWidget() or window, Qt.Key.Key_Tab)
+        seen.add(window.focusWidget())
+    enabled = [b for b in buttons if b.isEnabled() and b.isVisible()]
+    assert [b.text() for b in enabled if b not in seen] == []
+
+
+def test_health_tab_says_when_nothing_is_wrong(make_window: WindowFactory) -> None:
+    window = make_window()  # an empty folder on an empty database: nothing wrong
+    assert window.cards.reasons.text().startswith("Nothing wrong found")
