@@ -45,9 +45,10 @@ def test_rehearsal_passes_and_leaves_the_source_untouched(database: Database, mi
     assert list(rows) == ["20260101000002_orders.sql", "20260101000003_email_index.sql",
                           "20260101000004_manual.sql"]
     assert all(m["applied"] and m["apply_ms"] is not None for m in doc["migrations"])
-    # newest first: the data-only migration has no rollback, so the older ones are not reached
+    # Each rollback is tried right after its migration applied: a manual one blocks no other.
     assert rows["20260101000004_manual.sql"]["rollback"] == "manual"
-    assert rows["20260101000003_email_index.sql"]["rollback"] == "not-reached"
+    assert rows["20260101000003_email_index.sql"]["rollback"] == "verified"
+    assert rows["20260101000002_orders.sql"]["rollback"] == "verified"
     assert doc["source_version"].split(".")[0] == str(database.server.major)
     assert doc["versions_differ"] == (database.server.major != 18)
     assert _state(database) == before, "a rehearsal writes nothing to the source"

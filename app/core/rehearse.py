@@ -26,7 +26,6 @@ from app.core.apply import Options, rollback_kind_of
 from app.core.backup import dump_schema_and_history
 from app.core.connect import Target, connect
 from app.core.errors import MigrationFailed, TidemarkError, redact
-from app.core.files import version_key
 from app.core.jsonable import jsonable
 from app.core.localserver import LocalServer, embedded_binaries, reachable_binaries
 from app.core.rollback import RollbackKind
@@ -211,64 +210,63 @@ def _not_run(m: object) -> RehearsedMigration:
 
 def _run_and_roll_back(copy: Target, migrations_dir: Path, options: Options, pending: list,
                        say: Callable[[str], None]) -> list[RehearsedMigration]:
+    """Each migration in turn: apply it, roll it back and compare the catalog with before, then apply it
+    again for the next one. So every rollback is tried, not only those above the newest manual one."""
     runner = MigrationRunner(copy, migrations_dir, options)
     out: dict[str, RehearsedMigration] = {m.version: _not_run(m) for m in pending}
-    before: dict[str, catalog.CatalogSnapshot] = {}
-    applied: list[str] = []
+    stopped: str | None = None  # why the rest could not be tried
     for m in pending:
-        before[m.version] = _snapshot(copy)
+        if stopped is not None:
+            out[m.version] = _with(out[m.version], rollback=NOT_REACHED, rollback_note=f"not tried: {stopped}")
+            continue
+        before = _snapshot(copy)
         say(f"applying {m.name}")
-        try:
-            run = runner.run_migrations(target=m.version)
-        except TidemarkError as exc:
-            out[m.version] = RehearsedMigration(m.version, m.name, m.title or "", False,
-                                                apply_error=exc.message)
-            break
-        done = {a.version: a for a in run.applied}
-        if m.version not in done:
-            out[m.version] = RehearsedMigration(m.version, m.name, m.title or "", False,
-                                                apply_error="the runner did not apply it (already applied?)")
-            break
-        a = done[m.version]
-        out[m.version] = RehearsedMigration(m.version, m.name, m.title or "", True, apply_ms=a.execution_time_ms,
-                                            rollback=NOT_REACHED, rollback_kind=a.rollback_kind)
-        applied.append(m.version)
-    leftovers: set[str] = set()  # objects an earlier (newer) rollback already failed to restore
-    blocked_by: str | None = None
-    for version in reversed(applied):
-        m = out[version]
-        if blocked_by is not None:
-            out[version] = _with(m, rollback=NOT_REACHED, rollback_note=f"not tried: {blocked_by}")
+        applied = _apply(runner, m)
+        if isinstance(applied, str):
+            out[m.version] = RehearsedMigration(m.version, m.name, m.title or "", False, apply_error=applied)
+            stopped = f"{m.name} did not apply"
             continue
-        with connect(copy) as conn:
-            rows = history.read_applied(conn)
-        newest = max(rows, key=lambda r: version_key(r.version)) if rows else None
-        if newest is None or newest.version != version:
-            blocked_by = f"the newest applied migration is {newest.name if newest else 'none'}, applied before"
-            out[version] = _with(m, rollback=NOT_REACHED, rollback_note=f"not tried: {blocked_by}")
-            continue
-        if rollback_kind_of(newest) is RollbackKind.MANUAL:
-            out[version] = _with(m, rollback=MANUAL,
-                                 rollback_note=newest.rollback_note or "no rollback SQL is known for it")
-            blocked_by = f"{m.name} has no rollback SQL (manual)"
-            continue
-        say(f"rolling back {m.name}")
-        try:
-            rb = runner.rollback_migrations(count=1)
-        except MigrationFailed as exc:
-            out[version] = _with(m, rollback=FAILED, rollback_note=exc.message)
-            blocked_by = f"the rollback of {m.name} failed"
-            continue
-        after = _snapshot(copy)
-        diffs = [d for d in catalog.diff(before[version], after) if d.key not in leftovers]
-        leftovers |= {d.key for d in diffs}
-        ms = rb.rolled_back[0].execution_time_ms if rb.rolled_back else None
-        if diffs:
-            out[version] = _with(m, rollback=DIFFERS, rollback_ms=ms, differences=_describe(diffs),
-                                 rollback_note="the catalog after its rollback is not what it was before it ran")
-        else:
-            out[version] = _with(m, rollback=VERIFIED, rollback_ms=ms)
+        done = RehearsedMigration(m.version, m.name, m.title or "", True, apply_ms=applied.execution_time_ms,
+                                  rollback=NOT_REACHED, rollback_kind=applied.rollback_kind)
+        out[m.version] = _try_rollback(runner, copy, m, done, before, say)
+        if out[m.version].rollback in (VERIFIED, DIFFERS):  # rolled back: apply it again for the next one
+            again = _apply(runner, m)
+            if isinstance(again, str):
+                stopped = f"{m.name} did not apply again after its rollback: {again}"
     return [out[m.version] for m in pending]
+
+
+def _apply(runner: MigrationRunner, m: object) -> object:
+    """The AppliedMigration of `m`, or the reason it did not apply."""
+    version = m.version  # type: ignore[attr-defined]
+    try:
+        run = runner.run_migrations(target=version)
+    except TidemarkError as exc:
+        return exc.message
+    found = next((a for a in run.applied if a.version == version), None)
+    return found if found is not None else "the runner did not apply it (already applied?)"
+
+
+def _try_rollback(runner: MigrationRunner, copy: Target, m: object, done: RehearsedMigration,
+                  before: catalog.CatalogSnapshot, say: Callable[[str], None]) -> RehearsedMigration:
+    with connect(copy) as conn:
+        rows = history.read_applied(conn)
+    row = next((r for r in rows if r.version == done.version), None)
+    if row is None:
+        return _with(done, rollback_note="not tried: it is not in the history after it applied")
+    if rollback_kind_of(row) is RollbackKind.MANUAL:
+        return _with(done, rollback=MANUAL, rollback_note=row.rollback_note or "no rollback SQL is known for it")
+    say(f"rolling back {done.name}")
+    try:
+        rb = runner.rollback_migrations(count=1)
+    except MigrationFailed as exc:
+        return _with(done, rollback=FAILED, rollback_note=exc.message)
+    diffs = catalog.diff(before, _snapshot(copy))
+    ms = rb.rolled_back[0].execution_time_ms if rb.rolled_back else None
+    if diffs:
+        return _with(done, rollback=DIFFERS, rollback_ms=ms, differences=_describe(diffs),
+                     rollback_note="the catalog after its rollback is not what it was before it ran")
+    return _with(done, rollback=VERIFIED, rollback_ms=ms)
 
 
 def _with(m: RehearsedMigration, **changes: object) -> RehearsedMigration:
