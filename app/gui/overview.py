@@ -79,13 +79,15 @@ class OverviewWindow(QDialog):
         self.refresh_button.clicked.connect(self.refresh)
         self.run_button = QPushButton("Run &pending on selected…")
         self.run_button.clicked.connect(self.run_selected)
+        self.dry_button = QPushButton("&Dry run on selected")
+        self.dry_button.clicked.connect(self.dry_run_selected)
         self.cancel_button = QPushButton("&Cancel")
         self.cancel_button.clicked.connect(self.controller.cancel)
         self.open_button = QPushButton("&Open")
         self.open_button.clicked.connect(lambda: self._activated(self.tree.currentItem(), 0))
         close = QPushButton("Close")
         close.clicked.connect(self.close)
-        for b in (self.refresh_button, self.run_button, self.cancel_button, self.open_button):
+        for b in (self.refresh_button, self.dry_button, self.run_button, self.cancel_button, self.open_button):
             row.addWidget(b)
         row.addStretch(1)
         row.addWidget(close)
@@ -196,6 +198,14 @@ class OverviewWindow(QDialog):
             return
         self.controller.start("plan", lambda progress, cancel: fleet_tasks.plan_run(members))
 
+    @Slot()
+    def dry_run_selected(self) -> None:
+        """What Run pending would do on every selected target; changes nothing."""
+        members, self._fleet_name = self.selected_members()
+        if not members or self.controller.busy:
+            return
+        self.controller.start("dryplan", lambda progress, cancel: fleet_tasks.plan_run(members))
+
     def _confirm(self, plan: fleet_tasks.FleetPlan) -> None:
         needs = {m.name: requirement(m.runner.target, Action.MIGRATE) for m in plan.members}
         dialog = FleetRunDialog(plan, needs, self._fleet_name, self)
@@ -239,6 +249,12 @@ class OverviewWindow(QDialog):
             self._outcomes(payload)
             for c in range(len(COLUMNS)):
                 self.tree.resizeColumnToContents(c)
+        elif outcome == "ok" and kind == "dryplan":
+            needs = {m.name: requirement(m.runner.target, Action.MIGRATE) for m in payload.members}  # type: ignore[attr-defined]
+            dialog = FleetRunDialog(payload, needs, self._fleet_name, self, review_only=True)  # type: ignore[arg-type]
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.open()
+            self.asking.emit(dialog)
         elif outcome == "ok" and kind == "plan":
             self._confirm(payload)  # type: ignore[arg-type]
         elif outcome == "ok" and kind == "run":
@@ -264,6 +280,7 @@ class OverviewWindow(QDialog):
         busy = self.controller.busy
         self.refresh_button.setEnabled(not busy)
         self.run_button.setEnabled(not busy and bool(self.tree.selectedItems()) and bool(self.members))
+        self.dry_button.setEnabled(self.run_button.isEnabled())
         self.cancel_button.setEnabled(busy)
         current = self.tree.currentItem()
         self.open_button.setEnabled(current is not None and current.data(NAME, ROLE)[0] == "env")
@@ -286,7 +303,7 @@ class FleetRunDialog(QDialog):
     """What Run pending would do on each target; the fleet's name typed once when any is protected."""
 
     def __init__(self, plan: fleet_tasks.FleetPlan, needs: dict[str, Requirement], fleet_name: str,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, review_only: bool = False) -> None:
         super().__init__(parent)
         self.plan, self.needs, self.fleet_name = plan, needs, fleet_name
         runs = [m for m in plan.members if plan.planned.get(m.name)]
@@ -316,7 +333,12 @@ class FleetRunDialog(QDialog):
         self.cancel_button = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        if protected:
+        if review_only:  # a dry run: what would run, nothing to confirm
+            self.setWindowTitle(f"Dry run on {len(plan.members)} targets: {len(runs)} would run")
+            self.ok.hide()
+            self.cancel_button.setText("Close")
+            self.cancel_button.setDefault(True)
+        elif protected:
             from PySide6.QtWidgets import QLineEdit
 
             warn = QLabel(f"<b>{len(protected)} protected:</b> {html.escape(', '.join(m.name for m in protected))}. "

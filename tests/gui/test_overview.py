@@ -62,7 +62,13 @@ def test_overview_reads_all_and_runs_a_group_with_one_confirmation(qtbot, saved:
     group = window.tree.topLevelItem(0)
     assert group.text(0) == "tenants"
     group.setSelected(True)
-    assert window.run_button.isEnabled()
+    assert window.run_button.isEnabled() and window.dry_button.isEnabled()
+    with qtbot.waitSignal(window.asking, timeout=DEADLINE_MS) as dry:
+        window.dry_button.click()
+    review = dry.args[0]
+    assert review.ok.isHidden() and review.typed is None and "3 would run" in review.windowTitle()
+    review.close()
+    assert not any(db.exists("public.a") for db in saved.values()), "a dry run changes nothing"
     with qtbot.waitSignal(window.asking, timeout=DEADLINE_MS) as asked:
         window.run_button.click()
     dialog = asked.args[0]
