@@ -149,6 +149,8 @@ class CompareDialog(QDialog):
         lines = [f"<b>{count(len(comparison.matrix), 'migration')}</b> across "
                  f"{count(len(comparison.environments), 'environment')}: "
                  + (f"<span style='color:{current().error}'><b>{n_diff} differ</b></span> (shaded)." if n_diff
+                    else f"<span style='color:{current().warn}'>the migrations agree, but the schemas do not "
+                         "(drift below).</span>" if comparison.drift
                     else f"<span style='color:{current().ok}'>all agree</span>.")]
         for env in comparison.environments:
             if not env.reachable:

@@ -1,0 +1,24 @@
+"""Compare's headline never says "all agree" while schema drift is listed under it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from PySide6.QtWidgets import QLabel
+
+from app.gui.compare_view import CompareDialog
+from app.report.compare import Comparison, DriftItem
+
+
+def _headline(qtbot, drift: tuple) -> str:
+    comparison = Comparison(datetime.now(UTC), (), (), (), drift, (), 0.0)
+    dialog = CompareDialog(comparison, [])
+    qtbot.addWidget(dialog)
+    return " ".join(w.text() for w in dialog.findChildren(QLabel))
+
+
+def test_drift_is_not_agreement(qtbot) -> None:
+    item = DriftItem("index public.users_email", "removed", "staging", "production", "CREATE INDEX ...", None)
+    text = _headline(qtbot, (item,))
+    assert "all agree" not in text and "the schemas do not" in text and "users_email" in text
+    assert "all agree" in _headline(qtbot, ())
