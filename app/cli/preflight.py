@@ -52,6 +52,7 @@ def handle_lint(args: argparse.Namespace, out: Output) -> int:
     from app.core.lint import lint_files
 
     pg_version = None
+    runner = None
     ci_format.requested(args)
     if args.files and args.all:
         raise UsageError("lint: give FILE arguments or --all, not both")
@@ -73,13 +74,14 @@ def handle_lint(args: argparse.Namespace, out: Output) -> int:
         scope = f"every migration in {folder}"
     else:
         runner = common.build_runner(args)
-        status = runner.get_migration_status()
-        paths = [m.path for m in status.pending if m.path is not None]
-        forward = {f.path: f.forward for f in runner.files() if f.forward_text is not None}
-        pg_version = status.server_version
         scope = f"the pending migrations of {runner.target.display()}"
-    result = lint_files(paths, runner_sets_lock_timeout=args.assume_lock_timeout, pg_version=pg_version,
-                        forward=forward)
+    if runner is not None:
+        from app.core.lint import lint_pending
+
+        result = lint_pending(runner, runner_sets_lock_timeout=args.assume_lock_timeout)
+    else:
+        result = lint_files(paths, runner_sets_lock_timeout=args.assume_lock_timeout, pg_version=pg_version,
+                            forward=forward)
     from app.report.checks import from_lint
 
     ci_format.emit(args, out, lambda: from_lint(result))

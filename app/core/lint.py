@@ -24,12 +24,16 @@ import sysconfig
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pglast import ast, enums
 
 from app.core.errors import TidemarkError
 from app.core.jsonable import jsonable
 from app.core.sql import LockMode, Statement, parse_file, qualified, statement_locks
+
+if TYPE_CHECKING:
+    from app.core.runner import MigrationRunner
 
 ERROR, WARNING = "error", "warning"
 
@@ -463,3 +467,14 @@ def _to_text_like(node: ast.Node) -> bool:
 
 def _norm(relation: str) -> str:
     return (relation if "." in relation else f"public.{relation}").lower()
+
+
+def lint_pending(runner: MigrationRunner, *, runner_sets_lock_timeout: bool = False) -> LintResult:
+    """Lint a runner's pending migrations, in run order, for its server's version (the CLI's `lint` and the
+    app's Lint pending)."""
+    status = runner.get_migration_status()
+    paths = [m.path for m in status.pending if m.path is not None]
+    forward = {f.path: f.forward for f in runner.files() if f.forward_text is not None}
+    return lint_files(paths, runner_sets_lock_timeout=runner_sets_lock_timeout, pg_version=status.server_version,
+                      forward=forward)
+

@@ -46,7 +46,7 @@ VERBS = {"status": "Reading status", "run": "Running migrations", "rollback": "R
          "review": "Planning the run", "history": "Reading the history",
          "repair-review": "Reading the changed files", "repair": "Accepting the changed files",
          "baseline-review": "Planning the baseline", "baseline": "Recording the baseline",
-         "new": "Writing the new migration",
+         "new": "Writing the new migration", "lint": "Linting the pending migrations",
          "export": "Writing the report", "compare": "Comparing environments",
          "rehearse": "Rehearsing on a throwaway copy"}
 
@@ -165,6 +165,10 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         self.act_rb_last.triggered.connect(self.rollback_last)
         self.act_rb_to = QAction("Rollback &to selected…", self)
         self.act_rb_to.triggered.connect(self.rollback_to_selected)
+        self.act_lint = QAction("L&int pending", self)
+        self.act_lint.setToolTip("Check the pending migrations for statements that lock or rewrite big tables, "
+                                 "or break running clients (squawk and Tidemark's rules)")
+        self.act_lint.triggered.connect(self.lint_pending)
         self.act_new = QAction("&New migration…", self)
         self.act_new.setToolTip("Write the next migration file in the project's layout, with its header and "
                                 "an empty rollback section")
@@ -393,6 +397,7 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         self.act_rb_to.setEnabled(have and m is not None and m.is_applied and bool(after) and blocked is None)
         self.act_rb_to.setToolTip(blocked or "Roll back everything applied after the selected migration")
         self.act_history.setEnabled(have and bool(status and status.history_exists))
+        self.act_lint.setEnabled(have and pending)
         self.act_new.setEnabled(self.source is not None and not busy)
         self.act_repair.setEnabled(have and any(x.state is State.MODIFIED or x.line_endings_only
                                                 for x in (status.migrations if status else [])))

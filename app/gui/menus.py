@@ -34,6 +34,7 @@ SHORTCUTS = {
     "act_shortcuts": "F1",
     "act_overview": "Ctrl+Shift+O",
     "act_new": "Ctrl+N",
+    "act_lint": "Ctrl+Shift+I",
 }
 
 
@@ -79,7 +80,7 @@ def build_menus(w: MainWindow) -> None:
     edit.addAction(w.act_find_prev)
 
     runs = bar.addMenu("&Migrations")
-    for a in (w.act_run, w.act_run_to, w.act_dry, w.act_rehearse):
+    for a in (w.act_run, w.act_run_to, w.act_dry, w.act_rehearse, w.act_lint):
         runs.addAction(a)
     runs.addSeparator()  # what changes the database backwards, apart
     for a in (w.act_rb_last, w.act_rb_to):

@@ -141,6 +141,26 @@ class WindowActions(_Window):
                                                                         confirmed))
 
     @Slot()
+    def lint_pending(self) -> None:
+        """Lint the pending migrations on the worker; the findings open in a window."""
+        if self.source is None or self.controller.busy:
+            return
+        from app.core.lint import lint_pending
+
+        source, options = self.source, self.options
+        self._start("lint", lambda progress, cancel: lint_pending(source.make_runner(options)))
+
+    def show_line(self, path: Any, line: int) -> None:
+        """Select the migration of `path` and mark `line` in its SQL (a lint finding, double-clicked)."""
+        status = self.snapshot.status if self.snapshot is not None else None
+        found = next((m for m in (status.migrations if status else []) if m.path == path), None)
+        if found is None or not self.list.select_version(found.version):
+            self.log.add(f"{path}:{line}: not in the list (filtered out?)")
+            return
+        self.details.setCurrentIndex(0)
+        self.details.sql.mark_line(line)
+
+    @Slot()
     def new_migration(self) -> None:
         """Ask for a description, then write the next migration file (on the worker) and select it."""
         if self.source is None or self.controller.busy:

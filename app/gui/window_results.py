@@ -60,6 +60,11 @@ class WindowResults(_Window):
             self._confirm_rollback(payload)
         elif kind == "review":
             self._confirm_run(payload)
+        elif kind == "lint":
+            from app.gui.lint_view import LintDialog
+
+            self.progress.stop(f"lint: {len(payload.errors)} errors, {len(payload.warnings)} warnings")
+            self._show_dialog(LintDialog(payload, self.source.name if self.source else "", self.show_line, self))
         elif kind == "new":
             first = payload.paths[0]
             written = ", ".join(str(p) for p in payload.paths)
@@ -218,6 +223,7 @@ class WindowResults(_Window):
                     "repair-review": "Cannot read the changed files", "repair": "Repair refused",
                     "baseline-review": "Cannot plan the baseline", "baseline": "Baseline refused",
                     "new": "New migration not written", "save-password": "Password not stored in the keyring",
+                    "lint": "Lint could not run",
                     "export": "Report not written", "compare": "Comparison failed",
                     "rehearse": "Rehearsal could not run"}
         heading = headings.get(kind, "Failed")

@@ -1,0 +1,81 @@
+"""Lint pending from the app: the findings in a table; double-click one to see its line in the SQL."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.text import visible
+from app.gui.plural import count
+from app.gui.theme import current
+
+COLUMNS = ("Severity", "Where", "Rule", "Problem", "Safer way")
+
+
+class LintDialog(QDialog):
+    """The findings of `tidemark lint` on the pending migrations; `go_to(path, line)` on double-click."""
+
+    def __init__(self, result: Any, environment: str, go_to: Callable[[Any, int], None],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.result = result
+        n = len(result.files)
+        self.setWindowTitle(f"Lint: {count(n, 'pending migration')} on {environment}")
+        self.resize(980, 480)
+        lay = QVBoxLayout(self)
+        errors, warnings = len(result.errors), len(result.warnings)
+        via = f" (squawk {result.squawk_version} and Tidemark's rules)" if result.squawk_version else ""
+        colour = current().error if errors else current().warn if warnings else current().ok
+        head = QLabel(f"<b style='color:{colour}'>{count(errors, 'error')}, {count(warnings, 'warning')}</b> "
+                      f"in {count(n, 'file')}{html.escape(via)}."
+                      + ("" if result.findings else " Nothing to change before running them.")
+                      + "".join(f"<br>note: {html.escape(x)}" for x in result.notes))
+        head.setWordWrap(True)
+        lay.addWidget(head)
+        self.table = QTableWidget(len(result.findings), len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setAccessibleName("Lint findings")
+        for row, f in enumerate(result.findings):
+            cells = (f.severity, f"{f.path.name}:{f.line}", f.rule, f.message, f.fix)
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(visible(str(text)))
+                item.setToolTip(visible(f"{f.location}\n{f.statement}"))
+                if col == 0:
+                    item.setForeground(_colour(f.severity))
+                self.table.setItem(row, col, item)
+        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.resizeColumnsToContents()
+        self.table.cellDoubleClicked.connect(lambda row, _col: self._go(row, go_to))
+        lay.addWidget(self.table, 1)
+        hint = QLabel("Double-click a finding (or press Enter on it) to show its line in the migration's SQL.")
+        hint.setObjectName("hint")
+        lay.addWidget(hint)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+        self.table.activated.connect(lambda index: self._go(index.row(), go_to))
+
+    def _go(self, row: int, go_to: Callable[[Any, int], None]) -> None:
+        if 0 <= row < len(self.result.findings):
+            f = self.result.findings[row]
+            go_to(f.path, f.line)
+
+
+def _colour(severity: str) -> Any:
+    from PySide6.QtGui import QBrush, QColor
+
+    return QBrush(QColor(current().error if severity == "error" else current().warn))

@@ -1,0 +1,27 @@
+"""Migrations ▸ Lint pending: the findings in a window; a double-click shows the line in the SQL."""
+
+from __future__ import annotations
+
+from app.gui.lint_view import LintDialog
+from tests.conftest import Database, MigrationDir
+from tests.gui.conftest import DEADLINE_MS, WindowFactory
+
+
+def test_lint_pending_lists_findings_and_goes_to_the_line(qtbot, make_window: WindowFactory, database: Database,
+                                                          migrations: MigrationDir) -> None:
+    database.execute("CREATE TABLE users (id int PRIMARY KEY, email text)")
+    f = migrations.add("index_email", "-- Migration: index email\n\nCREATE INDEX users_email ON users (email);\n")
+    window = make_window()
+    assert window.act_lint.isEnabled()
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=lambda k, *_: k == "lint") as done:
+        window.act_lint.trigger()
+    assert done.args[1] == "ok", window.last_error
+    dialog = window.last_dialog
+    assert isinstance(dialog, LintDialog) and dialog.table.rowCount() >= 1
+    where = dialog.table.item(0, 1).text()
+    assert where == f"{f.name}:3", where
+    window.list.select_version("")  # nothing selected yet
+    dialog.table.cellDoubleClicked.emit(0, 1)
+    assert window.list.current() is not None and window.list.current().name == f.name
+    assert window.details.sql.extraSelections(), "the line is marked"
+    assert window.details.sql.textCursor().blockNumber() == 2
