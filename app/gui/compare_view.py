@@ -30,16 +30,19 @@ _Index = QModelIndex | QPersistentModelIndex
 class ChooseEnvironmentsDialog(QDialog):
     """Tick the environments to compare."""
 
-    def __init__(self, sources: list[Source], current: Source | None, parent: QWidget | None = None) -> None:
+    def __init__(self, sources: list[Source], current: Source | None, parent: QWidget | None = None,
+                 remembered: list[str] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Compare environments")
         self.resize(420, 360)
         self._sources = sources
         self.list = QListWidget()
+        known = {s.key for s in sources}
+        ticked = set(remembered) & known if remembered else known  # the last choice, else all
         for s in sources:
             item = QListWidgetItem(f"{s.name}  ({s.detail})" if s.detail else s.name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked)
+            item.setCheckState(Qt.CheckState.Checked if s.key in ticked else Qt.CheckState.Unchecked)
             item.setForeground(QBrush(QColor(s.colour)))
             self.list.addItem(item)
         lay = QVBoxLayout(self)

@@ -281,8 +281,17 @@ class WindowActions(_Window):
         """Choose environments to compare."""
         from app.gui.compare_view import ChooseEnvironmentsDialog
 
-        dialog = ChooseEnvironmentsDialog(self._sources, self.source, self)
-        dialog.accepted.connect(lambda: self.compare(dialog.chosen()))
+        remembered = self.settings.value("compare/chosen")
+        dialog = ChooseEnvironmentsDialog(self._sources, self.source, self,
+                                          remembered=[str(k) for k in remembered] if isinstance(remembered, list)
+                                          else [str(remembered)] if remembered else None)
+
+        def chosen() -> None:
+            picked = dialog.chosen()
+            self.settings.setValue("compare/chosen", [s.key for s in picked])  # ticked so next time
+            self.compare(picked)
+
+        dialog.accepted.connect(chosen)
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
 

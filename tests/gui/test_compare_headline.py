@@ -22,3 +22,23 @@ def test_drift_is_not_agreement(qtbot) -> None:
     text = _headline(qtbot, (item,))
     assert "all agree" not in text and "the schemas do not" in text and "users_email" in text
     assert "all agree" in _headline(qtbot, ())
+
+
+def test_the_chosen_environments_are_remembered(qtbot, make_window) -> None:
+    from PySide6.QtCore import Qt
+
+    from app.gui.compare_view import ChooseEnvironmentsDialog
+
+    window = make_window()
+    window.compare_dialog()
+    dialog = next(d for d in window.findChildren(ChooseEnvironmentsDialog) if d.isVisible())
+    for i in range(dialog.list.count()):
+        dialog.list.item(i).setCheckState(Qt.CheckState.Unchecked)
+    dialog.list.item(0).setCheckState(Qt.CheckState.Checked)
+    chosen = [s.key for s in dialog.chosen()]
+    dialog.accept()
+    assert window.settings.value("compare/chosen") in (chosen, chosen[0])
+    window.compare_dialog()
+    again = [d for d in window.findChildren(ChooseEnvironmentsDialog) if d.isVisible()][-1]
+    assert [s.key for s in again.chosen()] == chosen
+    again.reject()
