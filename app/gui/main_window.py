@@ -423,7 +423,7 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         from app.core.progress import Phase
 
         if event.phase is Phase.MIGRATION_START and event.migration:
-            version = event.migration[:14]
+            version = self.list.model.version_of(event.migration) or event.migration[:14]
             previous = getattr(self, "_running_version", None)
             if previous and previous != version:
                 self.list.model.set_overlay(previous, None)

@@ -71,6 +71,7 @@ class MigrationTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[MigrationInfo] = []
         self._row_of: dict[str, int] = {}
+        self._version_by_name: dict[str, str] = {}
         self._overlay: dict[str, str] = {}  # version -> transient state text ("running")
         self._sort_column = Column.VERSION
         self._sort_order = Qt.SortOrder.AscendingOrder
@@ -82,6 +83,7 @@ class MigrationTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._rows = self._sorted(list(rows))
         self._row_of = {m.version: i for i, m in enumerate(self._rows)}
+        self._version_by_name = {m.name: m.version for m in self._rows}
         self._overlay.clear()
         self.endResetModel()
 
@@ -132,6 +134,10 @@ class MigrationTableModel(QAbstractTableModel):
             return
         self._rows[i] = info
         self._changed(i)
+
+    def version_of(self, name: str) -> str | None:
+        """The version of the row named `name` (progress events name migrations; layouts' versions vary)."""
+        return self._version_by_name.get(name)
 
     def set_overlay(self, version: str, text: str | None) -> None:
         """Show a transient state ('running') on a row, or clear it."""

@@ -117,3 +117,15 @@ def test_ten_thousand_rows_load_without_per_row_work(qtbot) -> None:
     view.state_filter.setCurrentIndex(1)  # pending or failed
     assert view.proxy.rowCount() == len([r for r in rows if r.state is State.PENDING])
     assert view.table.indexWidget(view.proxy.index(0, 0)) is None  # painted by a delegate, no widgets
+
+
+def test_the_running_mark_finds_a_row_of_any_layout_by_name() -> None:
+    from app.core.status import MigrationInfo, State
+    from app.gui.migration_model import MigrationTableModel
+
+    model = MigrationTableModel()
+    model.set_rows([MigrationInfo("1.9", "V1.9__add_users.sql", State.PENDING),
+                    MigrationInfo("20260101000001", "20260101000001_t.sql", State.PENDING)])
+    assert model.version_of("V1.9__add_users.sql") == "1.9"
+    assert model.version_of("20260101000001_t.sql") == "20260101000001"
+    assert model.version_of("nope.sql") is None
