@@ -35,25 +35,8 @@ def handle_drift(args: argparse.Namespace, out: Output) -> int:
 
     ci_format.requested(args)
     if fleet.requested(args):
-        from app.core.errors import TidemarkError
-        from app.core.progress import Phase, ProgressEvent
-
-        class DriftFound(TidemarkError):
-            def __init__(self, message: str, completed: object) -> None:
-                super().__init__(message)
-                self.completed = completed
-
-        def one(m, token, say):  # type: ignore[no-untyped-def]
-            r = check_drift(m.runner.target, m.runner.migrations_dir, ignore=args.ignore,
-                            say=lambda text: say(ProgressEvent(Phase.MESSAGE, message=text)))
-            if not r.ok:
-                raise DriftFound(drift_headline(r), r)
-            return r
-
-        result = fleet.run(args, out, fleet.members(args), "checked", one)
-        fleet.summary(result, out, lambda r: drift_headline(r) if r is not None else "", heading="DRIFT")
-        return result.exit_code()
-
+        return fleet.verdicts(args, out, "checked", "DRIFT", lambda m, say: check_drift(
+            m.runner.target, m.runner.migrations_dir, ignore=args.ignore, say=say), drift_headline)
     runner = common.build_runner(args)
     result = check_drift(runner.target, runner.migrations_dir, ignore=args.ignore, say=out.line)
     from app.report.checks import from_drift

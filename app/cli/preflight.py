@@ -119,26 +119,10 @@ def handle_rehearse(args: argparse.Namespace, out: Output) -> int:
 
     ci_format.requested(args)
     if fleet.requested(args):  # a throwaway server per target, --parallel at a time
-        from app.core.errors import TidemarkError
-        from app.core.progress import Phase, ProgressEvent
         from app.report.rehearsal import rehearsal_headline
 
-        class RehearsalFailed(TidemarkError):
-            def __init__(self, message: str, completed: object) -> None:
-                super().__init__(message)
-                self.completed = completed
-
-        def one(m, token, say):  # type: ignore[no-untyped-def]
-            r = rehearse(m.runner.target, m.runner.migrations_dir, m.runner.options,
-                         say=lambda text: say(ProgressEvent(Phase.MESSAGE, message=text)))
-            if not r.ok:
-                raise RehearsalFailed(rehearsal_headline(r), r)
-            return r
-
-        result = fleet.run(args, out, fleet.members(args), "rehearsed", one)
-        fleet.summary(result, out, lambda r: rehearsal_headline(r) if r is not None else "", heading="REHEARSAL")
-        return result.exit_code()
-
+        return fleet.verdicts(args, out, "rehearsed", "REHEARSAL", lambda m, say: rehearse(
+            m.runner.target, m.runner.migrations_dir, m.runner.options, say=say), rehearsal_headline)
     runner = common.build_runner(args)
     result = rehearse(runner.target, runner.migrations_dir, runner.options, say=out.line)
     from app.report.checks import from_rehearsal
