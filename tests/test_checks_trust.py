@@ -191,11 +191,12 @@ def test_a_rollback_that_ends_the_transaction_is_never_reported_done(
         database: Database, migrations: MigrationDir, monkeypatch: pytest.MonkeyPatch) -> None:
     """The net under the checks: SQL that slipped past them (the checks switched off here)."""
     from app.core import guards
-    from app.core.apply import Context, revert
+    from app.core.apply import Context
     from app.core.errors import MigrationFailed
     from app.core.history import Actor, read_applied
     from app.core.options import Options
     from app.core.progress import CancelToken
+    from app.core.revert import revert
 
     _applied_with_stored_rollback(database, migrations, "DROP TABLE b; ROLLBACK; DROP TABLE a")
     monkeypatch.setattr(guards, "stored_rollback", lambda name, text: parse_file(text, Path(name)))

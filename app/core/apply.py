@@ -10,29 +10,28 @@ partial state can exist, and its error says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg
 from pglast import ast
 from psycopg import errors as pg_errors
 
-from app.core import guards, history, lock, nontx
+from app.core import history, lock, nontx
 from app.core.connect import session_setup
 from app.core.errors import (
     Cancelled,
-    ConnectionLost,
     MigrationFailed,
     ServerErrorInfo,
 )
+from app.core.failures import connection_lost, is_connection_error, ran_list, record_failure, server_error
 from app.core.files import MigrationFile
 from app.core.guards import Checked, check  # re-exported: check lives with the rules it applies
-from app.core.history import Actor, AppliedRow, Event, Raw
+from app.core.history import Actor, Event, Raw
 from app.core.options import Options
 from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, ProgressEvent
-from app.core.results import AppliedMigration, RolledBackMigration, StatementTiming
+from app.core.results import AppliedMigration, StatementTiming
 from app.core.rollback import Inverse, RollbackPlan, Step, assemble, plan_steps
 from app.core.script import Script, ScriptError, rollback_if_needed, run
-from app.core.sql import LineIndex, Statement, parse_files
+from app.core.sql import Statement, parse_files
 from app.core.status import RollbackKind, rollback_kind_of  # noqa: F401 - re-exported for callers
 
 # Server-side duration of the current transaction: the time the migration's statements took.
@@ -362,7 +361,7 @@ def _index_failure(ctx: Context, p: Prepared, st: Statement, ran: list[Statement
                            ran_statements=[f"line {r.line}: {r.first_line}" for r in ran])
     _record(ctx, Event.FAILED, p, info)
     return MigrationFailed(f"{p.file.name} ran outside a transaction, but an index it names is not usable, so it "
-                           f"is not recorded as applied ({_ran_list(ran)})", info, partial=True)
+                           f"is not recorded as applied ({ran_list(ran)})", info, partial=True)
 
 
 def lock_lost(ctx: Context, p: Prepared, st: Statement | None = None, ran: list[Statement] | None = None
@@ -382,7 +381,7 @@ def lock_lost(ctx: Context, p: Prepared, st: Statement | None = None, ran: list[
                            hint=lock.LOST_HINT, ran_statements=[f"line {r.line}: {r.first_line}" for r in ran])
     _record(ctx, Event.FAILED, p, info)
     return MigrationFailed(
-        f"{p.file.name} ran outside a transaction and {lock.LOST}: {_ran_list(ran)}; it is not recorded as "
+        f"{p.file.name} ran outside a transaction and {lock.LOST}: {ran_list(ran)}; it is not recorded as "
         "applied and nothing after it ran (a second runner could have started meanwhile: see `tidemark status`)",
         info, partial=True)
 
@@ -392,61 +391,6 @@ def _read_after(conn: psycopg.Connection, step: Step, rows: list[tuple]) -> Inve
     assert step.after is not None
     read = step.after(rows)
     return read.resolve(conn.execute(read.query, read.params).fetchall())
-
-
-def connection_lost(name: str, exc: psycopg.Error, partial: bool = False, ahead: int = 0) -> ConnectionLost:
-    """The error for a connection that broke while `name` ran (and `ahead` more were already sent)."""
-    from app.core.connect import libpq_message
-
-    why = f"({libpq_message(exc)})"
-    if partial:
-        return ConnectionLost(
-            f"connection lost while running {name} outside a transaction: some of its statements may "
-            f"have run; `tidemark status` shows the history, check the schema before running it again {why}"
-        )
-    if ahead:
-        what = (f"{name}, with {ahead} more migration{'s' if ahead > 1 else ''} sent after it: the server "
-                "committed each")
-    else:
-        what = f"{name}: the server committed it"
-    return ConnectionLost(
-        f"connection lost while applying {what} with its history row or rolled both back; "
-        f"`tidemark status` shows which, and `tidemark migrate` goes on from there {why}"
-    )
-
-
-def server_error(exc: psycopg.Error, unit: object, script: Script, path: Path, text: str) -> ServerErrorInfo:
-    """What the server said, with the position mapped back into the file."""
-    diag = exc.diag
-    line = column = None
-    statement = None
-    pos = diag.statement_position
-    offset = script.sent.file_offset(int(pos)) if pos and pos.isdigit() else None
-    if offset is not None:
-        line, column = LineIndex(text).line_col(offset)
-    if isinstance(unit, Statement):
-        statement = unit.text
-        if line is None:
-            line = unit.line
-    message = diag.message_primary or str(exc).strip().split("\n")[0]
-    if diag.context and "PL/pgSQL" in diag.context:
-        message += f" ({diag.context.strip().splitlines()[0]})"
-    return ServerErrorInfo(
-        message=message,
-        sqlstate=diag.sqlstate,
-        detail=diag.message_detail,
-        hint=diag.message_hint,
-        file=path,
-        line=line,
-        column=column,
-        statement=statement,
-    )
-
-
-def is_connection_error(conn: psycopg.Connection, error: psycopg.Error) -> bool:
-    """The session ended under us (terminated backend, server shutdown), not the SQL failing."""
-    state = error.sqlstate or ""
-    return conn.broken or conn.closed or state.startswith(("57P", "08"))
 
 
 def failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[Statement]) -> Exception:
@@ -462,14 +406,14 @@ def failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[State
         if partial_ran:
             return Cancelled(
                 f"cancelled during {p.file.name}, which runs outside a transaction: "
-                + _ran_list(partial_ran) + "; it is not recorded as applied"
+                + ran_list(partial_ran) + "; it is not recorded as applied"
             )
         return Cancelled(f"cancelled: {p.file.name} was rolled back; nothing of it remains")
     _record(ctx, Event.FAILED, p, info)
     if partial_ran:
         info.ran_statements = [f"line {st.line}: {st.first_line}" for st in partial_ran]
         summary = (
-            f"{p.file.name} failed outside a transaction and is partially applied: {_ran_list(partial_ran)}. "
+            f"{p.file.name} failed outside a transaction and is partially applied: {ran_list(partial_ran)}. "
             "It is not recorded as applied: undo those statements or make them re-runnable "
             "(IF NOT EXISTS), then run migrate again"
         )
@@ -486,173 +430,8 @@ def failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[State
     return failure
 
 
-def _ran_list(ran: list[Statement]) -> str:
-    if not ran:
-        return "no statement had run"
-    return "these statements ran: " + "; ".join(f"line {st.line}: {st.first_line}" for st in ran)
-
-
 def _record(ctx: Context, event: str, p: Prepared, info: ServerErrorInfo) -> None:
     """Write a failed apply to the audit table, after its transaction rolled back."""
     # A repeatable or baseline file is no versioned migration: its failure must not read as one's.
     version = p.file.version if p.file.kind == "versioned" else None
-    _record_failure(ctx, event, p.file.name, version, info, checksum=p.file.checksum)
-
-
-def _record_failure(ctx: Context, event: str, name: str, version: str | None, info: ServerErrorInfo,
-                    checksum: str | None = None) -> None:
-    if ctx.conn.closed:
-        return
-    try:
-        ctx.conn.execute(
-            history.audit_sql(
-                ctx.conn, ctx.actor, event,
-                migration_name=name, version=version, batch_id=ctx.batch_id, checksum=checksum,
-                error_message=info.message, error_sqlstate=info.sqlstate, error_detail=info.detail,
-                error_hint=info.hint, error_file=str(info.file), error_line=info.line,
-                error_column=info.column, error_statement=info.statement,
-            )
-        )
-    except psycopg.Error:
-        pass  # the failure itself is reported; a lost audit row must not hide it
-
-
-# --- rollbacks ------------------------------------------------------------------------------
-
-
-def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackMigration:
-    """Run a migration's stored rollback SQL and remove it from the history, together."""
-    ctx.cancel.check_between()
-    ctx.emit(Phase.MIGRATION_START, index=index, total=total, migration=row.name, message="rollback")
-    sql_text = row.rollback_sql or ""
-    label = Path(f"{row.name} (stored rollback SQL)")
-    statements = guards.stored_rollback(row.name, sql_text)
-    transactional = not any(st.non_transactional for st in statements)
-    clock = Clock()
-    history_sql = _rollback_history_sql(ctx, row, Raw(TX_ELAPSED_MS) if transactional else None)
-    conn = ctx.conn
-    ran: list[Statement] = []
-    try:
-        if transactional:
-            script = Script()
-            script.add("BEGIN", None)
-            for s in timeout_settings(ctx.options, local=True):
-                script.add(s, None)
-            script.add(lock.SHARE_FOR_TRANSACTION, None)
-            for st in statements:
-                script.add(st.text, st, st.start)
-            # A second net under the checks: SAVEPOINT fails outside a transaction block, so if the
-            # rollback SQL ended Tidemark's transaction, the history is left alone and it is said.
-            script.add("SAVEPOINT tidemark_still_in_transaction", _STILL_IN_TRANSACTION)
-            for text in history_sql:
-                script.add(text, None)
-            script.add(lock.STILL_HELD_OR_FAIL, LOCK_CHECK)
-            script.add("COMMIT", None)
-            run(conn, script)
-        else:
-            for st in statements:
-                script = Script()
-                for s in timeout_settings(ctx.options, local=False, index_build=bool(st.non_transactional)):
-                    script.add(s, None)
-                script.add(st.text, st, st.start)
-                run(conn, script)
-                ran.append(st)
-                if not lock.still_held(conn):
-                    info = ServerErrorInfo(f"{lock.LOST}: the run's advisory lock was no longer held by this "
-                                           f"session after line {st.line}", file=label, line=st.line,
-                                           hint=lock.LOST_HINT)
-                    _record_failure(ctx, Event.ROLLBACK_FAILED, row.name, row.version, info)
-                    raise MigrationFailed(f"rollback of {row.name} ran outside a transaction and {lock.LOST}: "
-                                          f"{_ran_list(ran)}; it is still recorded as applied and nothing after "
-                                          "it ran: finish or undo those statements by hand", info, partial=True)
-                problem = nontx.index_problem(conn, st)
-                if problem is not None:
-                    raise MigrationFailed(f"rollback of {row.name} ran outside a transaction, but an index it names "
-                                          f"is not usable ({_ran_list(ran)}); it is still recorded as applied",
-                                          ServerErrorInfo(problem, file=label, line=st.line), partial=True)
-            script = Script()
-            script.add("BEGIN", None)
-            for text in _rollback_history_sql(ctx, row, round(clock.ms())):
-                script.add(text, None)
-            script.add("COMMIT", None)
-            run(conn, script)
-    except ScriptError as exc:
-        rollback_if_needed(conn)
-        if is_connection_error(conn, exc.error):
-            if not transactional:
-                raise nontx.connection_lost(f"the rollback of {row.name}", statements, ran, exc.error,
-                                            rollback=True) from None
-            raise connection_lost(f"the rollback of {row.name}", exc.error, partial=bool(ran)) from None
-        if exc.unit is _STILL_IN_TRANSACTION:
-            raise MigrationFailed(
-                f"rollback of {row.name} ended Tidemark's transaction from inside its SQL: what ran before "
-                "that may be committed; it is still recorded as applied. Check the schema by hand",
-                ServerErrorInfo(str(exc.error).strip(), exc.error.sqlstate, file=label), partial=True) from None
-        if exc.unit is LOCK_CHECK and isinstance(exc.error, pg_errors.DivisionByZero):
-            info = ServerErrorInfo(f"{lock.LOST}: the run's advisory lock was no longer held by this session "
-                                   "before COMMIT", file=label, hint=lock.LOST_HINT)
-            _record_failure(ctx, Event.ROLLBACK_FAILED, row.name, row.version, info)
-            raise MigrationFailed(f"rollback of {row.name} {lock.LOST}: undone, it is still applied; nothing "
-                                  "after it ran", info) from None
-        info = server_error(exc.error, exc.unit, exc.script, label, sql_text)
-        _record_failure(ctx, Event.ROLLBACK_FAILED, row.name, row.version, info)
-        if ctx.cancel.cancelled and isinstance(exc.error, pg_errors.QueryCanceled) and not ran:
-            raise Cancelled(f"cancelled: the rollback of {row.name} was undone; it is still applied") from None
-        if ran:
-            summary = (f"rollback of {row.name} failed outside a transaction after {_ran_list(ran)}; "
-                       "it is still recorded as applied: finish or undo those statements by hand")
-        else:
-            summary = f"rollback of {row.name} failed and was undone; it is still applied, later rollbacks did not run"
-        raise MigrationFailed(summary, info, partial=bool(ran)) from None
-    except psycopg.OperationalError as exc:
-        if not transactional:
-            raise nontx.connection_lost(f"the rollback of {row.name}", statements, ran, exc, rollback=True) from None
-        raise connection_lost(f"the rollback of {row.name}", exc, partial=bool(ran)) from None
-    except BaseException:
-        rollback_if_needed(conn)
-        raise
-    finally:
-        if not transactional and not conn.closed and (
-            conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-        ):
-            conn.execute("RESET lock_timeout; RESET statement_timeout")
-    ms = round(clock.ms())
-    ctx.emit(Phase.MIGRATION_DONE, index=index, total=total, migration=row.name, elapsed_ms=float(ms),
-             message="rolled back")
-    return RolledBackMigration(row.version, row.name, ms, sql_text)
-
-
-_STILL_IN_TRANSACTION = object()  # the unit of revert's SAVEPOINT guard
-
-
-def _rollback_history_sql(ctx: Context, row: AppliedRow, elapsed: Raw | int | None) -> list[str]:
-    elapsed = elapsed if elapsed is not None else Raw("0")
-    rb = {
-        "migration_name": row.name,
-        "rollback_sql": row.rollback_sql or "",
-        "execution_time_ms": elapsed,
-        "batch_id": ctx.batch_id,
-        "version": row.version,
-        "applied_at": row.executed_at,
-        "applied_batch_id": row.batch_id,
-        **history.audit_values(ctx.actor),
-    }
-    audit = {
-        "event": Event.ROLLED_BACK,
-        "migration_name": row.name,
-        "version": row.version,
-        "batch_id": ctx.batch_id,
-        "execution_time_ms": elapsed,
-        "checksum": row.checksum,
-        **history.audit_values(ctx.actor),
-    }
-    rows = [
-        f"DELETE FROM {history.MIGRATIONS} WHERE version = {history.literal(ctx.conn, row.version)}",
-        history.insert_sql(ctx.conn, history.ROLLBACKS, rb),
-        history.insert_sql(ctx.conn, history.AUDIT, audit),
-    ]
-    if ctx.options.supabase_history:
-        from app.core import supabase_history
-
-        rows += supabase_history.reverted_sql(ctx.conn, row.version)
-    return rows
+    record_failure(ctx, event, p.file.name, version, info, checksum=p.file.checksum)

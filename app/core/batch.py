@@ -29,14 +29,13 @@ from app.core.apply import (
     Prepared,
     applied_rows,
     apply,
-    connection_lost,
     failure,
-    is_connection_error,
     prepare_many,
     supabase_rows,
     timeout_settings,
 )
 from app.core.errors import DatabaseError
+from app.core.failures import connection_lost, is_connection_error
 from app.core.history import Raw, prepared_insert
 from app.core.pipeline import Pipeline, supported
 from app.core.progress import Phase

@@ -40,7 +40,7 @@ def baseline(runner: MigrationRunner, name: str, *, progress: ProgressCallback |
         upto = version_key(version)
         todo = [f for f in files if version_key(f.version) <= upto and f.version not in applied]
         from app.core.guards import check_file_rollback
-        from app.core.runner import _each_file
+        from app.core.selection import each_file as _each_file
 
         _each_file(todo, check_file_rollback)  # their rollback SQL is stored: checked first
         if not force:
@@ -114,7 +114,7 @@ def repair(runner: MigrationRunner, candidates: list[RepairCandidate], reason: s
     cancel = cancel or CancelToken()
     by_version = {f.version: f for f in runner.files()}
     from app.core.guards import check_file_rollback
-    from app.core.runner import _each_file
+    from app.core.selection import each_file as _each_file
 
     _each_file([by_version[c.version] for c in candidates], check_file_rollback)  # stored: checked first
     with runner._connection(cancel) as conn, runner._locked(conn, cancel, no_progress):

@@ -21,19 +21,16 @@ from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 import psycopg
 
-from app.core import baselines, history, lock, repeatables
+from app.core import history, lock, preview, repeatables, selection
 from app.core.connect import Target, connect, resolve_target, session_setup
 from app.core.deadline import Watchdog, partition_named
 from app.core.errors import (
     ConnectionLost,
     DatabaseError,
-    ManualRollback,
     MigrationFailed,
-    MigrationFileError,
-    StateError,
     UsageError,
 )
-from app.core.files import MigrationFile, default_migrations_dir, load_file, version_key, version_of
+from app.core.files import MigrationFile, default_migrations_dir, load_file
 from app.core.history import Actor, AppliedRow, HistoryEvent
 from app.core.interrupt import Watch, rollback_lost
 from app.core.options import Options
@@ -43,15 +40,13 @@ from app.core.protection import Action, Confirmation, enforce
 from app.core.results import (
     AppliedMigration,
     BaselineResult,
-    PlannedMigration,
-    PlannedRollback,
-    PlannedStatement,
     RepairCandidate,
     RepairResult,
     RollbackResult,
     RunResult,
 )
-from app.core.status import InvalidIndex, MigrationStatus, RollbackKind, State, compute, rollback_kind_of
+from app.core.status import MigrationStatus
+from app.core.status_read import read_status
 
 if TYPE_CHECKING:
     from app.core.imports import ImportResult
@@ -60,17 +55,6 @@ if TYPE_CHECKING:
 
 # app.core.apply (and with it pglast, the parser) is imported only by the calls that run or
 # plan SQL: `status` stays a light process.
-
-_INVALID_INDEXES = """
-SELECT n.nspname, c.relname, t.relname
-FROM pg_index i
-JOIN pg_class c ON c.oid = i.indexrelid
-JOIN pg_class t ON t.oid = i.indrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE NOT i.indisvalid AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg_toast%'
-"""
-
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -180,47 +164,9 @@ class MigrationRunner:
     def _status(self, conn: psycopg.Connection, files: list[MigrationFile],
                 reading: Reading | None = None, repeatable_files: list[MigrationFile] | None = None,
                 baseline_files: list[MigrationFile] | None = None) -> MigrationStatus:
-        exists = history.tables_exist(conn)
-        applied = history.read_applied(conn) if exists else []
-        events = history.read_last_events(conn) if exists else {}
-        if baseline_files is None:
-            baseline_files = reading.baselines if reading else []
-        if baseline_files:  # an applied baseline migration with a row of its own is listed
-            files = baselines.shown(files, baseline_files, {r.name for r in applied})
-        invalid = self._invalid_indexes(conn, files)
-        infos, health, reasons = compute(
-            files, applied, events, invalid_indexes=invalid, slow_threshold_ms=self.options.slow_threshold_ms
-        )
-        if repeatable_files is None:
-            repeatable_files = reading.repeatables if reading else []
-        again = repeatables.compute(repeatable_files, repeatables.read_recorded(conn)) if exists else \
-            repeatables.compute(repeatable_files, {})
-        health, reasons = repeatables.assess(again, health, reasons)
-        info = conn.info
-        return MigrationStatus(
-            migrations=infos,
-            health=health,
-            reasons=reasons,
-            history_exists=exists,
-            server_version=_server_version(conn),
-            database=info.dbname,
-            target=self.target.display(),
-            migrations_dir=str(self.migrations_dir),
-            layout=reading.layout if reading else "",
-            layout_declared_in=str(reading.declared_in) if reading and reading.declared_in else None,
-            invalid_indexes=invalid,
-            slow_threshold_ms=self.options.slow_threshold_ms,
-            repeatables=again,
-        )
-
-    def _invalid_indexes(self, conn: psycopg.Connection, files: list[MigrationFile]) -> list[InvalidIndex]:
-        rows = conn.execute(_INVALID_INDEXES).fetchall()
-        out = []
-        for schema, name, table in rows:
-            owner = _file_creating_index(files, name)
-            if owner is not None:
-                out.append(InvalidIndex(schema, name, table, owner.name))
-        return out
+        return read_status(conn, files, self.options, target=self.target.display(),
+                           migrations_dir=str(self.migrations_dir), reading=reading,
+                           repeatable_files=repeatable_files, baseline_files=baseline_files)
 
     # --- the seed's API --------------------------------------------------------------------------
 
@@ -252,7 +198,7 @@ class MigrationRunner:
         reading = self.reading()
         files = reading.files
         if dry_run:
-            return replace(self._dry_run(files, target, clock, reading), layout=reading.layout,
+            return replace(preview.plan(self, files, target, clock, reading), layout=reading.layout,
                            layout_declared_in=str(reading.declared_in) if reading.declared_in else None)
         batch_id = history.new_batch_id()
         watch = Watch(progress, batch_id)
@@ -269,9 +215,9 @@ class MigrationRunner:
             watch.backend_pid = conn.info.backend_pid
             progress(ProgressEvent(Phase.CONNECTED, message=self.target.display()))
             status = self._status(conn, files, reading)
-            todo, warnings = self._select_pending(status, files, target)
-            first, todo = self._baseline_start(status, files, reading, target, todo, warnings)
-            again = _due_repeatables(status, reading.repeatables, target)
+            todo, warnings = selection.select_pending(status, files, target, self.options, self.migrations_dir)
+            first, todo = selection.baseline_start(status, files, reading, target, todo, warnings)
+            again = selection.due_repeatables(status, reading.repeatables, target)
             if self.options.supabase_history:
                 from app.core import supabase_history
 
@@ -282,7 +228,7 @@ class MigrationRunner:
             from app.core.apply import Context, apply, check, prepare_many  # the parser: only when something runs
             from app.core.batch import apply_all
 
-            checked = _each_file(first + todo + again, check)  # every file, before anything runs
+            checked = selection.each_file(first + todo + again, check)  # every file, before anything runs
             confirmed = enforce(confirmed, self.target, Action.MIGRATE, [f.name for f in first + todo + again])
             from app.core.backup import before_migrate
 
@@ -308,88 +254,6 @@ class MigrationRunner:
                 raise
             return RunResult(batch_id, False, applied, warnings=warnings, total_ms=clock.ms(),
                              target=self.target.display(), backup=taken)
-
-    def _select_pending(
-        self, status: MigrationStatus, files: list[MigrationFile], target: str | None
-    ) -> tuple[list[MigrationFile], list[str]]:
-        by_version = {f.version: f for f in files}
-        warnings: list[str] = []
-        stop = None
-        if target:
-            stop = self.resolve_name(target, files, status)
-            if stop not in by_version:
-                raise UsageError(f"--target {target}: its file is missing from {self.migrations_dir}")
-        modified = [m for m in status.migrations if m.state is State.MODIFIED]
-        if modified and not self.options.allow_modified:
-            names = ", ".join(m.name for m in modified)
-            raise StateError(
-                f"applied migration{'s' if len(modified) > 1 else ''} changed since applied: {names} "
-                "(restore the file, or accept it with `tidemark repair NAME --reason ...`, "
-                "or run with --allow-modified)"
-            )
-        for m in modified:
-            warnings.append(f"{m.name} was modified after it was applied (--allow-modified)")
-        for m in status.migrations:
-            if m.state is State.MISSING:
-                warnings.append(f"{m.name} is in the history but its file is missing")
-        pending = [m for m in status.pending if stop is None or version_key(m.version) <= version_key(stop)]
-        older = [m for m in pending if m.out_of_order]
-        if older and not self.options.allow_out_of_order:
-            names = ", ".join(m.name for m in older)
-            raise StateError(
-                f"pending migration{'s' if len(older) > 1 else ''} older than the newest applied one: {names} "
-                "(give it a newer timestamp, or run with --allow-out-of-order)"
-            )
-        return [by_version[m.version] for m in pending], warnings
-
-    def _baseline_start(self, status: MigrationStatus, files: list[MigrationFile], reading: Reading,
-                        target: str | None, todo: list[MigrationFile], warnings: list[str]
-                        ) -> tuple[list[MigrationFile], list[MigrationFile]]:
-        """On an empty database, the baseline migration to start from (a list of 0 or 1) and what runs after it."""
-        stop = self.resolve_name(target, files, status) if target else None
-        first = baselines.start(not status.applied, files, reading.baselines, stop)
-        if first is None:
-            return [], todo
-        warnings.append(baselines.note(first))
-        covered = {f.name for f in first.covers}
-        return [first], [f for f in todo if f.name not in covered]
-
-    def _dry_run(self, files: list[MigrationFile], target: str | None, clock: Clock, reading: Reading) -> RunResult:
-        from app.core.apply import prepare
-        from app.core.sql import annotate_locks, catalog_locks
-
-        with self._connection() as conn:
-            status = self._status(conn, files, reading)
-            todo, warnings = self._select_pending(status, files, target)
-            first, todo = self._baseline_start(status, files, reading, target, todo, warnings)
-            prepared = _each_file(first + todo + _due_repeatables(status, reading.repeatables, target), prepare)
-            schema = conn.execute("SELECT current_schema()").fetchone()[0]
-            for p in prepared:
-                annotate_locks(p.statements, schema)
-                catalog_locks(conn, p.statements)
-        planned = []
-        for p in prepared:
-            plan = p.static_rollback()
-            planned.append(
-                PlannedMigration(
-                    version=p.file.version,
-                    name=p.file.name,
-                    title=p.file.title,
-                    path=p.file.path,
-                    transactional=p.transactional,
-                    non_transactional_reason=p.non_transactional_reason,
-                    statements=[PlannedStatement(st.line, st.text, st.locks, st.non_transactional)
-                                for st in p.statements],
-                    rollback_kind=plan.kind.value,
-                    rollback_sql=plan.sql,
-                    rollback_note=plan.reason,
-                    own_transaction_removed=p.wrapper_removed,
-                )
-            )
-        if not status.history_exists:
-            warnings.append("the history tables do not exist yet: the first migrate creates them")
-        return RunResult(None, True, planned=planned, warnings=warnings, total_ms=clock.ms(),
-                         target=self.target.display())
 
     @_database_errors
     def rollback_migrations(
@@ -417,9 +281,9 @@ class MigrationRunner:
         files = self.files()
         if dry_run:
             with self._connection(cancel) as conn:
-                rows = self._rollback_selection(conn, files, count, to)
+                rows = selection.rollback_selection(conn, files, count, to)
                 guards.check_stored_rollbacks([(r.name, r.rollback_sql) for r in rows])
-                return RollbackResult(None, True, planned=_planned_rollbacks(rows), total_ms=clock.ms())
+                return RollbackResult(None, True, planned=selection.planned_rollbacks(rows), total_ms=clock.ms())
         watch = Watch(progress, history.new_batch_id(), rollback=True)
         try:
             return self._roll_back(files, count, to, verbose, watch, cancel, clock, confirmed)
@@ -430,13 +294,14 @@ class MigrationRunner:
                    watch: Watch, cancel: CancelToken, clock: Clock, confirmed: Confirmation | None
                    ) -> RollbackResult:
         from app.core import guards
-        from app.core.apply import Context, revert
+        from app.core.apply import Context
+        from app.core.revert import revert
 
         progress: ProgressCallback = watch
         with self._connection(cancel) as conn:
             watch.backend_pid = conn.info.backend_pid
             with self._locked(conn, cancel, progress):
-                rows = self._rollback_selection(conn, files, count, to)
+                rows = selection.rollback_selection(conn, files, count, to)
                 guards.check_stored_rollbacks([(r.name, r.rollback_sql) for r in rows])  # before any runs
                 if rows:
                     enforce(confirmed, self.target, Action.ROLLBACK, [r.name for r in rows])
@@ -453,39 +318,6 @@ class MigrationRunner:
                     except ConnectionLost as exc:
                         raise rollback_lost(row, exc, len(done)) from None
                 return RollbackResult(batch_id if done else None, False, done, total_ms=clock.ms())
-
-    def _rollback_selection(
-        self, conn: psycopg.Connection, files: list[MigrationFile], count: int | None, to: str | None
-    ) -> list[AppliedRow]:
-        applied = history.read_applied(conn) if history.tables_exist(conn) else []
-        newest_first = sorted(applied, key=lambda r: version_key(r.version), reverse=True)
-        if count is not None:
-            if count < 1:
-                raise UsageError(f"rollback count must be 1 or more (got {count})")
-            if count > len(newest_first):
-                raise UsageError(
-                    f"cannot roll back {count} migrations: only {len(newest_first)} "
-                    f"{'is' if len(newest_first) == 1 else 'are'} applied"
-                )
-            rows = newest_first[:count]
-        else:
-            assert to is not None
-            version = self.resolve_name(to, files, None, applied)
-            if version not in {r.version for r in applied}:
-                raise UsageError(f"rollback-to {to}: that migration is not applied")
-            rows = [r for r in newest_first if version_key(r.version) > version_key(version)]
-        manual = [r for r in rows if rollback_kind_of(r) is RollbackKind.MANUAL]
-        if manual:
-            lines = []
-            for r in manual:
-                why = f" ({r.rollback_note})" if r.rollback_note else ""
-                lines.append(f"{r.name}{why}")
-            raise ManualRollback(
-                "nothing was rolled back: no rollback SQL is known for " + "; ".join(lines)
-                + ". Add '-- ROLLBACK: <sql>' lines (or a '-- ROLLBACK BEGIN' ... '-- ROLLBACK END' block) "
-                "to the file, then store them with `tidemark repair NAME --reason ...`"
-            )
-        return rows
 
     # --- baseline, repair, history -----------------------------------------------------------------
 
@@ -548,91 +380,7 @@ class MigrationRunner:
     def resolve_name(self, name: str, files: list[MigrationFile], status: MigrationStatus | None,
                      applied: list[AppliedRow] | None = None) -> str:
         """The version a NAME means: file name with or without .sql, or the 14-digit version."""
-        version = version_of(name)
-        known = {f.version: f.name for f in files}
-        if status is not None:
-            known.update({m.version: m.name for m in status.migrations})
-        for row in applied or []:
-            known.setdefault(row.version, row.name)
-        if version is None or version not in known:
-            other = _other_layout_name(name, known)  # golang-migrate's `3`, Diesel's folder name, ...
-            if other is not None:
-                return other
-        if version is None or version not in known:
-            raise UsageError(
-                f"unknown migration {name!r}: give a file name (with or without .sql) or its 14-digit "
-                f"version; `tidemark status` lists them"
-            )
-        stem = name.strip().removesuffix(".sql")
-        if not stem.isdigit() and known[version].removesuffix(".sql") != Path(stem).name:
-            raise UsageError(f"unknown migration {name!r}: version {version} is {known[version]}")
-        return version
-
-
-def _other_layout_name(name: str, known: dict[str, str]) -> str | None:
-    """The version a name means in a layout whose versions are not 14 digits: a version of the
-    same value (`3` is `0003`), or the migration's name with or without `.sql` / `.up.sql`."""
-    given = name.strip()
-    if given and given.replace(".", "").replace("_", "").isdigit():
-        key = version_key(given)
-        return next((v for v in known if version_key(v) == key), None)
-    bare = Path(given.removesuffix(".sql").removesuffix(".up")).name
-    return next((v for v, n in known.items()
-                 if bare and bare in (n, n.removesuffix(".sql"), n.removesuffix(".sql").removesuffix(".up"))), None)
-
-
-def _due_repeatables(status: MigrationStatus, files: list[MigrationFile], target: str | None) -> list[MigrationFile]:
-    """The repeatables a migrate runs: never ran, or changed since. None with --target, which names a
-    versioned point: a repeatable is written against the newest schema, not an older one."""
-    if target:
-        return []
-    due = {r.name for r in status.repeatables if r.due}
-    return [f for f in files if f.name in due]
-
-
-def _each_file(files: list[MigrationFile], step: Callable[[MigrationFile], _R]) -> list[_R]:
-    """A step for every file; MigrationFileError lists the problems of all of them, not the first."""
-    problems = []
-    out = []
-    for f in files:
-        try:
-            out.append(step(f))
-        except MigrationFileError as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise MigrationFileError(problems)
-    return out
-
-
-def _planned_rollbacks(rows: list[AppliedRow]) -> list[PlannedRollback]:
-    return [
-        PlannedRollback(r.version, r.name, rollback_kind_of(r).value, r.rollback_sql, r.rollback_note or "",
-                        r.transactional)
-        for r in rows
-    ]
-
-
-def _server_version(conn: psycopg.Connection) -> str:
-    v = conn.info.server_version
-    return f"{v // 10000}.{v % 10000}"
-
-
-def _file_creating_index(files: list[MigrationFile], index_name: str) -> MigrationFile | None:
-    """The migration whose SQL creates an index of this name (parsed, not guessed)."""
-    from pglast import ast, parse_sql
-    from pglast.parser import ParseError
-
-    needle = index_name.lower()
-    for f in reversed(files):
-        if needle not in f.text.lower():
-            continue
-        try:
-            stmts = parse_sql(f.text)
-        except ParseError:  # a file that does not parse cannot be the creator
-            continue
-        if any(isinstance(s.stmt, ast.IndexStmt) and (s.stmt.idxname or "").lower() == needle for s in stmts):
-            return f
-    return None
+        return selection.resolve_name(name, files, status, applied)
 
 
 def create_migration_runner(
