@@ -14,13 +14,7 @@ statement silences those rules for it.
 from __future__ import annotations
 
 import bisect
-import json
-import os
 import re
-import shutil
-import subprocess
-import sys
-import sysconfig
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,138 +24,15 @@ from pglast import ast, enums
 
 from app.core.errors import TidemarkError
 from app.core.jsonable import jsonable
+from app.core.lint_rules import ERROR, RULES, TABLE_RULES, WARNING, Rule
 from app.core.sql import LockMode, Statement, parse_file, qualified, statement_locks
+from app.core.squawk import SQUAWK_RULES, run_squawk
 
 if TYPE_CHECKING:
     from app.core.runner import MigrationRunner
 
-ERROR, WARNING = "error", "warning"
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One rule: its severity, what is wrong, and the safer way."""
-
-    id: str
-    severity: str
-    message: str
-    fix: str
-
-
-RULES: dict[str, Rule] = {r.id: r for r in (
-    Rule("not-null-column-without-default", ERROR,
-         "adds a NOT NULL column without a default to an existing table: fails on any row, or needs a rewrite",
-         "add it nullable (or with a constant DEFAULT), backfill in batches, then add a CHECK (col IS NOT NULL) "
-         "NOT VALID, VALIDATE it, and SET NOT NULL"),
-    Rule("default-rewrites-table", ERROR,
-         "adds a column with a volatile default (or a generated column): rewrites the whole table under "
-         "ACCESS EXCLUSIVE",
-         "add the column without a default, backfill in batches, then SET DEFAULT for new rows"),
-    Rule("index-not-concurrent", ERROR,
-         "builds an index on an existing table without CONCURRENTLY: writes to the table wait until it is built",
-         "CREATE INDEX CONCURRENTLY (Tidemark runs it outside a transaction)"),
-    Rule("drop-index-not-concurrent", WARNING,
-         "drops an index without CONCURRENTLY: takes ACCESS EXCLUSIVE on its table",
-         "DROP INDEX CONCURRENTLY"),
-    Rule("reindex-not-concurrent", ERROR,
-         "reindexes without CONCURRENTLY: blocks writes (and reads that use the index) until done",
-         "REINDEX ... CONCURRENTLY"),
-    Rule("column-type-change", ERROR,
-         "changes a column's type: ACCESS EXCLUSIVE, and most changes rewrite the table and its indexes",
-         "add a new column, backfill it, switch readers and writers, then drop the old one"),
-    Rule("rename-column", ERROR,
-         "renames a column: running clients that use the old name break at once",
-         "add the new column (or a view), deploy code that uses it, then drop the old name later"),
-    Rule("rename-table", ERROR,
-         "renames a table: running clients that use the old name break at once",
-         "create a view with the old name while clients move, or rename in a release of its own"),
-    Rule("drop-column", WARNING,
-         "drops a column: running clients that still read or write it break",
-         "first deploy code that no longer uses it, then drop it in a later migration"),
-    Rule("drop-table", WARNING,
-         "drops a table: running clients that still use it break, and its data is gone",
-         "first deploy code that no longer uses it, keep a backup, then drop it in a later migration"),
-    Rule("drop-database", ERROR, "drops a database", "do not drop databases from a migration"),
-    Rule("constraint-without-not-valid", ERROR,
-         "adds a constraint that is checked against every row while writes (or reads) wait",
-         "ADD CONSTRAINT ... NOT VALID, then VALIDATE CONSTRAINT in a later migration (it takes a weaker lock)"),
-    Rule("unique-constraint-builds-index", ERROR,
-         "adds a UNIQUE/PRIMARY KEY constraint that builds its index under ACCESS EXCLUSIVE",
-         "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... USING INDEX"),
-    Rule("add-serial-column", ERROR,
-         "adds a serial or primary key column to an existing table: rewrites it under ACCESS EXCLUSIVE",
-         "add a nullable column, backfill in batches, build the unique index concurrently, then add the key"),
-    Rule("set-not-null", ERROR,
-         "SET NOT NULL on an existing column scans the whole table under ACCESS EXCLUSIVE",
-         "ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT c, then SET NOT NULL "
-         "(PostgreSQL 12+ skips the scan) and drop the check"),
-    Rule("truncate-cascade", ERROR,
-         "TRUNCATE ... CASCADE also empties every table that references it",
-         "truncate the tables you mean, by name"),
-    Rule("missing-lock-timeout", WARNING,
-         "takes ACCESS EXCLUSIVE on an existing table with no lock_timeout: if it waits behind a long query, "
-         "every query on the table queues behind it",
-         "SET lock_timeout = '5s' at the top of the file (or run migrate --lock-timeout 5s --retries 3)"),
-    Rule("vacuum-full", ERROR,
-         "VACUUM FULL rewrites the table under ACCESS EXCLUSIVE: no reads or writes until done",
-         "plain VACUUM, or pg_repack / pg_squeeze outside migrations"),
-    Rule("cluster", ERROR,
-         "CLUSTER rewrites the table under ACCESS EXCLUSIVE: no reads or writes until done",
-         "pg_repack outside migrations"),
-    Rule("refresh-not-concurrent", WARNING,
-         "REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks reads of the view until done",
-         "REFRESH MATERIALIZED VIEW CONCURRENTLY (it needs a unique index on the view)"),
-)}
-
-# squawk's rule names -> ours. None: not about locks or running clients (style), or a rule
-# Tidemark makes itself with more context (lock_timeout), or one that does not apply to how
-# Tidemark runs files (it wraps each in a transaction itself, and runs CONCURRENTLY outside one).
-SQUAWK_RULES: dict[str, str | None] = {
-    "adding-required-field": "not-null-column-without-default",
-    "adding-field-with-default": "default-rewrites-table",
-    "require-concurrent-index-creation": "index-not-concurrent",
-    "require-concurrent-index-deletion": "drop-index-not-concurrent",
-    "require-concurrent-reindex": "reindex-not-concurrent",
-    "changing-column-type": "column-type-change",
-    "renaming-column": "rename-column",
-    "renaming-table": "rename-table",
-    "ban-drop-column": "drop-column",
-    "ban-drop-table": "drop-table",
-    "ban-drop-database": "drop-database",
-    "constraint-missing-not-valid": "constraint-without-not-valid",
-    "adding-foreign-key-constraint": "constraint-without-not-valid",
-    "disallowed-unique-constraint": "unique-constraint-builds-index",
-    "adding-serial-primary-key-field": "add-serial-column",
-    "adding-not-nullable-field": "set-not-null",
-    "ban-truncate-cascade": "truncate-cascade",
-    "require-lock-timeout": None,
-    "require-statement-timeout": None,
-    "prefer-robust-stmts": None,
-    "prefer-bigint-over-int": None,
-    "prefer-bigint-over-smallint": None,
-    "prefer-identity": None,
-    "prefer-text-field": None,
-    "prefer-timestamptz": None,
-    "ban-char-field": None,
-    "transaction-nesting": None,
-    "ban-concurrent-index-creation-in-transaction": None,
-    "syntax-error": None,  # pglast (PostgreSQL's parser) already accepted the file
-}
-
-# Rules about a table that exists before the run: silent for tables the run itself creates.
-_TABLE_RULES = {
-    "not-null-column-without-default", "default-rewrites-table", "index-not-concurrent", "column-type-change",
-    "rename-column", "rename-table", "drop-column", "drop-table", "constraint-without-not-valid",
-    "unique-constraint-builds-index", "add-serial-column", "set-not-null", "missing-lock-timeout",
-    "reindex-not-concurrent", "vacuum-full", "cluster", "drop-index-not-concurrent",
-}
-
 _IGNORE = re.compile(r"^\s*--\s*(?:tidemark\s*:\s*lint-ignore|squawk-ignore)\b\s*(?P<rules>[\w\-, ]*)$",
                      re.IGNORECASE)
-
-
-class LintUnavailable(TidemarkError):
-    """The squawk binary could not be found or run."""
 
 
 @dataclass(frozen=True)
@@ -221,49 +92,6 @@ class LintResult:
             "squawk_version": self.squawk_version,
             "notes": self.notes,
         })
-
-
-# --- squawk --------------------------------------------------------------------------------
-
-
-def squawk_binary() -> Path:
-    """The squawk of our environment (next to our Python's scripts), or one on PATH."""
-    override = os.environ.get("TIDEMARK_SQUAWK")
-    exe = "squawk.exe" if sys.platform == "win32" else "squawk"
-    candidates = [Path(override)] if override else []
-    candidates += [Path(sysconfig.get_path("scripts")) / exe, Path(sys.executable).parent / exe]
-    found = shutil.which("squawk")
-    if found:
-        candidates.append(Path(found))
-    for c in candidates:
-        if c.is_file() and os.access(c, os.X_OK):
-            return c
-    how = "reinstall Tidemark" if getattr(sys, "frozen", False) else "reinstall Tidemark (pip install squawk-cli)"
-    raise LintUnavailable(f"lint needs squawk, which is missing: {how}, or set TIDEMARK_SQUAWK to its path")
-
-
-def run_squawk(paths: list[Path], pg_version: str | None = None) -> tuple[list[dict], str]:
-    """squawk's JSON findings for the files, and its version."""
-    exe = squawk_binary()
-    try:
-        version = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=30,
-                                 check=True).stdout.strip().removeprefix("squawk ").strip()
-        args = [str(exe), "--reporter=json", "--no-error-on-unmatched-pattern"]
-        if pg_version:
-            args.append(f"--pg-version={pg_version}")
-        proc = subprocess.run([*args, *(str(p) for p in paths)], capture_output=True, text=True, timeout=300,
-                              check=False, stdin=subprocess.DEVNULL, cwd=str(Path.cwd()))
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise LintUnavailable(f"cannot run {exe}: {exc}") from None
-    try:
-        data = json.loads(proc.stdout or "[]")
-    except json.JSONDecodeError:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()
-        raise LintUnavailable(f"squawk failed (exit {proc.returncode}): {tail[-1] if tail else 'no output'}"
-                              ) from None
-    if not isinstance(data, list):
-        raise LintUnavailable("squawk gave output Tidemark does not understand (expected a JSON list)")
-    return data, version
 
 
 # --- parsed files --------------------------------------------------------------------------
@@ -419,7 +247,7 @@ def lint_files(paths: Iterable[Path], *, runner_sets_lock_timeout: bool = False,
                 warned_lock_timeout = True
             ignored = f.ignores.get(i, set())
             for rule_id, squawk_rule in rules.items():
-                if new_table and rule_id in _TABLE_RULES:
+                if new_table and rule_id in TABLE_RULES:
                     continue
                 if ignored is None or rule_id in ignored:
                     continue
