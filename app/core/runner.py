@@ -218,6 +218,10 @@ class MigrationRunner:
             todo, warnings = selection.select_pending(status, files, target, self.options, self.migrations_dir)
             first, todo = selection.baseline_start(status, files, reading, target, todo, warnings)
             again = selection.due_repeatables(status, reading.repeatables, target)
+            from app.core.imports.guard import refuse_twice
+
+            refuse_twice(conn, first + todo, files, self.migrations_dir, {m.version for m in status.applied},
+                         skip=("supabase",) if self.options.supabase_history else ())  # before anything runs
             if self.options.supabase_history:
                 from app.core import supabase_history
 

@@ -6,12 +6,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core.files import MigrationFile, title_from_name, version_key
 from app.core.history import AppliedRow, LastEvent
 from app.core.jsonable import jsonable
 from app.core.repeatables import RepeatableInfo
+
+if TYPE_CHECKING:
+    from app.core.imports.guard import OtherHistory
 
 
 class State(StrEnum):
@@ -140,6 +143,8 @@ class MigrationStatus:
     slow_threshold_ms: int = 60_000
     # Flyway's repeatable migrations, their own kind (applied / outdated / pending / missing), in run order.
     repeatables: list[RepeatableInfo] = field(default_factory=list)
+    # Other tools' histories in the database (app.core.imports.guard) that record what ours lacks.
+    other_histories: list[OtherHistory] = field(default_factory=list)
 
     def count(self, state: State) -> int:
         """How many migrations are in a state."""

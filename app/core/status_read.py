@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psycopg
 
 from app.core import baselines, history, repeatables
 from app.core.files import MigrationFile
+from app.core.imports import guard
+from app.core.imports.guard import other_histories
 from app.core.status import InvalidIndex, MigrationStatus, compute
 
 if TYPE_CHECKING:
@@ -46,6 +49,9 @@ def read_status(conn: psycopg.Connection, files: list[MigrationFile], options: O
     again = repeatables.compute(repeatable_files, repeatables.read_recorded(conn)) if exists else \
         repeatables.compute(repeatable_files, {})
     health, reasons = repeatables.assess(again, health, reasons)
+    others = other_histories(conn, files, Path(migrations_dir), {r.version for r in applied},
+                             skip=("supabase",) if options.supabase_history else ())
+    health, reasons = guard.assess(others, health, reasons)
     return MigrationStatus(
         migrations=infos,
         health=health,
@@ -60,6 +66,7 @@ def read_status(conn: psycopg.Connection, files: list[MigrationFile], options: O
         invalid_indexes=invalid,
         slow_threshold_ms=options.slow_threshold_ms,
         repeatables=again,
+        other_histories=others,
     )
 
 

@@ -21,7 +21,7 @@ from app.core.history import Actor, Event
 from app.core.imports import dbmate, diesel, flyway, golang_migrate, goose, prisma, sqitch, supabase
 from app.core.imports.common import ImportRefused, Seen, check_table
 from app.core.protection import Action, Confirmation, enforce
-from app.core.rollback import RollbackKind
+from app.core.status import RollbackKind
 
 SOURCES: dict[str, ModuleType] = {
     "flyway": flyway,

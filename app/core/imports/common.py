@@ -23,6 +23,10 @@ class ImportRefused(UsageError):
     """Their history cannot be imported as it stands (exit 2): nothing was recorded."""
 
 
+class NotTheirs(ImportRefused):
+    """The table exists but lacks the columns the tool writes: another tool's table of the same name."""
+
+
 @dataclass(frozen=True)
 class Seen:
     """One migration the other tool recorded as applied, matched to our file."""
@@ -54,7 +58,7 @@ def require(conn: psycopg.Connection, table: str, tool: str, needed: Iterable[st
     have = columns(conn, table)
     lacking = [c for c in needed if c not in have]
     if lacking:
-        raise ImportRefused(f"{table} has no column {', '.join(lacking)}, so it is not {tool}'s history "
+        raise NotTheirs(f"{table} has no column {', '.join(lacking)}, so it is not {tool}'s history "
                             "(check --from); nothing was imported")
     return have
 

@@ -13,7 +13,7 @@ import psycopg
 from psycopg import sql
 
 from app.core.files import MigrationFile
-from app.core.imports.common import ImportRefused, Seen, ident, match, require
+from app.core.imports.common import NotTheirs, Seen, ident, match, require
 
 TOOL = "dbmate"
 TABLE = "schema_migrations"
@@ -23,7 +23,7 @@ def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path, tab
     """Every version in dbmate's table, matched to our file."""
     have = require(conn, table, TOOL, ["version"])
     if "dirty" in have:
-        raise ImportRefused(f"{table} has a dirty column: it is golang-migrate's history, not dbmate's "
+        raise NotTheirs(f"{table} has a dirty column: it is golang-migrate's history, not dbmate's "
                             "(use --from golang-migrate); nothing was imported")
     rows = conn.execute(sql.SQL("SELECT version::text FROM {} ORDER BY 1").format(ident(table))).fetchall()
     return [Seen(f) for f in match(files, [r[0] for r in rows], table, folder)]

@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 
 from app.core.files import MigrationFile, version_key
-from app.core.imports.common import ImportRefused, Seen, half_done, ident, match, require
+from app.core.imports.common import NotTheirs, Seen, half_done, ident, match, require
 
 TOOL = "golang-migrate"
 TABLE = "schema_migrations"
@@ -24,7 +24,7 @@ def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path, tab
     """Our files up to golang-migrate's current version."""
     have = require(conn, table, TOOL, ["version"])
     if "dirty" not in have:
-        raise ImportRefused(f"{table} has no dirty column: it is not golang-migrate's history "
+        raise NotTheirs(f"{table} has no dirty column: it is not golang-migrate's history "
                             "(dbmate's has only version: use --from dbmate); nothing was imported")
     rows = conn.execute(sql.SQL("SELECT version, dirty FROM {} ORDER BY version").format(ident(table))).fetchall()
     if not rows or rows[-1][0] < 0:  # an empty table (or -1, "nil version"): nothing applied

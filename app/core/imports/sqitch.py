@@ -22,7 +22,7 @@ from psycopg import sql
 
 from app.core.errors import FileProblem, MigrationFileError
 from app.core.files import MigrationFile
-from app.core.imports.common import ImportRefused, Seen, ident, no_file, require
+from app.core.imports.common import NotTheirs, Seen, ident, no_file, require
 
 TOOL = "Sqitch"
 TABLE = "sqitch.changes"
@@ -44,13 +44,16 @@ def project_of(plan: Path) -> str:
 def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path, table: str = TABLE) -> list[Seen]:
     """The plan's changes Sqitch deployed, each script compared with its script_hash."""
     require(conn, table, TOOL, ["change_id", "script_hash", "change", "project"])
+    if not (folder / "sqitch.plan").is_file():
+        raise NotTheirs(f"{folder} has no sqitch.plan, so {table} is no history of these files (import from "
+                        "the Sqitch project's folder: --migrations-dir); nothing was imported")
     project = project_of(folder / "sqitch.plan")
     name = ident(table)
     rows = conn.execute(sql.SQL("SELECT change, script_hash, change_id FROM {} WHERE project = %s "
                                 "ORDER BY committed_at, change_id").format(name), (project,)).fetchall()
     if not rows and conn.execute(sql.SQL("SELECT count(*) FROM {}").format(name)).fetchone()[0]:
         others = [r[0] for r in conn.execute(sql.SQL("SELECT DISTINCT project FROM {} ORDER BY 1").format(name))]
-        raise ImportRefused(f"{table} holds changes of {', '.join(others)}, none of {project} (the project of "
+        raise NotTheirs(f"{table} holds changes of {', '.join(others)}, none of {project} (the project of "
                             f"{folder / 'sqitch.plan'}): check --migrations-dir; nothing was imported")
     by_name = {f.name: f for f in files}
     missing = [name for name, _, _ in rows if name not in by_name]
