@@ -46,7 +46,8 @@ def test_migrate_refuses_what_the_other_tool_applied(layout: str, database: Data
     status = run_cli("status", *_args(database, folder), "--json")
     assert status.code == 0, status.stderr
     reasons = [x for x in json.loads(status.stdout)["reasons"] if x["code"] == "other_history"]
-    assert len(reasons) == 1 and f"import it with `tidemark import-history --from {layout}`" in reasons[0]["message"]
+    assert len(reasons) == 1
+    assert f"import it before migrating (`tidemark import-history --from {layout}`" in reasons[0]["message"]
     assert f"records {len(names) - 1} applied migration" in reasons[0]["message"]
 
     assert run_cli("import-history", "--from", layout, *_args(database, folder)).code == 0

@@ -48,7 +48,8 @@ VERBS = {"status": "Reading status", "run": "Running migrations", "rollback": "R
          "baseline-review": "Planning the baseline", "baseline": "Recording the baseline",
          "new": "Writing the new migration", "lint": "Linting the pending migrations",
          "export": "Writing the report", "compare": "Comparing environments",
-         "rehearse": "Rehearsing on a throwaway copy"}
+         "rehearse": "Rehearsing on a throwaway copy",
+         "import-review": "Looking for other tools' histories", "import": "Importing the history"}
 
 
 def colour_icon(colour: str, protected: bool) -> QIcon:
@@ -179,6 +180,9 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         self.act_baseline = QAction("Base&line up to selected…", self)
         self.act_baseline.setToolTip("Record every migration up to the selected one as applied, without running it")
         self.act_baseline.triggered.connect(self.baseline_to_selected)
+        from app.gui import import_history
+
+        self.act_import = import_history.add_action(self)
         self.act_history = QAction("&History", self)
         self.act_history.triggered.connect(self.show_history)
         self.act_compare = QAction("&Compare…", self)
@@ -402,6 +406,7 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         self.act_repair.setEnabled(have and any(x.state is State.MODIFIED or x.line_endings_only
                                                 for x in (status.migrations if status else [])))
         self.act_baseline.setEnabled(have and m is not None and m.state is State.PENDING)
+        self.act_import.setEnabled(have)
         self.export_button.setEnabled(have and _report_available())
         self.act_compare.setEnabled(not busy and _compare_available() and bool(self._sources_or_none()))
         self.act_refresh.setEnabled(self.source is not None and not mutating)

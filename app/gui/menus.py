@@ -88,6 +88,7 @@ def build_menus(w: MainWindow) -> None:
     runs.addSeparator()  # what changes only the history
     runs.addAction(w.act_baseline)
     runs.addAction(w.act_repair)
+    runs.addAction(w.act_import)
     runs.addSeparator()
     runs.addAction(w.act_history)
 

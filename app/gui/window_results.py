@@ -19,7 +19,7 @@ from app.gui import theme
 from app.gui.crash import BugReport
 from app.gui.plural import count
 
-MUTATING_KINDS = ("run", "rollback", "repair", "baseline")  # jobs that change the database: a refresh follows
+MUTATING_KINDS = ("run", "rollback", "repair", "baseline", "import")  # jobs that change the database: a refresh follows
 
 if TYPE_CHECKING:
     from app.gui.main_window import MainWindow as _Window
@@ -81,6 +81,10 @@ class WindowResults(_Window):
             self._confirm_repair(payload)
         elif kind == "baseline-review":
             self._confirm_baseline(payload)
+        elif kind in ("import-review", "import"):
+            from app.gui import import_history
+
+            (import_history.reviewed if kind == "import-review" else import_history.done)(self, payload)
         elif kind == "repair":
             n = len(payload.repaired)
             self._finish_change(f"done: {n} changed file{'s' if n != 1 else ''} accepted ({payload.reason})")
@@ -222,6 +226,7 @@ class WindowResults(_Window):
                     "review": "Run not started", "history": "Cannot read the history",
                     "repair-review": "Cannot read the changed files", "repair": "Repair refused",
                     "baseline-review": "Cannot plan the baseline", "baseline": "Baseline refused",
+                    "import-review": "Cannot plan the import", "import": "Import refused",
                     "new": "New migration not written", "save-password": "Password not stored in the keyring",
                     "lint": "Lint could not run",
                     "export": "Report not written", "compare": "Comparison failed",

@@ -99,7 +99,8 @@ def assess(others: list[OtherHistory], health: object, reasons: list) -> tuple[o
             more.append(HealthReason(
                 Health.WARNING, "other_history",
                 f"{o.tool}'s history ({o.table}) records {n} applied migration{'s' if n != 1 else ''} that "
-                f"Tidemark's history lacks (they show as pending): import it with `{o.command}` before migrating"))
+                f"Tidemark's history lacks (they show as pending): import it before migrating (`{o.command}`; "
+                "in the app, Migrations ▸ Import history…)"))
         elif o.problem:
             more.append(HealthReason(Health.WARNING, "other_history",
                                      f"{o.tool}'s history ({o.table}) cannot be imported as it stands: {o.problem}"))
