@@ -101,3 +101,9 @@ def test_no_other_history_changes_nothing(database: Database, tmp_path: Path) ->
     assert r.code == 0, r.stderr
     status = json.loads(run_cli("status", *_args(database, folder), "--json").stdout)
     assert status["health"] == "healthy", status["reasons"]
+
+
+def test_dry_run_is_refused_as_migrate_would_be(database: Database, tmp_path: Path) -> None:
+    folder, _ = _project("flyway", database, tmp_path)
+    r = run_cli("dry-run", *_args(database, folder))
+    assert r.code == 1 and "Flyway already applied" in r.stderr, (r.stdout, r.stderr)

@@ -9,6 +9,7 @@ from app.core.status import MigrationStatus, State
 from app.core.text import visible
 from app.gui.migration_model import format_ms
 from app.gui.theme import state_colour
+from app.gui.words import in_app
 
 
 class Card(QFrame):
@@ -69,11 +70,12 @@ class OverviewCards(QWidget):
         """Fill every card from a status."""
         health = status.health
         reasons = status.reasons
-        first = reasons[0].message if reasons else "all migrations applied, nothing wrong found"
+        messages = [in_app(r.message) for r in reasons]
+        first = messages[0] if reasons else "all migrations applied, nothing wrong found"
         more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
         self.cards["health"].set(health.value, _elide(first, 60) + more, state_colour(health.value),
-                                 "\n".join(f"{r.level.value}: {r.message}" for r in reasons))
-        self.reasons.setText(visible("\n".join(f"• {r.message}" for r in reasons[:6])) if reasons else
+                                 "\n".join(f"{r.level.value}: {m}" for r, m in zip(reasons, messages, strict=True)))
+        self.reasons.setText(visible("\n".join(f"• {m}" for m in messages[:6])) if reasons else
                              "Nothing wrong found: no pending, modified, missing or failed migration, and no "
                              "invalid index or slow migration.")
         for state in State:

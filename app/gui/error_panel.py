@@ -14,6 +14,7 @@ from app.core.errors import MigrationFailed, ServerErrorInfo, redact
 from app.core.text import visible
 from app.gui.sql_view import SqlView
 from app.gui.theme import current
+from app.gui.words import in_app
 
 
 def _visible_info(info: ServerErrorInfo) -> ServerErrorInfo:
@@ -78,7 +79,7 @@ class ErrorPanel(QFrame):
     def show_error(self, heading: str, error: object) -> None:
         """Show a TidemarkError (MigrationFailed with its server details) or a bug report."""
         info: ServerErrorInfo | None = error.info if isinstance(error, MigrationFailed) else None
-        text = visible(redact(str(error)))  # server and file text: controls shown
+        text = visible(redact(in_app(str(error))))  # server and file text: controls shown
         if info is None:
             first, _, rest = text.partition("\n")
             self.title.setText(f"{heading}: {first}")
@@ -95,7 +96,7 @@ class ErrorPanel(QFrame):
             if info.detail:
                 parts.append(f"<b>DETAIL:</b> {html.escape(info.detail)}")
             if info.hint:
-                parts.append(f"<b>HINT:</b> {html.escape(info.hint)}")
+                parts.append(f"<b>HINT:</b> {html.escape(in_app(info.hint))}")
             if info.ran_statements:
                 parts.append("<b>Already ran (outside a transaction):</b> "
                              + html.escape("; ".join(info.ran_statements)))

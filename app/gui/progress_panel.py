@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import redact
 from app.core.progress import Phase, ProgressEvent
 from app.core.text import visible
+from app.gui.words import in_app
 
 LOG_MAX_LINES = 5000
 FLUSH_MS = 80  # the log and labels repaint at most ~12 times a second, whatever the event rate
@@ -44,7 +45,7 @@ class LogPanel(QPlainTextEdit):
     def add(self, line: str) -> None:
         """Queue a line (timestamped, passwords redacted)."""
         stamp = _dt.datetime.now().strftime("%H:%M:%S")
-        self._pending.append(f"{stamp}  {visible(redact(line))}")  # file and server text: controls shown
+        self._pending.append(f"{stamp}  {visible(redact(in_app(line)))}")  # file and server text: controls shown
         if not self._timer.isActive():
             self._timer.start()
 

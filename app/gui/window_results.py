@@ -18,6 +18,7 @@ from app.gui import sources as src
 from app.gui import theme
 from app.gui.crash import BugReport
 from app.gui.plural import count
+from app.gui.words import in_app
 
 MUTATING_KINDS = ("run", "rollback", "repair", "baseline", "import")  # jobs that change the database: a refresh follows
 
@@ -234,7 +235,7 @@ class WindowResults(_Window):
         heading = headings.get(kind, "Failed")
         if isinstance(error, ManualRollback):
             heading = "Rollback refused"
-        first = str(error).splitlines()[0]
+        first = in_app(str(error)).splitlines()[0]
         self.progress.stop(f"failed: {first}")
         self.log.add(f"{heading}: {error}")
         self.error_panel.show_error(heading, error)

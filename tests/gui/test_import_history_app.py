@@ -57,3 +57,20 @@ def test_nothing_to_import_says_so(qtbot, make_window: WindowFactory, migrations
         window.act_import.trigger()
     window.log.flush()
     assert "no other tool's history table in this database" in window.log.toPlainText()
+
+
+def test_advice_names_the_app_action_not_the_cli_command(qtbot, make_window: WindowFactory,
+                                                          database: Database, migrations: MigrationDir) -> None:
+    """The engine's messages name CLI commands; the app says its own menu actions (app.gui.words)."""
+    files, _, names = PROJECTS["flyway"]
+    folder = _write(migrations.path, files)
+    _applied_by_the_tool(database, folder, names[-2])
+    _flyway(database, layouts.read(folder).files[:-1])
+    window = make_window()
+    assert "Migrations ▸ Import history from another tool…" in window.cards.reasons.text()
+    assert "`tidemark" not in window.cards.reasons.text()
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("review")) as done:
+        window.act_run.trigger()  # Run pending plans first: the plan is refused as the run would be
+    assert done.args[1] == "failed"
+    shown = window.error_panel.title.text()
+    assert "Migrations ▸ Import history from another tool…" in shown and "`tidemark" not in shown
