@@ -188,8 +188,8 @@ def _applied(conn: psycopg.Connection) -> list[tuple[str, str, str | None]]:
         return []
     history.read_applied(conn)  # checks the table's columns and rows: a hand-edited one is a clear error
     stored = "applied_sql" if ("applied_sql", "TEXT") not in history.missing_columns(conn).get(
-        history.MIGRATIONS, []) else "NULL"
-    rows = conn.execute(f"SELECT version, name, {stored} FROM {history.MIGRATIONS} ORDER BY id").fetchall()
+        history.names(conn).migrations, []) else "NULL"
+    rows = conn.execute(f"SELECT version, name, {stored} FROM {history.names(conn).migrations} ORDER BY id").fetchall()
     return [(v, n, s) for v, n, s in rows]
 
 
