@@ -166,3 +166,56 @@ def test_a_schema_name_tidemark_cannot_quote_is_a_clear_error(shop: Database, mi
     r = run_cli("status", "--group", "shops")
     assert r.code == 2 and "tenant_'x" in r.stderr and "quote" in r.stderr
     assert all(_applied(shop, s) == [] for s in TENANTS)
+
+
+def test_report_on_schema_targets_reads_each_tenants_history(shop: Database, migrations: MigrationDir,
+                                                             tmp_path: Path) -> None:
+    _files(migrations)
+    assert run_cli("migrate", "--environments", "shop-a", "--yes").code == 0
+    out = tmp_path / "tenants.json"
+    r = run_cli("report", "--group", "shops", "--output", str(out))
+    assert r.code == 0, r.stderr
+    doc = json.loads(out.read_text())
+    assert [e["name"] for e in doc["environments"]] == [f"shop/{s}" for s in TENANTS]
+    assert "20260101000002_orders.sql" in out.read_text()
+
+
+def test_databases_and_schemas_together_and_one_read_of_the_folder(
+        home: Path, pg_server: Server, migrations: MigrationDir, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.core.fleet_targets import members_of
+    from app.core.runner import MigrationRunner
+    from app.core.shared_reading import SharedReadings
+
+    if pg_server.password:
+        monkeypatch.setenv("PGPASSWORD", pg_server.password)
+    _files(migrations, view=False)
+    prefix = f"ts{abs(hash(str(home))) % 10**6}_"
+    dbs = [f"{prefix}{i}" for i in range(2)]
+    admin = psycopg.connect(pg_server.admin_dsn, autocommit=True)
+    try:
+        for name in dbs:
+            admin.execute(f'CREATE DATABASE "{name}"')
+            with psycopg.connect(pg_server.dsn(name), autocommit=True) as c:
+                c.execute("CREATE SCHEMA tenant_x; CREATE SCHEMA tenant_y; CREATE SCHEMA other")
+        dsn, _ = envs.split_password(pg_server.admin_dsn)
+        target = envs.profile_target(envs.Profile("many", dsn=dsn), None)
+        readings = SharedReadings()
+        ms = members_of("many", MigrationRunner(target, migrations.path), f"{prefix}%", "tenant_%", readings)
+        assert [m.name for m in ms] == [f"many/{d}/{s}" for d in dbs for s in ("tenant_x", "tenant_y")]
+        for m in ms:
+            m.runner.get_migration_status()
+            m.runner.run_migrations()
+        assert readings.reads == 2, "one read of the folder for status and one for migrate, not one per target"
+        for name in dbs:
+            with psycopg.connect(pg_server.dsn(name)) as c:
+                for s in ("tenant_x", "tenant_y"):
+                    assert c.execute(f"SELECT count(*) FROM {s}._migrations").fetchone()[0] == 2
+                    assert c.execute(f"SELECT to_regclass('{s}.users') IS NOT NULL").fetchone()[0]
+                assert c.execute("SELECT to_regclass('public._migrations')").fetchone()[0] is None
+                assert c.execute("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                 "WHERE nspname = 'other'").fetchone()[0] == 0
+    finally:
+        for name in dbs:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' if pg_server.major >= 13
+                          else f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
