@@ -71,6 +71,9 @@ def _profile_options(c: argparse.ArgumentParser, *, edit: bool) -> None:
         g.add_argument("--no-groups", action="store_true", help="remove it from every group")
     g.add_argument("--databases", metavar="PATTERN",
                    help="a fleet: every database of the server whose name is LIKE PATTERN, e.g. 'tenant_%%'")
+    g.add_argument("--schemas", metavar="PATTERN",
+                   help="a fleet: every schema of the database whose name is LIKE PATTERN, e.g. 'tenant_%%'; "
+                   "each keeps its own history and runs with search_path set to it, then public")
     g = c.add_argument_group("password (stored only in the OS keyring)")
     g.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     g.add_argument("--password-command", metavar="COMMAND",
@@ -122,7 +125,7 @@ def _build_profile(args: argparse.Namespace) -> Profile:
 
     given = {k: getattr(args, k) for k in ("host", "port", "database", "user", "service", "sslmode",
                                            "sslrootcert", "dsn", "migrations_dir", "protected", "colour",
-                                           "databases", "sslcert", "sslkey", "ssh", "password_command")}
+                                           "databases", "schemas", "sslcert", "sslkey", "ssh", "password_command")}
     if args.groups is not None:
         if getattr(args, "no_groups", False):
             raise UsageError("give --group or --no-groups, not both")
@@ -190,7 +193,8 @@ def handle_list(args: argparse.Namespace, out: Output) -> int:
         stored = None if problem else envs.password_stored(p.name)
         rows.append({"name": p.name, "target": p.display(), "protected": bool(p.protected), "colour": p.colour,
                      "groups": list(p.groups), "migrations_dir": p.migrations_dir, "password_stored": stored,
-                     "password_command": bool(p.password_command), "ssh": p.ssh})
+                     "password_command": bool(p.password_command), "ssh": p.ssh,
+                     "databases": p.databases, "schemas": p.schemas})
     if out.json_mode:
         out.document({"file": str(envs.environments_file()), "keyring_problem": problem, "environments": rows})
         return 0
@@ -204,7 +208,8 @@ def handle_list(args: argparse.Namespace, out: Output) -> int:
     for r in rows:
         pw = {True: "keyring", False: "none", None: "unknown"}[r["password_stored"]]
         pw = "command" if r["password_command"] else pw
-        table.append((r["name"], r["target"], "yes" if r["protected"] else "no", ",".join(r["groups"]),
+        target = r["target"] + "".join(f" ({k} {r[k]})" for k in ("databases", "schemas") if r[k])
+        table.append((r["name"], target, "yes" if r["protected"] else "no", ",".join(r["groups"]),
                       r["colour"] or "", pw))
     widths = [max(len(t[i]) for t in table) for i in range(len(table[0]))]
     for t in table:

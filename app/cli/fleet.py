@@ -69,13 +69,16 @@ def members(args: argparse.Namespace) -> list[Member]:
     from app.core.environments import list_environments
     from app.core.fleet import select
     from app.core.fleet_targets import in_shard, members_of, parse_shard
+    from app.core.shared_reading import SharedReadings
 
     profiles = {p.name: p for p in list_environments()}
     names = select(args.environments or [], args.groups or [], list(profiles.values()))
     out: list[Member] = []
+    readings = SharedReadings()  # targets sharing a migrations folder read it once
     for name in names:
         one = argparse.Namespace(**{**vars(args), "environment": name, "environments": None, "groups": None})
-        out.extend(members_of(name, common.build_runner(one), profiles[name].databases))
+        p = profiles[name]
+        out.extend(members_of(name, common.build_runner(one), p.databases, p.schemas, readings))
     shard = getattr(args, "shard", None)
     if shard:
         part = parse_shard(shard)

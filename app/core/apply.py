@@ -246,7 +246,7 @@ def _closing(ctx: Context, p: Prepared, script: Script, plan: RollbackPlan, elap
         script.add(row.sql(ctx.conn), None)
     for text in supabase_rows(ctx, p):
         script.add(text, None)
-    script.add(lock.STILL_HELD_OR_FAIL, LOCK_CHECK)
+    script.add(lock.still_held_or_fail(ctx.conn), LOCK_CHECK)
     script.add("COMMIT", None)
     _reset_session(script, ctx, p)
 
@@ -266,7 +266,7 @@ def _apply_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
     script.add("BEGIN", None)
     for s in timeout_settings(ctx.options, local=True):
         script.add(s, None)
-    script.add(lock.SHARE_FOR_TRANSACTION, None)  # after lock_timeout, which bounds it
+    script.add(lock.share_for_transaction(ctx.conn), None)  # after lock_timeout, which bounds it
     try:
         for st, step in zip(p.statements, p.steps, strict=True):
             rows: list[tuple] = []
@@ -372,13 +372,14 @@ def lock_lost(ctx: Context, p: Prepared, st: Statement | None = None, ran: list[
     """
     if st is None:
         info = ServerErrorInfo(f"{lock.LOST}: the run's advisory lock was no longer held by this session "
-                               "before COMMIT", file=p.file.path, hint=lock.LOST_HINT)
+                               "before COMMIT", file=p.file.path, hint=lock.lost_hint(ctx.conn))
         _record(ctx, Event.FAILED, p, info)
         return MigrationFailed(f"{p.file.name} {lock.LOST}: rolled back, nothing after it ran", info)
     ran = ran or []
     info = ServerErrorInfo(f"{lock.LOST}: the run's advisory lock was no longer held by this session after "
                            f"line {st.line}", file=p.file.path, line=st.line, statement=st.text,
-                           hint=lock.LOST_HINT, ran_statements=[f"line {r.line}: {r.first_line}" for r in ran])
+                           hint=lock.lost_hint(ctx.conn),
+                           ran_statements=[f"line {r.line}: {r.first_line}" for r in ran])
     _record(ctx, Event.FAILED, p, info)
     return MigrationFailed(
         f"{p.file.name} ran outside a transaction and {lock.LOST}: {ran_list(ran)}; it is not recorded as "

@@ -78,7 +78,7 @@ def client_command(target: Target) -> tuple[list[str], dict[str, str]]:
 def _existing_history_tables(target: Target) -> list[str]:
     try:
         with connect(target) as conn:
-            return [t for t in HISTORY_TABLES
+            return [t for t in (target.place.qualify(h) for h in HISTORY_TABLES)
                     if conn.execute("SELECT to_regclass(%s) IS NOT NULL", (t,)).fetchone()[0]]
     except ConnectionFailed as exc:
         raise BackupFailed(f"backup failed: {exc.message}") from None

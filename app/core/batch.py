@@ -38,6 +38,7 @@ from app.core.errors import DatabaseError
 from app.core.failures import connection_lost, is_connection_error
 from app.core.history import Raw, prepared_insert
 from app.core.pipeline import Pipeline, supported
+from app.core.place import place_of
 from app.core.progress import Phase
 from app.core.results import AppliedMigration
 from app.core.rollback import Inverse, assemble
@@ -160,12 +161,13 @@ class _Ahead:
         plan = assemble(p.statements, inverses, p.file.directives.custom_rollback)
         queries = [_Query("BEGIN")]
         queries += [_Query(s) for s in timeout_settings(ctx.options, local=True)]
-        queries.append(_Query(lock.SHARE_FOR_TRANSACTION, params=[]))  # prepared, as the lock check is
+        queries.append(_Query(lock.share_for_transaction(ctx.conn), params=[]))  # prepared, as the lock check is
         queries += [_Query(st.text, st, st.start) for st in p.statements]
-        template, params = prepared_insert(applied_rows(ctx, p, plan, Raw(TX_ELAPSED_MS)))
+        template, params = prepared_insert(applied_rows(ctx, p, plan, Raw(TX_ELAPSED_MS)),
+                                           place_of(ctx.conn))
         queries.append(_Query(template, _RETURNS_TIME, params=params))
         queries += [_Query(text) for text in supabase_rows(ctx, p)]
-        queries.append(_Query(lock.STILL_HELD_OR_FAIL, LOCK_CHECK, params=[]))  # prepared: planned once
+        queries.append(_Query(lock.still_held_or_fail(ctx.conn), LOCK_CHECK, params=[]))  # prepared: planned once
         queries.append(_Query("COMMIT"))
         if self.pipe is None:
             self.pipe = self._guard(lambda: Pipeline(ctx.conn, self.prepared_statements))
@@ -206,7 +208,7 @@ class _Ahead:
             self.pipe = None
             rollback_if_needed(conn)
             committed = dict(conn.execute(
-                f"SELECT version, execution_time_ms FROM {history.MIGRATIONS} "
+                f"SELECT version, execution_time_ms FROM {history.names(conn).migrations} "
                 "WHERE batch_id = %s AND version = ANY(%s)",
                 (self.ctx.batch_id, [m.prepared.file.version for m in on_the_wire])).fetchall())
         except (psycopg.Error, OSError):

@@ -126,7 +126,7 @@ def repair(runner: MigrationRunner, candidates: list[RepairCandidate], reason: s
                 f = by_version[c.version]
                 custom = f.directives.custom_rollback
                 conn.execute(
-                    f"UPDATE {history.MIGRATIONS} SET checksum = %s, raw_checksum = %s, applied_sql = %s, "
+                    f"UPDATE {history.names(conn).migrations} SET checksum = %s, raw_checksum = %s, applied_sql = %s, "
                     "title = %s, rollback_sql = CASE WHEN %s::text IS NULL THEN rollback_sql ELSE %s END, "
                     "rollback_kind = CASE WHEN %s::text IS NULL THEN rollback_kind ELSE 'custom' END, "
                     "rollback_note = CASE WHEN %s::text IS NULL THEN rollback_note ELSE NULL END "

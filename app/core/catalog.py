@@ -15,6 +15,8 @@ from typing import Literal
 
 import psycopg
 
+from app.core.place import place_of
+
 # Tidemark's own history tables are not part of the schema a migration manages.
 HISTORY_TABLES = ("_migrations", "_migration_rollbacks", "_migration_audit")
 
@@ -86,7 +88,7 @@ implicit AS (  -- functions made with another object (a range type's constructor
 ),
 hist AS (
   SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-  WHERE n.nspname = 'public' AND c.relname IN ('_migrations', '_migration_rollbacks', '_migration_audit')
+  WHERE n.nspname = %(history_schema)s AND c.relname IN ('_migrations', '_migration_rollbacks', '_migration_audit')
 ),
 rel AS (
   SELECT c.oid, n.nspname, c.relname, c.relkind, c.relowner, c.relacl, c.reloptions, c.relpersistence,
@@ -321,7 +323,8 @@ _QUERIES = (_SCHEMAS, _RELATIONS, _COLUMNS, _CONSTRAINTS, _TRIGGERS_POLICIES_RUL
 
 def snapshot(conn: psycopg.Connection, schemas: list[str] | None = None) -> CatalogSnapshot:
     """Read every object of the given schemas (None: every user schema) into a snapshot."""
-    params = {"schemas": list(schemas) if schemas is not None else None}
+    # The history's schema (public, or a schema target's): its tables are left out of what is compared.
+    params = {"schemas": list(schemas) if schemas is not None else None, "history_schema": place_of(conn).schema}
     old_path = conn.execute("SELECT pg_catalog.current_setting('search_path')").fetchone()
     # pg_get_*def and format_type qualify every name not visible: with only pg_catalog visible,
     # definitions read the same whatever the caller's search_path.

@@ -17,6 +17,7 @@ from psycopg import conninfo
 from app import __version__
 from app.core.deadline import WatchedConnection
 from app.core.errors import ConnectionFailed, PasswordNeeded, UsageError, redact
+from app.core.place import PUBLIC, Place
 
 LIBPQ_TARGET_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE")
 
@@ -33,6 +34,13 @@ class Target:
     # Keyword-only, so positional construction (of EnvironmentTarget too) keeps its meaning.
     ssh: str | None = field(default=None, kw_only=True)  # [user@]host[:port] or a Host alias
     password_command: str | None = field(default=None, kw_only=True)  # its stdout is the password
+    # A schema target (ENV/SCHEMA): history, lock and search_path in that schema (app/core/place.py).
+    schema: str | None = field(default=None, kw_only=True)
+
+    @property
+    def place(self) -> Place:
+        """Where this target's history lives (PUBLIC unless it is a schema target)."""
+        return Place(self.schema) if self.schema else PUBLIC
 
     def display(self) -> str:
         """`user@host:port/db` built from parsed fields (the real server, not the tunnel): never a password."""
@@ -148,8 +156,14 @@ def connect(target: Target, *, autocommit: bool = True, connect_timeout: int = 1
     kwargs.update(reached.params)
     if reached.password is not None:
         kwargs["password"] = reached.password
+    place = target.place
+    options = place.startup_options()
+    if options:  # after the user's own options, so the tenant's search_path wins
+        kwargs["options"] = f"{params['options']} {options}" if params.get("options") else options
     try:
-        return WatchedConnection.connect(target.dsn, **kwargs)
+        conn = WatchedConnection.connect(target.dsn, **kwargs)
+        conn.tidemark_place = place  # what history, lock and status read (place_of)
+        return conn
     except psycopg.OperationalError as exc:
         message = _explain(exc, target)
         said = reached.hop_reason()  # libpq only sees the loopback end close: ssh knows why

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -138,7 +138,9 @@ def check_drift(target: Target, migrations_dir: Path, *, ignore: Sequence[str] =
         dbname = conn.info.dbname
         roles = user_roles(conn)
         applied = _applied(conn)
-        target_snap = catalog.snapshot(conn)
+        # A schema target's files made its schema's objects only: the other tenants are not its drift.
+        only = [target.schema] if target.schema else None
+        target_snap = catalog.snapshot(conn, only)
     binaries = reachable_binaries(embedded_binaries())
     result = DriftResult(target.display(), target_version, str(binaries.major))
     texts = [_replay_text(version, name, stored, files, result.notes) for version, name, stored in applied]
@@ -146,9 +148,14 @@ def check_drift(target: Target, migrations_dir: Path, *, ignore: Sequence[str] =
         result.sandbox_version = box.version
         say(f"replaying the {len(texts)} migration{'s' if len(texts) != 1 else ''} "
             f"{target.display()} has applied, in its order")
-        with connect(box.target) as conn:
+        replay = box.target
+        if target.schema:  # replayed in a schema of the same name, with the same search_path
+            with connect(box.target) as conn:
+                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {target.place.ident}")
+            replay = replace(box.target, schema=target.schema)
+        with connect(replay) as conn:
             result.replay_error = _replay(conn, texts, result.replayed)
-            files_snap = catalog.snapshot(conn)
+            files_snap = catalog.snapshot(conn, only)
             stand_ins = sorted({e for (e,) in conn.execute("SELECT extname FROM pg_catalog.pg_extension")}
                                & set(STAND_IN_EXTENSIONS)) if binaries.major >= 18 else []
     if stand_ins:
@@ -188,8 +195,8 @@ def _applied(conn: psycopg.Connection) -> list[tuple[str, str, str | None]]:
         return []
     history.read_applied(conn)  # checks the table's columns and rows: a hand-edited one is a clear error
     stored = "applied_sql" if ("applied_sql", "TEXT") not in history.missing_columns(conn).get(
-        history.MIGRATIONS, []) else "NULL"
-    rows = conn.execute(f"SELECT version, name, {stored} FROM {history.MIGRATIONS} ORDER BY id").fetchall()
+        history.names(conn).migrations, []) else "NULL"
+    rows = conn.execute(f"SELECT version, name, {stored} FROM {history.names(conn).migrations} ORDER BY id").fetchall()
     return [(v, n, s) for v, n, s in rows]
 
 

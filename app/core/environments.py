@@ -10,32 +10,23 @@ Without a stored password libpq falls back to PGPASSWORD and ~/.pgpass, so CI ke
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-import tomllib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from app.core import passwords
+from app.core import environments_store, passwords
 from app.core.connect import Target, describe_dsn
 from app.core.envcheck import EnvironmentCheck, test_target
 from app.core.errors import UsageError
 from app.core.passwords import KeyringUnavailable
 from app.core.reach import access_problems
-from app.core.toml_lines import line_of as _line_of
-from app.core.toml_lines import toml_position as _toml_position
 
 FILE_NAME = "environments.toml"
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _COLOUR = re.compile(r"^(#[0-9A-Fa-f]{3}|#[0-9A-Fa-f]{6}|[A-Za-z]{3,20})$")
-_HEADER = (
-    "# Tidemark environments (connection profiles), written by `tidemark env` and the app.\n"
-    "# Passwords are never stored here: they live in the OS keyring (or ~/.pgpass / PGPASSWORD).\n\n"
-)
 # Fields that choose the server; a DSN replaces all of them.
 CONNECTION_FIELDS = ("host", "port", "database", "user", "service")
 
@@ -61,6 +52,7 @@ class Profile:
     colour: str | None = None
     groups: tuple[str, ...] = ()  # tags a fleet command selects by (`--group NAME`)
     databases: str | None = None  # a LIKE pattern: a fleet runs on every matching database of the server
+    schemas: str | None = None  # a LIKE pattern: a fleet runs on every matching schema of the database
     sslcert: str | None = None
     sslkey: str | None = None
     ssh: str | None = None  # an SSH hop: [user@]host[:port] or a Host alias (app.core.tunnel)
@@ -142,6 +134,14 @@ def environments_file() -> Path:
     from app.core.dirs import config_dir
 
     return config_dir() / FILE_NAME
+
+
+def _read() -> dict[str, Profile]:
+    return environments_store.read_profiles(environments_file())
+
+
+def _write(profiles: dict[str, Profile]) -> None:
+    environments_store.write_profiles(environments_file(), profiles)
 
 
 # --- public API ------------------------------------------------------------------------------------
@@ -276,73 +276,13 @@ def _url_without_password(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-# --- the file -------------------------------------------------------------------------------------
-
-def _read() -> dict[str, Profile]:
-    path = environments_file()
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc} (check the file's permissions)") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise UsageError(f"{path}:{line}: not UTF-8 text (fix the line, or remove the file and add the "
-                         "environments again)") from None
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line, reason = _toml_position(exc)
-        raise UsageError(f"{path}:{line}: invalid TOML: {reason} (fix the line, or remove the file and add "
-                         "the environments again)") from None
-    except RecursionError:  # tomllib recurses once per nested array or inline table
-        raise UsageError(f"{path}: invalid TOML: arrays or inline tables nested too deeply to read (fix the "
-                         "file, or remove it and add the environments again)") from None
-    envs = doc.get("environments", {})
-    if not isinstance(envs, dict):
-        raise UsageError(f"{path}:{_line_of(text, 'environments')}: 'environments' must be a table of profiles")
-    profiles = {}
-    for name, table in envs.items():
-        where = f"{path}:{_line_of(text, name)}"
-        if not isinstance(table, dict):
-            raise UsageError(f"{where}: environment {name!r} must be a table ([environments.{name}])")
-        profile = _from_table(name, table, path, text)
-        for key, problem in _problems(profile):
-            raise UsageError(f"{path}:{_line_of(text, name, key)}: environment {name!r}: {problem}")
-        profiles[name] = profile
-    return profiles
-
-
-_KNOWN = {f.name for f in fields(Profile)} - {"name"}
-
-
-def _from_table(name: str, table: dict[str, Any], path: Path, text: str) -> Profile:
-    where = f"{path}:{_line_of(text, name, 'password')}"
-    if "password" in table:
-        raise UsageError(f"{where}: environment {name!r}: passwords are not read from this file; remove the "
-                         f"line and store it with `tidemark env edit {name} --password-stdin`")
-    unknown = sorted(set(table) - _KNOWN)
-    if unknown:
-        where = f"{path}:{_line_of(text, name, unknown[0])}"
-        raise UsageError(f"{where}: environment {name!r}: unknown field {unknown[0]!r} "
-                         f"(known: {', '.join(sorted(_KNOWN))})")
-    if isinstance(table.get("groups"), list):
-        table = {**table, "groups": tuple(table["groups"])}
-    if isinstance(table.get("placeholders"), dict):
-        table = {**table, "placeholders": tuple(table["placeholders"].items())}
-    return Profile(name=name, **table)
-
-
 def _problems(p: Profile) -> list[tuple[str | None, str]]:
     """(field, message) for every invalid field; field None for the profile as a whole."""
     out: list[tuple[str | None, str]] = []
     if not isinstance(p.name, str) or not _NAME.match(p.name):
         out.append(("name", "the name must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"))
     for key in ("host", "database", "user", "sslrootcert", "service", "dsn", "migrations_dir", "sslmode", "colour",
-                "databases", "sslcert", "sslkey", "ssh", "password_command"):
+                "databases", "schemas", "sslcert", "sslkey", "ssh", "password_command"):
         value = getattr(p, key)
         if value is not None and not isinstance(value, str):
             out.append((key, f"field {key!r} must be text, not {type(value).__name__}"))
@@ -396,31 +336,6 @@ def _strip_dsn_password(profile: Profile) -> tuple[Profile, str | None]:
         return profile, None
     dsn, password = split_password(profile.dsn)
     return (replace(profile, dsn=dsn), password) if password is not None else (profile, None)
-
-
-def _write(profiles: dict[str, Profile]) -> None:
-    import tomli_w
-
-    path = environments_file()
-    doc = {"version": 1, "environments": {n: profiles[n].to_table() for n in sorted(profiles)}}
-    text = _HEADER + tomli_w.dumps(doc)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # mkstemp creates the file 0600 in the same folder, so the rename is atomic and never
-        # leaves a half-written or world-readable profiles file.
-        fd, tmp = tempfile.mkstemp(prefix=".environments-", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _unknown(name: str, profiles: dict[str, Profile]) -> str:

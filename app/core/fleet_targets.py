@@ -1,8 +1,12 @@
-"""A fleet's targets: environments expanded to every database matching a pattern, and shards.
+"""A fleet's targets: environments expanded to every database or schema matching a pattern, and shards.
 
 A profile with `databases = "tenant_%"` stands for every database of its server whose name is
 LIKE the pattern (templates and databases that refuse connections left out), each a target of
-its own named `ENV/DBNAME`, with the profile's login, folder and protection.
+its own named `ENV/DBNAME`, with the profile's login, folder and protection. With
+`schemas = "tenant_%"` it stands for every schema of its database LIKE the pattern (`ENV/SCHEMA`,
+or `ENV/DBNAME/SCHEMA` with both patterns): a schema target keeps its history, lock and
+search_path in its schema (app/core/place.py). Every member of one environment shares one read
+of the migrations folder (SharedReadings).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from app.core.fleet import Member
 
 if TYPE_CHECKING:
     from app.core.runner import MigrationRunner
+    from app.core.shared_reading import SharedReadings
 
 _LIST = ("SELECT datname FROM pg_database WHERE datname LIKE %s AND datallowconn AND NOT datistemplate "
          "ORDER BY datname")
@@ -45,14 +50,53 @@ def expand_databases(target: Target, pattern: str) -> list[Target]:
     return out
 
 
-def members_of(name: str, runner: MigrationRunner, pattern: str | None) -> list[Member]:
-    """The fleet members an environment stands for: itself, or each database matching its pattern."""
-    from app.core.runner import MigrationRunner
+# Catalog schemas never count: pg_catalog, information_schema, pg_toast, temporary schemas.
+_SCHEMAS = ("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname LIKE %s AND nspname <> 'information_schema' "
+            "AND nspname NOT LIKE 'pg\\_%%' ORDER BY nspname")
 
-    if not pattern:
+
+def expand_schemas(target: Target, pattern: str) -> list[Target]:
+    """One target per schema of the database LIKE `pattern` (`ENV/SCHEMA`); UsageError when none matches."""
+    from app.core.place import Place
+
+    try:
+        with connect(target) as conn:
+            names = [r[0] for r in conn.execute(_SCHEMAS, (pattern,)).fetchall()]
+    except ConnectionFailed as exc:
+        raise ConnectionFailed(f"cannot list the schemas of {target.environment}: {exc.message}") from None
+    except psycopg.Error as exc:
+        raise UsageError(f"cannot list the schemas of {target.environment}: {str(exc).strip()}") from None
+    if not names:
+        raise UsageError(f"environment {target.environment}: no schema of {target.display()} matches "
+                         f"{pattern!r} (a LIKE pattern: % for any text, _ for one character)")
+    for name in names:
+        Place(name)  # a name Tidemark cannot keep history under: the one-line error, before anything runs
+    return [replace(target, schema=name, environment=f"{target.environment}/{name}") for name in names]
+
+
+def expand(target: Target, databases: str | None = None, schemas: str | None = None) -> list[Target]:
+    """The targets an environment stands for: itself, its databases, its schemas, or each database's schemas."""
+    targets = expand_databases(target, databases) if databases else [target]
+    if not schemas:
+        return targets
+    return [t for db in targets for t in expand_schemas(db, schemas)]
+
+
+def members_of(name: str, runner: MigrationRunner, pattern: str | None, schemas: str | None = None,
+               readings: SharedReadings | None = None) -> list[Member]:
+    """The fleet members an environment stands for: itself, or each database/schema matching its patterns.
+
+    `readings`: the fleet's shared folder reads (one is made for this environment's members if None).
+    """
+    from app.core.runner import MigrationRunner
+    from app.core.shared_reading import SharedReadings
+
+    readings = readings or runner.readings or SharedReadings()
+    runner.readings = readings
+    if not pattern and not schemas:
         return [Member(name, runner)]
-    return [Member(str(t.environment), MigrationRunner(t, runner.migrations_dir, runner.options))
-            for t in expand_databases(runner.target, pattern)]
+    return [Member(str(t.environment), MigrationRunner(t, runner.migrations_dir, runner.options, readings=readings))
+            for t in expand(runner.target, pattern, schemas)]
 
 
 def parse_shard(text: str) -> tuple[int, int]:

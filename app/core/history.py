@@ -1,5 +1,7 @@
 """The history tables: the seed's two, exactly as it defines them, plus an audit table.
 
+In `public` for a plain target; a schema target keeps the same tables in its own schema (place.py).
+
 `public._migrations` and `public._migration_rollbacks` keep the seed's columns unchanged;
 Tidemark's extra facts (version, audit columns, applied text, rollback kind) are added
 columns, so a table made by the seed's tool is upgraded in place. `public._migration_audit`
@@ -12,21 +14,21 @@ import getpass
 import os
 import secrets
 import socket
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from app import __version__
+from app.core import place
+from app.core.history_sql import Raw, Row, _quoter, insert_sql, literal, prepared_insert
+from app.core.place import PUBLIC, Place, place_of
 
-MIGRATIONS = "public._migrations"
-ROLLBACKS = "public._migration_rollbacks"
-AUDIT = "public._migration_audit"
+# Logical names (the real ones of a plain target): a schema target's are place_of(conn).migrations...
+MIGRATIONS, ROLLBACKS, AUDIT = place.MIGRATIONS, place.ROLLBACKS, place.AUDIT
 
-SEED_TABLES = f"""
+_SEED_TABLES = """
 CREATE TABLE IF NOT EXISTS {MIGRATIONS} (
   id SERIAL PRIMARY KEY,
   name VARCHAR(255) UNIQUE NOT NULL,
@@ -81,7 +83,7 @@ ADDED_COLUMNS: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
-AUDIT_TABLE = f"""
+_AUDIT_TABLE = """
 CREATE TABLE IF NOT EXISTS {AUDIT} (
   id BIGSERIAL PRIMARY KEY,
   at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT clock_timestamp(),
@@ -103,6 +105,24 @@ CREATE TABLE IF NOT EXISTS {AUDIT} (
 );
 CREATE INDEX IF NOT EXISTS _migration_audit_version_idx ON {AUDIT} (version, id);
 """
+
+
+def seed_tables(where: Place = PUBLIC) -> str:
+    """The seed's two tables, in `where`'s schema."""
+    return _SEED_TABLES.format(MIGRATIONS=where.migrations, ROLLBACKS=where.rollbacks)
+
+
+def audit_table(where: Place = PUBLIC) -> str:
+    """The audit table and its index, in `where`'s schema."""
+    return _AUDIT_TABLE.format(AUDIT=where.audit, _AUDIT_COLUMNS=_AUDIT_COLUMNS)
+
+
+SEED_TABLES, AUDIT_TABLE = seed_tables(), audit_table()  # a plain target's, as always
+
+
+def names(conn: psycopg.Connection) -> Place:
+    """The history's place for this connection: its tables are `names(conn).migrations`, ..."""
+    return place_of(conn)
 
 
 class Event:
@@ -170,19 +190,20 @@ _APPLIED_COLUMNS = (
 
 def tables_exist(conn: psycopg.Connection) -> bool:
     """True when the history tables are there (status never creates them)."""
-    row = conn.execute(f"SELECT to_regclass('{MIGRATIONS}') IS NOT NULL").fetchone()
+    row = conn.execute(f"SELECT to_regclass('{place_of(conn).migrations}') IS NOT NULL").fetchone()
     return bool(row and row[0])
 
 
 def missing_columns(conn: psycopg.Connection) -> dict[str, list[tuple[str, str]]]:
     """Added columns an older layout lacks, per table ({} when up to date)."""
+    where = place_of(conn)
     rows = conn.execute(
         "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE table_schema = 'public' AND table_name IN ('_migrations', '_migration_rollbacks')"
+        "WHERE table_schema = %s AND table_name IN ('_migrations', '_migration_rollbacks')", (where.schema,)
     ).fetchall()
-    have = {(f"public.{t}", c) for t, c in rows}
+    have = {(f"public.{t}", c) for t, c in rows}  # by logical name
     return {
-        table: [col for col in cols if (table, col[0]) not in have]
+        where.qualify(table): [col for col in cols if (table, col[0]) not in have]
         for table, cols in ADDED_COLUMNS.items()
         if any((table, c[0]) not in have for c in cols)
     }
@@ -193,17 +214,18 @@ def ensure_tables(conn: psycopg.Connection) -> bool:
 
     Returns True when something was created or upgraded.
     """
-    audit_exists = conn.execute(f"SELECT to_regclass('{AUDIT}') IS NOT NULL").fetchone()
+    where = place_of(conn)
+    audit_exists = conn.execute(f"SELECT to_regclass('{where.audit}') IS NOT NULL").fetchone()
     if tables_exist(conn) and audit_exists and audit_exists[0] and not missing_columns(conn):
         return False
     # One script, one round trip: on a new database this is the first thing a migrate waits for.
-    script = [SEED_TABLES]
+    script = [seed_tables(where)]
     for table, cols in missing_columns(conn).items():  # all of them when the tables are new
         script.append(f"ALTER TABLE {table} " + ", ".join(f"ADD COLUMN IF NOT EXISTS {c} {d}" for c, d in cols) + ";")
     script += [
-        f"UPDATE {MIGRATIONS} SET version = substring(name from '^[0-9]{{14}}') WHERE version IS NULL;",
-        f"UPDATE {ROLLBACKS} SET version = substring(migration_name from '^[0-9]{{14}}') WHERE version IS NULL;",
-        AUDIT_TABLE,
+        f"UPDATE {where.migrations} SET version = substring(name from '^[0-9]{{14}}') WHERE version IS NULL;",
+        f"UPDATE {where.rollbacks} SET version = substring(migration_name from '^[0-9]{{14}}') WHERE version IS NULL;",
+        audit_table(where),
     ]
     with conn.transaction():
         conn.execute("\n".join(script))
@@ -224,14 +246,15 @@ def read_applied(conn: psycopg.Connection) -> list[AppliedRow]:
     have = history_check.checked_columns(conn)["_migrations"]  # hand-edited types: a clear error
     names = [x.strip() for x in _APPLIED_COLUMNS.split(",")]
     select = ", ".join(c if c in have else f"{_DEFAULTS_FOR_OLD_LAYOUT.get(c, 'NULL')} AS {c}" for c in names)
-    rows = conn.execute(f"SELECT {select} FROM {MIGRATIONS} m ORDER BY 2, id").fetchall()
+    rows = conn.execute(f"SELECT {select} FROM {place_of(conn).migrations} m ORDER BY 2, id").fetchall()
     history_check.check_rows(conn, rows, names)
     return [AppliedRow(*row) for row in rows]
 
 
 def read_applied_sql(conn: psycopg.Connection, version: str) -> str | None:
     """The SQL text a migration had when it was applied (for `repair`)."""
-    row = conn.execute(f"SELECT applied_sql FROM {MIGRATIONS} WHERE version = %s", (version,)).fetchone()
+    row = conn.execute(f"SELECT applied_sql FROM {place_of(conn).migrations} WHERE version = %s",
+                       (version,)).fetchone()
     return row[0] if row else None
 
 
@@ -251,125 +274,16 @@ class LastEvent:
 
 def read_last_events(conn: psycopg.Connection) -> dict[str, LastEvent]:
     """The newest apply/rollback/failure event of each version."""
-    if not conn.execute(f"SELECT to_regclass('{AUDIT}') IS NOT NULL").fetchone()[0]:
+    audit = place_of(conn).audit
+    if not conn.execute(f"SELECT to_regclass('{audit}') IS NOT NULL").fetchone()[0]:
         return {}
     cur = conn.execute(
         f"SELECT DISTINCT ON (version) version, event, at, error_message, error_file, error_line, "
-        f"error_column, error_sqlstate FROM {AUDIT} "
+        f"error_column, error_sqlstate FROM {audit} "
         "WHERE version IS NOT NULL AND event IN ('applied', 'failed', 'rolled_back', 'baselined') "
         "ORDER BY version, id DESC"
     )
     return {row[0]: LastEvent(*row) for row in cur.fetchall()}
-
-
-class Raw(str):
-    """An SQL expression to put in a history row as it is (not as a literal)."""
-
-
-def literal(conn: psycopg.Connection, value: Any) -> str:
-    """A value as an SQL literal for this connection."""
-    return _quoter(conn)(value)
-
-
-def _quoter(conn: psycopg.Connection) -> Callable[[Any], str]:
-    """Quoting for this connection's settings, decided once per row rather than once per value.
-
-    History rows carry ~20 values per migration: plain strings, numbers, booleans and NULL are
-    written directly when that is exact (UTF-8 client encoding and standard_conforming_strings
-    on, where doubling quotes is the whole escaping); anything else is quoted by psycopg/libpq.
-    """
-    plain = conn.info.encoding == "utf-8" and conn.info.parameter_status("standard_conforming_strings") == "on"
-
-    def quote(value: Any) -> str:
-        if value is None:
-            return "NULL"
-        if isinstance(value, Raw):
-            return str(value)
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int):
-            return str(value)
-        if plain and isinstance(value, str) and "\x00" not in value:
-            return "'" + value.replace("'", "''") + "'"
-        return sql.Literal(value).as_string(conn)
-
-    return quote
-
-
-def insert_sql(conn: psycopg.Connection, table: str, values: dict[str, Any]) -> str:
-    """An INSERT with the values inlined (Raw ones as written), to send with the migration."""
-    quote = _quoter(conn)
-    return f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join(quote(v) for v in values.values())})"
-
-
-@dataclass(frozen=True)
-class Row:
-    """A history row to insert with a migration: its table, values (Raw ones are SQL) and RETURNING."""
-
-    table: str
-    values: dict[str, Any]
-    returning: str = ""
-    conflict: str = ""  # an ON CONFLICT clause (a repeatable's row replaces its last run's)
-
-    def sql(self, conn: psycopg.Connection) -> str:
-        """The INSERT with its values inlined."""
-        text = insert_sql(conn, self.table, self.values) + self.conflict
-        return f"{text} RETURNING {self.returning}" if self.returning else text
-
-
-
-def prepared_insert(rows: list[Row]) -> tuple[str, list[str | None]]:
-    """Rows as one INSERT statement with $n parameters, and their values as text.
-
-    The statement is the same for every migration of a run (same columns, same Raw
-    expressions), so the server parses and plans it once; the rows after the first go in as
-    data-modifying CTEs (always executed), and the first RETURNING asked for is returned.
-    """
-    if any(r.conflict for r in rows):  # a data-modifying CTE cannot hold it as written: never sent ahead
-        raise ValueError("a history row with ON CONFLICT is written with Row.sql, not pipelined")
-    shape = tuple((r.table, tuple(r.values), tuple(v if isinstance(v, Raw) else None for v in r.values.values()),
-                   r.returning) for r in rows)
-    template = _TEMPLATES.get(shape)
-    if template is None:
-        template = _TEMPLATES[shape] = _insert_template(rows)
-    return template, [_text_param(v) for r in rows for v in r.values.values() if not isinstance(v, Raw)]
-
-
-_TEMPLATES: dict[tuple, str] = {}
-
-
-def _insert_template(rows: list[Row]) -> str:
-    n = 0
-    inserts = []
-    for row in rows:
-        slots = []
-        for v in row.values.values():
-            if isinstance(v, Raw):
-                slots.append(str(v))
-            else:
-                n += 1
-                slots.append(f"${n}")
-        inserts.append(f"INSERT INTO {row.table} ({', '.join(row.values)}) VALUES ({', '.join(slots)})")
-    returning = next(((i, r.returning) for i, r in enumerate(rows) if r.returning), None)
-    ctes = [f"r{i} AS ({text}{' RETURNING ' + rows[i].returning if returning and i == returning[0] else ''})"
-            for i, text in enumerate(inserts[:-1])]
-    last = inserts[-1]
-    if returning is not None:
-        last += (f" RETURNING {returning[1]}" if returning[0] == len(rows) - 1
-                 else f" RETURNING (SELECT {returning[1]} FROM r{returning[0]})")
-    return f"WITH {', '.join(ctes)} {last}" if ctes else last
-
-
-def _text_param(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("a history value holds a NUL byte, which a text parameter would cut off")
-    if isinstance(value, int | str):
-        return str(value)
-    raise TypeError(f"no text form for a history value of type {type(value).__name__}")
 
 
 def audit_values(actor: Actor) -> dict[str, Any]:
@@ -379,7 +293,7 @@ def audit_values(actor: Actor) -> dict[str, Any]:
 
 def audit_sql(conn: psycopg.Connection, actor: Actor, event: str, **values: Any) -> str:
     """An INSERT of one audit event."""
-    return insert_sql(conn, AUDIT, {"event": event, **values, **audit_values(actor)})
+    return insert_sql(conn, place_of(conn).audit, {"event": event, **values, **audit_values(actor)})
 
 
 @dataclass(frozen=True)
@@ -412,6 +326,8 @@ def read_history(conn: psycopg.Connection, limit: int | None = None) -> list[His
         return []
     from app.core import history_check
 
+    where = place_of(conn)
+    AUDIT, MIGRATIONS = where.audit, where.migrations
     has_audit = conn.execute(f"SELECT to_regclass('{AUDIT}') IS NOT NULL").fetchone()[0]
     cols = history_check.checked_columns(conn)["_migrations"]  # hand-edited types: a clear error
     parts = []
@@ -439,3 +355,5 @@ def read_history(conn: psycopg.Connection, limit: int | None = None) -> list[His
     return [HistoryEvent(*r) for r in rows]
 
 
+__all__ = ["AUDIT", "AUDIT_TABLE", "MIGRATIONS", "ROLLBACKS", "SEED_TABLES", "Raw", "Row", "_quoter", "insert_sql",
+           "literal", "names", "prepared_insert"]

@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 
 from app.core.errors import UsageError
+from app.core.place import place_of
 
 _TEXT = frozenset({"text", "character varying", "character"})
 _INT = frozenset({"integer", "bigint", "smallint"})
@@ -43,19 +44,20 @@ _VERSION = re.compile(r"\d{14}|\d[\d._]{0,13}")
 
 def checked_columns(conn: psycopg.Connection) -> dict[str, set[str]]:
     """The columns of both history tables, each table's types checked (one catalog query)."""
+    where = place_of(conn)
     types = conn.execute(
         "SELECT table_name, column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = 'public' AND table_name IN ('_migrations', '_migration_rollbacks')"
+        "WHERE table_schema = %s AND table_name IN ('_migrations', '_migration_rollbacks')", (where.schema,)
     ).fetchall()
     out: dict[str, set[str]] = {}
     for table in EXPECTED:
         columns = [(c, t) for tb, c, t in types if tb == table]
-        check_column_types(table, columns)
+        check_column_types(table, columns, where.ident)
         out[table] = {c for c, _ in columns}
     return out
 
 
-def check_column_types(table: str, columns: Iterable[tuple[str, str]]) -> None:
+def check_column_types(table: str, columns: Iterable[tuple[str, str]], schema: str = "public") -> None:
     """Raise UsageError for the first column (name, data_type) whose type Tidemark cannot use."""
     expected = EXPECTED[table]
     for column, data_type in columns:
@@ -63,8 +65,8 @@ def check_column_types(table: str, columns: Iterable[tuple[str, str]]) -> None:
         if allowed is not None and data_type not in allowed:
             want = _TYPE_NAME[allowed]
             raise UsageError(
-                f"public.{table}: column {column} is {data_type}, but Tidemark keeps {want} there "
-                f"(hand-edited?): change it back with `ALTER TABLE public.{table} ALTER COLUMN {column} "
+                f"{schema}.{table}: column {column} is {data_type}, but Tidemark keeps {want} there "
+                f"(hand-edited?): change it back with `ALTER TABLE {schema}.{table} ALTER COLUMN {column} "
                 f"TYPE {want} USING {column}::{want}`, then run again; nothing was changed")
 
 
@@ -84,9 +86,9 @@ def check_rows(conn: psycopg.Connection, rows: Sequence[Sequence[Any]], columns:
         rid = _row_id(conn, name)
         where = f"public._migrations row id {rid}" if rid is not None else "a public._migrations row"
         label = f" ({name!r})" if column != "name" and isinstance(name, str) else ""
-        raise UsageError(f"{where}{label}: column {column} {what} (hand-edited?): "
-                         f"{fix.replace('<ID>', str(rid) if rid is not None else '<id>')}, "
-                         "then run again; nothing was changed")
+        text = (f"{where}{label}: column {column} {what} (hand-edited?): "
+                f"{fix.replace('<ID>', str(rid) if rid is not None else '<id>')}, then run again; nothing was changed")
+        raise UsageError(text.replace("public._migrations", place_of(conn).migrations))
 
 
 def _row_problem(row: Sequence[Any], at: dict[str, int]) -> tuple[str, str, str] | None:
@@ -176,8 +178,8 @@ def check_rollback_rows(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -
 
 def _row_id(conn: psycopg.Connection, name: Any) -> int | None:
     try:
-        found = conn.execute("SELECT id FROM public._migrations WHERE name IS NOT DISTINCT FROM %s ORDER BY id "
-                             "LIMIT 1", (name,)).fetchone()
+        found = conn.execute(f"SELECT id FROM {place_of(conn).migrations} WHERE name IS NOT DISTINCT FROM %s "
+                             "ORDER BY id LIMIT 1", (name,)).fetchone()
     except psycopg.Error:
         return None
     return found[0] if found else None

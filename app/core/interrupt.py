@@ -84,15 +84,14 @@ class Watch:
             if not history.tables_exist(conn):
                 return [], gone
             if self.rollback:
-                query = f"SELECT migration_name FROM {history.ROLLBACKS} WHERE batch_id = %s ORDER BY id"
+                query = f"SELECT migration_name FROM {history.names(conn).rollbacks} WHERE batch_id = %s ORDER BY id"
             else:
-                query = f"SELECT name FROM {history.MIGRATIONS} WHERE batch_id = %s ORDER BY version"
+                query = f"SELECT name FROM {history.names(conn).migrations} WHERE batch_id = %s ORDER BY version"
             finished = [name for (name,) in conn.execute(query, (self.batch_id,)).fetchall()]
             if not self.rollback and any(f.kind == "repeatable" for f in self.files.values()):
-                from app.core import repeatables  # they run last: after every versioned one
 
                 finished += [name for (name,) in conn.execute(
-                    f"SELECT name FROM {repeatables.TABLE} WHERE batch_id = %s ORDER BY name",
+                    f"SELECT name FROM {history.names(conn).repeatables} WHERE batch_id = %s ORDER BY name",
                     (self.batch_id,)).fetchall()]
             self._record(conn, actor, finished, gone)
             return finished, gone

@@ -18,7 +18,7 @@ import os
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from app.core import catalog, history
@@ -174,7 +174,7 @@ def rehearse(
         return _done(result, started)  # nothing would run: no copy needed to know that
     with throwaway_server(binaries, dbname, roles, purpose="rehearsal", say=say) as box:
         result.sandbox_version = box.version
-        copy = box.target
+        copy = replace(box.target, schema=target.schema)  # a schema target rehearses in its schema
         dump = box.root / "source.sql"
         say(f"copying the schema and history of {target.display()} (PostgreSQL {source_version})")
         fd = os.open(dump, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

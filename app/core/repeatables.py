@@ -21,10 +21,11 @@ import psycopg
 
 from app.core import history
 from app.core.files import MigrationFile
+from app.core.place import REPEATABLES, place_of
 
-TABLE = "public._migration_repeatables"
+TABLE = REPEATABLES  # the logical name: a schema target's is place_of(conn).repeatables
 
-_CREATE = f"""
+_CREATE = """
 CREATE TABLE IF NOT EXISTS {TABLE} (
   name VARCHAR(255) PRIMARY KEY,
   checksum TEXT NOT NULL,
@@ -46,7 +47,7 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
 UPSERT = (" ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, raw_checksum = EXCLUDED.raw_checksum, "
           "executed_at = now(), execution_time_ms = EXCLUDED.execution_time_ms, batch_id = EXCLUDED.batch_id, "
           "title = EXCLUDED.title, applied_sql = EXCLUDED.applied_sql, transactional = EXCLUDED.transactional, "
-          f"runs = {TABLE}.runs + 1, db_user = current_user, os_user = EXCLUDED.os_user, "
+          "runs = _migration_repeatables.runs + 1, db_user = current_user, os_user = EXCLUDED.os_user, "
           "client_host = EXCLUDED.client_host, tool_version = EXCLUDED.tool_version")
 
 
@@ -97,10 +98,11 @@ class RepeatableInfo:
 
 def read_recorded(conn: psycopg.Connection) -> dict[str, Recorded]:
     """The repeatables that ran, by name ({} before the first one)."""
-    if not conn.execute(f"SELECT to_regclass('{TABLE}') IS NOT NULL").fetchone()[0]:
+    table = place_of(conn).repeatables
+    if not conn.execute(f"SELECT to_regclass('{table}') IS NOT NULL").fetchone()[0]:
         return {}
     rows = conn.execute(f"SELECT name, checksum, executed_at, execution_time_ms, batch_id, runs, db_user "
-                        f"FROM {TABLE} ORDER BY name").fetchall()
+                        f"FROM {table} ORDER BY name").fetchall()
     return {r[0]: Recorded(*r) for r in rows}
 
 
@@ -129,7 +131,7 @@ def _info(row: Recorded, state: RepeatableState, f: MigrationFile | None) -> Rep
 def ensure_table(conn: psycopg.Connection) -> None:
     """Create the table (with the other history tables) before the first repeatable runs."""
     with conn.transaction():
-        conn.execute(_CREATE)
+        conn.execute(_CREATE.format(TABLE=place_of(conn).repeatables))
 
 
 def row(f: MigrationFile, batch_id: str, elapsed: Any, transactional: bool, actor: history.Actor) -> history.Row:

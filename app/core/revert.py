@@ -41,7 +41,7 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
             script.add("BEGIN", None)
             for s in timeout_settings(ctx.options, local=True):
                 script.add(s, None)
-            script.add(lock.SHARE_FOR_TRANSACTION, None)
+            script.add(lock.share_for_transaction(ctx.conn), None)
             for st in statements:
                 script.add(st.text, st, st.start)
             # A second net under the checks: SAVEPOINT fails outside a transaction block, so if the
@@ -49,7 +49,7 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
             script.add("SAVEPOINT tidemark_still_in_transaction", _STILL_IN_TRANSACTION)
             for text in history_sql:
                 script.add(text, None)
-            script.add(lock.STILL_HELD_OR_FAIL, LOCK_CHECK)
+            script.add(lock.still_held_or_fail(ctx.conn), LOCK_CHECK)
             script.add("COMMIT", None)
             run(conn, script)
         else:
@@ -63,7 +63,7 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
                 if not lock.still_held(conn):
                     info = ServerErrorInfo(f"{lock.LOST}: the run's advisory lock was no longer held by this "
                                            f"session after line {st.line}", file=label, line=st.line,
-                                           hint=lock.LOST_HINT)
+                                           hint=lock.lost_hint(ctx.conn))
                     record_failure(ctx, Event.ROLLBACK_FAILED, row.name, row.version, info)
                     raise MigrationFailed(f"rollback of {row.name} ran outside a transaction and {lock.LOST}: "
                                           f"{ran_list(ran)}; it is still recorded as applied and nothing after "
@@ -93,7 +93,7 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
                 ServerErrorInfo(str(exc.error).strip(), exc.error.sqlstate, file=label), partial=True) from None
         if exc.unit is LOCK_CHECK and isinstance(exc.error, pg_errors.DivisionByZero):
             info = ServerErrorInfo(f"{lock.LOST}: the run's advisory lock was no longer held by this session "
-                                   "before COMMIT", file=label, hint=lock.LOST_HINT)
+                                   "before COMMIT", file=label, hint=lock.lost_hint(ctx.conn))
             record_failure(ctx, Event.ROLLBACK_FAILED, row.name, row.version, info)
             raise MigrationFailed(f"rollback of {row.name} {lock.LOST}: undone, it is still applied; nothing "
                                   "after it ran", info) from None
@@ -150,7 +150,7 @@ def _rollback_history_sql(ctx: Context, row: AppliedRow, elapsed: Raw | int | No
         **history.audit_values(ctx.actor),
     }
     rows = [
-        f"DELETE FROM {history.MIGRATIONS} WHERE version = {history.literal(ctx.conn, row.version)}",
+        f"DELETE FROM {history.names(ctx.conn).migrations} WHERE version = {history.literal(ctx.conn, row.version)}",
         history.insert_sql(ctx.conn, history.ROLLBACKS, rb),
         history.insert_sql(ctx.conn, history.AUDIT, audit),
     ]

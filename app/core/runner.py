@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from app.core.imports import ImportResult
     from app.core.layouts import Reading
     from app.core.layouts.placeholders import Placeholders
+    from app.core.shared_reading import SharedReadings
 
 # app.core.apply (and with it pglast, the parser) is imported only by the calls that run or
 # plan SQL: `status` stays a light process.
@@ -85,11 +86,13 @@ def _database_errors(method: Callable[Concatenate[MigrationRunner, _P], _R]
 class MigrationRunner:
     """Runs, rolls back and reports on the migrations of one folder against one database."""
 
-    def __init__(self, target: Target, migrations_dir: Path, options: Options | None = None) -> None:
+    def __init__(self, target: Target, migrations_dir: Path, options: Options | None = None, *,
+                 readings: SharedReadings | None = None) -> None:
         self.target = target
         self.migrations_dir = migrations_dir
         self.options = options or Options()
         self.actor = Actor.current()
+        self.readings = readings  # a fleet's: targets sharing this folder read it once
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -144,7 +147,15 @@ class MigrationRunner:
         """
         from app.core import layouts
 
-        return layouts.read(self.migrations_dir, placeholders=self.placeholders() if placeholders else None)
+        if self.readings is None:
+            return layouts.read(self.migrations_dir, placeholders=self.placeholders() if placeholders else None)
+        values = self.placeholders() if placeholders else None
+
+        def read() -> tuple[Reading, bool]:
+            reading = layouts.read(self.migrations_dir, placeholders=values)
+            return reading, values is None or not values.read_server_facts  # ${flyway:user}...: this target's
+        key = (str(self.migrations_dir), None if values is None else tuple(sorted(values.values.items())))
+        return self.readings.get(key, read)
 
     def placeholders(self) -> Placeholders:
         """Flyway placeholder values: the profile's, then --placeholder's; the server's built-ins when used."""

@@ -32,8 +32,9 @@ def expand(sources: list[Any], options: Any) -> Expanded:
     out = Expanded()
     for s in sources:
         try:
-            pattern = get_environment(s.name).databases if s.kind == "environment" else None
-            out.members[s.name] = members_of(s.name, s.make_runner(options), pattern)
+            profile = get_environment(s.name) if s.kind == "environment" else None
+            out.members[s.name] = members_of(s.name, s.make_runner(options), profile and profile.databases,
+                                             profile and profile.schemas)
         except TidemarkError as exc:
             out.problems[s.name] = exc.message
     return out

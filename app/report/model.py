@@ -277,13 +277,13 @@ def read_rollbacks(conn: psycopg.Connection) -> list[RollbackEvent]:
     """
     from app.core import history
 
-    if not conn.execute(f"SELECT to_regclass('{history.ROLLBACKS}') IS NOT NULL").fetchone()[0]:
+    if not conn.execute(f"SELECT to_regclass('{history.names(conn).rollbacks}') IS NOT NULL").fetchone()[0]:
         return []
     from app.core import history_check
 
     have = history_check.checked_columns(conn)["_migration_rollbacks"]  # hand-edited types: a clear error
     names = ("id", *_ROLLBACK_COLUMNS)
     cols = ", ".join(c if c in have else f"NULL AS {c}" for c in names)
-    rows = conn.execute(f"SELECT {cols} FROM {history.ROLLBACKS} ORDER BY rolled_back_at, id").fetchall()
+    rows = conn.execute(f"SELECT {cols} FROM {history.names(conn).rollbacks} ORDER BY rolled_back_at, id").fetchall()
     history_check.check_rollback_rows(rows, names)  # hand-edited values: a clear error
     return [RollbackEvent(*row[1:]) for row in rows]

@@ -46,12 +46,19 @@ class Placeholders:
         self.values = dict(values or {})
         self._server = server
         self._facts: Mapping[str, str] | None = None
+        self._asked = [False]  # shared with the copies `over` makes: whether any read the server's facts
         self._timestamp = datetime.now().strftime("%Y-%m-%d %H:%M:%S")  # one per run, as Flyway's per parse
+
+    @property
+    def read_server_facts(self) -> bool:
+        """True once a file used a value read from the server (the text is then this target's own)."""
+        return self._asked[0]
 
     def over(self, defaults: Mapping[str, str]) -> Placeholders:
         """These values, with `defaults` (tidemark.toml's) for the names they do not give."""
         out = Placeholders({**defaults, **self.values}, self._server)
         out._timestamp = self._timestamp
+        out._asked = self._asked
         return out
 
     def substitute(self, text: str, path: Path) -> str:
@@ -90,6 +97,7 @@ class Placeholders:
             return os.getcwd()
         if name in SERVER and self._server is not None:
             if self._facts is None:
+                self._asked[0] = True
                 self._facts = self._server()
             return self._facts.get(name)
         return None
