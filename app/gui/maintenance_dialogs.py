@@ -26,7 +26,7 @@ from app.gui.confirm_widgets import TypedName, default_on_match
 from app.gui.sql_view import SqlView
 
 
-class _Confirming(QDialog):
+class Confirming(QDialog):
     """The buttons and typed name both dialogs share; subclasses say when their own fields are complete."""
 
     def _finish(self, lay: QVBoxLayout, need: Requirement, verb: str) -> None:
@@ -58,7 +58,7 @@ class _Confirming(QDialog):
             super().accept()
 
 
-class RepairDialog(_Confirming):
+class RepairDialog(Confirming):
     """The diff of each changed applied file, the reason (it goes into the audit trail), and the name typed."""
 
     def __init__(self, candidates: list[RepairCandidate], need: Requirement, *, target: str,
@@ -104,7 +104,7 @@ class RepairDialog(_Confirming):
                        planned=[c.name for c in self.candidates])
 
 
-class BaselineDialog(_Confirming):
+class BaselineDialog(Confirming):
     """What baseline records as applied without running it, the --force choice, and the name typed."""
 
     def __init__(self, names: list[str], up_to: str, need: Requirement, *, target: str,
