@@ -32,10 +32,9 @@ from app.core.connect import Target, connect
 from app.core.errors import TidemarkError, UsageError, redact
 from app.core.files import MigrationFile, checksum, read_directives
 from app.core.jsonable import jsonable
-from app.core.localserver import embedded_binaries, reachable_binaries
 from app.core.runner import MigrationRunner
 from app.core.sandbox import STAND_IN_EXTENSIONS
-from app.core.throwaway import across_versions, server_version, throwaway_server, user_roles
+from app.core.throwaway import across_versions, server_for, server_version, throwaway_server, user_roles
 
 # The history tables of other migration tools (a project moving to Tidemark keeps them), their
 # indexes and sequences (named after the table): name patterns, matched as --ignore patterns are.
@@ -141,8 +140,11 @@ def check_drift(target: Target, migrations_dir: Path, *, ignore: Sequence[str] =
         # A schema target's files made its schema's objects only: the other tenants are not its drift.
         only = [target.schema] if target.schema else None
         target_snap = catalog.snapshot(conn, only)
-    binaries = reachable_binaries(embedded_binaries())
+    choice = server_for(target_version, purpose="drift check")
+    binaries = choice.binaries
     result = DriftResult(target.display(), target_version, str(binaries.major))
+    if choice.note:
+        result.notes.append(choice.note)
     texts = [_replay_text(version, name, stored, files, result.notes) for version, name, stored in applied]
     with throwaway_server(binaries, dbname, roles, purpose="drift check", say=say) as box:
         result.sandbox_version = box.version

@@ -157,6 +157,10 @@ class MigrationFailed(TidemarkError):
 class ManualRollback(UsageError):
     """A rollback was asked for a migration whose inverse cannot be generated."""
 
+    def __init__(self, message: str, manual: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.manual = manual  # the manual migrations in range, newest first (the app offers to write one's)
+
 
 class StateError(TidemarkError):
     """The database's history forbids the operation (modified or out-of-order files...)."""

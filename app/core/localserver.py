@@ -68,11 +68,30 @@ def system_binaries() -> list[Binaries]:
     root = Path("/usr/lib/postgresql")
     if root.is_dir():
         candidates += sorted(root.glob("*/bin"))
+    bindir = _pg_config_bindir()
+    if bindir is not None:
+        candidates.append(bindir)
+    seen: set[Path] = set()
     for bin_dir in candidates:
+        if bin_dir.resolve() in seen:
+            continue
+        seen.add(bin_dir.resolve())
         if (bin_dir / "initdb").exists() and (bin_dir / "pg_ctl").exists():
             with contextlib.suppress(ServerError):
                 found.append(Binaries(bin_dir, _major_version(bin_dir), "system"))
     return found
+
+
+def _pg_config_bindir() -> Path | None:
+    """The bin folder `pg_config --bindir` names (a system install outside the Debian layout)."""
+    exe = shutil.which("pg_config")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run([exe, "--bindir"], capture_output=True, text=True, timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return Path(out.strip()) if out.strip() else None
 
 
 def _major_version(bin_dir: Path) -> int:

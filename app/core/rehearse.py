@@ -15,6 +15,7 @@ ran. Only reads reach the target: a status read, a catalog snapshot and pg_dump.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -25,15 +26,15 @@ from app.core import catalog, history
 from app.core.apply import Options, rollback_kind_of
 from app.core.backup import dump_schema_and_history
 from app.core.connect import Target, connect
-from app.core.errors import MigrationFailed, TidemarkError, redact
+from app.core.errors import TidemarkError, redact
 from app.core.jsonable import jsonable
-from app.core.localserver import LocalServer, embedded_binaries, reachable_binaries
+from app.core.localserver import LocalServer
 from app.core.rollback import RollbackKind
 from app.core.runner import MigrationRunner
 from app.core.sandbox import STAND_IN_EXTENSIONS
 from app.core.throwaway import across_versions as _across_versions
 from app.core.throwaway import describe as _describe
-from app.core.throwaway import server_version, throwaway_server, user_roles
+from app.core.throwaway import server_for, server_version, throwaway_server, user_roles
 from app.core.throwaway import snapshot_of as _snapshot
 
 # What a rollback came to.
@@ -43,6 +44,7 @@ FAILED = "failed"  # the rollback itself failed
 MANUAL = "manual"  # no rollback SQL is known for it
 NOT_REACHED = "not-reached"  # a newer migration's rollback could not run, so this one was not tried
 NOT_RUN = "not-run"  # the migration itself did not run (an earlier one failed)
+REFUSED_CHANGED = "refused-changed"  # the rollback failed or was refused, and yet the catalog changed
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class RehearsedMigration:
     @property
     def ok(self) -> bool:
         """False when it failed to apply, or its rollback failed or did not restore the catalog."""
-        return self.apply_error is None and self.rollback not in (FAILED, DIFFERS)
+        return self.apply_error is None and self.rollback not in (FAILED, DIFFERS, REFUSED_CHANGED)
 
 
 @dataclass
@@ -104,7 +106,8 @@ class RehearsalResult:
         """A JSON-ready document."""
         data = asdict(self)
         data.update(ok=self.ok, restored=self.restored, versions_differ=self.versions_differ,
-                    counts={k: self.count(k) for k in (VERIFIED, DIFFERS, FAILED, MANUAL, NOT_REACHED, NOT_RUN)})
+                    counts={k: self.count(k) for k in (VERIFIED, DIFFERS, FAILED, REFUSED_CHANGED, MANUAL,
+                                                     NOT_REACHED, NOT_RUN)})
         for m, d in zip(self.migrations, data["migrations"], strict=True):
             d["ok"] = m.ok
         return jsonable(data)
@@ -114,18 +117,25 @@ class RehearsalError(TidemarkError):
     """The rehearsal could not be set up (the sandbox server, the dump)."""
 
 
-def _without_server_options(dump: Path) -> None:
+# pg_dump 17+ writes `SET transaction_timeout = 0;` whatever the server it dumped; older servers refuse it.
+_NEWER_SETTINGS = {17: re.compile(r"^SET transaction_timeout = 0;\n", re.MULTILINE)}
+
+
+def _without_server_options(dump: Path, sandbox_major: int) -> None:
     from app.core.backup import without_server_options
 
     text = dump.read_text(encoding="utf-8", errors="surrogateescape")  # byte for byte, whatever the encoding
     kept = without_server_options(text)
+    for since, setting in _NEWER_SETTINGS.items():
+        if sandbox_major < since:
+            kept = setting.sub("", kept)
     if kept != text:
         dump.write_text(kept, encoding="utf-8", errors="surrogateescape")
 
 
 def _restore(server: LocalServer, dsn: str, dump: Path) -> str | None:
     """psql -v ON_ERROR_STOP=1 --single-transaction: the first error stops it; returns that error."""
-    _without_server_options(dump)
+    _without_server_options(dump, server.binaries.major)
     psql = server.binaries.tool("psql")
     env = {**os.environ, "PGAPPNAME": "tidemark rehearsal"}
     env.pop("PGPASSWORD", None)
@@ -159,17 +169,16 @@ def rehearse(
         roles = user_roles(conn)
         source_snap = catalog.snapshot(conn)
         extensions = {e for (e,) in conn.execute("SELECT extname FROM pg_catalog.pg_extension").fetchall()}
-    binaries = reachable_binaries(embedded_binaries())
+    choice = server_for(source_version, purpose="rehearsal")
+    binaries = choice.binaries
     result = RehearsalResult(target.display(), source_version, str(binaries.major), objects=len(source_snap))
     stand_ins = sorted(extensions & set(STAND_IN_EXTENSIONS))
     if stand_ins and binaries.major >= 18:
         result.notes.append(f"the copy's {', '.join(stand_ins)} {'are' if len(stand_ins) > 1 else 'is'} "
                             "Tidemark's SQL-only stand-in (the wheel has no such extension): functions from it "
                             "behave alike, but were not rehearsed with the real extension")
-    if result.versions_differ:
-        result.notes.append(
-            f"the rehearsal ran on PostgreSQL {binaries.major}, the target runs {source_version}: "
-            "what differs between these versions (syntax, lock levels, catalog details) was not rehearsed")
+    if choice.note:
+        result.notes.append(choice.note)
     if not pending:
         return _done(result, started)  # nothing would run: no copy needed to know that
     with throwaway_server(binaries, dbname, roles, purpose="rehearsal", say=say) as box:
@@ -195,7 +204,7 @@ def rehearse(
             return _done(result, started)
         with connect(copy) as conn:
             history.ensure_tables(conn)  # as the first migrate would; not part of the snapshots
-        result.migrations = _run_and_roll_back(copy, migrations_dir, options, pending, say)
+        result.migrations = roll_back_each(copy, migrations_dir, options, pending, say)
     return _done(result, started)
 
 
@@ -208,10 +217,14 @@ def _not_run(m: object) -> RehearsedMigration:
     return RehearsedMigration(m.version, m.name, getattr(m, "title", "") or "", False)  # type: ignore[attr-defined]
 
 
-def _run_and_roll_back(copy: Target, migrations_dir: Path, options: Options, pending: list,
-                       say: Callable[[str], None]) -> list[RehearsedMigration]:
+def roll_back_each(copy: Target, migrations_dir: Path, options: Options, pending: list,
+                   say: Callable[[str], None], *, check_refusals: bool = False) -> list[RehearsedMigration]:
     """Each migration in turn: apply it, roll it back and compare the catalog with before, then apply it
-    again for the next one. So every rollback is tried, not only those above the newest manual one."""
+    again for the next one. So every rollback is tried, not only those above the newest manual one.
+
+    A rollback that fails must leave the catalog as the migration left it; with `check_refusals`,
+    the rollback of a "manual" one is asked for as well, and its refusal must change nothing either
+    (the corpus check does this; a rehearsal need not ask the runner what it already knows)."""
     runner = MigrationRunner(copy, migrations_dir, options)
     out: dict[str, RehearsedMigration] = {m.version: _not_run(m) for m in pending}
     stopped: str | None = None  # why the rest could not be tried
@@ -228,11 +241,13 @@ def _run_and_roll_back(copy: Target, migrations_dir: Path, options: Options, pen
             continue
         done = RehearsedMigration(m.version, m.name, m.title or "", True, apply_ms=applied.execution_time_ms,
                                   rollback=NOT_REACHED, rollback_kind=applied.rollback_kind)
-        out[m.version] = _try_rollback(runner, copy, m, done, before, say)
+        out[m.version] = _try_rollback(runner, copy, done, before, say, check_refusals)
         if out[m.version].rollback in (VERIFIED, DIFFERS):  # rolled back: apply it again for the next one
             again = _apply(runner, m)
             if isinstance(again, str):
                 stopped = f"{m.name} did not apply again after its rollback: {again}"
+        elif out[m.version].rollback == REFUSED_CHANGED:
+            stopped = f"the refused rollback of {m.name} changed the catalog"
     return [out[m.version] for m in pending]
 
 
@@ -247,22 +262,34 @@ def _apply(runner: MigrationRunner, m: object) -> object:
     return found if found is not None else "the runner did not apply it (already applied?)"
 
 
-def _try_rollback(runner: MigrationRunner, copy: Target, m: object, done: RehearsedMigration,
-                  before: catalog.CatalogSnapshot, say: Callable[[str], None]) -> RehearsedMigration:
+def _try_rollback(runner: MigrationRunner, copy: Target, done: RehearsedMigration, before: catalog.CatalogSnapshot,
+                  say: Callable[[str], None], check_refusals: bool) -> RehearsedMigration:
     with connect(copy) as conn:
         rows = history.read_applied(conn)
     row = next((r for r in rows if r.version == done.version), None)
     if row is None:
         return _with(done, rollback_note="not tried: it is not in the history after it applied")
-    if rollback_kind_of(row) is RollbackKind.MANUAL:
+    manual = rollback_kind_of(row) is RollbackKind.MANUAL
+    if manual and not check_refusals:
         return _with(done, rollback=MANUAL, rollback_note=row.rollback_note or "no rollback SQL is known for it")
+    after = _snapshot(copy)  # what a failed or refused rollback must leave
     say(f"rolling back {done.name}")
     try:
         rb = runner.rollback_migrations(count=1)
-    except MigrationFailed as exc:
+    except TidemarkError as exc:
+        changed = catalog.diff(after, _snapshot(copy))
+        if changed:
+            return _with(done, rollback=REFUSED_CHANGED, differences=_describe(changed),
+                         rollback_note=f"its rollback stopped ({exc.message}), and yet the catalog is not "
+                                       "what the migration left")
+        if manual:
+            return _with(done, rollback=MANUAL, rollback_note=row.rollback_note or "no rollback SQL is known for it")
         return _with(done, rollback=FAILED, rollback_note=exc.message)
     diffs = catalog.diff(before, _snapshot(copy))
     ms = rb.rolled_back[0].execution_time_ms if rb.rolled_back else None
+    if manual:  # the runner rolled back what it calls manual: whatever the catalog says, that is not a refusal
+        return _with(done, rollback=DIFFERS if diffs else VERIFIED, rollback_ms=ms, differences=_describe(diffs),
+                     rollback_note="the runner ran the rollback of a migration whose rollback is manual")
     if diffs:
         return _with(done, rollback=DIFFERS, rollback_ms=ms, differences=_describe(diffs),
                      rollback_note="the catalog after its rollback is not what it was before it ran")

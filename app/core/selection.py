@@ -148,7 +148,8 @@ def rollback_selection(conn: psycopg.Connection, files: list[MigrationFile], cou
         raise ManualRollback(
             "nothing was rolled back: no rollback SQL is known for " + "; ".join(lines)
             + ". Add '-- ROLLBACK: <sql>' lines (or a '-- ROLLBACK BEGIN' ... '-- ROLLBACK END' block) "
-            "to the file, then store them with `tidemark repair NAME --reason ...`"
+            "to the file, then store them with `tidemark repair NAME --reason ...`",
+            tuple(r.name for r in manual),
         )
     return rows
 

