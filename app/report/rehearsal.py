@@ -14,11 +14,13 @@ _ROLLBACK_TEXT = {
     "manual": "rollback manual",
     "not-reached": "rollback not tried",
     "not-run": "did not run",
+    "no-rollback": "no rollback to try",
 }
 
 
-_COUNTED = ("verified", "differs", "failed", "manual", "not-reached")
-_UNTRIED = {"manual": "no rollback SQL is known", "not-reached": "a newer one's rollback could not run"}
+_COUNTED = ("verified", "differs", "failed", "manual", "not-reached", "no-rollback")
+_UNTRIED = {"manual": "no rollback SQL is known", "not-reached": "a newer one's rollback could not run",
+            "no-rollback": "a Flyway repeatable or baseline migration has none"}
 
 
 def rollback_counts(r: RehearsalResult) -> str:
