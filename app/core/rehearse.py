@@ -172,7 +172,7 @@ def rehearse(
         result.notes.append(
             f"the rehearsal ran on PostgreSQL {binaries.major}, the target runs {source_version}: "
             "what differs between these versions (syntax, lock levels, catalog details) was not rehearsed")
-    if not pending and not any(r.due for r in status.repeatables):
+    if not status.has_work:
         return _done(result, started)  # nothing would run: no copy needed to know that
     with throwaway_server(binaries, dbname, roles, purpose="rehearsal", say=say) as box:
         result.sandbox_version = box.version
