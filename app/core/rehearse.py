@@ -154,6 +154,7 @@ def rehearse(
     started = time.monotonic()
     source_runner = MigrationRunner(target, migrations_dir, options)
     status = source_runner.get_migration_status()  # reads only; checks every file first
+    source_runner.reading()  # with the placeholders' values: an undefined one is bad input, before any copy
     pending = status.pending
     with connect(target) as conn:
         source_version = server_version(conn)
