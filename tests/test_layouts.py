@@ -607,7 +607,9 @@ _AT = " 2013-12-31T00:12:25Z Marge <marge@example.com> # note\n"
     (["users [appschema]", "appschema"], ["appschema", "users"],
      "sqitch.plan:4: change users requires appschema, which is not planned before it"),
     (["appschema", "appschema"], ["appschema"],
-     "sqitch.plan:5: change appschema is planned again (reworked; first on line 4)"),
+     "sqitch.plan:5: change appschema is planned again (first on line 4) with no tag in between"),
+    (["appschema", "@v1", "appschema [appschema@v1]"], ["appschema"],
+     "sqitch.plan:4: plans change appschema, but "),  # reworked, but deploy/appschema@v1.sql is gone
     (["appschema"], ["appschema", "stray"], "stray.sql: is not a change of"),
 ])
 def test_sqitch_refusals(changes: list[str], scripts: list[str], needle: str, database: Database,
@@ -640,7 +642,9 @@ def test_version_order_is_each_tools_rule() -> None:
 @pytest.mark.parametrize(("toml", "needle"), [
     ('layout = "dbmate\n', "tidemark.toml: not valid TOML"),
     ("layout = 3\n", 'tidemark.toml: layout must be a string, e.g. layout = "dbmate"'),
-    ('layuot = "dbmate"\n', "tidemark.toml: unknown setting 'layuot' (known: layout, migrations, placeholders)"),
+    ('layuot = "dbmate"\n',
+     "tidemark.toml: unknown setting 'layuot' (known: layout, migrations, placeholders, verify)"),
+    ('verify = "no"\n', "tidemark.toml: verify must be true or false, e.g. verify = false"),
 ])
 def test_bad_tidemark_toml(toml: str, needle: str, database: Database, tmp_path: Path) -> None:
     (tmp_path / "tidemark.toml").write_text(toml, encoding="utf-8")

@@ -9,13 +9,13 @@ partial state can exist, and its error says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 from pglast import ast
 from psycopg import errors as pg_errors
 
-from app.core import history, lock, nontx
+from app.core import history, lock, nontx, verify
 from app.core.connect import session_setup
 from app.core.errors import (
     Cancelled,
@@ -47,6 +47,7 @@ class Prepared:
     statements: list[Statement]
     steps: list[Step]
     wrapper_removed: bool
+    verify: list[Statement] = field(default_factory=list)  # Sqitch's verify script (app.core.verify)
 
     @property
     def non_transactional_reason(self) -> str | None:
@@ -99,7 +100,7 @@ def prepare_many(checked: list[Checked]) -> list[Prepared]:
     for c, statements in zip(checked, parsed, strict=True):
         if c.wrapped:
             statements = statements[1:-1]
-        out.append(Prepared(c.file, statements, plan_steps(statements), c.wrapped))
+        out.append(Prepared(c.file, statements, plan_steps(statements), c.wrapped, verify.statements(c.file)))
     return out
 
 
@@ -290,6 +291,7 @@ def _apply_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
                 script = Script()
                 inverses[-1] = _read_after(conn, step, rows)
         plan = assemble(p.statements, inverses, p.file.directives.custom_rollback)
+        verify.add(script, p.verify)
         _finish(ctx, p, script, plan, Raw(TX_ELAPSED_MS))
     except ScriptError as exc:
         rollback_if_needed(conn)
@@ -340,6 +342,7 @@ def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
         plan = assemble(p.statements, inverses, p.file.directives.custom_rollback)
         script = Script()
         script.add("BEGIN", None)
+        verify.add(script, p.verify)  # the deploy committed: a failing verify leaves it unrecorded
         _finish(ctx, p, script, plan, round(clock.ms()))
     except ScriptError as exc:
         rollback_if_needed(conn)
@@ -401,6 +404,12 @@ def failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[State
         return connection_lost(p.file.name, exc.error, partial=bool(partial_ran))
     if exc.unit is LOCK_CHECK and isinstance(exc.error, pg_errors.DivisionByZero):
         return lock_lost(ctx, p, partial_ran[-1], partial_ran) if partial_ran else lock_lost(ctx, p)
+    if verify.failed_by(p.verify, exc.unit):
+        info = server_error(exc.error, exc.unit, exc.script, p.file.verify_path, p.file.verify_text or "")
+        _record(ctx, Event.FAILED, p, info)
+        revert = p.file.directives.rollback_path
+        return MigrationFailed(verify.summary(p.file, info, p.transactional, revert), info,
+                               partial=not p.transactional)
     info = server_error(exc.error, exc.unit, exc.script, p.file.path, p.file.forward)  # offsets: of what ran
     if ctx.cancel.cancelled and isinstance(exc.error, pg_errors.QueryCanceled):
         _record(ctx, Event.FAILED if partial_ran else "cancelled", p, info)

@@ -94,7 +94,7 @@ def apply_all(ctx: Context, files: list[Checked], applied: list[AppliedMigration
 
 def _sendable(p: Prepared) -> bool:
     """True when nothing in the migration needs an answer from the server before its COMMIT."""
-    if not p.transactional or p.changes_session or p.drops_prepared_statements:
+    if not p.transactional or p.changes_session or p.drops_prepared_statements or p.verify:
         return False
     if any(st.kind == "CopyStmt" and not st.node.filename for st in p.statements):
         return False  # COPY ... TO STDOUT: libpq refuses the copy protocol in pipeline mode

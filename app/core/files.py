@@ -170,6 +170,9 @@ class MigrationFile:
     kind: str = "versioned"
     # A baseline migration chosen to start an empty database: the versioned files it stands for.
     covers: tuple[MigrationFile, ...] = ()
+    # Sqitch's verify script, run after the deploy inside its transaction (app.core.verify).
+    verify_path: Path | None = None
+    verify_text: str | None = None
 
     @property
     def stem(self) -> str:

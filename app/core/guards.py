@@ -97,6 +97,10 @@ def check(file: MigrationFile) -> Checked:
     The file's custom rollback SQL is checked by the same rules, so a rollback never
     finds out at run time that its SQL cannot run.
     """
+    if file.verify_text is not None:  # a Sqitch verify script: refused now, not after its deploy ran
+        from app.core import verify
+
+        verify.statements(file)
     text = file.forward
     tree = syntax_tree(text, file.path)
     if '"stmts":[{' in tree and not needs_a_look(tree):

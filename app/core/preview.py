@@ -22,7 +22,8 @@ def plan(runner: MigrationRunner, files: list[MigrationFile], target: str | None
 
     with runner._connection() as conn:
         status = runner._status(conn, files, reading)
-        todo, warnings = selection.select_pending(status, files, target, runner.options, runner.migrations_dir)
+        todo, warnings = selection.select_pending(status, files, target, runner.options, runner.migrations_dir,
+                                                  reading.baselines)
         first, todo = selection.baseline_start(status, files, reading, target, todo, warnings)
         again = selection.due_repeatables(status, reading.repeatables, target)
         from app.core.imports.guard import refuse_twice

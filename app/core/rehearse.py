@@ -26,7 +26,7 @@ from app.core import catalog, history
 from app.core.apply import Options, rollback_kind_of
 from app.core.backup import dump_schema_and_history
 from app.core.connect import Target, connect
-from app.core.errors import TidemarkError, redact
+from app.core.errors import MigrationFailed, TidemarkError, redact
 from app.core.jsonable import jsonable
 from app.core.localserver import LocalServer
 from app.core.rollback import RollbackKind
@@ -45,6 +45,7 @@ MANUAL = "manual"  # no rollback SQL is known for it
 NOT_REACHED = "not-reached"  # a newer migration's rollback could not run, so this one was not tried
 NOT_RUN = "not-run"  # the migration itself did not run (an earlier one failed)
 REFUSED_CHANGED = "refused-changed"  # the rollback failed or was refused, and yet the catalog changed
+NO_ROLLBACK = "no-rollback"  # a Flyway repeatable or baseline migration: it has none to try
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class RehearsalResult:
         data = asdict(self)
         data.update(ok=self.ok, restored=self.restored, versions_differ=self.versions_differ,
                     counts={k: self.count(k) for k in (VERIFIED, DIFFERS, FAILED, REFUSED_CHANGED, MANUAL,
-                                                     NOT_REACHED, NOT_RUN)})
+                                                     NOT_REACHED, NOT_RUN, NO_ROLLBACK)})
         for m, d in zip(self.migrations, data["migrations"], strict=True):
             d["ok"] = m.ok
         return jsonable(data)
@@ -162,6 +163,7 @@ def rehearse(
     started = time.monotonic()
     source_runner = MigrationRunner(target, migrations_dir, options)
     status = source_runner.get_migration_status()  # reads only; checks every file first
+    source_runner.reading()  # with the placeholders' values: an undefined one is bad input, before any copy
     pending = status.pending
     with connect(target) as conn:
         source_version = server_version(conn)
@@ -179,7 +181,7 @@ def rehearse(
                             "behave alike, but were not rehearsed with the real extension")
     if choice.note:
         result.notes.append(choice.note)
-    if not pending:
+    if not status.has_work:
         return _done(result, started)  # nothing would run: no copy needed to know that
     with throwaway_server(binaries, dbname, roles, purpose="rehearsal", say=say) as box:
         result.sandbox_version = box.version
@@ -204,7 +206,7 @@ def rehearse(
             return _done(result, started)
         with connect(copy) as conn:
             history.ensure_tables(conn)  # as the first migrate would; not part of the snapshots
-        result.migrations = roll_back_each(copy, migrations_dir, options, pending, say)
+        result.migrations = _as_migrate_runs(copy, migrations_dir, options, status, say)
     return _done(result, started)
 
 
@@ -298,3 +300,57 @@ def _try_rollback(runner: MigrationRunner, copy: Target, done: RehearsedMigratio
 
 def _with(m: RehearsedMigration, **changes: object) -> RehearsedMigration:
     return RehearsedMigration(**{**asdict(m), **changes})  # type: ignore[arg-type]
+
+
+def _as_migrate_runs(copy: Target, migrations_dir: Path, options: Options, status: object,
+                     say: Callable[[str], None]) -> list[RehearsedMigration]:
+    """The pending migrations in the order migrate runs them, Flyway's kinds included.
+
+    On an empty copy with a baseline migration (`B<version>__`), migrate starts from it: so does the
+    rehearsal; it has no rollback (before it the database was empty). The versioned ones after it are
+    applied and rolled back each (roll_back_each). The due repeatables (`R__`) run last, as migrate
+    runs them; a repeatable has no rollback either: it must apply on the copy, and its rollback is not
+    tried (the summary counts it as no-rollback, never as verified).
+    """
+    from app.core import baselines, selection
+
+    runner = MigrationRunner(copy, migrations_dir, options)
+    reading = runner.reading(placeholders=False)
+    pending = status.pending  # type: ignore[attr-defined]
+    out: list[RehearsedMigration] = []
+    first = baselines.start(not status.applied, reading.files, reading.baselines, None)  # type: ignore[attr-defined]
+    if first is not None:
+        say(f"applying the baseline migration {first.name} (the copy is empty, as migrate would)")
+        applied = _apply(runner, first)
+        ok = not isinstance(applied, str)
+        out.append(RehearsedMigration(
+            first.version, first.name, first.title, ok, apply_ms=applied.execution_time_ms if ok else None,  # type: ignore[union-attr]
+            apply_error=None if ok else applied, rollback=NO_ROLLBACK if ok else NOT_RUN,  # type: ignore[arg-type]
+            rollback_note="a baseline migration has no rollback (before it the database was empty): not tried"))
+        covered = {f.name for f in first.covers}
+        pending = [m for m in pending if m.name not in covered]
+        if not ok:
+            return out + [_not_run(m) for m in pending]
+    out += roll_back_each(copy, migrations_dir, options, pending, say)
+    due = selection.due_repeatables(status, reading.repeatables, None)  # type: ignore[arg-type]
+    if not due:
+        return out
+    note = "a repeatable migration has no rollback: it applied on the copy, its rollback was not tried"
+    if not all(m.applied for m in out):
+        return out + [RehearsedMigration("", f.name, f.title, False, rollback_note="not run: a versioned one "
+                                         "did not apply") for f in due]
+    say(f"applying {len(due)} repeatable migration{'s' if len(due) != 1 else ''}")
+    error = None
+    try:
+        ran = runner.run_migrations().applied
+    except MigrationFailed as exc:
+        ran, error = (exc.completed.applied if exc.completed else []), exc.message
+    times = {a.name: a.execution_time_ms for a in ran}
+    for f in due:
+        if f.name in times:
+            out.append(RehearsedMigration("", f.name, f.title, True, apply_ms=times[f.name], rollback=NO_ROLLBACK,
+                                          rollback_note=note))
+        else:
+            out.append(RehearsedMigration("", f.name, f.title, False, apply_error=error))
+            error = None  # the first one not applied failed; the rest did not run
+    return out

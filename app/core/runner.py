@@ -226,7 +226,8 @@ class MigrationRunner:
             watch.backend_pid = conn.info.backend_pid
             progress(ProgressEvent(Phase.CONNECTED, message=self.target.display()))
             status = self._status(conn, files, reading)
-            todo, warnings = selection.select_pending(status, files, target, self.options, self.migrations_dir)
+            todo, warnings = selection.select_pending(status, files, target, self.options, self.migrations_dir,
+                                                            reading.baselines)
             first, todo = selection.baseline_start(status, files, reading, target, todo, warnings)
             again = selection.due_repeatables(status, reading.repeatables, target)
             from app.core.imports.guard import refuse_twice

@@ -64,14 +64,15 @@ def _other_layout_name(name: str, known: dict[str, str]) -> str | None:
 
 
 def select_pending(status: MigrationStatus, files: list[MigrationFile], target: str | None, options: Options,
-                   migrations_dir: Path) -> tuple[list[MigrationFile], list[str]]:
-    """The pending files up to `target`, and the warnings the run prints."""
+                   migrations_dir: Path, baselines: list[MigrationFile] | None = None
+                   ) -> tuple[list[MigrationFile], list[str]]:
+    """The pending files up to `target` (which may name a baseline migration), and the warnings the run prints."""
     by_version = {f.version: f for f in files}
     warnings: list[str] = []
     stop = None
     if target:
-        stop = resolve_name(target, files, status)
-        if stop not in by_version:
+        stop = resolve_name(target, [*(baselines or []), *files], status)  # a versioned file wins a shared version
+        if stop not in by_version and stop not in {b.version for b in baselines or []}:
             raise UsageError(f"--target {target}: its file is missing from {migrations_dir}")
     modified = [m for m in status.migrations if m.state is State.MODIFIED]
     if modified and not options.allow_modified:
@@ -101,7 +102,7 @@ def baseline_start(status: MigrationStatus, files: list[MigrationFile], reading:
                    todo: list[MigrationFile], warnings: list[str]
                    ) -> tuple[list[MigrationFile], list[MigrationFile]]:
     """On an empty database, the baseline migration to start from (a list of 0 or 1) and what runs after it."""
-    stop = resolve_name(target, files, status) if target else None
+    stop = resolve_name(target, [*reading.baselines, *files], status) if target else None
     first = baselines.start(not status.applied, files, reading.baselines, stop)
     if first is None:
         return [], todo

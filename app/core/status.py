@@ -161,6 +161,11 @@ class MigrationStatus:
         return [m for m in self.migrations if m.state in (State.PENDING, State.FAILED)]
 
     @property
+    def has_work(self) -> bool:
+        """True when `migrate` would run something: a pending versioned migration, or a due repeatable."""
+        return bool(self.pending) or any(r.due for r in self.repeatables)
+
+    @property
     def applied(self) -> list[MigrationInfo]:
         """Migrations applied in the database, by version."""
         return [m for m in self.migrations if m.is_applied]

@@ -35,6 +35,7 @@ from app.gui.find_bar import Findable
 from app.gui.migration_view import MigrationList
 from app.gui.plural import count
 from app.gui.progress_panel import LogPanel, ProgressPanel
+from app.gui.repeatable_list import RepeatableList
 from app.gui.settings import read_bool, read_str, recall_dsn
 from app.gui.window_actions import WindowActions
 from app.gui.window_results import MUTATING_KINDS as MUTATING
@@ -232,7 +233,13 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         self.details.addTab(self.charts, "Charts")
         self.details.addTab(self.cards.reasons, "Health")
         self.top_splitter = top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(self.list)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.list, 1)
+        self.repeatables = RepeatableList()  # Flyway's R__ files: their own group, below the versioned ones
+        ll.addWidget(self.repeatables)
+        top.addWidget(left)
         top.addWidget(self.details)
         # The SQL side gets the larger share: a migration's lines are wider than its name and state.
         top.setStretchFactor(0, 2)
@@ -308,6 +315,7 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         self.source = source
         self.snapshot = None
         self.list.set_rows([])
+        self.repeatables.set_rows([])
         self.details.show_migration(None, None)
         self.error_panel.hide()
         if source is None:
@@ -387,7 +395,7 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         status = self.snapshot.status if self.snapshot is not None else None
         m = self.list.current()
         have = self.source is not None and status is not None and not busy
-        pending = bool(status and status.pending)
+        pending = bool(status and status.has_work)  # versioned ones, or only repeatables due
         applied = [x for x in status.applied] if status else []
         self.act_run.setEnabled(have and pending)
         self.act_dry.setEnabled(have)
@@ -457,6 +465,7 @@ class MainWindow(WindowActions, WindowResults, QMainWindow):
         self.snapshot = snapshot
         status = snapshot.status
         self.list.set_rows(status.migrations)
+        self.repeatables.set_rows(status.repeatables)
         version = getattr(self, "_select_after_refresh", None)
         if version:
             self._select_after_refresh = None

@@ -37,7 +37,7 @@ class WindowResults(_Window):
 
         self.last_result = payload
         if kind == "status":
-            self.progress.stop("up to date" if not payload.status.pending else "ready")
+            self.progress.stop("up to date" if not payload.status.has_work else "ready")
             self._show_snapshot(payload)
             return
         if kind == "run":

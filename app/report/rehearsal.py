@@ -15,11 +15,13 @@ _ROLLBACK_TEXT = {
     "manual": "rollback manual",
     "not-reached": "rollback not tried",
     "not-run": "did not run",
+    "no-rollback": "no rollback to try",
 }
 
 
 _PROBLEMS = ("differs", "failed", "refused-changed")  # counted only when they occurred
-_UNTRIED = {"manual": "no rollback SQL is known", "not-reached": "a newer one's rollback could not run"}
+_UNTRIED = {"manual": "no rollback SQL is known", "not-reached": "a newer one's rollback could not run",
+            "no-rollback": "a Flyway repeatable or baseline migration has none"}
 
 
 def rollback_counts(r: RehearsalResult) -> str:
@@ -28,6 +30,8 @@ def rollback_counts(r: RehearsalResult) -> str:
     parts = [f"{r.count('verified')} verified"]
     parts += [f"{r.count(k)} {k}" for k in _PROBLEMS if r.count(k)]
     parts += [f"{r.count('manual')} manual", f"{r.count('not-reached') + r.count('not-run')} not tried"]
+    if r.count("no-rollback"):
+        parts.append(f"{r.count('no-rollback')} with no rollback to try")
     return ", ".join(parts)
 
 

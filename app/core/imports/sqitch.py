@@ -7,6 +7,9 @@ planner_email. `revert` deletes the row, and a failed deploy is reverted (and lo
 sqitch.events), so a row is a deployed change. Only the rows of the plan's project
 (`%project=` in sqitch.plan) are read.
 
+A reworked change has one row per plan entry, all under the change's name with different
+change_ids; they are matched to the name's plan entries in deploy order.
+
 script_hash is the SHA-1 of the deploy script's bytes (App::Sqitch::Plan::Change). A registry
 upgraded from 1.0 copied change_id into it: such a hash says nothing and is not compared.
 """
@@ -23,6 +26,7 @@ from psycopg import sql
 from app.core.errors import FileProblem, MigrationFileError
 from app.core.files import MigrationFile
 from app.core.imports.common import NotTheirs, Seen, ident, no_file, require
+from app.core.layouts.sqitch import sqitch_name
 
 TOOL = "Sqitch"
 TABLE = "sqitch.changes"
@@ -55,13 +59,24 @@ def read(conn: psycopg.Connection, files: list[MigrationFile], folder: Path, tab
         others = [r[0] for r in conn.execute(sql.SQL("SELECT DISTINCT project FROM {} ORDER BY 1").format(name))]
         raise NotTheirs(f"{table} holds changes of {', '.join(others)}, none of {project} (the project of "
                             f"{folder / 'sqitch.plan'}): check --migrations-dir; nothing was imported")
-    by_name = {f.name: f for f in files}
-    missing = [name for name, _, _ in rows if name not in by_name]
+    # A reworked change has a row per plan entry under one name (its change_id differs): the rows of
+    # a name, in the order Sqitch deployed them, are that name's plan entries in plan order.
+    entries: dict[str, list[MigrationFile]] = {}
+    for f in files:
+        entries.setdefault(sqitch_name(f.name), []).append(f)
+    missing = [name for name, _, _ in rows if not entries.get(name)]
+    taken: dict[str, int] = {}
+    for name, _, _ in rows:
+        taken[name] = taken.get(name, 0) + 1
+    missing += [f"{name} (deployed {n} times, planned {len(entries.get(name, []))})"
+                for name, n in taken.items() if entries.get(name) and n > len(entries[name])]
     if missing:
         raise no_file(table, missing, folder)
     out = []
+    seen: dict[str, int] = {}
     for name, script_hash, change_id in rows:
-        f = by_name[name]
+        f = entries[name][seen.get(name, 0)]
+        seen[name] = seen.get(name, 0) + 1
         if not script_hash or script_hash == change_id:
             out.append(Seen(f))
             continue

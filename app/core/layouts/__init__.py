@@ -81,6 +81,7 @@ def read(directory: Path, layout: str | None = None, placeholders: Placeholders 
 
     folder = Folder.scan(directory)  # a missing folder or a link loop is named first
     declared_in = None
+    project = None
     if layout is None:
         project = config.find(directory)
         if project is not None and project.layout:
@@ -94,6 +95,9 @@ def read(directory: Path, layout: str | None = None, placeholders: Placeholders 
         found = flyway.read(folder, placeholders)
         return Reading(layout, [f for f in found if f.kind == "versioned"], declared_in,
                        [f for f in found if f.kind == "repeatable"], [f for f in found if f.kind == "baseline"])
+    if layout == "sqitch":
+        project = project or config.find(directory)
+        return Reading(layout, sqitch.read(folder, verify=project is None or project.verify), declared_in)
     return Reading(layout, READERS[layout](folder), declared_in)
 
 

@@ -1,5 +1,6 @@
-"""`tidemark.toml` at a project's root: the layout and the migrations folder it declares, and
-Flyway placeholder values (`placeholders = { schema = "app" }`) shared by every environment."""
+"""`tidemark.toml` at a project's root: the layout and the migrations folder it declares,
+Flyway placeholder values (`placeholders = { schema = "app" }`) shared by every environment, and
+whether Sqitch verify scripts run on deploy (`verify = false`; on by default)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from app.core.errors import UsageError
 
 FILE = "tidemark.toml"
-KNOWN = ("layout", "migrations", "placeholders")
+KNOWN = ("layout", "migrations", "placeholders", "verify")
 _STRINGS = ("layout", "migrations")
 
 
@@ -22,6 +23,7 @@ class Project:
     layout: str | None = None
     migrations: Path | None = None  # resolved against the file's folder
     placeholders: dict[str, str] = field(default_factory=dict)  # Flyway `${name}` values
+    verify: bool = True  # Sqitch: run each change's verify script after its deploy (app.core.verify)
 
 
 def load(path: Path) -> Project:
@@ -44,8 +46,11 @@ def load(path: Path) -> Project:
 
         check_name(layout, path)
     migrations = doc.get("migrations")
+    verify = doc.get("verify", True)
+    if not isinstance(verify, bool):
+        raise UsageError(f"{path}: verify must be true or false, e.g. verify = false")
     return Project(path, layout, path.parent / migrations if migrations else None,
-                   _placeholders(doc.get("placeholders", {}), path))
+                   _placeholders(doc.get("placeholders", {}), path), verify)
 
 
 def _placeholders(table: object, path: Path) -> dict[str, str]:
