@@ -150,16 +150,12 @@ def _comparison_out(args: argparse.Namespace, out: Output, fmt: str, comparison:
                     exit_on_difference: bool = True) -> int:
     """Print or write a comparison; its exit code (a fleet report exits 0 unless a target could not be read)."""
     from app.report import console, html
-    from app.report.compare import comparison_dict
+    from app.report.compare import comparison_json
 
     if fmt == "html":
         content = html.render_comparison(comparison)
     elif fmt == "json":
-        import json
-
-        from app.core.text import json_safe
-
-        content = json_safe(json.dumps(comparison_dict(comparison), indent=2, ensure_ascii=False)) + "\n"
+        content = comparison_json(comparison)
     else:
         content = console.render_comparison(comparison, verbose=args.verbose)
     _emit(args, out, fmt, content, "comparison")

@@ -36,6 +36,7 @@ from app.core.localserver import embedded_binaries, reachable_binaries
 from app.core.runner import MigrationRunner
 from app.core.sandbox import STAND_IN_EXTENSIONS
 from app.core.throwaway import across_versions, server_version, throwaway_server, user_roles
+from app.schema_words import THE_FILES, difference_words
 
 # The history tables of other migration tools (a project moving to Tidemark keeps them), their
 # indexes and sequences (named after the table): name patterns, matched as --ignore patterns are.
@@ -61,12 +62,12 @@ class Difference:
 
     @property
     def what(self) -> str:
-        """A few words: which side lacks it, or that both have it differently."""
-        if self.target is None:
-            return "the files create it; the target does not have it"
-        if self.files is None:
-            return "the target has it; the files do not create it"
-        return "defined differently in the target"
+        """A few words after the key: `the target lacks it; the files create it` (app/schema_words.py)."""
+        return self.words("the target", "it")
+
+    def words(self, target: str, key: str | None = None) -> str:
+        """The difference as one sentence naming the target: `production has column …; the files do not create it`."""
+        return difference_words(key or self.key, target, self.target, THE_FILES, self.files)
 
 
 @dataclass

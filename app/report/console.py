@@ -110,7 +110,7 @@ def render_comparison(c: Comparison, *, verbose: bool = False) -> str:
     if c.drift:
         lines += ["", f"Schema drift ({len(c.drift)} objects; environments with the same migrations compared)"]
         for d in c.drift:
-            lines.append(f"  {d.kind:8} {d.key}  in {d.environment} (vs {d.reference})")
+            lines.append(f"  {d.words}")
             if verbose:
                 lines.append(f"      {d.reference}: {d.before if d.before is not None else '(absent)'}")
                 lines.append(f"      {d.environment}: {d.after if d.after is not None else '(absent)'}")
