@@ -58,6 +58,15 @@ def render(report: Report, *, verbose: bool = False) -> str:
             lines += [f"      {name}" for name in shown]
             if len(shown) < len(w.migrations):
                 lines.append(f"      ... and {len(w.migrations) - len(shown)} more (--verbose lists all)")
+    if report.drift is not None:
+        d = report.drift
+        lines += ["", "Drift against the files", f"  {d.verdict}"]
+        lines += [f"  note: {n}" for n in d.notes]
+        for x in d.differences:
+            lines.append(f"  {x.words}")
+            if verbose:
+                lines.append(f"      files:  {x.files if x.files is not None else '(none)'}")
+                lines.append(f"      target: {x.target if x.target is not None else '(none)'}")
     batches = report.batches if verbose else report.batches[-RECENT:]
     if batches:
         title = "Batches" if verbose else f"Recent batches ({len(batches)} of {len(report.batches)})"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from app.report.model import DriftDifference, DriftSection
+
 if TYPE_CHECKING:
     from app.core.drift import DriftResult
 
@@ -25,3 +27,26 @@ def drift_verdict(environment: str, r: DriftResult) -> str:
                 f"{_n(r.objects, 'object')} compared)")
     k = len(r.differences)
     return f"{environment}: {_n(k, 'object')} differ{'s' if k == 1 else ''} from what its files produce"
+
+
+def drift_section(environment: str, r: DriftResult) -> DriftSection:
+    """The report's drift section of a check's result."""
+    return DriftSection(
+        ok=r.ok, verdict=drift_verdict(environment, r), replayed=len(r.replayed), objects=r.objects,
+        ignored=r.ignored, sandbox_version=r.sandbox_version, replay_error=r.replay_error, notes=tuple(r.notes),
+        differences=tuple(DriftDifference(d.key, d.words(environment), d.files, d.target) for d in r.differences),
+        total_ms=r.total_ms,
+    )
+
+
+def drift_dict(d: DriftSection | None) -> dict[str, object] | None:
+    """The JSON report's `drift` (resources/report.schema.json); None when the report did not check."""
+    if d is None:
+        return None
+    return {
+        "ok": d.ok, "verdict": d.verdict, "replayed": d.replayed, "objects": d.objects, "ignored": d.ignored,
+        "sandbox_version": d.sandbox_version, "replay_error": d.replay_error, "notes": list(d.notes),
+        "differences": [{"key": x.key, "words": x.words, "files": x.files, "target": x.target}
+                        for x in d.differences],
+        "total_ms": d.total_ms,
+    }
