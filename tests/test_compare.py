@@ -37,9 +37,9 @@ def _migrate(db: Database, m: MigrationDir, *extra: str) -> None:
     assert r.code == 0, r.stderr
 
 
-def _compare(m: MigrationDir, *envs: tuple[str, str], fmt: str = "--json", out: Path | None = None):
+def _compare(m: MigrationDir, *envs: tuple[str, str], fmt: str | None = "--json", out: Path | None = None):
     dsn_list = ",".join(f"{n}={d}" for n, d in envs)
-    args = ["compare", "--dsn-list", dsn_list, "--migrations-dir", str(m.path), fmt]
+    args = ["compare", "--dsn-list", dsn_list, "--migrations-dir", str(m.path), *([fmt] if fmt else [])]
     if out is not None:
         args += ["--output", str(out)]
     return run_cli(*args)
@@ -112,6 +112,10 @@ def test_hand_made_change_is_drift_object_by_object(two: tuple[Database, Databas
     assert nick, f"the added column is listed: {sorted(keys)}"
     for k in index + nick:
         assert k in page, "each drifted object appears in the HTML"
+    # one wording everywhere (app/schema_words.py): the JSON message, the HTML and the console
+    words = "prod has index public.orders_user_idx; staging lacks it"
+    assert words in {d["message"] for d in doc["differences"]} and words in page
+    assert words in _compare(m, ("staging", a.dsn), ("prod", b.dsn), fmt=None).stdout
 
 
 def test_unreachable_environment_does_not_fail_the_others(two: tuple[Database, Database, MigrationDir]) -> None:

@@ -58,9 +58,9 @@ def test_hand_changes_are_each_found_and_named(database: Database, migrations: M
     assert "'hello '" in found["function public.greet(text)"]["target"]
     r = run_cli("drift", *_args(database, migrations), "-v")
     assert r.code == 1
-    assert "index public.users_email_idx: the files create it; the target does not have it" in r.stdout
+    assert "index public.users_email_idx: the target lacks it; the files create it" in r.stdout
     assert "column public.users.nickname: the target has it; the files do not create it" in r.stdout
-    assert "function public.greet(text): defined differently in the target" in r.stdout
+    assert "function public.greet(text): the target and the files define it differently" in r.stdout
     assert "files:  CREATE INDEX users_email_idx ON public.users USING btree (email)" in r.stdout
     assert "'hello '" in r.stdout and "drift: 3 objects differ from what the files produce" in r.stdout
     assert database.query("SELECT name, checksum FROM public._migrations ORDER BY name") == before

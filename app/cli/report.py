@@ -32,6 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write the report to FILE instead of stdout")
     p.add_argument("-v", "--verbose", action="store_true", help="console: every migration, batch and rollback")
     p.add_argument("--slowest", type=int, default=10, metavar="N", help="how many slowest migrations (default 10)")
+    p.add_argument("--drift", action="store_true",
+                   help="add a drift section: the applied migrations replayed on a throwaway local server and the "
+                   "schema compared object by object, as `tidemark drift` (nothing is written to the database)")
+    p.add_argument("--ignore", action="append", default=[], metavar="PATTERN",
+                   help="with --drift: leave out objects whose name matches this glob; repeatable")
     p.set_defaults(handler=handle_report, format=None)
 
     p = sub.add_parser(
@@ -95,15 +100,21 @@ def handle_report(args: argparse.Namespace, out: Output) -> int:
     from app.report import MigrationReporter
 
     if fleet.requested(args):  # one file for the fleet: migrations x targets, each target's health and drift
+        if args.drift:
+            raise UsageError("report --drift checks one environment: for a fleet, `tidemark drift --group NAME`")
         fmt = _format(args, ("console", "html", "json"))
         comparison = MigrationReporter.compare_environments([(m.name, m.runner) for m in fleet.members(args)])
         return _comparison_out(args, out, fmt, comparison, exit_on_difference=False)
     fmt = _format(args, ("console", "html", "json", "pdf"))
     if args.slowest < 1:
         raise UsageError("--slowest must be 1 or more")
+    if args.ignore and not args.drift:
+        raise UsageError("--ignore leaves objects out of the drift check: add --drift")
     runner = common.build_runner(args)
     reporter = MigrationReporter(runner, args.environment, slowest=args.slowest)
-    report = reporter.generate_report()
+    # the check's steps go where the document does not: stderr when the report is on stdout
+    report = reporter.generate_report(drift=args.drift, ignore=args.ignore,
+                                      say=out.line if args.output is not None else out.error)
     content: str | bytes
     if fmt == "html":
         content = reporter.generate_html_report(report)
@@ -150,16 +161,12 @@ def _comparison_out(args: argparse.Namespace, out: Output, fmt: str, comparison:
                     exit_on_difference: bool = True) -> int:
     """Print or write a comparison; its exit code (a fleet report exits 0 unless a target could not be read)."""
     from app.report import console, html
-    from app.report.compare import comparison_dict
+    from app.report.compare import comparison_json
 
     if fmt == "html":
         content = html.render_comparison(comparison)
     elif fmt == "json":
-        import json
-
-        from app.core.text import json_safe
-
-        content = json_safe(json.dumps(comparison_dict(comparison), indent=2, ensure_ascii=False)) + "\n"
+        content = comparison_json(comparison)
     else:
         content = console.render_comparison(comparison, verbose=args.verbose)
     _emit(args, out, fmt, content, "comparison")

@@ -29,12 +29,14 @@ import psycopg
 from app.core import catalog, history
 from app.core.apply import prepare
 from app.core.connect import Target, connect
-from app.core.errors import TidemarkError, UsageError, redact
+from app.core.errors import Cancelled, TidemarkError, UsageError, redact
 from app.core.files import MigrationFile, checksum, read_directives
 from app.core.jsonable import jsonable
+from app.core.progress import CancelToken
 from app.core.runner import MigrationRunner
 from app.core.sandbox import STAND_IN_EXTENSIONS
 from app.core.throwaway import across_versions, server_for, server_version, throwaway_server, user_roles
+from app.schema_words import THE_FILES, difference_words
 
 # The history tables of other migration tools (a project moving to Tidemark keeps them), their
 # indexes and sequences (named after the table): name patterns, matched as --ignore patterns are.
@@ -60,12 +62,12 @@ class Difference:
 
     @property
     def what(self) -> str:
-        """A few words: which side lacks it, or that both have it differently."""
-        if self.target is None:
-            return "the files create it; the target does not have it"
-        if self.files is None:
-            return "the target has it; the files do not create it"
-        return "defined differently in the target"
+        """A few words after the key: `the target lacks it; the files create it` (app/schema_words.py)."""
+        return self.words("the target", "it")
+
+    def words(self, target: str, key: str | None = None) -> str:
+        """The difference as one sentence naming the target: `production has column …; the files do not create it`."""
+        return difference_words(key or self.key, target, self.target, THE_FILES, self.files)
 
 
 @dataclass
@@ -103,6 +105,12 @@ class DriftError(TidemarkError):
     """The check cannot be made honestly (an applied migration that cannot be replayed)."""
 
 
+# What a cancelled check says: true whichever step it stopped at (only the throwaway server was written to).
+def cancelled() -> Cancelled:
+    """The error a cancelled check raises."""
+    return Cancelled("drift check cancelled: nothing was written to the target; the throwaway server is removed")
+
+
 def object_name(key: str) -> str:
     """`public.users.email` from `grant column public.users.email`."""
     name = key.removeprefix("grant ").removeprefix("comment ")
@@ -127,8 +135,12 @@ def _left_out(snap: catalog.CatalogSnapshot, patterns: Sequence[str]) -> tuple[c
 
 
 def check_drift(target: Target, migrations_dir: Path, *, ignore: Sequence[str] = (),
-                say: Callable[[str], None] | None = None) -> DriftResult:
-    """Replay the target's applied migrations on a throwaway server and compare the catalogs."""
+                say: Callable[[str], None] | None = None, cancel: CancelToken | None = None) -> DriftResult:
+    """Replay the target's applied migrations on a throwaway server and compare the catalogs.
+
+    `cancel` (the app's Cancel) is checked between replayed migrations and interrupts the running
+    statement; it only ever touches the throwaway server, which is removed on the way out.
+    """
     say = say or (lambda _text: None)
     started = time.monotonic()
     files = {f.version: f for f in MigrationRunner(target, migrations_dir).files()}  # checks every file first
@@ -156,7 +168,13 @@ def check_drift(target: Target, migrations_dir: Path, *, ignore: Sequence[str] =
                 conn.execute(f"CREATE SCHEMA IF NOT EXISTS {target.place.ident}")
             replay = replace(box.target, schema=target.schema)
         with connect(replay) as conn:
-            result.replay_error = _replay(conn, texts, result.replayed)
+            if cancel is not None:
+                cancel.attach(conn)
+            try:
+                result.replay_error = _replay(conn, texts, result.replayed, cancel)
+            finally:
+                if cancel is not None:
+                    cancel.attach(None)
             files_snap = catalog.snapshot(conn, only)
             stand_ins = sorted({e for (e,) in conn.execute("SELECT extname FROM pg_catalog.pg_extension")}
                                & set(STAND_IN_EXTENSIONS)) if binaries.major >= 18 else []
@@ -230,9 +248,12 @@ def _replay_text(version: str, name: str, stored: str | None, files: dict[str, M
                                            forward_text=None))
 
 
-def _replay(conn: psycopg.Connection, texts: list[_Text], replayed: list[str]) -> str | None:
+def _replay(conn: psycopg.Connection, texts: list[_Text], replayed: list[str],
+            cancel: CancelToken | None = None) -> str | None:
     """Run each migration as migrate would (in a transaction unless it cannot); the first error, or None."""
     for t in texts:
+        if cancel is not None and cancel.cancelled:
+            raise cancelled()
         try:
             p = prepare(t.file)
         except UsageError as exc:
@@ -249,6 +270,8 @@ def _replay(conn: psycopg.Connection, texts: list[_Text], replayed: list[str]) -
             if p.changes_session:
                 conn.execute("RESET ALL")
         except psycopg.Error as exc:
+            if cancel is not None and cancel.cancelled:
+                raise cancelled() from None
             where = f" line {st.line}" if st is not None else ""
             message = exc.diag.message_primary or str(exc)
             return redact(f"{t.name}{where}: {message} (the files do not replay as the target applied them)")

@@ -163,6 +163,7 @@ class CompareOutcome:
 
     comparison: Any
     skipped: list[str] = field(default_factory=list)
+    runners: tuple[tuple[str, Callable[[], MigrationRunner]], ...] = ()  # the Compare window's drift check
 
 
 def compare(runners: list[tuple[str, Callable[[], MigrationRunner]]], cancel: CancelToken) -> CompareOutcome:
@@ -178,7 +179,7 @@ def compare(runners: list[tuple[str, Callable[[], MigrationRunner]]], cancel: Ca
             pairs.append((name, make()))
         except TidemarkError as exc:
             skipped.append(f"{name}: {str(exc).splitlines()[0]}")
-    return CompareOutcome(compare_environments(pairs), skipped)
+    return CompareOutcome(compare_environments(pairs), skipped, tuple(runners))
 
 
 @dataclass(frozen=True)
@@ -203,4 +204,55 @@ def export_report(runner: MigrationRunner, environment: str, fmt: str, path: Pat
     render = {"html": reporter.generate_html_report, "json": reporter.generate_json_report,
               "pdf": reporter.generate_pdf_report}[fmt]
     write_atomic(path, render())
+    return ExportResult(path, fmt)
+
+
+@dataclass(frozen=True)
+class DriftOutcome:
+    """The drift check of each chosen environment: its DriftResult, or why it could not be made."""
+
+    results: tuple[tuple[str, Any], ...]  # (environment, app.core.drift.DriftResult)
+    errors: tuple[tuple[str, str], ...] = ()  # (environment, one line)
+
+
+def check_drift(runners: list[tuple[str, Callable[[], MigrationRunner]]], progress: ProgressCallback,
+                cancel: CancelToken) -> DriftOutcome:
+    """Replay each environment's applied migrations on a throwaway server and compare (app.core.drift).
+
+    The check has no cancel token of its own: each step it reports (server started, replaying...)
+    is where Cancel takes effect, and leaving the throwaway server's block stops and removes it.
+    """
+    from app.core.drift import cancelled
+    from app.core.drift import check_drift as run_check
+    from app.core.errors import Cancelled, TidemarkError
+    from app.core.progress import Phase, ProgressEvent
+
+    results: list[tuple[str, Any]] = []
+    errors: list[tuple[str, str]] = []
+    for i, (name, make) in enumerate(runners, 1):
+        def say(text: str, name: str = name, i: int = i) -> None:
+            if cancel.cancelled:
+                raise cancelled()
+            progress(ProgressEvent(Phase.MESSAGE, index=i, total=len(runners), message=f"{name}: {text}"))
+
+        say("reading its history and schema")
+        try:
+            runner = make()
+            results.append((name, run_check(runner.target, runner.migrations_dir, say=say, cancel=cancel)))
+        except Cancelled:
+            raise
+        except TidemarkError as exc:  # one environment's failure is told, the others are still checked
+            errors.append((name, " ".join(str(exc).split())))
+    return DriftOutcome(tuple(results), tuple(errors))
+
+
+def export_comparison(comparison: Any, fmt: str, path: Path) -> ExportResult:
+    """Write a comparison as HTML or JSON (the renderers `tidemark compare` uses), atomically."""
+    from app.report.compare import comparison_json
+    from app.report.html import render_comparison
+    from app.report.write import check_writable, write_atomic
+
+    check_writable(path)
+    render = {"html": render_comparison, "json": comparison_json}[fmt]
+    write_atomic(path, render(comparison))
     return ExportResult(path, fmt)

@@ -53,6 +53,8 @@ class Theme:
     danger_button: str  # background of the destructive button, white text on it
     protected_tag_bg: str
     protected_tag_text: str
+    diff_old_bg: str = "#fde2e1"  # Compare's side by side: lines only the left definition has
+    diff_new_bg: str = "#dcf5dc"  # lines only the right one has
 
 
 LIGHT = Theme(
@@ -75,6 +77,7 @@ DARK = Theme(
     sql_ident="#d9b99b", sql_dollar="#f48fb1", sql_comment="#9aa3ad", sql_directive="#6fd0c2",
     chart_bar="#5b9cf0", chart_slow="#f0a048", chart_axis="#a4abb6", danger_button="#b3261e",
     protected_tag_bg="#ffffff", protected_tag_text="#000000",
+    diff_old_bg="#4a2326", diff_new_bg="#1f3d26",
 )
 
 THEMES = {"light": LIGHT, "dark": DARK}
@@ -157,6 +160,8 @@ TEXT_ON = {
     "error_bg": ("text", "error"),
     "code_bg": ("text", "muted", "sql_keyword", "sql_string", "sql_comment"),  # muted: line numbers
     "warn_bg": ("text",),  # a find match
+    "diff_old_bg": ("text",),  # Compare's changed lines
+    "diff_new_bg": ("text",),
     "highlight": ("highlight_text",),
 }
 

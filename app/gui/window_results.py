@@ -126,7 +126,8 @@ class WindowResults(_Window):
             self.progress.stop("compared")
             for line in payload.skipped:
                 self.log.add(f"not compared: {line}")
-            self._show_dialog(CompareDialog(payload.comparison, payload.skipped, self))
+            self._show_dialog(CompareDialog(payload.comparison, payload.skipped, self, runners=payload.runners,
+                                            settings=self.settings))
 
     def _finish_change(self, text: str) -> None:
         self.progress.stop(text)

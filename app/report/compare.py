@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from app import __version__
 from app.core.errors import ConnectionFailed, TidemarkError
+from app.schema_words import difference_words
 
 if TYPE_CHECKING:
     from app.core.catalog import CatalogSnapshot
@@ -94,8 +95,13 @@ class DriftItem:
     kind: str  # added / removed / changed, seen from the reference
     reference: str
     environment: str
-    before: str | None
-    after: str | None
+    before: str | None  # the reference's definition
+    after: str | None  # the environment's
+
+    @property
+    def words(self) -> str:
+        """`production lacks index public.x; staging has it` (app/schema_words.py, as everywhere)."""
+        return difference_words(self.key, self.environment, self.after, self.reference, self.before)
 
 
 @dataclass(frozen=True)
@@ -275,8 +281,7 @@ def build_comparison(reads: list[_Read], *, elapsed_ms: float = 0.0,
                                           f"checksums: {where}"))
     drift, groups = _drift(reads)
     for d in drift:
-        differences.append(Difference("drift", d.key, f"{d.key}: {d.kind} in {d.environment} "
-                                      f"(compared with {d.reference})"))
+        differences.append(Difference("drift", d.key, d.words))
     return Comparison(
         generated_at=generated_at or datetime.now(UTC),
         environments=tuple(r.result for r in reads),
@@ -311,6 +316,15 @@ def _drift(reads: list[_Read]) -> tuple[list[DriftItem], tuple[tuple[str, ...], 
 
 
 # --- JSON ---------------------------------------------------------------------------------------
+
+
+def comparison_json(c: Comparison) -> str:
+    """The JSON document of a comparison (`compare --json` and the app's export write this)."""
+    import json
+
+    from app.core.text import json_safe
+
+    return json_safe(json.dumps(comparison_dict(c), indent=2, ensure_ascii=False)) + "\n"
 
 
 def comparison_dict(c: Comparison) -> dict[str, Any]:

@@ -58,6 +58,15 @@ def render(report: Report, *, verbose: bool = False) -> str:
             lines += [f"      {name}" for name in shown]
             if len(shown) < len(w.migrations):
                 lines.append(f"      ... and {len(w.migrations) - len(shown)} more (--verbose lists all)")
+    if report.drift is not None:
+        d = report.drift
+        lines += ["", "Drift against the files", f"  {d.verdict}"]
+        lines += [f"  note: {n}" for n in d.notes]
+        for x in d.differences:
+            lines.append(f"  {x.words}")
+            if verbose:
+                lines.append(f"      files:  {x.files if x.files is not None else '(none)'}")
+                lines.append(f"      target: {x.target if x.target is not None else '(none)'}")
     batches = report.batches if verbose else report.batches[-RECENT:]
     if batches:
         title = "Batches" if verbose else f"Recent batches ({len(batches)} of {len(report.batches)})"
@@ -110,7 +119,7 @@ def render_comparison(c: Comparison, *, verbose: bool = False) -> str:
     if c.drift:
         lines += ["", f"Schema drift ({len(c.drift)} objects; environments with the same migrations compared)"]
         for d in c.drift:
-            lines.append(f"  {d.kind:8} {d.key}  in {d.environment} (vs {d.reference})")
+            lines.append(f"  {d.words}")
             if verbose:
                 lines.append(f"      {d.reference}: {d.before if d.before is not None else '(absent)'}")
                 lines.append(f"      {d.environment}: {d.after if d.after is not None else '(absent)'}")

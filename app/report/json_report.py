@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from app.core.status import MigrationInfo
+from app.report.drift import drift_dict
 from app.report.model import Batch, Report, RollbackEvent, Timed
 
 
@@ -104,6 +105,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             {"level": w.level, "code": w.code, "message": w.message, "migrations": list(w.migrations)}
             for w in report.warnings
         ],
+        "drift": drift_dict(report.drift),
     }
 
 

@@ -109,6 +109,32 @@ class ReportWarning:
 
 
 @dataclass(frozen=True)
+class DriftDifference:
+    """One object the files and the database disagree on (`report --drift`)."""
+
+    key: str
+    words: str  # app/schema_words.py's sentence: `production lacks index public.x; the files create it`
+    files: str | None  # what replaying the applied migrations produces; None: they do not create it
+    target: str | None  # what the database has; None: it does not have it
+
+
+@dataclass(frozen=True)
+class DriftSection:
+    """The drift check against the files, as the report shows it (app/report/drift.py builds it)."""
+
+    ok: bool  # every migration replayed and every object alike: the only case that reads "agrees"
+    verdict: str
+    replayed: int
+    objects: int
+    ignored: int
+    sandbox_version: str
+    replay_error: str | None
+    notes: tuple[str, ...]
+    differences: tuple[DriftDifference, ...]
+    total_ms: int
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything a migration report shows, whatever the format."""
 
@@ -128,6 +154,7 @@ class Report:
     warnings: tuple[ReportWarning, ...]
     tool_version: str = __version__
     schema_version: str = SCHEMA_VERSION
+    drift: DriftSection | None = None  # only with `report --drift` (the check replays on a throwaway server)
 
     @property
     def title(self) -> str:

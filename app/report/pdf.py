@@ -117,6 +117,13 @@ def render(report: Report) -> bytes:
             text(9, f"{w.level}: {w.message}" + (f": {names}" if names else ""),
                  rgb=_HEALTH_RGB.get(w.level, (29, 39, 51)))
 
+    if report.drift is not None:
+        heading("Drift against the files")
+        d = report.drift
+        text(9, d.verdict, bold=True, rgb=_HEALTH_RGB.get("healthy" if d.ok else "error", (29, 39, 51)))
+        for line in (*(f"note: {x}" for x in d.notes), *(x.words for x in d.differences)):
+            text(9, line)
+
     if p.slowest:
         heading("Slowest migrations")
         top = max(t.execution_time_ms for t in p.slowest) or 1

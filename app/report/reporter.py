@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from app.report.model import SLOWEST_N, Report, build_report, read_rollbacks
@@ -21,14 +21,28 @@ class MigrationReporter:
         self.environment = environment if environment is not None else runner.target.environment
         self.slowest = slowest
 
-    def generate_report(self) -> Report:
-        """Read status and rollback history from the database: the report's data."""
+    def generate_report(self, *, drift: bool = False, ignore: Sequence[str] = (),
+                        say: Callable[[str], None] | None = None) -> Report:
+        """Read status and rollback history from the database: the report's data.
+
+        `drift`: also replay the applied migrations on a throwaway server and compare the
+        catalogs (app.core.drift, as `tidemark drift`); `say` hears its steps.
+        """
         from app.core.connect import connect
 
         status = self.runner.get_migration_status()
         with connect(self.runner.target) as conn:
             rollbacks = read_rollbacks(conn)
-        return build_report(status, rollbacks, environment=self.environment, slowest_n=self.slowest)
+        report = build_report(status, rollbacks, environment=self.environment, slowest_n=self.slowest)
+        if drift:
+            import dataclasses
+
+            from app.core.drift import check_drift
+            from app.report.drift import drift_section
+
+            result = check_drift(self.runner.target, self.runner.migrations_dir, ignore=ignore, say=say)
+            report = dataclasses.replace(report, drift=drift_section(self.environment or "the database", result))
+        return report
 
     def generate_html_report(self, report: Report | None = None) -> str:
         """One self-contained HTML page."""

@@ -1,0 +1,191 @@
+"""Compare's schema differences: a list of differing objects and, beside it, the two definitions of
+the selected one side by side with the changed lines highlighted (difflib over lines).
+
+Up/Down in the list moves to the next object and the definitions follow. The texts come from
+servers: they are shown in plain-text widgets, controls and bidi overrides written as escapes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QColor, QFontDatabase, QTextCursor, QTextFormat
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QSplitter,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.text import visible
+from app.gui.theme import current
+
+
+@dataclass(frozen=True)
+class ShownDifference:
+    """One differing object as the view shows it: the sentence, and each side's title and definition."""
+
+    key: str
+    words: str  # app/schema_words.py's sentence
+    left_title: str
+    left: str | None  # None: that side lacks the object
+    right_title: str
+    right: str | None
+    origin: str = "environments"  # "environments" (compare) or "files" (the drift check)
+
+
+def from_drift_item(d: object) -> ShownDifference:
+    """A compare DriftItem: the reference on the left, the environment that differs on the right."""
+    return ShownDifference(d.key, d.words, d.reference, d.before, d.environment, d.after)  # type: ignore[attr-defined]
+
+
+def from_file_difference(environment: str, d: object) -> ShownDifference:
+    """A drift-check Difference: what the files produce on the left, what the environment has on the right."""
+    return ShownDifference(d.key, d.words(environment), f"what {environment}'s files produce",  # type: ignore[attr-defined]
+                           d.files, f"what {environment} has", d.target, "files")  # type: ignore[attr-defined]
+
+
+def changed_lines(left: Sequence[str], right: Sequence[str]) -> tuple[set[int], set[int]]:
+    """Line numbers (0-based) only the left, and only the right, definition has."""
+    old: set[int] = set()
+    new: set[int] = set()
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=left, b=right, autojunk=False).get_opcodes():
+        if tag in ("replace", "delete"):
+            old.update(range(i1, i2))
+        if tag in ("replace", "insert"):
+            new.update(range(j1, j2))
+    return old, new
+
+
+class _Side(QWidget):
+    """A title and a read-only definition."""
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = QLabel()
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        self.text.setAccessibleName(name)
+        self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)  # definitions are often one long line
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.title)
+        lay.addWidget(self.text, 1)
+
+    def show_definition(self, title: str, definition: str | None, marked: set[int], colour: str) -> None:
+        self.title.setText(f"<b>{html.escape(visible(title))}</b>")
+        self.text.setPlainText(visible(definition) if definition is not None else "")
+        self.text.setPlaceholderText("(lacks it)" if definition is None else "")
+        selections = []
+        doc = self.text.document()
+        for n in sorted(marked):
+            block = doc.findBlockByNumber(n)
+            if not block.isValid():
+                continue
+            sel = QTextEdit.ExtraSelection()
+            sel.format.setBackground(QColor(colour))
+            sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
+            sel.cursor = QTextCursor(block)
+            selections.append(sel)
+        self.text.setExtraSelections(selections)
+
+    def marked_lines(self) -> list[int]:
+        """The highlighted line numbers (tests read them)."""
+        return [s.cursor.blockNumber() for s in self.text.extraSelections()]
+
+
+class SideBySide(QWidget):
+    """Two definitions of one object; changed lines in diff_old_bg (left) and diff_new_bg (right)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.left = _Side("left definition")
+        self.right = _Side("right definition")
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.left)
+        split.addWidget(self.right)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(split)
+        # Multi-line definitions (function bodies) are read line against line: scroll together.
+        lbar, rbar = self.left.text.verticalScrollBar(), self.right.text.verticalScrollBar()
+        lbar.valueChanged.connect(rbar.setValue)
+        rbar.valueChanged.connect(lbar.setValue)
+
+    def show_difference(self, d: ShownDifference | None) -> None:
+        """Show both sides of `d` (nothing when None)."""
+        if d is None:
+            for side in (self.left, self.right):
+                side.show_definition("", "", set(), "")
+            return
+        left = d.left.splitlines() if d.left is not None else []
+        right = d.right.splitlines() if d.right is not None else []
+        old, new = changed_lines(left, right)
+        t = current()
+        self.left.show_definition(d.left_title, d.left, old, t.diff_old_bg)
+        self.right.show_definition(d.right_title, d.right, new, t.diff_new_bg)
+
+
+class DifferencesPanel(QWidget):
+    """The differing objects (a list: Up/Down moves) above the selected one's two definitions."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.items: list[ShownDifference] = []
+        self.list = QListWidget()
+        self.list.setAccessibleName("differing schema objects")
+        self.words = QLabel()
+        self.words.setWordWrap(True)
+        self.words.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.diff = SideBySide()
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.list)
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.words)
+        rl.addWidget(self.diff, 1)
+        split.addWidget(right)
+        split.setSizes([300, 700])
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(split)
+        self.list.currentRowChanged.connect(self._follow)
+
+    def set_differences(self, items: Sequence[ShownDifference]) -> None:
+        """List `items` and show the first."""
+        self.items = list(items)
+        self.list.clear()
+        for d in self.items:
+            item = QListWidgetItem(visible(d.key))
+            item.setToolTip(visible(d.words))
+            self.list.addItem(item)
+        if self.items:
+            self.list.setCurrentRow(0)
+        else:
+            self._follow(-1)
+
+    def replace(self, origin: str, items: Sequence[ShownDifference]) -> None:
+        """Replace the differences of one origin (a new drift check), keeping the others."""
+        self.set_differences([d for d in self.items if d.origin != origin] + list(items))
+
+    def current(self) -> ShownDifference | None:
+        """The difference shown."""
+        row = self.list.currentRow()
+        return self.items[row] if 0 <= row < len(self.items) else None
+
+    @Slot(int)
+    def _follow(self, row: int) -> None:
+        d = self.items[row] if 0 <= row < len(self.items) else None
+        self.words.setText(html.escape(visible(d.words)) if d else "")
+        self.diff.show_difference(d)

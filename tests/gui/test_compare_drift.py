@@ -1,0 +1,187 @@
+"""The Compare window on real servers: schema differences side by side (Up/Down follows), the export
+(HTML and JSON, written on the worker, "could not open" told), and the drift check against the files
+(worker thread, progress, Cancel, "agrees with its files" only when checked and agreeing)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
+
+from app.core.connect import Target
+from app.core.runner import MigrationRunner
+from app.gui.compare_view import CompareDialog
+from app.gui.sources import target_source
+from app.paths import resources_dir
+from tests.conftest import Database, MigrationDir, fresh_database
+from tests.gui.conftest import DEADLINE_MS
+
+HAND_CHANGES = ("DROP INDEX users_email_idx;"
+                "ALTER TABLE users ADD COLUMN nickname text;"
+                "CREATE OR REPLACE FUNCTION greet(who text) RETURNS text LANGUAGE sql\n"
+                "AS $$ SELECT 'hello ' || who $$;")
+
+
+@pytest.fixture
+def other(database: Database) -> Iterator[Database]:
+    """A second database on the same server: the "staging" of the comparison."""
+    with fresh_database(database.server) as db:
+        yield db
+
+
+def _migrate_both(database: Database, other: Database, migrations: MigrationDir) -> None:
+    migrations.add("users", "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);\n")
+    migrations.add("email_index", "CREATE INDEX users_email_idx ON users (email);\n")
+    migrations.add("greet", "CREATE FUNCTION greet(who text) RETURNS text LANGUAGE sql\n"
+                   "AS $$ SELECT 'hi ' || who $$;\n")
+    for db in (database, other):
+        MigrationRunner(Target(db.dsn, "test"), migrations.path).run_migrations()
+
+
+def _open_compare(qtbot, make_window, other: Database, migrations: MigrationDir) -> CompareDialog:
+    window = make_window(name="production")
+    staging = target_source(Target(other.dsn, "test", environment="staging"), migrations.path, "staging")
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS) as done:
+        window.compare([staging, window.source])
+    assert done.args[:2] == ["compare", "ok"], done.args[2]
+    dialog = window.last_dialog
+    assert isinstance(dialog, CompareDialog)
+    return dialog
+
+
+def _wait_job(qtbot, dialog: CompareDialog, start, kind: str) -> tuple[str, object]:
+    with qtbot.waitSignal(dialog.controller.finished, timeout=DEADLINE_MS * 4,
+                          check_params_cb=lambda k, o, p: k == kind) as finished:
+        start()
+    return finished.args[1], finished.args[2]
+
+
+def test_drift_between_environments_side_by_side_and_up_down_follows(
+        qtbot, make_window, database: Database, other: Database, migrations: MigrationDir) -> None:
+    _migrate_both(database, other, migrations)
+    database.execute(HAND_CHANGES)
+    dialog = _open_compare(qtbot, make_window, other, migrations)
+    panel = dialog.differences
+    keys = [panel.list.item(i).text() for i in range(panel.list.count())]
+    assert keys == ["column public.users.nickname", "function public.greet(text)", "index public.users_email_idx"]
+    # the first is shown; the wording is the CLI's (app/schema_words.py)
+    assert panel.words.text() == "production has column public.users.nickname; staging lacks it"
+    assert panel.diff.left.title.text() == "<b>staging</b>" and panel.diff.right.title.text() == "<b>production</b>"
+    assert panel.diff.left.text.toPlainText() == "" and "text" in panel.diff.right.text.toPlainText()
+    assert panel.diff.right.marked_lines() == [0]
+    panel.list.setFocus()
+    qtbot.keyClick(panel.list, Qt.Key.Key_Down)
+    assert panel.current().key == "function public.greet(text)"
+    assert panel.words.text() == "production and staging define function public.greet(text) differently"
+    left, right = panel.diff.left.text.toPlainText(), panel.diff.right.text.toPlainText()
+    assert "'hi '" in left and "'hello '" in right
+    changed = [n for n, (a, b) in enumerate(zip(left.splitlines(), right.splitlines(), strict=True)) if a != b]
+    assert changed and panel.diff.left.marked_lines() == changed == panel.diff.right.marked_lines()
+    assert len(left.splitlines()) > len(changed), "only the changed lines are highlighted"
+    qtbot.keyClick(panel.list, Qt.Key.Key_Down)
+    assert panel.words.text() == "production lacks index public.users_email_idx; staging has it"
+    assert panel.diff.right.text.toPlainText() == "" and panel.diff.right.text.placeholderText() == "(lacks it)"
+    qtbot.keyClick(panel.list, Qt.Key.Key_Up)
+    assert panel.current().key == "function public.greet(text)"
+    # the headline never says "all agree" while drift is listed
+    assert "all agree" not in dialog.summary.text() and "3 catalog objects" in dialog.summary.text()
+
+
+def test_export_html_and_json_on_the_worker_with_the_default_name(
+        qtbot, make_window, database: Database, other: Database, migrations: MigrationDir,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import jsonschema
+
+    _migrate_both(database, other, migrations)
+    database.execute("ALTER TABLE users ADD COLUMN nickname text;")
+    dialog = _open_compare(qtbot, make_window, other, migrations)
+    dialog.settings.setValue("export/folder", str(tmp_path))
+    dialog.act_open_after.setChecked(False)
+    offered: list[str] = []
+
+    def save_as(_parent, _title, default, _filter):  # the OS file dialog, answered as a user who accepts the name
+        offered.append(default)
+        return default, ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_as)
+    outcome, payload = _wait_job(qtbot, dialog, lambda: qtbot.keyClick(dialog, Qt.Key.Key_E,
+                                                                        Qt.KeyboardModifier.ControlModifier), "export")
+    assert outcome == "ok", payload
+    assert re.fullmatch(re.escape(str(tmp_path)) + r"/tidemark-compare-\d{8}-\d{4}\.html", offered[0])
+    page = Path(offered[0]).read_text(encoding="utf-8")
+    assert "production has column public.users.nickname; staging lacks it" in page
+    assert "HTML comparison written to" in dialog.status.text()
+
+    dialog.act_open_after.setChecked(True)
+    dialog.open_file = lambda _path: False  # the desktop has no application for the file
+    outcome, payload = _wait_job(qtbot, dialog, dialog.act_export_json.trigger, "export")
+    assert outcome == "ok", payload
+    assert offered[1].endswith(".json")
+    doc = json.loads(Path(offered[1]).read_text(encoding="utf-8"))
+    schema = json.loads((resources_dir() / "compare.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(doc)
+    assert [d["key"] for d in doc["drift"]] == ["column public.users.nickname"]
+    assert "could not open" in dialog.status.text() and "the comparison is written" in dialog.status.text()
+    # a folder that cannot be written: told in the window, nothing written
+    outcome, _ = _wait_job(qtbot, dialog, lambda: dialog.export_to(tmp_path / "none" / "x.json", "json"), "export")
+    assert outcome == "failed" and "none" in dialog.status.text()
+
+
+def test_drift_check_against_the_files_on_the_worker(
+        qtbot, make_window, database: Database, other: Database, migrations: MigrationDir) -> None:
+    _migrate_both(database, other, migrations)
+    database.execute(HAND_CHANGES)
+    dialog = _open_compare(qtbot, make_window, other, migrations)
+    assert dialog.which.itemText(0) == "every environment"
+    assert dialog.act_check_drift.shortcut().toString() == "Ctrl+D"
+
+    def start() -> None:
+        qtbot.keyClick(dialog, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+        assert dialog.controller.busy and dialog.cancel_button.isVisibleTo(dialog)  # the UI thread is free
+        assert not dialog.check_button.isEnabled()
+
+    outcome, payload = _wait_job(qtbot, dialog, start, "drift")
+    assert outcome == "ok", payload
+    headline = dialog.drift_headline.text()
+    assert "staging agrees with its files (3 applied migrations replayed" in headline
+    assert "production: 3 objects differ from what its files produce" in headline
+    assert "production agrees" not in headline
+    assert not dialog.cancel_button.isVisibleTo(dialog)
+    from_files = [d for d in dialog.differences.items if d.origin == "files"]
+    assert {d.key for d in from_files} == {"index public.users_email_idx", "column public.users.nickname",
+                                           "function public.greet(text)"}
+    index = next(d for d in from_files if d.key.startswith("index"))
+    assert index.words == "production lacks index public.users_email_idx; the files create it"
+    assert index.left_title == "what production's files produce" and index.right is None
+    # the same side-by-side view shows it
+    dialog.differences.list.setCurrentRow(dialog.differences.items.index(index))
+    assert "users_email_idx" in dialog.differences.diff.left.text.toPlainText()
+    # the environment compare's drift is still listed beside the file drift
+    assert any(d.origin == "environments" for d in dialog.differences.items)
+    # a second check replaces the files' differences, not adds to them
+    dialog.which.setCurrentIndex(dialog.which.findText("staging"))
+    outcome, _ = _wait_job(qtbot, dialog, dialog.check_button.click, "drift")
+    assert outcome == "ok"
+    assert [d for d in dialog.differences.items if d.origin == "files"] == []
+    assert dialog.drift_headline.text().startswith("<span") and "staging agrees" in dialog.drift_headline.text()
+
+
+def test_cancelled_drift_check_says_so_and_never_agrees(
+        qtbot, make_window, database: Database, other: Database, migrations: MigrationDir) -> None:
+    _migrate_both(database, other, migrations)
+    dialog = _open_compare(qtbot, make_window, other, migrations)
+
+    def start_and_cancel() -> None:
+        dialog.act_check_drift.trigger()
+        assert dialog.act_cancel.isEnabled()
+        dialog.cancel_button.click()
+
+    outcome, _ = _wait_job(qtbot, dialog, start_and_cancel, "drift")
+    assert outcome == "cancelled"
+    assert "cancelled" in dialog.drift_headline.text() and "agrees" not in dialog.drift_headline.text()
+    assert dialog.check_button.isEnabled() and not dialog.cancel_button.isVisibleTo(dialog)
