@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QLabel, QPushButton
 from app.core.fleet import Member, MemberResult, Outcome, TargetEvent
 from app.core.progress import Phase
 from app.core.protection import Action, Confirmation, requirement
+from app.core.text import visible
 from app.gui import fleet_tasks
 from app.gui.theme import current
 
@@ -119,7 +120,7 @@ class FleetActions(QObject):
 
         kind = self.o.controller.current_kind
         if kind in VERB and isinstance(event, TargetEvent) and event.phase is Phase.MESSAGE:
-            text = " ".join((event.message or "").split())
+            text = visible(" ".join((event.message or "").split()))  # server and file text: controls shown
             self.o._set(event.target, NOW, f"{VERB[kind]}: {text[:90]}", None, text)
 
     def _show_checks(self, kind: str, result: Any) -> None:
@@ -287,8 +288,8 @@ def drift_cell(r: MemberResult) -> tuple[str, str, str]:
     if r.outcome is Outcome.FAILED and isinstance(res, DriftResult) and res.replay_error is None:
         return f"differs ({len(res.differences)})", t.error, _drift_tip(res)
     if r.outcome is Outcome.FAILED:
-        return "error", t.error, r.error or "the check failed"
-    return NOT_CHECKED, t.muted, f"{r.outcome.value}" + (f": {r.error}" if r.error else "")
+        return "error", t.error, visible(r.error or "the check failed")
+    return NOT_CHECKED, t.muted, visible(f"{r.outcome.value}" + (f": {r.error}" if r.error else ""))
 
 
 def _drift_tip(res: Any) -> str:
@@ -298,7 +299,7 @@ def _drift_tip(res: Any) -> str:
     lines += [f"{d.key}: {d.what}" for d in res.differences[:12]]
     if len(res.differences) > 12:
         lines.append(f"… and {len(res.differences) - 12} more (tidemark drift --env NAME lists them all)")
-    return "\n".join(lines + res.notes)
+    return visible("\n".join(lines + res.notes))
 
 
 def rehearsal_cell(r: MemberResult) -> tuple[str, str, str]:
@@ -308,7 +309,9 @@ def rehearsal_cell(r: MemberResult) -> tuple[str, str, str]:
 
     t = current()
     if isinstance(r.result, RehearsalResult):
-        return rehearsal_headline(r.result), t.ok if r.result.ok else t.error, "\n".join(rehearsal_lines(r.result))
+        return (rehearsal_headline(r.result), t.ok if r.result.ok else t.error,
+                visible("\n".join(rehearsal_lines(r.result))))
+    error = visible(r.error or "")
     if r.outcome is Outcome.FAILED:
-        return f"rehearsal failed: {(r.error or '').splitlines()[0] if r.error else ''}", t.error, r.error or ""
-    return f"rehearsal {r.outcome.value}", t.muted, r.error or ""
+        return f"rehearsal failed: {error.splitlines()[0] if error else ''}", t.error, error
+    return f"rehearsal {r.outcome.value}", t.muted, error
