@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QTextBrowser
 
 from app.core import environments as envs
@@ -16,6 +17,7 @@ from tests.gui.conftest import DEADLINE_MS
 from tests.gui.test_overview import saved  # noqa: F401  (fixture)
 
 CHECK_MS = 4 * DEADLINE_MS  # a throwaway server per target, two at a time
+CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 
 
 def _is(kind: str):
@@ -89,7 +91,7 @@ def test_cancel_stops_every_check_and_leaves_them_not_checked(qtbot, saved: dict
         window.act_drift.trigger()
         qtbot.waitUntil(lambda: any(window.rows[n].text(NOW).startswith("drift: ") for n in saved),
                         timeout=DEADLINE_MS)
-        window.act_cancel.trigger()
+        qtbot.keyClick(window.tree, Qt.Key.Key_Period, Qt.KeyboardModifier.ControlModifier)  # Cancel
     result = done.args[2]
     outcomes = [m.outcome for m in result.members]
     assert outcomes.count(Outcome.NOT_STARTED) >= 2, outcomes
@@ -108,7 +110,7 @@ def test_rehearse_selected_shows_each_verdict_and_writes_nothing(qtbot, saved: d
     window = _open(qtbot)
     _select(window, "eu", "us")
     with qtbot.waitSignal(window.job_done, timeout=CHECK_MS, check_params_cb=_is("rehearse")) as done:
-        window.act_rehearse.trigger()
+        qtbot.keyClick(window.tree, Qt.Key.Key_H, CTRL_SHIFT)  # Rehearse selected
     assert done.args[1] == "ok"
     assert {m.name: m.outcome for m in done.args[2].members} == {"eu": Outcome.FAILED, "us": Outcome.OK}
     assert window.rows["eu"].text(NOW).startswith("Rehearsal FAILED")
@@ -122,8 +124,10 @@ def test_rehearse_selected_shows_each_verdict_and_writes_nothing(qtbot, saved: d
 def _promote(qtbot, window: OverviewWindow, source: str, destination: str):
     _select(window, source)
     assert window.act_promote.isEnabled()
+    window.activateWindow()  # back from the last dialog (offscreen, no window manager does it)
+    qtbot.waitUntil(window.isActiveWindow, timeout=DEADLINE_MS)
     with qtbot.waitSignal(window.asking, timeout=DEADLINE_MS) as asked:
-        window.act_promote.trigger()
+        qtbot.keyClick(window.tree, Qt.Key.Key_P, CTRL_SHIFT)  # Promote selected to…
     chooser = asked.args[0]
     assert isinstance(chooser, PromoteDialog)
     chooser.combo.setCurrentIndex(chooser.combo.findText(destination))
