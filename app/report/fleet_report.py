@@ -50,7 +50,7 @@ def rank_of(read: _Read) -> TargetHealth:
     """A target's rank from what was read of it."""
     r = read.result
     if not r.reachable or read.status is None:
-        return TargetHealth(r.name, ATTENTION, (f"{r.label}: {r.error}",))
+        return TargetHealth(r.name, ATTENTION, (r.error or r.label,))
     status = read.status
     reasons = tuple(x.message for x in status.reasons)
     counts = status.counts
