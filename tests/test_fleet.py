@@ -304,7 +304,7 @@ def test_report_on_a_group_is_one_file_with_every_target(tenants: dict[str, Data
     r = run_cli("report", "--group", "tenants", "--output", str(out))
     assert r.code == 0, r.stderr
     doc = json.loads(out.read_text())
-    assert [e["name"] for e in doc["environments"]] == ["t1", "t2", "t3"]
+    assert [e["name"] for e in doc["environments"]] == ["t2", "t3", "t1"]  # pending before clean
     html = tmp_path / "fleet.html"
     assert run_cli("report", "--group", "tenants", "--html", "--output", str(html)).code == 0
     assert "t3" in html.read_text() and "20260101000002_b.sql" in html.read_text()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from app.cli import ci_format, common, fleet
 from app.cli.output import Output
+from app.report.drift import drift_headline
 
 if TYPE_CHECKING:
     from app.core.drift import DriftResult
@@ -47,17 +48,6 @@ def handle_drift(args: argparse.Namespace, out: Output) -> int:
     else:
         print_drift(result, out, verbose=args.verbose)
     return 0 if result.ok else 1
-
-
-def drift_headline(r: DriftResult) -> str:
-    """One line: agree, or how many differ, or what did not replay."""
-    n = len(r.replayed)
-    if r.replay_error is not None:
-        return f"the files do not replay: {r.replay_error}"
-    if r.ok:
-        return f"no drift: the schema is what its {n} applied migration{'s' if n != 1 else ''} produce"
-    k = len(r.differences)
-    return f"drift: {k} object{'s' if k != 1 else ''} differ{'s' if k == 1 else ''} from what the files produce"
 
 
 def print_drift(r: DriftResult, out: Output, *, verbose: bool = False) -> None:

@@ -180,21 +180,9 @@ def summary(result: FleetResult, out: Output, changed: Callable[[Any], str] = _c
 def verdicts(args: argparse.Namespace, out: Output, verb: str, heading: str,
              check: Callable[[Member, Callable[[str], None]], Any], headline: Callable[[Any], str]) -> int:
     """A check on each target (rehearse, drift): one whose result is not `ok` counts as failed, with its
-    headline as the error and its result kept for --json."""
-    from app.core.errors import TidemarkError
+    headline as the error and its result kept for --json (app.core.verdicts, shared with the app)."""
+    from app.core.verdicts import verdict_work
 
-    class NotOk(TidemarkError):
-        def __init__(self, message: str, completed: object) -> None:
-            super().__init__(message)
-            self.completed = completed
-
-    def one(m: Member, _token: Any, say: Callable[[ProgressEvent], None]) -> Any:
-        r = check(m, lambda text: say(ProgressEvent(Phase.MESSAGE, message=text)))
-        if not r.ok:
-            raise NotOk(headline(r), r)
-        return r
-
-    result = run(args, out, members(args), verb, one)
+    result = run(args, out, members(args), verb, verdict_work(check, headline))
     summary(result, out, lambda r: headline(r) if r is not None else "", heading=heading)
     return result.exit_code()
-

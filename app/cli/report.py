@@ -103,8 +103,7 @@ def handle_report(args: argparse.Namespace, out: Output) -> int:
         if args.drift:
             raise UsageError("report --drift checks one environment: for a fleet, `tidemark drift --group NAME`")
         fmt = _format(args, ("console", "html", "json"))
-        comparison = MigrationReporter.compare_environments([(m.name, m.runner) for m in fleet.members(args)])
-        return _comparison_out(args, out, fmt, comparison, exit_on_difference=False)
+        return _fleet_out(args, out, fmt, fleet.fleet_name(args), fleet.members(args))
     fmt = _format(args, ("console", "html", "json", "pdf"))
     if args.slowest < 1:
         raise UsageError("--slowest must be 1 or more")
@@ -126,6 +125,28 @@ def handle_report(args: argparse.Namespace, out: Output) -> int:
         content = reporter.generate_console_report(report, verbose=args.verbose)
     _emit(args, out, fmt, content, "report")
     return 0
+
+
+def _fleet_out(args: argparse.Namespace, out: Output, fmt: str, name: str, members: list[Any]) -> int:
+    """The fleet's report; exit 0, or 2 when a target could not be read."""
+    from app.report import fleet_report as fr
+
+    report = fr.fleet_report(name, [(m.name, m.runner) for m in members])
+    if fmt == "html":
+        content = fr.render_html(report)
+    elif fmt == "json":
+        import json
+
+        from app.core.text import json_safe
+
+        content = json_safe(json.dumps(fr.fleet_dict(report), indent=2, ensure_ascii=False)) + "\n"
+    else:
+        content = fr.render_console(report, verbose=args.verbose)
+    _emit(args, out, fmt, content, "fleet report")
+    if fmt != "console":  # for a human; never mixed into a document on stdout
+        out.error(f"fleet {name}: {report.count(fr.ATTENTION)} need attention, {report.count(fr.PENDING)} pending, "
+                  f"{report.count(fr.CLEAN)} clean")
+    return report.exit_code()
 
 
 def _runners(args: argparse.Namespace) -> list[tuple[str, MigrationRunner]]:
@@ -157,9 +178,8 @@ def handle_compare(args: argparse.Namespace, out: Output) -> int:
     return _comparison_out(args, out, fmt, comparison)
 
 
-def _comparison_out(args: argparse.Namespace, out: Output, fmt: str, comparison: Any, *,
-                    exit_on_difference: bool = True) -> int:
-    """Print or write a comparison; its exit code (a fleet report exits 0 unless a target could not be read)."""
+def _comparison_out(args: argparse.Namespace, out: Output, fmt: str, comparison: Any) -> int:
+    """Print or write a comparison; its exit code."""
     from app.report import console, html
     from app.report.compare import comparison_json
 
@@ -174,5 +194,4 @@ def _comparison_out(args: argparse.Namespace, out: Output, fmt: str, comparison:
         verdict = "differ" if comparison.differ else ("could not all be read" if comparison.unreachable
                                                       else "are equal")
         out.error(f"environments {', '.join(comparison.names)} {verdict}")
-    code = comparison.exit_code()
-    return code if exit_on_difference or code != 1 else 0
+    return comparison.exit_code()

@@ -94,4 +94,58 @@ def run_all(plan: FleetPlan, confirmations: dict[str, Confirmation], progress: P
                      progress=lambda name, e: progress(TargetEvent.of(name, e)))
 
 
-__all__ = ["Expanded", "FleetPlan", "Outcome", "expand", "plan_run", "run_all", "statuses"]
+CHECKS = ("drift", "rehearse")  # the checks the overview runs on a selection, each on a throwaway server
+
+
+def check_all(members: list[Member], kind: str, progress: Progress, cancel: CancelToken,
+              parallel: int = 2) -> FleetResult:
+    """Drift or rehearse on every member, `parallel` at a time (a throwaway server each: two cores' worth).
+
+    One target's verdict never stops the others' (on_failure continue); Cancel stops them all.
+    """
+    from app.core.verdicts import verdict_work
+
+    if kind == "drift":
+        from app.core.drift import check_drift
+        from app.report.drift import drift_headline
+
+        work = verdict_work(lambda m, say: check_drift(m.runner.target, m.runner.migrations_dir, say=say),
+                            drift_headline)
+    elif kind == "rehearse":
+        from app.core.rehearse import rehearse
+        from app.report.rehearsal import rehearsal_headline
+
+        work = verdict_work(lambda m, say: rehearse(m.runner.target, m.runner.migrations_dir, m.runner.options,
+                                                    say=say), rehearsal_headline)
+    else:
+        raise ValueError(f"unknown check {kind!r}")
+    return run_fleet(members, work, action="checked" if kind == "drift" else "rehearsed", parallel=parallel,
+                     on_failure="continue", cancel=cancel, progress=lambda name, e: progress(TargetEvent.of(name, e)))
+
+
+@dataclass(frozen=True)
+class PromotePlan:
+    """Promote from `source`: up to which migration, and what would run on each target; or why not."""
+
+    source: str
+    destination: str  # the environment or group chosen (what the confirmation asks to type)
+    version: str | None = None
+    name: str | None = None
+    refused: str | None = None  # the source is not clean (or has nothing applied): nothing is planned
+    plan: FleetPlan | None = None
+
+
+def plan_promote(source: Member, destination: str, targets: list[Member]) -> PromotePlan:
+    """The source's promotion point (app.core.promote, as `tidemark promote`), then a dry run up to it on each."""
+    from app.core.errors import TidemarkError
+    from app.core.promote import promotion_point
+
+    try:
+        version, name = promotion_point(source.runner.get_migration_status(), source.name)
+    except TidemarkError as exc:
+        return PromotePlan(source.name, destination, refused=exc.message)
+    return PromotePlan(source.name, destination, version, name, plan=plan_run(targets, until=version))
+
+
+__all__ = ["CHECKS", "Expanded", "FleetPlan", "Outcome", "PromotePlan", "check_all", "expand", "plan_promote",
+           "plan_run", "run_all", "statuses"]

@@ -205,3 +205,45 @@ def show_about(w: QWidget) -> None:
 
     QMessageBox.about(w, "About Tidemark", f"<b>Tidemark {html.escape(__version__)}</b><br>SQL-file schema "
                       f"migrations for PostgreSQL and Supabase.<br>Log: {html.escape(str(log_file()))}")
+
+
+# The overview is a window of its own: its shortcuts act there (Run pending and Dry run take the keys
+# they have in the main window), on the selected rows.
+OVERVIEW_SHORTCUTS = {
+    "act_refresh": "F5",
+    "act_dry": "Ctrl+Shift+D",
+    "act_run": "Ctrl+Shift+R",
+    "act_drift": "Ctrl+Shift+K",
+    "act_rehearse": "Ctrl+Shift+H",
+    "act_promote": "Ctrl+Shift+P",
+    "act_cancel": "Ctrl+.",
+    "act_open": "Ctrl+O",
+}
+
+
+def build_overview_menus(o: QWidget) -> None:
+    """The overview's menu bar: Targets (every action on the selection) and Help."""
+    from PySide6.QtWidgets import QMenuBar
+
+    for name, keys in OVERVIEW_SHORTCUTS.items():
+        getattr(o, name).setShortcut(QKeySequence(keys))
+    bar = QMenuBar(o)
+    targets = bar.addMenu("&Targets")
+    targets.addAction(o.act_refresh)  # type: ignore[attr-defined]
+    targets.addSeparator()
+    for name in ("act_dry", "act_run", "act_rehearse", "act_drift", "act_promote"):
+        targets.addAction(getattr(o, name))
+    targets.addSeparator()
+    targets.addAction(o.act_cancel)  # type: ignore[attr-defined]
+    targets.addSeparator()
+    targets.addAction(o.act_open)  # type: ignore[attr-defined]
+    help_menu = bar.addMenu("&Help")
+    o.act_shortcuts = help_menu.addAction("&Keyboard shortcuts")  # type: ignore[attr-defined]
+    o.act_shortcuts.setShortcut(QKeySequence("F1"))  # type: ignore[attr-defined]
+    o.act_shortcuts.triggered.connect(lambda: show_shortcuts(o))  # type: ignore[attr-defined]
+    o.addAction(o.act_shortcuts)  # type: ignore[attr-defined]
+    o.menu_bar = bar  # type: ignore[attr-defined]
+    layout = o.layout()
+    if layout is not None:
+        layout.setMenuBar(bar)
+    name_shortcuts_in_tooltips(o)

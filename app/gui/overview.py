@@ -34,8 +34,8 @@ from app.gui.sources import Source
 from app.gui.theme import current, state_colour
 from app.gui.worker import TaskController
 
-COLUMNS = ("Environment", "Health", "Applied", "Pending", "Last migration", "Last run", "Now")
-NAME, HEALTH, APPLIED, PENDING, LAST, WHEN, NOW = range(len(COLUMNS))
+COLUMNS = ("Environment", "Health", "Applied", "Pending", "Last migration", "Last run", "Drift", "Now")
+NAME, HEALTH, APPLIED, PENDING, LAST, WHEN, DRIFT, NOW = range(len(COLUMNS))
 NO_GROUP = "(no group)"
 ROLE = Qt.ItemDataRole.UserRole
 
@@ -87,7 +87,11 @@ class OverviewWindow(QDialog):
         self.open_button.clicked.connect(lambda: self._activated(self.tree.currentItem(), 0))
         close = QPushButton("Close")
         close.clicked.connect(self.close)
-        for b in (self.refresh_button, self.dry_button, self.run_button, self.cancel_button, self.open_button):
+        from app.gui.fleet_actions import FleetActions
+
+        self.fleet_actions = FleetActions(self)  # Rehearse, Check drift, Promote; the menu bar (app/gui/menus.py)
+        for b in (self.refresh_button, self.dry_button, self.run_button, *self.fleet_actions.buttons,
+                  self.cancel_button, self.open_button):
             row.addWidget(b)
         row.addStretch(1)
         row.addWidget(close)
@@ -95,7 +99,8 @@ class OverviewWindow(QDialog):
         refresh = QAction(self)
         refresh.setShortcut(QKeySequence("F5"))
         refresh.triggered.connect(self.refresh)
-        self.addAction(refresh)
+        self.act_refresh = refresh
+        self.fleet_actions.build_menus()
         self._fill()
         self._update()
 
@@ -259,10 +264,12 @@ class OverviewWindow(QDialog):
             self._confirm(payload)  # type: ignore[arg-type]
         elif outcome == "ok" and kind == "run":
             self._outcomes(payload, ran=True)
+        elif outcome == "ok" and self.fleet_actions.handles(kind):
+            self.fleet_actions.finished(kind, payload)
         elif outcome != "ok":
             self.headline.setText(f"{kind}: {outcome}: {payload}")
         self.job_done.emit(kind, outcome, payload)
-        if kind == "run":
+        if kind in ("run", "promote"):
             self.refresh(keep_now=True)
 
     def _outcomes(self, result: Any, *, ran: bool = False) -> None:

@@ -217,15 +217,19 @@ def _read_one(name: str, runner: MigrationRunner) -> _Read:
     return _Read(result, status, catalog)
 
 
+def read_environments(environments: Iterable[Any]) -> list[_Read]:
+    """Read every environment at once (one thread each), in the order given."""
+    pairs = _pairs(environments)
+    if not pairs:
+        return []
+    with ThreadPoolExecutor(max_workers=len(pairs), thread_name_prefix="tidemark-compare") as pool:
+        return list(pool.map(lambda p: _read_one(*p), pairs))
+
+
 def compare_environments(environments: Iterable[Any]) -> Comparison:
     """Read every environment at once (one thread each) and compare them."""
-    pairs = _pairs(environments)
     start = time.perf_counter()
-    if pairs:
-        with ThreadPoolExecutor(max_workers=len(pairs), thread_name_prefix="tidemark-compare") as pool:
-            reads = list(pool.map(lambda p: _read_one(*p), pairs))
-    else:
-        reads = []
+    reads = read_environments(environments)
     return build_comparison(reads, elapsed_ms=(time.perf_counter() - start) * 1000)
 
 
