@@ -120,6 +120,22 @@ def build_menus(w: MainWindow) -> None:
     help_menu.addAction(w.act_about)
     name_shortcuts_in_tooltips(w)
     reachable_by_tab(w)
+    from app.gui.icons import apply_icons
+
+    apply_icons(w)
+    icons_beside_text(w)
+
+
+def icons_beside_text(w: QWidget) -> None:
+    """Toolbar buttons show their icon and their words: an icon alone is a guess for a new user."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QToolBar
+
+    for bar in w.findChildren(QToolBar):
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    export = getattr(w, "export_button", None)
+    if export is not None:  # a widget in the bar, not an action's button: the bar's style skips it
+        export.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
 
 
 def reachable_by_tab(w: QWidget) -> None:
@@ -133,7 +149,7 @@ def reachable_by_tab(w: QWidget) -> None:
             if isinstance(button, QToolButton) and not action.isSeparator():
                 button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
                 if not button.accessibleName():
-                    button.setAccessibleName((action.text() or button.text()).replace("&", "").strip("▶↶ "))
+                    button.setAccessibleName((action.text() or button.text()).replace("&", "").strip())
 
 
 def name_shortcuts_in_tooltips(w: QWidget) -> None:
