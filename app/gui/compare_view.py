@@ -37,6 +37,7 @@ class ChooseEnvironmentsDialog(QDialog):
         self.resize(420, 360)
         self._sources = sources
         self.list = QListWidget()
+        self.list.setAccessibleName("Environments to compare")
         known = {s.key for s in sources}
         ticked = set(remembered) & known if remembered else known  # the last choice, else all
         for s in sources:
@@ -176,6 +177,7 @@ class CompareDialog(QDialog):
         self.only = QCheckBox("Only show differences")
         self.only.toggled.connect(self._only)
         self.table = QTableView()
+        self.table.setAccessibleName("Differences between the environments")
         self.table.setModel(self.proxy)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)

@@ -195,6 +195,7 @@ def show_shortcuts(w: QWidget) -> QDialog:
     dialog.resize(460, 420)
     lay = QVBoxLayout(dialog)
     view = QTextBrowser()
+    view.setAccessibleName("Keyboard shortcuts")
     rows = "".join(f"<tr><td>{html.escape(a)}</td><td><b>{html.escape(k)}</b></td></tr>" for a, k in shortcut_rows(w))
     view.setHtml("<table cellpadding='4'>" + rows + "</table><p>Every action is also in the menus: Alt and the "
                  "underlined letter opens one. In a confirmation, type the environment's name and press Enter; "
