@@ -78,6 +78,10 @@ def _self_test(app: object, window: object) -> int:
         assert runner.files() == []
     QApplication.processEvents()
     assert window.isVisible()  # type: ignore[attr-defined]
+    from app.gui.icons import render
+
+    drawn = render("run", "#000000", 24)  # the bundle carries the icons and Qt's SVG module draws them
+    assert any(drawn.pixelColor(x, 12).alpha() > 128 for x in range(24)), "the toolbar icons draw nothing"  # type: ignore[attr-defined]
     window.close()  # type: ignore[attr-defined]
     QApplication.processEvents()
     print("self-test ok", flush=True)

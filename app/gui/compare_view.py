@@ -54,6 +54,7 @@ class ChooseEnvironmentsDialog(QDialog):
         self.resize(420, 360)
         self._sources = sources
         self.list = QListWidget()
+        self.list.setAccessibleName("Environments to compare")
         known = {s.key for s in sources}
         ticked = set(remembered) & known if remembered else known  # the last choice, else all
         for s in sources:
@@ -107,7 +108,7 @@ class CompareDialog(QDialog):
         self.only = QCheckBox("&Only show differences")
         self.only.toggled.connect(self._only)
         self.table = QTableView()
-        self.table.setAccessibleName("migrations by environment")
+        self.table.setAccessibleName("Differences between the environments")
         self.table.setModel(self.proxy)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)

@@ -81,9 +81,11 @@ class DetailsTabs(QTabWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.sql = SqlView(placeholder="Select a migration to see its SQL.")
-        self.rollback = SqlView(placeholder="Select an applied migration to see its stored rollback SQL.")
+        self.sql = SqlView(placeholder="Select a migration to see its SQL.", name="Migration SQL")
+        self.rollback = SqlView(placeholder="Select an applied migration to see its stored rollback SQL.",
+                               name="Stored rollback SQL")
         self.info = QTextBrowser()
+        self.info.setAccessibleName("Migration details")
         self.info.setPlaceholderText("Select a migration.")
         self.addTab(Findable(self.sql), "SQL")
         self.addTab(Findable(self.rollback), "Rollback SQL")

@@ -76,6 +76,7 @@ class DryRunDialog(QDialog):
         self.resize(900, 640)
         lay = QVBoxLayout(self)
         self.view = QTextBrowser()
+        self.view.setAccessibleName("What the dry run would do")
         self.view.setHtml(dry_run_html(result))
         lay.addWidget(self.view)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -94,6 +95,7 @@ class OpenDsnDialog(QDialog):
         self.dsn = QLineEdit(dsn)
         self.dsn.setPlaceholderText("postgresql://user@host:5432/dbname  (password: ~/.pgpass or PGPASSWORD)")
         self.folder = QLineEdit(folder)
+        self.folder.setAccessibleName("Migrations folder")  # in a row with its Browse button: no buddy label
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()
@@ -261,6 +263,7 @@ class RehearsalDialog(QDialog):
         verdict.setStyleSheet(f"font-weight: 600; color: {current().ok if result.ok else current().error}")
         lay.addWidget(verdict)
         self.view = QPlainTextEdit()
+        self.view.setAccessibleName("Rehearsal report")
         self.view.setReadOnly(True)
         self.view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.view.setPlainText(visible("\n".join(rehearsal_lines(result))))  # server text: controls shown
@@ -280,6 +283,7 @@ class HistoryDialog(QDialog):
         self.resize(1000, 560)
         self.model = HistoryModel(events, self)
         self.table = QTableView()
+        self.table.setAccessibleName("History events")
         self.table.setModel(self.model)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()

@@ -46,6 +46,7 @@ class EnvironmentDialog(QDialog):
         self.lookups = TaskController(self)  # "is a password stored?": never blocks the buttons
         self.lookups.finished.connect(self._looked_up)
         self.list = QListWidget()
+        self.list.setAccessibleName("Saved environments")
         self.list.currentItemChanged.connect(self._picked)
         new = QPushButton("New")
         new.clicked.connect(self.new_environment)
@@ -65,6 +66,7 @@ class EnvironmentDialog(QDialog):
         self.dsn = QLineEdit()
         self.dsn.setPlaceholderText("or a connection string / service=NAME (replaces host, port, database, user)")
         self.folder = QLineEdit()
+        self.folder.setAccessibleName("Migrations folder")  # in a row with its Browse button: no buddy label
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         folder_row = QHBoxLayout()

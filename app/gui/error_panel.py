@@ -61,7 +61,7 @@ class ErrorPanel(QFrame):
         self.location.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.location.setTextFormat(Qt.TextFormat.PlainText)
         self.location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.sql = SqlView()
+        self.sql = SqlView(name="The failing SQL")
         self.sql.setMaximumHeight(170)
         close = QPushButton("Dismiss")
         close.clicked.connect(self._close)

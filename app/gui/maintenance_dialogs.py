@@ -75,7 +75,7 @@ class RepairDialog(Confirming):
                       "if it gives one), with who accepted it and why. Nothing runs.")
         head.setWordWrap(True)
         lay.addWidget(head)
-        self.diff = SqlView()
+        self.diff = SqlView(name="What changed")
         parts = []
         for c in candidates:
             parts.append(f"-- {c.name}" + (" (line endings or BOM only)" if c.line_endings_only else ""))

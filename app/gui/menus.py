@@ -127,6 +127,22 @@ def build_menus(w: MainWindow) -> None:
     help_menu.addAction(w.act_about)
     name_shortcuts_in_tooltips(w)
     reachable_by_tab(w)
+    from app.gui.icons import apply_icons
+
+    apply_icons(w)
+    icons_beside_text(w)
+
+
+def icons_beside_text(w: QWidget) -> None:
+    """Toolbar buttons show their icon and their words: an icon alone is a guess for a new user."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QToolBar
+
+    for bar in w.findChildren(QToolBar):
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    export = getattr(w, "export_button", None)
+    if export is not None:  # a widget in the bar, not an action's button: the bar's style skips it
+        export.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
 
 
 def reachable_by_tab(w: QWidget) -> None:
@@ -140,7 +156,7 @@ def reachable_by_tab(w: QWidget) -> None:
             if isinstance(button, QToolButton) and not action.isSeparator():
                 button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
                 if not button.accessibleName():
-                    button.setAccessibleName((action.text() or button.text()).replace("&", "").strip("▶↶ "))
+                    button.setAccessibleName((action.text() or button.text()).replace("&", "").strip())
 
 
 def name_shortcuts_in_tooltips(w: QWidget) -> None:
@@ -186,6 +202,7 @@ def show_shortcuts(w: QWidget) -> QDialog:
     dialog.resize(460, 420)
     lay = QVBoxLayout(dialog)
     view = QTextBrowser()
+    view.setAccessibleName("Keyboard shortcuts")
     rows = "".join(f"<tr><td>{html.escape(a)}</td><td><b>{html.escape(k)}</b></td></tr>" for a, k in shortcut_rows(w))
     view.setHtml("<table cellpadding='4'>" + rows + "</table><p>Every action is also in the menus: Alt and the "
                  "underlined letter opens one. In a confirmation, type the environment's name and press Enter; "

@@ -330,6 +330,7 @@ class FleetRunDialog(QDialog):
             mark = " <b>(protected: backed up first)</b>" if needs[m.name].protected and names else ""
             rows.append(f"<li><b>{html.escape(m.name)}</b>{mark}: {what}</li>")
         view = QTextBrowser()
+        view.setAccessibleName("What will run on each target")
         view.setHtml("<p>Each target is locked, run and recorded on its own; after a failure no new target "
                      "starts and those running stop before their next migration.</p><ul>" + "".join(rows) + "</ul>")
         lay.addWidget(view, 1)

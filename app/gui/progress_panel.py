@@ -36,6 +36,7 @@ class LogPanel(QPlainTextEdit):
         self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.setPlaceholderText("The log of runs, rollbacks and refreshes appears here.")
+        self.setAccessibleName("Log")
         self._pending: list[str] = []
         self._timer = QTimer(self)
         self._timer.setInterval(FLUSH_MS)

@@ -54,7 +54,7 @@ class RollbackDialog(QDialog):
             f"({_esc(target)}), newest first. This is exactly the SQL that will run:")
         head.setWordWrap(True)
         lay.addWidget(head)
-        self.sql = SqlView()
+        self.sql = SqlView(name="Rollback SQL")
         self.sql.show_sql(rollback_script(planned))
         lay.addWidget(self.sql, 1)
         lost = irreversible(planned)

@@ -43,6 +43,7 @@ class RunDialog(QDialog):
         head.setWordWrap(True)
         lay.addWidget(head)
         self.view = QTextBrowser()
+        self.view.setAccessibleName("What will run")
         self.view.setHtml(dry_run_html(plan))
         lay.addWidget(self.view, 1)
         self.backup = BackupChoice(need, backup_folder)

@@ -168,8 +168,9 @@ class _Gutter(QWidget):
 class SqlView(QPlainTextEdit):
     """Read-only, monospaced, highlighted SQL with line numbers; can mark one line (an error's line)."""
 
-    def __init__(self, parent: QWidget | None = None, placeholder: str = "") -> None:
+    def __init__(self, parent: QWidget | None = None, placeholder: str = "", *, name: str = "SQL") -> None:
         super().__init__(parent)
+        self.setAccessibleName(name)  # what a screen reader calls this pane
         self.setReadOnly(True)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))

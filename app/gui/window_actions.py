@@ -307,6 +307,9 @@ class WindowActions(_Window):
 
         for view in self.findChildren(SqlView):
             view.highlighter.restyle()
+        from app.gui.icons import apply_icons
+
+        apply_icons(self)  # drawn in the new theme's colours
         if self.source is not None:
             self._show_banner()
         if self.snapshot is not None:

@@ -42,7 +42,7 @@ def test_shortcuts_are_set_and_named_in_tooltips(make_window: WindowFactory) -> 
         assert action.shortcut() == QKeySequence(keys), name
         assert QKeySequence(keys).toString(QKeySequence.SequenceFormat.NativeText) in action.toolTip(), name
     rows = dict(shortcut_rows(window))
-    assert rows["▶ Run pending"] == QKeySequence("Ctrl+Shift+R").toString(QKeySequence.SequenceFormat.NativeText)
+    assert rows["Run pending"] == QKeySequence("Ctrl+Shift+R").toString(QKeySequence.SequenceFormat.NativeText)
     assert len(set(rows.values())) == len(rows), "two actions share a shortcut"
 
 
