@@ -111,7 +111,8 @@ def _alter_table(node: ast.AlterTableStmt, what: str) -> Step:
             static.append(f"ALTER TABLE {rel} DROP CONSTRAINT {ident(cmd.def_.conname)}")
         elif cmd.subtype == AT.AT_AddIdentity:  # the column had none (else the statement fails)
             static.append(f"ALTER TABLE {rel} ALTER COLUMN {ident(cmd.name)} DROP IDENTITY")
-        elif cmd.subtype in _NEEDS_READ or cmd.subtype == AT.AT_AddColumn or cmd.subtype == AT.AT_AddConstraint:
+        elif (cmd.subtype in _NEEDS_READ or cmd.subtype in (AT.AT_AddColumn, AT.AT_AddConstraint)
+              or (cmd.subtype == AT.AT_DropColumn and cmd.missing_ok)):
             needs_read = True
         else:
             if cmd.subtype == AT.AT_DropColumn:
@@ -179,6 +180,8 @@ def _invert_cmd(cmd: ast.AlterTableCmd, r: _Rel, what: str, after_rows: list[tup
         return [f"{at} DROP COLUMN {ident(name)}"]
     if sub == AT.AT_AddIdentity:
         return [f"{at} ALTER COLUMN {ident(cmd.name)} DROP IDENTITY"]
+    if sub == AT.AT_DropColumn:  # IF EXISTS: nothing to undo when the column was not there
+        return [] if col is None else f"{what!r} drops a column and its data"
     if sub == AT.AT_ColumnDefault:
         if col["default"] is None:
             return [f"{at} ALTER COLUMN {ident(cmd.name)} DROP DEFAULT"]
