@@ -466,3 +466,35 @@ def test_drop_not_null_rolls_back_to_the_constraint_under_its_own_name(database:
         names = {r[0] for r in database.query("SELECT conname FROM pg_constraint WHERE conrelid = 'nn'::regclass "
                                               "AND contype = 'n'")}
         assert names == {"id_is_required", "nn_note_not_null"}
+
+
+WIDENED = [  # column, the type it is widened to, a value that only fits the wider one
+    ("code", "text", "'eleven chars'"),
+    ("code", "varchar(20)", "'ten chars  '"),  # trailing space: the old type would cut it without a word
+    ("n", "bigint", "70000"),
+    ("n", "numeric", "1.5"),  # smallint rounds it without a word
+    ("score", "numeric(12,3)", "1.005"),  # numeric(8,2) rounds it without a word
+    ("score", "numeric(12,3)", "123456789.5"),
+    ("f", "double precision", "0.1"),  # real keeps fewer digits
+]
+
+
+@pytest.mark.parametrize(("column", "wider", "value"), WIDENED, ids=[f"{w[0]}-{w[1]}" for w in WIDENED])
+def test_widening_rollback_refuses_when_a_value_no_longer_fits(database: Database, migrations: MigrationDir,
+                                                              column: str, wider: str, value: str) -> None:
+    """The rollback of a widening type change checks the values first: one that does not fit stops it,
+    with a message saying so, and the database is as it was (still widened, still applied)."""
+    database.execute(BASE)
+    migrations.add("m", f"ALTER TABLE users ALTER COLUMN {column} TYPE {wider};")
+    assert run_cli("migrate", *_args(database, migrations)).code == 0
+    assert database.scalar("SELECT rollback_kind FROM public._migrations") == "generated"
+    database.execute(f"INSERT INTO users (id, age, {column}) VALUES (7, 30, {value}) "
+                     f"ON CONFLICT (id) DO UPDATE SET {column} = EXCLUDED.{column}")
+    before = _snap(database)
+    r = run_cli("rollback", "1", *_args(database, migrations))
+    assert r.code != 0
+    assert "rollback refused: a value in public.users." in r.stderr, r.stderr
+    assert diff(before, _snap(database)) == []
+    assert database.scalar("SELECT count(*) FROM public._migrations") == 1
+    database.execute(f"UPDATE users SET {column} = NULL WHERE id = 7")  # now it fits: the rollback goes through
+    assert run_cli("rollback", "1", *_args(database, migrations)).code == 0
