@@ -187,6 +187,25 @@ INVERTIBLE = [
                             "COMMENT ON TABLE t3 IS 'in app';"),
     ("quoted names", 'CREATE TABLE "Mixed Case" ("Col" int);\nCREATE INDEX "Idx ""q""" ON "Mixed Case" ("Col");\n'
                      'COMMENT ON COLUMN "Mixed Case"."Col" IS \'it\'\'s\';'),
+    # data changes that reach only what the same file created: undone by undoing the creation
+    ("rows in a table the file creates", "CREATE TABLE t8 (id serial PRIMARY KEY, note text DEFAULT now()::text);\n"
+     "INSERT INTO t8 (note) VALUES ('a'), ('b');\nUPDATE t8 SET note = upper(note) WHERE id = 1;\n"
+     "DELETE FROM t8 WHERE id = 2;\nINSERT INTO t8 (note) SELECT email FROM users ON CONFLICT DO NOTHING;\n"
+     "SELECT setval('t8_id_seq', 100);\nSELECT pg_catalog.setval(pg_get_serial_sequence('t8', 'id'), 7);\n"
+     f"CREATE INDEX ON t8 (note);\nCOMMENT ON COLUMN t8.note IS 'n';\nGRANT SELECT ON t8 TO {ROLE};\n"
+     "TRUNCATE t8;\nINSERT INTO t8 VALUES (1, 'x');"),
+    ("backfill of a column the file adds", "ALTER TABLE orders ADD COLUMN paid boolean, ADD COLUMN note text;\n"
+     "UPDATE orders SET paid = total > 0, note = lower(add(1, 2)::text) WHERE user_id IS NOT NULL;\n"
+     "COMMENT ON COLUMN orders.paid IS 'p';"),
+    ("a sequence the file creates", "CREATE SEQUENCE s10;\nSELECT setval('s10', 42);\n"
+     f"SELECT nextval('s10'::regclass);\nGRANT USAGE ON SEQUENCE s10 TO {ROLE};\nCOMMENT ON SEQUENCE s10 IS 'x';"),
+    ("create table as", "CREATE TABLE c2 AS SELECT id, email FROM users;\nSELECT id INTO c3 FROM users;\n"
+                        "CREATE TABLE c4 AS SELECT 1 AS one WITH NO DATA;\nINSERT INTO c2 SELECT * FROM c2;"),
+    ("drop if exists of what is absent", "DROP TABLE IF EXISTS nope_t;\nDROP SEQUENCE IF EXISTS nope_s, nope_s2;\n"
+     "DROP MATERIALIZED VIEW IF EXISTS nope_m;\nALTER TABLE users DROP COLUMN IF EXISTS nope_c;\n"
+     "DROP EXTENSION IF EXISTS nope_e;\nDROP INDEX IF EXISTS nope_i;\nDROP TYPE IF EXISTS nope_ty;\n"
+     "DROP SCHEMA IF EXISTS nope_sc;\nDROP FUNCTION IF EXISTS nope_f;\nDROP VIEW IF EXISTS nope_v;"),
+    ("selects of functions that change nothing", "SELECT now(), lower('A'), add(1, 2);"),
     ("keyword names", 'ALTER TABLE users ADD COLUMN "order" int, ADD COLUMN "time" int;\n'
                       'ALTER TABLE users RENAME COLUMN "order" TO "select";\n'
                       'CREATE TABLE "user" ("group" int);\n'
@@ -209,8 +228,26 @@ MANUAL = [
     ("ALTER TABLE users ALTER COLUMN n TYPE text USING n::text;", "USING"),
     ("DO $$ BEGIN NULL; END $$;", "DO block"),
     ("CREATE TYPE e AS ENUM ('a');\nALTER TYPE e ADD VALUE 'b';", "enum value"),
-    ("CREATE TABLE c AS SELECT * FROM users;", "from data"),
-    ("SELECT * INTO c FROM users;", "from data"),
+    ("ALTER TABLE orders ADD COLUMN paid boolean;\nUPDATE orders SET paid = true, total = 0;", "changes data"),
+    ("ALTER TABLE orders ADD COLUMN paid boolean;\nUPDATE orders SET total = 0 WHERE paid;", "changes data"),
+    ("ALTER TABLE users ADD COLUMN c int;\nUPDATE users SET c = 1;", "fires trigger users_touch"),
+    ("CREATE TABLE t (a int);\nINSERT INTO t SELECT nextval('counter');", "moves sequence counter"),
+    ("SELECT setval('counter', 5);", "moves sequence counter"),
+    ("CREATE TABLE t (a int);\nCREATE TRIGGER tt BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION touch();\n"
+     "INSERT INTO t VALUES (1);", "fires trigger tt"),
+    ("CREATE FUNCTION sidefx() RETURNS int LANGUAGE sql AS $$ UPDATE orders SET total = 0 RETURNING 1 $$;\n"
+     "SELECT sidefx();",
+     "calls function sidefx"),
+    ("CREATE FUNCTION sidefx2() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$;\n"
+     "CREATE TABLE c AS SELECT sidefx2() FROM users;", "calls function sidefx2"),
+    ("CREATE TABLE t (a int);\nWITH d AS (UPDATE orders SET total = 1 RETURNING id) INSERT INTO t SELECT id FROM d;",
+     "changes data"),
+    ("CREATE TABLE t (id int PRIMARY KEY);\nALTER TABLE orders ADD COLUMN tid int REFERENCES t ON DELETE SET NULL;\n"
+     "DELETE FROM t;", "cascades through foreign key"),
+    ("CREATE TABLE t (a int);\nALTER TABLE t RENAME TO u;\nALTER TABLE orders RENAME TO t;\nDELETE FROM t;",
+     "changes data"),
+    ("DROP TABLE IF EXISTS orders;", "destroys data"),
+    ("ALTER TABLE users DROP COLUMN IF EXISTS name;", "drops a column"),
     ("DROP VIEW active CASCADE;", "CASCADE"),
     ("CREATE OR REPLACE VIEW active AS SELECT id, email, age FROM users WHERE age > 17;", "adds columns"),
     ("CREATE OR REPLACE FUNCTION add(a int DEFAULT 0, b int DEFAULT 1) RETURNS int LANGUAGE sql "
@@ -288,7 +325,7 @@ def _plan_in_transaction(db: Database, sql: str) -> RollbackPlan:
         for st, step in zip(statements, plan_steps(statements), strict=True):
             rows: list[tuple] = []
             if step.read is not None:
-                rows = conn.execute(step.read.query, step.read.params).fetchall()
+                rows = step.read.fetch(conn)
                 inverses.append(step.read.resolve(rows))
             else:
                 assert step.inverse is not None
@@ -296,7 +333,7 @@ def _plan_in_transaction(db: Database, sql: str) -> RollbackPlan:
             conn.execute(st.text)
             if step.after is not None:
                 read = step.after(rows)
-                inverses[-1] = read.resolve(conn.execute(read.query, read.params).fetchall())
+                inverses[-1] = read.resolve(read.fetch(conn))
     return assemble(statements, inverses, None)
 
 
@@ -345,7 +382,7 @@ def test_dry_run_shows_reads_as_comments(database: Database, migrations: Migrati
 
 def test_plan_kinds_without_a_server() -> None:
     """Which statements read the catalog and which are fixed, decided from the parse tree alone."""
-    sts = parse_file("CREATE TABLE t (a int);\nCREATE OR REPLACE VIEW v AS SELECT 1;\nINSERT INTO t VALUES (1);\n"
+    sts = parse_file("CREATE TABLE t (a int);\nCREATE OR REPLACE VIEW v AS SELECT 1;\nINSERT INTO u VALUES (1);\n"
                      "SELECT 1;", Path("x.sql"))
     steps = plan_steps(sts)
     assert steps[0].inverse is not None and steps[0].inverse.sql == ("DROP TABLE t",)
@@ -429,3 +466,35 @@ def test_drop_not_null_rolls_back_to_the_constraint_under_its_own_name(database:
         names = {r[0] for r in database.query("SELECT conname FROM pg_constraint WHERE conrelid = 'nn'::regclass "
                                               "AND contype = 'n'")}
         assert names == {"id_is_required", "nn_note_not_null"}
+
+
+WIDENED = [  # column, the type it is widened to, a value that only fits the wider one
+    ("code", "text", "'eleven chars'"),
+    ("code", "varchar(20)", "'ten chars  '"),  # trailing space: the old type would cut it without a word
+    ("n", "bigint", "70000"),
+    ("n", "numeric", "1.5"),  # smallint rounds it without a word
+    ("score", "numeric(12,3)", "1.005"),  # numeric(8,2) rounds it without a word
+    ("score", "numeric(12,3)", "123456789.5"),
+    ("f", "double precision", "0.1"),  # real keeps fewer digits
+]
+
+
+@pytest.mark.parametrize(("column", "wider", "value"), WIDENED, ids=[f"{w[0]}-{w[1]}" for w in WIDENED])
+def test_widening_rollback_refuses_when_a_value_no_longer_fits(database: Database, migrations: MigrationDir,
+                                                              column: str, wider: str, value: str) -> None:
+    """The rollback of a widening type change checks the values first: one that does not fit stops it,
+    with a message saying so, and the database is as it was (still widened, still applied)."""
+    database.execute(BASE)
+    migrations.add("m", f"ALTER TABLE users ALTER COLUMN {column} TYPE {wider};")
+    assert run_cli("migrate", *_args(database, migrations)).code == 0
+    assert database.scalar("SELECT rollback_kind FROM public._migrations") == "generated"
+    database.execute(f"INSERT INTO users (id, age, {column}) VALUES (7, 30, {value}) "
+                     f"ON CONFLICT (id) DO UPDATE SET {column} = EXCLUDED.{column}")
+    before = _snap(database)
+    r = run_cli("rollback", "1", *_args(database, migrations))
+    assert r.code != 0
+    assert "rollback refused: a value in public.users." in r.stderr, r.stderr
+    assert diff(before, _snap(database)) == []
+    assert database.scalar("SELECT count(*) FROM public._migrations") == 1
+    database.execute(f"UPDATE users SET {column} = NULL WHERE id = 7")  # now it fits: the rollback goes through
+    assert run_cli("rollback", "1", *_args(database, migrations)).code == 0

@@ -274,7 +274,7 @@ def _apply_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
             if step.read is not None:
                 run(conn, script)
                 script = Script()
-                rows = conn.execute(step.read.query, step.read.params).fetchall()
+                rows = step.read.fetch(conn)
                 inverses.append(step.read.resolve(rows))
             else:
                 inverses.append(step.inverse or Inverse(manual="no inverse"))
@@ -317,7 +317,7 @@ def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
                 ctx.cancel.check()
             rows: list[tuple] = []
             if step.read is not None:
-                rows = conn.execute(step.read.query, step.read.params).fetchall()
+                rows = step.read.fetch(conn)
                 inverses.append(step.read.resolve(rows))
             else:
                 inverses.append(step.inverse or Inverse(manual="no inverse"))
@@ -394,7 +394,7 @@ def _read_after(conn: psycopg.Connection, step: Step, rows: list[tuple]) -> Inve
     """Run a step's second catalog read (after its statement) and resolve the inverse from it."""
     assert step.after is not None
     read = step.after(rows)
-    return read.resolve(conn.execute(read.query, read.params).fetchall())
+    return read.resolve(read.fetch(conn))
 
 
 def failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[Statement]) -> Exception:

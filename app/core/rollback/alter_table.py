@@ -111,7 +111,8 @@ def _alter_table(node: ast.AlterTableStmt, what: str) -> Step:
             static.append(f"ALTER TABLE {rel} DROP CONSTRAINT {ident(cmd.def_.conname)}")
         elif cmd.subtype == AT.AT_AddIdentity:  # the column had none (else the statement fails)
             static.append(f"ALTER TABLE {rel} ALTER COLUMN {ident(cmd.name)} DROP IDENTITY")
-        elif cmd.subtype in _NEEDS_READ or cmd.subtype == AT.AT_AddColumn or cmd.subtype == AT.AT_AddConstraint:
+        elif (cmd.subtype in _NEEDS_READ or cmd.subtype in (AT.AT_AddColumn, AT.AT_AddConstraint)
+              or (cmd.subtype == AT.AT_DropColumn and cmd.missing_ok)):
             needs_read = True
         else:
             if cmd.subtype == AT.AT_DropColumn:
@@ -179,6 +180,8 @@ def _invert_cmd(cmd: ast.AlterTableCmd, r: _Rel, what: str, after_rows: list[tup
         return [f"{at} DROP COLUMN {ident(name)}"]
     if sub == AT.AT_AddIdentity:
         return [f"{at} ALTER COLUMN {ident(cmd.name)} DROP IDENTITY"]
+    if sub == AT.AT_DropColumn:  # IF EXISTS: nothing to undo when the column was not there
+        return [] if col is None else f"{what!r} drops a column and its data"
     if sub == AT.AT_ColumnDefault:
         if col["default"] is None:
             return [f"{at} ALTER COLUMN {ident(cmd.name)} DROP DEFAULT"]
@@ -256,11 +259,49 @@ def _invert_type(cmd: ast.AlterTableCmd, col: dict, at: str, what: str, r: _Rel)
         return []  # the same type: nothing changes
     if not _widens(col, new_typname, mods):
         return f"{what!r} narrows or converts the column's type: the old values may not fit back"
-    out = [f"{at} ALTER COLUMN {ident(cmd.name)} TYPE {col['type']}"
+    out = [_fits_check(r.qname, cmd.name, col),
+           f"{at} ALTER COLUMN {ident(cmd.name)} TYPE {col['type']}"
            + (f" COLLATE {col['collation']}" if col["collation"] else "")]
     if col["default"] is not None:
         out.append(f"{at} ALTER COLUMN {ident(cmd.name)} SET DEFAULT {col['default']}")
     return out
+
+
+_INT_RANGE = {"int2": (-32768, 32767), "int4": (-2147483648, 2147483647), "int8": (-2**63, 2**63 - 1)}
+
+
+def _does_not_fit(c: str, old: dict) -> str:
+    """SQL: true for a value of column `c` (an identifier) that the old type cannot hold exactly.
+
+    Turning the type back would otherwise fail mid-rollback, or worse, round or cut the value
+    without a word (numeric scale, trailing spaces of varchar, float precision).
+    """
+    o, tm = old["typname"], old["typmod"]
+    if o in _INT_RANGE:
+        lo, hi = _INT_RANGE[o]
+        return f"({c} <> pg_catalog.trunc({c}::numeric) OR {c}::numeric NOT BETWEEN {lo} AND {hi})"
+    if o == "varchar":
+        return f"pg_catalog.char_length({c}::text) > {tm - 4}" if tm >= 4 else "false"
+    if o == "numeric":
+        p, s = ((tm - 4) >> 16) & 0xFFFF, (tm - 4) & 0xFFFF
+        return (f"({c}::numeric <> 'NaN' AND ({c}::numeric <> pg_catalog.round({c}::numeric, {s}) "
+                f"OR pg_catalog.abs(pg_catalog.round({c}::numeric, {s})) >= 10::numeric ^ {p - s}))")
+    if o == "float4":
+        return f"({c}::float8 <> 'NaN' AND ({c}::float8::float4::float8 <> {c}::float8))"
+    raise ValueError(f"no check of values known for type {o}")
+
+
+def _fits_check(qtable: str, column: str, old: dict) -> str:
+    """A statement that stops the rollback, changing nothing, when a value no longer fits the old type."""
+    c = ident(column)
+    message = (f"rollback refused: a value in {qtable}.{c} does not fit its earlier type {old['type']} "
+               "again; change or remove it first, or roll back by hand")
+    body = (f"BEGIN IF EXISTS (SELECT 1 FROM {qtable} WHERE {_does_not_fit(c, old)}) THEN "
+            f"RAISE EXCEPTION '%', {literal(message)}; END IF; END")
+    tag = "$tidemark$"
+    if tag in body:
+        raise ValueError("the check's text holds its own quote")
+    return f"DO {tag} {body} {tag}"
 
 
 def _invert_add_constraint(con: ast.Constraint, r: _Rel, at: str, what: str,

@@ -8,9 +8,10 @@ from pglast import ast, enums
 
 from app.core.rollback.alter_table import _alter_table
 from app.core.rollback.comments import _comment_on
+from app.core.rollback.created import Created
 from app.core.rollback.drops import _drop
 from app.core.rollback.model import DEFAULT_PATH, NOTHING, Step
-from app.core.rollback.names import _rv, _strs
+from app.core.rollback.names import _rv
 from app.core.rollback.policies import _alter_policy, _create_policy
 from app.core.rollback.privileges import _alter_owner, _default_privileges, _grant, _grant_role
 from app.core.rollback.queries import _DATA, _NO_EFFECT, _cluster, _copy, _explain, _select
@@ -128,65 +129,33 @@ def plan_steps(statements: Sequence[Statement]) -> list[Step]:
     steps: list[Step] = []
     path = DEFAULT_PATH
     added: set[tuple[str, str]] = set()
-    created: set[tuple[str | None, str]] = set()
+    created = Created()
     moves_path = any(changes.values())
     for i, st in enumerate(statements):
         if path == "unknown":
             step = _manual(f"{st.first_line!r} runs after search_path was set to a value read at run time")
         elif _validates_own_constraint(st.node, added):
             step = Step(NOTHING)
-        elif not moves_path and _only_touches_created(st.node, created):
-            step = Step(NOTHING)  # the rollback drops the new table, and this goes with it
+        elif not moves_path and created.only_touches(st.node):
+            step = Step(NOTHING)  # the rollback drops what it touches, and this goes with it
         else:
-            step = step_for(st)
+            # names the file created mean the same objects only while search_path stays put
+            mine = created if not moves_path else Created()
+            step = _data_or_select(st, mine) or step_for(st)
             if moves_path:
                 step = _under_path(step, path)
         added.update(_added_constraints(st.node))
-        _track_created(st.node, created)
+        created.track(st.node)
         steps.append(step)
         path = changes[i] or path
     return steps
 
 
-def _track_created(node: ast.Node, created: set[tuple[str | None, str]]) -> None:
-    """Tables the file creates outright, as it spells them (forgotten at any drop, rename or move)."""
-    if isinstance(node, ast.CreateStmt) and not node.if_not_exists and node.relation.relpersistence == "p":
-        created.add((node.relation.schemaname, node.relation.relname))
-    elif isinstance(node, ast.DropStmt | ast.RenameStmt | ast.AlterObjectSchemaStmt):
-        created.clear()  # a name could now mean another table: read the catalog again
-
-
-_RLS_FLAGS = {AT.AT_EnableRowSecurity, AT.AT_DisableRowSecurity, AT.AT_ForceRowSecurity, AT.AT_NoForceRowSecurity}
-
-
-def _only_touches_created(node: ast.Node, created: set[tuple[str | None, str]]) -> bool:
-    """A comment, row-level-security flag or grant on tables the same file created.
-
-    Their rollback drops those tables, and comments, flags and privileges go with them, so
-    nothing needs reading. (Not OWNER TO: the old owner must be back before the DROP.)
-    """
-    if not created:
-        return False
-    match node:
-        case ast.CommentStmt(objtype=OT.OBJECT_TABLE | OT.OBJECT_COLUMN):
-            names = _strs(node.object)
-            if node.objtype == OT.OBJECT_COLUMN:
-                names = names[:-1]
-            return _key(names) in created
-        case ast.AlterTableStmt(objtype=OT.OBJECT_TABLE):
-            return bool(node.cmds) and _rv_key(node.relation) in created and all(
-                isinstance(c, ast.AlterTableCmd) and c.subtype in _RLS_FLAGS for c in node.cmds)
-        case ast.GrantStmt(targtype=GT.ACL_TARGET_OBJECT, objtype=OT.OBJECT_TABLE):
-            return bool(node.objects) and all(isinstance(o, ast.RangeVar) and _rv_key(o) in created
-                                              for o in node.objects)
-    return False
-
-
-def _key(names: list[str]) -> tuple[str | None, str] | None:
-    if len(names) == 2:
-        return names[0], names[1]
-    return (None, names[0]) if len(names) == 1 else None
-
-
-def _rv_key(rv: ast.RangeVar | None) -> tuple[str | None, str] | None:
-    return None if rv is None or rv.catalogname else (rv.schemaname, rv.relname)
+def _data_or_select(st: Statement, created: Created) -> Step | None:
+    """The step of a data change on what the file created, or of a SELECT (which may call functions)."""
+    try:
+        if isinstance(st.node, ast.SelectStmt) and st.node.intoClause is None:
+            return created.select_step(st.node, st.first_line)
+        return created.data_step(st.node, st.first_line)
+    except (LookupError, TypeError, ValueError, AttributeError) as exc:  # a parse tree shape not foreseen
+        return _manual(f"no inverse could be worked out for {st.first_line!r} ({exc!r})")

@@ -80,7 +80,18 @@ def _drop(node: ast.DropStmt, what: str) -> Step:
                                                                                     rows[0][1])],
                               f"recreate rule {name} on {table} (definition read when applied)"))
         elif t in (OT.OBJECT_TABLE, OT.OBJECT_FOREIGN_TABLE, OT.OBJECT_MATVIEW, OT.OBJECT_SEQUENCE):
-            raise _Manual(f"{what!r} destroys data")
+            if not node.missing_ok:
+                raise _Manual(f"{what!r} destroys data")
+            # IF EXISTS of something absent does nothing; of something there, it destroys data
+            name = _names(obj)
+            reads.append(("SELECT 1 FROM pg_catalog.pg_class WHERE oid = pg_catalog.to_regclass(%s)", (name,),
+                          lambda rows: f"{what!r} destroys data", f"nothing to undo if {name} is absent (read when "
+                          "applied)"))
+        elif t == OT.OBJECT_EXTENSION and node.missing_ok:
+            name = obj.sval
+            reads.append(("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = %s", (name,),
+                          lambda rows: f"no inverse is known for {what!r}",
+                          f"nothing to undo if extension {name} is absent (read when applied)"))
         elif t == OT.OBJECT_SCHEMA:
             name = ident(obj.sval)
             reads.append((_SCHEMA, (name,), _schema_sql, f"recreate schema {name} (read when applied)"))

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from app.core.sql import Statement
 from app.core.status import RollbackKind  # one enum for every module (status shows it too)
+
+if TYPE_CHECKING:
+    import psycopg
 
 # search_path as the session had it before the migration (a marker for `Inverse.search_path`)
 DEFAULT_PATH = "RESET search_path"
@@ -32,6 +36,13 @@ class CatalogRead:
     params: tuple
     resolve: Callable[[list[tuple]], Inverse]
     describe: str  # for dry runs: what is read
+    run: Callable[[psycopg.Connection], list[tuple]] | None = None  # reads more than one query can (DO blocks)
+
+    def fetch(self, conn: psycopg.Connection) -> list[tuple]:
+        """Run the read on the migration's connection, in its transaction."""
+        if self.run is not None:
+            return self.run(conn)
+        return conn.execute(self.query, self.params).fetchall()
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pglast import ast
 
-from app.core.rollback.model import NOTHING, Step
+from app.core.rollback.created import query_step
+from app.core.rollback.model import NOTHING, Inverse, Step
+from app.core.rollback.names import _rv
+from app.core.rollback.search_path import replace_node
 from app.core.rollback.steps import _Manual
 
 _NO_EFFECT = (
@@ -19,9 +22,12 @@ _DATA = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.TruncateStmt, ast.M
 
 
 def _select(node: ast.SelectStmt, what: str) -> Step:
+    """SELECT INTO: dropping the table it made (a plain SELECT is planned in `created`, which knows the file)."""
     if node.intoClause is not None:
-        raise _Manual(f"{what!r} (SELECT INTO) creates a table from data")
-    return Step(NOTHING)
+        rv = node.intoClause.rel
+        drop = Inverse(() if rv.relpersistence == "t" else (f"DROP TABLE {_rv(rv)}",))
+        return query_step(replace_node(node, intoClause=None), what, drop)
+    return query_step(node, what, NOTHING)
 
 
 def _explain(node: ast.ExplainStmt, what: str) -> Step:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pglast import ast, enums
 
+from app.core.rollback.created import calls_nothing, query_step
 from app.core.rollback.model import NOTHING, CatalogRead, Inverse, Step
 from app.core.rollback.names import _names, _rv, ident
 from app.core.rollback.steps import _QNAME, _fixed, _guard, _Manual, _read, _relation_exists, _unless_exists
@@ -26,14 +27,20 @@ def _create_table(node: ast.CreateStmt | ast.CreateForeignTableStmt, what: str) 
 
 
 def _create_table_as(node: ast.CreateTableAsStmt, what: str) -> Step:
-    if node.objtype != OT.OBJECT_MATVIEW:
-        raise _Manual(f"{what!r} (CREATE TABLE AS) creates a table from data")
+    """CREATE TABLE / MATERIALIZED VIEW ... AS: dropping what it made removes the rows with it."""
     rv = node.into.rel
-    drop = (f"DROP MATERIALIZED VIEW {_rv(rv)}",)
+    if node.objtype not in (OT.OBJECT_MATVIEW, OT.OBJECT_TABLE):
+        raise _Manual(f"no inverse is known for {what!r}")
+    word = "MATERIALIZED VIEW" if node.objtype == OT.OBJECT_MATVIEW else "TABLE"
+    drop = Inverse(() if rv.relpersistence == "t" else (f"DROP {word} {_rv(rv)}",))
     if node.if_not_exists:
         sql, params = _relation_exists(rv)
-        return _unless_exists(sql, params, drop, f"materialized view {_rv(rv)}")
-    return _fixed(*drop)
+        step = _unless_exists(sql, params, drop.sql, f"{word.lower()} {_rv(rv)}")
+        return step if calls_nothing(node.query) else Step(Inverse(
+            manual=f"{what!r} (IF NOT EXISTS) fills a table from a query that calls functions"))
+    if node.into.skipData:
+        return Step(drop)  # WITH NO DATA: the query does not run
+    return query_step(node.query, what, drop)
 
 
 _INDEX_NAMES = f"""
