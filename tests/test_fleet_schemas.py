@@ -176,7 +176,9 @@ def test_report_on_schema_targets_reads_each_tenants_history(shop: Database, mig
     r = run_cli("report", "--group", "shops", "--output", str(out))
     assert r.code == 0, r.stderr
     doc = json.loads(out.read_text())
-    assert [e["name"] for e in doc["environments"]] == [f"shop/{s}" for s in TENANTS]
+    names = [e["name"] for e in doc["environments"]]
+    assert sorted(names) == [f"shop/{s}" for s in TENANTS]
+    assert names[-1] == "shop/tenant_a", "failures first: the migrated tenant is the clean one, last"
     assert "20260101000002_orders.sql" in out.read_text()
 
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.report.model import DriftDifference, DriftSection
-
 if TYPE_CHECKING:
     from app.core.drift import DriftResult
+    from app.report.model import DriftSection
 
 
 def _n(n: int, word: str) -> str:
@@ -31,6 +30,7 @@ def drift_verdict(environment: str, r: DriftResult) -> str:
 
 def drift_section(environment: str, r: DriftResult) -> DriftSection:
     """The report's drift section of a check's result."""
+    from app.report.model import DriftDifference, DriftSection
     return DriftSection(
         ok=r.ok, verdict=drift_verdict(environment, r), replayed=len(r.replayed), objects=r.objects,
         ignored=r.ignored, sandbox_version=r.sandbox_version, replay_error=r.replay_error, notes=tuple(r.notes),
