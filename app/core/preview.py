@@ -22,14 +22,8 @@ def plan(runner: MigrationRunner, files: list[MigrationFile], target: str | None
 
     with runner._connection() as conn:
         status = runner._status(conn, files, reading)
-        todo, warnings = selection.select_pending(status, files, target, runner.options, runner.migrations_dir,
-                                                  reading.baselines)
-        first, todo = selection.baseline_start(status, files, reading, target, todo, warnings)
-        again = selection.due_repeatables(status, reading.repeatables, target)
-        from app.core.imports.guard import refuse_twice
-
-        refuse_twice(conn, first + todo, files, runner.migrations_dir, {m.version for m in status.applied},
-                     skip=("supabase",) if runner.options.supabase_history else ())  # as migrate would
+        first, todo, again, warnings = selection.take(conn, status, files, reading, target, runner.options,
+                                                      runner.migrations_dir)  # refused as migrate would be
         prepared = selection.each_file(first + todo + again, prepare)
         schema = conn.execute("SELECT current_schema()").fetchone()[0]
         for p in prepared:

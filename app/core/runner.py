@@ -226,14 +226,8 @@ class MigrationRunner:
             watch.backend_pid = conn.info.backend_pid
             progress(ProgressEvent(Phase.CONNECTED, message=self.target.display()))
             status = self._status(conn, files, reading)
-            todo, warnings = selection.select_pending(status, files, target, self.options, self.migrations_dir,
-                                                            reading.baselines)
-            first, todo = selection.baseline_start(status, files, reading, target, todo, warnings)
-            again = selection.due_repeatables(status, reading.repeatables, target)
-            from app.core.imports.guard import refuse_twice
-
-            refuse_twice(conn, first + todo, files, self.migrations_dir, {m.version for m in status.applied},
-                         skip=("supabase",) if self.options.supabase_history else ())  # before anything runs
+            first, todo, again, warnings = selection.take(conn, status, files, reading, target, self.options,
+                                                          self.migrations_dir)  # refusals: before anything runs
             if self.options.supabase_history:
                 from app.core import supabase_history
 

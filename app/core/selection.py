@@ -98,6 +98,21 @@ def select_pending(status: MigrationStatus, files: list[MigrationFile], target: 
     return [by_version[m.version] for m in pending], warnings
 
 
+def take(conn: psycopg.Connection, status: MigrationStatus, files: list[MigrationFile], reading: Reading,
+         target: str | None, options: Options, migrations_dir: Path
+         ) -> tuple[list[MigrationFile], list[MigrationFile], list[MigrationFile], list[str]]:
+    """What a migrate (or its dry run) takes: the baseline to start from, the pending files, the due
+    repeatables, and the warnings; refused first when another tool already applied one of them."""
+    from app.core.imports.guard import refuse_twice
+
+    todo, warnings = select_pending(status, files, target, options, migrations_dir, reading.baselines)
+    first, todo = baseline_start(status, files, reading, target, todo, warnings)
+    again = due_repeatables(status, reading.repeatables, target)
+    refuse_twice(conn, first + todo, files, migrations_dir, {m.version for m in status.applied},
+                 skip=("supabase",) if options.supabase_history else ())
+    return first, todo, again, warnings
+
+
 def baseline_start(status: MigrationStatus, files: list[MigrationFile], reading: Reading, target: str | None,
                    todo: list[MigrationFile], warnings: list[str]
                    ) -> tuple[list[MigrationFile], list[MigrationFile]]:
