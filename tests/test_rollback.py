@@ -205,6 +205,10 @@ INVERTIBLE = [
      "DROP MATERIALIZED VIEW IF EXISTS nope_m;\nALTER TABLE users DROP COLUMN IF EXISTS nope_c;\n"
      "DROP EXTENSION IF EXISTS nope_e;\nDROP INDEX IF EXISTS nope_i;\nDROP TYPE IF EXISTS nope_ty;\n"
      "DROP SCHEMA IF EXISTS nope_sc;\nDROP FUNCTION IF EXISTS nope_f;\nDROP VIEW IF EXISTS nope_v;"),
+    ("validate a constraint that was there NOT VALID", "ALTER TABLE orders VALIDATE CONSTRAINT orders_small;"),
+    ("add an enum value that is there already", "ALTER TYPE level ADD VALUE IF NOT EXISTS 'mid';"),
+    ("replace a trigger", "CREATE OR REPLACE TRIGGER users_touch AFTER INSERT ON users FOR EACH ROW "
+                          "EXECUTE FUNCTION touch();"),
     ("selects of functions that change nothing", "SELECT now(), lower('A'), add(1, 2);"),
     ("keyword names", 'ALTER TABLE users ADD COLUMN "order" int, ADD COLUMN "time" int;\n'
                       'ALTER TABLE users RENAME COLUMN "order" TO "select";\n'
@@ -222,7 +226,9 @@ MANUAL = [
     ("TRUNCATE users;", "changes data"),
     ("DROP TABLE orders;", "destroys data"),
     ("ALTER TABLE users DROP COLUMN name;", "drops a column"),
-    ("ALTER TABLE orders VALIDATE CONSTRAINT orders_small;", "NOT VALID"),
+    ("ALTER TYPE level ADD VALUE IF NOT EXISTS 'top';", "PostgreSQL cannot remove"),
+    ("CREATE TABLE kid (extra int) INHERITS (orders);\nALTER TABLE orders VALIDATE CONSTRAINT orders_small;",
+     "NOT VALID"),
     ("ALTER TABLE users ALTER COLUMN code TYPE varchar(5);", "narrows"),
     ("ALTER TABLE orders ALTER COLUMN total TYPE smallint;", "narrows"),
     ("ALTER TABLE users ALTER COLUMN n TYPE text USING n::text;", "USING"),
@@ -498,3 +504,46 @@ def test_widening_rollback_refuses_when_a_value_no_longer_fits(database: Databas
     assert database.scalar("SELECT count(*) FROM public._migrations") == 1
     database.execute(f"UPDATE users SET {column} = NULL WHERE id = 7")  # now it fits: the rollback goes through
     assert run_cli("rollback", "1", *_args(database, migrations)).code == 0
+
+
+SETUP_OWNED = f"""
+CREATE TABLE public.items (id int PRIMARY KEY, name text, price numeric);
+CREATE INDEX items_cheap ON public.items (lower(name)) WHERE price < 10;
+CREATE MATERIALIZED VIEW public.item_names AS SELECT id, name FROM public.items;
+CREATE UNIQUE INDEX item_names_id ON public.item_names (id);
+COMMENT ON MATERIALIZED VIEW public.item_names IS 'names';
+COMMENT ON COLUMN public.item_names.name IS 'the name';
+CREATE MATERIALIZED VIEW public.empty_names AS SELECT name FROM public.items WITH NO DATA;
+CREATE FUNCTION public.price_of(i int) RETURNS numeric LANGUAGE sql STABLE AS $$ SELECT 1::numeric $$;
+CREATE VIEW public.item_list AS SELECT id, name FROM public.items;
+CREATE TYPE public.size AS ENUM ('s', 'm');
+ALTER FUNCTION public.price_of(int) OWNER TO {ROLE};
+ALTER VIEW public.item_list OWNER TO {ROLE};
+ALTER MATERIALIZED VIEW public.item_names OWNER TO {ROLE};
+ALTER TYPE public.size OWNER TO {ROLE};
+GRANT SELECT ON public.item_names TO PUBLIC;
+GRANT EXECUTE ON FUNCTION public.price_of(int) TO postgres;
+GRANT SELECT ON public.items TO {ROLE};
+INSERT INTO public.items VALUES (1, 'a', 5);
+REFRESH MATERIALIZED VIEW public.item_names;
+"""
+
+OWNERS = """SELECT array_agg(x ORDER BY x) FROM (
+  SELECT 'f ' || p.proname || ' ' || pg_get_userbyid(p.proowner) FROM pg_proc p WHERE p.proname = 'price_of'
+  UNION ALL SELECT 'r ' || c.relname || ' ' || pg_get_userbyid(c.relowner) || ' ' || c.relispopulated
+  FROM pg_class c WHERE c.relname IN ('item_list', 'item_names', 'empty_names')
+  UNION ALL SELECT 't ' || t.typname || ' ' || pg_get_userbyid(t.typowner) FROM pg_type t WHERE t.typname = 'size'
+) s(x)"""
+
+
+def test_dropped_objects_come_back_whole(database: Database, migrations: MigrationDir) -> None:
+    """Partial and expression indexes, materialized views (indexes, comments, data or not), and functions,
+    views and types owned by another role: dropped, then rolled back with their owners and privileges."""
+    database.execute(BASE + SETUP_OWNED)
+    owners = database.scalar(OWNERS)
+    changes, stored = _round_trip(database, migrations, "DROP INDEX items_cheap;\n"
+                                  "DROP MATERIALIZED VIEW item_names, empty_names;\nDROP VIEW item_list;\n"
+                                  "DROP FUNCTION price_of(int);\nDROP TYPE size;")
+    assert changes == [], stored
+    assert database.scalar(OWNERS) == owners, stored
+    assert database.scalar("SELECT count(*) FROM item_names") == 1  # its rows are computed again

@@ -35,7 +35,7 @@ SELECT {_QNAME}, c.relkind::text, c.relrowsecurity, c.relforcerowsecurity, c.rel
    FROM pg_catalog.pg_constraint co WHERE co.conrelid = c.oid),
   (SELECT pg_catalog.json_object_agg(t.tgname, t.tgenabled::text)
    FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal),
-  pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(c.relowner))
+  pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(c.relowner)), c.relhassubclass
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid = pg_catalog.to_regclass(%s)"""
 
@@ -51,6 +51,7 @@ class _Rel:
     constraints: dict[str, dict]
     triggers: dict[str, str]
     owner: str
+    has_children: bool
 
 
 _KIND_WORD = {"r": "TABLE", "p": "TABLE", "f": "FOREIGN TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW",
@@ -129,7 +130,7 @@ def _alter_table(node: ast.AlterTableStmt, what: str) -> Step:
             if node.missing_ok:
                 return NOTHING
             return Inverse(manual=f"{what!r}: {rel} was not found")
-        r = _Rel(*rows[0][:5], rows[0][5] or {}, rows[0][6] or {}, rows[0][7] or {}, rows[0][8])
+        r = _Rel(*rows[0][:5], rows[0][5] or {}, rows[0][6] or {}, rows[0][7] or {}, rows[0][8], rows[0][9])
         per_cmd: list[list[str]] = []
         for cmd in cmds:
             inv = _invert_cmd(cmd, r, what, after_rows)
@@ -214,7 +215,12 @@ def _invert_cmd(cmd: ast.AlterTableCmd, r: _Rel, what: str, after_rows: list[tup
         con = r.constraints.get(cmd.name)
         if con is not None and con["validated"]:
             return []
-        return f"{what!r} validates a constraint, which cannot be made NOT VALID again"
+        if con is None or con["type"] not in ("c", "f") or r.has_children:
+            return f"{what!r} validates a constraint, which cannot be made NOT VALID again"
+        # no statement makes a constraint NOT VALID again: drop it and add it back unvalidated
+        # (its definition, read before, ends in NOT VALID; nothing can depend on a check or foreign key)
+        return [f"{at} DROP CONSTRAINT {ident(cmd.name)}", f"{at} ADD CONSTRAINT {ident(cmd.name)} {con['def']}",
+                *_comment(f"CONSTRAINT {ident(cmd.name)} ON {r.qname}", con["comment"])]
     if sub in (AT.AT_EnableRowSecurity, AT.AT_DisableRowSecurity):
         was = r.rls
         return [] if was == (sub == AT.AT_EnableRowSecurity) else [
@@ -310,7 +316,7 @@ def _invert_add_constraint(con: ast.Constraint, r: _Rel, at: str, what: str,
         return f"{what!r} turns an existing index into a constraint"
     name = con.conname
     if not name:
-        now = (after_rows or [[None] * 9])[0][6] or {}
+        now = (after_rows or [[None] * 10])[0][6] or {}
         new = [n for n, c in now.items() if n not in r.constraints and c["type"] != "n"]
         if len(new) != 1:
             return f"could not tell which constraint {what!r} created"

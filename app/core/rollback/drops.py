@@ -11,11 +11,11 @@ from app.core.rollback.names import _names, _owa_oid, _signature, _strs, deparse
 from app.core.rollback.policies import _POLICY, _policy_sql
 from app.core.rollback.routines import _DROP_FUNCTION
 from app.core.rollback.schemas import _SCHEMA, _schema_sql
-from app.core.rollback.steps import _acl_json, _acl_restore, _comment, _Manual, _read
+from app.core.rollback.steps import _acl_json, _acl_restore, _comment, _Manual, _owner, _owner_unless_me, _read
 from app.core.rollback.tables import _DROP_INDEX
 from app.core.rollback.triggers import _RULE, _TRIGGER, _trigger_sql
 from app.core.rollback.types import _TYPE, _type_sql
-from app.core.rollback.views import _VIEW, _view_sql
+from app.core.rollback.views import _MATVIEW, _VIEW, _matview_sql, _view_sql
 
 OT = enums.ObjectType
 
@@ -43,25 +43,27 @@ def _drop(node: ast.DropStmt, what: str) -> Step:
             name = _names(obj)
 
             def view(rows: list[tuple]) -> list[str] | str:
-                qname, definition, options, _, comment, acl, default, colcomments = rows[0]
+                qname, definition, options, _, comment, acl, default, colcomments, owner = rows[0]
                 out = [_view_sql(qname, definition, options, False), *_comment(f"VIEW {qname}", comment)]
                 for col, text in colcomments or []:
                     out += _comment(f"COLUMN {qname}.{ident(col)}", text)
-                return out + _acl_restore(f"TABLE {qname}", acl, default)
+                return out + _owner(f"VIEW {qname}", owner) + _acl_restore(f"TABLE {qname}", acl, default)
 
             reads.append((_VIEW, (name,), view, f"recreate view {name} (definition read when applied)"))
         elif t in (OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE):
             sig = _signature(obj)
             lookup, lparams = _owa_oid(obj)
             query = _DROP_FUNCTION.format(acl=_acl_json("p.proacl", "'f'", "p.proowner"),
-                                          default=_acl_json("", "'f'", "p.proowner", default=True), lookup=lookup)
+                                          default=_acl_json("", "'f'", "p.proowner", default=True), lookup=lookup,
+                                          owner=_owner_unless_me("p.proowner"))
 
             def function(rows: list[tuple]) -> list[str] | str:
-                definition, prokind, qsig, comment, acl, default = rows[0]
+                definition, prokind, qsig, comment, acl, default, owner = rows[0]
                 if prokind not in ("f", "p"):
                     return f"{what!r} drops an aggregate or window function"
                 word = "PROCEDURE" if prokind == "p" else "FUNCTION"
-                return [definition, *_comment(f"{word} {qsig}", comment), *_acl_restore(f"{word} {qsig}", acl, default)]
+                return [definition, *_comment(f"{word} {qsig}", comment), *_owner(f"{word} {qsig}", owner),
+                        *_acl_restore(f"{word} {qsig}", acl, default)]
 
             key = sig or _names(obj.objname)
             reads.append((query, lparams, function, f"recreate {key} (definition read when applied)"))
@@ -79,7 +81,11 @@ def _drop(node: ast.DropStmt, what: str) -> Step:
                               lambda rows, n=name, tb=table: [rows[0][0], *_comment(f"RULE {ident(n)} ON {tb}",
                                                                                     rows[0][1])],
                               f"recreate rule {name} on {table} (definition read when applied)"))
-        elif t in (OT.OBJECT_TABLE, OT.OBJECT_FOREIGN_TABLE, OT.OBJECT_MATVIEW, OT.OBJECT_SEQUENCE):
+        elif t == OT.OBJECT_MATVIEW:
+            name = _names(obj)
+            reads.append((_MATVIEW, (name,), _matview_sql,
+                          f"recreate materialized view {name} (definition read when applied)"))
+        elif t in (OT.OBJECT_TABLE, OT.OBJECT_FOREIGN_TABLE, OT.OBJECT_SEQUENCE):
             if not node.missing_ok:
                 raise _Manual(f"{what!r} destroys data")
             # IF EXISTS of something absent does nothing; of something there, it destroys data

@@ -38,7 +38,7 @@ _DROP_FUNCTION = """
 SELECT pg_catalog.pg_get_functiondef(p.oid), p.prokind::text,
   pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname)
     || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')',
-  pg_catalog.obj_description(p.oid, 'pg_proc'), {acl}, {default}
+  pg_catalog.obj_description(p.oid, 'pg_proc'), {acl}, {default}, {owner}
 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 WHERE p.oid = {lookup}"""
 

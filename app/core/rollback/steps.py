@@ -89,5 +89,17 @@ def _acl_restore(target: str, acl: list | None, default: list | None) -> list[st
     return out
 
 
+def _owner_unless_me(owner: str) -> str:
+    """SQL: the quoted owner role when it is not the role running the migration (whose objects a DROP
+    and CREATE give back to it), else NULL."""
+    return (f"CASE WHEN {owner} <> (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) "
+            f"THEN pg_catalog.quote_ident(pg_catalog.pg_get_userbyid({owner})) END")
+
+
+def _owner(target: str, owner: str | None) -> list[str]:
+    """ALTER ... OWNER TO giving a recreated object back to its owner (before its privileges are restored)."""
+    return [f"ALTER {target} OWNER TO {owner}"] if owner else []
+
+
 def _comment(target: str, text: str | None) -> list[str]:
     return [f"COMMENT ON {target} IS {literal(text)}"] if text is not None else []

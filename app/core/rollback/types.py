@@ -15,6 +15,8 @@ from app.core.rollback.steps import (
     _fixed,
     _in_creation_schema,
     _Manual,
+    _owner,
+    _owner_unless_me,
     _read,
     _unless_exists,
 )
@@ -61,7 +63,14 @@ def _create_domain(node: ast.CreateDomainStmt, what: str) -> Step:
 
 def _alter_enum(node: ast.AlterEnumStmt, what: str) -> Step:
     if node.oldVal is None:
-        raise _Manual(f"{what!r} adds an enum value, which cannot be removed")
+        # PostgreSQL has no statement that removes an enum value: the whole migration is manual
+        manual = Inverse(manual=f"{what!r} adds an enum value, which PostgreSQL cannot remove")
+        if not node.skipIfNewValExists:
+            return Step(manual)
+        name = _names(node.typeName)
+        return _read("SELECT 1 FROM pg_catalog.pg_enum WHERE enumtypid = pg_catalog.to_regtype(%s) AND enumlabel = %s",
+                     (name, node.newVal), lambda rows: NOTHING if rows else manual,
+                     f"nothing to undo if {name} has the value already (read when applied)")
     return _fixed(f"ALTER TYPE {_names(node.typeName)} RENAME VALUE {literal(node.newVal)} TO {literal(node.oldVal)}")
 
 
@@ -124,7 +133,8 @@ SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.typn
      pg_catalog.obj_description(c.oid, 'pg_constraint')) ORDER BY c.conname)
    FROM pg_catalog.pg_constraint c WHERE c.contypid = t.oid AND c.contype <> 'n'),
   pg_catalog.obj_description(t.oid, 'pg_type'),
-  {_acl_json('t.typacl', "'T'", 't.typowner')}, {_acl_json('', "'T'", 't.typowner', default=True)}
+  {_acl_json('t.typacl', "'T'", 't.typowner')}, {_acl_json('', "'T'", 't.typowner', default=True)},
+  {_owner_unless_me('t.typowner')}
 FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
 LEFT JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype
 WHERE t.oid = pg_catalog.to_regtype(%s)"""
@@ -132,7 +142,7 @@ WHERE t.oid = pg_catalog.to_regtype(%s)"""
 
 def _type_sql(rows: list[tuple]) -> list[str] | str:
     (qname, typtype, labels, attributes, base, default, notnull, collation, constraints, comment,
-     acl, default_acl) = rows[0]
+     acl, default_acl, owner) = rows[0]
     if typtype == "e":
         out = [f"CREATE TYPE {qname} AS ENUM ({', '.join(literal(label) for label in labels or [])})"]
     elif typtype == "c":
@@ -151,4 +161,5 @@ def _type_sql(rows: list[tuple]) -> list[str] | str:
     else:
         return f"type {qname} is neither an enum, a composite type nor a domain"
     word = "DOMAIN" if typtype == "d" else "TYPE"
-    return out + _comment(f"{word} {qname}", comment) + _acl_restore(f"{word} {qname}", acl, default_acl)
+    return (out + _comment(f"{word} {qname}", comment) + _owner(f"{word} {qname}", owner)
+            + _acl_restore(f"{word} {qname}", acl, default_acl))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pglast import ast
 
 from app.core.rollback.model import NOTHING, CatalogRead, Inverse, Step
-from app.core.rollback.names import _rv
-from app.core.rollback.steps import _QNAME, _acl_json, _fixed, _read
+from app.core.rollback.names import _rv, ident
+from app.core.rollback.steps import _QNAME, _acl_json, _acl_restore, _comment, _fixed, _owner, _owner_unless_me, _read
 
 _VIEW = f"""
 SELECT {_QNAME}, pg_catalog.pg_get_viewdef(c.oid), c.reloptions, c.relnatts,
@@ -14,9 +14,47 @@ SELECT {_QNAME}, pg_catalog.pg_get_viewdef(c.oid), c.reloptions, c.relnatts,
   {_acl_json('c.relacl', "'r'", 'c.relowner')}, {_acl_json('', "'r'", 'c.relowner', default=True)},
   (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.attname, d.description)) FROM pg_catalog.pg_attribute a
      JOIN pg_catalog.pg_description d ON d.classoid = 'pg_catalog.pg_class'::regclass AND d.objoid = c.oid
-      AND d.objsubid = a.attnum WHERE a.attrelid = c.oid AND a.attnum > 0)
+      AND d.objsubid = a.attnum WHERE a.attrelid = c.oid AND a.attnum > 0),
+  {_owner_unless_me('c.relowner')}
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid = pg_catalog.to_regclass(%s) AND c.relkind = 'v'"""
+
+
+_MATVIEW = f"""
+SELECT {_QNAME}, pg_catalog.pg_get_viewdef(c.oid), c.reloptions, c.relispopulated,
+  pg_catalog.obj_description(c.oid, 'pg_class'),
+  {_acl_json('c.relacl', "'r'", 'c.relowner')}, {_acl_json('', "'r'", 'c.relowner', default=True)},
+  (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.attname, d.description)) FROM pg_catalog.pg_attribute a
+     JOIN pg_catalog.pg_description d ON d.classoid = 'pg_catalog.pg_class'::regclass AND d.objoid = c.oid
+      AND d.objsubid = a.attnum WHERE a.attrelid = c.oid AND a.attnum > 0),
+  {_owner_unless_me('c.relowner')},
+  (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(pg_catalog.pg_get_indexdef(x.indexrelid),
+      pg_catalog.obj_description(x.indexrelid, 'pg_class'), x.indisclustered,
+      pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(i.relname), pg_catalog.quote_ident(i.relname))
+    ORDER BY x.indexrelid)
+   FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid),
+  EXISTS (SELECT 1 FROM pg_catalog.pg_statistic_ext s WHERE s.stxrelid = c.oid)
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid = pg_catalog.to_regclass(%s) AND c.relkind = 'm'"""
+
+
+def _matview_sql(rows: list[tuple]) -> list[str] | str:
+    """A dropped materialized view made again: definition, data (if it had been filled), indexes, comments,
+    owner and privileges. Its rows are computed again from the tables, as REFRESH would."""
+    (qname, definition, options, populated, comment, acl, default, colcomments, owner, indexes,
+     has_statistics) = rows[0]
+    if has_statistics:
+        return f"materialized view {qname} has extended statistics, which dropping it loses"
+    with_ = f" WITH ({', '.join(options)})" if options else ""
+    out = [f"CREATE MATERIALIZED VIEW {qname}{with_} AS {definition.strip().rstrip(';')} "
+           f"WITH {'' if populated else 'NO '}DATA", *_comment(f"MATERIALIZED VIEW {qname}", comment)]
+    for col, text in colcomments or []:
+        out += _comment(f"COLUMN {qname}.{ident(col)}", text)
+    for indexdef, text, clustered, qindex, iname in indexes or []:
+        out += [indexdef, *_comment(f"INDEX {qindex}", text)]
+        if clustered:
+            out.append(f"ALTER MATERIALIZED VIEW {qname} CLUSTER ON {iname}")
+    return out + _owner(f"MATERIALIZED VIEW {qname}", owner) + _acl_restore(f"TABLE {qname}", acl, default)
 
 
 def _view_sql(name: str, definition: str, options: list[str] | None, replace_: bool) -> str:
