@@ -430,7 +430,8 @@ _PG_MODES = {"AccessShareLock": 1, "RowShareLock": 2, "RowExclusiveLock": 3, "Sh
 
 @pytest.mark.parametrize("statement", _LOCK_CASES)
 def test_dry_run_locks_are_never_weaker_than_postgres(database: Database, statement: str) -> None:
-    from app.core.sql import annotate_locks, catalog_locks, parse_file
+    from app.core.sql import parse_file
+    from app.core.statement_locks import annotate_locks, catalog_locks
 
     stmts = parse_file(statement + ";\n", Path("x.sql"))
     annotate_locks(stmts, "public")

@@ -25,8 +25,9 @@ from pglast import ast, enums
 from app.core.errors import TidemarkError
 from app.core.jsonable import jsonable
 from app.core.lint_rules import ERROR, RULES, TABLE_RULES, WARNING, Rule
-from app.core.sql import LockMode, Statement, parse_file, qualified, statement_locks
+from app.core.sql import Statement, parse_file
 from app.core.squawk import SQUAWK_RULES, run_squawk
+from app.core.statement_locks import LockMode, qualified, statement_locks
 
 if TYPE_CHECKING:
     from app.core.runner import MigrationRunner

@@ -18,7 +18,7 @@ def plan(runner: MigrationRunner, files: list[MigrationFile], target: str | None
          reading: Reading) -> RunResult:
     """Each pending file's statements, the locks they take (from the server's catalog) and its rollback."""
     from app.core.apply import prepare
-    from app.core.sql import annotate_locks, catalog_locks
+    from app.core.statement_locks import annotate_locks, catalog_locks
 
     with runner._connection() as conn:
         status = runner._status(conn, files, reading)

@@ -10,7 +10,7 @@ from app.core.jsonable import jsonable
 
 if TYPE_CHECKING:
     from app.core.backup import BackupResult
-    from app.core.sql import Lock
+    from app.core.statement_locks import Lock
 
 
 @dataclass(frozen=True)
