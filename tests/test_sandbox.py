@@ -287,9 +287,9 @@ def test_a_taken_port_is_not_reused_over_tcp(tmp_path: Path, monkeypatch: pytest
         taken.listen()
         port = taken.getsockname()[1]
         sb.state_file.write_text(json.dumps({"port": port}))
-        monkeypatch.setattr(sandbox_mod, "_TCP_ONLY", True)  # Windows: the server listens on TCP
+        monkeypatch.setattr(sandbox_mod, "TCP_ONLY", True)  # Windows: the server listens on TCP
         assert sb._previous_port() is None, "someone else has it now: pick another"
-        monkeypatch.setattr(sandbox_mod, "_TCP_ONLY", False)
+        monkeypatch.setattr(sandbox_mod, "TCP_ONLY", False)
         assert sb._previous_port() == port, "a socket-only server has no TCP port to collide on"
 
 

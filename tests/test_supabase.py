@@ -13,7 +13,7 @@ import pytest
 from app.core.connect import describe_dsn, resolve_target
 from app.core.errors import MigrationFailed, UsageError
 from app.core.files import checksum
-from app.core.sandbox import install_stand_ins
+from app.core.stand_ins import install_stand_ins
 from app.core.supabase import read_config
 from app.core.supabase_history import CREATE_TABLE
 from tests.conftest import Database, MigrationDir, run_cli

@@ -67,7 +67,8 @@ def handle_stop(args: argparse.Namespace, out: Output) -> int:
 
 def handle_status(args: argparse.Namespace, out: Output) -> int:
     """Where the sandbox is, whether it runs, and which projects have databases."""
-    from app.core.sandbox import STAND_IN_NOTE, database_name, migrations_dir_for
+    from app.core.sandbox import database_name, migrations_dir_for
+    from app.core.stand_ins import STAND_IN_NOTE
     from app.core.supabase import project_config
 
     sb = _sandbox()

@@ -34,7 +34,7 @@ from app.core.files import MigrationFile, checksum, read_directives
 from app.core.jsonable import jsonable
 from app.core.progress import CancelToken
 from app.core.runner import MigrationRunner
-from app.core.sandbox import STAND_IN_EXTENSIONS
+from app.core.stand_ins import STAND_IN_EXTENSIONS
 from app.core.throwaway import across_versions, server_for, server_version, throwaway_server, user_roles
 from app.schema_words import THE_FILES, difference_words
 

@@ -31,7 +31,7 @@ from app.core.jsonable import jsonable
 from app.core.localserver import LocalServer
 from app.core.rollback import RollbackKind
 from app.core.runner import MigrationRunner
-from app.core.sandbox import STAND_IN_EXTENSIONS
+from app.core.stand_ins import STAND_IN_EXTENSIONS
 from app.core.throwaway import across_versions as _across_versions
 from app.core.throwaway import describe as _describe
 from app.core.throwaway import server_for, server_version, throwaway_server, user_roles

@@ -22,8 +22,6 @@ import hashlib
 import json
 import os
 import re
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,27 +35,20 @@ from app.core import dirs
 from app.core.connect import Target
 from app.core.localserver import (
     ROOT_SHARED,
-    SERVICE_USER,
     Binaries,
     LocalServer,
     ServerError,
     closed_to_service_user,
     embedded_binaries,
-    is_postgres_process,
     reachable_binaries,
 )
-from app.paths import example_migrations_dir, resources_dir
+from app.core.sandbox_socket import TCP_ONLY, private_socket_dir, remove_stale_socket_locks, socket_dir_for
+from app.core.stand_ins import STAND_IN_NOTE, install_stand_ins
+from app.paths import example_migrations_dir
 
 SOURCE = "sandbox"
 SUPERUSER = "postgres"
 DB_COMMENT_PREFIX = "Tidemark sandbox for "
-STAND_IN_NOTE = (
-    "the sandbox's uuid-ossp and pgcrypto are Tidemark's SQL-only stand-ins, not the real extensions "
-    "(uuid_generate_v1 uses a random node; crypt() and gen_salt() are not supported)"
-)
-STAND_IN_EXTENSIONS = ("uuid-ossp", "pgcrypto")
-_SOCKET_PATH_MAX = 100  # sun_path holds 104-108 bytes, and ".s.PGSQL.NNNNN" goes after the folder
-_TCP_ONLY = sys.platform == "win32"
 
 
 @dataclass(frozen=True)
@@ -93,25 +84,6 @@ def migrations_dir_for(project: Path) -> Path:
     return folder if folder.is_dir() else example_migrations_dir()
 
 
-def install_stand_ins(dest: Path) -> Path:
-    """Copy the stand-in extensions to `dest/extension/`; return the folder to name in extension_control_path."""
-    ext = dest / "extension"
-    ext.mkdir(parents=True, exist_ok=True)
-    for d in (dest, ext):
-        d.chmod(0o755)  # the server may run as another OS user (root -> tidemark-pg)
-    source = resources_dir() / "extensions"
-    sha1 = (source / "sha1.sql.in").read_text(encoding="utf-8")
-    for f in sorted(source.iterdir()):
-        if f.suffix in (".control", ".sql"):
-            target = ext / f.name
-            lines = f.read_text(encoding="utf-8").split("\n")
-            # Each script is installed alone, so each carries its own copy of the shared SHA-1.
-            target.write_text("\n".join(sha1.replace("@SHA1@", line.split()[1]) if line.startswith("--@sha1 ")
-                                        else line for line in lines), encoding="utf-8")
-            target.chmod(0o644)
-    return dest
-
-
 def default_root() -> Path:
     """The sandbox's folder: in the data folder, or, as root with that in a closed home (the
     server's OS user could not reach it, and the home is never opened), in /var/lib/tidemark."""
@@ -143,14 +115,7 @@ class Sandbox:
     @property
     def socket_dir(self) -> Path | None:
         """The private folder of the server's Unix socket (None on Windows)."""
-        if _TCP_ONLY:
-            return None
-        own = self.root / "run"
-        if len(str(own)) <= _SOCKET_PATH_MAX:
-            return own
-        # A deep data folder would overflow sun_path: a private folder in the temp dir instead.
-        tag = hashlib.sha256(str(self.root).encode()).hexdigest()[:10]
-        return Path(tempfile.gettempdir()) / f"tidemark-{os.getuid()}-{tag}"  # type: ignore[attr-defined]
+        return socket_dir_for(self.root)
 
     @property
     def extensions_dir(self) -> Path:
@@ -164,7 +129,7 @@ class Sandbox:
 
     def server(self) -> LocalServer:
         """The LocalServer of the cluster (port from the running server's pid file when it runs)."""
-        srv = LocalServer(self.cluster_dir, self.binaries, socket_dir=self.socket_dir, listen_tcp=_TCP_ONLY)
+        srv = LocalServer(self.cluster_dir, self.binaries, socket_dir=self.socket_dir, listen_tcp=TCP_ONLY)
         port = srv.pid_file_fields().get("port") if srv.running() else None
         if port and port.isdigit():
             srv.port = int(port)
@@ -216,7 +181,7 @@ class Sandbox:
             return False
         self._init_if_needed(srv)
         self._write_config()
-        self._remove_stale_socket_locks()
+        remove_stale_socket_locks(self.socket_dir)
         srv.port = self._previous_port()
         deadline = time.monotonic() + timeout
         while True:
@@ -241,8 +206,8 @@ class Sandbox:
                 f"{self.cluster_dir} is not empty but holds no PostgreSQL cluster: move it away, "
                 "or delete it with `tidemark sandbox reset --all`"
             )
-        self._private_socket_dir()
-        srv.init(SUPERUSER, auth_host="trust" if _TCP_ONLY else "scram-sha-256")
+        private_socket_dir(self.socket_dir)
+        srv.init(SUPERUSER, auth_host="trust" if TCP_ONLY else "scram-sha-256")
         with open(self.cluster_dir / "postgresql.conf", "a", encoding="utf-8") as fh:
             fh.write("\n# Tidemark's sandbox settings, rewritten at every start\ninclude_if_exists = 'tidemark.conf'\n")
 
@@ -251,47 +216,17 @@ class Sandbox:
         if self.binaries.major >= 18:
             ext = install_stand_ins(self.extensions_dir)
             lines.append(f"extension_control_path = '$system{os.pathsep}{_conf_quote(str(ext))}'\n")
-        self._private_socket_dir()
+        private_socket_dir(self.socket_dir)
         conf = self.cluster_dir / "tidemark.conf"
         conf.write_text("".join(lines), encoding="utf-8")
         conf.chmod(0o644)
-
-    def _private_socket_dir(self) -> None:
-        """Make the socket folder 0700, and refuse one that another OS user made (trust rides on it)."""
-        d = self.socket_dir
-        if d is None:
-            return
-        d.mkdir(parents=True, exist_ok=True)
-        owners = {os.getuid()}  # type: ignore[attr-defined]
-        with contextlib.suppress(KeyError, ImportError):
-            import pwd
-
-            owners.add(pwd.getpwnam(SERVICE_USER).pw_uid)
-        if d.stat().st_uid not in owners or d.is_symlink():
-            raise ServerError(f"the sandbox socket folder {d} belongs to another user: remove it, then run again")
-        d.chmod(0o700)
-
-    def _remove_stale_socket_locks(self) -> None:
-        """Lock files of a killed server in our private socket folder (PostgreSQL refuses a zombie's)."""
-        if self.socket_dir is None or not self.socket_dir.is_dir():
-            return
-        for lock in self.socket_dir.glob(".s.PGSQL.*.lock"):
-            try:
-                pid = int(lock.read_text().split("\n", 1)[0].strip())
-            except (OSError, ValueError):
-                pid = -1
-            if pid > 0 and _alive(pid) and is_postgres_process(pid):
-                continue
-            for stale in (lock, lock.with_suffix("")):
-                with contextlib.suppress(OSError):
-                    stale.unlink()
 
     def _previous_port(self) -> int | None:
         state = self._read_state()
         port = state.get("port")
         if not isinstance(port, int):
             return None
-        if _TCP_ONLY and LocalServer(self.cluster_dir, self.binaries)._port_taken(port):
+        if TCP_ONLY and LocalServer(self.cluster_dir, self.binaries)._port_taken(port):
             return None  # someone else has it now: pick another
         return port
 
@@ -427,16 +362,6 @@ class Sandbox:
             started_at=str(started) if started else None,
             databases=databases,
         )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _conf_quote(value: str) -> str:
