@@ -8,10 +8,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from app.core.apply import check, prepare
 from app.core.errors import MigrationFileError
 from app.core.files import discover
+from app.core.guards import check
 from app.core.lock import LOCK_KEY
+from app.core.prepared import prepare
 from app.core.sql import parse_file
 from tests.conftest import Database, MigrationDir, in_thread, run_cli, wait_for
 
@@ -191,10 +192,10 @@ def test_a_rollback_that_ends_the_transaction_is_never_reported_done(
         database: Database, migrations: MigrationDir, monkeypatch: pytest.MonkeyPatch) -> None:
     """The net under the checks: SQL that slipped past them (the checks switched off here)."""
     from app.core import guards
-    from app.core.apply import Context
     from app.core.errors import MigrationFailed
     from app.core.history import Actor, read_applied
     from app.core.options import Options
+    from app.core.prepared import Context
     from app.core.progress import CancelToken
     from app.core.revert import revert
 

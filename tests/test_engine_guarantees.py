@@ -13,9 +13,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from app.core.apply import Options
 from app.core.connect import Target
 from app.core.errors import Cancelled
+from app.core.options import Options
 from app.core.progress import CancelToken, Phase, ProgressEvent
 from app.core.runner import MigrationRunner
 from tests.conftest import Database, MigrationDir, in_thread, run_cli, sleeping, wait_for

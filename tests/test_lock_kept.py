@@ -189,11 +189,12 @@ def test_the_checks_leave_the_session_lock_taken_exactly_once(database: Database
                                                              pipeline: bool) -> None:
     """Behind a session-mode pooler, a lock taken twice would outlive the run's one unlock."""
     from app.core import lock
-    from app.core.apply import Context, check
     from app.core.batch import apply_all
     from app.core.files import discover
+    from app.core.guards import check
     from app.core.history import Actor, ensure_tables
     from app.core.options import Options
+    from app.core.prepared import Context
     from app.core.progress import CancelToken
 
     for i in range(6):

@@ -10,10 +10,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from app.core.apply import Options
 from app.core.catalog import CatalogSnapshot, snapshot
 from app.core.connect import Target
 from app.core.errors import Cancelled, ConnectionLost, MigrationFailed
+from app.core.options import Options
 from app.core.progress import CancelToken, Phase, ProgressEvent
 from app.core.runner import MigrationRunner
 from tests.conftest import Database, MigrationDir, fresh_database, in_thread, run_cli, sleeping, wait_for

@@ -272,8 +272,8 @@ def test_supabase_history_guard_refuses_to_run_twice(database: Database, migrati
 
 def test_supabase_history_guard_inside_the_transaction(database: Database, migrations: MigrationDir) -> None:
     """The second net: a row that appears after the check still stops the migration with its history row."""
-    from app.core.apply import Options
     from app.core.connect import Target
+    from app.core.options import Options
     from app.core.runner import MigrationRunner
 
     migrations.add("create_todos", "CREATE TABLE todos (id int PRIMARY KEY);\n"

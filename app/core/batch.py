@@ -23,22 +23,20 @@ from app.core import history, lock
 from app.core.apply import (
     LOCK_CHECK,
     TX_ELAPSED_MS,
-    Checked,
-    Context,
     LockTimeout,
-    Prepared,
     applied_rows,
     apply,
     failure,
-    prepare_many,
     supabase_rows,
     timeout_settings,
 )
 from app.core.errors import DatabaseError
 from app.core.failures import connection_lost, is_connection_error
+from app.core.guards import Checked
 from app.core.history import Raw, prepared_insert
 from app.core.pipeline import Pipeline, supported
 from app.core.place import place_of
+from app.core.prepared import Context, Prepared, prepare_many
 from app.core.progress import Phase
 from app.core.results import AppliedMigration
 from app.core.rollback import Inverse, assemble

@@ -27,11 +27,11 @@ from pathlib import Path
 import psycopg
 
 from app.core import catalog, history
-from app.core.apply import prepare
 from app.core.connect import Target, connect
 from app.core.errors import Cancelled, TidemarkError, UsageError, redact
 from app.core.files import MigrationFile, checksum, read_directives
 from app.core.jsonable import jsonable
+from app.core.prepared import prepare
 from app.core.progress import CancelToken
 from app.core.runner import MigrationRunner
 from app.core.stand_ins import STAND_IN_EXTENSIONS

@@ -13,7 +13,7 @@ from app.core.script import Script
 from app.core.sql import LineIndex, Statement
 
 if TYPE_CHECKING:
-    from app.core.apply import Context
+    from app.core.prepared import Context
 
 
 def connection_lost(name: str, exc: psycopg.Error, partial: bool = False, ahead: int = 0) -> ConnectionLost:

@@ -163,7 +163,7 @@ class Watch:
         f = self.files.get(name)
         if f is None:
             return False
-        from app.core.apply import prepare  # the parser: only for the one migration cut short
+        from app.core.prepared import prepare  # the parser: only for the one migration cut short
 
         try:
             return prepare(f).transactional

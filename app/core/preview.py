@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 def plan(runner: MigrationRunner, files: list[MigrationFile], target: str | None, clock: Clock,
          reading: Reading) -> RunResult:
     """Each pending file's statements, the locks they take (from the server's catalog) and its rollback."""
-    from app.core.apply import prepare
+    from app.core.prepared import prepare
     from app.core.statement_locks import annotate_locks, catalog_locks
 
     with runner._connection() as conn:

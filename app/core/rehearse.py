@@ -23,15 +23,16 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from app.core import catalog, history
-from app.core.apply import Options, rollback_kind_of
 from app.core.backup import dump_schema_and_history
 from app.core.connect import Target, connect
 from app.core.errors import MigrationFailed, TidemarkError, redact
 from app.core.jsonable import jsonable
 from app.core.localserver import LocalServer
+from app.core.options import Options
 from app.core.rollback import RollbackKind
 from app.core.runner import MigrationRunner
 from app.core.stand_ins import STAND_IN_EXTENSIONS
+from app.core.status import rollback_kind_of
 from app.core.throwaway import across_versions as _across_versions
 from app.core.throwaway import describe as _describe
 from app.core.throwaway import server_for, server_version, throwaway_server, user_roles

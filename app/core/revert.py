@@ -13,10 +13,11 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from app.core import guards, history, lock, nontx
-from app.core.apply import LOCK_CHECK, TX_ELAPSED_MS, Context, timeout_settings
+from app.core.apply import LOCK_CHECK, TX_ELAPSED_MS, timeout_settings
 from app.core.errors import Cancelled, MigrationFailed, ServerErrorInfo
 from app.core.failures import connection_lost, is_connection_error, ran_list, record_failure, server_error
 from app.core.history import AppliedRow, Event, Raw
+from app.core.prepared import Context
 from app.core.progress import Clock, Phase
 from app.core.results import RolledBackMigration
 from app.core.script import Script, ScriptError, rollback_if_needed, run

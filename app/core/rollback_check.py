@@ -19,9 +19,9 @@ from pathlib import Path
 from pglast import ast
 
 from app.core import history
-from app.core.apply import Options
 from app.core.connect import Target, connect
 from app.core.errors import TidemarkError
+from app.core.options import Options
 from app.core.rehearse import (
     DIFFERS,
     FAILED,

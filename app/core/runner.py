@@ -235,8 +235,10 @@ class MigrationRunner:
             if not todo and not again and not first:
                 return RunResult(batch_id=None, dry_run=False, warnings=warnings, total_ms=clock.ms(),
                                  target=self.target.display())
-            from app.core.apply import Context, apply, check, prepare_many  # the parser: only when something runs
+            from app.core.apply import apply  # the parser: only when something runs
             from app.core.batch import apply_all
+            from app.core.guards import check
+            from app.core.prepared import Context, prepare_many
 
             checked = selection.each_file(first + todo + again, check)  # every file, before anything runs
             confirmed = enforce(confirmed, self.target, Action.MIGRATE, [f.name for f in first + todo + again])
@@ -304,7 +306,7 @@ class MigrationRunner:
                    watch: Watch, cancel: CancelToken, clock: Clock, confirmed: Confirmation | None
                    ) -> RollbackResult:
         from app.core import guards
-        from app.core.apply import Context
+        from app.core.prepared import Context
         from app.core.revert import revert
 
         progress: ProgressCallback = watch
