@@ -29,7 +29,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from app.core.files import checksum  # noqa: E402
-from app.core.localserver import LocalServer, embedded_binaries, system_binaries  # noqa: E402
+from app.core.localserver import LocalServer  # noqa: E402
+from app.core.pg_binaries import embedded_binaries, system_binaries  # noqa: E402
 
 
 def make_migrations(folder: Path, n: int) -> list[Path]:

@@ -34,7 +34,8 @@ from psycopg import sql
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from app.core.localserver import LocalServer, embedded_binaries, system_binaries  # noqa: E402
+from app.core.localserver import LocalServer  # noqa: E402
+from app.core.pg_binaries import embedded_binaries, system_binaries  # noqa: E402
 from benchmarks.engine_bench import make_migrations  # noqa: E402
 from benchmarks.engine_bench import timed as run  # noqa: E402
 

@@ -104,7 +104,8 @@ def part_render(n: int, runs: int) -> None:
 
 
 def _start_server():
-    from app.core.localserver import LocalServer, embedded_binaries
+    from app.core.localserver import LocalServer
+    from app.core.pg_binaries import embedded_binaries
 
     root = Path(tempfile.mkdtemp(prefix="tm-bench-pg-"))
     server = LocalServer(root / "data", embedded_binaries(), socket_dir=Path(tempfile.mkdtemp(prefix="tm-s-")),

@@ -40,8 +40,9 @@ import psycopg
 from psycopg import sql
 
 from app.core.connect import Target
-from app.core.localserver import Binaries, embedded_binaries, reachable_binaries, system_binaries
+from app.core.pg_binaries import Binaries, embedded_binaries, system_binaries
 from app.core.rollback_check import FolderCheck, check_folder
+from app.core.service_user import reachable_binaries
 from app.core.throwaway import throwaway_server
 
 MANIFEST = Path(__file__).with_name("rollback_corpus.toml")

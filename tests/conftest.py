@@ -34,7 +34,8 @@ for _var in ("DATABASE_URL", "PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATA
 
 from app.cli.main import main  # noqa: E402
 from app.cli.output import Streams  # noqa: E402
-from app.core.localserver import Binaries, LocalServer, embedded_binaries, system_binaries  # noqa: E402
+from app.core.localserver import LocalServer  # noqa: E402
+from app.core.pg_binaries import Binaries, embedded_binaries, system_binaries  # noqa: E402
 
 
 @dataclass

@@ -106,7 +106,7 @@ def start_pgbouncer(server: Server, mode: str, *, reset_query: str | None = None
     if os.geteuid() == 0:  # PgBouncer refuses to run as root: run it as the test server's user
         import pwd
 
-        from app.core.localserver import SERVICE_USER
+        from app.core.service_user import SERVICE_USER
 
         pw = pwd.getpwnam(SERVICE_USER)
         for f in (folder, userlist, folder / "pgbouncer.ini"):

@@ -13,7 +13,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from app.core.localserver import LocalServer, system_binaries
+from app.core.localserver import LocalServer
+from app.core.pg_binaries import system_binaries
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")

@@ -10,7 +10,7 @@ import pytest
 
 from app.core.dirs import private_dir
 from app.core.errors import TidemarkError
-from app.core.localserver import _open_path_for_others
+from app.core.service_user import open_path_for_others as _open_path_for_others
 from app.report.write import write_atomic
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "umask") or os.name != "posix", reason="POSIX modes")
@@ -70,8 +70,9 @@ def test_data_and_backup_folders_are_private(tmp_path: Path) -> None:
 def test_as_root_a_closed_home_moves_the_sandbox_and_binaries_out(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The README's first command as root on a 0700 home: the sandbox works and the home stays 0700."""
-    from app.core import localserver, sandbox
-    from app.core.localserver import Binaries, reachable_binaries
+    from app.core import sandbox, service_user
+    from app.core.pg_binaries import Binaries
+    from app.core.service_user import reachable_binaries
 
     tmp_path.chmod(0o755)
     home = tmp_path / "home"
@@ -83,7 +84,7 @@ def test_as_root_a_closed_home_moves_the_sandbox_and_binaries_out(tmp_path: Path
     shared = tmp_path / "var-lib-tidemark"
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("TIDEMARK_HOME", str(home / ".tidemark"))
-    monkeypatch.setattr(localserver, "ROOT_SHARED", shared)
+    monkeypatch.setattr(service_user, "ROOT_SHARED", shared)
     monkeypatch.setattr(sandbox, "ROOT_SHARED", shared)
 
     assert sandbox.default_root() == shared / "sandbox"

@@ -124,7 +124,7 @@ def test_extensions_the_wheel_lacks_use_stand_ins(database: Database, migrations
 def _on_the_wheel(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rehearse as on a machine without the target's own binaries (server_for's fallback there)."""
     from app.core import rehearse
-    from app.core.localserver import embedded_binaries
+    from app.core.pg_binaries import embedded_binaries
     from app.core.throwaway import ServerChoice
 
     monkeypatch.setattr(rehearse, "server_for", lambda _v, purpose: ServerChoice(embedded_binaries(), "fallback"))
@@ -167,7 +167,7 @@ def test_rehearsal_runs_on_the_targets_own_version(database: Database, migration
 
 def test_the_choice_of_server_falls_back_with_a_note() -> None:
     """No binaries of the target's version: the wheel's server, and a note saying so (rehearse and drift)."""
-    from app.core.localserver import embedded_binaries
+    from app.core.pg_binaries import embedded_binaries
     from app.core.throwaway import server_for
 
     wheel = embedded_binaries().major

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from app.core import sandbox as sandbox_mod
-from app.core.localserver import ServerError
+from app.core.errors import ServerError
 from app.core.sandbox import Sandbox, database_name, sandbox_target
 from app.paths import example_migrations_dir
 from tests.conftest import run_cli, wait_for

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from app.core import catalog
-from app.core.localserver import embedded_binaries
+from app.core.pg_binaries import embedded_binaries
 from tests.conftest import Database, MigrationDir, fresh_database, run_cli
 
 SCHEMA = [

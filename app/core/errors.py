@@ -93,6 +93,10 @@ class LockHeld(TidemarkError):
     """Another runner holds the migration lock."""
 
 
+class ServerError(TidemarkError):
+    """The local server could not be set up, started or stopped."""
+
+
 class Cancelled(TidemarkError):
     """The user cancelled; the running migration was rolled back."""
 

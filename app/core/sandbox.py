@@ -33,16 +33,11 @@ from psycopg import sql
 
 from app.core import dirs
 from app.core.connect import Target
-from app.core.localserver import (
-    ROOT_SHARED,
-    Binaries,
-    LocalServer,
-    ServerError,
-    closed_to_service_user,
-    embedded_binaries,
-    reachable_binaries,
-)
+from app.core.errors import ServerError
+from app.core.localserver import LocalServer
+from app.core.pg_binaries import Binaries, embedded_binaries
 from app.core.sandbox_socket import TCP_ONLY, private_socket_dir, remove_stale_socket_locks, socket_dir_for
+from app.core.service_user import ROOT_SHARED, closed_to_service_user, reachable_binaries
 from app.core.stand_ins import STAND_IN_NOTE, install_stand_ins
 from app.paths import example_migrations_dir
 

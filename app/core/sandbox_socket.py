@@ -13,7 +13,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from app.core.localserver import SERVICE_USER, ServerError, is_postgres_process
+from app.core.errors import ServerError
+from app.core.localserver import is_postgres_process
+from app.core.service_user import SERVICE_USER
 
 TCP_ONLY = sys.platform == "win32"  # no Unix socket for libpq there: 127.0.0.1 with trust
 _SOCKET_PATH_MAX = 100  # sun_path holds 104-108 bytes, and ".s.PGSQL.NNNNN" goes after the folder

@@ -24,7 +24,9 @@ from psycopg import sql
 
 from app.core import catalog
 from app.core.connect import Target, connect
-from app.core.localserver import Binaries, LocalServer, embedded_binaries, reachable_binaries, system_binaries
+from app.core.localserver import LocalServer
+from app.core.pg_binaries import Binaries, embedded_binaries, system_binaries
+from app.core.service_user import reachable_binaries
 from app.core.stand_ins import install_stand_ins
 
 MAX_DIFFS = 20  # per object list in a report: enough to see what is wrong
