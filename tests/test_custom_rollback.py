@@ -6,8 +6,8 @@ import pytest
 
 from app.core.connect import Target
 from app.core.custom_rollback import plan_block, with_rollback_block, write_and_record
+from app.core.directives import read_directives
 from app.core.errors import TidemarkError, UsageError
-from app.core.files import read_directives
 from app.core.protection import Action, confirm, requirement
 from app.core.runner import MigrationRunner
 from tests.conftest import Database, MigrationDir

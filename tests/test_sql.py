@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from pglast import ast, parse_sql
 
+from app.core.directives import forward_sql
 from app.core.errors import MigrationFileError
-from app.core.files import discover, forward_sql
+from app.core.files import discover
 from app.core.guards import check
 from app.core.prepared import prepare
 from app.core.sql import outline_file, parse_file, parse_files

@@ -2,7 +2,7 @@
 `-- ROLLBACK END` block into its file and record it with `repair`.
 
 Used by the app's rollback dialog when a rollback in range is manual (the CLI says how to do
-the same by hand). The block's lines are commented out (`-- DROP ...`), as files.read_directives
+the same by hand). The block's lines are commented out (`-- DROP ...`), as directives.read_directives
 reads them, so no tool that runs the file forward ever runs them. The file keeps its BOM and
 line endings; the write is atomic, and when the repair is refused (protection, the lock, the
 file's layout not reading the block) the file is put back byte for byte: the step is whole or

@@ -28,8 +28,9 @@ import psycopg
 
 from app.core import catalog, history
 from app.core.connect import Target, connect
+from app.core.directives import read_directives
 from app.core.errors import Cancelled, TidemarkError, UsageError, redact
-from app.core.files import MigrationFile, checksum, read_directives
+from app.core.files import MigrationFile, checksum
 from app.core.jsonable import jsonable
 from app.core.prepared import prepare
 from app.core.progress import CancelToken

@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from app.core.directives import Directives, read_directives
 from app.core.errors import FileProblem, MigrationFileError, UsageError
-from app.core.files import Directives, MigrationFile, read_directives, read_regular, read_text, version_key
+from app.core.files import MigrationFile, read_regular, read_text, version_key
 
 # The history's version column is VARCHAR(14) (the seed's tables, exactly).
 MAX_VERSION = 14

@@ -12,8 +12,9 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+from app.core.directives import Directives
 from app.core.errors import FileProblem, MigrationFileError
-from app.core.files import Directives, MigrationFile
+from app.core.files import MigrationFile
 from app.core.layouts import common, folders, sections
 from app.core.layouts.common import Folder
 

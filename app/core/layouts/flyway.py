@@ -17,8 +17,9 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+from app.core.directives import Directives, forward_sql
 from app.core.errors import FileProblem, MigrationFileError
-from app.core.files import Directives, MigrationFile, forward_sql, version_key
+from app.core.files import MigrationFile, version_key
 from app.core.layouts import common, sections
 from app.core.layouts.common import Folder
 from app.core.layouts.placeholders import Placeholders

@@ -10,8 +10,9 @@ import re
 from datetime import datetime
 from pathlib import Path
 
+from app.core.directives import Directives
 from app.core.errors import FileProblem
-from app.core.files import Directives, MigrationFile
+from app.core.files import MigrationFile
 from app.core.layouts import common, sections
 from app.core.layouts.common import Folder
 

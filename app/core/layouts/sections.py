@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from app.core.directives import Directives, forward_sql
 from app.core.errors import FileProblem, MigrationFileError
-from app.core.files import Directives, forward_sql
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from app.core.directives import Directives
 from app.core.errors import FileProblem, MigrationFileError
-from app.core.files import Directives, MigrationFile, read_text
+from app.core.files import MigrationFile, read_text
 from app.core.layouts import common, sections
 from app.core.layouts.common import Folder
 
