@@ -134,15 +134,18 @@ def status_options(parser: argparse.ArgumentParser) -> None:
                         help="a migration slower than this is a health warning (default 60s)")
 
 
-def build_target(args: argparse.Namespace, env: dict[str, str] | None = None) -> Target:
-    """The connection by the documented precedence."""
+def build_target(args: argparse.Namespace, env: dict[str, str] | None = None, *, whole: bool = False) -> Target:
+    """The connection by the documented precedence (`whole`: an environment with patterns as itself,
+    for a fleet to expand)."""
+    from functools import partial
+
     from app.core.connect import resolve_target
 
     return resolve_target(
         getattr(args, "dsn", None),
         getattr(args, "environment", None),
         env if env is not None else dict(os.environ),
-        environments=_environment,
+        environments=partial(_environment, whole=whole),
         sandbox=_sandbox,
         ssh=getattr(args, "ssh", None),
         password_command=getattr(args, "password_command", None),
@@ -150,10 +153,10 @@ def build_target(args: argparse.Namespace, env: dict[str, str] | None = None) ->
 
 
 # Imported only when chosen: with --dsn, `status` loads neither keyring nor the sandbox.
-def _environment(name: str) -> Target:
+def _environment(name: str, *, whole: bool = False) -> Target:
     from app.cli.env import resolver  # resolve_environment with the CLI's keyring note and prompt
 
-    return resolver()(name)
+    return resolver()(name, whole=whole)
 
 
 def _sandbox() -> Target:
@@ -162,13 +165,14 @@ def _sandbox() -> Target:
     return sandbox_target()
 
 
-def build_runner(args: argparse.Namespace, env: dict[str, str] | None = None) -> MigrationRunner:
-    """A runner for the parsed arguments."""
+def build_runner(args: argparse.Namespace, env: dict[str, str] | None = None, *, whole: bool = False
+                 ) -> MigrationRunner:
+    """A runner for the parsed arguments (`whole`: see build_target)."""
     from app.core.errors import UsageError
     from app.core.options import Options
     from app.core.runner import MigrationRunner, migrations_folder
 
-    target = build_target(args, env)
+    target = build_target(args, env, whole=whole)
     folder = migrations_folder(target, getattr(args, "migrations_dir", None))
     retries = getattr(args, "retries", 0) or 0
     if retries < 0:

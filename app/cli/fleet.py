@@ -56,7 +56,25 @@ def requested(args: argparse.Namespace) -> bool:
     fleet = bool(getattr(args, "environments", None) or getattr(args, "groups", None))
     if fleet and (getattr(args, "dsn", None) or getattr(args, "environment", None)):
         raise UsageError("give --environments/--group, or --dsn/--environment, not both")
+    if not fleet and _stands_for_many(getattr(args, "environment", None)):
+        # `--environment shop` with `schemas = 'tenant_%'` means every tenant, never the database's public
+        args.environments, args.environment = [args.environment], None
+        return True
     return fleet
+
+
+def _stands_for_many(name: str | None) -> bool:
+    """True when `name` is a saved environment with a databases or schemas pattern."""
+    if not name or "/" in name:
+        return False
+    from app.core.environments import get_environment
+    from app.core.errors import UsageError
+
+    try:
+        profile = get_environment(name)
+    except UsageError:
+        return False  # unknown: resolving it says so, naming the known ones
+    return bool(profile.databases or profile.schemas)
 
 
 def fleet_name(args: argparse.Namespace) -> str:
@@ -78,7 +96,7 @@ def members(args: argparse.Namespace) -> list[Member]:
     for name in names:
         one = argparse.Namespace(**{**vars(args), "environment": name, "environments": None, "groups": None})
         p = profiles[name]
-        out.extend(members_of(name, common.build_runner(one), p.databases, p.schemas, readings))
+        out.extend(members_of(name, common.build_runner(one, whole=True), p.databases, p.schemas, readings))
     shard = getattr(args, "shard", None)
     if shard:
         part = parse_shard(shard)

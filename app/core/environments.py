@@ -208,9 +208,15 @@ def password_stored(name: str) -> bool | None:
         return None
 
 
-def resolve_environment(name: str, *, notify: Notify | None = None,
-                        ask_password: AskPassword | None = None) -> EnvironmentTarget:
-    """The Target of a profile, with its password from the keyring (None: libpq finds one)."""
+def resolve_environment(name: str, *, notify: Notify | None = None, ask_password: AskPassword | None = None,
+                        whole: bool = False) -> EnvironmentTarget:
+    """The Target of a profile, with its password from the keyring (None: libpq finds one).
+
+    `ENV/DATABASE`, `ENV/SCHEMA`, `ENV/DATABASE/SCHEMA`: one target of a profile with patterns.
+    A profile with patterns by its name alone stands for many targets: UsageError, unless
+    `whole` (a fleet expanding it: app.core.fleet_targets).
+    """
+    name, _, member = name.partition("/")
     profile = get_environment(name)
     password = None
     # A password command replaces the keyring: nothing to look up (or to warn about).
@@ -226,7 +232,14 @@ def resolve_environment(name: str, *, notify: Notify | None = None,
                    "falling back to a prompt, PGPASSWORD or ~/.pgpass")
         if ask_password is not None:
             password = ask_password(f"Password for {name} ({profile.display()}): ") or None
-    return profile_target(profile, password)
+    target = profile_target(profile, password)
+    if member or ((profile.databases or profile.schemas) and not whole):
+        from app.core import fleet_targets
+
+        if not member:
+            raise UsageError(fleet_targets.stands_for_many(name, profile.databases, profile.schemas))
+        return fleet_targets.member_target(target, member, profile.databases, profile.schemas)
+    return target
 
 
 def profile_target(profile: Profile, password: str | None) -> EnvironmentTarget:
@@ -240,7 +253,7 @@ def profile_target(profile: Profile, password: str | None) -> EnvironmentTarget:
 def test_environment(name: str, *, notify: Notify | None = None,
                      ask_password: AskPassword | None = None) -> EnvironmentCheck:
     """Connect to an environment and report server, login, missing privileges and latency."""
-    return test_target(resolve_environment(name, notify=notify, ask_password=ask_password))
+    return test_target(resolve_environment(name, notify=notify, ask_password=ask_password, whole=True))
 
 
 test_environment.__test__ = False  # type: ignore[attr-defined]  # not a pytest test

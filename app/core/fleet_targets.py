@@ -12,6 +12,7 @@ of the migrations folder (SharedReadings).
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -42,12 +43,12 @@ def expand_databases(target: Target, pattern: str) -> list[Target]:
     if not names:
         raise UsageError(f"environment {target.environment}: no database of {target.display()} matches "
                          f"{pattern!r} (a LIKE pattern: % for any text, _ for one character)")
-    params = conninfo.conninfo_to_dict(target.dsn)
-    out = []
-    for name in names:
-        dsn = conninfo.make_conninfo("", **{**params, "dbname": name})
-        out.append(replace(target, dsn=dsn, environment=f"{target.environment}/{name}"))
-    return out
+    return [_in_database(target, name) for name in names]
+
+
+def _in_database(target: Target, name: str) -> Target:
+    dsn = conninfo.make_conninfo("", **{**conninfo.conninfo_to_dict(target.dsn), "dbname": name})
+    return replace(target, dsn=dsn, environment=f"{target.environment}/{name}")
 
 
 # Catalog schemas never count: pg_catalog, information_schema, pg_toast, temporary schemas.
@@ -80,6 +81,63 @@ def expand(target: Target, databases: str | None = None, schemas: str | None = N
     if not schemas:
         return targets
     return [t for db in targets for t in expand_schemas(db, schemas)]
+
+
+def stands_for_many(name: str, databases: str | None, schemas: str | None) -> str:
+    """Why a profile with patterns is no single target, and what to type instead."""
+    if databases and schemas:
+        what, one = f"schema LIKE {schemas!r} of every database LIKE {databases!r} of its server", "DATABASE/SCHEMA"
+    elif databases:
+        what, one = f"database LIKE {databases!r} of its server", "DATABASE"
+    else:
+        what, one = f"schema LIKE {schemas!r} of its database", "SCHEMA"
+    return (f"environment {name!r} stands for every {what}, and this acts on one target: name one as "
+            f"{name}/{one}, or act on each with --environments {name}")
+
+
+def member_target(target: Target, member: str, databases: str | None, schemas: str | None) -> Target:
+    """The one target `ENV/DATABASE`, `ENV/SCHEMA` or `ENV/DATABASE/SCHEMA` names (as a fleet names its
+    members); UsageError when the profile has no such pattern or the name does not match it."""
+    from app.core.place import Place
+
+    name = f"{target.environment}/{member}"
+    parts = member.split("/")
+    wanted = ["database"] * bool(databases) + ["schema"] * bool(schemas)
+    if not wanted:
+        raise UsageError(f"environment {target.environment!r} is one target (no databases or schemas pattern): "
+                         f"name it as {target.environment}, not {name}")
+    if len(parts) != len(wanted) or not all(parts):
+        raise UsageError(f"{name}: environment {target.environment} names one of its targets as "
+                         f"{target.environment}/{'/'.join(w.upper() for w in wanted)}")
+    for kind, value, pattern in zip(wanted, parts, [p for p in (databases, schemas) if p], strict=True):
+        if not _like(value, pattern):
+            raise UsageError(f"{name}: {kind} {value!r} is not one of environment {target.environment}'s "
+                             f"(its {kind}s pattern is {pattern!r})")
+    one = target
+    if databases:
+        one = _in_database(target, parts[0])
+    if schemas:
+        Place(parts[-1])  # a name Tidemark cannot keep history under: the one-line error
+        one = replace(one, schema=parts[-1])
+    return replace(one, environment=name)
+
+
+def _like(value: str, pattern: str) -> bool:
+    """SQL's `value LIKE pattern` (backslash escapes), as the server would match it."""
+    out, escaped = [], False
+    for ch in pattern:
+        if escaped:
+            out.append(re.escape(ch))
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "%":
+            out.append(".*")
+        elif ch == "_":
+            out.append(".")
+        else:
+            out.append(re.escape(ch))
+    return re.fullmatch("".join(out), value, re.DOTALL) is not None
 
 
 def members_of(name: str, runner: MigrationRunner, pattern: str | None, schemas: str | None = None,

@@ -33,7 +33,7 @@ def expand(sources: list[Any], options: Any) -> Expanded:
     for s in sources:
         try:
             profile = get_environment(s.name) if s.kind == "environment" else None
-            out.members[s.name] = members_of(s.name, s.make_runner(options), profile and profile.databases,
+            out.members[s.name] = members_of(s.name, s.make_runner(options, whole=True), profile and profile.databases,
                                              profile and profile.schemas)
         except TidemarkError as exc:
             out.problems[s.name] = exc.message

@@ -50,8 +50,11 @@ class Source:
     detail: str = ""  # user@host:port/db, for the banner
     groups: tuple[str, ...] = ()  # a saved environment's groups (the overview groups its rows by them)
 
-    def make_runner(self, options: Any = None) -> MigrationRunner:
-        """Resolve the connection and build a runner (worker thread: may read the keyring or start the sandbox)."""
+    def make_runner(self, options: Any = None, *, whole: bool = False) -> MigrationRunner:
+        """Resolve the connection and build a runner (worker thread: may read the keyring or start the sandbox).
+
+        `whole`: an environment with databases/schemas patterns as itself, for the overview to expand
+        (alone it stands for many targets and is refused: see resolve_environment)."""
         from app.core.runner import MigrationRunner
         from app.paths import example_migrations_dir
 
@@ -64,7 +67,7 @@ class Source:
         elif self.kind == "environment":
             from app.core.environments import resolve_environment  # type: ignore[import-not-found]
 
-            target = resolve_environment(self.name)
+            target = resolve_environment(self.name, whole=whole)
             folder = folder or getattr(target, "migrations_dir", None)
         else:
             from app.core.connect import resolve_target

@@ -1,0 +1,87 @@
+"""A profile with patterns stands for many targets: by its name alone it is never one of them.
+
+`--environment shop` with `schemas = 'tenant_%'` once ran the files into the database's public
+schema (exit 0). Now the commands that act on fleets act on every tenant, the others refuse in
+one line, and `shop/tenant_a` (as a fleet names its members) is that one target.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backends import fail
+
+from app.core import environments as envs
+from tests.conftest import Database, MigrationDir, Server, fresh_database, run_cli
+
+
+@pytest.fixture
+def shop(tmp_path: Path, pg_server: Server, migrations: MigrationDir, monkeypatch: pytest.MonkeyPatch
+         ) -> Iterator[Database]:
+    """Profiles 'shop' (schemas tenant_%) and 'dbs' (databases LIKE this one's name) over one database."""
+    monkeypatch.setenv("TIDEMARK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
+    if pg_server.password:
+        monkeypatch.setenv("PGPASSWORD", pg_server.password)
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        with fresh_database(pg_server) as db:
+            db.execute("CREATE SCHEMA tenant_a; CREATE SCHEMA tenant_b; CREATE SCHEMA billing")
+            dsn, _ = envs.split_password(db.dsn)
+            folder = str(migrations.path)
+            envs.save_environment(envs.Profile("shop", dsn=dsn, migrations_dir=folder, schemas="tenant_%"))
+            envs.save_environment(envs.Profile("dbs", dsn=dsn, migrations_dir=folder, databases=db.name))
+            migrations.add("users", "CREATE TABLE users (id int);\n")
+            yield db
+    finally:
+        keyring.set_keyring(previous)
+
+
+def _where_users(db: Database) -> list[str]:
+    return sorted(r[0] for r in db.query("SELECT n.nspname FROM pg_class c JOIN pg_namespace n "
+                                         "ON n.oid = c.relnamespace WHERE c.relname = 'users'"))
+
+
+def test_environment_with_schemas_pattern_migrates_every_tenant_never_public(shop: Database) -> None:
+    r = run_cli("migrate", "--environment", "shop", "--yes", "--json")
+    assert r.code == 0, r.stderr
+    assert sorted(t["name"] for t in json.loads(r.stdout)["targets"]) == ["shop/tenant_a", "shop/tenant_b"]
+    assert _where_users(shop) == ["tenant_a", "tenant_b"], "nothing ran in public or billing"
+    assert not shop.exists("public._migrations")
+
+
+def test_single_target_commands_refuse_a_pattern_profile_in_one_line(shop: Database) -> None:
+    for argv in (("history", "--environment", "shop"), ("baseline", "--environment", "shop", "20260101000001"),
+                 ("repair", "--environment", "dbs", "users", "--reason", "x")):
+        r = run_cli(*argv)
+        assert r.code == 2, (argv, r.stdout, r.stderr)
+        lines = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
+        assert len(lines) == 1 and "stands for every" in lines[0] and "--environments" in lines[0], r.stderr
+    assert _where_users(shop) == [] and not shop.exists("public._migrations")
+
+
+def test_env_slash_member_is_that_one_target(shop: Database) -> None:
+    r = run_cli("migrate", "--environment", "shop/tenant_b", "--yes")
+    assert r.code == 0, r.stderr
+    assert _where_users(shop) == ["tenant_b"]
+    r = run_cli("history", "--environment", "shop/tenant_b", "--json")
+    assert r.code == 0, r.stderr
+    assert shop.scalar("SELECT count(*) FROM tenant_b._migrations") == 1
+    r = run_cli("status", "--environment", f"dbs/{shop.name}", "--json")
+    assert r.code == 0, r.stderr
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    ("shop/billing", "is not one of environment shop's"),
+    ("shop/tenant_a/x", "names one of its targets as shop/SCHEMA"),
+    ("dbs/postgres", "is not one of environment dbs's"),
+])
+def test_a_member_name_that_does_not_match_is_refused(shop: Database, name: str, says: str) -> None:
+    r = run_cli("migrate", "--environment", name, "--yes")
+    assert r.code == 2 and says in r.stderr, r.stderr
+    assert _where_users(shop) == []
