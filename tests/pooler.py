@@ -68,11 +68,13 @@ class PgBouncer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start_pgbouncer(server: Server, mode: str, *, reset_query: str | None = None) -> PgBouncer:
+def start_pgbouncer(server: Server, mode: str, *, reset_query: str | None = None,
+                    ignore: str = "extra_float_digits") -> PgBouncer:
     """Start PgBouncer in `mode` (transaction, session) in front of `server`.
 
     `reset_query=""` turns off the DISCARD ALL a session-mode PgBouncer runs when a client leaves
     (as poolers configured for speed do): then nothing but Tidemark itself can clean up after it.
+    `ignore`: its ignore_startup_parameters (startup parameters it drops instead of refusing).
     """
     if PGBOUNCER is None:
         pytest.skip("pgbouncer is not installed (apt-get install pgbouncer; .ci/run installs it)")
@@ -97,7 +99,7 @@ def start_pgbouncer(server: Server, mode: str, *, reset_query: str | None = None
         "max_client_conn = 200",
         f"admin_users = {params['user']}",
         f"logfile = {folder / 'pgbouncer.log'}",
-        "ignore_startup_parameters = extra_float_digits",
+        f"ignore_startup_parameters = {ignore}",
     ]
     if reset_query is not None:
         lines.append(f"server_reset_query = {reset_query}")

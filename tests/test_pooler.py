@@ -10,10 +10,11 @@ import pytest
 
 from app.core import pipeline
 from app.core.connect import Target
+from app.core.errors import ConnectionFailed
 from app.core.lock import LOCK_KEY
 from app.core.options import Options
 from app.core.runner import MigrationRunner
-from tests.conftest import Database, MigrationDir, in_thread, run_cli
+from tests.conftest import Database, MigrationDir, Server, in_thread, run_cli
 from tests.pooler import PgBouncer, pgbouncer_session, pgbouncer_transaction, start_pgbouncer  # noqa: F401 - fixtures
 
 
@@ -172,3 +173,30 @@ def test_a_prepared_name_clash_is_not_blamed_on_the_migration(
     assert database.scalar("SELECT count(*) FROM public._migrations") == 0
     assert database.scalar("SELECT count(*) FROM public._migration_audit") == 0  # no `failed` row
     assert not database.exists("t1")
+
+
+# --- schema targets: their search_path rides on the 'options' startup parameter ----------------
+
+
+@pytest.mark.parametrize("ignore", ["extra_float_digits", "extra_float_digits,options"],
+                         ids=["pooler-refuses-options", "pooler-drops-options"])
+def test_a_schema_target_never_runs_in_public_behind_a_pooler(
+    pg_server: Server, database: Database, migrations: MigrationDir, ignore: str
+) -> None:
+    """A pooler that refuses `options` is told in one line; one that drops it without a word would
+    have run the tenant's files in public under the tenant's history: both refused, nothing ran."""
+    from dataclasses import replace
+
+    bouncer = start_pgbouncer(pg_server, "session", ignore=ignore)
+    try:
+        database.execute("CREATE SCHEMA tenant_a")
+        migrations.add("users", "CREATE TABLE users (id int);\n")
+        target = replace(Target(bouncer.dsn(database.name), "test"), schema="tenant_a")
+        with pytest.raises(ConnectionFailed) as caught:
+            MigrationRunner(target, migrations.path, Options()).run_migrations()
+        message = str(caught.value)
+        assert "\n" not in message and "nothing ran" in message
+        assert ("refuses" in message) if ignore == "extra_float_digits" else ("search_path" in message), message
+        assert database.scalar("SELECT count(*) FROM pg_class WHERE relname IN ('users', '_migrations')") == 0
+    finally:
+        bouncer.stop()

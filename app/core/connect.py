@@ -163,6 +163,8 @@ def connect(target: Target, *, autocommit: bool = True, connect_timeout: int = 1
     try:
         conn = WatchedConnection.connect(target.dsn, **kwargs)
         conn.tidemark_place = place  # what history, lock and status read (place_of)
+        if options:
+            _check_search_path(conn, target)
         return conn
     except psycopg.OperationalError as exc:
         message = _explain(exc, target)
@@ -209,11 +211,31 @@ def libpq_message(exc: BaseException) -> str:
     return text or "server closed the connection"
 
 
+def _check_search_path(conn: psycopg.Connection, target: Target) -> None:
+    """A schema target's session must run in its schema: a pooler told to ignore the `options`
+    startup parameter (PgBouncer's ignore_startup_parameters) drops it without a word, and the
+    files would then run in public while the history says the tenant's schema."""
+    place = target.place
+    row = conn.execute("SELECT pg_catalog.current_setting('search_path')").fetchone()
+    got = row[0] if row else ""
+    if [part.strip() for part in got.split(",")] != [part.strip() for part in (place.search_path or "").split(",")]:
+        conn.close()
+        raise ConnectionFailed(
+            f"cannot run on {target.display()} schema {place.schema}: the session's search_path is "
+            f"{got!r}, not {place.search_path!r} (something between Tidemark and the server, such as a "
+            "pooler ignoring the 'options' startup parameter, dropped it); nothing ran: connect schema targets "
+            "directly or through a pooler that passes 'options'")
+
+
 def _explain(exc: psycopg.OperationalError, target: Target) -> str:
     where = target.display()
     text = redact(str(exc)).strip()
     last = _libpq_reason(text)
     sqlstate = getattr(exc, "sqlstate", None)
+    if "unsupported startup parameter" in text and "options" in text and not target.place.is_public:
+        return (f"cannot connect to {where}: {last}; a schema target sets its search_path with the 'options' "
+                "startup parameter, which this pooler refuses: connect schema targets directly (or through a "
+                "pooler that passes 'options'); nothing ran")
     if (sqlstate == "28P01" or "password authentication failed" in text) and target.password_command:
         return (f"cannot log in to {where}: password authentication failed with the password command's "
                 "output (is the token for this host, port and user, and not expired?)")
