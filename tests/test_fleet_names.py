@@ -85,3 +85,12 @@ def test_a_member_name_that_does_not_match_is_refused(shop: Database, name: str,
     r = run_cli("migrate", "--environment", name, "--yes")
     assert r.code == 2 and says in r.stderr, r.stderr
     assert _where_users(shop) == []
+
+
+def test_the_app_says_where_to_act_on_each() -> None:
+    from app.core.fleet_targets import stands_for_many
+    from app.gui.words import in_app
+
+    text = in_app(stands_for_many("shop", None, "tenant_%"))
+    assert "Environment ▸ Overview of all environments" in text and "--environments" not in text
+    assert "shop/SCHEMA" in text

@@ -92,7 +92,7 @@ def stands_for_many(name: str, databases: str | None, schemas: str | None) -> st
     else:
         what, one = f"schema LIKE {schemas!r} of its database", "SCHEMA"
     return (f"environment {name!r} stands for every {what}, and this acts on one target: name one as "
-            f"{name}/{one}, or act on each with --environments {name}")
+            f"{name}/{one}, or act on each with `--environments {name}`")
 
 
 def member_target(target: Target, member: str, databases: str | None, schemas: str | None) -> Target:

@@ -21,12 +21,13 @@ _ACTIONS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in (
     (r"`tidemark rehearse[^`]*`", "Migrations ▸ Rehearse"),
     (r"`tidemark env edit[^`]*`", "File ▸ Environments… (Edit)"),
     (r"`tidemark env[^`]*`", "File ▸ Environments…"),
+    (r"act on each with `--environments [^`]*`", "act on each from Environment ▸ Overview of all environments"),
 )]
 
 
 def in_app(text: str) -> str:
     """`text` with each CLI command that has an action in the app replaced by that action's menu path."""
-    if "`tidemark " not in text:
+    if "`" not in text:
         return text
     for pattern, action in _ACTIONS:
         text = pattern.sub(action, text)
