@@ -12,29 +12,21 @@ token.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING
 
 import psycopg
 
-from app.core import history, lock, preview, repeatables, selection
-from app.core.connect import Target, connect, resolve_target, session_setup
-from app.core.deadline import Watchdog, partition_named
-from app.core.errors import (
-    ConnectionLost,
-    DatabaseError,
-    MigrationFailed,
-    UsageError,
-)
+from app.core import history, preview, repeatables, runner_session, selection
+from app.core.connect import Target, resolve_target
+from app.core.errors import ConnectionLost, MigrationFailed, UsageError
 from app.core.files import MigrationFile, default_migrations_dir, load_file
 from app.core.history import Actor, AppliedRow, HistoryEvent
 from app.core.interrupt import Watch, rollback_lost
 from app.core.options import Options
-from app.core.pooler import check_session, give_back
 from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, ProgressEvent, no_progress
 from app.core.protection import Action, Confirmation, enforce
 from app.core.results import (
@@ -45,6 +37,7 @@ from app.core.results import (
     RollbackResult,
     RunResult,
 )
+from app.core.runner_session import database_errors
 from app.core.status import MigrationStatus
 from app.core.status_read import read_status
 
@@ -56,32 +49,6 @@ if TYPE_CHECKING:
 
 # app.core.apply (and with it pglast, the parser) is imported only by the calls that run or
 # plan SQL: `status` stays a light process.
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def _database_errors(method: Callable[Concatenate[MigrationRunner, _P], _R]
-                     ) -> Callable[Concatenate[MigrationRunner, _P], _R]:
-    """Turn a psycopg error that escaped the engine's own handling into a one-line known error."""
-
-    @functools.wraps(method)
-    def wrapper(self: MigrationRunner, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return method(self, *args, **kwargs)
-        except psycopg.OperationalError as exc:
-            from app.core.connect import libpq_message
-
-            raise ConnectionLost(f"connection to {self.target.display()} lost: {libpq_message(exc)}; nothing more ran "
-                                 "(`tidemark status` shows where things stand)") from None
-        except psycopg.Error as exc:
-            diag = exc.diag
-            text = diag.message_primary or str(exc).strip().split("\n")[0]
-            state = f" (SQLSTATE {diag.sqlstate})" if diag.sqlstate else ""
-            raise DatabaseError(f"{self.target.display()}: {text}{state}") from None
-
-    return wrapper
-
 
 class MigrationRunner:
     """Runs, rolls back and reports on the migrations of one folder against one database."""
@@ -98,42 +65,14 @@ class MigrationRunner:
 
     @contextmanager
     def _connection(self, cancel: CancelToken | None = None) -> Iterator[psycopg.Connection]:
-        conn = connect(self.target)
-        if cancel is not None:
-            cancel.attach(conn)
-        try:
+        with runner_session.connection(self.target, cancel) as conn:
             yield conn
-        finally:
-            if cancel is not None:
-                cancel.attach(None)
-            conn.close()
 
     @contextmanager
     def _locked(self, conn: psycopg.Connection, cancel: CancelToken, progress: ProgressCallback
                 ) -> Iterator[None]:
-        conn.execute("; ".join(session_setup(conn)))  # one round trip
-        # Before the lock: behind a transaction-mode pooler it would stay on a shared session.
-        session = check_session(conn, lambda: connect(self.target), self.target.display())
-        watchdog = Watchdog(conn, session.backend_pid, lambda timeout: connect(self.target, connect_timeout=timeout))
-        try:
-            with partition_named(watchdog, self.target):
-                yield from self._hold_lock(conn, cancel, progress)
-        finally:
-            watchdog.stop()
-
-    def _hold_lock(self, conn: psycopg.Connection, cancel: CancelToken, progress: ProgressCallback
-                   ) -> Iterator[None]:
-        if not lock.try_acquire(conn):
-            if self.options.wait_lock_s <= 0:
-                lock.acquire(conn, 0)
-            who = lock.holder(conn)
-            progress(ProgressEvent(Phase.LOCK_WAIT, message=f"waiting for the migration lock ({who})"))
-            lock.acquire(conn, self.options.wait_lock_s, should_stop=lambda: cancel.cancelled)
-            cancel.check()
-        try:
+        with runner_session.locked(conn, self.target, self.options, cancel, progress):
             yield
-        finally:
-            give_back(conn)
 
     def files(self) -> list[MigrationFile]:
         """The migration files, checked (MigrationFileError lists every problem)."""
@@ -181,14 +120,14 @@ class MigrationRunner:
 
     # --- the seed's API --------------------------------------------------------------------------
 
-    @_database_errors
+    @database_errors
     def get_migration_status(self, *, cancel: CancelToken | None = None) -> MigrationStatus:
         """Every migration with its state, and the health. Only reads; works before the first migrate."""
         reading = self.reading(placeholders=False)
         with self._connection(cancel) as conn:
             return self._status(conn, reading.files, reading)
 
-    @_database_errors
+    @database_errors
     def run_migrations(
         self,
         *,
@@ -265,7 +204,7 @@ class MigrationRunner:
             return RunResult(batch_id, False, applied, warnings=warnings, total_ms=clock.ms(),
                              target=self.target.display(), backup=taken)
 
-    @_database_errors
+    @database_errors
     def rollback_migrations(
         self,
         *,
@@ -331,7 +270,7 @@ class MigrationRunner:
 
     # --- baseline, repair, history -----------------------------------------------------------------
 
-    @_database_errors
+    @database_errors
     def baseline(self, name: str, *, progress: ProgressCallback | None = None,
                  cancel: CancelToken | None = None, force: bool = False,
                  confirmed: Confirmation | None = None) -> BaselineResult:
@@ -345,14 +284,14 @@ class MigrationRunner:
         return bookkeeping.baseline(self, name, progress=progress, cancel=cancel, force=force,
                                     confirmed=confirmed)
 
-    @_database_errors
+    @database_errors
     def repair_candidates(self, name: str | None = None) -> list[RepairCandidate]:
         """Applied migrations whose files changed, each with the diff against the applied text."""
         from app.core import bookkeeping
 
         return bookkeeping.repair_candidates(self, name)
 
-    @_database_errors
+    @database_errors
     def repair(self, candidates: list[RepairCandidate], reason: str, *,
                cancel: CancelToken | None = None, confirmed: Confirmation | None = None) -> RepairResult:
         """Accept the current checksums of changed applied files, recording who and why."""
@@ -360,7 +299,7 @@ class MigrationRunner:
 
         return bookkeeping.repair(self, candidates, reason, cancel=cancel, confirmed=confirmed)
 
-    @_database_errors
+    @database_errors
     def import_history(self, source: str, *, dry_run: bool = False, table: str | None = None,
                        cancel: CancelToken | None = None, confirmed: Confirmation | None = None) -> ImportResult:
         """Record what another tool applied (its own history table, read only) as applied; run nothing.
@@ -379,7 +318,7 @@ class MigrationRunner:
                                           dry_run=dry_run, confirmed=confirmed, actor=self.actor, table=table,
                                           repeatable_files=reading.repeatables)
 
-    @_database_errors
+    @database_errors
     def history(self, limit: int | None = None) -> list[HistoryEvent]:
         """The audit trail: applies, rollbacks, failures, baselines and repairs."""
         with self._connection() as conn:
