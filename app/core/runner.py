@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from app.core.imports import ImportResult
     from app.core.layouts import Reading
     from app.core.layouts.placeholders import Placeholders
+    from app.core.notify import Notification
     from app.core.shared_reading import SharedReadings
 
 # app.core.apply (and with it pglast, the parser) is imported only by the calls that run or
@@ -69,9 +70,9 @@ class MigrationRunner:
             yield conn
 
     @contextmanager
-    def _locked(self, conn: psycopg.Connection, cancel: CancelToken, progress: ProgressCallback
-                ) -> Iterator[None]:
-        with runner_session.locked(conn, self.target, self.options, cancel, progress):
+    def _locked(self, conn: psycopg.Connection, cancel: CancelToken, progress: ProgressCallback,
+                notes: list[Notification] | None = None) -> Iterator[None]:
+        with runner_session.locked(conn, self.target, self.options, cancel, progress, notes):
             yield
 
     def files(self) -> list[MigrationFile]:
@@ -150,18 +151,24 @@ class MigrationRunner:
         if dry_run:
             return replace(preview.plan(self, files, target, clock, reading), layout=reading.layout,
                            layout_declared_in=str(reading.declared_in) if reading.declared_in else None)
+        from app.core.notify import for_target
+        from app.core.notify.events import reporting
+
+        notes = for_target(self.target, self.migrations_dir)  # a wrong table is bad input: before anything runs
         batch_id = history.new_batch_id()
         watch = Watch(progress, batch_id)
         try:
-            return self._run(files, target, verbose, watch, cancel, clock, confirmed, reading)
+            with reporting(self.target, notes, "migrate", runner_session.say(progress), batch_id) as report:
+                return report.done(self._run(files, target, verbose, watch, cancel, clock, confirmed, reading, notes))
         except KeyboardInterrupt:  # Ctrl-C: the run's connection is closed by now; say what is known
             raise watch.interrupted(self.target, self.actor) from None
 
     def _run(self, files: list[MigrationFile], target: str | None, verbose: bool, watch: Watch,
-             cancel: CancelToken, clock: Clock, confirmed: Confirmation | None, reading: Reading) -> RunResult:
+             cancel: CancelToken, clock: Clock, confirmed: Confirmation | None, reading: Reading,
+             notes: list[Notification]) -> RunResult:
         progress: ProgressCallback = watch
         batch_id = watch.batch_id
-        with self._connection(cancel) as conn, self._locked(conn, cancel, progress):
+        with self._connection(cancel) as conn, self._locked(conn, cancel, progress, notes):
             watch.backend_pid = conn.info.backend_pid
             progress(ProgressEvent(Phase.CONNECTED, message=self.target.display()))
             status = self._status(conn, files, reading)
@@ -181,8 +188,7 @@ class MigrationRunner:
             confirmed = enforce(confirmed, self.target, Action.MIGRATE, [f.name for f in first + todo + again])
             from app.core.backup import before_migrate
 
-            taken = before_migrate(confirmed, self.target,
-                                   lambda text: progress(ProgressEvent(Phase.MESSAGE, message=text)))
+            taken = before_migrate(confirmed, self.target, runner_session.say(progress))
             history.ensure_tables(conn)
             if again:
                 repeatables.ensure_table(conn)
@@ -233,15 +239,20 @@ class MigrationRunner:
                 rows = selection.rollback_selection(conn, files, count, to)
                 guards.check_stored_rollbacks([(r.name, r.rollback_sql) for r in rows])
                 return RollbackResult(None, True, planned=selection.planned_rollbacks(rows), total_ms=clock.ms())
+        from app.core.notify import for_target
+        from app.core.notify.events import reporting
+
+        notes = for_target(self.target, self.migrations_dir)  # a wrong table is bad input: before anything runs
         watch = Watch(progress, history.new_batch_id(), rollback=True)
         try:
-            return self._roll_back(files, count, to, verbose, watch, cancel, clock, confirmed)
+            with reporting(self.target, notes, "rollback", runner_session.say(progress), watch.batch_id) as report:
+                return report.done(self._roll_back(files, count, to, verbose, watch, cancel, clock, confirmed, notes))
         except KeyboardInterrupt:  # Ctrl-C: the run's connection is closed by now; say what is known
             raise watch.interrupted(self.target, self.actor) from None
 
     def _roll_back(self, files: list[MigrationFile], count: int | None, to: str | None, verbose: bool,
-                   watch: Watch, cancel: CancelToken, clock: Clock, confirmed: Confirmation | None
-                   ) -> RollbackResult:
+                   watch: Watch, cancel: CancelToken, clock: Clock, confirmed: Confirmation | None,
+                   notes: list[Notification]) -> RollbackResult:
         from app.core import guards
         from app.core.apply import Context
         from app.core.revert import revert
@@ -249,7 +260,7 @@ class MigrationRunner:
         progress: ProgressCallback = watch
         with self._connection(cancel) as conn:
             watch.backend_pid = conn.info.backend_pid
-            with self._locked(conn, cancel, progress):
+            with self._locked(conn, cancel, progress, notes):
                 rows = selection.rollback_selection(conn, files, count, to)
                 guards.check_stored_rollbacks([(r.name, r.rollback_sql) for r in rows])  # before any runs
                 if rows:

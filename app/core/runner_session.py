@@ -23,6 +23,7 @@ from app.core.pooler import check_session, give_back
 from app.core.progress import CancelToken, Phase, ProgressCallback, ProgressEvent
 
 if TYPE_CHECKING:
+    from app.core.notify import Notification
     from app.core.runner import MigrationRunner
 
 _P = ParamSpec("_P")
@@ -67,29 +68,38 @@ def connection(target: Target, cancel: CancelToken | None = None) -> Iterator[ps
 
 @contextmanager
 def locked(conn: psycopg.Connection, target: Target, options: Options, cancel: CancelToken,
-           progress: ProgressCallback) -> Iterator[None]:
-    """The migration lock on `conn` for the block, with the session checks and the watchdog around it."""
+           progress: ProgressCallback, notes: list[Notification] | None = None) -> Iterator[None]:
+    """The migration lock on `conn` for the block, with the session checks and the watchdog around it;
+    `notes`: the run's notifications, told when it has waited their `lock_wait` seconds for the lock."""
     conn.execute("; ".join(session_setup(conn)))  # one round trip
     # Before the lock: behind a transaction-mode pooler it would stay on a shared session.
     session = check_session(conn, lambda: connect(target), target.display())
     watchdog = Watchdog(conn, session.backend_pid, lambda timeout: connect(target, connect_timeout=timeout))
     try:
         with partition_named(watchdog, target):
-            yield from _hold_lock(conn, options, cancel, progress)
+            yield from _hold_lock(conn, target, options, cancel, progress, notes or [])
     finally:
         watchdog.stop()
 
 
-def _hold_lock(conn: psycopg.Connection, options: Options, cancel: CancelToken, progress: ProgressCallback
-               ) -> Iterator[None]:
+def _hold_lock(conn: psycopg.Connection, target: Target, options: Options, cancel: CancelToken,
+               progress: ProgressCallback, notes: list[Notification]) -> Iterator[None]:
     if not lock.try_acquire(conn):
         if options.wait_lock_s <= 0:
             lock.acquire(conn, 0)
         who = lock.holder(conn)
         progress(ProgressEvent(Phase.LOCK_WAIT, message=f"waiting for the migration lock ({who})"))
-        lock.acquire(conn, options.wait_lock_s, should_stop=lambda: cancel.cancelled)
+        from app.core.notify import LockWaitAlarm
+
+        alarm = LockWaitAlarm(target, notes, say(progress), str(who or "held"))
+        lock.acquire(conn, options.wait_lock_s, should_stop=lambda: alarm() or cancel.cancelled)
         cancel.check()
     try:
         yield
     finally:
         give_back(conn)
+
+
+def say(progress: ProgressCallback) -> Callable[[str], None]:
+    """A line for the user through the progress callback (the CLI prints it, the app logs it)."""
+    return lambda text: progress(ProgressEvent(Phase.MESSAGE, message=text))
