@@ -14,6 +14,7 @@ WORDS = {
     "repaired": "repaired",
     "interrupted": "interrupted",  # Ctrl-C of a CLI run
     "cancelled": "cancelled",  # the app's Cancel
+    "notify_failed": "notification not delivered",  # app.core.notify: the reason names which
 }
 
 

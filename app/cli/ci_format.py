@@ -37,7 +37,11 @@ def requested(args: argparse.Namespace) -> bool:
     if getattr(args, "json", False):
         raise UsageError(f"give --json or --format {fmt}, not both")
     if getattr(args, "environments", None) or getattr(args, "groups", None):
-        raise UsageError(f"--format {fmt} reports one target: give --env NAME or --dsn, not --environments/--group")
+        from app.report.formats import FLEET
+
+        if fmt not in FLEET:
+            raise UsageError(f"--format {fmt} reports one target: give --env NAME or --dsn, not "
+                             "--environments/--group")
     if args.output is not None:
         from app.report.write import check_writable
 
@@ -50,8 +54,9 @@ def on_stdout(args: argparse.Namespace) -> bool:
     return getattr(args, "format", "text") not in (None, "text") and getattr(args, "output", None) is None
 
 
-def emit(args: argparse.Namespace, out: Output, make: Callable[[], CheckRun]) -> bool:
-    """Write the --format document if one was asked for; True when it was written."""
+def emit(args: argparse.Namespace, out: Output, make: Callable[[], CheckRun | list[CheckRun]]) -> bool:
+    """Write the --format document if one was asked for (a list: a fleet's runs, one per target); True when
+    it was written."""
     if not requested(args):
         return False
     from app.report.formats import render

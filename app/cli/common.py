@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "app.cli.preflight",
     "app.cli.drift",
     "app.cli.report",
+    "app.cli.notify",
 )
 
 

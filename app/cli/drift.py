@@ -36,8 +36,11 @@ def handle_drift(args: argparse.Namespace, out: Output) -> int:
 
     ci_format.requested(args)
     if fleet.requested(args):
+        from app.report.checks import from_drift
+
         return fleet.verdicts(args, out, "checked", "DRIFT", lambda m, say: check_drift(
-            m.runner.target, m.runner.migrations_dir, ignore=args.ignore, say=say), drift_headline)
+            m.runner.target, m.runner.migrations_dir, ignore=args.ignore, say=say), drift_headline,
+            lambda r, m: from_drift(r))
     runner = common.build_runner(args)
     result = check_drift(runner.target, runner.migrations_dir, ignore=args.ignore, say=out.line)
     from app.report.checks import from_drift

@@ -20,6 +20,7 @@ from app.core.progress import Phase, ProgressEvent
 if TYPE_CHECKING:
     from app.core.fleet import FleetResult, Member
     from app.core.protection import Action, Confirmation
+    from app.report.checks import CheckRun
 
 
 def options(parser: argparse.ArgumentParser) -> None:
@@ -196,11 +197,30 @@ def summary(result: FleetResult, out: Output, changed: Callable[[Any], str] = _c
 
 
 def verdicts(args: argparse.Namespace, out: Output, verb: str, heading: str,
-             check: Callable[[Member, Callable[[str], None]], Any], headline: Callable[[Any], str]) -> int:
+             check: Callable[[Member, Callable[[str], None]], Any], headline: Callable[[Any], str],
+             checks: Callable[[Any, Member], CheckRun] | None = None) -> int:
     """A check on each target (rehearse, drift): one whose result is not `ok` counts as failed, with its
-    headline as the error and its result kept for --json (app.core.verdicts, shared with the app)."""
+    headline as the error and its result kept for --json (app.core.verdicts, shared with the app);
+    `checks` makes a target's --format run."""
     from app.core.verdicts import verdict_work
 
-    result = run(args, out, members(args), verb, verdict_work(check, headline))
+    ms = members(args)
+    result = run(args, out, ms, verb, verdict_work(check, headline))
+    if checks is not None:
+        ci_formats(args, out, result, ms, checks)
     summary(result, out, lambda r: headline(r) if r is not None else "", heading=heading)
     return result.exit_code()
+
+
+def ci_formats(args: argparse.Namespace, out: Output, result: FleetResult, ms: list[Member],
+               convert: Callable[[Any, Member], CheckRun]) -> None:
+    """The --format document of a fleet: one run (JUnit: one <testsuite>) per target."""
+    from app.cli import ci_format
+
+    if getattr(args, "format", "text") in (None, "text"):
+        return
+    from app.report.checks import from_fleet
+
+    by_name = {m.name: m for m in ms}
+    command = getattr(args, "command", "") or ""
+    ci_format.emit(args, out, lambda: from_fleet(command, result, lambda r, mr: convert(r, by_name[mr.name])))

@@ -146,6 +146,9 @@ def _fleet_migrate(args: argparse.Namespace, out: Output) -> int:
         lambda m: [p.name for p in m.runner.run_migrations(dry_run=True, target=args.target).planned])
     result = fleet.run(args, out, ms, "applied", lambda m, token, say: m.runner.run_migrations(
         target=args.target, progress=say, cancel=token, confirmed=confs[target_key(m.runner.target)]))
+    from app.report.checks import from_run
+
+    fleet.ci_formats(args, out, result, ms, lambda r, m: from_run(r, migrations_dir=m.runner.migrations_dir))
     fleet.summary(result, out, heading="APPLIED")
     return result.exit_code()
 

@@ -119,10 +119,12 @@ def handle_rehearse(args: argparse.Namespace, out: Output) -> int:
 
     ci_format.requested(args)
     if fleet.requested(args):  # a throwaway server per target, --parallel at a time
+        from app.report.checks import from_rehearsal
         from app.report.rehearsal import rehearsal_headline
 
         return fleet.verdicts(args, out, "rehearsed", "REHEARSAL", lambda m, say: rehearse(
-            m.runner.target, m.runner.migrations_dir, m.runner.options, say=say), rehearsal_headline)
+            m.runner.target, m.runner.migrations_dir, m.runner.options, say=say), rehearsal_headline,
+            lambda r, m: from_rehearsal(r, m.runner.migrations_dir))
     runner = common.build_runner(args)
     result = rehearse(runner.target, runner.migrations_dir, runner.options, say=out.line)
     from app.report.checks import from_rehearsal

@@ -184,8 +184,12 @@ def handle_history(args: argparse.Namespace, out: Output) -> int:
 
 
 def _fleet_status(args: argparse.Namespace, out: Output) -> int:
-    result = fleet.run(args, out, fleet.members(args), "status",
+    ms = fleet.members(args)
+    result = fleet.run(args, out, ms, "status",
                        lambda m, token, say: m.runner.get_migration_status(cancel=token), announce=False)
+    from app.report.checks import from_status
+
+    fleet.ci_formats(args, out, result, ms, lambda r, m: from_status(r))
 
     def health(status: MigrationStatus | None) -> str:
         if status is None:

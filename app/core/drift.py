@@ -142,9 +142,20 @@ def check_drift(target: Target, migrations_dir: Path, *, ignore: Sequence[str] =
     `cancel` (the app's Cancel) is checked between replayed migrations and interrupts the running
     statement; it only ever touches the throwaway server, which is removed on the way out.
     """
+    from app.core.notify import for_target
+    from app.core.notify.events import drift_found
+
     say = say or (lambda _text: None)
     started = time.monotonic()
     files = {f.version: f for f in MigrationRunner(target, migrations_dir).files()}  # checks every file first
+    notes = for_target(target, migrations_dir)  # a wrong table is bad input, before the work
+    result = _check(target, migrations_dir, ignore, say, cancel, started, files)
+    drift_found(target, notes, result, say)
+    return result
+
+
+def _check(target: Target, migrations_dir: Path, ignore: Sequence[str], say: Callable[[str], None],
+           cancel: CancelToken | None, started: float, files: dict[str, MigrationFile]) -> DriftResult:
     with connect(target) as conn:
         target_version = server_version(conn)
         dbname = conn.info.dbname

@@ -60,6 +60,7 @@ class Profile:
     # Flyway `${name}` values for this environment ([environments.NAME.placeholders]); pairs, so the
     # profile stays hashable.
     placeholders: tuple[tuple[str, str], ...] = ()
+    notify: tuple[str, ...] = ()  # names of [notifications.NAME] (app.core.notify); their URLs: the keyring
 
     def __post_init__(self) -> None:
         if self.protected is None:
@@ -90,8 +91,9 @@ class Profile:
     def to_table(self) -> dict[str, Any]:
         """The TOML table of the profile (set fields only)."""
         table = {k: v for k, v in asdict(self).items() if k != "name" and v is not None and v != "" and v != ()}
-        if "groups" in table:
-            table["groups"] = list(table["groups"])
+        for key in ("groups", "notify"):
+            if key in table:
+                table[key] = list(table[key])
         if "placeholders" in table:
             table["placeholders"] = dict(self.placeholders)
         return table
@@ -310,6 +312,9 @@ def _problems(p: Profile) -> list[tuple[str | None, str]]:
     if not isinstance(p.groups, tuple) or not all(isinstance(g, str) and _NAME.match(g) for g in p.groups):
         out.append(("groups", "field 'groups' must be a list of names (letters, digits, '.', '_', '-'), "
                     f"not {p.groups!r}"))
+    if not isinstance(p.notify, tuple) or not all(isinstance(n, str) and _NAME.match(n) for n in p.notify):
+        out.append(("notify", "field 'notify' must be a list of notification names (`tidemark notify list`), "
+                    f"not {p.notify!r}"))
     out += _placeholder_problems(p.placeholders)
     out += access_problems(p.ssh, p.password_command)
     if p.colour is not None and not _COLOUR.match(p.colour):

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 _HEADER = (
     "# Tidemark environments (connection profiles), written by `tidemark env` and the app.\n"
-    "# Passwords are never stored here: they live in the OS keyring (or ~/.pgpass / PGPASSWORD).\n\n"
+    "# Passwords and notification URLs are never stored here: they live in the OS keyring\n"
+    "# (or ~/.pgpass / PGPASSWORD, TIDEMARK_NOTIFY_URL_<NAME>).\n\n"
 )
 
 _cache_lock = threading.Lock()
@@ -49,11 +50,13 @@ def read_profiles(path: Path) -> dict[str, Profile]:
     return dict(profiles)
 
 
-def _parse(path: Path) -> dict[str, Profile]:
+def read_doc(path: Path) -> tuple[dict[str, Any], str]:
+    """The file as a TOML document and its text ({} and "" when there is none); one-line errors naming the
+    line. app.core.notify reads its `[notifications]` table from here."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return {}
+        return {}, ""
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc} (check the file's permissions)") from None
     try:
@@ -63,7 +66,7 @@ def _parse(path: Path) -> dict[str, Profile]:
         raise UsageError(f"{path}:{line}: not UTF-8 text (fix the line, or remove the file and add the "
                          "environments again)") from None
     try:
-        doc = tomllib.loads(text)
+        return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
         line, reason = _toml_position(exc)
         raise UsageError(f"{path}:{line}: invalid TOML: {reason} (fix the line, or remove the file and add "
@@ -71,6 +74,10 @@ def _parse(path: Path) -> dict[str, Profile]:
     except RecursionError:  # tomllib recurses once per nested array or inline table
         raise UsageError(f"{path}: invalid TOML: arrays or inline tables nested too deeply to read (fix the "
                          "file, or remove it and add the environments again)") from None
+
+
+def _parse(path: Path) -> dict[str, Profile]:
+    doc, text = read_doc(path)
     envs = doc.get("environments", {})
     if not isinstance(envs, dict):
         raise UsageError(f"{path}:{_line_of(text, 'environments')}: 'environments' must be a table of profiles")
@@ -99,8 +106,9 @@ def _from_table(name: str, table: dict[str, Any], path: Path, text: str) -> Prof
         where = f"{path}:{_line_of(text, name, unknown[0])}"
         raise UsageError(f"{where}: environment {name!r}: unknown field {unknown[0]!r} "
                          f"(known: {', '.join(sorted(known))})")
-    if isinstance(table.get("groups"), list):
-        table = {**table, "groups": tuple(table["groups"])}
+    for key in ("groups", "notify"):
+        if isinstance(table.get(key), list):
+            table = {**table, key: tuple(table[key])}
     if isinstance(table.get("placeholders"), dict):
         table = {**table, "placeholders": tuple(table["placeholders"].items())}
     return Profile(name=name, **table)
@@ -113,10 +121,19 @@ def _problems(profile: Profile) -> list[tuple[str | None, str]]:
 
 
 def write_profiles(path: Path, profiles: dict[str, Profile]) -> None:
-    """Replace the file with these profiles, atomically (never half-written, never world-readable)."""
+    """Replace the file's profiles, atomically (never half-written, never world-readable); the file's
+    `[notifications]` table (app.core.notify's) is kept as it is."""
+    doc: dict[str, Any] = {"version": 1, "environments": {n: profiles[n].to_table() for n in sorted(profiles)}}
+    kept = read_doc(path)[0].get("notifications")
+    if kept:
+        doc["notifications"] = kept
+    write_doc(path, doc)
+
+
+def write_doc(path: Path, doc: dict[str, Any]) -> None:
+    """Replace the file with this document, atomically and readable by its owner only."""
     import tomli_w
 
-    doc = {"version": 1, "environments": {n: profiles[n].to_table() for n in sorted(profiles)}}
     text = _HEADER + tomli_w.dumps(doc)
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -135,6 +135,7 @@ class Event:
     BASELINED = "baselined"
     REPAIRED = "repaired"
     INTERRUPTED = "interrupted"  # Ctrl-C of a run (the app's Cancel writes "cancelled")
+    NOTIFY_FAILED = "notify_failed"  # a notification (app.core.notify) not delivered; reason says which
 
 
 @dataclass(frozen=True)

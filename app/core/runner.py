@@ -12,29 +12,21 @@ token.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING
 
 import psycopg
 
-from app.core import history, lock, preview, repeatables, selection
-from app.core.connect import Target, connect, resolve_target, session_setup
-from app.core.deadline import Watchdog, partition_named
-from app.core.errors import (
-    ConnectionLost,
-    DatabaseError,
-    MigrationFailed,
-    UsageError,
-)
+from app.core import history, preview, repeatables, runner_session, selection
+from app.core.connect import Target, resolve_target
+from app.core.errors import ConnectionLost, MigrationFailed, UsageError
 from app.core.files import MigrationFile, default_migrations_dir, load_file
 from app.core.history import Actor, AppliedRow, HistoryEvent
 from app.core.interrupt import Watch, rollback_lost
 from app.core.options import Options
-from app.core.pooler import check_session, give_back
 from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, ProgressEvent, no_progress
 from app.core.protection import Action, Confirmation, enforce
 from app.core.results import (
@@ -45,6 +37,7 @@ from app.core.results import (
     RollbackResult,
     RunResult,
 )
+from app.core.runner_session import database_errors
 from app.core.status import MigrationStatus
 from app.core.status_read import read_status
 
@@ -52,36 +45,11 @@ if TYPE_CHECKING:
     from app.core.imports import ImportResult
     from app.core.layouts import Reading
     from app.core.layouts.placeholders import Placeholders
+    from app.core.notify import Notification
     from app.core.shared_reading import SharedReadings
 
 # app.core.apply (and with it pglast, the parser) is imported only by the calls that run or
 # plan SQL: `status` stays a light process.
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def _database_errors(method: Callable[Concatenate[MigrationRunner, _P], _R]
-                     ) -> Callable[Concatenate[MigrationRunner, _P], _R]:
-    """Turn a psycopg error that escaped the engine's own handling into a one-line known error."""
-
-    @functools.wraps(method)
-    def wrapper(self: MigrationRunner, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return method(self, *args, **kwargs)
-        except psycopg.OperationalError as exc:
-            from app.core.connect import libpq_message
-
-            raise ConnectionLost(f"connection to {self.target.display()} lost: {libpq_message(exc)}; nothing more ran "
-                                 "(`tidemark status` shows where things stand)") from None
-        except psycopg.Error as exc:
-            diag = exc.diag
-            text = diag.message_primary or str(exc).strip().split("\n")[0]
-            state = f" (SQLSTATE {diag.sqlstate})" if diag.sqlstate else ""
-            raise DatabaseError(f"{self.target.display()}: {text}{state}") from None
-
-    return wrapper
-
 
 class MigrationRunner:
     """Runs, rolls back and reports on the migrations of one folder against one database."""
@@ -98,42 +66,14 @@ class MigrationRunner:
 
     @contextmanager
     def _connection(self, cancel: CancelToken | None = None) -> Iterator[psycopg.Connection]:
-        conn = connect(self.target)
-        if cancel is not None:
-            cancel.attach(conn)
-        try:
+        with runner_session.connection(self.target, cancel) as conn:
             yield conn
-        finally:
-            if cancel is not None:
-                cancel.attach(None)
-            conn.close()
 
     @contextmanager
-    def _locked(self, conn: psycopg.Connection, cancel: CancelToken, progress: ProgressCallback
-                ) -> Iterator[None]:
-        conn.execute("; ".join(session_setup(conn)))  # one round trip
-        # Before the lock: behind a transaction-mode pooler it would stay on a shared session.
-        session = check_session(conn, lambda: connect(self.target), self.target.display())
-        watchdog = Watchdog(conn, session.backend_pid, lambda timeout: connect(self.target, connect_timeout=timeout))
-        try:
-            with partition_named(watchdog, self.target):
-                yield from self._hold_lock(conn, cancel, progress)
-        finally:
-            watchdog.stop()
-
-    def _hold_lock(self, conn: psycopg.Connection, cancel: CancelToken, progress: ProgressCallback
-                   ) -> Iterator[None]:
-        if not lock.try_acquire(conn):
-            if self.options.wait_lock_s <= 0:
-                lock.acquire(conn, 0)
-            who = lock.holder(conn)
-            progress(ProgressEvent(Phase.LOCK_WAIT, message=f"waiting for the migration lock ({who})"))
-            lock.acquire(conn, self.options.wait_lock_s, should_stop=lambda: cancel.cancelled)
-            cancel.check()
-        try:
+    def _locked(self, conn: psycopg.Connection, cancel: CancelToken, progress: ProgressCallback,
+                notes: list[Notification] | None = None) -> Iterator[None]:
+        with runner_session.locked(conn, self.target, self.options, cancel, progress, notes):
             yield
-        finally:
-            give_back(conn)
 
     def files(self) -> list[MigrationFile]:
         """The migration files, checked (MigrationFileError lists every problem)."""
@@ -181,14 +121,14 @@ class MigrationRunner:
 
     # --- the seed's API --------------------------------------------------------------------------
 
-    @_database_errors
+    @database_errors
     def get_migration_status(self, *, cancel: CancelToken | None = None) -> MigrationStatus:
         """Every migration with its state, and the health. Only reads; works before the first migrate."""
         reading = self.reading(placeholders=False)
         with self._connection(cancel) as conn:
             return self._status(conn, reading.files, reading)
 
-    @_database_errors
+    @database_errors
     def run_migrations(
         self,
         *,
@@ -211,18 +151,24 @@ class MigrationRunner:
         if dry_run:
             return replace(preview.plan(self, files, target, clock, reading), layout=reading.layout,
                            layout_declared_in=str(reading.declared_in) if reading.declared_in else None)
+        from app.core.notify import for_target
+        from app.core.notify.events import reporting
+
+        notes = for_target(self.target, self.migrations_dir)  # a wrong table is bad input: before anything runs
         batch_id = history.new_batch_id()
         watch = Watch(progress, batch_id)
         try:
-            return self._run(files, target, verbose, watch, cancel, clock, confirmed, reading)
+            with reporting(self.target, notes, "migrate", runner_session.say(progress), batch_id) as report:
+                return report.done(self._run(files, target, verbose, watch, cancel, clock, confirmed, reading, notes))
         except KeyboardInterrupt:  # Ctrl-C: the run's connection is closed by now; say what is known
             raise watch.interrupted(self.target, self.actor) from None
 
     def _run(self, files: list[MigrationFile], target: str | None, verbose: bool, watch: Watch,
-             cancel: CancelToken, clock: Clock, confirmed: Confirmation | None, reading: Reading) -> RunResult:
+             cancel: CancelToken, clock: Clock, confirmed: Confirmation | None, reading: Reading,
+             notes: list[Notification]) -> RunResult:
         progress: ProgressCallback = watch
         batch_id = watch.batch_id
-        with self._connection(cancel) as conn, self._locked(conn, cancel, progress):
+        with self._connection(cancel) as conn, self._locked(conn, cancel, progress, notes):
             watch.backend_pid = conn.info.backend_pid
             progress(ProgressEvent(Phase.CONNECTED, message=self.target.display()))
             status = self._status(conn, files, reading)
@@ -244,8 +190,7 @@ class MigrationRunner:
             confirmed = enforce(confirmed, self.target, Action.MIGRATE, [f.name for f in first + todo + again])
             from app.core.backup import before_migrate
 
-            taken = before_migrate(confirmed, self.target,
-                                   lambda text: progress(ProgressEvent(Phase.MESSAGE, message=text)))
+            taken = before_migrate(confirmed, self.target, runner_session.say(progress))
             history.ensure_tables(conn)
             if again:
                 repeatables.ensure_table(conn)
@@ -267,7 +212,7 @@ class MigrationRunner:
             return RunResult(batch_id, False, applied, warnings=warnings, total_ms=clock.ms(),
                              target=self.target.display(), backup=taken)
 
-    @_database_errors
+    @database_errors
     def rollback_migrations(
         self,
         *,
@@ -296,15 +241,20 @@ class MigrationRunner:
                 rows = selection.rollback_selection(conn, files, count, to)
                 guards.check_stored_rollbacks([(r.name, r.rollback_sql) for r in rows])
                 return RollbackResult(None, True, planned=selection.planned_rollbacks(rows), total_ms=clock.ms())
+        from app.core.notify import for_target
+        from app.core.notify.events import reporting
+
+        notes = for_target(self.target, self.migrations_dir)  # a wrong table is bad input: before anything runs
         watch = Watch(progress, history.new_batch_id(), rollback=True)
         try:
-            return self._roll_back(files, count, to, verbose, watch, cancel, clock, confirmed)
+            with reporting(self.target, notes, "rollback", runner_session.say(progress), watch.batch_id) as report:
+                return report.done(self._roll_back(files, count, to, verbose, watch, cancel, clock, confirmed, notes))
         except KeyboardInterrupt:  # Ctrl-C: the run's connection is closed by now; say what is known
             raise watch.interrupted(self.target, self.actor) from None
 
     def _roll_back(self, files: list[MigrationFile], count: int | None, to: str | None, verbose: bool,
-                   watch: Watch, cancel: CancelToken, clock: Clock, confirmed: Confirmation | None
-                   ) -> RollbackResult:
+                   watch: Watch, cancel: CancelToken, clock: Clock, confirmed: Confirmation | None,
+                   notes: list[Notification]) -> RollbackResult:
         from app.core import guards
         from app.core.prepared import Context
         from app.core.revert import revert
@@ -312,7 +262,7 @@ class MigrationRunner:
         progress: ProgressCallback = watch
         with self._connection(cancel) as conn:
             watch.backend_pid = conn.info.backend_pid
-            with self._locked(conn, cancel, progress):
+            with self._locked(conn, cancel, progress, notes):
                 rows = selection.rollback_selection(conn, files, count, to)
                 guards.check_stored_rollbacks([(r.name, r.rollback_sql) for r in rows])  # before any runs
                 if rows:
@@ -333,7 +283,7 @@ class MigrationRunner:
 
     # --- baseline, repair, history -----------------------------------------------------------------
 
-    @_database_errors
+    @database_errors
     def baseline(self, name: str, *, progress: ProgressCallback | None = None,
                  cancel: CancelToken | None = None, force: bool = False,
                  confirmed: Confirmation | None = None) -> BaselineResult:
@@ -347,14 +297,14 @@ class MigrationRunner:
         return bookkeeping.baseline(self, name, progress=progress, cancel=cancel, force=force,
                                     confirmed=confirmed)
 
-    @_database_errors
+    @database_errors
     def repair_candidates(self, name: str | None = None) -> list[RepairCandidate]:
         """Applied migrations whose files changed, each with the diff against the applied text."""
         from app.core import bookkeeping
 
         return bookkeeping.repair_candidates(self, name)
 
-    @_database_errors
+    @database_errors
     def repair(self, candidates: list[RepairCandidate], reason: str, *,
                cancel: CancelToken | None = None, confirmed: Confirmation | None = None) -> RepairResult:
         """Accept the current checksums of changed applied files, recording who and why."""
@@ -362,7 +312,7 @@ class MigrationRunner:
 
         return bookkeeping.repair(self, candidates, reason, cancel=cancel, confirmed=confirmed)
 
-    @_database_errors
+    @database_errors
     def import_history(self, source: str, *, dry_run: bool = False, table: str | None = None,
                        cancel: CancelToken | None = None, confirmed: Confirmation | None = None) -> ImportResult:
         """Record what another tool applied (its own history table, read only) as applied; run nothing.
@@ -381,7 +331,7 @@ class MigrationRunner:
                                           dry_run=dry_run, confirmed=confirmed, actor=self.actor, table=table,
                                           repeatable_files=reading.repeatables)
 
-    @_database_errors
+    @database_errors
     def history(self, limit: int | None = None) -> list[HistoryEvent]:
         """The audit trail: applies, rollbacks, failures, baselines and repairs."""
         with self._connection() as conn:

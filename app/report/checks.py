@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from app.core.drift import DriftResult
     from app.core.errors import MigrationFailed
+    from app.core.fleet import FleetResult, MemberResult
     from app.core.lint import LintResult
     from app.core.rehearse import RehearsalResult
     from app.core.results import RunResult
@@ -47,6 +50,7 @@ class CheckRun:
     target: str
     checks: list[Check] = field(default_factory=list)
     time_ms: float = 0.0
+    fleet: bool = False  # one target of a fleet's run (the renderers name the target on each line)
 
     def count(self, outcome: Outcome) -> int:
         """How many checks came to `outcome`."""
@@ -168,3 +172,36 @@ def from_drift(r: DriftResult) -> CheckRun:
                                 f"target: {d.target or '(none)'}"))
     return run
 
+
+
+def from_fleet(command: str, result: FleetResult, convert: Callable[[Any, MemberResult], CheckRun | None]
+               ) -> list[CheckRun]:
+    """A CheckRun per target, by `convert` from the target's result (as a single run's); a target that
+    failed without a failed check (locked, unreachable, a migration's error) gets one from its error,
+    one that was not started or was stopped a skipped check saying so."""
+    from app.core.fleet import Outcome
+
+    runs = []
+    for m in result.members:
+        run = convert(m.result, m) if m.result is not None else None
+        run = run or CheckRun(command, m.target)
+        run.target, run.fleet = f"{m.name} ({m.target})" if m.name != m.target else m.target, True
+        run.time_ms = run.time_ms or m.elapsed_ms
+        if m.outcome is not Outcome.OK and not any(c.outcome == "failed" for c in run.checks):
+            if m.outcome in (Outcome.FAILED, Outcome.LOCKED):
+                run.checks.append(_member_failure(command, m.name, m.error or m.outcome.value))
+            else:
+                said = f"{m.outcome.value}: {m.error}" if m.error else m.outcome.value
+                run.checks.append(Check(f"{command} on {m.name}", "skipped", said.splitlines()[0]))
+        runs.append(run)
+    return runs
+
+
+def _member_failure(command: str, name: str, error: str) -> Check:
+    """A failed check from a target's one-line (or MigrationFailed's located) error."""
+    first = error.splitlines()[0] if error else ""
+    where = re.match(r"^(.+?\.sql):\d+(?::\d+)?: ", first)
+    if where:
+        path = where.group(1)
+        return _failed_apply(Path(path).name, error, shown_path(path))
+    return Check(f"{command} on {name}", "failed", first, "\n".join(error.splitlines()[1:]))

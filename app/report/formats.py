@@ -10,7 +10,8 @@ import importlib
 
 from app.report.checks import CheckRun
 
-# name -> (module with render(CheckRun) -> str, the commands that offer it; None: every one)
+# name -> (module with render(CheckRun) -> str, the commands that offer it; None: every one).
+# The formats in FLEET also have render_all(list[CheckRun]) for a fleet.
 FORMATS: dict[str, tuple[str, frozenset[str] | None]] = {
     "junit": ("app.report.junit", None),
     "github": ("app.report.github", None),
@@ -25,7 +26,11 @@ def names_for(command: str) -> list[str]:
     return [TEXT, *(n for n, (_, only) in FORMATS.items() if only is None or command in only)]
 
 
-def render(name: str, run: CheckRun) -> str:
-    """The document of format `name` for a run."""
+FLEET = frozenset({"junit", "github"})  # the formats with a render_all(list[CheckRun]): one run per target
+
+
+def render(name: str, run: CheckRun | list[CheckRun]) -> str:
+    """The document of format `name` for a run, or for a fleet's runs (one per target)."""
     module, _ = FORMATS[name]
-    return str(importlib.import_module(module).render(run))
+    renderer = importlib.import_module(module)
+    return str(renderer.render_all(run) if isinstance(run, list) else renderer.render(run))

@@ -43,18 +43,24 @@ def command(kind: str, message: str, *, file: str | None = None, line: int | Non
     return f"::{kind}{' ' + ','.join(props) if props else ''}::{escape_data(_clean(message))}"
 
 
-def _line(c: Check, command_name: str) -> str:
+def _line(c: Check, command_name: str, on: str = "") -> str:
     kind = "error" if c.outcome == "failed" else "warning"
     message = c.message + (f"\n{c.detail}" if c.detail else "")
     return command(kind, message, file=c.file, line=c.line, column=c.column,
-                   title=f"tidemark {command_name}: {c.rule or c.name}")
+                   title=f"tidemark {command_name}{on}: {c.rule or c.name}")
 
 
 def render(run: CheckRun) -> str:
     """The commands, one a line, and the counts as a ::notice."""
-    lines = [_line(c, run.command) for c in run.checks if c.outcome in ("failed", "warning")]
+    on = f" on {run.target}" if run.fleet and run.target else ""  # a fleet: which target, in each title
+    lines = [_line(c, run.command, on) for c in run.checks if c.outcome in ("failed", "warning")]
     labels = {"passed": "passed", "failed": "failed", "warning": "warnings", "skipped": "skipped"}
     counts = ", ".join(f"{run.count(o)} {label}" for o, label in labels.items() if run.count(o))  # type: ignore[arg-type]
     on = f" on {run.target}" if run.target else ""
     lines.append(command("notice", f"tidemark {run.command}{on}: {counts or 'nothing to check'}"))
     return "\n".join(lines) + "\n"
+
+
+def render_all(runs: list[CheckRun]) -> str:
+    """A fleet: each target's commands and its ::notice in turn (the target is in every title)."""
+    return "".join(render(r) for r in runs)

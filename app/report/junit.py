@@ -1,4 +1,5 @@
-"""JUnit XML for CI test views (GitLab, Jenkins, GitHub test reporters): a CheckRun as one suite.
+"""JUnit XML for CI test views (GitLab, Jenkins, GitHub test reporters): a CheckRun as one suite
+(a fleet: one suite per target, `render_all`).
 
 The shape of the Ant/Jenkins JUnit schema CI systems read: <testsuites> with one <testsuite>
 (name, tests, failures, errors, skipped, time, timestamp, hostname), one <testcase> per check
@@ -31,21 +32,34 @@ def _seconds(ms: float) -> str:
 
 def render(run: CheckRun) -> str:
     """The XML document, with its declaration."""
-    failures, skipped = run.count("failed"), run.count("skipped")
-    total_ms = run.time_ms or sum(c.time_ms for c in run.checks)
-    attrs = {"name": _text(f"tidemark {run.command}"), "tests": str(len(run.checks)), "failures": str(failures),
-             "errors": "0", "skipped": str(skipped), "time": _seconds(total_ms)}
-    root = ET.Element("testsuites", attrs)
-    suite = ET.SubElement(root, "testsuite", {
-        **attrs, "name": _text(f"tidemark {run.command}" + (f": {run.target}" if run.target else "")),
-        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"), "hostname": _text(socket.gethostname())})
-    if run.target:
-        props = ET.SubElement(suite, "properties")
-        ET.SubElement(props, "property", {"name": "target", "value": _text(run.target)})
-    for c in run.checks:
-        _case(suite, run.command, c)
+    return render_all([run])
+
+
+def render_all(runs: list[CheckRun]) -> str:
+    """One document with a <testsuite> per run: a fleet's targets, each as a single target's suite."""
+    command = runs[0].command if runs else ""
+    suites = [_suite_attrs(r) for r in runs]
+    totals = {k: str(sum(int(a[k]) for a in suites)) for k in ("tests", "failures", "errors", "skipped")}
+    time_s = sum(float(a["time"]) for a in suites)
+    root = ET.Element("testsuites", {"name": _text(f"tidemark {command}"), **totals, "time": f"{time_s:.3f}"})
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    host = _text(socket.gethostname())
+    for run, attrs in zip(runs, suites, strict=True):
+        suite = ET.SubElement(root, "testsuite", {**attrs, "timestamp": stamp, "hostname": host})
+        if run.target:
+            props = ET.SubElement(suite, "properties")
+            ET.SubElement(props, "property", {"name": "target", "value": _text(run.target)})
+        for c in run.checks:
+            _case(suite, run.command, c)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _suite_attrs(run: CheckRun) -> dict[str, str]:
+    total_ms = run.time_ms or sum(c.time_ms for c in run.checks)
+    return {"name": _text(f"tidemark {run.command}" + (f": {run.target}" if run.target else "")),
+            "tests": str(len(run.checks)), "failures": str(run.count("failed")), "errors": "0",
+            "skipped": str(run.count("skipped")), "time": _seconds(total_ms)}
 
 
 def _case(suite: ET.Element, command: str, c: Check) -> None:

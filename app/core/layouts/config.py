@@ -1,6 +1,7 @@
 """`tidemark.toml` at a project's root: the layout and the migrations folder it declares,
 Flyway placeholder values (`placeholders = { schema = "app" }`) shared by every environment, and
-whether Sqitch verify scripts run on deploy (`verify = false`; on by default)."""
+whether Sqitch verify scripts run on deploy (`verify = false`; on by default), and notifications for
+every target of the project (`[notifications.NAME]`, checked by app.core.notify.config)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from app.core.errors import UsageError
 
 FILE = "tidemark.toml"
-KNOWN = ("layout", "migrations", "placeholders", "verify")
+KNOWN = ("layout", "migrations", "placeholders", "verify", "notifications")
 _STRINGS = ("layout", "migrations")
 
 
@@ -24,6 +25,7 @@ class Project:
     migrations: Path | None = None  # resolved against the file's folder
     placeholders: dict[str, str] = field(default_factory=dict)  # Flyway `${name}` values
     verify: bool = True  # Sqitch: run each change's verify script after its deploy (app.core.verify)
+    notifications: object = field(default_factory=dict)  # the raw table; app.core.notify.config checks it
 
 
 def load(path: Path) -> Project:
@@ -50,7 +52,7 @@ def load(path: Path) -> Project:
     if not isinstance(verify, bool):
         raise UsageError(f"{path}: verify must be true or false, e.g. verify = false")
     return Project(path, layout, path.parent / migrations if migrations else None,
-                   _placeholders(doc.get("placeholders", {}), path), verify)
+                   _placeholders(doc.get("placeholders", {}), path), verify, doc.get("notifications", {}))
 
 
 def _placeholders(table: object, path: Path) -> dict[str, str]:
