@@ -7,6 +7,7 @@ one line, and `shop/tenant_a` (as a fleet names its members) is that one target.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,3 +95,36 @@ def test_the_app_says_where_to_act_on_each() -> None:
     text = in_app(stands_for_many("shop", None, "tenant_%"))
     assert "Environment ▸ Overview of all environments" in text and "--environments" not in text
     assert "shop/SCHEMA" in text
+
+
+_TENANT_FILE = """CREATE TYPE color AS ENUM ('r', 'g');
+CREATE TABLE members (id serial PRIMARY KEY, c color, email text CHECK (email <> ''));
+CREATE TABLE orders (id int REFERENCES members (id), total numeric DEFAULT 0);
+CREATE INDEX orders_total ON orders (total) WHERE total > 0;
+CREATE VIEW big AS SELECT u.id, o.total FROM members u JOIN orders o ON o.id = u.id;
+CREATE FUNCTION f(x color) RETURNS int LANGUAGE sql AS $$ SELECT count(*)::int FROM members WHERE c = x $$;
+CREATE TRIGGER t BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();
+COMMENT ON TABLE members IS 'people';
+ALTER TABLE members ENABLE ROW LEVEL SECURITY;
+CREATE POLICY p ON members USING (id > 0);
+"""
+
+
+def test_tenants_compare_as_one_schema_each(shop: Database, migrations: MigrationDir) -> None:
+    """The fleet report compared each tenant's whole database (every tenant saw the others' history
+    tables as its drift); now a tenant is its own schema, named {schema}, so equal tenants agree."""
+    shop.execute('CREATE SCHEMA "Tenant C"')
+    migrations.add("shop", _TENANT_FILE)
+    envs.save_environment(dataclasses.replace(envs.get_environment("shop"), schemas="%enant%"))
+    assert run_cli("migrate", "--environment", "shop", "--yes").code == 0
+    r = run_cli("report", "--environments", "shop", "--json")
+    doc = json.loads(r.stdout)
+    assert r.code == 0 and doc["drift"] == [], doc["drift"]
+
+    shop.execute("CREATE INDEX extra ON tenant_b.members (email)")
+    shop.execute('CREATE OR REPLACE FUNCTION "Tenant C".f(x "Tenant C".color) RETURNS int LANGUAGE sql '
+                 "AS $$ SELECT 0 $$")
+    r = run_cli("report", "--environments", "shop")
+    assert "shop/tenant_b has index {schema}.extra" in r.stdout, r.stdout
+    assert "define function {schema}.f(color) differently" in r.stdout, r.stdout
+    assert "Schema drift (3 objects;" in r.stdout, r.stdout  # two tenants differ from Tenant C by f

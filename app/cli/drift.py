@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from app.cli import ci_format, common, fleet
 from app.cli.output import Output
+from app.core.text import counted
 from app.report.drift import drift_headline
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ def print_drift(r: DriftResult, out: Output, *, verbose: bool = False) -> None:
                 for line in lines[1:]:
                     out.line(f"              {line}")
     ignored = f", {r.ignored} left out" if r.ignored else ""
-    out.line(f"compared {r.objects} objects of {r.target} with {len(r.replayed)} migrations replayed on "
+    out.line(f"compared {counted(r.objects, 'object')} of {r.target} with {counted(len(r.replayed), 'migration')} "
+             "replayed on "
              f"PostgreSQL {r.sandbox_version}{ignored} in {r.total_ms / 1000:.1f} s")
     out.line(drift_headline(r))

@@ -9,6 +9,7 @@ schema-qualified: two databases with the same schema give equal snapshots.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -321,14 +322,34 @@ FROM pg_catalog.pg_description d WHERE d.objoid >= 16384
 _QUERIES = (_SCHEMAS, _RELATIONS, _COLUMNS, _CONSTRAINTS, _TRIGGERS_POLICIES_RULES, _FUNCTIONS, _TYPES, _OTHERS)
 
 
-def snapshot(conn: psycopg.Connection, schemas: list[str] | None = None) -> CatalogSnapshot:
-    """Read every object of the given schemas (None: every user schema) into a snapshot."""
+SCHEMA_TOKEN = "{schema}"  # a schema target's own schema in a tenant snapshot's keys
+
+
+def tenant_snapshot(conn: psycopg.Connection, schema: str) -> CatalogSnapshot:
+    """One schema target's objects, its own schema's name written as {schema} in keys and definitions:
+    tenants that one set of files made compare equal (tenant_a.users and tenant_b.users are the same
+    object of the fleet). Definitions are read with the schema visible, so most name it not at all;
+    those PostgreSQL always qualifies (a function's own name, an index's or trigger's table) have the
+    qualifier replaced, as a name, never inside another identifier."""
+    snap = snapshot(conn, [schema], own_schema=schema)
+    qualified = re.compile(r'(?<![\w"$.])' + re.escape(_quoted(conn, schema)) + r"(?=\.|$)")
+    return CatalogSnapshot({qualified.sub(SCHEMA_TOKEN, key): qualified.sub(SCHEMA_TOKEN, value)
+                            for key, value in snap.objects.items()})
+
+
+def snapshot(conn: psycopg.Connection, schemas: list[str] | None = None, *, own_schema: str | None = None
+             ) -> CatalogSnapshot:
+    """Read every object of the given schemas (None: every user schema) into a snapshot.
+
+    `own_schema`: visible while definitions are read, so they name its objects unqualified.
+    """
     # The history's schema (public, or a schema target's): its tables are left out of what is compared.
     params = {"schemas": list(schemas) if schemas is not None else None, "history_schema": place_of(conn).schema}
     old_path = conn.execute("SELECT pg_catalog.current_setting('search_path')").fetchone()
     # pg_get_*def and format_type qualify every name not visible: with only pg_catalog visible,
     # definitions read the same whatever the caller's search_path.
-    conn.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog', false)")
+    path = "pg_catalog" if own_schema is None else "pg_catalog, " + _quoted(conn, own_schema)
+    conn.execute("SELECT pg_catalog.set_config('search_path', %s, false)", (path,))
     try:
         rows: list[tuple] = []
         for query in _QUERIES:
@@ -339,6 +360,11 @@ def snapshot(conn: psycopg.Connection, schemas: list[str] | None = None) -> Cata
         if old_path is not None and conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
             conn.execute("SELECT pg_catalog.set_config('search_path', %s, false)", (old_path[0],))
     return CatalogSnapshot(_objects(rows, comments))
+
+
+def _quoted(conn: psycopg.Connection, name: str) -> str:
+    row = conn.execute("SELECT pg_catalog.quote_ident(%s)", (name,)).fetchone()
+    return row[0] if row else name
 
 
 def _objects(rows: Iterable[tuple], comments: Iterable[tuple]) -> dict[str, str]:

@@ -20,6 +20,7 @@ from app.core.history import AppliedRow
 from app.core.options import Options
 from app.core.results import PlannedRollback
 from app.core.status import MigrationStatus, RollbackKind, State, rollback_kind_of
+from app.core.text import counted
 
 if TYPE_CHECKING:
     from app.core.layouts import Reading
@@ -145,7 +146,7 @@ def rollback_selection(conn: psycopg.Connection, files: list[MigrationFile], cou
             raise UsageError(f"rollback count must be 1 or more (got {count})")
         if count > len(newest_first):
             raise UsageError(
-                f"cannot roll back {count} migrations: only {len(newest_first)} "
+                f"cannot roll back {counted(count, 'migration')}: only {len(newest_first)} "
                 f"{'is' if len(newest_first) == 1 else 'are'} applied"
             )
         rows = newest_first[:count]

@@ -22,6 +22,13 @@ _UNSAFE = re.compile("[" + "".join(re.escape(chr(c)) for c in (*CONTROLS, *BIDI)
 _JSON_RAW = re.compile("[" + "".join(re.escape(chr(c)) for c in (0x7F, *range(0x80, 0xA0), *BIDI)) + "]")
 
 
+def counted(n: int, word: str) -> str:
+    """'1 migration', '2 migrations', '3 batches': a count with its noun in the right number."""
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word}{'es' if word.endswith(('ch', 'sh', 's', 'x')) else 's'}"
+
+
 def visible(text: str) -> str:
     """The text with control characters (but newline and tab) and bidi controls written as escapes."""
     if not _UNSAFE.search(text):  # the common case costs one scan

@@ -203,7 +203,8 @@ def _read_one(name: str, runner: MigrationRunner) -> _Read:
         from app.core.connect import connect
 
         with connect(runner.target) as conn:
-            catalog = catalog_mod.snapshot(conn)
+            schema = getattr(runner.target, "schema", None)
+            catalog = catalog_mod.tenant_snapshot(conn, schema) if schema else catalog_mod.snapshot(conn)
     except ImportError:
         catalog_error = "catalog snapshots are not available in this build"
     except ConnectionFailed as exc:

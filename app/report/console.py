@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from app.core.text import counted
 from app.report.html import duration, when
 from app.report.model import Report
 
@@ -17,10 +18,6 @@ RECENT = 5  # batches and rollbacks shown without --verbose
 def _table(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return [indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-
-
-def _n(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}{'es' if word.endswith('ch') else 's'}"
 
 
 def render(report: Report, *, verbose: bool = False) -> str:
@@ -39,9 +36,9 @@ def render(report: Report, *, verbose: bool = False) -> str:
     lines += [f"  {r.level}: {r.message}" for r in report.reasons]
     lines += [
         "",
-        f"{c['total']} migrations: {c['applied']} applied, {c['pending']} pending, {c['modified']} modified, "
-        f"{c['missing']} missing, {c['failed']} failed; {_n(len(report.batches), 'batch')}, "
-        f"{_n(len(report.rollbacks), 'rollback')}",
+        f"{counted(c['total'], 'migration')}: {c['applied']} applied, {c['pending']} pending, "
+        f"{c['modified']} modified, {c['missing']} missing, {c['failed']} failed; "
+        f"{counted(len(report.batches), 'batch')}, {counted(len(report.rollbacks), 'rollback')}",
         "",
         "Performance",
         f"  total {duration(p.total_ms) or '0 ms'}, average {duration(p.average_ms) or '0 ms'}, "
@@ -100,7 +97,7 @@ def render_comparison(c: Comparison, *, verbose: bool = False) -> str:
     """The text of an environment comparison; `verbose` shows the whole matrix and each drifted definition."""
     verdict = "DIFFERENT" if c.differ else ("INCOMPLETE" if c.unreachable else "EQUAL")
     lines = [f"Environment comparison: {', '.join(c.names)}", "",
-             f"RESULT: {verdict} ({len(c.environments)} environments read in {duration(c.elapsed_ms)})", ""]
+             f"RESULT: {verdict} ({counted(len(c.environments), 'environment')} read in {duration(c.elapsed_ms)})", ""]
     lines += _table([("ENVIRONMENT", "TARGET", "STATUS", "SERVER", "APPLIED", "PENDING", "TIME")]
                     + [(e.name, e.target, e.label, e.server_version or "",
                         str(e.counts["applied"]) if e.counts else "", str(e.counts["pending"]) if e.counts else "",
@@ -117,7 +114,8 @@ def render_comparison(c: Comparison, *, verbose: bool = False) -> str:
                         + [(r.name, *[(cell.state if cell else "not read") for cell in r.cells],
                             "same" if r.same_checksum else "DIFFERS") for r in rows])
     if c.drift:
-        lines += ["", f"Schema drift ({len(c.drift)} objects; environments with the same migrations compared)"]
+        lines += ["", f"Schema drift ({counted(len(c.drift), 'object')}; "
+                      "environments with the same migrations compared)"]
         for d in c.drift:
             lines.append(f"  {d.words}")
             if verbose:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from app import __version__
 from app.core.status import Health, MigrationInfo, MigrationStatus, State
+from app.core.text import counted
 
 if TYPE_CHECKING:
     import psycopg
@@ -239,10 +240,6 @@ def _timeline(applied: list[MigrationInfo]) -> tuple[DayCount, ...]:
     return tuple(DayCount(d, n) for d, n in sorted(days.items()))
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def _warnings(status: MigrationStatus) -> tuple[ReportWarning, ...]:
     """One warning per kind of problem, most serious first."""
     E, W = Health.ERROR.value, Health.WARNING.value
@@ -255,11 +252,11 @@ def _warnings(status: MigrationStatus) -> tuple[ReportWarning, ...]:
                                  "Tidemark or the seed's tool"))
     if by_state[State.FAILED]:
         names = by_state[State.FAILED]
-        out.append(ReportWarning(E, "failed", f"{_plural(len(names), 'migration')} failed on the last attempt",
+        out.append(ReportWarning(E, "failed", f"{counted(len(names), 'migration')} failed on the last attempt",
                                  tuple(names)))
     if by_state[State.MODIFIED]:
         names = by_state[State.MODIFIED]
-        out.append(ReportWarning(E, "modified", f"{_plural(len(names), 'applied migration')} changed on disk "
+        out.append(ReportWarning(E, "modified", f"{counted(len(names), 'applied migration')} changed on disk "
                                  "since applied (checksum mismatch)", tuple(names)))
     invalid = [r for r in status.reasons if r.code == "invalid_index"]
     for r in invalid:
@@ -267,26 +264,26 @@ def _warnings(status: MigrationStatus) -> tuple[ReportWarning, ...]:
     if by_state[State.PENDING]:
         names = by_state[State.PENDING]
         older = [m.name for m in status.migrations if m.state is State.PENDING and m.out_of_order]
-        text = f"{_plural(len(names), 'pending migration')}"
+        text = f"{counted(len(names), 'pending migration')}"
         if older:
             text += f" ({len(older)} older than the newest applied: out of order)"
         out.append(ReportWarning(W, "pending", text, tuple(names)))
     if by_state[State.MISSING]:
         names = by_state[State.MISSING]
-        out.append(ReportWarning(W, "missing", f"{_plural(len(names), 'applied migration')} in the history "
+        out.append(ReportWarning(W, "missing", f"{counted(len(names), 'applied migration')} in the history "
                                  "without a file", tuple(names)))
     slow = [m for m in status.migrations
             if m.execution_time_ms is not None and m.execution_time_ms > status.slow_threshold_ms]
     if slow:
-        out.append(ReportWarning(W, "slow", f"{_plural(len(slow), 'migration')} took longer than "
+        out.append(ReportWarning(W, "slow", f"{counted(len(slow), 'migration')} took longer than "
                                  f"{status.slow_threshold_ms / 1000:g} s", tuple(m.name for m in slow)))
     manual = [m.name for m in status.migrations if m.is_applied and m.rollback_kind == "manual"]
     if manual:
-        out.append(ReportWarning(W, "manual_rollback", f"{_plural(len(manual), 'applied migration')} cannot be "
+        out.append(ReportWarning(W, "manual_rollback", f"{counted(len(manual), 'applied migration')} cannot be "
                                  "rolled back automatically (rollback: manual)", tuple(manual)))
     line_endings = [m.name for m in status.migrations if m.line_endings_only]
     if line_endings:
-        out.append(ReportWarning(W, "line_endings", f"{_plural(len(line_endings), 'migration')} differ from the "
+        out.append(ReportWarning(W, "line_endings", f"{counted(len(line_endings), 'migration')} differ from the "
                                  "applied file only in line endings or BOM", tuple(line_endings)))
     return tuple(out)
 

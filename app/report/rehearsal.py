@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from app.core.text import counted
+
 if TYPE_CHECKING:
     from app.core.rehearse import RehearsalResult
 
@@ -62,7 +64,7 @@ def rehearsal_lines(r: RehearsalResult) -> list[str]:
                    "object(s):")
         out.extend(f"    {d}" for d in r.restore_differences)
     elif r.migrations:
-        out.append(f"copy: {r.objects} objects, catalog equal to the source's")
+        out.append(f"copy: {counted(r.objects, 'object')}, catalog equal to the source's")
     n = len(r.migrations)
     if not n:
         out.append("nothing pending: nothing to rehearse")
