@@ -128,3 +128,28 @@ def test_tenants_compare_as_one_schema_each(shop: Database, migrations: Migratio
     assert "shop/tenant_b has index {schema}.extra" in r.stdout, r.stdout
     assert "define function {schema}.f(color) differently" in r.stdout, r.stdout
     assert "Schema drift (3 objects;" in r.stdout, r.stdout  # two tenants differ from Tenant C by f
+
+
+def test_an_environment_whose_server_is_down_fails_alone(shop: Database, migrations: MigrationDir) -> None:
+    """A pattern environment whose server cannot be reached to list its databases is one failed
+    target: the fleet's others run by the stop rule and are reported (it stopped the whole run)."""
+    down = "host=127.0.0.1 port=1 dbname=postgres user=nobody connect_timeout=5"
+    envs.save_environment(envs.Profile("far", dsn=down, migrations_dir=str(migrations.path), databases="t%",
+                                       groups=("g",)))
+    envs.save_environment(dataclasses.replace(envs.get_environment("shop"), groups=("g",)))
+    r = run_cli("migrate", "--group", "g", "--yes", "--on-failure", "continue", "--json")
+    doc = json.loads(r.stdout)
+    assert r.code == 1, r.stderr
+    by_name = {t["name"]: t for t in doc["targets"]}
+    assert by_name["far"]["outcome"] == "failed" and "cannot list the databases of far" in by_name["far"]["error"]
+    assert {by_name[n]["outcome"] for n in ("shop/tenant_a", "shop/tenant_b")} == {"ok"}
+    assert _where_users(shop) == ["tenant_a", "tenant_b"]
+
+    r = run_cli("status", "--group", "g", "--json")
+    assert r.code == 1 and [t["outcome"] for t in json.loads(r.stdout)["targets"]].count("ok") == 2
+
+    r = run_cli("report", "--group", "g", "--json")
+    doc = json.loads(r.stdout)
+    assert r.code == 2, r.stderr
+    reached = {e["name"]: e["reachable"] for e in doc["environments"]}
+    assert reached == {"far": False, "shop/tenant_a": True, "shop/tenant_b": True}, reached

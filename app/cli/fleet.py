@@ -29,9 +29,10 @@ def options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--parallel", type=int, default=4, metavar="N", help="targets at a time (default 4)")
     g.add_argument("--canary", type=_names, default=[], metavar="NAME[,NAME]",
                    help="run these first; if any fails, nothing else starts")
-    g.add_argument("--on-failure", choices=("stop", "continue"), default="stop",
+    g.add_argument("--on-failure", choices=("stop", "continue"), default=None,
                    help="stop: no new target starts and those running stop before their next migration "
-                   "(default); continue: the others go on")
+                   "(the default of commands that change targets); continue: the others go on (the default of "
+                   "status, dry runs, drift and rehearse, which change nothing)")
     g.add_argument("--shard", metavar="I/N", help="only the I-th of N stable parts of the targets (a CI matrix)")
 
 
@@ -97,7 +98,8 @@ def members(args: argparse.Namespace) -> list[Member]:
     for name in names:
         one = argparse.Namespace(**{**vars(args), "environment": name, "environments": None, "groups": None})
         p = profiles[name]
-        out.extend(members_of(name, common.build_runner(one, whole=True), p.databases, p.schemas, readings))
+        out.extend(members_of(name, common.build_runner(one, whole=True), p.databases, p.schemas, readings,
+                              keep_unreachable=True))
     shard = getattr(args, "shard", None)
     if shard:
         part = parse_shard(shard)
@@ -111,7 +113,7 @@ def confirmations(ms: list[Member], args: argparse.Namespace, out: Output, actio
     from app.core.protection import ProtectionRequired, confirm_all, requirement
 
     needs = {m.name: requirement(m.runner.target, action) for m in ms}
-    protected = [m for m in ms if needs[m.name].protected]
+    protected = [m for m in ms if needs[m.name].protected and m.unreachable is None]  # it never runs
     name = fleet_name(args)
     backup = getattr(args, "backup", None) or "default"
     no_backup = bool(getattr(args, "no_backup", False))
@@ -135,8 +137,12 @@ def confirmations(ms: list[Member], args: argparse.Namespace, out: Output, actio
 
 
 def run(args: argparse.Namespace, out: Output, ms: list[Member], verb: str,
-        work: Callable[[Member, Any, Callable[[ProgressEvent], None]], Any], *, announce: bool = True) -> FleetResult:
-    """Run `work` on the fleet, a line per target as it goes; Ctrl-C's partial results are printed too."""
+        work: Callable[[Member, Any, Callable[[ProgressEvent], None]], Any], *, announce: bool = True,
+        changes: bool = True) -> FleetResult:
+    """Run `work` on the fleet, a line per target as it goes; Ctrl-C's partial results are printed too.
+
+    `changes`: the work changes targets, so by default a failure stops the rest; a read (status, a dry
+    run, a check) goes on past a target it cannot read unless --on-failure stop is given."""
     from app.core.fleet import run_fleet
 
     lock = threading.Lock()
@@ -154,7 +160,7 @@ def run(args: argparse.Namespace, out: Output, ms: list[Member], verb: str,
 
     try:
         return run_fleet(ms, work, action=verb, parallel=args.parallel, canary=args.canary,
-                         on_failure=args.on_failure, progress=progress,
+                         on_failure=args.on_failure or ("stop" if changes else "continue"), progress=progress,
                          started=(lambda name: line(f"[{name}] started")) if announce else None)
     except KeyboardInterrupt as exc:
         partial = getattr(exc, "fleet", None)
@@ -205,7 +211,7 @@ def verdicts(args: argparse.Namespace, out: Output, verb: str, heading: str,
     from app.core.verdicts import verdict_work
 
     ms = members(args)
-    result = run(args, out, ms, verb, verdict_work(check, headline))
+    result = run(args, out, ms, verb, verdict_work(check, headline), changes=False)
     if checks is not None:
         ci_formats(args, out, result, ms, checks)
     summary(result, out, lambda r: headline(r) if r is not None else "", heading=heading)

@@ -159,7 +159,7 @@ def handle_dry_run(args: argparse.Namespace, out: Output) -> int:
         ms = fleet.members(args)
         result = fleet.run(args, out, ms, "would run",
                            lambda m, token, say: m.runner.run_migrations(dry_run=True, target=args.target),
-                           announce=False)
+                           announce=False, changes=False)
         fleet.summary(result, out, heading="WOULD RUN")
         return result.exit_code()
     runner = common.build_runner(args)

@@ -131,7 +131,7 @@ def _fleet_out(args: argparse.Namespace, out: Output, fmt: str, name: str, membe
     """The fleet's report; exit 0, or 2 when a target could not be read."""
     from app.report import fleet_report as fr
 
-    report = fr.fleet_report(name, [(m.name, m.runner) for m in members])
+    report = fr.fleet_report(name, members)
     if fmt == "html":
         content = fr.render_html(report)
     elif fmt == "json":

@@ -108,7 +108,7 @@ def _fleet_rollback(args: argparse.Namespace, out: Output, count: int | None, to
     ms = fleet.members(args)
     if args.dry_run:
         result = fleet.run(args, out, ms, "would roll back", lambda m, token, say: m.runner.rollback_migrations(
-            count=count, to=to, dry_run=True))
+            count=count, to=to, dry_run=True), changes=False)
         fleet.summary(result, out, heading="WOULD ROLL BACK")
         return result.exit_code()
     confs = fleet.confirmations(

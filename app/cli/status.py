@@ -186,7 +186,7 @@ def handle_history(args: argparse.Namespace, out: Output) -> int:
 def _fleet_status(args: argparse.Namespace, out: Output) -> int:
     ms = fleet.members(args)
     result = fleet.run(args, out, ms, "status",
-                       lambda m, token, say: m.runner.get_migration_status(cancel=token), announce=False)
+                       lambda m, token, say: m.runner.get_migration_status(cancel=token), announce=False, changes=False)
     from app.report.checks import from_status
 
     fleet.ci_formats(args, out, result, ms, lambda r, m: from_status(r))

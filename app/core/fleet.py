@@ -46,6 +46,9 @@ class Member:
 
     name: str
     runner: MigrationRunner
+    # Why the targets it stands for could not be listed (its server down): it fails without running,
+    # as any unreachable target does, and never runs on the environment's own database instead.
+    unreachable: str | None = None
 
 
 @dataclass
@@ -222,6 +225,8 @@ class _Run:
                 self.progress(m.name, event)
 
         try:
+            if m.unreachable is not None:
+                raise TidemarkError(m.unreachable)
             result = self.work(m, token, say)
             outcome, error = Outcome.OK, None
         except LockHeld as exc:

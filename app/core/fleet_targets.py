@@ -141,10 +141,12 @@ def _like(value: str, pattern: str) -> bool:
 
 
 def members_of(name: str, runner: MigrationRunner, pattern: str | None, schemas: str | None = None,
-               readings: SharedReadings | None = None) -> list[Member]:
+               readings: SharedReadings | None = None, *, keep_unreachable: bool = False) -> list[Member]:
     """The fleet members an environment stands for: itself, or each database/schema matching its patterns.
 
     `readings`: the fleet's shared folder reads (one is made for this environment's members if None).
+    `keep_unreachable`: a server that cannot be reached to list them gives one member that fails
+    with that reason (the fleet's other targets go on by its stop rule) instead of ConnectionFailed.
     """
     from app.core.runner import MigrationRunner
     from app.core.shared_reading import SharedReadings
@@ -153,8 +155,14 @@ def members_of(name: str, runner: MigrationRunner, pattern: str | None, schemas:
     runner.readings = readings
     if not pattern and not schemas:
         return [Member(name, runner)]
+    try:
+        targets = expand(runner.target, pattern, schemas)
+    except ConnectionFailed as exc:
+        if not keep_unreachable:
+            raise
+        return [Member(name, runner, unreachable=exc.message)]
     return [Member(str(t.environment), MigrationRunner(t, runner.migrations_dir, runner.options, readings=readings))
-            for t in expand(runner.target, pattern, schemas)]
+            for t in targets]
 
 
 def parse_shard(text: str) -> tuple[int, int]:

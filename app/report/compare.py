@@ -160,16 +160,17 @@ class _Read:
     catalog: CatalogSnapshot | None
 
 
-def _pairs(environments: Iterable[Any]) -> list[tuple[str, MigrationRunner]]:
+def _pairs(environments: Iterable[Any]) -> list[tuple[str, MigrationRunner, str | None]]:
+    """(name, runner, why it cannot be reached or None) of dicts, pairs or fleet members."""
     out = []
     for e in environments:
         if isinstance(e, dict):
-            out.append((str(e["name"]), e["runner"]))
+            out.append((str(e["name"]), e["runner"], None))
         elif isinstance(e, tuple | list):
-            out.append((str(e[0]), e[1]))
+            out.append((str(e[0]), e[1], None))
         else:
-            out.append((str(e.name), e.runner))
-    names = [n for n, _ in out]
+            out.append((str(e.name), e.runner, getattr(e, "unreachable", None)))
+    names = [n for n, _, _ in out]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         from app.core.errors import UsageError
@@ -178,13 +179,16 @@ def _pairs(environments: Iterable[Any]) -> list[tuple[str, MigrationRunner]]:
     return out
 
 
-def _read_one(name: str, runner: MigrationRunner) -> _Read:
+def _read_one(name: str, runner: MigrationRunner, unreachable: str | None = None) -> _Read:
     start = time.perf_counter()
     target = runner.target.display()
 
     def ms() -> float:
         return (time.perf_counter() - start) * 1000
 
+    if unreachable is not None:  # a fleet member whose targets could not be listed: never read its base
+        return _Read(EnvironmentResult(name, target, False, " ".join(unreachable.split()), None, None, None, ms()),
+                     None, None)
     try:
         status = runner.get_migration_status()
     except TidemarkError as exc:
