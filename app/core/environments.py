@@ -106,6 +106,7 @@ class EnvironmentTarget(Target):
     migrations_dir: Path | None = None
     colour: str | None = None
     placeholders: tuple[tuple[str, str], ...] = ()  # the profile's Flyway `${name}` values
+    notify: tuple[str, ...] = ()  # the profile's notifications (app.core.notify), kept by a fleet's replace()
 
 
 @dataclass(frozen=True)
@@ -249,7 +250,7 @@ def profile_target(profile: Profile, password: str | None) -> EnvironmentTarget:
     folder = Path(profile.migrations_dir).expanduser() if profile.migrations_dir else None
     return EnvironmentTarget(profile.conninfo(), f"environment {profile.name}", profile.name, password,
                              bool(profile.protected), folder, profile.colour, profile.placeholders,
-                             ssh=profile.ssh, password_command=profile.password_command)
+                             profile.notify, ssh=profile.ssh, password_command=profile.password_command)
 
 
 def test_environment(name: str, *, notify: Notify | None = None,

@@ -147,20 +147,20 @@ def for_target(target: Target, migrations_dir: Path) -> list[Notification]:
     if not notifies(target):
         return []
     out: dict[str, Notification] = {}
-    if target.environment and target.source.startswith("environment "):
-        from app.core.environments import environments_file, get_environment
+    # The names travel on the target (a saved environment's; a fleet's NAME/db and NAME/schema members
+    # are copies of it): no second read of a profile that a test or the app may have built in memory.
+    named: tuple[str, ...] = getattr(target, "notify", ()) or ()
+    if named:
+        from app.core.environments import environments_file
 
-        # The profile's name from the source: a fleet's database pattern names each target `NAME/db`.
         profile = target.source.removeprefix("environment ")
-        named = get_environment(profile).notify
-        if named:
-            defined = saved()
-            for name in named:
-                if name not in defined:
-                    raise UsageError(f"{environments_file()}: environment {profile!r} names notification "
-                                     f"{name!r}, which no [notifications.{name}] table defines (add it with "
-                                     f"`tidemark notify add {name} --env {profile} ...`)")
-                out[name] = defined[name]
+        defined = saved()
+        for name in named:
+            if name not in defined:
+                raise UsageError(f"{environments_file()}: environment {profile!r} names notification "
+                                 f"{name!r}, which no [notifications.{name}] table defines (add it with "
+                                 f"`tidemark notify add {name} --env {profile} ...`)")
+            out[name] = defined[name]
     for name, n in of_project(migrations_dir).items():
         out.setdefault(name, n)
     return list(out.values())
