@@ -1,7 +1,7 @@
 """The main window's menu bar: every action, with mnemonics and shortcuts; the shortcuts list.
 
-The actions themselves are made by MainWindow; this module only arranges them, adds the few
-that live only in menus (Quit, Find, Help), and names each shortcut in its tooltip.
+The actions themselves are made by app.gui.actions; this module only arranges them, adds the few
+that live only in menus (Quit, Find, Export, Help), and names each shortcut in its tooltip.
 """
 
 from __future__ import annotations
@@ -12,39 +12,27 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMenu, QMessageBox, QTextBrowser, QVBoxLayout, QWidget
 
+from app.gui.actions import ACTIONS
 from app.gui.find_bar import find_again, find_or_filter
 
 if TYPE_CHECKING:
     from app.gui.main_window import MainWindow
 
-# Shortcuts a DBA knows from other tools; the rest of the actions are reached by the menus' mnemonics.
-SHORTCUTS = {
-    "act_open": "Ctrl+O",
-    "act_envs": "Ctrl+,",
-    "act_refresh": "F5",
-    "act_run": "Ctrl+Shift+R",
-    "act_dry": "Ctrl+Shift+D",
-    "act_rb_last": "Ctrl+Shift+L",
-    "act_history": "Ctrl+H",
+# The keys of the actions that live only in the menus; the others' are in app.gui.actions.ACTIONS.
+MENU_SHORTCUTS = {
     "act_export": "Ctrl+E",
     "act_find": "Ctrl+F",
     "act_find_next": "F3",
     "act_find_prev": "Shift+F3",
     "act_quit": "Ctrl+Q",
     "act_shortcuts": "F1",
-    "act_overview": "Ctrl+Shift+O",
-    "act_new": "Ctrl+N",
-    "act_lint": "Ctrl+Shift+I",
-    "act_rb_sql": "Ctrl+Shift+K",
 }
+# Every shortcut of the main window, by action attribute.
+SHORTCUTS = {spec.attr: spec.keys for spec in ACTIONS if spec.keys} | MENU_SHORTCUTS
 
 
 def build_menus(w: MainWindow) -> None:
     """Create the menu-only actions and the menu bar (File, Edit, Migrations, Environment, Help)."""
-    w.act_rb_sql = QAction("Write rollback S&QL…", w)
-    w.act_rb_sql.setToolTip("For an applied migration whose rollback is manual: write its rollback SQL into the "
-                            "file and record it (repair), in one step")
-    w.act_rb_sql.triggered.connect(w.write_rollback_sql)
     w.act_quit = QAction("&Quit", w)
     w.act_quit.triggered.connect(w.close)
     # Find acts where the focus is: in the SQL pane or the log it opens that pane's find bar;
@@ -62,7 +50,7 @@ def build_menus(w: MainWindow) -> None:
     w.act_shortcuts.triggered.connect(lambda: show_shortcuts(w))
     w.act_about = QAction("&About Tidemark", w)
     w.act_about.triggered.connect(lambda: show_about(w))
-    for name, keys in SHORTCUTS.items():
+    for name, keys in MENU_SHORTCUTS.items():
         getattr(w, name).setShortcut(QKeySequence(keys))
 
     bar = w.menuBar()

@@ -227,6 +227,12 @@ class WindowActions(_Window):
                                                                         cancel, confirmed))
 
     @Slot()
+    def import_history(self) -> None:
+        """Migrations ▸ Import history…: find other tools' histories and plan the import (app.gui.import_history)."""
+        from app.gui import import_history
+
+        import_history.start_review(self)
+
     def show_history(self) -> None:
         """The audit trail."""
         if self.source is None or self.controller.busy:
