@@ -39,13 +39,13 @@ class ActionSpec:
 
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("act_open", "&Open DSN / folder…", "open_dsn_dialog", keys="Ctrl+O"),
-    ActionSpec("act_envs", "E&nvironments…", "open_environments", keys="Ctrl+,"),
+    ActionSpec("act_envs", "Environ&ments…", "open_environments", keys="Ctrl+,"),
     ActionSpec("act_refresh", "&Refresh", "refresh", keys="F5"),
     ActionSpec("act_run", "&Run pending", "run_pending", keys="Ctrl+Shift+R"),
     ActionSpec("act_dry", "&Dry run", "dry_run", keys="Ctrl+Shift+D"),
     ActionSpec("act_rehearse", "R&ehearse", "rehearse",
                "Copy the schema to a throwaway local server, run every pending migration there and roll each "
-               "back, checking the schema returns exactly"),
+               "back, checking the schema returns exactly", keys="Ctrl+Shift+H"),
     ActionSpec("act_run_to", "Run &up to selected", "run_to_selected"),
     ActionSpec("act_rb_last", "Roll&back last…", "rollback_last", keys="Ctrl+Shift+L"),
     ActionSpec("act_rb_to", "Rollback &to selected…", "rollback_to_selected"),
@@ -59,7 +59,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Accept the new checksum of applied files that changed on disk, with a reason"),
     ActionSpec("act_baseline", "Base&line up to selected…", "baseline_to_selected",
                "Record every migration up to the selected one as applied, without running it"),
-    ActionSpec("act_import", "Import &history from another tool…", "import_history",
+    ActionSpec("act_import", "Imp&ort history from another tool…", "import_history",
                "Record what Flyway, dbmate, goose, golang-migrate, Sqitch, Prisma, Diesel or the Supabase CLI "
                "applied here as applied, running nothing"),
     ActionSpec("act_rb_sql", "Write rollback S&QL…", "write_rollback_sql",
@@ -69,6 +69,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("act_compare", "&Compare…", "compare_dialog"),
     ActionSpec("act_overview", "&Overview of all environments", "show_overview",
                "Every saved environment's health and counts; run on several at once", keys="Ctrl+Shift+O"),
+    ActionSpec("act_drift", "Check dri&ft", "check_drift",
+               "In the overview: replay this environment's applied migrations on a throwaway server and compare "
+               "the schemas (reads only)", keys="Ctrl+Shift+F"),
+    ActionSpec("act_promote", "Pro&mote to…", "promote",
+               "In the overview: migrate another environment (or a group) up to the last migration applied here",
+               keys="Ctrl+Shift+P"),
 )
 
 # The Actions toolbar, in order; None is a separator (what runs forwards, what undoes, what reads).
@@ -159,6 +165,8 @@ def update_actions(w: MainWindow) -> None:
     w.act_rb_sql.setEnabled(have and w.manual_to_write() is not None)
     w.export_button.setEnabled(have and report_available())
     w.act_compare.setEnabled(not busy and compare_available() and bool(w.sources()))
+    w.act_drift.setEnabled(w.in_fleet() and not mutating)
+    w.act_promote.setEnabled(w.in_fleet() and not mutating)
     w.act_refresh.setEnabled(w.source is not None and not mutating)
     w.env_combo.setEnabled(not mutating)
     w.act_open.setEnabled(not mutating)

@@ -34,6 +34,7 @@ from app.gui.progress_panel import LogPanel, ProgressPanel
 from app.gui.repeatable_list import RepeatableList
 from app.gui.settings import read_str, recall_dsn
 from app.gui.window_actions import WindowActions
+from app.gui.window_fleet import WindowFleet
 from app.gui.window_results import WindowResults
 from app.gui.worker import TaskController
 
@@ -52,7 +53,7 @@ def colour_icon(colour: str, protected: bool) -> QIcon:
     return QIcon(pm)
 
 
-class MainWindow(WindowActions, WindowResults, QMainWindow):
+class MainWindow(WindowActions, WindowResults, WindowFleet, QMainWindow):
     """Tidemark's window. Signals: snapshot_shown(Snapshot), job_done(kind, outcome, payload)."""
 
     snapshot_shown = Signal(object)

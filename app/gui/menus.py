@@ -88,8 +88,11 @@ def build_menus(w: MainWindow) -> None:
 
     env = bar.addMenu("E&nvironment")
     env.addAction(w.act_refresh)
-    env.addAction(w.act_overview)
     env.addAction(w.act_compare)
+    env.addSeparator()  # across environments: in the overview, on this environment's row
+    env.addAction(w.act_overview)
+    env.addAction(w.act_drift)
+    env.addAction(w.act_promote)
     env.addSeparator()
     w.sources_menu = env.addMenu("&Switch to")
     w.sources_menu.aboutToShow.connect(lambda: fill_sources_menu(w, w.sources_menu))
@@ -149,10 +152,8 @@ def reachable_by_tab(w: QWidget) -> None:
 
 def name_shortcuts_in_tooltips(w: QWidget) -> None:
     """Every action's tooltip ends with its shortcut, as the platform writes it."""
-    for action in w.findChildren(QAction):
+    for action in keyed_actions(w):
         keys = action.shortcut()
-        if keys.isEmpty():
-            continue
         tip = action.toolTip() or action.text().replace("&", "")
         shown = keys.toString(QKeySequence.SequenceFormat.NativeText)
         if shown not in tip:
@@ -173,11 +174,23 @@ def fill_sources_menu(w: MainWindow, menu: QMenu) -> None:
         menu.addAction("(no environments: File ▸ Open DSN / folder…)").setEnabled(False)
 
 
-def shortcut_rows(w: QWidget) -> list[tuple[str, str]]:
-    """(action, keys) for every action that has a shortcut, by name."""
-    rows = {}
+def keyed_actions(w: QWidget) -> list[QAction]:
+    """The actions with a shortcut whose keys act in `w`'s window (not those of a window it owns,
+    such as the overview: its actions are its children too, but their keys act only there)."""
+    out = []
     for action in w.findChildren(QAction):
-        if not action.shortcut().isEmpty() and action.text():
+        owner = action.parent()
+        if action.shortcut().isEmpty() or not isinstance(owner, QWidget) or owner.window() is not w.window():
+            continue
+        out.append(action)
+    return out
+
+
+def shortcut_rows(w: QWidget) -> list[tuple[str, str]]:
+    """(action, keys) for every action that has a shortcut in this window, by name."""
+    rows = {}
+    for action in keyed_actions(w):
+        if action.text():
             rows[action.text().replace("&", "").rstrip("…").strip()] = action.shortcut().toString(
                 QKeySequence.SequenceFormat.NativeText)
     return sorted(rows.items())
@@ -212,13 +225,13 @@ def show_about(w: QWidget) -> None:
                       f"migrations for PostgreSQL and Supabase.<br>Log: {html.escape(str(log_file()))}")
 
 
-# The overview is a window of its own: its shortcuts act there (Run pending and Dry run take the keys
-# they have in the main window), on the selected rows.
+# The overview is a window of its own: its shortcuts act there, on the selected rows. An action
+# that is in both windows (Run pending, Dry run, Rehearse, Check drift, Promote) has the same keys.
 OVERVIEW_SHORTCUTS = {
     "act_refresh": "F5",
     "act_dry": "Ctrl+Shift+D",
     "act_run": "Ctrl+Shift+R",
-    "act_drift": "Ctrl+Shift+K",
+    "act_drift": "Ctrl+Shift+F",
     "act_rehearse": "Ctrl+Shift+H",
     "act_promote": "Ctrl+Shift+P",
     "act_cancel": "Ctrl+.",

@@ -322,35 +322,6 @@ class WindowActions(_Window):
             self._show_snapshot(self.snapshot)
 
     @Slot()
-    def show_overview(self) -> Any:
-        """Every saved environment at a glance (a window of its own; its row opens an environment here)."""
-        from app.gui.overview import OverviewWindow
-
-        existing = getattr(self, "overview", None)
-        if existing is not None:
-            try:
-                existing.raise_()
-                existing.activateWindow()
-                return existing
-            except RuntimeError:  # closed and deleted
-                pass
-        window = OverviewWindow(self._sources, self.options, self)
-        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        window.open_environment.connect(self._open_from_overview)
-        window.destroyed.connect(lambda: setattr(self, "overview", None))
-        self.overview = window
-        window.show()
-        window.refresh()
-        return window
-
-    def _open_from_overview(self, name: str) -> None:
-        found = self._find(f"env:{name}")
-        if found is not None and not self.controller.busy:
-            self.set_source(found)
-            self.raise_()
-            self.activateWindow()
-
-    @Slot()
     def open_dsn_dialog(self) -> None:
         """Use any DSN and migrations folder."""
         from app.gui.dialogs import OpenDsnDialog

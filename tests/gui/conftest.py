@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import keyring
 import pytest
+from keyring.backends import fail
 from PySide6.QtCore import QSettings
 
+from app.core import environments as envs
 from app.core.connect import Target
 from app.gui.main_window import MainWindow
 from app.gui.sources import target_source
-from tests.conftest import Database, MigrationDir
+from tests.conftest import Database, MigrationDir, Server, fresh_database
 
 # The offscreen platform warns that it cannot propagate size hints; it says nothing about our code.
 QT_NOISE = "propagateSizeHints"
@@ -34,6 +38,38 @@ def settings(tmp_path: Path) -> QSettings:
 
 
 WindowFactory = Callable[..., MainWindow]
+
+
+def is_kind(kind: str, outcome: str | None = None) -> Callable[[str, str, object], bool]:
+    """For waitSignal's check_params_cb on a job_done(kind, outcome, payload): this kind (and outcome)."""
+    def check(k: str, o: str, _payload: object) -> bool:
+        return k == kind and (outcome is None or o == outcome)
+
+    return check
+
+
+@pytest.fixture
+def saved(tmp_path: Path, pg_server: Server, migrations: MigrationDir, monkeypatch: pytest.MonkeyPatch
+          ) -> Iterator[dict[str, Database]]:
+    """Three saved environments (eu, us, prod-ap) in group tenants, each on a fresh database, in a
+    TIDEMARK_HOME of the test's own; the keyring answers nothing (passwords from PGPASSWORD)."""
+    monkeypatch.setenv("TIDEMARK_HOME", str(tmp_path / "home"))
+    if pg_server.password:
+        monkeypatch.setenv("PGPASSWORD", pg_server.password)
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        with ExitStack() as stack:
+            dbs = {}
+            for name in ("eu", "us", "prod-ap"):
+                db = stack.enter_context(fresh_database(pg_server))
+                dsn, _ = envs.split_password(db.dsn)
+                envs.save_environment(envs.Profile(name, dsn=dsn, migrations_dir=str(migrations.path),
+                                                   groups=("tenants",)))
+                dbs[name] = db
+            yield dbs
+    finally:
+        keyring.set_keyring(previous)
 
 
 def confirm_run(qtbot: Any, window: MainWindow, start: Callable[[], object], typed: str | None = None) -> Any:

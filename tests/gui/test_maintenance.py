@@ -7,11 +7,7 @@ from app.core.connect import Target
 from app.core.runner import MigrationRunner
 from app.gui.maintenance_dialogs import BaselineDialog, RepairDialog
 from tests.conftest import Database, MigrationDir
-from tests.gui.conftest import DEADLINE_MS, WindowFactory
-
-
-def _is(kind: str):
-    return lambda k, _o, _p: k == kind
+from tests.gui.conftest import DEADLINE_MS, WindowFactory, is_kind
 
 
 def _asked(qtbot, window, start):
@@ -36,7 +32,7 @@ def test_repair_shows_the_diff_and_needs_a_reason_and_the_name(
     assert not dialog.ok.isEnabled()  # no reason yet
     qtbot.keyClicks(dialog.reason, "rollback added after review")
     assert dialog.ok.isEnabled()
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("repair")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("repair")) as done:
         dialog.ok.click()
     assert done.args[1] == "ok", window.last_error
     assert database.scalar("SELECT rollback_sql FROM public._migrations") == "DROP TABLE t;"
@@ -57,7 +53,7 @@ def test_baseline_records_without_running_and_checks_the_database_first(
     assert isinstance(dialog, BaselineDialog)
     assert dialog.names == ["20260101000001_t.sql", "20260101000002_u.sql"]
     qtbot.keyClicks(dialog.typed.field, "prod-db")
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("baseline")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("baseline")) as done:
         dialog.ok.click()
     assert done.args[1] == "failed"
     assert "lacks what these files create" in str(done.args[2]) and "u" in str(done.args[2])
@@ -69,7 +65,7 @@ def test_baseline_records_without_running_and_checks_the_database_first(
     dialog = _asked(qtbot, window, window.act_baseline.trigger)
     dialog.force.click()
     qtbot.keyClicks(dialog.typed.field, "prod-db")
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("baseline")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("baseline")) as done:
         dialog.ok.click()
     assert done.args[1] == "ok", window.last_error
     rows = database.query("SELECT name, baselined FROM public._migrations ORDER BY version")

@@ -14,11 +14,7 @@ from app.gui.main_window import MainWindow
 from app.gui.run_dialog import RunDialog
 from app.gui.sources import Source
 from tests.conftest import Database, MigrationDir
-from tests.gui.conftest import DEADLINE_MS, WindowFactory
-
-
-def _is(kind: str):
-    return lambda k, _o, _p: k == kind
+from tests.gui.conftest import DEADLINE_MS, WindowFactory, is_kind
 
 
 def _asked(qtbot, window: MainWindow, start) -> RunDialog:
@@ -55,7 +51,7 @@ def test_run_pending_on_a_protected_environment_needs_the_name_typed_and_backs_u
 
     messages: list[str] = []
     window.controller.progress.connect(lambda e: messages.append(e.message) if e.phase is Phase.MESSAGE else None)
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("run")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("run")) as done:
         qtbot.keyClick(dialog.typed.field, Qt.Key.Key_Return)  # the keyboard path: type, Enter
     assert done.args[1] == "ok", window.last_error
     assert database.exists("public.users") and database.exists("public.users_id")
@@ -90,7 +86,7 @@ def test_unticking_the_backup_is_warned_and_said_in_the_log(
     dialog.backup.box.click()
     assert not dialog.backup.warning.isHidden() and dialog.backup.mode() is None
     qtbot.keyClicks(dialog.typed.field, name)
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("run")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("run")) as done:
         dialog.ok.click()
     assert done.args[1] == "ok", window.last_error
     assert database.exists("public.users") and _backups(window) == []
@@ -107,7 +103,7 @@ def test_run_up_to_selected_confirms_only_what_runs(qtbot, make_window: WindowFa
     dialog = _asked(qtbot, window, window.act_run_to.trigger)
     assert dialog.names == ["20260101000001_t0.sql", "20260101000002_t1.sql"]
     qtbot.keyClicks(dialog.typed.field, name)
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("run")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("run")) as done:
         dialog.ok.click()
     assert done.args[1] == "ok", window.last_error
     assert database.exists("public.t1") and not database.exists("public.t2")
@@ -121,7 +117,7 @@ def test_a_migration_added_while_the_dialog_is_open_is_not_run_unseen(
     dialog = _asked(qtbot, window, window.run_pending)
     late = migrations.add("late", "CREATE TABLE late (id int);\n")
     qtbot.keyClicks(dialog.typed.field, name)
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("run")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("run")) as done:
         dialog.ok.click()
     assert done.args[1] == "failed"
     assert f"changed since it was confirmed (now also {late.name})" in str(done.args[2])
@@ -140,7 +136,7 @@ def test_the_sandbox_runs_without_a_question(qtbot, settings, database: Database
     window.asking.connect(asked.append)
     with qtbot.waitSignal(window.snapshot_shown, timeout=DEADLINE_MS):
         window.refresh()
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("run")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("run")) as done:
         window.run_pending()
     assert done.args[1] == "ok", window.last_error
     assert asked == [] and database.exists("public.users")

@@ -7,11 +7,7 @@ from app.core.runner import MigrationRunner
 from app.gui.rollback_block_dialog import RollbackBlockDialog
 from app.gui.rollback_dialog import RollbackDialog
 from tests.conftest import Database, MigrationDir
-from tests.gui.conftest import DEADLINE_MS, WindowFactory
-
-
-def _is(kind: str):
-    return lambda k, _o, _p: k == kind
+from tests.gui.conftest import DEADLINE_MS, WindowFactory, is_kind
 
 
 def _asked(qtbot, window, start):
@@ -46,7 +42,7 @@ def test_write_the_rollback_then_roll_back(qtbot, make_window: WindowFactory, da
     qtbot.keyClicks(dialog.typed.field, "prod-db")
     assert dialog.ok.isEnabled()
     assert f.read_text() == before, "nothing is written before the button"
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("rollback-block")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("rollback-block")) as done:
         dialog.ok.click()
     assert done.args[1] == "ok", window.last_error
     assert f.read_text().endswith("-- ROLLBACK BEGIN\n-- DELETE FROM settings WHERE key = 'theme';\n-- ROLLBACK END\n")
