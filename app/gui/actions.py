@@ -13,12 +13,13 @@ import importlib.util
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QToolBar, QToolButton
 
 from app.core.files import version_key
 from app.core.status import MigrationInfo, State
 from app.gui import sources as src
+from app.gui import theme
 from app.gui.jobs import MUTATING_KINDS
 from app.gui.settings import read_bool
 
@@ -132,6 +133,20 @@ def build_actions(w: MainWindow) -> None:
     w.export_button.setMenu(menu)
     bar.addWidget(w.export_button)
     bar.addAction(w.act_compare)
+
+
+def colour_icon(colour: str, protected: bool) -> QIcon:
+    """A coloured square for the environment bar's picker (a darker frame marks a protected one)."""
+    pm = QPixmap(14, 14)
+    pm.fill(QColor(colour))
+    if protected:
+        from PySide6.QtGui import QPainter, QPen
+
+        p = QPainter(pm)
+        p.setPen(QPen(QColor(theme.current().text), 2))
+        p.drawRect(1, 1, 12, 12)
+        p.end()
+    return QIcon(pm)
 
 
 def update_actions(w: MainWindow) -> None:

@@ -87,8 +87,10 @@ class DryRunDialog(QDialog):
 class OpenDsnDialog(QDialog):
     """Use any DSN and migrations folder (first use, tests, one-off databases)."""
 
-    def __init__(self, parent: QWidget | None = None, dsn: str = "", folder: str = "") -> None:
+    def __init__(self, parent: QWidget | None = None, dsn: str = "", folder: str = "", *,
+                 taken: tuple[str, ...] = ()) -> None:
         super().__init__(parent)
+        self.taken = taken  # the saved environments' names (and the sandbox's): a name means one thing
         self.setWindowTitle("Open a database and a migrations folder")
         self.resize(620, 200)
         form = QFormLayout()
@@ -147,6 +149,11 @@ class OpenDsnDialog(QDialog):
         folder = Path(self.folder.text().strip()).expanduser()
         if not self.folder.text().strip() or not folder.is_dir():
             self.problem.setText(f"migrations folder {str(folder)!r} is not a folder: choose one with Browse…")
+            return
+        name = self.name.text().strip()
+        if name in self.taken:
+            self.problem.setText(f"a saved environment is called {name!r}: choose it in the environment list, "
+                                 "or give this database another name")
             return
         super().accept()
 

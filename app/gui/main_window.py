@@ -7,7 +7,7 @@ import html
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QColor, QIcon, QPixmap
+from PySide6.QtGui import QCloseEvent, QColor
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -21,7 +21,7 @@ from app.core.errors import TidemarkError
 from app.core.status import MigrationInfo
 from app.gui import sources as src
 from app.gui import theme
-from app.gui.actions import build_actions, update_actions
+from app.gui.actions import build_actions, colour_icon, update_actions
 from app.gui.cards import OverviewCards
 from app.gui.charts import ChartsPanel
 from app.gui.details import DetailsTabs
@@ -37,20 +37,6 @@ from app.gui.window_actions import WindowActions
 from app.gui.window_fleet import WindowFleet
 from app.gui.window_results import WindowResults
 from app.gui.worker import TaskController
-
-
-def colour_icon(colour: str, protected: bool) -> QIcon:
-    """A coloured square for the environment picker (a darker frame marks a protected one)."""
-    pm = QPixmap(14, 14)
-    pm.fill(QColor(colour))
-    if protected:
-        from PySide6.QtGui import QPainter, QPen
-
-        p = QPainter(pm)
-        p.setPen(QPen(QColor(theme.current().text), 2))
-        p.drawRect(1, 1, 12, 12)
-        p.end()
-    return QIcon(pm)
 
 
 class MainWindow(WindowActions, WindowResults, WindowFleet, QMainWindow):
@@ -83,16 +69,18 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, QMainWindow):
         if sources is None:
             sources, problem = src.list_sources()
             self.watch_environments()
-        self._sources = list(sources)
+        opened = [s for s in sources if s.kind == "dsn"]
         recalled = recall_dsn(settings)
-        if recalled and not any(s.kind == "dsn" for s in self._sources):
+        if recalled:  # the last database opened by DSN (the "recent" entry)
             dsn, folder, name, protected = recalled
             try:
-                self._sources.append(src.dsn_source(dsn, folder, name=name or None, protected=protected))
+                opened.insert(0, src.dsn_source(dsn, folder, name=name or None, protected=protected))
             except TidemarkError:
                 pass  # a remembered DSN that no longer parses is simply dropped
-        if initial is not None and initial.key not in {s.key for s in self._sources}:
-            self._sources.append(initial)
+        saved = [s for s in sources if s.kind != "dsn"]
+        if initial is not None:  # the command line's choice: after the recalled one, so it wins its name
+            (opened if initial.kind == "dsn" else saved).append(initial)
+        self._sources, notes = src.merged(saved, opened)
         self._fill_sources()
         geometry = settings.value("window/geometry")
         if geometry is not None:
@@ -103,8 +91,8 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, QMainWindow):
         state = settings.value("window/splitter")
         if state is not None:
             self.splitter.restoreState(state)
-        if problem:
-            self.log.add(problem)
+        for line in ([problem] if problem else []) + notes:
+            self.log.add(line)
         chosen = initial or self._find(read_str(settings, "window/source")) or (
             self._sources[0] if self._sources else None)
         self.set_source(chosen, refresh=False)
@@ -197,11 +185,18 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, QMainWindow):
         return list(self._sources)
 
     def add_source(self, source: src.Source, *, select: bool = True) -> None:
-        """Add (or replace) an entry of the environment bar."""
-        self._sources = [s for s in self._sources if s.key != source.key] + [source]
-        self._fill_sources()
-        if select:
+        """Add an entry of the environment bar, in place of one of the same key or name."""
+        kept = [s for s in self._sources if s.key != source.key]
+        self._set_sources([s for s in kept if s.kind != "dsn"], [s for s in kept if s.kind == "dsn"] + [source])
+        if select and self._find(source.key) is not None:
             self.set_source(source)
+
+    def _set_sources(self, saved: list[src.Source], opened: list[src.Source]) -> None:
+        """The bar's entries, one per name (app.gui.sources.merged), and its notes in the log."""
+        self._sources, notes = src.merged(saved, opened)
+        for line in notes:
+            self.log.add(line)
+        self._fill_sources()
 
     @Slot(int)
     def _env_picked(self, i: int) -> None:

@@ -326,7 +326,7 @@ class WindowActions(_Window):
         """Use any DSN and migrations folder."""
         from app.gui.dialogs import OpenDsnDialog
 
-        dialog = OpenDsnDialog(self)
+        dialog = OpenDsnDialog(self, taken=tuple(s.name for s in self._sources if s.kind != "dsn"))
         dialog.accepted.connect(lambda: self._open_dsn(dialog))
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
@@ -352,12 +352,10 @@ class WindowActions(_Window):
     @Slot()
     def _environments_changed(self) -> None:
         fresh, problem = src.list_sources()
-        extra = [s for s in self._sources if s.kind == "dsn"]
-        self._sources = fresh + extra
         if problem:
             self.log.add(problem)
         current = self.source.key if self.source else ""
-        self._fill_sources()
+        self._set_sources(fresh, [s for s in self._sources if s.kind == "dsn"])
         fresh_current = self._find(current) if current else None
         if current and fresh_current is None:
             self.set_source(self._sources[0] if self._sources else None)
