@@ -3,29 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-
-import keyring
-import pytest
-from keyring.backends import fail
 
 from app.core import environments as envs
 from tests.conftest import Database, MigrationDir
 from tests.gui.a11y import assert_named
 from tests.gui.conftest import DEADLINE_MS, WindowFactory, confirm_run, is_kind
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("TIDEMARK_HOME", str(tmp_path / "home"))
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
-        yield tmp_path
-    finally:
-        keyring.set_keyring(previous)
 
 
 def test_the_main_window_and_its_run_rollback_lint_and_history_dialogs(

@@ -7,13 +7,7 @@ from app.core.connect import Target
 from app.core.runner import MigrationRunner
 from app.gui.maintenance_dialogs import BaselineDialog, RepairDialog
 from tests.conftest import Database, MigrationDir
-from tests.gui.conftest import DEADLINE_MS, WindowFactory, is_kind
-
-
-def _asked(qtbot, window, start):
-    with qtbot.waitSignal(window.asking, timeout=DEADLINE_MS) as asked:
-        start()
-    return asked.args[0]
+from tests.gui.conftest import DEADLINE_MS, WindowFactory, asked, is_kind
 
 
 def test_repair_shows_the_diff_and_needs_a_reason_and_the_name(
@@ -24,7 +18,7 @@ def test_repair_shows_the_diff_and_needs_a_reason_and_the_name(
     window = make_window(name="prod-db", protected=True)
     assert window.list.select_version(f.name[:14])
     assert window.act_repair.isEnabled()
-    dialog = _asked(qtbot, window, window.act_repair.trigger)
+    dialog = asked(qtbot, window, window.act_repair.trigger)
     assert isinstance(dialog, RepairDialog)
     assert "+-- ROLLBACK: DROP TABLE t;" in dialog.diff.toPlainText()
     assert "rollback SQL will be stored" in dialog.diff.toPlainText()
@@ -49,7 +43,7 @@ def test_baseline_records_without_running_and_checks_the_database_first(
     window = make_window(name="prod-db", protected=True)
     assert window.list.select_version("20260101000002")
     assert window.act_baseline.isEnabled()
-    dialog = _asked(qtbot, window, window.act_baseline.trigger)
+    dialog = asked(qtbot, window, window.act_baseline.trigger)
     assert isinstance(dialog, BaselineDialog)
     assert dialog.names == ["20260101000001_t.sql", "20260101000002_u.sql"]
     qtbot.keyClicks(dialog.typed.field, "prod-db")
@@ -62,7 +56,7 @@ def test_baseline_records_without_running_and_checks_the_database_first(
 
     qtbot.waitSignal(window.snapshot_shown, timeout=DEADLINE_MS).wait()
     assert window.list.select_version("20260101000002")
-    dialog = _asked(qtbot, window, window.act_baseline.trigger)
+    dialog = asked(qtbot, window, window.act_baseline.trigger)
     dialog.force.click()
     qtbot.keyClicks(dialog.typed.field, "prod-db")
     with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("baseline")) as done:

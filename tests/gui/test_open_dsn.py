@@ -17,7 +17,7 @@ from app.gui.dialogs import OpenDsnDialog
 from app.gui.main_window import MainWindow
 from app.gui.menus import fill_sources_menu
 from tests.conftest import Database, MigrationDir, run_cli
-from tests.gui.conftest import DEADLINE_MS, WindowFactory
+from tests.gui.conftest import DEADLINE_MS, WindowFactory, open_window
 
 
 def _names(window: MainWindow) -> list[str]:
@@ -66,8 +66,7 @@ def test_the_remembered_and_the_command_lines_dsn_of_one_name_are_one_entry(qtbo
 
     remember_dsn(settings, database.dsn, tmp_path, "reporting", False)
     initial = src.dsn_source(database.dsn, migrations.path, name="reporting")  # `--dsn … --name reporting`
-    window = MainWindow(settings, sources=[], initial=initial, auto_refresh=False)
-    qtbot.addWidget(window)
+    window = open_window(qtbot, settings, [], initial=initial, show=False)
     assert _names(window) == ["reporting"]
     assert window.source is not None and window.source.migrations_dir == migrations.path, "the command line wins"
 
@@ -75,9 +74,7 @@ def test_the_remembered_and_the_command_lines_dsn_of_one_name_are_one_entry(qtbo
 def test_a_saved_environments_name_is_not_taken_by_a_dsn(qtbot, settings: QSettings, saved: dict[str, Database],
                                                          migrations: MigrationDir) -> None:
     sources, _ = src.list_sources()
-    window = MainWindow(settings, sources=sources, auto_refresh=False)
-    qtbot.addWidget(window)
-    window.show()
+    window = open_window(qtbot, settings, sources)
     dialog = _open(qtbot, window, saved["us"].dsn, migrations.path, "eu")
     assert dialog.isVisible() and "a saved environment is called 'eu'" in dialog.problem.text()
     dialog.name.setText("scratch")

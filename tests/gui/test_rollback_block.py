@@ -7,13 +7,7 @@ from app.core.runner import MigrationRunner
 from app.gui.rollback_block_dialog import RollbackBlockDialog
 from app.gui.rollback_dialog import RollbackDialog
 from tests.conftest import Database, MigrationDir
-from tests.gui.conftest import DEADLINE_MS, WindowFactory, is_kind
-
-
-def _asked(qtbot, window, start):
-    with qtbot.waitSignal(window.asking, timeout=DEADLINE_MS) as asked:
-        start()
-    return asked.args[0]
+from tests.gui.conftest import DEADLINE_MS, WindowFactory, asked, is_kind
 
 
 def _manual(database: Database, migrations: MigrationDir):
@@ -31,7 +25,7 @@ def test_write_the_rollback_then_roll_back(qtbot, make_window: WindowFactory, da
     window = make_window(name="prod-db", protected=True)
     assert not window.act_rb_last.isEnabled() and "Write rollback SQL" in window.act_rb_last.toolTip()
     assert window.act_rb_sql.isEnabled() and window.act_rb_sql.shortcut().toString() == "Ctrl+Shift+K"
-    dialog = _asked(qtbot, window, window.act_rb_sql.trigger)
+    dialog = asked(qtbot, window, window.act_rb_sql.trigger)
     assert isinstance(dialog, RollbackBlockDialog) and dialog.plan.name == f.name
     assert not dialog.ok.isEnabled()
     qtbot.keyClicks(dialog.sql, "DELETE FROM settings WHERE key = 'theme';")
@@ -52,7 +46,7 @@ def test_write_the_rollback_then_roll_back(qtbot, make_window: WindowFactory, da
         "the demo row, by its key"
 
     qtbot.waitUntil(lambda: window.act_rb_last.isEnabled(), timeout=DEADLINE_MS)  # the refresh after it
-    rollback = _asked(qtbot, window, lambda: window.plan_rollback(count=1))
+    rollback = asked(qtbot, window, lambda: window.plan_rollback(count=1))
     assert isinstance(rollback, RollbackDialog)
     assert "DELETE FROM settings WHERE key = 'theme';" in rollback.sql.toPlainText()
 
@@ -61,7 +55,7 @@ def test_a_rollback_planned_past_a_manual_one_offers_the_block(qtbot, make_windo
                                                                migrations: MigrationDir) -> None:
     f = _manual(database, migrations)
     window = make_window()
-    dialog = _asked(qtbot, window, lambda: window.plan_rollback(count=2))
+    dialog = asked(qtbot, window, lambda: window.plan_rollback(count=2))
     assert isinstance(dialog, RollbackBlockDialog) and dialog.plan.name == f.name
     assert "line 1" in dialog.plan.why_manual
     dialog.reject()

@@ -11,7 +11,7 @@ from app.core.runner import MigrationRunner
 from app.core.status import State
 from app.gui.rollback_dialog import RollbackDialog
 from tests.conftest import Database, MigrationDir
-from tests.gui.conftest import DEADLINE_MS, WindowFactory, confirm_run, is_kind
+from tests.gui.conftest import DEADLINE_MS, WindowFactory, confirm_run, is_kind, open_window
 
 
 def _applied(database: Database) -> list[str]:
@@ -196,13 +196,11 @@ def test_a_manual_rollback_is_refused_with_how_to_fix_it(qtbot, make_window: Win
 
 def test_status_of_an_unreachable_server_is_shown_with_a_retry(qtbot, settings, migrations: MigrationDir) -> None:
     from app.core.connect import Target
-    from app.gui.main_window import MainWindow
     from app.gui.sources import target_source
 
     source = target_source(Target("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", "test",
                                   environment="gone"), migrations.path, "gone")
-    window = MainWindow(settings, sources=[], initial=source, auto_refresh=False)
-    qtbot.addWidget(window)
+    window = open_window(qtbot, settings, [], initial=source, show=False)
     with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS) as done:
         window.refresh()
     assert done.args[:2] == ["status", "failed"]

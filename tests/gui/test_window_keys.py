@@ -9,12 +9,11 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QWidget
 
 from app.gui import sources as src
-from app.gui.main_window import MainWindow
 from app.gui.menus import keyed_actions
 from app.gui.overview import DRIFT, OverviewWindow
 from app.gui.promote_dialog import PromoteDialog
 from tests.conftest import Database, MigrationDir, run_cli
-from tests.gui.conftest import DEADLINE_MS, QT_NOISE, WindowFactory, is_kind
+from tests.gui.conftest import DEADLINE_MS, QT_NOISE, WindowFactory, is_kind, open_window
 
 CHECK_MS = 4 * DEADLINE_MS  # a throwaway server for the drift check
 
@@ -76,9 +75,7 @@ def test_check_drift_and_promote_from_the_main_window(qtbot, settings: QSettings
     assert run_cli("migrate", "--env", "eu").code == 0
     sources, _ = src.list_sources()
     eu = next(s for s in sources if s.name == "eu")
-    window = MainWindow(settings, sources=sources, initial=eu, auto_refresh=False)
-    qtbot.addWidget(window)
-    window.show()
+    window = open_window(qtbot, settings, sources, initial=eu)
     entries = {a.text() for a in _menu_entries(window.menuBar().actions()[3].menu())}
     assert {"Check dri&ft", "Pro&mote to…", "&Overview of all environments"} <= entries
     assert window.act_drift.isEnabled() and window.act_promote.isEnabled()
