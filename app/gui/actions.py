@@ -67,6 +67,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "For an applied migration whose rollback is manual: write its rollback SQL into the file and "
                "record it (repair), in one step", keys="Ctrl+Shift+K"),
     ActionSpec("act_history", "&History", "show_history", keys="Ctrl+H"),
+    ActionSpec("act_export", "&Export report…", "choose_export",
+               "Write a report of this environment: HTML, JSON or PDF", keys="Ctrl+E"),
     ActionSpec("act_compare", "&Compare…", "compare_dialog"),
     ActionSpec("act_overview", "&Overview of all environments", "show_overview",
                "Every saved environment's health and counts; run on several at once", keys="Ctrl+Shift+O"),
@@ -129,7 +131,7 @@ def build_actions(w: MainWindow) -> None:
     w.act_open_after = menu.addAction("&Open after saving")
     w.act_open_after.setCheckable(True)
     w.act_open_after.setChecked(read_bool(w.settings, "export/open_after", True))
-    menu.triggered.connect(w._export_menu)
+    menu.triggered.connect(lambda action: w._export_menu(action))
     w.export_button.setMenu(menu)
     bar.addWidget(w.export_button)
     bar.addAction(w.act_compare)
@@ -179,6 +181,7 @@ def update_actions(w: MainWindow) -> None:
     w.act_import.setEnabled(have)
     w.act_rb_sql.setEnabled(have and w.manual_to_write() is not None)
     w.export_button.setEnabled(have and report_available())
+    w.act_export.setEnabled(w.export_button.isEnabled())
     w.act_compare.setEnabled(not busy and compare_available() and bool(w.sources()))
     w.act_drift.setEnabled(w.in_fleet() and not mutating)
     w.act_promote.setEnabled(w.in_fleet() and not mutating)

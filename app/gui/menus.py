@@ -1,7 +1,7 @@
 """The main window's menu bar: every action, with mnemonics and shortcuts; the shortcuts list.
 
 The actions themselves are made by app.gui.actions; this module only arranges them, adds the few
-that live only in menus (Quit, Find, Export, Help), and names each shortcut in its tooltip.
+that live only in menus (Quit, Find, Help), and names each shortcut in its tooltip.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 # The keys of the actions that live only in the menus; the others' are in app.gui.actions.ACTIONS.
 MENU_SHORTCUTS = {
-    "act_export": "Ctrl+E",
     "act_find": "Ctrl+F",
     "act_find_next": "F3",
     "act_find_prev": "Shift+F3",
@@ -34,7 +33,7 @@ SHORTCUTS = {spec.attr: spec.keys for spec in ACTIONS if spec.keys} | MENU_SHORT
 def build_menus(w: MainWindow) -> None:
     """Create the menu-only actions and the menu bar (File, Edit, Migrations, Environment, Help)."""
     w.act_quit = QAction("&Quit", w)
-    w.act_quit.triggered.connect(w.close)
+    w.act_quit.triggered.connect(lambda: w.close())
     # Find acts where the focus is: in the SQL pane or the log it opens that pane's find bar;
     # anywhere else it focuses the migration filter (the list's own "find").
     w.act_find = QAction("&Find…", w)
@@ -44,8 +43,6 @@ def build_menus(w: MainWindow) -> None:
     w.act_find_next.triggered.connect(lambda: find_again(w, backward=False))
     w.act_find_prev = QAction("Find &previous", w)
     w.act_find_prev.triggered.connect(lambda: find_again(w, backward=True))
-    w.act_export = QAction("&Export report…", w)
-    w.act_export.triggered.connect(w.export_button.showMenu)
     w.act_shortcuts = QAction("&Keyboard shortcuts", w)
     w.act_shortcuts.triggered.connect(lambda: show_shortcuts(w))
     w.act_about = QAction("&About Tidemark", w)
