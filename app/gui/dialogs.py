@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.core.results import RunResult
 from app.core.text import visible
+from app.gui.plural import count
 from app.gui.theme import current
 from app.history_words import event_words
 
@@ -37,7 +38,7 @@ def dry_run_html(result: RunResult) -> str:
     t = current()
     out = []
     n = len(result.planned)
-    out.append(f"<h3>{n} migration{'s' if n != 1 else ''} would run on {e(result.target)}</h3>")
+    out.append(f"<h3>{count(n, 'migration')} would run on {e(result.target)}</h3>")
     if not n:
         out.append("<p>Nothing is pending: the database is up to date.</p>")
     for w in result.warnings:
@@ -300,9 +301,8 @@ class HistoryDialog(QDialog):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         lay = QVBoxLayout(self)
-        count = f"{len(events)} event{'' if len(events) == 1 else 's'}"
-        lay.addWidget(QLabel(f"{count}, newest first: applies, rollbacks, failures, baselines and repairs, "
-                             "each with its reason or error. Hover one to read all of it."))
+        lay.addWidget(QLabel(f"{count(len(events), 'event')}, newest first: applies, rollbacks, failures, baselines "
+                             "and repairs, each with its reason or error. Hover one to read all of it."))
         lay.addWidget(self.table)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)

@@ -9,9 +9,11 @@ from typing import Any
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QColor
 from PySide6.QtWidgets import (
+    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -33,6 +35,7 @@ from app.gui.plural import count
 from app.gui.progress_panel import LogPanel, ProgressPanel
 from app.gui.repeatable_list import RepeatableList
 from app.gui.settings import read_str, recall_dsn
+from app.gui.sizing import never_widens
 from app.gui.window_actions import WindowActions
 from app.gui.window_fleet import WindowFleet
 from app.gui.window_results import WindowResults
@@ -91,6 +94,7 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, QMainWindow):
         state = settings.value("window/splitter")
         if state is not None:
             self.splitter.restoreState(state)
+        self.list.restore_view(settings)
         for line in ([problem] if problem else []) + notes:
             self.log.add(line)
         chosen = initial or self._find(read_str(settings, "window/source")) or (
@@ -110,6 +114,8 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, QMainWindow):
         self.banner = QLabel()
         self.banner.setObjectName("banner")
         self.banner.setTextFormat(Qt.TextFormat.RichText)
+        self.banner.setWordWrap(True)
+        never_widens(self.banner)  # a long folder path or database name must not widen the window
         lay.addWidget(self.banner)
         self.error_panel = ErrorPanel()
         lay.addWidget(self.error_panel)
@@ -148,7 +154,14 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, QMainWindow):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         lay.addWidget(self.splitter, 1)
-        self.setCentralWidget(central)
+        # In a scroll area: a window made small (or an error panel opening on a small screen) scrolls,
+        # it never grows the window past the size the user chose.
+        holder = QScrollArea()
+        holder.setObjectName("centralScroll")
+        holder.setFrameShape(QFrame.Shape.NoFrame)
+        holder.setWidgetResizable(True)
+        holder.setWidget(central)
+        self.setCentralWidget(holder)
         from app.gui.menus import build_menus
 
         build_menus(self)
@@ -253,23 +266,32 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, QMainWindow):
         assert self.source is not None
         return self.source.make_runner(self.options)
 
-    def _start(self, kind: str, job: Any) -> int | None:
+    def _start(self, kind: str, job: Any, *, quiet: bool = False) -> int | None:
+        """Start a job; `quiet`: the progress area keeps saying what the last one did (one status line)."""
         if self.controller.closed:
             return None  # the window is closing: a late timer must not start work
         if kind != "status":  # the refresh after a failed run must not hide its error
             self.error_panel.hide()
-        self.progress.start(verb(kind) + "…")
+        self._quiet_status = quiet and kind == "status"
+        if not quiet:
+            self.progress.start(verb(kind) + "…")
         return self.controller.start(kind, job)
 
     @Slot()
-    def refresh(self) -> None:
+    def refresh(self, quiet: bool = False) -> None:
         """Read status (never while a run or rollback works)."""
         if self.source is None or self.controller.current_kind in MUTATING_KINDS or self.controller.closed:
             return
         from app.gui import tasks
 
         source, options = self.source, self.options
-        self._start("status", lambda progress, cancel: tasks.load_snapshot(source.make_runner(options), cancel))
+        self._start("status", lambda progress, cancel: tasks.load_snapshot(source.make_runner(options), cancel),
+                    quiet=quiet)
+
+    @Slot()
+    def refresh_after(self) -> None:
+        """The refresh after a job: the list and cards follow, the outcome ("done: …", "failed: …") stays."""
+        self.refresh(quiet=True)
 
     @Slot()
     def cancel(self) -> None:
@@ -316,7 +338,7 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, QMainWindow):
         else:
             self.progress.stop("cancelled")
             if kind in MUTATING_KINDS:
-                QTimer.singleShot(0, self.refresh)
+                QTimer.singleShot(0, self.refresh_after)
         self._update_actions()
         self.job_done.emit(kind, outcome, payload)
 
@@ -373,6 +395,7 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.settings.setValue("window/side_splitter", self.top_splitter.saveState())
+        self.list.save_view(self.settings)
         self.settings.sync()
         self.controller.shutdown(5000)
         src.stop_sandbox_if_started()

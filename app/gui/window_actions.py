@@ -253,13 +253,13 @@ class WindowActions(_Window):
         self._start("export", lambda progress, cancel: tasks.export_report(source.make_runner(options), source.name,
                                                                            fmt, path))
 
-    @Slot(QAction)
     def choose_export(self) -> None:
         """File ▸ Export report… (Ctrl+E): the export button's formats, below the button, without waiting
         in a nested event loop as QToolButton.showMenu does (the keys and the window stay live)."""
         if self.export_button.isEnabled():
             self.export_menu.popup(self.export_button.mapToGlobal(self.export_button.rect().bottomLeft()))
 
+    @Slot(QAction)
     def _export_menu(self, action: QAction) -> None:
         fmt = action.data()
         if action is self.act_open_after:

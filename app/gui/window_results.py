@@ -39,14 +39,15 @@ class WindowResults(_Window):
             getattr(self, job.shown)(payload)
 
     def _shown_status(self, payload: Any) -> None:
-        self.progress.stop("up to date" if not payload.status.has_work else "ready")
+        if not getattr(self, "_quiet_status", False):  # after a change, its outcome stays the status line
+            self.progress.stop("up to date" if not payload.status.has_work else "ready")
         self._show_snapshot(payload)
 
     def _shown_run(self, payload: Any) -> None:
         from app.gui.migration_model import format_ms
 
         n = len(payload.applied)
-        text = f"done: {n} migration{'s' if n != 1 else ''} applied in {format_ms(payload.total_ms)}"
+        text = f"done: {count(n, 'migration')} applied in {format_ms(payload.total_ms)}"
         if not n:
             text = "done: nothing to run, the database is up to date"
         for w in payload.warnings:
@@ -57,7 +58,7 @@ class WindowResults(_Window):
         from app.gui.migration_model import format_ms
 
         n = len(payload.rolled_back)
-        self._finish_change(f"done: {n} migration{'s' if n != 1 else ''} rolled back in "
+        self._finish_change(f"done: {count(n, 'migration')} rolled back in "
                             f"{format_ms(payload.total_ms)}")
 
     def _shown_dryrun(self, payload: Any) -> None:
@@ -82,7 +83,7 @@ class WindowResults(_Window):
     def _shown_lint(self, payload: Any) -> None:
         from app.gui.lint_view import LintDialog
 
-        self.progress.stop(f"lint: {len(payload.errors)} errors, {len(payload.warnings)} warnings")
+        self.progress.stop(f"lint: {count(len(payload.errors), 'error')}, {count(len(payload.warnings), 'warning')}")
         self._show_dialog(LintDialog(payload, self.source.name if self.source else "", self.show_line, self))
 
     def _shown_new(self, payload: Any) -> None:
@@ -91,13 +92,13 @@ class WindowResults(_Window):
         self.progress.stop(f"wrote {first.name}")
         self.log.add(f"new migration ({payload.layout}): {written}")
         self._select_name_after_refresh = {first.name, first.parent.name}
-        QTimer.singleShot(0, self.refresh)
+        QTimer.singleShot(0, self.refresh_after)
         self._offer_editor(first)
 
     def _shown_save_password(self, payload: Any) -> None:
         self.progress.stop("password stored in the OS keyring")
         self.log.add("password stored in the OS keyring")
-        QTimer.singleShot(0, self.refresh)
+        QTimer.singleShot(0, self.refresh_after)
 
     def _shown_import_review(self, payload: Any) -> None:
         from app.gui import import_history
@@ -111,27 +112,34 @@ class WindowResults(_Window):
 
     def _shown_repair(self, payload: Any) -> None:
         n = len(payload.repaired)
-        self._finish_change(f"done: {n} changed file{'s' if n != 1 else ''} accepted ({payload.reason})")
+        self._finish_change(f"done: {count(n, 'changed file')} accepted ({payload.reason})")
 
     def _shown_baseline(self, payload: Any) -> None:
         n = len(payload.recorded)
-        self._finish_change(f"done: {n} migration{'s' if n != 1 else ''} recorded as applied, none ran "
+        self._finish_change(f"done: {count(n, 'migration')} recorded as applied, none ran "
                             f"(batch {payload.batch_id})")
 
     def _shown_history(self, payload: Any) -> None:
         from app.gui.dialogs import HistoryDialog
 
-        self.progress.stop(f"history: {len(payload)} event{'' if len(payload) == 1 else 's'}")
+        self.progress.stop(f"history: {count(len(payload), 'event')}")
         focus, self.history_focus = getattr(self, "history_focus", None), None  # context menu's Show in history
         self._show_dialog(HistoryDialog(payload, self.source.name if self.source else "", self, focus=focus))
 
     def _shown_export(self, payload: Any) -> None:
-        self.progress.stop(f"report written: {payload.path}")
         self.log.add(f"{payload.fmt.upper()} report written to {payload.path}")
-        if getattr(self, "_open_after", False) and not QDesktopServices.openUrl(
-                QUrl.fromLocalFile(str(payload.path))):
+        if getattr(self, "_open_after", False) and not self.open_file(payload.path):
+            said = (f"report written: {payload.path}; could not open it: no application is set up for "
+                    f"{payload.fmt.upper()} files")
             self.log.add(f"could not open {payload.path}: no application is set up for "
                          f"{payload.fmt.upper()} files (the report is written)")
+        else:
+            said = f"report written: {payload.path}"
+        self.progress.stop(said)
+
+    def open_file(self, path: Any) -> bool:
+        """Open a file in the desktop's application for it; False when there is none (tests replace this)."""
+        return QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
     def _shown_rehearse(self, payload: Any) -> None:
         from app.gui.dialogs import RehearsalDialog
@@ -151,7 +159,7 @@ class WindowResults(_Window):
     def _finish_change(self, text: str) -> None:
         self.progress.stop(text)
         self.log.add(text)
-        QTimer.singleShot(0, self.refresh)
+        QTimer.singleShot(0, self.refresh_after)
 
     def _show_dialog(self, dialog: QWidget) -> None:
         self.last_dialog = dialog
@@ -232,7 +240,7 @@ class WindowResults(_Window):
         if not plan.planned:
             self.progress.stop("nothing to run")
             self.log.add("nothing to migrate: the database is up to date")
-            QTimer.singleShot(0, self.refresh)
+            QTimer.singleShot(0, self.refresh_after)
             return
         target = review.runner.target
         need = requirement(target, Action.MIGRATE)
@@ -257,7 +265,7 @@ class WindowResults(_Window):
 
         def chosen(button: Any) -> None:
             opening = box.standardButton(button) == QMessageBox.StandardButton.Open
-            if opening and not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+            if opening and not self.open_file(path):
                 self.log.add(f"could not open {path}: no application is set up for .sql files")
 
         box.buttonClicked.connect(chosen)
@@ -321,9 +329,9 @@ class WindowResults(_Window):
                                            theme.current().error)
         elif kind == "save-password":
             self.log.add("the password was not stored in the keyring: it is kept in memory until Tidemark quits")
-            QTimer.singleShot(0, self.refresh)
+            QTimer.singleShot(0, self.refresh_after)
         elif kind in MUTATING_KINDS:
-            QTimer.singleShot(0, self.refresh)
+            QTimer.singleShot(0, self.refresh_after)
         from app.core.errors import PasswordNeeded
 
         if isinstance(error, PasswordNeeded) and self.source is not None and kind != "save-password":
