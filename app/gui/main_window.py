@@ -23,7 +23,7 @@ from app.core.errors import TidemarkError
 from app.core.status import MigrationInfo
 from app.gui import sources as src
 from app.gui import theme
-from app.gui.actions import build_actions, colour_icon, update_actions
+from app.gui.actions import build_actions, update_actions
 from app.gui.cards import OverviewCards
 from app.gui.charts import ChartsPanel
 from app.gui.details import DetailsTabs
@@ -39,10 +39,11 @@ from app.gui.sizing import never_widens
 from app.gui.window_actions import WindowActions
 from app.gui.window_fleet import WindowFleet
 from app.gui.window_results import WindowResults
+from app.gui.window_sources import WindowSources
 from app.gui.worker import TaskController
 
 
-class MainWindow(WindowActions, WindowResults, WindowFleet, QMainWindow):
+class MainWindow(WindowActions, WindowResults, WindowFleet, WindowSources, QMainWindow):
     """Tidemark's window. Signals: snapshot_shown(Snapshot), job_done(kind, outcome, payload)."""
 
     snapshot_shown = Signal(object)
@@ -172,50 +173,6 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, QMainWindow):
         self._update_actions()
 
     # --- environments ------------------------------------------------------------------------------
-
-    def _fill_sources(self) -> None:
-        self.env_combo.blockSignals(True)
-        self.env_combo.clear()
-        for s in self._sources:
-            label = f"{s.name}  (protected)" if s.protected else s.name
-            self.env_combo.addItem(colour_icon(s.colour, s.protected), label, s.key)
-        if not self._sources:
-            self.env_combo.addItem("(no environment yet)", "")
-        self.env_combo.blockSignals(False)
-        if self.source is not None:
-            self._select_in_combo(self.source.key)
-
-    def _select_in_combo(self, key: str) -> None:
-        i = self.env_combo.findData(key)
-        if i >= 0:
-            self.env_combo.setCurrentIndex(i)
-
-    def _find(self, key: str) -> src.Source | None:
-        return next((s for s in self._sources if s.key == key), None)
-
-    def sources(self) -> list[src.Source]:
-        """The environment bar's entries."""
-        return list(self._sources)
-
-    def add_source(self, source: src.Source, *, select: bool = True) -> None:
-        """Add an entry of the environment bar, in place of one of the same key or name."""
-        kept = [s for s in self._sources if s.key != source.key]
-        self._set_sources([s for s in kept if s.kind != "dsn"], [s for s in kept if s.kind == "dsn"] + [source])
-        if select and self._find(source.key) is not None:
-            self.set_source(source)
-
-    def _set_sources(self, saved: list[src.Source], opened: list[src.Source]) -> None:
-        """The bar's entries, one per name (app.gui.sources.merged), and its notes in the log."""
-        self._sources, notes = src.merged(saved, opened)
-        for line in notes:
-            self.log.add(line)
-        self._fill_sources()
-
-    @Slot(int)
-    def _env_picked(self, i: int) -> None:
-        chosen = self._find(self.env_combo.itemData(i) or "")
-        if chosen is not None and (self.source is None or chosen.key != self.source.key):
-            self.set_source(chosen)
 
     def set_source(self, source: src.Source | None, *, refresh: bool = True) -> None:
         """Switch to an environment and read its status in the background."""

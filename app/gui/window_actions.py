@@ -1,4 +1,4 @@
-"""The main window's commands: run, dry run, rollbacks, history, export, compare, environments.
+"""The main window's commands: run, dry run, rollbacks, lint, new, repair, baseline, history, export, compare.
 
 A mixin of MainWindow (kept apart so each module holds one idea): every command checks that
 nothing runs, then starts one job on the window's TaskController or opens a dialog.
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.core.status import State
 from app.gui import sources as src
-from app.gui.settings import read_str, remember_dsn
+from app.gui.settings import read_str
 
 if TYPE_CHECKING:
     from app.gui.main_window import MainWindow as _Window
@@ -326,54 +326,3 @@ class WindowActions(_Window):
             self._show_banner()
         if self.snapshot is not None:
             self._show_snapshot(self.snapshot)
-
-    @Slot()
-    def open_dsn_dialog(self) -> None:
-        """Use any DSN and migrations folder."""
-        from app.gui.dialogs import OpenDsnDialog
-
-        dialog = OpenDsnDialog(self, taken=tuple(s.name for s in self._sources if s.kind != "dsn"))
-        dialog.accepted.connect(lambda: self._open_dsn(dialog))
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.open()
-
-    def _open_dsn(self, dialog: Any) -> None:
-        dsn = dialog.dsn.text().strip()
-        folder = Path(dialog.folder.text().strip()).expanduser()
-        name = dialog.name.text().strip()
-        protected = dialog.protected.isChecked()
-        remember_dsn(self.settings, dsn, folder, name, protected)
-        self.add_source(src.dsn_source(dsn, folder, name=name or None, protected=protected))
-
-    @Slot()
-    def open_environments(self) -> None:
-        """Add, edit, test and remove saved environments."""
-        from app.gui.environment_dialog import EnvironmentDialog
-
-        dialog = EnvironmentDialog(self)
-        dialog.finished.connect(self._environments_changed)
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.open()
-
-    @Slot()
-    def _environments_changed(self) -> None:
-        fresh, problem = src.list_sources()
-        if problem:
-            self.log.add(problem)
-        current = self.source.key if self.source else ""
-        self._set_sources(fresh, [s for s in self._sources if s.kind == "dsn"])
-        fresh_current = self._find(current) if current else None
-        if current and fresh_current is None:
-            self.set_source(self._sources[0] if self._sources else None)
-        elif fresh_current is not None and fresh_current != self.source and not self.controller.busy:
-            self.set_source(fresh_current, refresh=False)  # its flag, colour or folder changed: the banner shows it
-
-    def watch_environments(self) -> None:
-        """Follow environments.toml: an environment added or changed elsewhere shows up here."""
-        if not src.environments_available():
-            return
-        from app.core.environments import environments_file
-        from app.gui.env_watch import EnvironmentsWatcher
-
-        self.env_watcher = EnvironmentsWatcher(environments_file(), self)
-        self.env_watcher.changed.connect(self._environments_changed)
