@@ -172,15 +172,29 @@ def fill_sources_menu(w: MainWindow, menu: QMenu) -> None:
 
 
 def keyed_actions(w: QWidget) -> list[QAction]:
-    """The actions with a shortcut whose keys act in `w`'s window (not those of a window it owns,
-    such as the overview: its actions are its children too, but their keys act only there)."""
+    """The actions with a shortcut whose keys act in `w`'s window: those added to a widget of that
+    window, or to a menu of its menu bar (not those of a window it owns, such as the overview: its
+    actions are its children too, but their keys act only there)."""
+    from shiboken6 import isValid
+
+    window = w.window()
     out = []
-    for action in w.findChildren(QAction):
-        owner = action.parent()
-        if action.shortcut().isEmpty() or not isinstance(owner, QWidget) or owner.window() is not w.window():
-            continue
-        out.append(action)
+    for action in dict.fromkeys([*w.actions(), *w.findChildren(QAction)]):
+        # isValid: Qt's own short-lived actions (a line edit's clear button) may be gone meanwhile
+        if isValid(action) and not action.shortcut().isEmpty() and window in _windows_of(action):
+            out.append(action)
     return out
+
+
+def _windows_of(action: QAction, depth: int = 0) -> set[QWidget]:
+    """The windows whose widgets (or menu bars, through their menus) hold this action."""
+    found: set[QWidget] = set()
+    for holder in action.associatedObjects():
+        if isinstance(holder, QMenu) and depth < 8:
+            found |= _windows_of(holder.menuAction(), depth + 1)  # a menu's keys act where the menu is
+        elif isinstance(holder, QWidget):
+            found.add(holder.window())
+    return found
 
 
 def shortcut_rows(w: QWidget) -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ from app.gui.menus import keyed_actions
 from app.gui.overview import DRIFT, OverviewWindow
 from app.gui.promote_dialog import PromoteDialog
 from tests.conftest import Database, MigrationDir, run_cli
-from tests.gui.conftest import DEADLINE_MS, QT_NOISE, WindowFactory, is_kind, open_window
+from tests.gui.conftest import DEADLINE_MS, QT_NOISE, WindowFactory, asked, is_kind, open_window
 
 CHECK_MS = 4 * DEADLINE_MS  # a throwaway server for the drift check
 
@@ -102,3 +102,31 @@ def test_check_drift_and_promote_from_the_main_window(qtbot, settings: QSettings
 def test_a_database_opened_by_dsn_has_no_overview_row(make_window: WindowFactory) -> None:
     window = make_window()  # a target opened directly, not a saved environment
     assert not window.act_drift.isEnabled() and not window.act_promote.isEnabled()
+
+
+def test_escape_cancels_a_confirmation_and_nothing_runs(qtbot, make_window: WindowFactory, database: Database,
+                                                        migrations: MigrationDir) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QDialog
+
+    from app.gui.run_dialog import RunDialog
+
+    migrations.add("users", "CREATE TABLE users (id int);\n")
+    window = make_window(name=f"prod-{database.name}", protected=True)
+    dialog = asked(qtbot, window, window.act_run.trigger, RunDialog)
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert dialog.result() == QDialog.DialogCode.Rejected
+    assert "not confirmed: nothing ran" in window.log.text()
+    assert not database.exists("public.users")
+
+
+def test_what_undoes_applied_work_is_grouped_apart(make_window: WindowFactory) -> None:
+    from PySide6.QtWidgets import QToolBar
+
+    window = make_window()
+    bar = next(b for b in window.findChildren(QToolBar) if b.objectName() == "actions")
+    menu = window.menuBar().actions()[2].menu()  # Migrations
+    for actions in (bar.actions(), menu.actions()):
+        at = [actions.index(window.act_rb_last), actions.index(window.act_rb_to)]
+        assert at[1] == at[0] + 1
+        assert actions[at[0] - 1].isSeparator() and actions[at[1] + 1].isSeparator()
