@@ -1,9 +1,10 @@
 """The main window's actions: what each is called, what it triggers, its keys, where it sits in
 the toolbars, and when it is enabled.
 
-One entry of ACTIONS per action a window method triggers; menus.py arranges them in the menu bar
-(and adds the few that live only there), icons.py draws their icons. A new action plugs in here:
-an entry, a toolbar place if it has one, and a line in `update_actions`.
+One entry of ACTIONS per action: its words, the window method it triggers, its menu and keys;
+menus.py builds the menu bar from the table (and the submenus: Export as, Switch to, Theme), icons.py
+draws the icons. A new action plugs in here: an entry, a toolbar place if it has one, and a line
+in `update_actions` when it is not always available.
 """
 
 from __future__ import annotations
@@ -29,55 +30,75 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ActionSpec:
-    """One action of the main window: `attr` on the window, triggering the window method `slot`."""
+    """One action of the main window: `attr` on the window, triggering the window method `slot`,
+    in the menu `menu` (by its key in MENUS); a change of `group` within a menu is a separator."""
 
     attr: str
     text: str
     slot: str
+    menu: str
+    group: int = 0
     tip: str = ""
     keys: str = ""  # a shortcut a DBA knows from other tools; the rest are reached by the menus' mnemonics
 
 
+# The menu bar, in order: key, title with its mnemonic.
+MENUS = (("file", "&File"), ("edit", "&Edit"), ("migrations", "&Migrations"), ("environment", "E&nvironment"),
+         ("view", "&View"), ("help", "&Help"))
+
+# Every action, in its menu's order.
 ACTIONS: tuple[ActionSpec, ...] = (
-    ActionSpec("act_open", "&Open DSN / folder…", "open_dsn_dialog", keys="Ctrl+O"),
-    ActionSpec("act_envs", "Environ&ments…", "open_environments", keys="Ctrl+,"),
-    ActionSpec("act_refresh", "&Refresh", "refresh", keys="F5"),
-    ActionSpec("act_run", "&Run pending", "run_pending", keys="Ctrl+Shift+R"),
-    ActionSpec("act_dry", "&Dry run", "dry_run", keys="Ctrl+Shift+D"),
-    ActionSpec("act_rehearse", "R&ehearse", "rehearse",
-               "Copy the schema to a throwaway local server, run every pending migration there and roll each "
-               "back, checking the schema returns exactly", keys="Ctrl+Shift+H"),
-    ActionSpec("act_run_to", "Run &up to selected", "run_to_selected"),
-    ActionSpec("act_rb_last", "Roll&back last…", "rollback_last", keys="Ctrl+Shift+L"),
-    ActionSpec("act_rb_to", "Rollback &to selected…", "rollback_to_selected"),
-    ActionSpec("act_lint", "L&int pending", "lint_pending",
-               "Check the pending migrations for statements that lock or rewrite big tables, or break running "
-               "clients (squawk and Tidemark's rules)", keys="Ctrl+Shift+I"),
-    ActionSpec("act_new", "&New migration…", "new_migration",
+    ActionSpec("act_new", "&New migration…", "new_migration", "file", 0,
                "Write the next migration file in the project's layout, with its header and an empty rollback "
                "section", keys="Ctrl+N"),
-    ActionSpec("act_repair", "Re&pair changed…", "repair_changed",
-               "Accept the new checksum of applied files that changed on disk, with a reason"),
-    ActionSpec("act_baseline", "Base&line up to selected…", "baseline_to_selected",
+    ActionSpec("act_open", "&Open DSN / folder…", "open_dsn_dialog", "file", 1, keys="Ctrl+O"),
+    ActionSpec("act_envs", "Environ&ments…", "open_environments", "file", 1, keys="Ctrl+,"),
+    ActionSpec("act_export", "&Export report…", "choose_export", "file", 2,
+               "Write a report of this environment: HTML, JSON or PDF", keys="Ctrl+E"),  # then Export as ▸
+    ActionSpec("act_quit", "&Quit", "close", "file", 3, keys="Ctrl+Q"),
+    # Find acts where the focus is: in the SQL pane or the log it opens that pane's find bar;
+    # anywhere else it focuses the migration filter (the list's own "find").
+    ActionSpec("act_find", "&Find…", "find", "edit", 0,
+               "Find in the focused SQL pane or log; elsewhere, filter the migrations", keys="Ctrl+F"),
+    ActionSpec("act_find_next", "Find &next", "find_next", "edit", 0, keys="F3"),
+    ActionSpec("act_find_prev", "Find &previous", "find_previous", "edit", 0, keys="Shift+F3"),
+    ActionSpec("act_run", "&Run pending", "run_pending", "migrations", 0, keys="Ctrl+Shift+R"),
+    ActionSpec("act_run_to", "Run &up to selected", "run_to_selected", "migrations", 0),
+    ActionSpec("act_dry", "&Dry run", "dry_run", "migrations", 0, keys="Ctrl+Shift+D"),
+    ActionSpec("act_rehearse", "R&ehearse", "rehearse", "migrations", 0,
+               "Copy the schema to a throwaway local server, run every pending migration there and roll each "
+               "back, checking the schema returns exactly", keys="Ctrl+Shift+H"),
+    ActionSpec("act_lint", "L&int pending", "lint_pending", "migrations", 0,
+               "Check the pending migrations for statements that lock or rewrite big tables, or break running "
+               "clients (squawk and Tidemark's rules)", keys="Ctrl+Shift+I"),
+    # what changes the database backwards, apart
+    ActionSpec("act_rb_last", "Roll&back last…", "rollback_last", "migrations", 1, keys="Ctrl+Shift+L"),
+    ActionSpec("act_rb_to", "Rollback &to selected…", "rollback_to_selected", "migrations", 1),
+    # what changes only the history
+    ActionSpec("act_baseline", "Base&line up to selected…", "baseline_to_selected", "migrations", 2,
                "Record every migration up to the selected one as applied, without running it"),
-    ActionSpec("act_import", "Imp&ort history from another tool…", "import_history",
+    ActionSpec("act_repair", "Re&pair changed…", "repair_changed", "migrations", 2,
+               "Accept the new checksum of applied files that changed on disk, with a reason"),
+    ActionSpec("act_import", "Imp&ort history from another tool…", "import_history", "migrations", 2,
                "Record what Flyway, dbmate, goose, golang-migrate, Sqitch, Prisma, Diesel or the Supabase CLI "
                "applied here as applied, running nothing"),
-    ActionSpec("act_rb_sql", "Write rollback S&QL…", "write_rollback_sql",
+    ActionSpec("act_rb_sql", "Write rollback S&QL…", "write_rollback_sql", "migrations", 2,
                "For an applied migration whose rollback is manual: write its rollback SQL into the file and "
                "record it (repair), in one step", keys="Ctrl+Shift+K"),
-    ActionSpec("act_history", "&History", "show_history", keys="Ctrl+H"),
-    ActionSpec("act_export", "&Export report…", "choose_export",
-               "Write a report of this environment: HTML, JSON or PDF", keys="Ctrl+E"),
-    ActionSpec("act_compare", "&Compare…", "compare_dialog"),
-    ActionSpec("act_overview", "&Overview of all environments", "show_overview",
+    ActionSpec("act_history", "&History", "show_history", "migrations", 3, keys="Ctrl+H"),
+    ActionSpec("act_refresh", "&Refresh", "refresh", "environment", 0, keys="F5"),
+    ActionSpec("act_compare", "&Compare…", "compare_dialog", "environment", 0),
+    # across environments: in the overview, on this environment's row
+    ActionSpec("act_overview", "&Overview of all environments", "show_overview", "environment", 1,
                "Every saved environment's health and counts; run on several at once", keys="Ctrl+Shift+O"),
-    ActionSpec("act_drift", "Check dri&ft", "check_drift",
+    ActionSpec("act_drift", "Check dri&ft", "check_drift", "environment", 1,
                "In the overview: replay this environment's applied migrations on a throwaway server and compare "
                "the schemas (reads only)", keys="Ctrl+Shift+F"),
-    ActionSpec("act_promote", "Pro&mote to…", "promote",
+    ActionSpec("act_promote", "Pro&mote to…", "promote", "environment", 1,
                "In the overview: migrate another environment (or a group) up to the last migration applied here",
-               keys="Ctrl+Shift+P"),
+               keys="Ctrl+Shift+P"),  # then Switch to ▸
+    ActionSpec("act_shortcuts", "&Keyboard shortcuts", "show_shortcuts", "help", 0, keys="F1"),
+    ActionSpec("act_about", "&About Tidemark", "show_about", "help", 0),
 )
 
 # The Actions toolbar, in order; None is a separator (what runs forwards, what undoes, what reads).

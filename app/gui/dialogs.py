@@ -6,7 +6,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Slot
+from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, QPersistentModelIndex, Qt, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -314,7 +314,10 @@ class HistoryDialog(QDialog):
         """Select the newest event of a migration; False when it has none."""
         for row in range(self.model.rowCount()):
             if self.model.event_at(row).migration_name == name:
-                self.table.selectRow(row)
-                self.table.scrollTo(self.model.index(row, 0))
+                index = self.model.index(row, 0)
+                # Not selectRow: it reads the keyboard's modifiers (a Ctrl still held toggles the row off).
+                flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+                self.table.selectionModel().setCurrentIndex(index, flags)
+                self.table.scrollTo(index)
                 return True
         return False

@@ -1,7 +1,7 @@
 """The main window's menu bar: every action, with mnemonics and shortcuts; the shortcuts list.
 
-The actions themselves are made by app.gui.actions; this module only arranges them, adds the few
-that live only in menus (Quit, Find, Help), and names each shortcut in its tooltip.
+The actions and their places are app.gui.actions' table; this module builds the bar from it, adds
+the submenus, and names each shortcut in its tooltip.
 """
 
 from __future__ import annotations
@@ -12,97 +12,46 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMenu, QMessageBox, QTextBrowser, QVBoxLayout, QWidget
 
-from app.gui.actions import ACTIONS
-from app.gui.find_bar import find_again, find_or_filter
+from app.gui.actions import ACTIONS, MENUS
 
 if TYPE_CHECKING:
     from app.gui.main_window import MainWindow
 
-# The keys of the actions that live only in the menus; the others' are in app.gui.actions.ACTIONS.
-MENU_SHORTCUTS = {
-    "act_find": "Ctrl+F",
-    "act_find_next": "F3",
-    "act_find_prev": "Shift+F3",
-    "act_quit": "Ctrl+Q",
-    "act_shortcuts": "F1",
-}
 # Every shortcut of the main window, by action attribute.
-SHORTCUTS = {spec.attr: spec.keys for spec in ACTIONS if spec.keys} | MENU_SHORTCUTS
+SHORTCUTS = {spec.attr: spec.keys for spec in ACTIONS if spec.keys}
 
 
 def build_menus(w: MainWindow) -> None:
-    """Create the menu-only actions and the menu bar (File, Edit, Migrations, Environment, Help)."""
-    w.act_quit = QAction("&Quit", w)
-    w.act_quit.triggered.connect(lambda: w.close())
-    # Find acts where the focus is: in the SQL pane or the log it opens that pane's find bar;
-    # anywhere else it focuses the migration filter (the list's own "find").
-    w.act_find = QAction("&Find…", w)
-    w.act_find.setToolTip("Find in the focused SQL pane or log; elsewhere, filter the migrations")
-    w.act_find.triggered.connect(lambda: find_or_filter(w, w.list.search))
-    w.act_find_next = QAction("Find &next", w)
-    w.act_find_next.triggered.connect(lambda: find_again(w, backward=False))
-    w.act_find_prev = QAction("Find &previous", w)
-    w.act_find_prev.triggered.connect(lambda: find_again(w, backward=True))
-    w.act_shortcuts = QAction("&Keyboard shortcuts", w)
-    w.act_shortcuts.triggered.connect(lambda: show_shortcuts(w))
-    w.act_about = QAction("&About Tidemark", w)
-    w.act_about.triggered.connect(lambda: show_about(w))
-    for name, keys in MENU_SHORTCUTS.items():
-        getattr(w, name).setShortcut(QKeySequence(keys))
-
+    """The menu bar from app.gui.actions' table (File, Edit, Migrations, Environment, View, Help),
+    with the submenus: File ▸ Export as, Environment ▸ Switch to, View ▸ Theme."""
     bar = w.menuBar()
-    file = bar.addMenu("&File")
-    file.addAction(w.act_new)
-    file.addSeparator()
-    file.addAction(w.act_open)
-    file.addAction(w.act_envs)
-    file.addSeparator()
-    file.addAction(w.act_export)
-    exports = file.addMenu("Export &as")
-    for action in w.export_menu.actions():
-        exports.addAction(action)
-    file.addSeparator()
-    file.addAction(w.act_quit)
+    menus: dict[str, QMenu] = {}
+    for key, title in MENUS:
+        menu = menus[key] = bar.addMenu(title)
+        group = None
+        for spec in (s for s in ACTIONS if s.menu == key):
+            if group is not None and spec.group != group:
+                menu.addSeparator()
+            group = spec.group
+            menu.addAction(getattr(w, spec.attr))
+            if spec.attr == "act_export":
+                exports = menu.addMenu("Export &as")
+                for action in w.export_menu.actions():
+                    exports.addAction(action)
 
-    edit = bar.addMenu("&Edit")
-    edit.addAction(w.act_find)
-    edit.addAction(w.act_find_next)
-    edit.addAction(w.act_find_prev)
-
-    runs = bar.addMenu("&Migrations")
-    for a in (w.act_run, w.act_run_to, w.act_dry, w.act_rehearse, w.act_lint):
-        runs.addAction(a)
-    runs.addSeparator()  # what changes the database backwards, apart
-    for a in (w.act_rb_last, w.act_rb_to):
-        runs.addAction(a)
-    runs.addSeparator()  # what changes only the history
-    runs.addAction(w.act_baseline)
-    runs.addAction(w.act_repair)
-    runs.addAction(w.act_import)
-    runs.addAction(w.act_rb_sql)
-    runs.addSeparator()
-    runs.addAction(w.act_history)
-
-    env = bar.addMenu("E&nvironment")
-    env.addAction(w.act_refresh)
-    env.addAction(w.act_compare)
-    env.addSeparator()  # across environments: in the overview, on this environment's row
-    env.addAction(w.act_overview)
-    env.addAction(w.act_drift)
-    env.addAction(w.act_promote)
+    env = menus["environment"]
     env.addSeparator()
     w.sources_menu = env.addMenu("&Switch to")
     w.sources_menu.aboutToShow.connect(lambda: fill_sources_menu(w, w.sources_menu))
 
-    view = bar.addMenu("&View")
-    themes = view.addMenu("&Theme")
-    group = QActionGroup(w)
+    themes = menus["view"].addMenu("&Theme")
+    theme_group = QActionGroup(w)
     w.theme_actions = {}
     for choice, label in (("system", "Follow the &system"), ("light", "&Light"), ("dark", "&Dark")):
         action = themes.addAction(label)
         action.setCheckable(True)
         action.setData(choice)
-        group.addAction(action)
+        theme_group.addAction(action)
         action.triggered.connect(lambda _=False, c=choice: w.apply_theme(c))
         w.theme_actions[choice] = action
     from app.gui.settings import read_str
@@ -110,9 +59,6 @@ def build_menus(w: MainWindow) -> None:
     chosen = read_str(w.settings, "view/theme", "system")
     w.theme_actions.get(chosen, w.theme_actions["system"]).setChecked(True)
 
-    help_menu = bar.addMenu("&Help")
-    help_menu.addAction(w.act_shortcuts)
-    help_menu.addAction(w.act_about)
     name_shortcuts_in_tooltips(w)
     reachable_by_tab(w)
     from app.gui.icons import apply_icons

@@ -253,6 +253,36 @@ class WindowActions(_Window):
         self._start("export", lambda progress, cancel: tasks.export_report(source.make_runner(options), source.name,
                                                                            fmt, path))
 
+    def find(self) -> None:
+        """Edit ▸ Find (Ctrl+F): the focused SQL pane's or log's find bar, else the migration filter."""
+        from app.gui.find_bar import find_or_filter
+
+        find_or_filter(self, self.list.search)
+
+    def find_next(self) -> None:
+        """Edit ▸ Find next (F3)."""
+        from app.gui.find_bar import find_again
+
+        find_again(self, backward=False)
+
+    def find_previous(self) -> None:
+        """Edit ▸ Find previous (Shift+F3)."""
+        from app.gui.find_bar import find_again
+
+        find_again(self, backward=True)
+
+    def show_shortcuts(self) -> Any:
+        """Help ▸ Keyboard shortcuts (F1)."""
+        from app.gui.menus import show_shortcuts
+
+        return show_shortcuts(self)
+
+    def show_about(self) -> None:
+        """Help ▸ About Tidemark."""
+        from app.gui.menus import show_about
+
+        show_about(self)
+
     def choose_export(self) -> None:
         """File ▸ Export report… (Ctrl+E): the export button's formats, below the button, without waiting
         in a nested event loop as QToolButton.showMenu does (the keys and the window stay live)."""

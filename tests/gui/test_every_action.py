@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMenu
 
 from app.gui import menus
 from app.gui.actions import ACTIONS
@@ -32,16 +32,12 @@ def test_every_menu_entry_and_shortcut_triggers_its_action(qtbot, make_window: W
     def record(name: str):
         return lambda *args, **kwargs: calls.append(name)
 
-    for spec in ACTIONS:  # the window's commands, looked up when triggered
-        monkeypatch.setattr(window, spec.slot, record(spec.attr))
+    for spec in ACTIONS:  # the window's commands, looked up when triggered (Quit: last, for real)
+        if spec.attr != "act_quit":
+            monkeypatch.setattr(window, spec.slot, record(spec.attr))
     monkeypatch.setattr(window, "apply_theme", lambda choice: calls.append(f"theme {choice}"))
     monkeypatch.setattr(window, "set_source", lambda s, **_: calls.append(f"switch to {s.name}"))
     monkeypatch.setattr(window, "_export_menu", lambda a: calls.append(f"export {a.data() or a.text()}"))
-    monkeypatch.setattr(menus, "find_or_filter", lambda *_: calls.append("act_find"))
-    monkeypatch.setattr(menus, "find_again", lambda _w, backward: calls.append(
-        "act_find_prev" if backward else "act_find_next"))
-    monkeypatch.setattr(menus, "show_shortcuts", record("act_shortcuts"))
-    monkeypatch.setattr(QMessageBox, "about", staticmethod(record("act_about")))
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *_a, **_k: ("", "")))
 
     names = {id(getattr(window, n)): n for n in dir(window) if n.startswith("act_")
