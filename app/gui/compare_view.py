@@ -205,7 +205,7 @@ class CompareDialog(QDialog):
         self.act_cancel = schema.addAction("&Cancel the check")
         self.act_cancel.setShortcut(QKeySequence("Ctrl+."))
         self.act_cancel.triggered.connect(self.controller.cancel)
-        self.act_differences = schema.addAction("Go to the &differing objects")
+        self.act_differences = schema.addAction("&Go to the differing objects")
         self.act_differences.setShortcut(QKeySequence("Ctrl+L"))
         self.act_differences.triggered.connect(lambda: self.differences.list.setFocus())
         for act in (self.act_export_html, self.act_export_json, close, self.act_check_drift, self.act_cancel,

@@ -78,6 +78,22 @@ def saved(home: Path, pg_server: Server, migrations: MigrationDir, monkeypatch: 
         yield dbs
 
 
+def mnemonic_clashes(bar: Any) -> list[list[str]]:
+    """The menus (of a menu bar, and the bar itself) in which two entries share an Alt letter."""
+    from PySide6.QtWidgets import QMenu
+
+    menus = [bar]
+    for menu in menus:
+        menus += [a.menu() for a in menu.actions() if isinstance(a.menu(), QMenu)]
+    clashes = []
+    for menu in menus:
+        texts = [a.text().replace("&&", "") for a in menu.actions()]
+        letters = [t[t.index("&") + 1].lower() for t in texts if "&" in t]
+        if len(letters) != len(set(letters)):
+            clashes.append(texts)
+    return clashes
+
+
 def asked(qtbot: Any, window: Any, start: Callable[[], object], of: type | None = None) -> Any:
     """Call `start` and return the dialog the window's `asking` signal opens (of that class, if given)."""
     with qtbot.waitSignal(window.asking, timeout=DEADLINE_MS) as signal:

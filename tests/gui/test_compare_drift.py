@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMenuBar
 
 from app.core.connect import Target
 from app.core.runner import MigrationRunner
@@ -20,7 +20,7 @@ from app.gui.menus import keyed_actions
 from app.gui.sources import target_source
 from app.paths import resources_dir
 from tests.conftest import Database, MigrationDir, fresh_database
-from tests.gui.conftest import DEADLINE_MS
+from tests.gui.conftest import DEADLINE_MS, mnemonic_clashes
 
 HAND_CHANGES = ("DROP INDEX users_email_idx;"
                 "ALTER TABLE users ADD COLUMN nickname text;"
@@ -147,6 +147,7 @@ def test_drift_check_against_the_files_on_the_worker(
     assert dialog.act_check_drift.shortcut().toString() == "Ctrl+Shift+F" == window_drift_keys(dialog)
     keys = [a.shortcut().toString() for a in keyed_actions(dialog)]
     assert len(keys) >= 6 and len(keys) == len(set(keys)), "no two actions of the Compare window share a key"
+    assert mnemonic_clashes(dialog.findChild(QMenuBar)) == []
 
     def start() -> None:
         qtbot.keyClick(dialog, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
