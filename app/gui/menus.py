@@ -60,6 +60,7 @@ def build_menus(w: MainWindow) -> None:
     w.theme_actions.get(chosen, w.theme_actions["system"]).setChecked(True)
 
     name_shortcuts_in_tooltips(w)
+    w.export_button.setToolTip(w.act_export.toolTip())  # a widget in the bar: it says File ▸ Export's keys too
     reachable_by_tab(w)
     from app.gui.icons import apply_icons
 

@@ -124,3 +124,17 @@ def test_what_undoes_applied_work_is_grouped_apart(make_window: WindowFactory) -
         at = [actions.index(window.act_rb_last), actions.index(window.act_rb_to)]
         assert at[1] == at[0] + 1
         assert actions[at[0] - 1].isSeparator() and actions[at[1] + 1].isSeparator()
+
+
+def test_every_toolbar_button_names_its_shortcut(make_window: WindowFactory) -> None:
+    from PySide6.QtGui import QKeySequence
+    from PySide6.QtWidgets import QToolBar, QToolButton
+
+    window = make_window()
+    for bar in window.findChildren(QToolBar):
+        for action in bar.actions():
+            button = bar.widgetForAction(action)
+            keys = action.shortcut()
+            if isinstance(button, QToolButton) and not keys.isEmpty():
+                assert keys.toString(QKeySequence.SequenceFormat.NativeText) in action.toolTip(), action.text()
+    assert "Ctrl+E" in window.export_button.toolTip()
