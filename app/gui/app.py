@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.dsn:
             folder = args.migrations_dir or Path.cwd() / "migrations"
             initial = src.dsn_source(args.dsn, folder, name=args.name, protected=args.protected)
+            _name_not_saved(initial.name)
         window = MainWindow(settings, initial=initial, auto_refresh=not args.self_test)
         window.show()
         if initial is None and not args.self_test and sum(s.kind == "environment" for s in window.sources()) > 1:
@@ -154,6 +155,17 @@ def _environment_source(name: str) -> object:
                          + (f"; {problem}" if problem else "") + "\n")
         raise SystemExit(2)
     return match
+
+
+def _name_not_saved(name: str) -> None:
+    """`--dsn … --name NAME` where NAME is a saved environment: exit 2 (a name means one database)."""
+    from app.gui import sources as src
+
+    found, _ = src.list_sources()
+    if any(s.kind != "dsn" and s.name == name for s in found):
+        sys.stderr.write(f"tidemark-gui: error: --name {name!r} is a saved environment's name: open it with "
+                         f"--environment {name}, or give this database another --name\n")
+        raise SystemExit(2)
 
 
 def _qt_args(argv: list[str]) -> list[str]:

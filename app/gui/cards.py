@@ -8,6 +8,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLay
 from app.core.status import MigrationStatus, State
 from app.core.text import visible
 from app.gui.migration_model import format_ms
+from app.gui.plural import count
+from app.gui.sizing import never_widens
 from app.gui.theme import state_colour
 from app.gui.words import in_app
 
@@ -30,7 +32,7 @@ class Card(QFrame):
         self.sub = QLabel("")
         self.sub.setObjectName("cardSub")
         for w in (self.title, self.value, self.sub):
-            lay.addWidget(w)
+            lay.addWidget(never_widens(w))  # a long batch or migration name must not widen the window
 
     def set(self, value: str, sub: str = "", colour: str | None = None, tooltip: str = "") -> None:
         """Show a value (optionally coloured) and the line under it."""
@@ -86,7 +88,7 @@ class OverviewCards(QWidget):
         if applied:
             last = max(applied, key=lambda m: (m.executed_at, m.version))
             in_batch = [m for m in applied if m.batch_id == last.batch_id]
-            self.cards["batch"].set(f"{len(in_batch)} migration{'s' if len(in_batch) != 1 else ''}",
+            self.cards["batch"].set(count(len(in_batch), "migration"),
                                     last.executed_at.strftime("%Y-%m-%d %H:%M") if last.executed_at else "",
                                     tooltip=f"batch {last.batch_id}")
         else:

@@ -133,7 +133,7 @@ class CompareDialog(QDialog):
             self.which.addItem(name, [name])
         self.check_button = QPushButton("Check &drift against files")
         self.check_button.setToolTip("Replay each environment's applied migrations on a throwaway local server and "
-                                     "compare the schemas object by object (Ctrl+D); nothing is written to it")
+                                     "compare the schemas object by object (Ctrl+Shift+F); nothing is written to it")
         self.check_button.clicked.connect(self.check_drift)
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
@@ -200,12 +200,12 @@ class CompareDialog(QDialog):
         close.triggered.connect(self.reject)
         schema = bar.addMenu("&Schema")
         self.act_check_drift = schema.addAction("Check &drift against files")
-        self.act_check_drift.setShortcut(QKeySequence("Ctrl+D"))
+        self.act_check_drift.setShortcut(QKeySequence("Ctrl+Shift+F"))  # Check drift's keys in every window
         self.act_check_drift.triggered.connect(self.check_drift)
         self.act_cancel = schema.addAction("&Cancel the check")
         self.act_cancel.setShortcut(QKeySequence("Ctrl+."))
         self.act_cancel.triggered.connect(self.controller.cancel)
-        self.act_differences = schema.addAction("Go to the &differing objects")
+        self.act_differences = schema.addAction("&Go to the differing objects")
         self.act_differences.setShortcut(QKeySequence("Ctrl+L"))
         self.act_differences.triggered.connect(lambda: self.differences.list.setFocus())
         for act in (self.act_export_html, self.act_export_json, close, self.act_check_drift, self.act_cancel,

@@ -6,7 +6,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Slot
+from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, QPersistentModelIndex, Qt, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.core.results import RunResult
 from app.core.text import visible
+from app.gui.plural import count
 from app.gui.theme import current
 from app.history_words import event_words
 
@@ -37,7 +38,7 @@ def dry_run_html(result: RunResult) -> str:
     t = current()
     out = []
     n = len(result.planned)
-    out.append(f"<h3>{n} migration{'s' if n != 1 else ''} would run on {e(result.target)}</h3>")
+    out.append(f"<h3>{count(n, 'migration')} would run on {e(result.target)}</h3>")
     if not n:
         out.append("<p>Nothing is pending: the database is up to date.</p>")
     for w in result.warnings:
@@ -87,8 +88,10 @@ class DryRunDialog(QDialog):
 class OpenDsnDialog(QDialog):
     """Use any DSN and migrations folder (first use, tests, one-off databases)."""
 
-    def __init__(self, parent: QWidget | None = None, dsn: str = "", folder: str = "") -> None:
+    def __init__(self, parent: QWidget | None = None, dsn: str = "", folder: str = "", *,
+                 taken: tuple[str, ...] = ()) -> None:
         super().__init__(parent)
+        self.taken = taken  # the saved environments' names (and the sandbox's): a name means one thing
         self.setWindowTitle("Open a database and a migrations folder")
         self.resize(620, 200)
         form = QFormLayout()
@@ -147,6 +150,11 @@ class OpenDsnDialog(QDialog):
         folder = Path(self.folder.text().strip()).expanduser()
         if not self.folder.text().strip() or not folder.is_dir():
             self.problem.setText(f"migrations folder {str(folder)!r} is not a folder: choose one with Browse…")
+            return
+        name = self.name.text().strip()
+        if name in self.taken:
+            self.problem.setText(f"a saved environment is called {name!r}: choose it in the environment list, "
+                                 "or give this database another name")
             return
         super().accept()
 
@@ -293,9 +301,8 @@ class HistoryDialog(QDialog):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         lay = QVBoxLayout(self)
-        count = f"{len(events)} event{'' if len(events) == 1 else 's'}"
-        lay.addWidget(QLabel(f"{count}, newest first: applies, rollbacks, failures, baselines and repairs, "
-                             "each with its reason or error. Hover one to read all of it."))
+        lay.addWidget(QLabel(f"{count(len(events), 'event')}, newest first: applies, rollbacks, failures, baselines "
+                             "and repairs, each with its reason or error. Hover one to read all of it."))
         lay.addWidget(self.table)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
@@ -307,7 +314,10 @@ class HistoryDialog(QDialog):
         """Select the newest event of a migration; False when it has none."""
         for row in range(self.model.rowCount()):
             if self.model.event_at(row).migration_name == name:
-                self.table.selectRow(row)
-                self.table.scrollTo(self.model.index(row, 0))
+                index = self.model.index(row, 0)
+                # Not selectRow: it reads the keyboard's modifiers (a Ctrl still held toggles the row off).
+                flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+                self.table.selectionModel().setCurrentIndex(index, flags)
+                self.table.scrollTo(index)
                 return True
         return False

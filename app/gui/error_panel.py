@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 
 from app.core.errors import MigrationFailed, ServerErrorInfo, redact
 from app.core.text import visible
+from app.gui.sizing import never_widens
 from app.gui.sql_view import SqlView
 from app.gui.theme import current
 from app.gui.words import in_app
@@ -61,6 +62,8 @@ class ErrorPanel(QFrame):
         self.location.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.location.setTextFormat(Qt.TextFormat.PlainText)
         self.location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        for label in (self.title, self.body, self.location):
+            never_widens(label)  # a long server message or path must not widen the window
         self.sql = SqlView(name="The failing SQL")
         self.sql.setMaximumHeight(170)
         close = QPushButton("Dismiss")

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.plural import count
 from app.gui.theme import current
 
 MAX_MARKED = 2000  # matches painted at once; beyond that the count still says how many
@@ -151,7 +152,7 @@ class FindBar(QWidget):
         if total == 0:
             self.count.setText("no match")
         else:
-            self.count.setText(f"{index} of {total}" if index else f"{total} match{'es' if total != 1 else ''}")
+            self.count.setText(f"{index} of {total}" if index else count(total, "match", "matches"))
 
     @property
     def matches(self) -> str:

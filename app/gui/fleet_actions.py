@@ -23,6 +23,7 @@ from app.core.progress import Phase
 from app.core.protection import Action, Confirmation, requirement
 from app.core.text import visible
 from app.gui import fleet_tasks
+from app.gui.plural import count
 from app.gui.theme import current
 
 if TYPE_CHECKING:
@@ -109,8 +110,8 @@ class FleetActions(QObject):
                 self.o._set(m.name, DRIFT, "checking…", current().muted, "")
             self.o._set(m.name, NOW, "queued", current().text, "")
         parallel = self.parallel
-        self.o.headline.setText(f"{VERB[kind].capitalize()} on {len(members)} target"
-                                f"{'s' if len(members) != 1 else ''}, {parallel} at a time…")
+        self.o.headline.setText(f"{VERB[kind].capitalize()} on {count(len(members), 'target')}, "
+                                f"{parallel} at a time…")
         self.o.controller.start(kind, lambda progress, cancel: fleet_tasks.check_all(members, kind, progress, cancel,
                                                                                      parallel))
 

@@ -12,7 +12,6 @@ import html
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QComboBox, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from app.core.protection import Action, Confirmation, Requirement, confirm, requirement
@@ -99,15 +98,6 @@ class ImportDialog(Confirming):
         """For the runner: this target, an import, these migrations."""
         assert self.item.plan is not None
         return confirm(self.need, typed=self.typed.text() if self.typed else None, planned=self.item.plan.imported)
-
-
-def add_action(w: MainWindow) -> QAction:
-    """Migrations ▸ Import history… (its menu place is menus.py's)."""
-    act = QAction("Import &history from another tool…", w)
-    act.setToolTip("Record what Flyway, dbmate, goose, golang-migrate, Sqitch, Prisma, Diesel or the Supabase CLI "
-                   "applied here as applied, running nothing")
-    act.triggered.connect(lambda: start_review(w))
-    return act
 
 
 def start_review(w: MainWindow, source: str | None = None) -> None:

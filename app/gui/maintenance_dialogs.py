@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.core.protection import Confirmation, Requirement, confirm
 from app.core.results import RepairCandidate
 from app.gui.confirm_widgets import TypedName, default_on_match
+from app.gui.plural import count
 from app.gui.sql_view import SqlView
 
 
@@ -66,10 +67,10 @@ class RepairDialog(Confirming):
         super().__init__(parent)
         self.candidates = candidates
         n = len(candidates)
-        self.setWindowTitle(f"Accept {n} changed file{'s' if n != 1 else ''} on {need.name}")
+        self.setWindowTitle(f"Accept {count(n, 'changed file')} on {need.name}")
         self.resize(860, 620)
         lay = QVBoxLayout(self)
-        head = QLabel(f"<b>{n} applied migration{'s' if n != 1 else ''} changed on disk</b> since "
+        head = QLabel(f"<b>{count(n, 'applied migration')} changed on disk</b> since "
                       f"{'it was' if n == 1 else 'they were'} applied on <b>{html.escape(need.name)}</b> "
                       f"({html.escape(target)}). Accepting records the file's new checksum (and its rollback SQL, "
                       "if it gives one), with who accepted it and why. Nothing runs.")
@@ -112,10 +113,10 @@ class BaselineDialog(Confirming):
         super().__init__(parent)
         self.names = names
         n = len(names)
-        self.setWindowTitle(f"Baseline {n} migration{'s' if n != 1 else ''} on {need.name}")
+        self.setWindowTitle(f"Baseline {count(n, 'migration')} on {need.name}")
         self.resize(640, 460)
         lay = QVBoxLayout(self)
-        head = QLabel(f"<b>Record {n} migration{'s' if n != 1 else ''} as applied</b> on "
+        head = QLabel(f"<b>Record {count(n, 'migration')} as applied</b> on "
                       f"<b>{html.escape(need.name)}</b> ({html.escape(target)}), up to {html.escape(up_to)}, "
                       "<b>without running them</b>: for a database that already has what they create. "
                       "Their rollback is manual unless the file gives rollback SQL.")

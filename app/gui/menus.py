@@ -1,7 +1,7 @@
 """The main window's menu bar: every action, with mnemonics and shortcuts; the shortcuts list.
 
-The actions themselves are made by MainWindow; this module only arranges them, adds the few
-that live only in menus (Quit, Find, Help), and names each shortcut in its tooltip.
+The actions and their places are app.gui.actions' table; this module builds the bar from it, adds
+the submenus, and names each shortcut in its tooltip.
 """
 
 from __future__ import annotations
@@ -12,109 +12,46 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMenu, QMessageBox, QTextBrowser, QVBoxLayout, QWidget
 
-from app.gui.find_bar import find_again, find_or_filter
+from app.gui.actions import ACTIONS, MENUS
 
 if TYPE_CHECKING:
     from app.gui.main_window import MainWindow
 
-# Shortcuts a DBA knows from other tools; the rest of the actions are reached by the menus' mnemonics.
-SHORTCUTS = {
-    "act_open": "Ctrl+O",
-    "act_envs": "Ctrl+,",
-    "act_refresh": "F5",
-    "act_run": "Ctrl+Shift+R",
-    "act_dry": "Ctrl+Shift+D",
-    "act_rb_last": "Ctrl+Shift+L",
-    "act_history": "Ctrl+H",
-    "act_export": "Ctrl+E",
-    "act_find": "Ctrl+F",
-    "act_find_next": "F3",
-    "act_find_prev": "Shift+F3",
-    "act_quit": "Ctrl+Q",
-    "act_shortcuts": "F1",
-    "act_overview": "Ctrl+Shift+O",
-    "act_new": "Ctrl+N",
-    "act_lint": "Ctrl+Shift+I",
-    "act_rb_sql": "Ctrl+Shift+K",
-}
+# Every shortcut of the main window, by action attribute.
+SHORTCUTS = {spec.attr: spec.keys for spec in ACTIONS if spec.keys}
 
 
 def build_menus(w: MainWindow) -> None:
-    """Create the menu-only actions and the menu bar (File, Edit, Migrations, Environment, Help)."""
-    w.act_rb_sql = QAction("Write rollback S&QL…", w)
-    w.act_rb_sql.setToolTip("For an applied migration whose rollback is manual: write its rollback SQL into the "
-                            "file and record it (repair), in one step")
-    w.act_rb_sql.triggered.connect(w.write_rollback_sql)
-    w.act_quit = QAction("&Quit", w)
-    w.act_quit.triggered.connect(w.close)
-    # Find acts where the focus is: in the SQL pane or the log it opens that pane's find bar;
-    # anywhere else it focuses the migration filter (the list's own "find").
-    w.act_find = QAction("&Find…", w)
-    w.act_find.setToolTip("Find in the focused SQL pane or log; elsewhere, filter the migrations")
-    w.act_find.triggered.connect(lambda: find_or_filter(w, w.list.search))
-    w.act_find_next = QAction("Find &next", w)
-    w.act_find_next.triggered.connect(lambda: find_again(w, backward=False))
-    w.act_find_prev = QAction("Find &previous", w)
-    w.act_find_prev.triggered.connect(lambda: find_again(w, backward=True))
-    w.act_export = QAction("&Export report…", w)
-    w.act_export.triggered.connect(w.export_button.showMenu)
-    w.act_shortcuts = QAction("&Keyboard shortcuts", w)
-    w.act_shortcuts.triggered.connect(lambda: show_shortcuts(w))
-    w.act_about = QAction("&About Tidemark", w)
-    w.act_about.triggered.connect(lambda: show_about(w))
-    for name, keys in SHORTCUTS.items():
-        getattr(w, name).setShortcut(QKeySequence(keys))
-
+    """The menu bar from app.gui.actions' table (File, Edit, Migrations, Environment, View, Help),
+    with the submenus: File ▸ Export as, Environment ▸ Switch to, View ▸ Theme."""
     bar = w.menuBar()
-    file = bar.addMenu("&File")
-    file.addAction(w.act_new)
-    file.addSeparator()
-    file.addAction(w.act_open)
-    file.addAction(w.act_envs)
-    file.addSeparator()
-    file.addAction(w.act_export)
-    exports = file.addMenu("Export &as")
-    for action in w.export_menu.actions():
-        exports.addAction(action)
-    file.addSeparator()
-    file.addAction(w.act_quit)
+    menus: dict[str, QMenu] = {}
+    for key, title in MENUS:
+        menu = menus[key] = bar.addMenu(title)
+        group = None
+        for spec in (s for s in ACTIONS if s.menu == key):
+            if group is not None and spec.group != group:
+                menu.addSeparator()
+            group = spec.group
+            menu.addAction(getattr(w, spec.attr))
+            if spec.attr == "act_export":
+                exports = menu.addMenu("Export &as")
+                for action in w.export_menu.actions():
+                    exports.addAction(action)
 
-    edit = bar.addMenu("&Edit")
-    edit.addAction(w.act_find)
-    edit.addAction(w.act_find_next)
-    edit.addAction(w.act_find_prev)
-
-    runs = bar.addMenu("&Migrations")
-    for a in (w.act_run, w.act_run_to, w.act_dry, w.act_rehearse, w.act_lint):
-        runs.addAction(a)
-    runs.addSeparator()  # what changes the database backwards, apart
-    for a in (w.act_rb_last, w.act_rb_to):
-        runs.addAction(a)
-    runs.addSeparator()  # what changes only the history
-    runs.addAction(w.act_baseline)
-    runs.addAction(w.act_repair)
-    runs.addAction(w.act_import)
-    runs.addAction(w.act_rb_sql)
-    runs.addSeparator()
-    runs.addAction(w.act_history)
-
-    env = bar.addMenu("E&nvironment")
-    env.addAction(w.act_refresh)
-    env.addAction(w.act_overview)
-    env.addAction(w.act_compare)
+    env = menus["environment"]
     env.addSeparator()
     w.sources_menu = env.addMenu("&Switch to")
     w.sources_menu.aboutToShow.connect(lambda: fill_sources_menu(w, w.sources_menu))
 
-    view = bar.addMenu("&View")
-    themes = view.addMenu("&Theme")
-    group = QActionGroup(w)
+    themes = menus["view"].addMenu("&Theme")
+    theme_group = QActionGroup(w)
     w.theme_actions = {}
     for choice, label in (("system", "Follow the &system"), ("light", "&Light"), ("dark", "&Dark")):
         action = themes.addAction(label)
         action.setCheckable(True)
         action.setData(choice)
-        group.addAction(action)
+        theme_group.addAction(action)
         action.triggered.connect(lambda _=False, c=choice: w.apply_theme(c))
         w.theme_actions[choice] = action
     from app.gui.settings import read_str
@@ -122,10 +59,8 @@ def build_menus(w: MainWindow) -> None:
     chosen = read_str(w.settings, "view/theme", "system")
     w.theme_actions.get(chosen, w.theme_actions["system"]).setChecked(True)
 
-    help_menu = bar.addMenu("&Help")
-    help_menu.addAction(w.act_shortcuts)
-    help_menu.addAction(w.act_about)
     name_shortcuts_in_tooltips(w)
+    w.export_button.setToolTip(w.act_export.toolTip())  # a widget in the bar: it says File ▸ Export's keys too
     reachable_by_tab(w)
     from app.gui.icons import apply_icons
 
@@ -161,10 +96,8 @@ def reachable_by_tab(w: QWidget) -> None:
 
 def name_shortcuts_in_tooltips(w: QWidget) -> None:
     """Every action's tooltip ends with its shortcut, as the platform writes it."""
-    for action in w.findChildren(QAction):
+    for action in keyed_actions(w):
         keys = action.shortcut()
-        if keys.isEmpty():
-            continue
         tip = action.toolTip() or action.text().replace("&", "")
         shown = keys.toString(QKeySequence.SequenceFormat.NativeText)
         if shown not in tip:
@@ -185,11 +118,37 @@ def fill_sources_menu(w: MainWindow, menu: QMenu) -> None:
         menu.addAction("(no environments: File ▸ Open DSN / folder…)").setEnabled(False)
 
 
+def keyed_actions(w: QWidget) -> list[QAction]:
+    """The actions with a shortcut whose keys act in `w`'s window: those added to a widget of that
+    window, or to a menu of its menu bar (not those of a window it owns, such as the overview: its
+    actions are its children too, but their keys act only there)."""
+    from shiboken6 import isValid
+
+    window = w.window()
+    out = []
+    for action in dict.fromkeys([*w.actions(), *w.findChildren(QAction)]):
+        # isValid: Qt's own short-lived actions (a line edit's clear button) may be gone meanwhile
+        if isValid(action) and not action.shortcut().isEmpty() and window in _windows_of(action):
+            out.append(action)
+    return out
+
+
+def _windows_of(action: QAction, depth: int = 0) -> set[QWidget]:
+    """The windows whose widgets (or menu bars, through their menus) hold this action."""
+    found: set[QWidget] = set()
+    for holder in action.associatedObjects():
+        if isinstance(holder, QMenu) and depth < 8:
+            found |= _windows_of(holder.menuAction(), depth + 1)  # a menu's keys act where the menu is
+        elif isinstance(holder, QWidget):
+            found.add(holder.window())
+    return found
+
+
 def shortcut_rows(w: QWidget) -> list[tuple[str, str]]:
-    """(action, keys) for every action that has a shortcut, by name."""
+    """(action, keys) for every action that has a shortcut in this window, by name."""
     rows = {}
-    for action in w.findChildren(QAction):
-        if not action.shortcut().isEmpty() and action.text():
+    for action in keyed_actions(w):
+        if action.text():
             rows[action.text().replace("&", "").rstrip("…").strip()] = action.shortcut().toString(
                 QKeySequence.SequenceFormat.NativeText)
     return sorted(rows.items())
@@ -224,13 +183,13 @@ def show_about(w: QWidget) -> None:
                       f"migrations for PostgreSQL and Supabase.<br>Log: {html.escape(str(log_file()))}")
 
 
-# The overview is a window of its own: its shortcuts act there (Run pending and Dry run take the keys
-# they have in the main window), on the selected rows.
+# The overview is a window of its own: its shortcuts act there, on the selected rows. An action
+# that is in both windows (Run pending, Dry run, Rehearse, Check drift, Promote) has the same keys.
 OVERVIEW_SHORTCUTS = {
     "act_refresh": "F5",
     "act_dry": "Ctrl+Shift+D",
     "act_run": "Ctrl+Shift+R",
-    "act_drift": "Ctrl+Shift+K",
+    "act_drift": "Ctrl+Shift+F",
     "act_rehearse": "Ctrl+Shift+H",
     "act_promote": "Ctrl+Shift+P",
     "act_cancel": "Ctrl+.",

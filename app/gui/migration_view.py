@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt, Signal, Slot
+from PySide6.QtCore import QByteArray, QModelIndex, QPersistentModelIndex, QRectF, QSettings, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFontMetrics, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,7 +28,7 @@ STATE_FILTERS = (
     ("Pending or failed", {"pending", "failed"}),
     ("Applied", {"applied"}),
     ("Needs attention (modified, missing, failed)", {"modified", "missing", "failed"}),
-    *((s.value.capitalize(), {s.value}) for s in State),
+    *((s.value.capitalize(), {s.value}) for s in State if s is not State.APPLIED),  # "Applied" is above
 )
 
 
@@ -124,9 +124,11 @@ class MigrationList(QWidget):
         lay.addWidget(self.table)
 
     def set_rows(self, rows: list[MigrationInfo]) -> None:
-        """New rows; the selected version stays selected if it still exists."""
+        """New rows, in the chosen order; the selected version stays selected if it still exists."""
         keep = self.current()
         self.model.set_rows(rows)
+        hh = self.table.horizontalHeader()
+        self.proxy.sort(hh.sortIndicatorSection(), hh.sortIndicatorOrder())  # no dynamic sort: once per refresh
         if keep is not None:
             self.select_version(keep.version)
         else:
@@ -147,6 +149,26 @@ class MigrationList(QWidget):
                 self.table.scrollTo(idx)
                 return True
         return False
+
+    def save_view(self, settings: QSettings, key: str = "list") -> None:
+        """Remember the columns (widths, order, sort) and the filter for the next start."""
+        settings.setValue(f"{key}/header", self.table.horizontalHeader().saveState())
+        settings.setValue(f"{key}/filter", self.search.text())
+        settings.setValue(f"{key}/state", STATE_FILTERS[self.state_filter.currentIndex()][0])
+
+    def restore_view(self, settings: QSettings, key: str = "list") -> None:
+        """The columns and filter as they were when the window last closed (nothing remembered: as built)."""
+        header = settings.value(f"{key}/header")
+        if isinstance(header, QByteArray) and self.table.horizontalHeader().restoreState(header):
+            hh = self.table.horizontalHeader()
+            self.table.sortByColumn(hh.sortIndicatorSection(), hh.sortIndicatorOrder())
+        text = settings.value(f"{key}/filter")
+        if isinstance(text, str):
+            self.search.setText(text)
+        state = settings.value(f"{key}/state")
+        labels = [label for label, _ in STATE_FILTERS]
+        if state in labels:
+            self.state_filter.setCurrentIndex(labels.index(state))
 
     @Slot(int)
     def _state_changed(self, i: int) -> None:

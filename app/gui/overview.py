@@ -30,6 +30,7 @@ from app.core.progress import Phase
 from app.core.protection import Action, Confirmation, Requirement, confirm_all, requirement
 from app.gui import fleet_tasks
 from app.gui.confirm_widgets import default_on_match
+from app.gui.plural import count
 from app.gui.sources import Source
 from app.gui.theme import current, state_colour
 from app.gui.worker import TaskController
@@ -126,8 +127,8 @@ class OverviewWindow(QDialog):
                 else:
                     self.rows[s.name] = item
         n = len(self.sources)
-        self.headline.setText(f"{n} environment{'s' if n != 1 else ''}"
-                              + (f" in {len(groups)} group{'s' if len(groups) != 1 else ''}" if groups else "")
+        self.headline.setText(count(n, "environment")
+                              + (f" in {count(len(groups), 'group')}" if groups else "")
                               + ". Double-click one to open it; select several (or a group) to run on all.")
         for c in range(len(COLUMNS)):
             self.tree.resizeColumnToContents(c)
@@ -315,7 +316,7 @@ class FleetRunDialog(QDialog):
         self.plan, self.needs, self.fleet_name = plan, needs, fleet_name
         runs = [m for m in plan.members if plan.planned.get(m.name)]
         protected = [m for m in runs if needs[m.name].protected]
-        self.setWindowTitle(f"Run pending on {len(runs)} of {len(plan.members)} targets")
+        self.setWindowTitle(f"Run pending on {len(runs)} of {count(len(plan.members), 'target')}")
         self.resize(720, 520)
         lay = QVBoxLayout(self)
         rows = []
@@ -342,7 +343,7 @@ class FleetRunDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         if review_only:  # a dry run: what would run, nothing to confirm
-            self.setWindowTitle(f"Dry run on {len(plan.members)} targets: {len(runs)} would run")
+            self.setWindowTitle(f"Dry run on {count(len(plan.members), 'target')}: {len(runs)} would run")
             self.ok.hide()
             self.cancel_button.setText("Close")
             self.cancel_button.setDefault(True)

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import redact
 from app.core.progress import Phase, ProgressEvent
 from app.core.text import visible
+from app.gui.sizing import never_widens
 from app.gui.words import in_app
 
 LOG_MAX_LINES = 5000
@@ -86,14 +86,14 @@ class ProgressPanel(QWidget):
         self.migration.setObjectName("progressMigration")
         self.migration.setTextFormat(Qt.TextFormat.PlainText)
         # Long error lines must not widen the window: the label is elided to its width instead.
-        self.migration.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        never_widens(self.migration)
         self.statement = QLabel("")
         self.statement.setObjectName("progressStatement")
         self.statement.setTextFormat(Qt.TextFormat.PlainText)
         # The log's fixed font, already loaded: a style-sheet "monospace" family costs a font
         # lookup (~0.1 s) on the first statement of the first run, a visible stall.
         self.statement.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.statement.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        never_widens(self.statement)
         self.elapsed = QLabel("")
         self.elapsed.setMinimumWidth(80)
         self.elapsed.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

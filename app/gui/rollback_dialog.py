@@ -19,6 +19,7 @@ from app.core.data_loss import irreversible
 from app.core.protection import Confirmation, Requirement, confirm
 from app.core.results import PlannedRollback
 from app.gui.confirm_widgets import TypedName, default_on_match
+from app.gui.plural import count
 from app.gui.sql_view import SqlView
 
 
@@ -46,11 +47,11 @@ class RollbackDialog(QDialog):
         environment = self.environment = need.name
         self.protected = need.protected
         n = len(planned)
-        self.setWindowTitle(f"Roll back {n} migration{'s' if n != 1 else ''} on {environment}")
+        self.setWindowTitle(f"Roll back {count(n, 'migration')} on {environment}")
         self.resize(820, 620)
         lay = QVBoxLayout(self)
         head = QLabel(
-            f"<b>Roll back {n} migration{'s' if n != 1 else ''}</b> on <b>{_esc(environment)}</b> "
+            f"<b>Roll back {count(n, 'migration')}</b> on <b>{_esc(environment)}</b> "
             f"({_esc(target)}), newest first. This is exactly the SQL that will run:")
         head.setWordWrap(True)
         lay.addWidget(head)

@@ -15,6 +15,7 @@ from app.core.protection import Confirmation, Requirement, confirm
 from app.core.results import RunResult
 from app.gui.confirm_widgets import BackupChoice, TypedName, default_on_match
 from app.gui.dialogs import dry_run_html
+from app.gui.plural import count
 
 
 class RunDialog(QDialog):
@@ -26,7 +27,7 @@ class RunDialog(QDialog):
         self.need = need
         self.names = [m.name for m in plan.planned]
         n = len(self.names)
-        runs = f"{n} migration{'s' if n != 1 else ''}"
+        runs = count(n, "migration")
         self.setWindowTitle(f"Run {runs} on {need.name}")
         self.resize(900, 680)
         lay = QVBoxLayout(self)

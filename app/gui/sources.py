@@ -220,3 +220,24 @@ def list_sources() -> tuple[list[Source], str | None]:
         out.append(Source(SANDBOX_KEY, "Local sandbox", "sandbox", "#2e7d32", False,
                           detail="embedded PostgreSQL in your data folder"))
     return out, problem
+
+
+def merged(saved: list[Source], opened: list[Source]) -> tuple[list[Source], list[str]]:
+    """The environment bar's entries, one per name: the saved ones (and the sandbox) as listed, then
+    the databases opened by DSN, the latest opening of a name in place of an earlier one.
+
+    An opened database named like a saved environment is left out (the saved one is what the name
+    means, in the CLI too); the returned notes say which, for the log.
+    """
+    out: list[Source] = []
+    for s in saved:
+        if all(s.name != o.name for o in out):
+            out.append(s)
+    taken = {s.name for s in out}
+    latest: dict[str, Source] = {}
+    for s in opened:
+        latest.pop(s.name, None)  # re-inserted: the latest opening keeps the place of the newest
+        latest[s.name] = s
+    notes = [f"the database opened as {name!r} ({s.detail}) is not listed: a saved environment has that name; "
+             "open it again under another name" for name, s in latest.items() if name in taken]
+    return out + [s for name, s in latest.items() if name not in taken], notes

@@ -1,4 +1,4 @@
-"""The main window's commands: run, dry run, rollbacks, history, export, compare, environments.
+"""The main window's commands: run, dry run, rollbacks, lint, new, repair, baseline, history, export, compare.
 
 A mixin of MainWindow (kept apart so each module holds one idea): every command checks that
 nothing runs, then starts one job on the window's TaskController or opens a dialog.
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.core.status import State
 from app.gui import sources as src
-from app.gui.settings import read_str, remember_dsn
+from app.gui.settings import read_str
 
 if TYPE_CHECKING:
     from app.gui.main_window import MainWindow as _Window
@@ -227,6 +227,12 @@ class WindowActions(_Window):
                                                                         cancel, confirmed))
 
     @Slot()
+    def import_history(self) -> None:
+        """Migrations ▸ Import history…: find other tools' histories and plan the import (app.gui.import_history)."""
+        from app.gui import import_history
+
+        import_history.start_review(self)
+
     def show_history(self) -> None:
         """The audit trail."""
         if self.source is None or self.controller.busy:
@@ -246,6 +252,42 @@ class WindowActions(_Window):
         self._open_after = open_after
         self._start("export", lambda progress, cancel: tasks.export_report(source.make_runner(options), source.name,
                                                                            fmt, path))
+
+    def find(self) -> None:
+        """Edit ▸ Find (Ctrl+F): the focused SQL pane's or log's find bar, else the migration filter."""
+        from app.gui.find_bar import find_or_filter
+
+        find_or_filter(self, self.list.search)
+
+    def find_next(self) -> None:
+        """Edit ▸ Find next (F3)."""
+        from app.gui.find_bar import find_again
+
+        find_again(self, backward=False)
+
+    def find_previous(self) -> None:
+        """Edit ▸ Find previous (Shift+F3)."""
+        from app.gui.find_bar import find_again
+
+        find_again(self, backward=True)
+
+    def show_shortcuts(self) -> Any:
+        """Help ▸ Keyboard shortcuts (F1)."""
+        from app.gui.menus import show_shortcuts
+
+        return show_shortcuts(self)
+
+    def show_about(self) -> None:
+        """Help ▸ About Tidemark."""
+        from app.gui.menus import show_about
+
+        show_about(self)
+
+    def choose_export(self) -> None:
+        """File ▸ Export report… (Ctrl+E): the export button's formats, below the button, without waiting
+        in a nested event loop as QToolButton.showMenu does (the keys and the window stay live)."""
+        if self.export_button.isEnabled():
+            self.export_menu.popup(self.export_button.mapToGlobal(self.export_button.rect().bottomLeft()))
 
     @Slot(QAction)
     def _export_menu(self, action: QAction) -> None:
@@ -314,85 +356,3 @@ class WindowActions(_Window):
             self._show_banner()
         if self.snapshot is not None:
             self._show_snapshot(self.snapshot)
-
-    @Slot()
-    def show_overview(self) -> Any:
-        """Every saved environment at a glance (a window of its own; its row opens an environment here)."""
-        from app.gui.overview import OverviewWindow
-
-        existing = getattr(self, "overview", None)
-        if existing is not None:
-            try:
-                existing.raise_()
-                existing.activateWindow()
-                return existing
-            except RuntimeError:  # closed and deleted
-                pass
-        window = OverviewWindow(self._sources, self.options, self)
-        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        window.open_environment.connect(self._open_from_overview)
-        window.destroyed.connect(lambda: setattr(self, "overview", None))
-        self.overview = window
-        window.show()
-        window.refresh()
-        return window
-
-    def _open_from_overview(self, name: str) -> None:
-        found = self._find(f"env:{name}")
-        if found is not None and not self.controller.busy:
-            self.set_source(found)
-            self.raise_()
-            self.activateWindow()
-
-    @Slot()
-    def open_dsn_dialog(self) -> None:
-        """Use any DSN and migrations folder."""
-        from app.gui.dialogs import OpenDsnDialog
-
-        dialog = OpenDsnDialog(self)
-        dialog.accepted.connect(lambda: self._open_dsn(dialog))
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.open()
-
-    def _open_dsn(self, dialog: Any) -> None:
-        dsn = dialog.dsn.text().strip()
-        folder = Path(dialog.folder.text().strip()).expanduser()
-        name = dialog.name.text().strip()
-        protected = dialog.protected.isChecked()
-        remember_dsn(self.settings, dsn, folder, name, protected)
-        self.add_source(src.dsn_source(dsn, folder, name=name or None, protected=protected))
-
-    @Slot()
-    def open_environments(self) -> None:
-        """Add, edit, test and remove saved environments."""
-        from app.gui.environment_dialog import EnvironmentDialog
-
-        dialog = EnvironmentDialog(self)
-        dialog.finished.connect(self._environments_changed)
-        dialog.finished.connect(dialog.deleteLater)
-        dialog.open()
-
-    @Slot()
-    def _environments_changed(self) -> None:
-        fresh, problem = src.list_sources()
-        extra = [s for s in self._sources if s.kind == "dsn"]
-        self._sources = fresh + extra
-        if problem:
-            self.log.add(problem)
-        current = self.source.key if self.source else ""
-        self._fill_sources()
-        fresh_current = self._find(current) if current else None
-        if current and fresh_current is None:
-            self.set_source(self._sources[0] if self._sources else None)
-        elif fresh_current is not None and fresh_current != self.source and not self.controller.busy:
-            self.set_source(fresh_current, refresh=False)  # its flag, colour or folder changed: the banner shows it
-
-    def watch_environments(self) -> None:
-        """Follow environments.toml: an environment added or changed elsewhere shows up here."""
-        if not src.environments_available():
-            return
-        from app.core.environments import environments_file
-        from app.gui.env_watch import EnvironmentsWatcher
-
-        self.env_watcher = EnvironmentsWatcher(environments_file(), self)
-        self.env_watcher.changed.connect(self._environments_changed)

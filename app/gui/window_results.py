@@ -17,11 +17,10 @@ from app.core.errors import ManualRollback
 from app.gui import sources as src
 from app.gui import theme
 from app.gui.crash import BugReport
+from app.gui.jobs import JOBS, MUTATING_KINDS
+from app.gui.jobs import heading as job_heading
 from app.gui.plural import count
 from app.gui.words import in_app
-
-# jobs that change the database: a refresh follows
-MUTATING_KINDS = ("run", "rollback", "repair", "baseline", "import", "rollback-block")
 
 if TYPE_CHECKING:
     from app.gui.main_window import MainWindow as _Window
@@ -33,106 +32,134 @@ class WindowResults(_Window):
     """Job outcomes of the main window (needs MainWindow's widgets and controller)."""
 
     def _ok(self, kind: str, payload: Any) -> None:
+        """Show a finished job's result: the method its kind names in app.gui.jobs."""
+        self.last_result = payload
+        job = JOBS.get(kind)
+        if job is not None:
+            getattr(self, job.shown)(payload)
+
+    def _shown_status(self, payload: Any) -> None:
+        if not getattr(self, "_quiet_status", False):  # after a change, its outcome stays the status line
+            self.progress.stop("up to date" if not payload.status.has_work else "ready")
+        self._show_snapshot(payload)
+
+    def _shown_run(self, payload: Any) -> None:
         from app.gui.migration_model import format_ms
 
-        self.last_result = payload
-        if kind == "status":
-            self.progress.stop("up to date" if not payload.status.has_work else "ready")
-            self._show_snapshot(payload)
-            return
-        if kind == "run":
-            n = len(payload.applied)
-            text = f"done: {n} migration{'s' if n != 1 else ''} applied in {format_ms(payload.total_ms)}"
-            if not n:
-                text = "done: nothing to run, the database is up to date"
-            for w in payload.warnings:
-                self.log.add(f"warning: {w}")
-            self._finish_change(text)
-        elif kind == "rollback":
-            n = len(payload.rolled_back)
-            self._finish_change(f"done: {n} migration{'s' if n != 1 else ''} rolled back in "
-                                f"{format_ms(payload.total_ms)}")
-        elif kind == "dryrun":
-            from app.gui.dialogs import DryRunDialog
+        n = len(payload.applied)
+        text = f"done: {count(n, 'migration')} applied in {format_ms(payload.total_ms)}"
+        if not n:
+            text = "done: nothing to run, the database is up to date"
+        for w in payload.warnings:
+            self.log.add(f"warning: {w}")
+        self._finish_change(text)
 
-            self.progress.stop(f"dry run: {len(payload.planned)} would run")
-            self._show_dialog(DryRunDialog(payload, self.source.name if self.source else "", self))
-        elif kind == "plan":
-            from app.core.custom_rollback import BlockPlan
+    def _shown_rollback(self, payload: Any) -> None:
+        from app.gui.migration_model import format_ms
 
-            if isinstance(payload.plan, BlockPlan):
-                self._offer_rollback_block(payload)
-            else:
-                self.progress.stop(f"rollback planned: {count(len(payload.plan.planned), 'migration')}")
-                self._confirm_rollback(payload)
-        elif kind == "rollback-block":
-            self._finish_change(f"done: the rollback SQL of {payload.repaired[0] if payload.repaired else '?'} is "
-                                f"in its file and recorded ({payload.reason}); roll back again to use it")
-        elif kind == "review":
-            self._confirm_run(payload)
-        elif kind == "lint":
-            from app.gui.lint_view import LintDialog
+        n = len(payload.rolled_back)
+        self._finish_change(f"done: {count(n, 'migration')} rolled back in "
+                            f"{format_ms(payload.total_ms)}")
 
-            self.progress.stop(f"lint: {len(payload.errors)} errors, {len(payload.warnings)} warnings")
-            self._show_dialog(LintDialog(payload, self.source.name if self.source else "", self.show_line, self))
-        elif kind == "new":
-            first = payload.paths[0]
-            written = ", ".join(str(p) for p in payload.paths)
-            self.progress.stop(f"wrote {first.name}")
-            self.log.add(f"new migration ({payload.layout}): {written}")
-            self._select_name_after_refresh = {first.name, first.parent.name}
-            QTimer.singleShot(0, self.refresh)
-            self._offer_editor(first)
-        elif kind == "save-password":
-            self.progress.stop("password stored in the OS keyring")
-            self.log.add("password stored in the OS keyring")
-            QTimer.singleShot(0, self.refresh)
-        elif kind == "repair-review":
-            self._confirm_repair(payload)
-        elif kind == "baseline-review":
-            self._confirm_baseline(payload)
-        elif kind in ("import-review", "import"):
-            from app.gui import import_history
+    def _shown_dryrun(self, payload: Any) -> None:
+        from app.gui.dialogs import DryRunDialog
 
-            (import_history.reviewed if kind == "import-review" else import_history.done)(self, payload)
-        elif kind == "repair":
-            n = len(payload.repaired)
-            self._finish_change(f"done: {n} changed file{'s' if n != 1 else ''} accepted ({payload.reason})")
-        elif kind == "baseline":
-            n = len(payload.recorded)
-            self._finish_change(f"done: {n} migration{'s' if n != 1 else ''} recorded as applied, none ran "
-                                f"(batch {payload.batch_id})")
-        elif kind == "history":
-            from app.gui.dialogs import HistoryDialog
+        self.progress.stop(f"dry run: {len(payload.planned)} would run")
+        self._show_dialog(DryRunDialog(payload, self.source.name if self.source else "", self))
 
-            self.progress.stop(f"history: {len(payload)} event{'' if len(payload) == 1 else 's'}")
-            focus, self.history_focus = getattr(self, "history_focus", None), None  # context menu's Show in history
-            self._show_dialog(HistoryDialog(payload, self.source.name if self.source else "", self, focus=focus))
-        elif kind == "export":
-            self.progress.stop(f"report written: {payload.path}")
-            self.log.add(f"{payload.fmt.upper()} report written to {payload.path}")
-            if getattr(self, "_open_after", False) and not QDesktopServices.openUrl(
-                    QUrl.fromLocalFile(str(payload.path))):
-                    self.log.add(f"could not open {payload.path}: no application is set up for "
-                                 f"{payload.fmt.upper()} files (the report is written)")
-        elif kind == "rehearse":
-            from app.gui.dialogs import RehearsalDialog
+    def _shown_plan(self, payload: Any) -> None:
+        from app.core.custom_rollback import BlockPlan
 
-            self.progress.stop("rehearsal " + ("passed" if payload.ok else "FAILED"))
-            self._show_dialog(RehearsalDialog(payload, self.source.name if self.source else "", self))
-        elif kind == "compare":
-            from app.gui.compare_view import CompareDialog
+        if isinstance(payload.plan, BlockPlan):
+            self._offer_rollback_block(payload)
+        else:
+            self.progress.stop(f"rollback planned: {count(len(payload.plan.planned), 'migration')}")
+            self._confirm_rollback(payload)
 
-            self.progress.stop("compared")
-            for line in payload.skipped:
-                self.log.add(f"not compared: {line}")
-            self._show_dialog(CompareDialog(payload.comparison, payload.skipped, self, runners=payload.runners,
-                                            settings=self.settings))
+    def _shown_rollback_block(self, payload: Any) -> None:
+        self._finish_change(f"done: the rollback SQL of {payload.repaired[0] if payload.repaired else '?'} is "
+                            f"in its file and recorded ({payload.reason}); roll back again to use it")
+
+    def _shown_lint(self, payload: Any) -> None:
+        from app.gui.lint_view import LintDialog
+
+        self.progress.stop(f"lint: {count(len(payload.errors), 'error')}, {count(len(payload.warnings), 'warning')}")
+        self._show_dialog(LintDialog(payload, self.source.name if self.source else "", self.show_line, self))
+
+    def _shown_new(self, payload: Any) -> None:
+        first = payload.paths[0]
+        written = ", ".join(str(p) for p in payload.paths)
+        self.progress.stop(f"wrote {first.name}")
+        self.log.add(f"new migration ({payload.layout}): {written}")
+        self._select_name_after_refresh = {first.name, first.parent.name}
+        QTimer.singleShot(0, self.refresh_after)
+        self._offer_editor(first)
+
+    def _shown_save_password(self, payload: Any) -> None:
+        self.progress.stop("password stored in the OS keyring")
+        self.log.add("password stored in the OS keyring")
+        QTimer.singleShot(0, self.refresh_after)
+
+    def _shown_import_review(self, payload: Any) -> None:
+        from app.gui import import_history
+
+        import_history.reviewed(self, payload)
+
+    def _shown_import(self, payload: Any) -> None:
+        from app.gui import import_history
+
+        import_history.done(self, payload)
+
+    def _shown_repair(self, payload: Any) -> None:
+        n = len(payload.repaired)
+        self._finish_change(f"done: {count(n, 'changed file')} accepted ({payload.reason})")
+
+    def _shown_baseline(self, payload: Any) -> None:
+        n = len(payload.recorded)
+        self._finish_change(f"done: {count(n, 'migration')} recorded as applied, none ran "
+                            f"(batch {payload.batch_id})")
+
+    def _shown_history(self, payload: Any) -> None:
+        from app.gui.dialogs import HistoryDialog
+
+        self.progress.stop(f"history: {count(len(payload), 'event')}")
+        focus, self.history_focus = getattr(self, "history_focus", None), None  # context menu's Show in history
+        self._show_dialog(HistoryDialog(payload, self.source.name if self.source else "", self, focus=focus))
+
+    def _shown_export(self, payload: Any) -> None:
+        self.log.add(f"{payload.fmt.upper()} report written to {payload.path}")
+        if getattr(self, "_open_after", False) and not self.open_file(payload.path):
+            said = (f"report written: {payload.path}; could not open it: no application is set up for "
+                    f"{payload.fmt.upper()} files")
+            self.log.add(f"could not open {payload.path}: no application is set up for "
+                         f"{payload.fmt.upper()} files (the report is written)")
+        else:
+            said = f"report written: {payload.path}"
+        self.progress.stop(said)
+
+    def open_file(self, path: Any) -> bool:
+        """Open a file in the desktop's application for it; False when there is none (tests replace this)."""
+        return QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+    def _shown_rehearse(self, payload: Any) -> None:
+        from app.gui.dialogs import RehearsalDialog
+
+        self.progress.stop("rehearsal " + ("passed" if payload.ok else "FAILED"))
+        self._show_dialog(RehearsalDialog(payload, self.source.name if self.source else "", self))
+
+    def _shown_compare(self, payload: Any) -> None:
+        from app.gui.compare_view import CompareDialog
+
+        self.progress.stop("compared")
+        for line in payload.skipped:
+            self.log.add(f"not compared: {line}")
+        self._show_dialog(CompareDialog(payload.comparison, payload.skipped, self, runners=payload.runners,
+                                        settings=self.settings))
 
     def _finish_change(self, text: str) -> None:
         self.progress.stop(text)
         self.log.add(text)
-        QTimer.singleShot(0, self.refresh)
+        QTimer.singleShot(0, self.refresh_after)
 
     def _show_dialog(self, dialog: QWidget) -> None:
         self.last_dialog = dialog
@@ -213,7 +240,7 @@ class WindowResults(_Window):
         if not plan.planned:
             self.progress.stop("nothing to run")
             self.log.add("nothing to migrate: the database is up to date")
-            QTimer.singleShot(0, self.refresh)
+            QTimer.singleShot(0, self.refresh_after)
             return
         target = review.runner.target
         need = requirement(target, Action.MIGRATE)
@@ -238,7 +265,7 @@ class WindowResults(_Window):
 
         def chosen(button: Any) -> None:
             opening = box.standardButton(button) == QMessageBox.StandardButton.Open
-            if opening and not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+            if opening and not self.open_file(path):
                 self.log.add(f"could not open {path}: no application is set up for .sql files")
 
         box.buttonClicked.connect(chosen)
@@ -281,18 +308,7 @@ class WindowResults(_Window):
 
     def _failed(self, kind: str, error: object) -> None:
         self.last_error = error
-        headings = {"status": "Cannot read the status", "run": "Run failed", "rollback": "Rollback failed",
-                    "dryrun": "Dry run failed", "plan": "Rollback refused",
-                    "review": "Run not started", "history": "Cannot read the history",
-                    "repair-review": "Cannot read the changed files", "repair": "Repair refused",
-                    "rollback-block": "Rollback SQL not recorded",
-                    "baseline-review": "Cannot plan the baseline", "baseline": "Baseline refused",
-                    "import-review": "Cannot plan the import", "import": "Import refused",
-                    "new": "New migration not written", "save-password": "Password not stored in the keyring",
-                    "lint": "Lint could not run",
-                    "export": "Report not written", "compare": "Comparison failed",
-                    "rehearse": "Rehearsal could not run"}
-        heading = headings.get(kind, "Failed")
+        heading = job_heading(kind)
         if isinstance(error, ManualRollback):
             heading = "Rollback refused"
         first = in_app(str(error)).splitlines()[0]
@@ -313,9 +329,9 @@ class WindowResults(_Window):
                                            theme.current().error)
         elif kind == "save-password":
             self.log.add("the password was not stored in the keyring: it is kept in memory until Tidemark quits")
-            QTimer.singleShot(0, self.refresh)
+            QTimer.singleShot(0, self.refresh_after)
         elif kind in MUTATING_KINDS:
-            QTimer.singleShot(0, self.refresh)
+            QTimer.singleShot(0, self.refresh_after)
         from app.core.errors import PasswordNeeded
 
         if isinstance(error, PasswordNeeded) and self.source is not None and kind != "save-password":

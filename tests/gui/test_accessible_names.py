@@ -3,33 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-
-import keyring
-import pytest
-from keyring.backends import fail
 
 from app.core import environments as envs
 from tests.conftest import Database, MigrationDir
 from tests.gui.a11y import assert_named
-from tests.gui.conftest import DEADLINE_MS, WindowFactory, confirm_run
-
-
-def _is(kind: str):
-    return lambda k, _o, _p: k == kind
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("TIDEMARK_HOME", str(tmp_path / "home"))
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
-        yield tmp_path
-    finally:
-        keyring.set_keyring(previous)
+from tests.gui.conftest import DEADLINE_MS, WindowFactory, confirm_run, is_kind
 
 
 def test_the_main_window_and_its_run_rollback_lint_and_history_dialogs(
@@ -50,19 +30,19 @@ def test_the_main_window_and_its_run_rollback_lint_and_history_dialogs(
     asked.args[0].reject()
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=DEADLINE_MS)
 
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("lint")):
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("lint")):
         window.act_lint.trigger()
     assert_named(window.last_dialog)
     window.last_dialog.close()
 
     confirm_run(qtbot, window, lambda: window.run_pending(target=window.snapshot.status.migrations[0].version))
     qtbot.waitUntil(lambda: not window.controller.busy and bool(window.snapshot.status.applied), timeout=DEADLINE_MS)
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("plan")):
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("plan")):
         window.plan_rollback(count=1)
     assert_named(window.last_dialog)
     window.last_dialog.reject()
 
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("history")):
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("history")):
         window.show_history()
     assert_named(window.last_dialog)
     window.last_dialog.close()

@@ -9,11 +9,10 @@ import pytest
 
 from app.core import tunnel
 from app.core.connect import Target
-from app.gui.main_window import MainWindow
 from app.gui.sources import target_source
 from tests import sshd
 from tests.conftest import Database, MigrationDir
-from tests.gui.conftest import DEADLINE_MS, confirm_run
+from tests.gui.conftest import DEADLINE_MS, confirm_run, open_window
 
 pytestmark = pytest.mark.skipif(not sshd.available(), reason="needs OpenSSH (Debian: openssh-server)")
 
@@ -32,10 +31,7 @@ def test_status_and_run_pending_through_an_ssh_hop(qtbot, settings, server: sshd
     port = int(psycopg.conninfo.conninfo_to_dict(database.dsn)["port"])
     migrations.add("t", "CREATE TABLE t (id int);\n")
     target = Target(database.dsn, "--dsn", environment="behind-bastion", ssh="hop1")
-    window = MainWindow(settings, sources=[], initial=target_source(target, migrations.path, "behind-bastion"),
-                        auto_refresh=False)
-    qtbot.addWidget(window)
-    window.show()
+    window = open_window(qtbot, settings, [], initial=target_source(target, migrations.path, "behind-bastion"))
     before = server.forwards_to(port)
     try:
         with qtbot.waitSignal(window.snapshot_shown, timeout=DEADLINE_MS):

@@ -11,15 +11,16 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMenuBar
 
 from app.core.connect import Target
 from app.core.runner import MigrationRunner
 from app.gui.compare_view import CompareDialog
+from app.gui.menus import keyed_actions
 from app.gui.sources import target_source
 from app.paths import resources_dir
 from tests.conftest import Database, MigrationDir, fresh_database
-from tests.gui.conftest import DEADLINE_MS
+from tests.gui.conftest import DEADLINE_MS, mnemonic_clashes
 
 HAND_CHANGES = ("DROP INDEX users_email_idx;"
                 "ALTER TABLE users ADD COLUMN nickname text;"
@@ -52,6 +53,11 @@ def _open_compare(qtbot, make_window, other: Database, migrations: MigrationDir)
     dialog = window.last_dialog
     assert isinstance(dialog, CompareDialog)
     return dialog
+
+
+def window_drift_keys(dialog: CompareDialog) -> str:
+    """The main window's Check drift keys (the Compare window's parent)."""
+    return dialog.parent().act_drift.shortcut().toString()
 
 
 def _wait_job(qtbot, dialog: CompareDialog, start, kind: str) -> tuple[str, object]:
@@ -138,10 +144,13 @@ def test_drift_check_against_the_files_on_the_worker(
     database.execute(HAND_CHANGES)
     dialog = _open_compare(qtbot, make_window, other, migrations)
     assert dialog.which.itemText(0) == "every environment"
-    assert dialog.act_check_drift.shortcut().toString() == "Ctrl+D"
+    assert dialog.act_check_drift.shortcut().toString() == "Ctrl+Shift+F" == window_drift_keys(dialog)
+    keys = [a.shortcut().toString() for a in keyed_actions(dialog)]
+    assert len(keys) >= 6 and len(keys) == len(set(keys)), "no two actions of the Compare window share a key"
+    assert mnemonic_clashes(dialog.findChild(QMenuBar)) == []
 
     def start() -> None:
-        qtbot.keyClick(dialog, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClick(dialog, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
         assert dialog.controller.busy and dialog.cancel_button.isVisibleTo(dialog)  # the UI thread is free
         assert not dialog.check_button.isEnabled()
 

@@ -3,26 +3,10 @@ certificates, groups, database pattern): saving an edit never drops what the for
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import keyring
-import pytest
-from keyring.backends import fail
 
 from app.core import environments as envs
 from tests.gui.conftest import DEADLINE_MS
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("TIDEMARK_HOME", str(tmp_path / "home"))
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
-        yield tmp_path
-    finally:
-        keyring.set_keyring(previous)
 
 
 def test_editing_a_profile_in_the_dialog_keeps_all_its_fields(qtbot, home: Path) -> None:

@@ -16,11 +16,10 @@ from psycopg import conninfo, sql
 from PySide6.QtCore import Qt
 
 from app.core.connect import Target
-from app.gui.main_window import MainWindow
 from app.gui.sources import target_source
 from tests import keyring_service
 from tests.conftest import Database, MigrationDir
-from tests.gui.conftest import DEADLINE_MS
+from tests.gui.conftest import DEADLINE_MS, open_window
 
 secret_service = pytest.fixture(scope="module")(keyring_service.secret_service)
 
@@ -93,8 +92,7 @@ def test_environment_dialog_stores_the_password_in_the_keyring_only(
     assert "connected to" in dialog.result.text()
 
     # The main window lists it and reads its status with the keyring's password.
-    window = MainWindow(settings, auto_refresh=False)
-    qtbot.addWidget(window)
+    window = open_window(qtbot, settings, show=False)
     env = next(s for s in window.sources() if s.name == name)
     with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS) as status:
         window.set_source(env)

@@ -13,22 +13,18 @@ from app.gui.overview import DRIFT, NOW, FleetRunDialog, OverviewWindow
 from app.gui.promote_dialog import PromoteDialog
 from app.gui.sources import environment_source
 from tests.conftest import Database, MigrationDir, run_cli
-from tests.gui.conftest import DEADLINE_MS
-from tests.gui.test_overview import saved  # noqa: F401  (fixture)
+from tests.gui.conftest import DEADLINE_MS, is_kind
 
 CHECK_MS = 4 * DEADLINE_MS  # a throwaway server per target, two at a time
 CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 
-
-def _is(kind: str):
-    return lambda k, _o, _p: k == kind
 
 
 def _open(qtbot) -> OverviewWindow:
     window = OverviewWindow([environment_source(p) for p in envs.list_environments()])
     qtbot.addWidget(window)
     window.show()
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("status")):
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("status")):
         window.refresh()
     return window
 
@@ -45,7 +41,7 @@ def _applied(db: Database) -> list[str]:
     return [r[0][15:] for r in db.query("SELECT name FROM public._migrations ORDER BY version")]
 
 
-def test_every_overview_action_has_a_menu_entry_and_its_own_shortcut(qtbot, saved: dict[str, Database]) -> None:  # noqa: F811
+def test_every_overview_action_has_a_menu_entry_and_its_own_shortcut(qtbot, saved: dict[str, Database]) -> None:
     window = _open(qtbot)
     menu = window.menu_bar.actions()[0].menu()
     entries = {a.text().replace("&", "") for a in menu.actions() if a.text()}
@@ -61,7 +57,7 @@ def test_every_overview_action_has_a_menu_entry_and_its_own_shortcut(qtbot, save
     window.close()
 
 
-def test_check_drift_on_a_group_fills_the_drift_column(qtbot, saved: dict[str, Database],  # noqa: F811
+def test_check_drift_on_a_group_fills_the_drift_column(qtbot, saved: dict[str, Database],
                                                        migrations: MigrationDir) -> None:
     migrations.add("a", "CREATE TABLE a (id int);\n")
     for name in ("eu", "us"):
@@ -69,7 +65,7 @@ def test_check_drift_on_a_group_fills_the_drift_column(qtbot, saved: dict[str, D
     saved["us"].execute("CREATE TABLE made_by_hand (id int)")
     window = _open(qtbot)
     window.tree.topLevelItem(0).setSelected(True)  # the group
-    with qtbot.waitSignal(window.job_done, timeout=CHECK_MS, check_params_cb=_is("drift")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=CHECK_MS, check_params_cb=is_kind("drift")) as done:
         window.act_drift.trigger()
         assert window.rows["eu"].text(DRIFT) == "checking…" and window.act_cancel.isEnabled()
     assert done.args[1] == "ok"
@@ -81,13 +77,13 @@ def test_check_drift_on_a_group_fills_the_drift_column(qtbot, saved: dict[str, D
     window.close()
 
 
-def test_cancel_stops_every_check_and_leaves_them_not_checked(qtbot, saved: dict[str, Database],  # noqa: F811
+def test_cancel_stops_every_check_and_leaves_them_not_checked(qtbot, saved: dict[str, Database],
                                                                migrations: MigrationDir) -> None:
     migrations.add("a", "CREATE TABLE a (id int);\n")
     window = _open(qtbot)
     window.fleet_actions.parallel = 1  # one at a time: the later ones have not started when Cancel comes
     window.tree.topLevelItem(0).setSelected(True)
-    with qtbot.waitSignal(window.job_done, timeout=CHECK_MS, check_params_cb=_is("drift")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=CHECK_MS, check_params_cb=is_kind("drift")) as done:
         window.act_drift.trigger()
         qtbot.waitUntil(lambda: any(window.rows[n].text(NOW).startswith("drift: ") for n in saved),
                         timeout=DEADLINE_MS)
@@ -102,14 +98,14 @@ def test_cancel_stops_every_check_and_leaves_them_not_checked(qtbot, saved: dict
     window.close()
 
 
-def test_rehearse_selected_shows_each_verdict_and_writes_nothing(qtbot, saved: dict[str, Database],  # noqa: F811
+def test_rehearse_selected_shows_each_verdict_and_writes_nothing(qtbot, saved: dict[str, Database],
                                                                  migrations: MigrationDir) -> None:
     migrations.add("a", "CREATE TABLE a (id int);\n")
     migrations.add("b", "CREATE TABLE b (id int);\n")
     saved["eu"].execute("CREATE TABLE b (id int)")  # b cannot run on eu
     window = _open(qtbot)
     _select(window, "eu", "us")
-    with qtbot.waitSignal(window.job_done, timeout=CHECK_MS, check_params_cb=_is("rehearse")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=CHECK_MS, check_params_cb=is_kind("rehearse")) as done:
         qtbot.keyClick(window.tree, Qt.Key.Key_H, CTRL_SHIFT)  # Rehearse selected
     assert done.args[1] == "ok"
     assert {m.name: m.outcome for m in done.args[2].members} == {"eu": Outcome.FAILED, "us": Outcome.OK}
@@ -136,7 +132,7 @@ def _promote(qtbot, window: OverviewWindow, source: str, destination: str):
     return asked.args[0]
 
 
-def test_promote_shows_what_would_run_confirms_and_runs(qtbot, saved: dict[str, Database],  # noqa: F811
+def test_promote_shows_what_would_run_confirms_and_runs(qtbot, saved: dict[str, Database],
                                                         migrations: MigrationDir) -> None:
     migrations.add("a", "CREATE TABLE a (id int);\n")
     migrations.add("b", "CREATE TABLE b (id int);\n")
@@ -148,7 +144,7 @@ def test_promote_shows_what_would_run_confirms_and_runs(qtbot, saved: dict[str, 
     shown = dialog.findChild(QTextBrowser).toPlainText()
     assert "20260101000001_a.sql, 20260101000002_b.sql" in shown and "_c.sql" not in shown
     assert dialog.typed is None and dialog.ok.isEnabled(), "us is not protected"
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("promote")) as ran:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("promote")) as ran:
         dialog.ok.click()
     assert ran.args[1] == "ok" and [m.outcome for m in ran.args[2].members] == [Outcome.OK]
     assert _applied(saved["us"]) == ["a.sql", "b.sql"]
@@ -160,7 +156,7 @@ def test_promote_shows_what_would_run_confirms_and_runs(qtbot, saved: dict[str, 
     assert dialog.typed is not None and not dialog.ok.isEnabled()
     qtbot.keyClicks(dialog.typed, "prod-ap")
     assert dialog.ok.isEnabled()
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("promote")):
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("promote")):
         dialog.ok.click()
     assert _applied(saved["prod-ap"]) == ["a.sql", "b.sql"]
 

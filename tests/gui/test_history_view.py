@@ -26,3 +26,17 @@ def test_history_dialog_in_words_newest_first_with_reasons(qtbot, trail: tuple[D
     assert "no_such_function" in cell(failed, last) and "20260101000003_c.sql:2" in cell(failed, last)
     tip = model.data(model.index(failed, last), Qt.ItemDataRole.ToolTipRole)
     assert "no_such_function" in tip
+
+
+def test_every_history_column_is_readable_at_the_default_size(qtbot, trail: tuple[Database, MigrationDir]) -> None:  # noqa: F811
+    db, m = trail
+    dialog = HistoryDialog(MigrationRunner(Target(db.dsn, "test"), m.path).history(), "staging")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(dialog.isVisible)
+    table = dialog.table
+    last = dialog.model.columnCount() - 1
+    for c in range(last):  # each column as wide as its widest cell; the reason column takes the rest
+        assert table.columnWidth(c) >= table.sizeHintForColumn(c), dialog.model.headerData(c, Qt.Orientation.Horizontal)
+    shown = sum(table.columnWidth(c) for c in range(last))
+    assert shown + 120 <= table.viewport().width(), "room is left for the reason"

@@ -6,13 +6,9 @@ from __future__ import annotations
 from app.core import layouts
 from app.gui.import_history import ImportDialog
 from tests.conftest import Database, MigrationDir
-from tests.gui.conftest import DEADLINE_MS, WindowFactory
+from tests.gui.conftest import DEADLINE_MS, WindowFactory, is_kind
 from tests.test_import_history import _applied_by_the_tool, _flyway
 from tests.test_layouts import PROJECTS, _write
-
-
-def _is(kind: str):
-    return lambda k, _o, _p: k == kind
 
 
 def test_import_flyway_history_from_the_app(qtbot, make_window: WindowFactory, database: Database,
@@ -37,7 +33,7 @@ def test_import_flyway_history_from_the_app(qtbot, make_window: WindowFactory, d
     assert not dialog.ok.isEnabled(), "protected: the name first"
     qtbot.keyClicks(dialog.typed.field, "prod-db")
     assert dialog.ok.isEnabled()
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("import")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("import")) as done:
         dialog.ok.click()
     assert done.args[1] == "ok", window.last_error
     with qtbot.waitSignal(window.snapshot_shown, timeout=DEADLINE_MS):
@@ -53,7 +49,7 @@ def test_import_flyway_history_from_the_app(qtbot, make_window: WindowFactory, d
 def test_nothing_to_import_says_so(qtbot, make_window: WindowFactory, migrations: MigrationDir) -> None:
     migrations.add("t", "CREATE TABLE t (id int);\n")
     window = make_window()
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("import-review")):
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("import-review")):
         window.act_import.trigger()
     window.log.flush()
     assert "no other tool's history table in this database" in window.log.toPlainText()
@@ -69,7 +65,7 @@ def test_advice_names_the_app_action_not_the_cli_command(qtbot, make_window: Win
     window = make_window()
     assert "Migrations ▸ Import history from another tool…" in window.cards.reasons.text()
     assert "`tidemark" not in window.cards.reasons.text()
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("review")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("review")) as done:
         window.act_run.trigger()  # Run pending plans first: the plan is refused as the run would be
     assert done.args[1] == "failed"
     shown = window.error_panel.title.text()

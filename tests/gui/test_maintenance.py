@@ -7,17 +7,7 @@ from app.core.connect import Target
 from app.core.runner import MigrationRunner
 from app.gui.maintenance_dialogs import BaselineDialog, RepairDialog
 from tests.conftest import Database, MigrationDir
-from tests.gui.conftest import DEADLINE_MS, WindowFactory
-
-
-def _is(kind: str):
-    return lambda k, _o, _p: k == kind
-
-
-def _asked(qtbot, window, start):
-    with qtbot.waitSignal(window.asking, timeout=DEADLINE_MS) as asked:
-        start()
-    return asked.args[0]
+from tests.gui.conftest import DEADLINE_MS, WindowFactory, asked, is_kind
 
 
 def test_repair_shows_the_diff_and_needs_a_reason_and_the_name(
@@ -28,7 +18,7 @@ def test_repair_shows_the_diff_and_needs_a_reason_and_the_name(
     window = make_window(name="prod-db", protected=True)
     assert window.list.select_version(f.name[:14])
     assert window.act_repair.isEnabled()
-    dialog = _asked(qtbot, window, window.act_repair.trigger)
+    dialog = asked(qtbot, window, window.act_repair.trigger)
     assert isinstance(dialog, RepairDialog)
     assert "+-- ROLLBACK: DROP TABLE t;" in dialog.diff.toPlainText()
     assert "rollback SQL will be stored" in dialog.diff.toPlainText()
@@ -36,7 +26,7 @@ def test_repair_shows_the_diff_and_needs_a_reason_and_the_name(
     assert not dialog.ok.isEnabled()  # no reason yet
     qtbot.keyClicks(dialog.reason, "rollback added after review")
     assert dialog.ok.isEnabled()
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("repair")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("repair")) as done:
         dialog.ok.click()
     assert done.args[1] == "ok", window.last_error
     assert database.scalar("SELECT rollback_sql FROM public._migrations") == "DROP TABLE t;"
@@ -53,11 +43,11 @@ def test_baseline_records_without_running_and_checks_the_database_first(
     window = make_window(name="prod-db", protected=True)
     assert window.list.select_version("20260101000002")
     assert window.act_baseline.isEnabled()
-    dialog = _asked(qtbot, window, window.act_baseline.trigger)
+    dialog = asked(qtbot, window, window.act_baseline.trigger)
     assert isinstance(dialog, BaselineDialog)
     assert dialog.names == ["20260101000001_t.sql", "20260101000002_u.sql"]
     qtbot.keyClicks(dialog.typed.field, "prod-db")
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("baseline")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("baseline")) as done:
         dialog.ok.click()
     assert done.args[1] == "failed"
     assert "lacks what these files create" in str(done.args[2]) and "u" in str(done.args[2])
@@ -66,10 +56,10 @@ def test_baseline_records_without_running_and_checks_the_database_first(
 
     qtbot.waitSignal(window.snapshot_shown, timeout=DEADLINE_MS).wait()
     assert window.list.select_version("20260101000002")
-    dialog = _asked(qtbot, window, window.act_baseline.trigger)
+    dialog = asked(qtbot, window, window.act_baseline.trigger)
     dialog.force.click()
     qtbot.keyClicks(dialog.typed.field, "prod-db")
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("baseline")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("baseline")) as done:
         dialog.ok.click()
     assert done.args[1] == "ok", window.last_error
     rows = database.query("SELECT name, baselined FROM public._migrations ORDER BY version")

@@ -3,47 +3,13 @@ typed confirmation for its protected members, each target run on its own."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack
-from pathlib import Path
-
-import keyring
-import pytest
-from keyring.backends import fail
-
 from app.core import environments as envs
 from app.core.backup import backup_folder
 from app.core.connect import Target
 from app.gui.overview import HEALTH, NOW, PENDING, FleetRunDialog, OverviewWindow
 from app.gui.sources import environment_source
-from tests.conftest import Database, MigrationDir, Server, fresh_database
-from tests.gui.conftest import DEADLINE_MS
-
-
-@pytest.fixture
-def saved(tmp_path: Path, pg_server: Server, migrations: MigrationDir, monkeypatch: pytest.MonkeyPatch
-          ) -> Iterator[dict[str, Database]]:
-    monkeypatch.setenv("TIDEMARK_HOME", str(tmp_path / "home"))
-    if pg_server.password:
-        monkeypatch.setenv("PGPASSWORD", pg_server.password)
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
-        with ExitStack() as stack:
-            dbs = {}
-            for name in ("eu", "us", "prod-ap"):
-                db = stack.enter_context(fresh_database(pg_server))
-                dsn, _ = envs.split_password(db.dsn)
-                envs.save_environment(envs.Profile(name, dsn=dsn, migrations_dir=str(migrations.path),
-                                                   groups=("tenants",)))
-                dbs[name] = db
-            yield dbs
-    finally:
-        keyring.set_keyring(previous)
-
-
-def _is(kind: str):
-    return lambda k, _o, _p: k == kind
+from tests.conftest import Database, MigrationDir
+from tests.gui.conftest import DEADLINE_MS, is_kind
 
 
 def test_overview_reads_all_and_runs_a_group_with_one_confirmation(qtbot, saved: dict[str, Database],
@@ -54,7 +20,7 @@ def test_overview_reads_all_and_runs_a_group_with_one_confirmation(qtbot, saved:
     window = OverviewWindow(sources)
     qtbot.addWidget(window)
     window.show()
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("status")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("status")) as done:
         window.refresh()
     assert done.args[1] == "ok"
     assert all(window.rows[n].text(PENDING) == "2" and window.rows[n].text(HEALTH) for n in saved)
@@ -79,7 +45,7 @@ def test_overview_reads_all_and_runs_a_group_with_one_confirmation(qtbot, saved:
     dialog.typed.clear()
     qtbot.keyClicks(dialog.typed, "tenants")
     assert dialog.ok.isEnabled()
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("run")) as ran:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("run")) as ran:
         dialog.ok.click()
     assert ran.args[1] == "ok"
     assert [m.outcome.value for m in ran.args[2].members] == ["ok"] * 3

@@ -10,11 +10,10 @@ from PySide6.QtWidgets import QLabel
 
 from app.core.connect import Target
 from app.core.environments import split_password
-from app.gui.main_window import MainWindow
 from app.gui.password_dialog import PasswordDialog
 from app.gui.sources import target_source
 from tests.conftest import Database, MigrationDir
-from tests.gui.conftest import DEADLINE_MS
+from tests.gui.conftest import DEADLINE_MS, open_window
 
 
 def test_a_missing_password_is_asked_for_and_a_wrong_one_again(
@@ -27,9 +26,7 @@ def test_a_missing_password_is_asked_for_and_a_wrong_one_again(
     dsn, _ = split_password(database.dsn)
     migrations.add("t", "CREATE TABLE t (id int);\n")
     source = target_source(Target(dsn, "--dsn", environment="no-password"), migrations.path, "no-password")
-    window = MainWindow(settings, sources=[], initial=source, auto_refresh=False)
-    qtbot.addWidget(window)
-    window.show()
+    window = open_window(qtbot, settings, [], initial=source)
     with qtbot.waitSignal(window.asking, timeout=DEADLINE_MS) as asked:
         window.refresh()
     dialog = asked.args[0]

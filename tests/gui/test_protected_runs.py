@@ -14,19 +14,7 @@ from app.gui.main_window import MainWindow
 from app.gui.run_dialog import RunDialog
 from app.gui.sources import Source
 from tests.conftest import Database, MigrationDir
-from tests.gui.conftest import DEADLINE_MS, WindowFactory
-
-
-def _is(kind: str):
-    return lambda k, _o, _p: k == kind
-
-
-def _asked(qtbot, window: MainWindow, start) -> RunDialog:
-    with qtbot.waitSignal(window.asking, timeout=DEADLINE_MS) as asked:
-        start()
-    dialog = asked.args[0]
-    assert isinstance(dialog, RunDialog)
-    return dialog
+from tests.gui.conftest import DEADLINE_MS, WindowFactory, asked, is_kind, open_window
 
 
 def _backups(window: MainWindow) -> list:
@@ -40,7 +28,7 @@ def test_run_pending_on_a_protected_environment_needs_the_name_typed_and_backs_u
     migrations.add("users", "CREATE TABLE users (id int PRIMARY KEY);\n")
     migrations.add("index", "CREATE INDEX CONCURRENTLY users_id ON users (id);\n")
     window = make_window(name=f"production-eu-{database.name}", protected=True)
-    dialog = _asked(qtbot, window, window.act_run.trigger)
+    dialog = asked(qtbot, window, window.act_run.trigger, RunDialog)
     assert not database.exists("public.users")  # the review ran nothing
     text = dialog.view.toPlainText()
     assert "20260101000001_users.sql" in text and "20260101000002_index.sql" in text
@@ -55,7 +43,7 @@ def test_run_pending_on_a_protected_environment_needs_the_name_typed_and_backs_u
 
     messages: list[str] = []
     window.controller.progress.connect(lambda e: messages.append(e.message) if e.phase is Phase.MESSAGE else None)
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("run")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("run")) as done:
         qtbot.keyClick(dialog.typed.field, Qt.Key.Key_Return)  # the keyboard path: type, Enter
     assert done.args[1] == "ok", window.last_error
     assert database.exists("public.users") and database.exists("public.users_id")
@@ -71,7 +59,7 @@ def test_cancelling_the_confirmation_runs_nothing_and_takes_no_backup(
     migrations.add("users", "CREATE TABLE users (id int);\n")
     name = f"prod-{database.name}"  # the backups folder is the environment's: one per test
     window = make_window(name=name, protected=True)
-    dialog = _asked(qtbot, window, window.run_pending)
+    dialog = asked(qtbot, window, window.run_pending, RunDialog)
     dialog.cancel_button.click()
     assert dialog.result() == QDialog.DialogCode.Rejected
     assert "not confirmed: nothing ran" in window.log.text()
@@ -85,12 +73,12 @@ def test_unticking_the_backup_is_warned_and_said_in_the_log(
     migrations.add("users", "CREATE TABLE users (id int);\n")
     name = f"prod-{database.name}"  # the backups folder is the environment's: one per test
     window = make_window(name=name, protected=True)
-    dialog = _asked(qtbot, window, window.run_pending)
+    dialog = asked(qtbot, window, window.run_pending, RunDialog)
     assert dialog.backup.warning.isHidden()
     dialog.backup.box.click()
     assert not dialog.backup.warning.isHidden() and dialog.backup.mode() is None
     qtbot.keyClicks(dialog.typed.field, name)
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("run")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("run")) as done:
         dialog.ok.click()
     assert done.args[1] == "ok", window.last_error
     assert database.exists("public.users") and _backups(window) == []
@@ -104,10 +92,10 @@ def test_run_up_to_selected_confirms_only_what_runs(qtbot, make_window: WindowFa
     name = f"prod-{database.name}"  # the backups folder is the environment's: one per test
     window = make_window(name=name, protected=True)
     assert window.list.select_version("20260101000002")
-    dialog = _asked(qtbot, window, window.act_run_to.trigger)
+    dialog = asked(qtbot, window, window.act_run_to.trigger, RunDialog)
     assert dialog.names == ["20260101000001_t0.sql", "20260101000002_t1.sql"]
     qtbot.keyClicks(dialog.typed.field, name)
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("run")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("run")) as done:
         dialog.ok.click()
     assert done.args[1] == "ok", window.last_error
     assert database.exists("public.t1") and not database.exists("public.t2")
@@ -118,10 +106,10 @@ def test_a_migration_added_while_the_dialog_is_open_is_not_run_unseen(
     migrations.add("users", "CREATE TABLE users (id int);\n")
     name = f"prod-{database.name}"  # the backups folder is the environment's: one per test
     window = make_window(name=name, protected=True)
-    dialog = _asked(qtbot, window, window.run_pending)
+    dialog = asked(qtbot, window, window.run_pending, RunDialog)
     late = migrations.add("late", "CREATE TABLE late (id int);\n")
     qtbot.keyClicks(dialog.typed.field, name)
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("run")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("run")) as done:
         dialog.ok.click()
     assert done.args[1] == "failed"
     assert f"changed since it was confirmed (now also {late.name})" in str(done.args[2])
@@ -134,13 +122,12 @@ def test_the_sandbox_runs_without_a_question(qtbot, settings, database: Database
     migrations.add("users", "CREATE TABLE users (id int);\n")
     source = Source("sandbox", "sandbox", "sandbox", "#2e7d32", False, database.dsn, migrations.path,
                     Target(database.dsn, "sandbox"), "sandbox")
-    window = MainWindow(settings, sources=[], initial=source, auto_refresh=False)
-    qtbot.addWidget(window)
+    window = open_window(qtbot, settings, [], initial=source, show=False)
     asked: list[object] = []
     window.asking.connect(asked.append)
     with qtbot.waitSignal(window.snapshot_shown, timeout=DEADLINE_MS):
         window.refresh()
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("run")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("run")) as done:
         window.run_pending()
     assert done.args[1] == "ok", window.last_error
     assert asked == [] and database.exists("public.users")

@@ -7,17 +7,7 @@ from app.core.runner import MigrationRunner
 from app.gui.rollback_block_dialog import RollbackBlockDialog
 from app.gui.rollback_dialog import RollbackDialog
 from tests.conftest import Database, MigrationDir
-from tests.gui.conftest import DEADLINE_MS, WindowFactory
-
-
-def _is(kind: str):
-    return lambda k, _o, _p: k == kind
-
-
-def _asked(qtbot, window, start):
-    with qtbot.waitSignal(window.asking, timeout=DEADLINE_MS) as asked:
-        start()
-    return asked.args[0]
+from tests.gui.conftest import DEADLINE_MS, WindowFactory, asked, is_kind
 
 
 def _manual(database: Database, migrations: MigrationDir):
@@ -35,7 +25,7 @@ def test_write_the_rollback_then_roll_back(qtbot, make_window: WindowFactory, da
     window = make_window(name="prod-db", protected=True)
     assert not window.act_rb_last.isEnabled() and "Write rollback SQL" in window.act_rb_last.toolTip()
     assert window.act_rb_sql.isEnabled() and window.act_rb_sql.shortcut().toString() == "Ctrl+Shift+K"
-    dialog = _asked(qtbot, window, window.act_rb_sql.trigger)
+    dialog = asked(qtbot, window, window.act_rb_sql.trigger)
     assert isinstance(dialog, RollbackBlockDialog) and dialog.plan.name == f.name
     assert not dialog.ok.isEnabled()
     qtbot.keyClicks(dialog.sql, "DELETE FROM settings WHERE key = 'theme';")
@@ -46,7 +36,7 @@ def test_write_the_rollback_then_roll_back(qtbot, make_window: WindowFactory, da
     qtbot.keyClicks(dialog.typed.field, "prod-db")
     assert dialog.ok.isEnabled()
     assert f.read_text() == before, "nothing is written before the button"
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("rollback-block")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("rollback-block")) as done:
         dialog.ok.click()
     assert done.args[1] == "ok", window.last_error
     assert f.read_text().endswith("-- ROLLBACK BEGIN\n-- DELETE FROM settings WHERE key = 'theme';\n-- ROLLBACK END\n")
@@ -56,7 +46,7 @@ def test_write_the_rollback_then_roll_back(qtbot, make_window: WindowFactory, da
         "the demo row, by its key"
 
     qtbot.waitUntil(lambda: window.act_rb_last.isEnabled(), timeout=DEADLINE_MS)  # the refresh after it
-    rollback = _asked(qtbot, window, lambda: window.plan_rollback(count=1))
+    rollback = asked(qtbot, window, lambda: window.plan_rollback(count=1))
     assert isinstance(rollback, RollbackDialog)
     assert "DELETE FROM settings WHERE key = 'theme';" in rollback.sql.toPlainText()
 
@@ -65,7 +55,7 @@ def test_a_rollback_planned_past_a_manual_one_offers_the_block(qtbot, make_windo
                                                                migrations: MigrationDir) -> None:
     f = _manual(database, migrations)
     window = make_window()
-    dialog = _asked(qtbot, window, lambda: window.plan_rollback(count=2))
+    dialog = asked(qtbot, window, lambda: window.plan_rollback(count=2))
     assert isinstance(dialog, RollbackBlockDialog) and dialog.plan.name == f.name
     assert "line 1" in dialog.plan.why_manual
     dialog.reject()

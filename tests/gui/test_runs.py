@@ -11,14 +11,7 @@ from app.core.runner import MigrationRunner
 from app.core.status import State
 from app.gui.rollback_dialog import RollbackDialog
 from tests.conftest import Database, MigrationDir
-from tests.gui.conftest import DEADLINE_MS, WindowFactory, confirm_run
-
-
-def _is(kind: str, outcome: str | None = None):
-    def check(k: str, o: str, _payload: object) -> bool:
-        return k == kind and (outcome is None or o == outcome)
-
-    return check
+from tests.gui.conftest import DEADLINE_MS, WindowFactory, confirm_run, is_kind, open_window
 
 
 def _applied(database: Database) -> list[str]:
@@ -39,7 +32,7 @@ def test_run_pending_streams_progress_and_shows_the_new_state(qtbot, make_window
 
     events = []
     window.controller.progress.connect(events.append)
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("run")) as run_done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("run")) as run_done:
         dialog = confirm_run(qtbot, window, window.act_run.trigger)
         assert not window.act_run.isEnabled() and not window.act_rb_last.isEnabled()  # disabled while it works
         assert window.progress.cancel_button.isEnabled()
@@ -66,7 +59,7 @@ def test_cancel_mid_statement_leaves_the_database_unchanged(qtbot, make_window: 
     window = make_window()
     sleeping = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()"
 
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("run")) as run_done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("run")) as run_done:
         confirm_run(qtbot, window, window.run_pending)
         qtbot.waitUntil(lambda: database.scalar(sleeping) == 1, timeout=DEADLINE_MS)
         window.progress.cancel_button.click()
@@ -87,7 +80,7 @@ def test_a_failing_migration_shows_the_server_error_with_file_and_line(
     migrations.add("ok", "CREATE TABLE a (id int);\n")
     bad = migrations.add("bad", "CREATE TABLE b (id int);\n\nINSERT INTO b VALUES (1 / 0);\n")
     window = make_window()
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("run")) as run_done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("run")) as run_done:
         confirm_run(qtbot, window, window.run_pending)
     assert run_done.args[1] == "failed"
     error = run_done.args[2]
@@ -126,7 +119,7 @@ def test_rollback_on_a_protected_environment_needs_its_name_typed(
     assert "PROTECTED" in window.banner.text()
     assert window.act_rb_last.isEnabled()
 
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("plan", "ok")):
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("plan", "ok")):
         window.plan_rollback(count=1)
     dialog = window.last_dialog
     assert isinstance(dialog, RollbackDialog)
@@ -141,7 +134,7 @@ def test_rollback_on_a_protected_environment_needs_its_name_typed(
     assert dialog.isVisible()
     qtbot.keyClicks(dialog.confirm, "-eu")
     assert dialog.ok.isEnabled()
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("rollback")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("rollback")) as done:
         qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
     assert done.args[1] == "ok", window.last_error
     assert not database.exists("public.two_t")
@@ -158,13 +151,13 @@ def test_rollback_to_selected_is_exclusive(qtbot, make_window: WindowFactory, da
     window = make_window()
     assert window.list.select_version("20260101000001")
     assert window.act_rb_to.isEnabled()
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("plan", "ok")):
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("plan", "ok")):
         window.act_rb_to.trigger()
     dialog = window.last_dialog
     assert dialog.confirm is None  # not protected: no typing
     names = [p.name for p in window.last_result.plan.planned]
     assert names == ["20260101000003_t2.sql", "20260101000002_t1.sql"]
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("rollback", "ok")):
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("rollback", "ok")):
         dialog.ok.click()
     assert database.exists("public.t0") and not database.exists("public.t1")
 
@@ -190,7 +183,7 @@ def test_a_manual_rollback_is_refused_with_how_to_fix_it(qtbot, make_window: Win
     asked.args[0].reject()
     f = migrations.path / "20260101000002_drop_col.sql"
     f.write_text(f.read_text() + "-- edited\n")
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("plan")) as plan:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("plan")) as plan:
         window.plan_rollback(count=1)
     assert plan.args[1] == "failed" and isinstance(plan.args[2], ManualRollback)
     assert window.error_panel.isVisible()
@@ -203,13 +196,11 @@ def test_a_manual_rollback_is_refused_with_how_to_fix_it(qtbot, make_window: Win
 
 def test_status_of_an_unreachable_server_is_shown_with_a_retry(qtbot, settings, migrations: MigrationDir) -> None:
     from app.core.connect import Target
-    from app.gui.main_window import MainWindow
     from app.gui.sources import target_source
 
     source = target_source(Target("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", "test",
                                   environment="gone"), migrations.path, "gone")
-    window = MainWindow(settings, sources=[], initial=source, auto_refresh=False)
-    qtbot.addWidget(window)
+    window = open_window(qtbot, settings, [], initial=source, show=False)
     with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS) as done:
         window.refresh()
     assert done.args[:2] == ["status", "failed"]
@@ -228,7 +219,7 @@ def test_export_writes_a_report_file(qtbot, make_window: WindowFactory, database
     window = make_window(name="staging")
     assert window.export_button.isEnabled()
     out = tmp_path / f"report.{fmt}"
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=_is("export")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("export")) as done:
         window.export_report(out, fmt)
     assert done.args[1] == "ok", window.last_error
     text = out.read_text(encoding="utf-8")
@@ -260,7 +251,7 @@ def test_rehearse_action_reports_each_rollback_and_leaves_the_database_alone(
                    "-- ROLLBACK: SELECT 1;\n")  # a custom rollback that forgets the index
     window = make_window()
     assert window.act_rehearse.isEnabled()
-    with qtbot.waitSignal(window.job_done, timeout=120_000, check_params_cb=_is("rehearse")) as done:
+    with qtbot.waitSignal(window.job_done, timeout=120_000, check_params_cb=is_kind("rehearse")) as done:
         window.act_rehearse.trigger()
     assert done.args[1] == "ok", window.last_error
     result = done.args[2]

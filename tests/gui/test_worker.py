@@ -21,9 +21,6 @@ def controller(qtbot):
     assert c.shutdown(5000)
 
 
-def _is(kind: str):
-    return lambda k, _o, _p: k == kind
-
 
 def test_success_with_progress_in_order(qtbot, controller: TaskController) -> None:
     worker_threads = []

@@ -1,0 +1,21 @@
+"""Content never resizes the window: a widget holding text from files or servers takes the width its
+layout gives it (its text wraps, or is cut at the edge), instead of raising the window's minimum.
+
+Qt's layouts make a window at least as wide as its widest label's longest unbreakable word: one
+long path or error line, and the window grew past the screen. With the horizontal policy Ignored
+the layout asks the widget for no minimum width (what the progress lines have always done).
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+W = TypeVar("W", bound=QWidget)
+
+
+def never_widens(widget: W) -> W:
+    """Let `widget` take the width it is given, whatever its text (returns it, for chaining)."""
+    widget.setSizePolicy(QSizePolicy.Policy.Ignored, widget.sizePolicy().verticalPolicy())
+    return widget
