@@ -178,6 +178,16 @@ INVERTIBLE = [
     ("alter function", "ALTER FUNCTION add(int, int) SECURITY DEFINER SET search_path = public;"),
     ("alter sequence", "CREATE SEQUENCE s9;\nALTER SEQUENCE s9 INCREMENT 7 MAXVALUE 500;"),
     ("view options", "ALTER VIEW active SET (security_barrier = true);"),
+    ("create aggregate", "CREATE AGGREGATE app.total(int) (SFUNC = int4pl, STYPE = int, INITCOND = '0');\n"
+                         "CREATE FUNCTION app.acc(int, int, text) RETURNS int LANGUAGE sql AS $$ SELECT $1 + $2 $$;\n"
+                         "CREATE AGGREGATE app.total2(int, text) (SFUNC = app.acc, STYPE = int);"),
+    ("drop partial and expression indexes", "CREATE INDEX users_lower ON users (lower(email)) WHERE age > 20;\n"
+                                            "DROP INDEX users_email_idx;\nDROP INDEX IF EXISTS users_lower;"),
+    ("drop procedure", "CREATE PROCEDURE app.pr(x int) LANGUAGE sql AS $$ SELECT 1 $$;\n"
+                       "COMMENT ON PROCEDURE app.pr(int) IS 'p';\nDROP PROCEDURE app.pr(int);"),
+    ("drop ... cascade that drops nothing besides", "DROP FUNCTION IF EXISTS add(int, int) CASCADE;\n"
+                                                     "DROP SCHEMA IF EXISTS spare CASCADE;\n"
+                                                     "DROP TRIGGER IF EXISTS users_touch ON users CASCADE;"),
     ("enum rename value", "CREATE TYPE m2 AS ENUM ('a');\nALTER TYPE m2 RENAME VALUE 'a' TO 'b';"),
     ("no lasting effect", "SELECT 1;\nSET lock_timeout = '5s';\nLOCK TABLE users IN SHARE MODE;\nANALYZE users;\n"
                           "NOTIFY chan;"),
@@ -254,6 +264,7 @@ MANUAL = [
      "changes data"),
     ("DROP TABLE IF EXISTS orders;", "destroys data"),
     ("ALTER TABLE users DROP COLUMN IF EXISTS name;", "drops a column"),
+    ("CREATE AGGREGATE pct(float8 ORDER BY float8) (SFUNC = float8pl, STYPE = float8);", "no inverse is known"),
     ("CREATE OR REPLACE VIEW active AS SELECT id, email, age FROM users WHERE age > 17;", "adds columns"),
     ("CREATE OR REPLACE FUNCTION add(a int DEFAULT 0, b int DEFAULT 1) RETURNS int LANGUAGE sql "
      "AS $$ SELECT a + b $$;", "defaults"),
