@@ -158,6 +158,10 @@ INVERTIBLE = [
                        "ALTER DOMAIN pos DROP DEFAULT;"),
     ("table options", "ALTER TABLE users SET (fillfactor = 70, autovacuum_enabled = false);\n"
                       "ALTER TABLE users RESET (fillfactor);\nALTER INDEX users_email_idx SET (fillfactor = 50);"),
+    ("column options and persistence", "ALTER TABLE users ALTER COLUMN email SET (n_distinct = -0.5);\n"
+     "ALTER TABLE ONLY users ALTER COLUMN age SET (n_distinct=100, n_distinct_inherited = 5);\n"
+     "ALTER TABLE users ALTER COLUMN age RESET (n_distinct);\nALTER TABLE orders SET UNLOGGED;\n"
+     "CREATE UNLOGGED TABLE u1 (id serial);\nALTER TABLE u1 SET LOGGED;\nALTER TABLE users SET LOGGED;"),
     ("rules", "DROP RULE orders_keep ON orders;\nCREATE RULE users_keep AS ON DELETE TO users DO INSTEAD NOTHING;"),
     ("sequence owned by", "ALTER SEQUENCE counter OWNED BY orders.total;\nALTER SEQUENCE counter CACHE 10 CYCLE;"),
     ("set schema", "ALTER TABLE orders SET SCHEMA app;\nALTER VIEW active SET SCHEMA app;"),
