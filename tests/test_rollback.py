@@ -213,6 +213,9 @@ INVERTIBLE = [
      "COMMENT ON COLUMN orders.paid IS 'p';"),
     ("a sequence the file creates", "CREATE SEQUENCE s10;\nSELECT setval('s10', 42);\n"
      f"SELECT nextval('s10'::regclass);\nGRANT USAGE ON SEQUENCE s10 TO {ROLE};\nCOMMENT ON SEQUENCE s10 IS 'x';"),
+    ("rows in a table created under another search_path", "SET search_path = app, public;\n"
+     "CREATE TABLE t9 (id int PRIMARY KEY);\nINSERT INTO t9 VALUES (1);\nCOMMENT ON TABLE t9 IS 'x';\n"
+     "RESET search_path;\nCREATE TABLE t9 (id int);\nINSERT INTO t9 VALUES (2);"),
     ("create table as", "CREATE TABLE c2 AS SELECT id, email FROM users;\nSELECT id INTO c3 FROM users;\n"
                         "CREATE TABLE c4 AS SELECT 1 AS one WITH NO DATA;\nINSERT INTO c2 SELECT * FROM c2;"),
     ("drop if exists of what is absent", "DROP TABLE IF EXISTS nope_t;\nDROP SEQUENCE IF EXISTS nope_s, nope_s2;\n"
@@ -267,6 +270,9 @@ MANUAL = [
     ("CREATE TABLE t (a int);\nALTER TABLE t RENAME TO u;\nALTER TABLE orders RENAME TO t;\nDELETE FROM t;",
      "changes data"),
     ("DROP TABLE IF EXISTS orders;", "destroys data"),
+    ("CREATE TABLE app.orders (id int);\nSET search_path = app, public;\nDELETE FROM orders;", "changes data"),
+    ("SET search_path = app, public;\nCREATE TABLE public.t (id int);\nRESET search_path;\nINSERT INTO t VALUES (1);",
+     "changes data"),
     ("ALTER TABLE users DROP COLUMN IF EXISTS name;", "drops a column"),
     ("CREATE AGGREGATE pct(float8 ORDER BY float8) (SFUNC = float8pl, STYPE = float8);", "no inverse is known"),
     ("CREATE OR REPLACE VIEW active AS SELECT id, email, age FROM users WHERE age > 17;", "adds columns"),
@@ -462,7 +468,9 @@ def test_what_only_touches_a_table_the_file_creates_needs_no_read() -> None:
         False, False, True]
     assert reads("CREATE TABLE IF NOT EXISTS t (a int); COMMENT ON TABLE t IS 'x'") == [True, True]
     assert reads("CREATE TABLE t (a int); ALTER TABLE t RENAME TO u; COMMENT ON TABLE t IS 'x'")[-1] is True
-    assert reads("SET search_path = app; CREATE TABLE t (a int); COMMENT ON TABLE t IS 'x'")[-1] is True
+    assert reads("CREATE TABLE t (a int); SET search_path = app; COMMENT ON TABLE t IS 'x'")[-1] is True
+    assert reads("SET search_path = app; CREATE TABLE t (a int); INSERT INTO t VALUES (1); COMMENT ON TABLE t IS 'x';"
+                 "RESET search_path; COMMENT ON TABLE t IS 'y'") == [False, False, True, False, False, True]
     assert reads("CREATE TABLE t (a int); ALTER TABLE t ENABLE ROW LEVEL SECURITY; GRANT SELECT ON t TO r;"
                  "GRANT SELECT ON t, u TO r; ALTER TABLE t OWNER TO r") == [False, False, False, True, True]
 

@@ -136,17 +136,19 @@ def plan_steps(statements: Sequence[Statement]) -> list[Step]:
             step = _manual(f"{st.first_line!r} runs after search_path was set to a value read at run time")
         elif _validates_own_constraint(st.node, added):
             step = Step(NOTHING)
-        elif not moves_path and created.only_touches(st.node):
+        elif created.only_touches(st.node):
             step = Step(NOTHING)  # the rollback drops what it touches, and this goes with it
         else:
-            # names the file created mean the same objects only while search_path stays put
-            mine = created if not moves_path else Created()
-            step = _data_or_select(st, mine) or step_for(st)
+            step = _data_or_select(st, created) or step_for(st)
             if moves_path:
                 step = _under_path(step, path)
         added.update(_added_constraints(st.node))
         created.track(st.node)
         steps.append(step)
+        if changes[i]:
+            # names the file created mean the same objects only while search_path stays put:
+            # what a statement under another path names may be something else
+            created = Created()
         path = changes[i] or path
     return steps
 
