@@ -216,6 +216,9 @@ INVERTIBLE = [
     ("rows in a table created under another search_path", "SET search_path = app, public;\n"
      "CREATE TABLE t9 (id int PRIMARY KEY);\nINSERT INTO t9 VALUES (1);\nCOMMENT ON TABLE t9 IS 'x';\n"
      "RESET search_path;\nCREATE TABLE t9 (id int);\nINSERT INTO t9 VALUES (2);"),
+    ("rows in a table made by create table if not exists", "CREATE TABLE IF NOT EXISTS t11 (id int, n text);\n"
+     "INSERT INTO t11 VALUES (1, 'a');\nUPDATE t11 SET n = 'b';\nCREATE TABLE IF NOT EXISTS users (id int);\n"
+     "CREATE TABLE IF NOT EXISTS app.t12 (id int);\nINSERT INTO t11 SELECT id, email FROM users;"),
     ("create table as", "CREATE TABLE c2 AS SELECT id, email FROM users;\nSELECT id INTO c3 FROM users;\n"
                         "CREATE TABLE c4 AS SELECT 1 AS one WITH NO DATA;\nINSERT INTO c2 SELECT * FROM c2;"),
     ("drop if exists of what is absent", "DROP TABLE IF EXISTS nope_t;\nDROP SEQUENCE IF EXISTS nope_s, nope_s2;\n"
@@ -270,6 +273,9 @@ MANUAL = [
     ("CREATE TABLE t (a int);\nALTER TABLE t RENAME TO u;\nALTER TABLE orders RENAME TO t;\nDELETE FROM t;",
      "changes data"),
     ("DROP TABLE IF EXISTS orders;", "destroys data"),
+    ("CREATE TABLE IF NOT EXISTS orders (id int);\nINSERT INTO orders (total) VALUES (1);", "found already there"),
+    ("CREATE TABLE IF NOT EXISTS t13 (id int);\nCREATE TABLE IF NOT EXISTS orders (id int);\n"
+     "TRUNCATE t13, orders;", "found already there"),
     ("CREATE TABLE app.orders (id int);\nSET search_path = app, public;\nDELETE FROM orders;", "changes data"),
     ("SET search_path = app, public;\nCREATE TABLE public.t (id int);\nRESET search_path;\nINSERT INTO t VALUES (1);",
      "changes data"),
