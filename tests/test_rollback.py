@@ -608,6 +608,7 @@ VIEW_DROPS = [
     "DROP VIEW v1 CASCADE;",  # its dependants v2, app2.v3, v4 and m1, with their parts, owners and grants
     "DROP VIEW IF EXISTS v2, nope CASCADE;",
     "DROP VIEW IF EXISTS nope CASCADE;",
+    "DROP MATERIALIZED VIEW m1;\nDROP VIEW app2.v3, v4, v2, v1;",  # in one statement, dependants first
     "DROP MATERIALIZED VIEW m1 CASCADE;\nDROP FUNCTION lonely(int) CASCADE;\nDROP TRIGGER v2_ins ON v2 CASCADE;",
     "SET search_path = app2, public;\nDROP VIEW public.v2 CASCADE;",
 ]

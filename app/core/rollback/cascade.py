@@ -172,7 +172,7 @@ def view_drop_step(node: ast.DropStmt, what: str) -> Step:
             "JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(u.name) ORDER BY u.i", (names,)).fetchall()]
         if len(oids) < len(names) and not node.missing_ok:
             return [(f"{what!r}: a {word} to drop was not found",)]
-        return [(_recreate_relations(conn, oids, what) if oids else [],)]
+        return [(_recreate_relations(conn, _ordered(conn, set(oids)), what) if oids else [],)]
 
     def resolve(rows: list[tuple]) -> Inverse:
         data = rows[0][0]
@@ -191,11 +191,16 @@ def _recreate(conn: psycopg.Connection, dropped: list[tuple[int, int, int]], wha
     if others:
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
         return f"{what!r} also drops {shown} (CASCADE), which are not views that can be made again from the catalog"
-    order = graphlib.TopologicalSorter({r: set() for r in relations})
+    return _recreate_relations(conn, _ordered(conn, relations), what)
+
+
+def _ordered(conn: psycopg.Connection, relations: set[int]) -> list[int]:
+    """The views in an order to create them: each after the ones its query reads."""
+    order = graphlib.TopologicalSorter({r: set() for r in sorted(relations)})
     for view, reads in conn.execute(_EDGES, (sorted(relations),)).fetchall():
         if reads in relations and reads != view:
             order.add(view, reads)
-    return _recreate_relations(conn, list(order.static_order()), what)
+    return list(order.static_order())
 
 
 def _recreate_relations(conn: psycopg.Connection, oids: list[int], what: str) -> list[str] | str:
