@@ -128,18 +128,20 @@ _NUMBERED = re.compile(r"/(full_schemas|delta)/(\d+)/")
 
 
 def _order_key(order: str) -> Callable[[str], object]:
-    """How a set's files sort: by name, by Prisma's folder, or by Synapse's numbered folders."""
+    """How a set's files sort: by name, by Prisma's folder, by path, or by Synapse's numbered folders."""
     if order == "name":
         return lambda n: Path(n).name
     if order == "folder":
         return lambda n: Path(n).parent.name
+    if order == "path":  # the whole path: files of one name in several folders
+        return lambda n: n
     if order == "numbered-folders":  # full_schemas/<N> first (common, main, state), then delta/<N> by file name
         def key(n: str) -> object:
             m = _NUMBERED.search(n)
             assert m is not None, n
             return (int(m.group(2)), m.group(1) == "delta", Path(n).name if m.group(1) == "delta" else n)
         return key
-    raise SystemExit(f"{MANIFEST}: order must be name, folder or numbered-folders, not {order!r}")
+    raise SystemExit(f"{MANIFEST}: order must be name, folder, path or numbered-folders, not {order!r}")
 
 
 def lay_out(s: CorpusSet) -> int:
@@ -154,6 +156,8 @@ def lay_out(s: CorpusSet) -> int:
     start = datetime(2000, 1, 1)
     for i, name in enumerate(names, start=1):
         stem = Path(name).parent.name if s.order == "folder" else Path(name).name.split(".")[0]
+        if s.order == "path":  # core/cache/postgresql/schema.sql -> cache_schema
+            stem = f"{Path(name).parts[-3]}_{stem}"
         if s.order == "numbered-folders":  # delta/73/01_x.sql -> 73_main_01_x
             parts = Path(name).parts
             stem = f"{parts[-2]}_{parts[-4]}_{stem}"

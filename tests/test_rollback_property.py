@@ -177,9 +177,11 @@ def _statement(draw: st.DrawFn, w: World) -> str:
             table.viewed.discard(col)
             table.viewed.add(new)
             for vname, (vt, vcols) in list(w.views.items()):
-                if vt == tname and col in vcols:
-                    # CREATE OR REPLACE VIEW must keep the column names: alias the renamed one
-                    w.views[vname] = (vt, [f"{new} AS {col}" if c == col else c for c in vcols])
+                # CREATE OR REPLACE VIEW must keep the column names: alias the renamed one (again, when
+                # it was renamed before: `r1 AS id` becomes `r2 AS id`)
+                if vt == tname and any(c.split(" AS ")[0] == col for c in vcols):
+                    w.views[vname] = (vt, [f"{new} AS {c.split(' AS ')[-1]}" if c.split(" AS ")[0] == col else c
+                                           for c in vcols])
         return f"ALTER TABLE {w.q(tname)} RENAME COLUMN {col} TO {new}"
     if kind == "default":
         c = table.cols[col]

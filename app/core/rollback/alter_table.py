@@ -20,7 +20,7 @@ _RELATION = f"""
 SELECT {_QNAME}, c.relkind::text, c.relrowsecurity, c.relforcerowsecurity, c.reloptions,
   (SELECT pg_catalog.json_object_agg(a.attname, pg_catalog.json_build_object(
       'type', pg_catalog.format_type(a.atttypid, a.atttypmod), 'typname', t.typname, 'typmod', a.atttypmod,
-      'notnull', a.attnotnull, 'default', pg_catalog.pg_get_expr(d.adbin, d.adrelid),
+      'notnull', a.attnotnull, 'default', pg_catalog.pg_get_expr(d.adbin, d.adrelid), 'options', a.attoptions,
       'generated', a.attgenerated::text <> '' OR a.attidentity::text <> '',
       'collation', CASE WHEN a.attcollation <> t.typcollation THEN (
          SELECT pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname)
@@ -35,7 +35,10 @@ SELECT {_QNAME}, c.relkind::text, c.relrowsecurity, c.relforcerowsecurity, c.rel
    FROM pg_catalog.pg_constraint co WHERE co.conrelid = c.oid),
   (SELECT pg_catalog.json_object_agg(t.tgname, t.tgenabled::text)
    FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal),
-  pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(c.relowner)), c.relhassubclass
+  pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(c.relowner)), c.relhassubclass, c.relpersistence::text,
+  NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend dp JOIN pg_catalog.pg_class s ON s.oid = dp.objid
+    WHERE dp.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND dp.refobjid = c.oid AND s.relkind = 'S'
+      AND dp.deptype IN ('a', 'i') AND s.relpersistence <> c.relpersistence)
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid = pg_catalog.to_regclass(%s)"""
 
@@ -52,6 +55,8 @@ class _Rel:
     triggers: dict[str, str]
     owner: str
     has_children: bool
+    persistence: str  # relpersistence: p(ermanent), u(nlogged)
+    sequences_alike: bool  # its identity/serial sequences have its persistence (SET LOGGED changes them too)
 
 
 _KIND_WORD = {"r": "TABLE", "p": "TABLE", "f": "FOREIGN TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW",
@@ -130,7 +135,7 @@ def _alter_table(node: ast.AlterTableStmt, what: str) -> Step:
             if node.missing_ok:
                 return NOTHING
             return Inverse(manual=f"{what!r}: {rel} was not found")
-        r = _Rel(*rows[0][:5], rows[0][5] or {}, rows[0][6] or {}, rows[0][7] or {}, rows[0][8], rows[0][9])
+        r = _Rel(*rows[0][:5], rows[0][5] or {}, rows[0][6] or {}, rows[0][7] or {}, *rows[0][8:12])
         per_cmd: list[list[str]] = []
         for cmd in cmds:
             inv = _invert_cmd(cmd, r, what, after_rows)
@@ -155,6 +160,7 @@ _NEEDS_READ = {
     AT.AT_EnableRowSecurity, AT.AT_DisableRowSecurity, AT.AT_ForceRowSecurity, AT.AT_NoForceRowSecurity,
     AT.AT_SetRelOptions, AT.AT_ResetRelOptions, AT.AT_ChangeOwner, AT.AT_EnableTrig, AT.AT_DisableTrig,
     AT.AT_EnableAlwaysTrig, AT.AT_EnableReplicaTrig, AT.AT_ValidateConstraint,
+    AT.AT_SetOptions, AT.AT_ResetOptions, AT.AT_SetLogged, AT.AT_SetUnLogged,
 }
 
 
@@ -230,12 +236,17 @@ def _invert_cmd(cmd: ast.AlterTableCmd, r: _Rel, what: str, after_rows: list[tup
         return [] if was == (sub == AT.AT_ForceRowSecurity) else [
             f"{at} {'FORCE' if was else 'NO FORCE'} ROW LEVEL SECURITY"]
     if sub in (AT.AT_SetRelOptions, AT.AT_ResetRelOptions):
-        old = dict(o.split("=", 1) for o in r.options or [])
-        keys = [f"{d.defnamespace + '.' if d.defnamespace else ''}{d.defname}" for d in cmd.def_ or ()]
-        reset = [k for k in keys if k not in old]
-        back = [f"{k}={literal(old[k])}" for k in keys if k in old]
-        return ([f"{at} RESET ({', '.join(reset)})"] if reset else []) + (
-            [f"{at} SET ({', '.join(back)})"] if back else [])
+        return _options_back(at, r.options, cmd.def_)
+    if sub in (AT.AT_SetOptions, AT.AT_ResetOptions):  # a column's (n_distinct...)
+        if col is None:
+            return f"{what!r}: column {cmd.name} of {r.qname} was not found"
+        return _options_back(f"{at} ALTER COLUMN {ident(cmd.name)}", col["options"], cmd.def_)
+    if sub in (AT.AT_SetLogged, AT.AT_SetUnLogged):
+        if r.persistence not in ("p", "u") or not r.sequences_alike:
+            return f"{what!r}: {r.qname} or one of its sequences has a persistence SET LOGGED cannot give back"
+        if r.persistence == ("u" if sub == AT.AT_SetUnLogged else "p"):
+            return []
+        return [f"{at} SET {'LOGGED' if r.persistence == 'p' else 'UNLOGGED'}"]
     if sub == AT.AT_ChangeOwner:
         return [f"{at} OWNER TO {r.owner}"]
     if sub in (AT.AT_EnableTrig, AT.AT_DisableTrig, AT.AT_EnableAlwaysTrig, AT.AT_EnableReplicaTrig):
@@ -245,6 +256,16 @@ def _invert_cmd(cmd: ast.AlterTableCmd, r: _Rel, what: str, after_rows: list[tup
         word = _ENABLE.get(state, "ENABLE TRIGGER")
         return [f"ALTER TABLE {r.qname} {word} {ident(cmd.name)}"]
     return f"no inverse is known for {what!r}"
+
+
+def _options_back(at: str, options: list[str] | None, defs: list[ast.DefElem] | None) -> list[str]:
+    """SET / RESET giving storage options (a relation's or a column's) the values read before."""
+    old = dict(o.split("=", 1) for o in options or [])
+    keys = [f"{d.defnamespace + '.' if d.defnamespace else ''}{d.defname}" for d in defs or ()]
+    reset = [k for k in keys if k not in old]
+    back = [f"{k}={literal(old[k])}" for k in keys if k in old]
+    return ([f"{at} RESET ({', '.join(reset)})"] if reset else []) + (
+        [f"{at} SET ({', '.join(back)})"] if back else [])
 
 
 def _invert_type(cmd: ast.AlterTableCmd, col: dict, at: str, what: str, r: _Rel) -> list[str] | str:

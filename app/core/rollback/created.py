@@ -13,12 +13,12 @@ SCHEMA (a name could then mean another object), as `dispatch` does for comments 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pglast import ast, enums
 from pglast.visitors import Visitor
 
-from app.core.rollback.model import NOTHING, Inverse, Step
+from app.core.rollback.model import NOTHING, CatalogRead, Inverse, Step
 from app.core.rollback.names import _rv, _strs, ident
 from app.core.rollback.steps import _read
 
@@ -56,9 +56,18 @@ class Created:
     tables: set[Key] = field(default_factory=set)
     sequences: set[Key] = field(default_factory=set)
     columns: set[tuple[Key, str]] = field(default_factory=set)
+    # tables of CREATE TABLE IF NOT EXISTS: whether each was created is known only when its step's
+    # read resolves (before any later statement's), and is noted in its cell then
+    maybe: dict[Key, list[bool]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.tables or self.sequences or self.columns)
+
+    def maybe_cell(self, rv: ast.RangeVar) -> list[bool]:
+        """The cell a CREATE TABLE IF NOT EXISTS step fills in (True: it created the table)."""
+        cell = [False]
+        self.maybe[_key_of(rv)] = cell
+        return cell
 
     def track(self, node: ast.Node) -> None:
         """Note what a statement creates (forgetting everything at a drop, rename or move)."""
@@ -85,6 +94,7 @@ class Created:
                 self.tables.clear()
                 self.sequences.clear()
                 self.columns.clear()
+                self.maybe.clear()
 
     def only_touches(self, node: ast.Node) -> bool:
         """A comment, row-level-security flag, grant or index on objects the same file created.
@@ -116,6 +126,33 @@ class Created:
 
     def data_step(self, node: ast.Node, what: str) -> Step | None:
         """The step for a data change that only reaches what the file created, or None if it may reach more."""
+        step = self._data_step(node, what)
+        if step is not None or not self.maybe:
+            return step
+        # counting the tables of CREATE TABLE IF NOT EXISTS it changes as created: exact only if they were
+        targets = {_rv_key(r) for r in (node.relations if isinstance(node, ast.TruncateStmt) else
+                                       [getattr(node, "relation", None)]) or () if isinstance(r, ast.RangeVar)}
+        mine = {k for k in targets if k in self.maybe}
+        if not mine:
+            return None
+        cells = [self.maybe[k] for k in mine]
+        step = Created(self.tables | mine, self.sequences, self.columns)._data_step(node, what)
+        if step is None:
+            return None
+        manual = Inverse(manual=f"{what!r} changes data (a table CREATE TABLE IF NOT EXISTS found already there)")
+
+        def created() -> bool:
+            return all(cell[0] for cell in cells)
+
+        if step.read is None:
+            inverse = step.inverse or NOTHING
+            return Step(read=CatalogRead("SELECT 1", (), lambda rows: inverse if created() else manual,
+                                         "whether the file created the tables it changes (read when applied)"))
+        read = step.read
+        return Step(read=replace(read, resolve=lambda rows: read.resolve(rows) if created() else manual),
+                    after=step.after)
+
+    def _data_step(self, node: ast.Node, what: str) -> Step | None:
         match node:
             case ast.InsertStmt():
                 targets, event = [node.relation], "insert"

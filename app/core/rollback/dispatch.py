@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from pglast import ast, enums
 
@@ -10,7 +11,7 @@ from app.core.rollback.alter_table import _alter_table
 from app.core.rollback.comments import _comment_on
 from app.core.rollback.created import Created
 from app.core.rollback.drops import _drop
-from app.core.rollback.model import DEFAULT_PATH, NOTHING, Step
+from app.core.rollback.model import DEFAULT_PATH, NOTHING, Inverse, Step
 from app.core.rollback.names import _rv
 from app.core.rollback.policies import _alter_policy, _create_policy
 from app.core.rollback.privileges import _alter_owner, _default_privileges, _grant, _grant_role
@@ -136,19 +137,37 @@ def plan_steps(statements: Sequence[Statement]) -> list[Step]:
             step = _manual(f"{st.first_line!r} runs after search_path was set to a value read at run time")
         elif _validates_own_constraint(st.node, added):
             step = Step(NOTHING)
-        elif not moves_path and created.only_touches(st.node):
+        elif created.only_touches(st.node):
             step = Step(NOTHING)  # the rollback drops what it touches, and this goes with it
         else:
-            # names the file created mean the same objects only while search_path stays put
-            mine = created if not moves_path else Created()
-            step = _data_or_select(st, mine) or step_for(st)
+            step = _data_or_select(st, created) or step_for(st)
             if moves_path:
                 step = _under_path(step, path)
+        if (isinstance(st.node, ast.CreateStmt) and st.node.if_not_exists and st.node.relation.relpersistence == "p"
+                and step.read is not None):
+            step = _noting(step, created.maybe_cell(st.node.relation))
         added.update(_added_constraints(st.node))
         created.track(st.node)
         steps.append(step)
+        if changes[i]:
+            # names the file created mean the same objects only while search_path stays put:
+            # what a statement under another path names may be something else
+            created = Created()
         path = changes[i] or path
     return steps
+
+
+def _noting(step: Step, cell: list[bool]) -> Step:
+    """A CREATE TABLE IF NOT EXISTS step that notes in `cell` whether it created the table (its inverse drops it)."""
+    assert step.read is not None
+    read = step.read
+
+    def resolve(rows: list[tuple]) -> Inverse:
+        inverse = read.resolve(rows)
+        cell[0] = bool(inverse.sql) and not inverse.manual
+        return inverse
+
+    return Step(inverse=step.inverse, read=replace(read, resolve=resolve), after=step.after)
 
 
 def _data_or_select(st: Statement, created: Created) -> Step | None:

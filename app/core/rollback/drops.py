@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from pglast import ast, enums, parse_sql
 
+from app.core.rollback.cascade import cascade_step, view_drop_step
 from app.core.rollback.model import NOTHING, Inverse, Step
 from app.core.rollback.names import _names, _owa_oid, _signature, _strs, deparse, ident
 from app.core.rollback.policies import _POLICY, _policy_sql
@@ -15,14 +16,20 @@ from app.core.rollback.steps import _acl_json, _acl_restore, _comment, _Manual, 
 from app.core.rollback.tables import _DROP_INDEX
 from app.core.rollback.triggers import _RULE, _TRIGGER, _trigger_sql
 from app.core.rollback.types import _TYPE, _type_sql
-from app.core.rollback.views import _MATVIEW, _VIEW, _matview_sql, _view_sql
 
 OT = enums.ObjectType
 
 
 def _drop(node: ast.DropStmt, what: str) -> Step:
+    views = node.removeType in (OT.OBJECT_VIEW, OT.OBJECT_MATVIEW)
+    restrict = view_drop_step(node, what) if views else _drop_restrict(node, what)
     if node.behavior == enums.DropBehavior.DROP_CASCADE:
-        raise _Manual(f"{what!r} drops dependent objects too (CASCADE)")
+        return cascade_step(node, what, restrict, views)
+    return restrict
+
+
+def _drop_restrict(node: ast.DropStmt, what: str) -> Step:
+    """The drop as if without CASCADE (views go to app.core.rollback.cascade)."""
     t = node.removeType
     reads: list[tuple[str, tuple, Callable[[list[tuple]], list[str] | str], str]] = []
     for obj in node.objects or ():
@@ -39,17 +46,6 @@ def _drop(node: ast.DropStmt, what: str) -> Step:
                 return out
 
             reads.append((_DROP_INDEX, (name,), index, f"recreate index {name} (definition read when applied)"))
-        elif t == OT.OBJECT_VIEW:
-            name = _names(obj)
-
-            def view(rows: list[tuple]) -> list[str] | str:
-                qname, definition, options, _, comment, acl, default, colcomments, owner = rows[0]
-                out = [_view_sql(qname, definition, options, False), *_comment(f"VIEW {qname}", comment)]
-                for col, text in colcomments or []:
-                    out += _comment(f"COLUMN {qname}.{ident(col)}", text)
-                return out + _owner(f"VIEW {qname}", owner) + _acl_restore(f"TABLE {qname}", acl, default)
-
-            reads.append((_VIEW, (name,), view, f"recreate view {name} (definition read when applied)"))
         elif t in (OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE):
             sig = _signature(obj)
             lookup, lparams = _owa_oid(obj)
@@ -81,10 +77,6 @@ def _drop(node: ast.DropStmt, what: str) -> Step:
                               lambda rows, n=name, tb=table: [rows[0][0], *_comment(f"RULE {ident(n)} ON {tb}",
                                                                                     rows[0][1])],
                               f"recreate rule {name} on {table} (definition read when applied)"))
-        elif t == OT.OBJECT_MATVIEW:
-            name = _names(obj)
-            reads.append((_MATVIEW, (name,), _matview_sql,
-                          f"recreate materialized view {name} (definition read when applied)"))
         elif t in (OT.OBJECT_TABLE, OT.OBJECT_FOREIGN_TABLE, OT.OBJECT_SEQUENCE):
             if not node.missing_ok:
                 raise _Manual(f"{what!r} destroys data")

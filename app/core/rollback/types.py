@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pglast import ast, enums
 
 from app.core.rollback.model import NOTHING, Inverse, Step
-from app.core.rollback.names import _names, _rv, _strs, ident, literal
+from app.core.rollback.names import _names, _rv, _strs, deparse, ident, literal
 from app.core.rollback.steps import (
     _acl_json,
     _acl_restore,
@@ -54,6 +54,10 @@ def _define(node: ast.DefineStmt, what: str) -> Step:
         return _fixed(*drop)
     if node.kind == OT.OBJECT_COLLATION and not node.if_not_exists:
         return _fixed(f"DROP COLLATION {name}")
+    if node.kind == OT.OBJECT_AGGREGATE and not node.oldstyle and node.args and node.args[0]:
+        direct = node.args[1].ival if len(node.args) > 1 and isinstance(node.args[1], ast.Integer) else -1
+        if direct == -1:  # a plain aggregate (an ordered-set one's signature has ORDER BY in it)
+            return _fixed(f"DROP AGGREGATE {name}({', '.join(deparse(p.argType) for p in node.args[0])})")
     raise _Manual(f"no inverse is known for {what!r}")
 
 
