@@ -71,3 +71,27 @@ def test_schema_file_misuse_is_a_usage_error(database: Database, migrations: Mig
         r = run_cli(*base, *extra)
         assert r.code == 2 and r.stderr.startswith("error: "), r.stderr
     assert not database.exists("public.t") and not database.exists("public._migrations")
+
+
+def test_schema_file_named_in_tidemark_toml(database: Database, migrations: MigrationDir, tmp_path: Path) -> None:
+    """`schema_file` in tidemark.toml writes the same file after every migrate, without the option;
+    the option wins; a path that cannot be written is bad input before anything runs."""
+    for slug, text in SCHEMA:
+        migrations.add(slug, text)
+    toml = migrations.path.parent / "tidemark.toml"
+    toml.write_text('schema_file = "db/schema.sql"\n', encoding="utf-8")
+    (migrations.path.parent / "db").mkdir(exist_ok=True)
+    r = run_cli("migrate", "--dsn", database.dsn, "--migrations-dir", str(migrations.path))
+    assert r.code == 0, r.stdout + r.stderr
+    written = migrations.path.parent / "db" / "schema.sql"
+    assert f"schema written to {written}" in r.stdout
+    assert written.read_text(encoding="utf-8") == _migrated(database, migrations, tmp_path / "given.sql")
+
+    toml.write_text('schema_file = "no/such/folder/schema.sql"\n', encoding="utf-8")
+    migrations.add("more", "CREATE TABLE more (id int);\n")
+    r = run_cli("migrate", "--dsn", database.dsn, "--migrations-dir", str(migrations.path))
+    assert r.code == 2 and "no/such/folder" in r.stderr, r.stdout + r.stderr
+    assert not database.exists("public.more"), "nothing ran"
+    toml.write_text("schema_file = 3\n", encoding="utf-8")
+    r = run_cli("status", "--dsn", database.dsn, "--migrations-dir", str(migrations.path))
+    assert r.code == 2 and 'schema_file must be a string, e.g. schema_file = "db/schema.sql"' in r.stderr

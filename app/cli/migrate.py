@@ -68,6 +68,14 @@ def _check_schema_file(args: argparse.Namespace) -> None:
     check_writable(args.dump_schema)
 
 
+def _configured_schema_file(folder: Path) -> Path | None:
+    """tidemark.toml's `schema_file` for the project of this migrations folder (None: not set)."""
+    from app.core.layouts import config
+
+    project = config.find(folder)
+    return project.schema_file if project is not None else None
+
+
 def _write_schema_file(args: argparse.Namespace, out: Output, runner: MigrationRunner) -> None:
     from app.core.schema_file import dump_schema
     from app.report.write import write_atomic
@@ -88,6 +96,11 @@ def handle_migrate(args: argparse.Namespace, out: Output) -> int:
     from app.core.errors import MigrationFailed
 
     runner = common.build_runner(args)
+    if args.dump_schema is None and (configured := _configured_schema_file(runner.migrations_dir)) is not None:
+        from app.report.write import check_writable
+
+        check_writable(configured)  # a wrong path is bad input before anything runs
+        args.dump_schema = configured
     out.line(f"migrating {runner.target.display()} from {runner.migrations_dir}")
     from app.core.protection import Action
 
@@ -141,6 +154,9 @@ def _fleet_migrate(args: argparse.Namespace, out: Output) -> int:
     from app.core.protection import Action, target_key
 
     ms = fleet.members(args)
+    configured = {f for m in ms if (f := _configured_schema_file(m.runner.migrations_dir)) is not None}
+    for f in sorted(configured):
+        out.line(f"note: schema_file = {f} (tidemark.toml) is written by a run on one target, not by a fleet run")
     confs = fleet.confirmations(
         ms, args, out, Action.MIGRATE,
         lambda m: [p.name for p in m.runner.run_migrations(dry_run=True, target=args.target).planned])

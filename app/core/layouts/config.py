@@ -1,7 +1,8 @@
 """`tidemark.toml` at a project's root: the layout and the migrations folder it declares,
 Flyway placeholder values (`placeholders = { schema = "app" }`) shared by every environment, and
-whether Sqitch verify scripts run on deploy (`verify = false`; on by default), and notifications for
-every target of the project (`[notifications.NAME]`, checked by app.core.notify.config)."""
+whether Sqitch verify scripts run on deploy (`verify = false`; on by default), notifications for
+every target of the project (`[notifications.NAME]`, checked by app.core.notify.config), and the
+schema file `migrate` writes after a run (`schema_file = "db/schema.sql"`, as --dump-schema)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from pathlib import Path
 from app.core.errors import UsageError
 
 FILE = "tidemark.toml"
-KNOWN = ("layout", "migrations", "placeholders", "verify", "notifications")
-_STRINGS = ("layout", "migrations")
+KNOWN = ("layout", "migrations", "placeholders", "verify", "notifications", "schema_file")
+_STRINGS = ("layout", "migrations", "schema_file")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Project:
     placeholders: dict[str, str] = field(default_factory=dict)  # Flyway `${name}` values
     verify: bool = True  # Sqitch: run each change's verify script after its deploy (app.core.verify)
     notifications: object = field(default_factory=dict)  # the raw table; app.core.notify.config checks it
+    schema_file: Path | None = None  # `migrate` writes the schema there after a run (resolved against the folder)
 
 
 def load(path: Path) -> Project:
@@ -51,8 +53,10 @@ def load(path: Path) -> Project:
     verify = doc.get("verify", True)
     if not isinstance(verify, bool):
         raise UsageError(f"{path}: verify must be true or false, e.g. verify = false")
+    schema_file = doc.get("schema_file")
     return Project(path, layout, path.parent / migrations if migrations else None,
-                   _placeholders(doc.get("placeholders", {}), path), verify, doc.get("notifications", {}))
+                   _placeholders(doc.get("placeholders", {}), path), verify, doc.get("notifications", {}),
+                   path.parent / schema_file if schema_file else None)
 
 
 def _placeholders(table: object, path: Path) -> dict[str, str]:
@@ -70,7 +74,7 @@ def _placeholders(table: object, path: Path) -> dict[str, str]:
     return dict(table)
 
 
-_EXAMPLE = {"layout": "dbmate", "migrations": "db/migrations"}
+_EXAMPLE = {"layout": "dbmate", "migrations": "db/migrations", "schema_file": "db/schema.sql"}
 
 
 def at(root: Path) -> Project | None:
