@@ -643,7 +643,8 @@ def test_version_order_is_each_tools_rule() -> None:
     ('layout = "dbmate\n', "tidemark.toml: not valid TOML"),
     ("layout = 3\n", 'tidemark.toml: layout must be a string, e.g. layout = "dbmate"'),
     ('layuot = "dbmate"\n',
-     "tidemark.toml: unknown setting 'layuot' (known: layout, migrations, placeholders, verify, notifications, schema_file)"),
+     "tidemark.toml: unknown setting 'layuot' (known: layout, migrations, placeholders, verify, notifications, "
+     "schema_file)"),
     ('verify = "no"\n', "tidemark.toml: verify must be true or false, e.g. verify = false"),
 ])
 def test_bad_tidemark_toml(toml: str, needle: str, database: Database, tmp_path: Path) -> None:
