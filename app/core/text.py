@@ -22,11 +22,12 @@ _UNSAFE = re.compile("[" + "".join(re.escape(chr(c)) for c in (*CONTROLS, *BIDI)
 _JSON_RAW = re.compile("[" + "".join(re.escape(chr(c)) for c in (0x7F, *range(0x80, 0xA0), *BIDI)) + "]")
 
 
-def counted(n: int, word: str) -> str:
-    """'1 migration', '2 migrations', '3 batches': a count with its noun in the right number."""
+def counted(n: int, word: str, many: str | None = None) -> str:
+    """'1 migration', '2 migrations', '3 batches': a count with its noun in the right number (`many`:
+    the plural where it is not word + s/es). The CLI, the reports and the app all count with it."""
     if n == 1:
         return f"{n} {word}"
-    return f"{n} {word}{'es' if word.endswith(('ch', 'sh', 's', 'x')) else 's'}"
+    return f"{n} {many or word + ('es' if word.endswith(('ch', 'sh', 's', 'x')) else 's')}"
 
 
 def visible(text: str) -> str:

@@ -6,9 +6,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.core.status import MigrationStatus, State
+from app.core.text import counted as count
 from app.core.text import visible
 from app.gui.migration_model import format_ms
-from app.gui.plural import count
 from app.gui.sizing import never_widens
 from app.gui.theme import state_colour
 from app.gui.words import in_app

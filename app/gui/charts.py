@@ -11,8 +11,8 @@ from PySide6.QtGui import QColor, QFontMetrics, QHelpEvent, QPainter, QPaintEven
 from PySide6.QtWidgets import QComboBox, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 from app.core.status import MigrationInfo
+from app.core.text import counted as count
 from app.gui.migration_model import format_ms
-from app.gui.plural import count
 from app.gui.theme import current
 
 MODES = ("Execution time per migration", "Slowest migrations", "Time per batch")

@@ -34,10 +34,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.text import counted as count
 from app.core.text import visible
 from app.gui.compare_diff import DifferencesPanel, from_drift_item, from_file_difference
 from app.gui.compare_matrix import DifferencesProxy, MatrixModel
-from app.gui.plural import count
 from app.gui.settings import read_bool, read_str
 from app.gui.sources import Source
 from app.gui.theme import current

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.results import RunResult
+from app.core.text import counted as count
 from app.core.text import visible
-from app.gui.plural import count
 from app.gui.theme import current
 from app.history_words import event_words
 

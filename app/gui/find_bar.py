@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.plural import count
+from app.core.text import counted as count
 from app.gui.theme import current
 
 MAX_MARKED = 2000  # matches painted at once; beyond that the count still says how many

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import QLabel, QPushButton
 from app.core.fleet import Member, MemberResult, Outcome, TargetEvent
 from app.core.progress import Phase
 from app.core.protection import Action, Confirmation, requirement
+from app.core.text import counted as count
 from app.core.text import visible
 from app.gui import fleet_tasks
-from app.gui.plural import count
 from app.gui.theme import current
 
 if TYPE_CHECKING:

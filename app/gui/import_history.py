@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtWidgets import QComboBox, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from app.core.protection import Action, Confirmation, Requirement, confirm, requirement
+from app.core.text import counted as count
 from app.gui.maintenance_dialogs import Confirming
-from app.gui.plural import count
 
 if TYPE_CHECKING:
     from app.core.imports import ImportResult

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.text import counted as count
 from app.core.text import visible
-from app.gui.plural import count
 from app.gui.theme import current
 
 COLUMNS = ("Severity", "Where", "Rule", "Problem", "Safer way")

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import TidemarkError
 from app.core.status import MigrationInfo
+from app.core.text import counted as count
 from app.gui import sources as src
 from app.gui import theme
 from app.gui.actions import build_actions, update_actions
@@ -31,7 +32,6 @@ from app.gui.error_panel import ErrorPanel
 from app.gui.find_bar import Findable
 from app.gui.jobs import MUTATING_KINDS, verb
 from app.gui.migration_view import MigrationList
-from app.gui.plural import count
 from app.gui.progress_panel import LogPanel, ProgressPanel
 from app.gui.repeatable_list import RepeatableList
 from app.gui.settings import read_str, recall_dsn

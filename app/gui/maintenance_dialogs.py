@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
 
 from app.core.protection import Confirmation, Requirement, confirm
 from app.core.results import RepairCandidate
+from app.core.text import counted as count
 from app.gui.confirm_widgets import TypedName, default_on_match
-from app.gui.plural import count
 from app.gui.sql_view import SqlView
 
 

@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
 from app.core.fleet import Member, Outcome, TargetEvent
 from app.core.progress import Phase
 from app.core.protection import Action, Confirmation, Requirement, confirm_all, requirement
+from app.core.text import counted as count
 from app.gui import fleet_tasks
 from app.gui.confirm_widgets import default_on_match
-from app.gui.plural import count
 from app.gui.sources import Source
 from app.gui.theme import current, state_colour
 from app.gui.worker import TaskController

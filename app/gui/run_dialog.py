@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QT
 
 from app.core.protection import Confirmation, Requirement, confirm
 from app.core.results import RunResult
+from app.core.text import counted as count
 from app.gui.confirm_widgets import BackupChoice, TypedName, default_on_match
 from app.gui.dialogs import dry_run_html
-from app.gui.plural import count
 
 
 class RunDialog(QDialog):

@@ -14,12 +14,12 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QWidget
 
 from app.core.errors import ManualRollback
+from app.core.text import counted as count
 from app.gui import sources as src
 from app.gui import theme
 from app.gui.crash import BugReport
 from app.gui.jobs import JOBS, MUTATING_KINDS
 from app.gui.jobs import heading as job_heading
-from app.gui.plural import count
 from app.gui.words import in_app
 
 if TYPE_CHECKING:

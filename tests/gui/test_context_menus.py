@@ -94,7 +94,7 @@ def test_markdown_and_csv_escape_what_would_break_them() -> None:
 
 
 def test_counts_are_in_the_singular_for_one(make_window: WindowFactory, migrations: MigrationDir) -> None:
-    from app.gui.plural import count
+    from app.core.text import counted as count
 
     migrations.add("only", "SELECT 1;\n")
     window = make_window()

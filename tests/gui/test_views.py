@@ -13,8 +13,8 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QLabel
 
+from app.core.text import counted as count
 from app.gui.migration_model import Column
-from app.gui.plural import count
 from tests.conftest import Database, MigrationDir
 from tests.gui.conftest import DEADLINE_MS, WindowFactory, confirm_run, is_kind
 
