@@ -221,3 +221,63 @@ def test_databases_and_schemas_together_and_one_read_of_the_folder(
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' if pg_server.major >= 13
                           else f'DROP DATABASE IF EXISTS "{name}"')
         admin.close()
+
+
+def test_env_test_checks_the_tenants_own_schema(shop: Database) -> None:
+    """`env test` of a schema target checks the privileges its runs need there (its schema, its
+    history tables, USAGE on public), not public's: a login that may not create in tenant_b says so."""
+    from psycopg import conninfo, sql
+
+    from app.core.connect import Target
+    from app.core.envcheck import test_target
+
+    user, password = "tm_tenant_" + shop.name[-8:], "tenant-login-pw"
+    admin = shop.server.admin_dsn
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(user), sql.Literal(password)))
+        conn.execute(sql.SQL("GRANT CONNECT, CREATE ON DATABASE {} TO {}").format(
+            sql.Identifier(shop.name), sql.Identifier(user)))
+    shop.execute(f"REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT USAGE, CREATE ON SCHEMA tenant_a TO {user}; "
+                 f"GRANT USAGE ON SCHEMA tenant_b TO {user}; CREATE TABLE tenant_b._migrations (id int)")
+    try:
+        params = conninfo.conninfo_to_dict(shop.dsn)
+        dsn = conninfo.make_conninfo("", host=params.get("host") or "localhost", port=params.get("port") or "5432",
+                                     dbname=shop.name, user=user)
+        a = test_target(Target(dsn, "--dsn", password=password, schema="tenant_a"))
+        b = test_target(Target(dsn, "--dsn", password=password, schema="tenant_b"))
+        plain = test_target(Target(dsn, "--dsn", password=password))
+        assert a.missing_privileges == () and a.ok
+        assert "CREATE on schema tenant_b" in b.missing_privileges
+        assert 'SELECT on "tenant_b"._migrations' in b.missing_privileges
+        assert not any("public" in m for m in b.missing_privileges), b.missing_privileges
+        assert "CREATE on schema public" in plain.missing_privileges
+    finally:
+        shop.execute(f"DROP TABLE tenant_b._migrations; DROP OWNED BY {user}; GRANT CREATE ON SCHEMA public TO PUBLIC")
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(user)))
+
+
+def test_hand_edited_history_is_named_in_the_tenants_schema(shop: Database, migrations: MigrationDir) -> None:
+    """The messages about a hand-edited history row name the table it is in: "tenant_a"._migrations."""
+    _files(migrations)
+    assert run_cli("migrate", "--environment", "shop/tenant_a", "--yes").code == 0
+    newest = shop.scalar("SELECT max(version) FROM tenant_a._migrations")
+    shop.execute(f"UPDATE tenant_a._migrations SET rollback_kind = 'custom', rollback_sql = 'DROP TABL x' "
+                 f"WHERE version = '{newest}'")
+    r = run_cli("rollback", "--environment", "shop/tenant_a", "--yes")
+    assert r.code == 2 and '"tenant_a"._migrations' in r.stderr and "public._migrations" not in r.stderr, r.stderr
+    shop.execute(f"UPDATE tenant_a._migrations SET rollback_sql = NULL WHERE version = '{newest}'")
+    r = run_cli("rollback", "--environment", "shop/tenant_a", "--yes")
+    assert r.code == 2 and '"tenant_a"._migrations' in r.stderr and "public._migrations" not in r.stderr, r.stderr
+    assert shop.scalar("SELECT count(*) FROM tenant_a._migrations") == len(list(migrations.path.glob("*.sql")))
+
+
+def test_supabase_history_is_refused_on_schema_targets(shop: Database, migrations: MigrationDir) -> None:
+    """One supabase_migrations table per database cannot be every tenant's: refused before anything runs."""
+    _files(migrations)
+    for how in (("--environment", "shop/tenant_a"), ("--group", "shops")):
+        r = run_cli("migrate", *how, "--yes", "--supabase-history")
+        assert r.code == 2, (how, r.code, r.stdout, r.stderr)
+        assert "--supabase-history cannot be used on schema target" in r.stderr and "Traceback" not in r.stderr
+        assert shop.scalar("SELECT count(*) FROM pg_namespace WHERE nspname = 'supabase_migrations'") == 0
+        assert shop.scalar("SELECT to_regclass('tenant_a._migrations') IS NULL")

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from app.core.connect import Target
+from app.core.place import Place
 
 
 @dataclass(frozen=True)
@@ -72,10 +73,11 @@ def test_target(target: Target) -> EnvironmentCheck:
             t0 = time.perf_counter()
             conn.execute("SELECT 1").fetchone()
             trips.append((time.perf_counter() - t0) * 1000)
-        row = conn.execute(_CHECK_SQL).fetchone()
+        checks = privilege_checks(target.place)
+        row = conn.execute(_check_sql(checks)).fetchone()
     assert row is not None
     version, user, db, superuser, *grants = row
-    missing = tuple(label for label, granted in zip(_PRIVILEGE_LABELS, grants, strict=True) if not granted)
+    missing = tuple(label for (label, _), granted in zip(checks, grants, strict=True) if not granted)
     return EnvironmentCheck(target.environment or "", target.display(), version, user, db, bool(superuser),
                             missing, round(connect_ms, 1), round(statistics.median(trips), 2), hop)
 
@@ -106,30 +108,41 @@ test_target.__test__ = False  # type: ignore[attr-defined]
 
 # --- privileges migrations need ---------------------------------------------------------------------
 
-def _history_table_checks() -> list[tuple[str, str]]:
+def _history_table_checks(place: Place) -> list[tuple[str, str]]:
     from app.core.history import AUDIT, MIGRATIONS, ROLLBACKS
 
     checks = []
-    for table in (MIGRATIONS, ROLLBACKS, AUDIT):
+    for logical in (MIGRATIONS, ROLLBACKS, AUDIT):
+        table = place.qualify(logical)
         for priv in ("SELECT", "INSERT", "UPDATE", "DELETE"):
-            if table == AUDIT and priv in ("UPDATE", "DELETE"):
+            if logical == AUDIT and priv in ("UPDATE", "DELETE"):
                 continue
             checks.append((f"{priv} on {table}", f"CASE WHEN to_regclass('{table}') IS NULL THEN true "
                            f"ELSE has_table_privilege('{table}', '{priv}') END"))
     return checks
 
 
-_PRIVILEGE_CHECKS = [
-    ("CREATE on the database", "has_database_privilege(current_database(), 'CREATE')"),
-    ("USAGE on schema public",
-     "CASE WHEN to_regnamespace('public') IS NULL THEN false ELSE has_schema_privilege('public', 'USAGE') END"),
-    ("CREATE on schema public",
-     "CASE WHEN to_regnamespace('public') IS NULL THEN false ELSE has_schema_privilege('public', 'CREATE') END"),
-    *_history_table_checks(),
-]
-_PRIVILEGE_LABELS = [label for label, _ in _PRIVILEGE_CHECKS]
-# CASE, not AND/OR: has_*_privilege on a missing object raises, and SQL does not short-circuit.
-_CHECK_SQL = (
-    "SELECT current_setting('server_version'), current_user::text, current_database()::text, "
-    "current_setting('is_superuser') = 'on', " + ", ".join(expr for _, expr in _PRIVILEGE_CHECKS)
-)
+def _schema_check(schema: str, priv: str) -> tuple[str, str]:
+    literal = schema.replace("'", "''")
+    return (f"{priv} on schema {schema}", f"CASE WHEN to_regnamespace('{literal}') IS NULL THEN false "
+            f"ELSE has_schema_privilege('{literal}', '{priv}') END")
+
+
+def privilege_checks(place: Place) -> list[tuple[str, str]]:
+    """(label, SQL expression) of what migrations need where this target keeps its history and runs.
+
+    A schema target creates its objects and history in its own schema and still resolves what is
+    shared through public (extensions' types and functions), so it needs USAGE and CREATE on its
+    schema and USAGE on public; a plain target needs both on public.
+    """
+    schemas = [_schema_check(place.schema, "USAGE"), _schema_check(place.schema, "CREATE")]
+    if not place.is_public:
+        schemas.append(_schema_check("public", "USAGE"))
+    return [("CREATE on the database", "has_database_privilege(current_database(), 'CREATE')"),
+            *schemas, *_history_table_checks(place)]
+
+
+def _check_sql(checks: list[tuple[str, str]]) -> str:
+    # CASE, not AND/OR: has_*_privilege on a missing object raises, and SQL does not short-circuit.
+    return ("SELECT current_setting('server_version'), current_user::text, current_database()::text, "
+            "current_setting('is_superuser') = 'on', " + ", ".join(expr for _, expr in checks))

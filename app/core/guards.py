@@ -27,6 +27,7 @@ from typing import Any
 from app.core.errors import FileProblem, MigrationFileError
 from app.core.files import MigrationFile
 from app.core.lock import LOCK_KEY
+from app.core.place import PUBLIC, Place
 from app.core.sql import LineIndex, Outline, Statement, outline_file, parse_file, syntax_tree
 
 # Files whose tree holds none of these need no closer look (the common case). Plain `in` tests:
@@ -206,7 +207,7 @@ STORED_HINT = ("Nothing was rolled back: correct the file's -- ROLLBACK lines an
                "`tidemark repair NAME --reason ...`, or correct rollback_sql in public._migrations")
 
 
-def stored_rollback(name: str, sql_text: str | None) -> list[Statement]:
+def stored_rollback(name: str, sql_text: str | None, place: Place = PUBLIC) -> list[Statement]:
     """The statements of a migration's stored rollback SQL, checked as a file's are.
 
     The stored SQL may predate these checks or have been edited by hand: it is checked again
@@ -219,19 +220,19 @@ def stored_rollback(name: str, sql_text: str | None) -> list[Statement]:
         wrapped = check_sql(sql_text, label, rollback=True)
     except MigrationFileError as exc:
         p = exc.problems[0]
-        hint = STORED_HINT.replace("NAME", name)
+        hint = place.words(STORED_HINT.replace("NAME", name))
         raise MigrationFileError([FileProblem(p.path, p.reason, p.line, p.column,
                                               f"{p.hint}. {hint}" if p.hint else hint)]) from None
     statements = parse_file(sql_text, label)
     return statements[1:-1] if wrapped else statements
 
 
-def check_stored_rollbacks(rows: list[tuple[str, str | None]]) -> None:
+def check_stored_rollbacks(rows: list[tuple[str, str | None]], place: Place = PUBLIC) -> None:
     """stored_rollback for every (name, rollback SQL) about to run: one error lists every problem."""
     problems: list[FileProblem] = []
     for name, sql_text in rows:
         try:
-            stored_rollback(name, sql_text)
+            stored_rollback(name, sql_text, place)
         except MigrationFileError as exc:
             problems += exc.problems
     if problems:

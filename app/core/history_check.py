@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from app.core.errors import UsageError
-from app.core.place import place_of
+from app.core.place import PUBLIC, Place, place_of
 
 _TEXT = frozenset({"text", "character varying", "character"})
 _INT = frozenset({"integer", "bigint", "smallint"})
@@ -88,7 +88,7 @@ def check_rows(conn: psycopg.Connection, rows: Sequence[Sequence[Any]], columns:
         label = f" ({name!r})" if column != "name" and isinstance(name, str) else ""
         text = (f"{where}{label}: column {column} {what} (hand-edited?): "
                 f"{fix.replace('<ID>', str(rid) if rid is not None else '<id>')}, then run again; nothing was changed")
-        raise UsageError(text.replace("public._migrations", place_of(conn).migrations))
+        raise UsageError(place_of(conn).words(text))
 
 
 def _row_problem(row: Sequence[Any], at: dict[str, int]) -> tuple[str, str, str] | None:
@@ -126,7 +126,8 @@ _KINDS = ("generated", "custom", "manual")
 _NOT_CHANGED = "then run again; nothing was changed"
 
 
-def check_stored_rollback(name: str, version: str, kind: str | None, rollback_sql: str | None) -> None:
+def check_stored_rollback(name: str, version: str, kind: str | None, rollback_sql: str | None,
+                          place: Place = PUBLIC) -> None:
     """Raise UsageError when a public._migrations row's stored rollback cannot be used as it says.
 
     An unknown kind would stop a rollback with a bug report; a 'custom' or 'generated' kind over
@@ -136,16 +137,16 @@ def check_stored_rollback(name: str, version: str, kind: str | None, rollback_sq
     where = f"public._migrations row with version {version} ({name!r})"
     manual = f"UPDATE public._migrations SET rollback_kind = 'manual' WHERE version = '{version}'"
     if kind is not None and kind not in _KINDS:
-        raise UsageError(f"{where}: column rollback_kind is {kind!r}, not generated, custom or manual "
-                         f"(hand-edited?): set it to what the row's rollback_sql is, or mark it as needing a manual "
-                         f"rollback (`{manual}`), {_NOT_CHANGED}")
+        raise UsageError(place.words(
+            f"{where}: column rollback_kind is {kind!r}, not generated, custom or manual (hand-edited?): set it "
+            f"to what the row's rollback_sql is, or mark it as needing a manual rollback (`{manual}`), {_NOT_CHANGED}"))
     empty = rollback_sql is None or (kind == "custom" and not rollback_sql.strip())
     if kind in ("custom", "generated") and empty:
         what = "is NULL" if rollback_sql is None else "is empty"
-        raise UsageError(f"{where}: column rollback_sql {what}, but rollback_kind says {kind} (hand-edited?): "
-                         f"store the rollback SQL (`UPDATE public._migrations SET rollback_sql = '...' WHERE "
-                         f"version = '{version}'`), or mark it as needing a manual rollback (`{manual}`), "
-                         f"{_NOT_CHANGED}")
+        raise UsageError(place.words(
+            f"{where}: column rollback_sql {what}, but rollback_kind says {kind} (hand-edited?): store the rollback "
+            f"SQL (`UPDATE public._migrations SET rollback_sql = '...' WHERE version = '{version}'`), or mark it as "
+            f"needing a manual rollback (`{manual}`), {_NOT_CHANGED}"))
 
 
 # public._migration_rollbacks: NOT NULL in the seed's table, so NULL here means hand-edited.
@@ -158,7 +159,7 @@ _ROLLBACK_ROW_FIXES = {
 }
 
 
-def check_rollback_rows(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
+def check_rollback_rows(rows: Sequence[Sequence[Any]], columns: Sequence[str], place: Place = PUBLIC) -> None:
     """Raise UsageError for the first public._migration_rollbacks row whose values Tidemark cannot use.
 
     `rows` are as read, in `columns` order, which holds `id`.
@@ -171,9 +172,9 @@ def check_rollback_rows(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -
                 rid = row[at["id"]]
                 name = row[at["migration_name"]]
                 label = f" ({name!r})" if column != "migration_name" else ""
-                raise UsageError(f"public._migration_rollbacks row id {rid}{label}: column {column} "
-                                 f"{'is NULL' if value is None else 'is empty'} (hand-edited?): "
-                                 f"{fix.replace('<ID>', str(rid))}, {_NOT_CHANGED}")
+                raise UsageError(place.words(f"public._migration_rollbacks row id {rid}{label}: column {column} "
+                                             f"{'is NULL' if value is None else 'is empty'} (hand-edited?): "
+                                             f"{fix.replace('<ID>', str(rid))}, {_NOT_CHANGED}"))
 
 
 def _row_id(conn: psycopg.Connection, name: Any) -> int | None:

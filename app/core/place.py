@@ -84,6 +84,14 @@ class Place:
         """The repeatables table."""
         return self.qualify(REPEATABLES)
 
+    def words(self, text: str) -> str:
+        """A message naming the history tables by their logical names, with this place's real ones."""
+        if self.is_public:
+            return text
+        for logical in LOGICAL:
+            text = text.replace(logical, self.qualify(logical))
+        return text
+
     @property
     def lock_key(self) -> int:
         """The advisory lock key: PUBLIC's is the one Tidemark always took."""

@@ -272,7 +272,7 @@ def _try_rollback(runner: MigrationRunner, copy: Target, done: RehearsedMigratio
     row = next((r for r in rows if r.version == done.version), None)
     if row is None:
         return _with(done, rollback_note="not tried: it is not in the history after it applied")
-    manual = rollback_kind_of(row) is RollbackKind.MANUAL
+    manual = rollback_kind_of(row, copy.place) is RollbackKind.MANUAL
     if manual and not check_refusals:
         return _with(done, rollback=MANUAL, rollback_note=row.rollback_note or "no rollback SQL is known for it")
     after = _snapshot(copy)  # what a failed or refused rollback must leave

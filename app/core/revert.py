@@ -17,6 +17,7 @@ from app.core.apply import LOCK_CHECK, TX_ELAPSED_MS, timeout_settings
 from app.core.errors import Cancelled, MigrationFailed, ServerErrorInfo
 from app.core.failures import connection_lost, is_connection_error, ran_list, record_failure, server_error
 from app.core.history import AppliedRow, Event, Raw
+from app.core.place import place_of
 from app.core.prepared import Context
 from app.core.progress import Clock, Phase
 from app.core.results import RolledBackMigration
@@ -30,7 +31,7 @@ def revert(ctx: Context, row: AppliedRow, index: int, total: int) -> RolledBackM
     ctx.emit(Phase.MIGRATION_START, index=index, total=total, migration=row.name, message="rollback")
     sql_text = row.rollback_sql or ""
     label = Path(f"{row.name} (stored rollback SQL)")
-    statements = guards.stored_rollback(row.name, sql_text)
+    statements = guards.stored_rollback(row.name, sql_text, place_of(ctx.conn))
     transactional = not any(st.non_transactional for st in statements)
     clock = Clock()
     history_sql = _rollback_history_sql(ctx, row, Raw(TX_ELAPSED_MS) if transactional else None)

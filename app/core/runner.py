@@ -27,6 +27,7 @@ from app.core.files import MigrationFile, default_migrations_dir, load_file
 from app.core.history import Actor, AppliedRow, HistoryEvent
 from app.core.interrupt import Watch, rollback_lost
 from app.core.options import Options
+from app.core.place import place_of
 from app.core.progress import CancelToken, Clock, Phase, ProgressCallback, ProgressEvent, no_progress
 from app.core.protection import Action, Confirmation, enforce
 from app.core.results import (
@@ -60,6 +61,14 @@ class MigrationRunner:
         self.migrations_dir = migrations_dir
         self.options = options or Options()
         self.actor = Actor.current()
+        if self.options.supabase_history and not target.place.is_public:
+            # Supabase keeps one supabase_migrations.schema_migrations per database: every tenant
+            # schema would write its versions into the same table, each over the others'.
+            name = target.environment or target.display()
+            raise UsageError(f"--supabase-history cannot be used on schema target {name} "
+                             f"(schema {target.place.schema}): the Supabase CLI keeps one history per database, which "
+                             "every tenant schema would overwrite; run it without --supabase-history (each tenant's "
+                             "history is in its own schema), nothing was run")
         self.readings = readings  # a fleet's: targets sharing this folder read it once
 
     # --- plumbing ---------------------------------------------------------------------------
@@ -239,7 +248,7 @@ class MigrationRunner:
         if dry_run:
             with self._connection(cancel) as conn:
                 rows = selection.rollback_selection(conn, files, count, to)
-                guards.check_stored_rollbacks([(r.name, r.rollback_sql) for r in rows])
+                guards.check_stored_rollbacks([(r.name, r.rollback_sql) for r in rows], place_of(conn))
                 return RollbackResult(None, True, planned=selection.planned_rollbacks(rows), total_ms=clock.ms())
         from app.core.notify import for_target
         from app.core.notify.events import reporting
@@ -264,7 +273,8 @@ class MigrationRunner:
             watch.backend_pid = conn.info.backend_pid
             with self._locked(conn, cancel, progress, notes):
                 rows = selection.rollback_selection(conn, files, count, to)
-                guards.check_stored_rollbacks([(r.name, r.rollback_sql) for r in rows])  # before any runs
+                # Checked before any runs:
+                guards.check_stored_rollbacks([(r.name, r.rollback_sql) for r in rows], place_of(conn))
                 if rows:
                     enforce(confirmed, self.target, Action.ROLLBACK, [r.name for r in rows])
                 batch_id = watch.batch_id

@@ -18,6 +18,7 @@ from app.core.errors import ManualRollback, MigrationFileError, StateError, Usag
 from app.core.files import MigrationFile, version_key, version_of
 from app.core.history import AppliedRow
 from app.core.options import Options
+from app.core.place import place_of
 from app.core.results import PlannedRollback
 from app.core.status import MigrationStatus, RollbackKind, State, rollback_kind_of
 from app.core.text import counted
@@ -156,7 +157,8 @@ def rollback_selection(conn: psycopg.Connection, files: list[MigrationFile], cou
         if version not in {r.version for r in applied}:
             raise UsageError(f"rollback-to {to}: that migration is not applied")
         rows = [r for r in newest_first if version_key(r.version) > version_key(version)]
-    manual = [r for r in rows if rollback_kind_of(r) is RollbackKind.MANUAL]
+    place = place_of(conn)
+    manual = [r for r in rows if rollback_kind_of(r, place) is RollbackKind.MANUAL]
     if manual:
         lines = []
         for r in manual:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from app.core.files import MigrationFile, title_from_name, version_key
 from app.core.history import AppliedRow, LastEvent
 from app.core.jsonable import jsonable
+from app.core.place import PUBLIC, Place
 from app.core.repeatables import RepeatableInfo
 
 if TYPE_CHECKING:
@@ -35,14 +36,14 @@ class RollbackKind(StrEnum):
     MANUAL = "manual"
 
 
-def rollback_kind_of(row: AppliedRow) -> RollbackKind:
+def rollback_kind_of(row: AppliedRow, place: Place = PUBLIC) -> RollbackKind:
     """The rollback kind of an applied row (rows of older tools have none stored).
 
     UsageError when the stored kind and SQL do not fit together (hand-edited).
     """
     from app.core.history_check import check_stored_rollback
 
-    check_stored_rollback(row.name, row.version, row.rollback_kind, row.rollback_sql)
+    check_stored_rollback(row.name, row.version, row.rollback_kind, row.rollback_sql, place)
     if row.rollback_kind:
         return RollbackKind(row.rollback_kind)
     return RollbackKind.GENERATED if row.rollback_sql else RollbackKind.MANUAL

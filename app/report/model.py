@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from app import __version__
+from app.core.place import place_of
 from app.core.status import Health, MigrationInfo, MigrationStatus, State
 from app.core.text import counted
 
@@ -309,5 +310,5 @@ def read_rollbacks(conn: psycopg.Connection) -> list[RollbackEvent]:
     names = ("id", *_ROLLBACK_COLUMNS)
     cols = ", ".join(c if c in have else f"NULL AS {c}" for c in names)
     rows = conn.execute(f"SELECT {cols} FROM {history.names(conn).rollbacks} ORDER BY rolled_back_at, id").fetchall()
-    history_check.check_rollback_rows(rows, names)  # hand-edited values: a clear error
+    history_check.check_rollback_rows(rows, names, place_of(conn))  # hand-edited values: a clear error
     return [RollbackEvent(*row[1:]) for row in rows]
