@@ -251,3 +251,21 @@ def migrations(tmp_path: Path) -> MigrationDir:
     d = tmp_path / "migrations"
     d.mkdir()
     return MigrationDir(d)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Own config folder, no password from libpq's own sources, and keyring's fail backend (a
+    headless server), so no real keyring is touched. Modules with a keyring of their own override it."""
+    import keyring
+    from keyring.backends import fail
+
+    monkeypatch.setenv("TIDEMARK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        yield tmp_path / "home"
+    finally:
+        keyring.set_keyring(previous)

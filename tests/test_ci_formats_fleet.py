@@ -10,7 +10,7 @@ import psycopg
 from app.core import lock
 from tests.conftest import Database, MigrationDir, run_cli
 from tests.test_ci_formats import github, junit
-from tests.test_fleet import home, tenants  # noqa: F401 (fixtures)
+from tests.test_fleet import tenants  # noqa: F401 (fixture)
 
 
 def _suites(text: str) -> dict[str, ET.Element]:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.conftest import Database, MigrationDir, run_cli
-from tests.test_fleet import home, tenants  # noqa: F401 (fixtures)
+from tests.test_fleet import tenants  # noqa: F401 (fixture)
 
 
 def _args(db: Database, m: MigrationDir) -> list[str]:

@@ -7,12 +7,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
-from keyring.backends import fail
 from psycopg import conninfo
 
 from app.cli.main import main
@@ -23,17 +20,9 @@ from tests.conftest import Database, MigrationDir, run_cli
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Own config folder; keyring's fail backend (a headless server), so no real keyring is touched."""
-    monkeypatch.setenv("TIDEMARK_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
-    monkeypatch.delenv("PGPASSWORD", raising=False)
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
-        yield tmp_path / "home"
-    finally:
-        keyring.set_keyring(previous)
+def _own_home(home: Path) -> Path:
+    """Every test here has its own config folder and no keyring (tests/conftest.py's `home`)."""
+    return home
 
 
 def _file(home: Path) -> Path:

@@ -13,10 +13,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
-import keyring
 import psycopg
 import pytest
-from keyring.backends import fail
 
 from app.cli.main import main
 from app.cli.output import Streams
@@ -29,17 +27,6 @@ class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
 
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("TIDEMARK_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
-        yield tmp_path / "home"
-    finally:
-        keyring.set_keyring(previous)
 
 
 @pytest.fixture

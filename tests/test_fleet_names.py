@@ -12,35 +12,26 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
-from keyring.backends import fail
 
 from app.core import environments as envs
 from tests.conftest import Database, MigrationDir, Server, fresh_database, run_cli
 
 
 @pytest.fixture
-def shop(tmp_path: Path, pg_server: Server, migrations: MigrationDir, monkeypatch: pytest.MonkeyPatch
+def shop(home: Path, pg_server: Server, migrations: MigrationDir, monkeypatch: pytest.MonkeyPatch
          ) -> Iterator[Database]:
     """Profiles 'shop' (schemas tenant_%) and 'dbs' (databases LIKE this one's name) over one database."""
-    monkeypatch.setenv("TIDEMARK_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
     if pg_server.password:
         monkeypatch.setenv("PGPASSWORD", pg_server.password)
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
-        with fresh_database(pg_server) as db:
-            db.execute("CREATE SCHEMA tenant_a; CREATE SCHEMA tenant_b; CREATE SCHEMA billing")
-            dsn, _ = envs.split_password(db.dsn)
-            folder = str(migrations.path)
-            envs.save_environment(envs.Profile("shop", dsn=dsn, migrations_dir=folder, schemas="tenant_%"))
-            envs.save_environment(envs.Profile("dbs", dsn=dsn, migrations_dir=folder, databases=db.name))
-            migrations.add("users", "CREATE TABLE users (id int);\n")
-            yield db
-    finally:
-        keyring.set_keyring(previous)
+    with fresh_database(pg_server) as db:
+        db.execute("CREATE SCHEMA tenant_a; CREATE SCHEMA tenant_b; CREATE SCHEMA billing")
+        dsn, _ = envs.split_password(db.dsn)
+        folder = str(migrations.path)
+        envs.save_environment(envs.Profile("shop", dsn=dsn, migrations_dir=folder, schemas="tenant_%"))
+        envs.save_environment(envs.Profile("dbs", dsn=dsn, migrations_dir=folder, databases=db.name))
+        migrations.add("users", "CREATE TABLE users (id int);\n")
+        yield db
 
 
 def _where_users(db: Database) -> list[str]:

@@ -11,7 +11,7 @@ import jsonschema
 from app.core import environments as envs
 from app.paths import resources_dir
 from tests.conftest import Database, MigrationDir, run_cli
-from tests.test_fleet import _two_files, home, tenants  # noqa: F401  (fixtures)
+from tests.test_fleet import _two_files, tenants  # noqa: F401  (fixtures)
 
 
 def _free_port() -> int:

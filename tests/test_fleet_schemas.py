@@ -11,10 +11,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import psycopg
 import pytest
-from keyring.backends import fail
 
 from app.core import environments as envs
 from app.core.place import PUBLIC, Place
@@ -22,17 +20,6 @@ from tests.conftest import Database, MigrationDir, Server, fresh_database, run_c
 
 TENANTS = ("tenant_a", "tenant_b", "tenant_c")
 
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("TIDEMARK_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
-        yield tmp_path / "home"
-    finally:
-        keyring.set_keyring(previous)
 
 
 @pytest.fixture

@@ -12,13 +12,11 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import keyring
 import psycopg
 import pytest
-from keyring.backends import fail
 
 from app.cli.main import main
 from app.cli.output import Streams
@@ -322,20 +320,13 @@ class _Terminal(io.StringIO):
 
 
 @pytest.fixture
-def prod(database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def prod(database: Database, home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """The database saved as the protected environment `prod`."""
-    monkeypatch.setenv("TIDEMARK_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
     dsn, password = envs.split_password(database.dsn)
     if password:
         monkeypatch.setenv("PGPASSWORD", password)
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
     envs.save_environment(envs.Profile("prod", dsn=dsn, protected=True))
-    try:
-        yield "prod"
-    finally:
-        keyring.set_keyring(previous)
+    return "prod"
 
 
 def test_protected_target_needs_the_typed_name_or_yes(prod: str, database: Database, tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ from app.core import lock
 from tests import notify_receiver
 from tests.conftest import Database, MigrationDir, in_thread, run_cli, wait_for
 from tests.notify_receiver import Receiver
-from tests.test_fleet import home  # noqa: F401 (fixture: a config folder of its own, keyring's fail backend)
 
 receiver = pytest.fixture(notify_receiver.serve)
 
@@ -28,7 +27,7 @@ def _project(root: Path, kind: str = "webhook", events: str = '["finished", "fai
 
 
 @pytest.fixture
-def hook(receiver: Receiver, monkeypatch: pytest.MonkeyPatch, home: Path) -> Iterator[str]:  # noqa: F811
+def hook(receiver: Receiver, monkeypatch: pytest.MonkeyPatch, home: Path) -> Iterator[str]:
     """The URL of notification 'hook' (a secret path on the receiver), given as CI gives it: the variable."""
     url = receiver.url(f"/hooks/{secrets.token_hex(12)}")
     monkeypatch.setenv("TIDEMARK_NOTIFY_URL_HOOK", url)
@@ -179,7 +178,7 @@ def test_a_wrong_notification_table_is_bad_input_and_nothing_runs(database: Data
     assert r.code == 2 and "a URL is not read from a file" in r.stderr and "https://x" not in r.stderr
 
 
-def test_without_a_keyring_add_is_one_line_and_writes_nothing(home: Path, tmp_path: Path,  # noqa: F811
+def test_without_a_keyring_add_is_one_line_and_writes_nothing(home: Path, tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     r = run_cli("notify", "add", "ops", "--kind", "slack", "--events", "failed", "--project", "--url-stdin",

@@ -31,19 +31,29 @@ _LIST = ("SELECT datname FROM pg_database WHERE datname LIKE %s AND datallowconn
          "ORDER BY datname")
 
 
-def expand_databases(target: Target, pattern: str) -> list[Target]:
-    """One target per database of the server LIKE `pattern`; UsageError when none matches."""
+# Catalog schemas never count: pg_catalog, information_schema, pg_toast, temporary schemas.
+_SCHEMAS = ("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname LIKE %s AND nspname <> 'information_schema' "
+            "AND nspname NOT LIKE 'pg\\_%%' ORDER BY nspname")
+
+
+def _matching(target: Target, what: str, query: str, pattern: str) -> list[str]:
+    """The names `query` lists LIKE `pattern` ("databases" or "schemas"); UsageError when none matches."""
     try:
         with connect(target) as conn:
-            names = [r[0] for r in conn.execute(_LIST, (pattern,)).fetchall()]
+            names = [r[0] for r in conn.execute(query, (pattern,)).fetchall()]
     except ConnectionFailed as exc:
-        raise ConnectionFailed(f"cannot list the databases of {target.environment}: {exc.message}") from None
+        raise ConnectionFailed(f"cannot list the {what} of {target.environment}: {exc.message}") from None
     except psycopg.Error as exc:
-        raise UsageError(f"cannot list the databases of {target.environment}: {str(exc).strip()}") from None
+        raise UsageError(f"cannot list the {what} of {target.environment}: {str(exc).strip()}") from None
     if not names:
-        raise UsageError(f"environment {target.environment}: no database of {target.display()} matches "
+        raise UsageError(f"environment {target.environment}: no {what[:-1]} of {target.display()} matches "
                          f"{pattern!r} (a LIKE pattern: % for any text, _ for one character)")
-    return [_in_database(target, name) for name in names]
+    return names
+
+
+def expand_databases(target: Target, pattern: str) -> list[Target]:
+    """One target per database of the server LIKE `pattern`; UsageError when none matches."""
+    return [_in_database(target, name) for name in _matching(target, "databases", _LIST, pattern)]
 
 
 def _in_database(target: Target, name: str) -> Target:
@@ -51,25 +61,11 @@ def _in_database(target: Target, name: str) -> Target:
     return replace(target, dsn=dsn, environment=f"{target.environment}/{name}")
 
 
-# Catalog schemas never count: pg_catalog, information_schema, pg_toast, temporary schemas.
-_SCHEMAS = ("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname LIKE %s AND nspname <> 'information_schema' "
-            "AND nspname NOT LIKE 'pg\\_%%' ORDER BY nspname")
-
-
 def expand_schemas(target: Target, pattern: str) -> list[Target]:
     """One target per schema of the database LIKE `pattern` (`ENV/SCHEMA`); UsageError when none matches."""
     from app.core.place import Place
 
-    try:
-        with connect(target) as conn:
-            names = [r[0] for r in conn.execute(_SCHEMAS, (pattern,)).fetchall()]
-    except ConnectionFailed as exc:
-        raise ConnectionFailed(f"cannot list the schemas of {target.environment}: {exc.message}") from None
-    except psycopg.Error as exc:
-        raise UsageError(f"cannot list the schemas of {target.environment}: {str(exc).strip()}") from None
-    if not names:
-        raise UsageError(f"environment {target.environment}: no schema of {target.display()} matches "
-                         f"{pattern!r} (a LIKE pattern: % for any text, _ for one character)")
+    names = _matching(target, "schemas", _SCHEMAS, pattern)
     for name in names:
         Place(name)  # a name Tidemark cannot keep history under: the one-line error, before anything runs
     return [replace(target, schema=name, environment=f"{target.environment}/{name}") for name in names]
