@@ -200,7 +200,7 @@ def test_a_rollback_that_ends_the_transaction_is_never_reported_done(
     from app.core.revert import revert
 
     _applied_with_stored_rollback(database, migrations, "DROP TABLE b; ROLLBACK; DROP TABLE a")
-    monkeypatch.setattr(guards, "stored_rollback", lambda name, text: parse_file(text, Path(name)))
+    monkeypatch.setattr(guards, "stored_rollback", lambda name, text, place=None: parse_file(text, Path(name)))
     with database.connect() as conn:
         (row,) = [r for r in read_applied(conn) if r.name.endswith("_b.sql")]
         ctx = Context(conn, Actor.current(), "b1", Options(), CancelToken(), lambda e: None)

@@ -10,6 +10,7 @@ from pglast import ast, enums
 from app.core.rollback.alter_table import _alter_table
 from app.core.rollback.comments import _comment_on
 from app.core.rollback.created import Created
+from app.core.rollback.do_blocks import do_step
 from app.core.rollback.drops import _drop
 from app.core.rollback.model import DEFAULT_PATH, NOTHING, Inverse, Step
 from app.core.rollback.names import _rv
@@ -55,8 +56,6 @@ def step_for(st: Statement) -> Step:
         return Step(NOTHING)
     if isinstance(node, _DATA):
         return _manual(f"{what!r} changes data")
-    if isinstance(node, ast.DoStmt):
-        return _manual(f"{what!r} runs a DO block, whose effects cannot be read")
     if isinstance(node, ast.CallStmt):
         return _manual(f"{what!r} calls a procedure, whose effects cannot be read")
     return _manual(f"no inverse is known for {what!r}")
@@ -102,6 +101,7 @@ _HANDLERS: dict[type, Callable[[ast.Node, str], Step]] = {
     ast.AlterSeqStmt: _alter_seq,
     ast.AlterDomainStmt: _alter_domain,
     ast.AlterOwnerStmt: _alter_owner,
+    ast.DoStmt: do_step,
 }
 
 

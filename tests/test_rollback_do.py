@@ -1,0 +1,91 @@
+"""DO blocks of conditional DDL: planned from the catalog around them, each path tried in a savepoint.
+
+Each migration is applied by the CLI on a real server, rolled back by the CLI, and the catalog
+compared with what it was before; a block whose condition is false leaves nothing to undo.
+"""
+
+from __future__ import annotations
+
+from app.core.catalog import diff, snapshot
+from tests.conftest import Database, MigrationDir, run_cli
+
+BASE = "CREATE TABLE public.items (id int PRIMARY KEY, label text);"
+
+TYPE_IF_MISSING = """DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_type WHERE typname = 'mood') THEN
+    CREATE TYPE mood AS ENUM ('ok', 'sad');
+  END IF;
+END $$;
+"""
+CONSTRAINT_UNLESS_DUPLICATE = """DO $$ BEGIN
+  ALTER TABLE items ADD CONSTRAINT items_label_len CHECK (length(label) < 100);
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+"""
+RENAME_OR_ADD = """DO $$ BEGIN
+  IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'items' AND column_name = 'label') THEN
+    ALTER TABLE items RENAME COLUMN label TO title;
+  ELSE
+    ALTER TABLE items ADD COLUMN title text;
+  END IF;
+  CREATE INDEX items_title ON items (title);
+END $$;
+"""
+
+
+def _args(db: Database, m: MigrationDir) -> list[str]:
+    return ["--dsn", db.dsn, "--migrations-dir", str(m.path)]
+
+
+def _snap(db: Database) -> object:
+    with db.connect() as conn:
+        return snapshot(conn)
+
+
+def _newest(db: Database, column: str) -> object:
+    return db.scalar(f"SELECT {column} FROM public._migrations ORDER BY version DESC LIMIT 1")
+
+
+def _round_trip(db: Database, migrations: MigrationDir, sql: str) -> str:
+    before = _snap(db)
+    path = migrations.add("m", sql)
+    r = run_cli("migrate", *_args(db, migrations))
+    assert r.code == 0, r.stderr
+    assert _newest(db, "rollback_kind") == "generated", _newest(db, "rollback_note")
+    stored = str(_newest(db, "rollback_sql") or "")
+    r = run_cli("rollback", "1", *_args(db, migrations))
+    assert r.code == 0, f"{r.stderr}\n--- stored rollback:\n{stored}"
+    path.unlink()
+    assert diff(before, _snap(db)) == [], stored
+    return stored
+
+
+def test_conditional_ddl_is_undone_exactly(database: Database, migrations: MigrationDir) -> None:
+    database.execute(BASE)
+    assert "DROP TYPE" in _round_trip(database, migrations, TYPE_IF_MISSING)
+    assert "DROP CONSTRAINT" in _round_trip(database, migrations, CONSTRAINT_UNLESS_DUPLICATE)
+    stored = _round_trip(database, migrations, RENAME_OR_ADD)  # the IF branch: a rename back
+    assert "RENAME COLUMN title TO label" in stored and "DROP INDEX" in stored
+    database.execute("ALTER TABLE items DROP COLUMN label")
+    stored = _round_trip(database, migrations, RENAME_OR_ADD)  # the ELSE branch: the column dropped
+    assert "DROP COLUMN title" in stored and "RENAME" not in stored
+
+
+def test_a_block_whose_condition_is_false_has_nothing_to_undo(database: Database, migrations: MigrationDir) -> None:
+    database.execute(BASE + "CREATE TYPE mood AS ENUM ('ok');"
+                     "ALTER TABLE items ADD CONSTRAINT items_label_len CHECK (length(label) < 100);")
+    assert _round_trip(database, migrations, TYPE_IF_MISSING) == ""
+    assert _round_trip(database, migrations, CONSTRAINT_UNLESS_DUPLICATE) == ""
+    assert database.scalar("SELECT count(*) FROM pg_type WHERE typname = 'mood'") == 1
+
+
+def test_a_block_beyond_reading_stays_manual_with_its_reason(database: Database, migrations: MigrationDir) -> None:
+    database.execute(BASE)
+    migrations.add("m", "DO $$ BEGIN\n  FOR i IN 1..2 LOOP\n    EXECUTE format('CREATE TABLE t%s (id int)', i);\n"
+                        "  END LOOP;\nEND $$;\n")
+    assert run_cli("migrate", *_args(database, migrations)).code == 0
+    assert _newest(database, "rollback_kind") == "manual"
+    assert "DO block with a FOR loop" in str(_newest(database, "rollback_note"))
+    before = _snap(database)
+    r = run_cli("rollback", "1", *_args(database, migrations))
+    assert r.code != 0 and diff(before, _snap(database)) == []
