@@ -189,6 +189,8 @@ INVERTIBLE = [
                                             "DROP INDEX users_email_idx;\nDROP INDEX IF EXISTS users_lower;"),
     ("drop procedure", "CREATE PROCEDURE app.pr(x int) LANGUAGE sql AS $$ SELECT 1 $$;\n"
                        "COMMENT ON PROCEDURE app.pr(int) IS 'p';\nDROP PROCEDURE app.pr(int);"),
+    ("drop constraint ... cascade that drops nothing besides",
+     "ALTER TABLE orders DROP CONSTRAINT orders_total_check CASCADE;"),
     ("drop ... cascade that drops nothing besides", "DROP FUNCTION IF EXISTS add(int, int) CASCADE;\n"
                                                      "DROP SCHEMA IF EXISTS spare CASCADE;\n"
                                                      "DROP TRIGGER IF EXISTS users_touch ON users CASCADE;"),
@@ -252,6 +254,8 @@ MANUAL = [
     ("ALTER TABLE users ALTER COLUMN code TYPE varchar(5);", "narrows"),
     ("ALTER TABLE orders ALTER COLUMN total TYPE smallint;", "narrows"),
     ("ALTER TABLE users ALTER COLUMN n TYPE text USING n::text;", "USING"),
+    ("CREATE TABLE kid2 (uid int REFERENCES users (id));\nALTER TABLE users DROP CONSTRAINT users_pkey CASCADE;",
+     "kid2_uid_fkey"),
     ("DO $$ BEGIN PERFORM pg_sleep(0); END $$;", "DO block with PERFORM"),
     ("DO $$ BEGIN EXECUTE 'CREATE TABLE dyn (id int)'; END $$;", "DO block with EXECUTE of SQL built at run time"),
     ("CREATE SEQUENCE s;\nDO $$ BEGIN IF nextval('s') > 0 THEN CREATE TABLE z (id int); END IF; END $$;", "calls nextval()"),

@@ -107,6 +107,10 @@ def _alter_table(node: ast.AlterTableStmt, what: str) -> Step:
     cmds = [c for c in node.cmds or () if isinstance(c, ast.AlterTableCmd)]
     if node.objtype == OT.OBJECT_TYPE:
         return _alter_composite(node, cmds, what)
+    if any(c.subtype == AT.AT_DropConstraint and c.behavior == enums.DropBehavior.DROP_CASCADE for c in cmds):
+        from app.core.rollback.cascade import alter_cascade_step
+
+        return alter_cascade_step(node, what, lambda restrict: _alter_table(restrict, what))
     static: list[str] = []
     needs_read = bool(node.missing_ok)
     for cmd in cmds:

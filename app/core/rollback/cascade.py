@@ -1,4 +1,5 @@
-"""DROP ... CASCADE, and views dropped with their parts and their dependants.
+"""DROP ... CASCADE (and ALTER TABLE ... DROP CONSTRAINT ... CASCADE), and views dropped with their parts
+and their dependants.
 
 What a CASCADE drops is decided by PostgreSQL's dependency walk, which is not repeated here:
 the drop is tried inside a savepoint just before the statement runs and rolled back at once.
@@ -122,12 +123,28 @@ def _objects(conn: psycopg.Connection) -> set[tuple[int, int, int]]:
 def cascade_step(node: ast.DropStmt, what: str, restrict: Step, views: bool) -> Step:
     """DROP ... CASCADE: undone as the RESTRICT drop when that would go through; for views and materialized
     views with dependants, every dropped view recreated; else manual."""
+    return trial_step(deparse(replace_node(node, behavior=DB.DROP_RESTRICT)), deparse(node), what, restrict, views)
+
+
+def alter_cascade_step(node: ast.AlterTableStmt, what: str, plan: Callable[[ast.AlterTableStmt], Step]) -> Step:
+    """ALTER TABLE ... DROP CONSTRAINT ... CASCADE (a key that foreign keys use): undone as the RESTRICT
+    statement, planned by `plan`, when that would go through; else manual, naming what else goes."""
+    cmds = tuple(replace_node(c, behavior=DB.DROP_RESTRICT)
+                 if isinstance(c, ast.AlterTableCmd) and c.behavior == DB.DROP_CASCADE else c for c in node.cmds)
+    restrict_node = replace_node(node, cmds=cmds)
+    assert isinstance(restrict_node, ast.AlterTableStmt)
+    restrict = plan(restrict_node)
+    if restrict.after is not None:
+        return Step(Inverse(manual=f"{what!r} drops dependent objects too (CASCADE)"))
+    return trial_step(deparse(restrict_node), deparse(node), what, restrict, views=False)
+
+
+def trial_step(restrict_sql: str, cascade_sql: str, what: str, restrict: Step, views: bool) -> Step:
+    """A statement with CASCADE, tried in a savepoint as RESTRICT first (see the module's text)."""
     if restrict.read is None:  # fixed or manual without CASCADE: the same with it (or manual)
         return restrict if restrict.inverse is None or restrict.inverse.manual else Step(
             Inverse(manual=f"{what!r} drops dependent objects too (CASCADE)"))
     read = restrict.read
-    restrict_sql = deparse(replace_node(node, behavior=DB.DROP_RESTRICT))
-    cascade_sql = deparse(node)
 
     def run(conn: psycopg.Connection) -> list[tuple]:
         if not _in_transaction(conn):
