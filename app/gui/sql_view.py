@@ -63,7 +63,8 @@ class SqlHighlighter(QSyntaxHighlighter):
         super().__init__(document)
         self._lines: list[list[Span]] | None = None
         self._scanned_length = -1
-        self.slicer = Slicer(self)
+        self._document = document
+        self.slicer = Slicer(self, document)
         self.restyle(rehighlight=False)
 
     def prepare(self, text: str) -> None:
@@ -71,15 +72,29 @@ class SqlHighlighter(QSyntaxHighlighter):
 
         A large text is not scanned here: it is left to the slicer (call `start` once it is shown).
         """
-        if self.slicer.prepare(text):
+        chunked = self.slicer.prepare(text)
+        # A large text that scans is coloured by the slicer, not through Qt's calls to this class.
+        # Attaching again waits for `start`: Qt skips the changes made while a rehighlight that
+        # attaching schedules is pending, so the text would be plain until the next event-loop turn.
+        if self.document() is not None and chunked and not self.slicer.sequential:
+            self.setDocument(None)  # Qt clears the old text's formats here
+        if chunked:
             self._lines, self._scanned_length = None, -1
             return
         self._lines = spans_by_line(text)
         self._scanned_length = len(text)
 
     def start(self) -> None:
-        """Begin colouring a large text prepared and shown: the lines on screen first."""
+        """Colour the text prepared and shown (a large one: the lines on screen first, the rest later)."""
+        if self.document() is None and (not self.slicer.active or self.slicer.sequential):
+            self.setDocument(self._document)
+            self.rehighlight()  # now, not at the next turn: the text shows coloured
         self.slicer.start()
+
+    @property
+    def formats(self) -> dict[str, QTextCharFormat]:
+        """The current theme's format of each role."""
+        return self._formats
 
     @property
     def scanned(self) -> bool:
@@ -111,7 +126,7 @@ class SqlHighlighter(QSyntaxHighlighter):
         self._directive_re = re.compile(r"--\s*(?:ROLLBACK\b|tidemark:)", re.IGNORECASE)
         if rehighlight and self.slicer.active:
             self.slicer.restyle()  # a whole rehighlight of a large text would stall like its scan
-        elif rehighlight:
+        elif rehighlight and self.document() is not None:
             self.rehighlight()
 
     def highlightBlock(self, text: str) -> None:
@@ -129,7 +144,7 @@ class SqlHighlighter(QSyntaxHighlighter):
         self._fallback_block(text)
 
     def _sliced_block(self, text: str) -> None:
-        """A line of a large text: plain until its slice has come (Qt asks for every line at once)."""
+        """A line of a large refused text: plain until its slice has come (Qt asks for every line at once)."""
         n = self.currentBlock().blockNumber()
         self.slicer.reached = n
         if self.slicer.sequential:
@@ -277,7 +292,7 @@ class SqlView(QPlainTextEdit):
         self.highlighter.prepare(shown)
         self.setPlainText(shown)
         self.mark_line(mark_line)
-        self.highlighter.start()  # a large text: colour the lines on screen now (after the scroll), the rest later
+        self.highlighter.start()  # after the scroll: a large text colours the lines on screen first
 
     def mark_line(self, line: int | None) -> None:
         """Highlight a 1-based line and scroll to it."""
