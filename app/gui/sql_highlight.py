@@ -44,14 +44,48 @@ def line_starts(text: str) -> list[int]:
     return starts
 
 
-def chunk_bounds(text: str, starts: list[int], size: int = CHUNK_LINES) -> list[tuple[int, int]] | None:
-    """Line ranges [first, end) to scan one at a time, cut only between statements; None if refused."""
+def _statements(text: str) -> list[slice] | None:
+    """Where the statements are (scanner only); None when the scanner refuses the text."""
     from pglast import parser
 
     try:
-        statements = parser.split(text, with_parser=False, only_slices=True)
-    except Exception:  # the scanner refuses the text (an unterminated string or comment)
+        return parser.split(text, with_parser=False, only_slices=True)
+    except Exception:  # an unterminated string or comment
         return None
+
+
+def head_chunk(text: str, starts: list[int], size: int = CHUNK_LINES) -> int:
+    """A line where the text can be cut, found from its first few chunks only (0: none found).
+
+    The statements the scanner finds in a prefix, all but the last (which the prefix may cut
+    short), are those it finds in the whole text: it reads left to right.
+    """
+    # A prefix that ends inside a string, comment or dollar body is refused: try a few ends
+    # (~0.5 ms each) before leaving it to the split of the whole text.
+    for end in range(3 * size, 6 * size, 37):
+        if end >= len(starts):
+            return 0
+        statements = _statements(text[:starts[end]])
+        if statements is None or len(statements) < 2:
+            continue
+        last = statements[-1]
+        cuts = _cuts([*statements[:-1], slice(last.start, last.start + 1)], starts, size)
+        if len(cuts) > 1:
+            return cuts[1]
+    return 0
+
+
+def chunk_bounds(text: str, starts: list[int], size: int = CHUNK_LINES) -> list[tuple[int, int]] | None:
+    """Line ranges [first, end) to scan one at a time, cut only between statements; None if refused."""
+    statements = _statements(text)
+    if statements is None:
+        return None
+    cuts = _cuts(statements, starts, size)
+    ends = [*cuts[1:], len(starts)]
+    return list(zip(cuts, ends, strict=True))
+
+
+def _cuts(statements: list[slice], starts: list[int], size: int) -> list[int]:
     cuts = [0]
     previous_last = -1
     for s in statements:
@@ -61,8 +95,7 @@ def chunk_bounds(text: str, starts: list[int], size: int = CHUNK_LINES) -> list[
         if previous_last < first and first - cuts[-1] >= size:
             cuts.append(first)
         previous_last = bisect_right(starts, max(s.start, s.stop - 1)) - 1
-    ends = [*cuts[1:], len(starts)]
-    return list(zip(cuts, ends, strict=True))
+    return cuts
 
 
 class Slicer(QObject):
@@ -93,42 +126,66 @@ class Slicer(QObject):
         self._text = ""
         self._starts: list[int] = []
         self._chunks: list[tuple[int, int]] = []
-        self._scanned: set[int] = set()  # first lines of the chunks already scanned
+        self._scanned: set[tuple[int, int]] = set()  # the chunks already scanned
+        self._deferred = False  # whether the split of the whole text is still to do (a slice does it)
         self._queue: list[tuple[int, int]] = []
         self.visible: Callable[[], tuple[int, int]] = lambda: (0, CHUNK_LINES)  # the view sets this
 
     @property
     def done(self) -> bool:
         """Whether no slice is pending."""
-        return not self._queue
+        return not self._queue and not self._deferred
 
     def prepare(self, text: str) -> bool:
         """Take a text about to be shown; False (and nothing pending) when it is small."""
         self._timer.stop()
         self._queue = []
         self._scanned = set()
+        self._deferred = False
         self.active = text.count("\n") + 1 >= CHUNKED_FROM_LINES
         if not self.active:
             self.lines, self._text, self._starts, self._chunks = [], "", [], []
             return False
         self._text = text
         self._starts = line_starts(text)
-        n = len(self._starts)
-        bounds = chunk_bounds(text, self._starts)
-        self.sequential = bounds is None
-        self._chunks = bounds if bounds is not None else [(a, min(a + CHUNK_LINES, n))
-                                                          for a in range(0, n, CHUNK_LINES)]
-        self.lines = [None] * n
+        self.lines = [None] * len(self._starts)
         self.allowed = 0
-        self._queue = list(self._chunks)
+        self.sequential = False
+        # Splitting the whole text (~8 ms) waits for the first timer slice when the top of the
+        # text can be cut from its first lines alone: setting the text is most of this turn.
+        head = head_chunk(text, self._starts)
+        self._deferred = head > 0
+        if self._deferred:
+            self._chunks = [(0, head)]
+            self._queue = list(self._chunks)
+        else:
+            self._split()
         return True
+
+    def _split(self) -> None:
+        """Chunk the whole text; when the scanner refuses it, hand it to the highlighter's fallback."""
+        self._deferred = False
+        n = len(self._starts)
+        bounds = chunk_bounds(self._text, self._starts)
+        if bounds is not None:
+            self._chunks = bounds
+            self._queue = [c for c in bounds if any(self.lines[k] is None for k in range(*c))]
+            return
+        self.sequential = True
+        self._chunks = [(a, min(a + CHUNK_LINES, n)) for a in range(0, n, CHUNK_LINES)]
+        self._queue = list(self._chunks)
+        if self._highlighter.document() is None:  # the head's scanned colours go: the fallback's come
+            self._highlighter.setDocument(self._document)
+            self._highlighter.rehighlight()
 
     def start(self) -> None:
         """Colour what is on screen now and the rest from the timer (call once the text is shown)."""
         if not self.active:
             return
+        if self._deferred and self.visible()[1] >= self._chunks[0][1]:
+            self._split()  # the screen shows more than the head: its chunks are needed now
         self._slice(first=True)
-        if self._queue:
+        if not self.done:
             self._timer.start()
 
     def restyle(self) -> None:
@@ -141,6 +198,8 @@ class Slicer(QObject):
         """Chunks until SLICE_MS has passed; the first slice only those on screen (setting the text
         took its share of this event-loop turn already)."""
         began = time.perf_counter()
+        if self._deferred and not first:
+            self._split()
         while self._queue:
             i = self._next()
             if first and i < 0:
@@ -148,7 +207,7 @@ class Slicer(QObject):
             self._colour(self._queue.pop(max(i, 0)))
             if (time.perf_counter() - began) * 1000 >= SLICE_MS:
                 break
-        if not self._queue:
+        if self.done:
             self._timer.stop()
             self.finished.emit()
 
@@ -168,8 +227,8 @@ class Slicer(QObject):
             self.allowed = max(self.allowed, b)
             self._rehighlight(a, b)
             return
-        if a not in self._scanned:
-            self._scanned.add(a)
+        if chunk not in self._scanned:
+            self._scanned.add(chunk)
             end = self._starts[b] if b < len(self._starts) else len(self._text)
             segment = self._text[self._starts[a]:end]
             got = spans_by_line(segment)
