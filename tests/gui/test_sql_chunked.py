@@ -136,3 +136,22 @@ def test_large_refused_text_falls_back_line_by_line_in_order(qtbot, monkeypatch)
     assert slicer.sequential, "the split of the whole text (in a slice) found it refused"
     assert not view.highlighter.scanned
     assert _colours(view) == expected
+
+
+def test_chunks_scanned_alone_give_the_whole_scans_spans() -> None:
+    from app.gui.sql_tokens import spans_by_line
+
+    body = "".join(f"  x := x + {i}; -- it's line {i}\n" for i in range(400))  # one statement, 400 lines
+    text = f"CREATE FUNCTION g() RETURNS int AS $fn$\nBEGIN\n{body}END $fn$ LANGUAGE plpgsql;\n" + LARGE
+    starts = sql_highlight.line_starts(text)
+    whole = spans_by_line(text)
+    assert whole is not None
+    bounds = sql_highlight.chunk_bounds(text, starts)
+    assert bounds is not None and bounds[0] == (0, 403), "no cut inside the function's body"
+    assert sql_highlight.head_chunk(text, starts) == 403, "the head found from a prefix: the same cut"
+    assert sql_highlight.head_chunk(text[:starts[350]] + "'", starts[:351]) == 0, "inside the body: none"
+    assert sql_highlight.head_chunk(LARGE, sql_highlight.line_starts(LARGE)) == 100
+    for a, b in bounds:
+        end = starts[b] if b < len(starts) else len(text)
+        alone = spans_by_line(text[starts[a]:end])
+        assert alone is not None and alone[:b - a] == whole[a:b], (a, b)
