@@ -20,6 +20,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
 from app.core.text import visible
+from app.gui.sql_highlight import Slicer
 from app.gui.sql_tokens import Span, spans, spans_by_line
 
 _KEYWORDS = (  # noqa: SIM905 - words in lines read better than a 90-item list
@@ -54,23 +55,52 @@ class SqlHighlighter(QSyntaxHighlighter):
     The whole text is scanned once by PostgreSQL's scanner (app/gui/sql_tokens.py) before it is
     shown, and each line takes its spans from that. When the scanner refuses the text (an
     unterminated string or comment), each line is scanned alone, and a line it refuses too is
-    coloured by the regex list below, which tracks block comments across lines.
+    coloured by the regex list below, which tracks block comments across lines. A large text is
+    coloured in slices after it is shown instead (app/gui/sql_highlight.py): the same colours.
     """
 
     def __init__(self, document: QTextDocument) -> None:
         super().__init__(document)
         self._lines: list[list[Span]] | None = None
         self._scanned_length = -1
+        self._document = document
+        self.slicer = Slicer(self, document)
         self.restyle(rehighlight=False)
 
     def prepare(self, text: str) -> None:
-        """Scan the text about to be shown (call before setPlainText with the same text)."""
+        """Scan the text about to be shown (call before setPlainText with the same text).
+
+        A large text is not scanned here: it is left to the slicer (call `start` once it is shown).
+        """
+        chunked = self.slicer.prepare(text)
+        # A large text that scans is coloured by the slicer, not through Qt's calls to this class.
+        # Attaching again waits for `start`: Qt skips the changes made while a rehighlight that
+        # attaching schedules is pending, so the text would be plain until the next event-loop turn.
+        if self.document() is not None and chunked and not self.slicer.sequential:
+            self.setDocument(None)  # Qt clears the old text's formats here
+        if chunked:
+            self._lines, self._scanned_length = None, -1
+            return
         self._lines = spans_by_line(text)
         self._scanned_length = len(text)
+
+    def start(self) -> None:
+        """Colour the text prepared and shown (a large one: the lines on screen first, the rest later)."""
+        if self.document() is None and (not self.slicer.active or self.slicer.sequential):
+            self.setDocument(self._document)
+            self.rehighlight()  # now, not at the next turn: the text shows coloured
+        self.slicer.start()
+
+    @property
+    def formats(self) -> dict[str, QTextCharFormat]:
+        """The current theme's format of each role."""
+        return self._formats
 
     @property
     def scanned(self) -> bool:
         """Whether the shown text was coloured from one scan of the whole (not line by line)."""
+        if self.slicer.active:
+            return not self.slicer.sequential
         return self._lines is not None and self._scanned_length == self.document().characterCount() - 1
 
     def restyle(self, *, rehighlight: bool = True) -> None:
@@ -94,11 +124,16 @@ class SqlHighlighter(QSyntaxHighlighter):
         self._directive = self._formats["sql_directive"]
         self._line_comment = re.compile(r"--.*$")
         self._directive_re = re.compile(r"--\s*(?:ROLLBACK\b|tidemark:)", re.IGNORECASE)
-        if rehighlight:
+        if rehighlight and self.slicer.active:
+            self.slicer.restyle()  # a whole rehighlight of a large text would stall like its scan
+        elif rehighlight and self.document() is not None:
             self.rehighlight()
 
     def highlightBlock(self, text: str) -> None:
         """Colour one line from the scan of the whole text, or of this line, or by the regex list."""
+        if self.slicer.active:
+            self._sliced_block(text)
+            return
         if self.scanned:
             assert self._lines is not None
             n = self.currentBlock().blockNumber()
@@ -106,6 +141,22 @@ class SqlHighlighter(QSyntaxHighlighter):
                 for start, end, role in self._lines[n]:
                     self.setFormat(start, end - start, self._formats[role])
             return
+        self._fallback_block(text)
+
+    def _sliced_block(self, text: str) -> None:
+        """A line of a large refused text: plain until its slice has come (Qt asks for every line at once)."""
+        n = self.currentBlock().blockNumber()
+        self.slicer.reached = n
+        if self.slicer.sequential:
+            if n < self.slicer.allowed:
+                self._fallback_block(text)
+            return  # the block state stays: Qt's rehighlight of a slice stops here
+        got = self.slicer.lines[n] if n < len(self.slicer.lines) else None
+        for start, end, role in got or ():
+            self.setFormat(start, end - start, self._formats[role])
+
+    def _fallback_block(self, text: str) -> None:
+        """This line scanned alone, or (refused too, or inside an open comment) by the regex list."""
         if self.previousBlockState() != 1:
             alone = spans(text)
             if alone is not None:
@@ -178,10 +229,16 @@ class SqlView(QPlainTextEdit):
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                      | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.highlighter = SqlHighlighter(self.document())
+        self.highlighter.slicer.visible = self.visible_lines
         self.gutter = _Gutter(self)
         self.blockCountChanged.connect(self._fit_gutter)
         self.updateRequest.connect(self._scroll_gutter)
         self._fit_gutter()
+
+    def visible_lines(self) -> tuple[int, int]:
+        """The first and last line numbers (0-based) that fit in the viewport now."""
+        first = self.firstVisibleBlock().blockNumber()
+        return first, first + self.viewport().height() // max(1, self.fontMetrics().height()) + 1
 
     def gutter_width(self) -> int:
         """Room for the widest line number (at least three digits, so it rarely changes)."""
@@ -235,6 +292,7 @@ class SqlView(QPlainTextEdit):
         self.highlighter.prepare(shown)
         self.setPlainText(shown)
         self.mark_line(mark_line)
+        self.highlighter.start()  # after the scroll: a large text colours the lines on screen first
 
     def mark_line(self, line: int | None) -> None:
         """Highlight a 1-based line and scroll to it."""
