@@ -70,7 +70,7 @@ def one_run(app, text: str, *, sliced: bool) -> dict[str, float]:
         at = 0.0
         armed = False
 
-        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
             if self.armed and not self.at and event.type() == QEvent.Type.Paint:
                 self.at = time.perf_counter()
             return False
