@@ -27,36 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from benchmarks.gui_bench import highlight_sql  # noqa: E402 - the same mix of SQL as the 2000-line case
+from benchmarks.gui_bench import Heartbeat, highlight_sql  # noqa: E402 - the same mix of SQL as the 2000-line case
 
 MEASURES = ("first paint", "all coloured", "longest stall")
-
-
-class Ticks:
-    """A 0 ms timer on the GUI thread: the longest gap between two of its ticks."""
-
-    def __init__(self) -> None:
-        from PySide6.QtCore import QTimer
-
-        self.timer = QTimer()
-        self.timer.setInterval(0)
-        self.timer.timeout.connect(self._tick)
-        self.last = 0.0
-        self.worst = 0.0
-
-    def start(self) -> None:
-        self.last = time.perf_counter()
-        self.worst = 0.0
-        self.timer.start()
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.worst = max(self.worst, (now - self.last) * 1000)
-        self.last = now
-
-    def stop(self) -> float:
-        self.timer.stop()
-        return self.worst
 
 
 def one_run(app, text: str, *, sliced: bool) -> dict[str, float]:
@@ -89,7 +62,7 @@ def one_run(app, text: str, *, sliced: bool) -> dict[str, float]:
             app.processEvents()
         for _ in range(20):  # settle: the empty view's own first paints are not counted
             app.processEvents()
-        ticks = Ticks()
+        ticks = Heartbeat(0)
         began = [0.0]
 
         def show() -> None:
