@@ -89,3 +89,15 @@ def test_a_block_beyond_reading_stays_manual_with_its_reason(database: Database,
     before = _snap(database)
     r = run_cli("rollback", "1", *_args(database, migrations))
     assert r.code != 0 and diff(before, _snap(database)) == []
+
+
+def test_rename_if_exists_inside_and_outside_a_block(database: Database, migrations: MigrationDir) -> None:
+    """`ALTER TABLE IF EXISTS ... RENAME`: renamed back when the table was there, nothing when it was not."""
+    database.execute(BASE + 'CREATE TABLE "Old_Name" (id int);')
+    assert 'RENAME TO "Old_Name"' in _round_trip(database, migrations,
+                                                 'ALTER TABLE IF EXISTS "Old_Name" RENAME TO "New_Name";')
+    assert _round_trip(database, migrations, "ALTER TABLE IF EXISTS nowhere RENAME TO somewhere;") == ""
+    block = 'DO $$ BEGIN\n  ALTER TABLE IF EXISTS "Old_Name" RENAME TO "New_Name";\nEND $$;\n'
+    assert 'RENAME TO "Old_Name"' in _round_trip(database, migrations, block)
+    database.execute('DROP TABLE "Old_Name"')
+    assert _round_trip(database, migrations, block) == ""

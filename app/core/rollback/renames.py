@@ -7,8 +7,9 @@ import copy
 from pglast import ast, enums
 
 from app.core.rollback.alter_table import _KIND_WORD
-from app.core.rollback.model import Inverse, Step
+from app.core.rollback.model import NOTHING, Inverse, Step
 from app.core.rollback.names import _rv, deparse, ident
+from app.core.rollback.search_path import replace_node
 from app.core.rollback.steps import _fixed, _Manual, _read
 
 OT = enums.ObjectType
@@ -16,7 +17,7 @@ OT = enums.ObjectType
 
 def _rename(node: ast.RenameStmt, what: str) -> Step:
     if node.missing_ok:
-        raise _Manual(f"{what!r} (IF EXISTS) may do nothing")
+        return _rename_if_exists(node, what)
     inv = copy.deepcopy(node)
     t = node.renameType
     if t in (OT.OBJECT_TABLE, OT.OBJECT_VIEW, OT.OBJECT_MATVIEW, OT.OBJECT_INDEX, OT.OBJECT_SEQUENCE,
@@ -41,6 +42,18 @@ def _rename(node: ast.RenameStmt, what: str) -> Step:
     else:
         raise _Manual(f"no inverse is known for {what!r}")
     return _fixed(deparse(inv))
+
+
+def _rename_if_exists(node: ast.RenameStmt, what: str) -> Step:
+    """ALTER TABLE IF EXISTS ... RENAME: renamed back when the relation was there just before, else nothing."""
+    if node.relation is None:
+        raise _Manual(f"{what!r} (IF EXISTS) may do nothing")
+    inverse = _rename(replace_node(node, missing_ok=False), what).inverse
+    assert inverse is not None
+    rel = _rv(node.relation)
+    return _read("SELECT pg_catalog.to_regclass(%s) IS NOT NULL", (rel,),
+                 lambda rows: inverse if rows and rows[0][0] else NOTHING,
+                 f"rename back unless {rel} was not there (read when applied)")
 
 
 def _set_schema(node: ast.AlterObjectSchemaStmt, what: str) -> Step:
