@@ -23,7 +23,7 @@ ACTION_ICONS = {
     "act_history": "history", "act_export": "export", "act_compare": "compare", "act_envs": "environments",
     "act_open": "open", "act_new": "new-migration", "act_lint": "lint", "act_overview": "overview",
     "act_repair": "repair", "act_baseline": "baseline", "act_find": "find", "act_shortcuts": "shortcuts",
-    "act_about": "about", "act_quit": "quit",
+    "act_about": "about", "act_quit": "quit", "act_drift": "drift", "act_promote": "promote",
 }
 # What undoes applied work: painted in the theme's error colour.
 DANGER = frozenset({"rollback-last", "rollback-to"})

@@ -92,3 +92,12 @@ def test_every_named_icon_file_ships_in_resources() -> None:
         text = (folder / f"{name}.svg").read_text(encoding="utf-8")
         assert "currentColor" in text, name  # recoloured from the theme, never a fixed colour
         assert "#" not in text, name
+
+
+def test_check_drift_and_promote_have_icons_in_the_menu(themed_window) -> None:
+    t, window = themed_window
+    for action in (window.act_drift, window.act_promote):
+        ic = action.icon()
+        assert not ic.isNull(), action.text()
+        drawn, colour = _ink(ic.pixmap(24, 24, QIcon.Mode.Normal).toImage())
+        assert drawn >= 20 and theme.contrast(colour, t.window) >= 3.0, action.text()
