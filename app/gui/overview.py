@@ -280,8 +280,7 @@ class OverviewWindow(QDialog):
             else:
                 self._set(r.name, NOW, f"{r.outcome.value}" + (f": {r.error.splitlines()[0]}" if r.error else ""),
                           current().error, r.error or "")
-        counts = ", ".join(f"{result.count(o)} {o.value}" for o in Outcome if result.count(o))
-        self.headline.setText(f"{'Run' if ran else 'Status'}: {counts} (of {len(result.members)})")
+        self.headline.setText(headline(result, ran=ran))
 
     @Slot()
     def _update(self) -> None:
@@ -379,3 +378,22 @@ class FleetRunDialog(QDialog):
         planned = {self.needs[m.name].target_key: self.plan.planned[m.name] for m in runs}
         return confirm_all(needs, fleet_name=self.fleet_name, typed=self.typed.text() if self.typed else None,
                            planned=planned)
+
+
+def headline(result: Any, *, ran: bool) -> str:
+    """What a fleet status or run found, in one line: a status says the targets' health, not that each
+    read went "ok" (an environment in error was read fine, and is not fine)."""
+    total = len(result.members)
+    if ran:
+        counts = ", ".join(f"{result.count(o)} {o.value}" for o in Outcome if result.count(o))
+        return f"Run: {counts} (of {total})"
+    levels: dict[str, int] = {}
+    for r in result.members:
+        if r.outcome is Outcome.OK and hasattr(r.result, "health"):
+            levels[r.result.health.value] = levels.get(r.result.health.value, 0) + 1
+    order = ("error", "warning", "healthy")
+    parts = [f"{levels[h]} {h}" for h in order if h in levels]
+    parts += [f"{result.count(o)} {o.value}" for o in Outcome if o is not Outcome.OK and result.count(o)]
+    read = sum(levels.values())
+    return f"Status: {', '.join(parts) or 'nothing read'} ({read} of {count(total, 'target')} read)"
+

@@ -24,6 +24,9 @@ def test_overview_reads_all_and_runs_a_group_with_one_confirmation(qtbot, saved:
         window.refresh()
     assert done.args[1] == "ok"
     assert all(window.rows[n].text(PENDING) == "2" and window.rows[n].text(HEALTH) for n in saved)
+    # the headline says the targets' health (each has pending migrations), not that each read went "ok"
+    healths = sorted(window.rows[n].text(HEALTH) for n in saved)
+    assert window.headline.text() == f"Status: 3 {healths[0]} (3 of 3 targets read)", window.headline.text()
 
     group = window.tree.topLevelItem(0)
     assert group.text(0) == "tenants"
