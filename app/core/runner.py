@@ -61,14 +61,10 @@ class MigrationRunner:
         self.migrations_dir = migrations_dir
         self.options = options or Options()
         self.actor = Actor.current()
-        if self.options.supabase_history and not target.place.is_public:
-            # Supabase keeps one supabase_migrations.schema_migrations per database: every tenant
-            # schema would write its versions into the same table, each over the others'.
-            name = target.environment or target.display()
-            raise UsageError(f"--supabase-history cannot be used on schema target {name} "
-                             f"(schema {target.place.schema}): the Supabase CLI keeps one history per database, which "
-                             "every tenant schema would overwrite; run it without --supabase-history (each tenant's "
-                             "history is in its own schema), nothing was run")
+        if self.options.supabase_history:
+            from app.core.supabase_history import refuse_schema_target
+
+            refuse_schema_target(target)
         self.readings = readings  # a fleet's: targets sharing this folder read it once
 
     # --- plumbing ---------------------------------------------------------------------------

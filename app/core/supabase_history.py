@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from app.core import history
-from app.core.errors import StateError
+from app.core.errors import StateError, UsageError
 from app.core.files import MigrationFile
 from app.core.history import Actor
 
@@ -54,6 +54,17 @@ class Entry:
     on_disk: bool
     in_supabase: bool
     in_tidemark: bool
+
+
+def refuse_schema_target(target: Target) -> None:
+    """UsageError for --supabase-history on a schema target: Supabase keeps one
+    supabase_migrations.schema_migrations per database, which every tenant schema would overwrite."""
+    if target.place.is_public:
+        return
+    name = target.environment or target.display()
+    raise UsageError(f"--supabase-history cannot be used on schema target {name} (schema {target.place.schema}): "
+                     "the Supabase CLI keeps one history per database, which every tenant schema would overwrite; "
+                     "run it without --supabase-history (each tenant's history is in its own schema), nothing was run")
 
 
 def supabase_name(f: MigrationFile) -> str:
