@@ -26,12 +26,11 @@ import psycopg
 from pglast import ast, parse_plpgsql
 from pglast.parser import ParseError
 
-from app.core.rollback.cascade import _in_transaction
+from app.core.rollback.cascade import _in_transaction, _trial
 from app.core.rollback.model import NOTHING, CatalogRead, Inverse, Step
 from app.core.rollback.steps import _Manual
 
 _MAX_PATHS = 16
-_SAVEPOINT = "tidemark_do_trial"
 # What a condition may call: catalog lookups and plain functions that change nothing.
 _READ_ONLY = frozenset({
     "to_regclass", "to_regtype", "to_regproc", "to_regprocedure", "to_regnamespace", "to_regrole",
@@ -194,17 +193,8 @@ def _gives_back(conn: psycopg.Connection, sql: tuple[str, ...], was: object) -> 
     """Whether running `sql` (in a savepoint, rolled back at once) leaves the catalog as `was`."""
     from app.core import catalog
 
-    conn.execute(f"SAVEPOINT {_SAVEPOINT}")
-    try:
-        conn.execute("SET LOCAL client_min_messages = warning")
-        for statement in sql:
-            conn.execute(statement)  # type: ignore[arg-type]  # inverses Tidemark wrote
-        return catalog.snapshot(conn) == was
-    except psycopg.Error:
-        return False
-    finally:
-        conn.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
-        conn.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+    error, same = _trial(conn, ";\n".join(sql), lambda: catalog.snapshot(conn) == was)
+    return error is None and same is True
 
 
 __all__ = ["do_step"]
