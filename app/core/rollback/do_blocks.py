@@ -185,7 +185,8 @@ def _checked(steps: list[Step], paths: list[tuple[int, ...]], what: str) -> Step
             return Inverse(tuple(rows[0][1]))
         return Inverse(manual=rows[0][1] if how == "manual" else f"{what!r}: the DO block was not read")
 
-    describe = "the catalog before the DO block, and its statements' inverses (read when applied)"
+    describe = ("undo the path the DO block takes: its statements' inverses, checked against the catalog "
+                "in a savepoint (read when applied)")
     return Step(read=CatalogRead("-- the catalog before the DO block", (), resolve, describe, before), after=after)
 
 
