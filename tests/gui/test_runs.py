@@ -205,7 +205,7 @@ def test_status_of_an_unreachable_server_is_shown_with_a_retry(qtbot, settings, 
         window.refresh()
     assert done.args[:2] == ["status", "failed"]
     assert window.cards.cards["health"].value.text() == "unreachable"
-    assert "Refresh" in window.cards.cards["health"].sub.text()
+    assert "Refresh" in window.cards.cards["health"].sub.full
     assert "cannot connect" in window.error_panel.title.text()
     assert window.act_refresh.isEnabled() and not window.act_run.isEnabled()
 
