@@ -88,6 +88,7 @@ def test_a_failing_migration_shows_the_server_error_with_file_and_line(
     panel = window.error_panel
     assert panel.isVisible()
     assert "Run failed" in panel.title.text()
+    assert window.progress.bar.format().startswith(f"failed: {bad.name} failed")  # not its path and line first
     assert "division by zero" in panel.body.text()
     assert "22012" in panel.body.text()  # SQLSTATE
     assert panel.location.text().startswith(f"at {bad}:3")
