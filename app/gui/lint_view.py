@@ -6,7 +6,7 @@ import html
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -77,6 +77,14 @@ class LintDialog(QDialog):
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
         self.table.activated.connect(lambda index: self._go(index.row(), go_to))
+
+    def showEvent(self, event: Any) -> None:  # Qt's name
+        super().showEvent(event)
+        QTimer.singleShot(0, self.table.resizeRowsToContents)  # the columns have their shown widths now
+
+    def resizeEvent(self, event: Any) -> None:  # Qt's name
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self.table.resizeRowsToContents)
 
     def _go(self, row: int, go_to: Callable[[Any, int], None]) -> None:
         if 0 <= row < len(self.result.findings):

@@ -42,3 +42,4 @@ def test_lint_findings_wrap_within_the_window(qtbot, make_window: WindowFactory,
     assert header.sectionViewportPosition(4) + header.sectionSize(4) <= table.viewport().width() + 1
     lines = table.rowHeight(0) // table.fontMetrics().lineSpacing()
     assert lines >= 2, "the long problem wraps onto more lines"
+    qtbot.waitUntil(lambda: table.rowHeight(0) < 8 * table.fontMetrics().lineSpacing())  # not sized when narrow
