@@ -114,8 +114,8 @@ class OverviewCards(QWidget):
             self.cards[state.value].set(str(n), "", colour)
         failed, pending = status.count(State.FAILED), status.count(State.PENDING)
         if failed:  # Run pending runs them again (the overview's Pending column counts them too)
-            self.cards["pending"].set(str(pending), f"+ {failed} failed, retried by Run pending",
-                                      state_colour("pending") if pending else None)
+            self.cards["pending"].set(str(pending), f"+{failed} to retry", state_colour("pending") if pending else None,
+                                      f"Run pending runs the {count(failed, 'failed migration')} again")
         applied = [m for m in status.migrations if m.is_applied and m.executed_at]
         if applied:
             last = max(applied, key=lambda m: (m.executed_at, m.version))

@@ -104,7 +104,8 @@ def test_a_failing_migration_shows_the_server_error_with_file_and_line(
     assert "division by zero" in window.details.info.toPlainText()
     assert window.error_panel.isVisible()  # the refresh after the failure keeps the error
     pending = window.cards.cards["pending"]  # 0 pending said alone hid that Run pending runs the failed one again
-    assert (pending.value.text(), pending.sub.full) == ("0", "+ 1 failed, retried by Run pending")
+    assert (pending.value.text(), pending.sub.full) == ("0", "+1 to retry")  # short: the card is narrow
+    assert pending.toolTip() == "Run pending runs the 1 failed migration again"
 
 
 def _apply(database: Database, migrations: MigrationDir) -> None:
