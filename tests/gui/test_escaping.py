@@ -102,3 +102,15 @@ def test_the_failing_sql_box_is_as_tall_as_a_short_file(qtbot, tmp_path: Path) -
     assert panel.sql.fontMetrics().lineSpacing() * 3 <= height < SQL_HEIGHT  # was 170 px for three lines
     panel.show_error("Run failed", MigrationFailed("failed", ServerErrorInfo("x", file=long, line=30)))
     assert panel.sql.maximumHeight() == SQL_HEIGHT
+
+
+def test_an_outcome_too_long_for_the_bar_ends_in_an_ellipsis(qtbot) -> None:
+    panel = ProgressPanel()
+    qtbot.addWidget(panel)
+    words = "failed: 20260101000006_totals.sql failed and was rolled back; nothing of it remains, " \
+            "later migrations did not run"
+    panel.stop(words + " and more words to make it long enough")
+    shown = panel.bar.format()
+    assert len(shown) == 120 and shown.endswith("…") and words.startswith(shown[:-1][:100])
+    panel.stop("failed: short")
+    assert panel.bar.format() == "failed: short"
