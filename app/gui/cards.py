@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.core.status import MigrationStatus, State
@@ -12,6 +13,33 @@ from app.gui.migration_model import format_ms
 from app.gui.sizing import never_widens
 from app.gui.theme import state_colour
 from app.gui.words import in_app
+
+
+class FittedLabel(QLabel):
+    """One line that ends in "…" when it does not fit its width (not cut mid-letter at the edge).
+
+    `full` is the whole text; the label shows as much of it as fits, and says it all in its tooltip
+    when cut."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.full = ""
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # Qt's name
+        """Keep the whole text and show what fits."""
+        self.full = text
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt's name
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        width = self.contentsRect().width()
+        shown = self.fontMetrics().elidedText(self.full, Qt.TextElideMode.ElideRight, width) if width > 0 else self.full
+        super().setText(shown)
+        super().setToolTip(self.full if shown != self.full else "")
 
 
 class Card(QFrame):
@@ -29,7 +57,7 @@ class Card(QFrame):
         self.title.setObjectName("cardTitle")
         self.value = QLabel("–")
         self.value.setObjectName("cardValue")
-        self.sub = QLabel("")
+        self.sub = FittedLabel("")
         self.sub.setObjectName("cardSub")
         for w in (self.title, self.value, self.sub):
             lay.addWidget(never_widens(w))  # a long batch or migration name must not widen the window
@@ -84,6 +112,10 @@ class OverviewCards(QWidget):
             n = status.count(state)
             colour = state_colour(state.value) if n and state is not State.APPLIED else None
             self.cards[state.value].set(str(n), "", colour)
+        failed, pending = status.count(State.FAILED), status.count(State.PENDING)
+        if failed:  # Run pending runs them again (the overview's Pending column counts them too)
+            self.cards["pending"].set(str(pending), f"+{failed} to retry", state_colour("pending") if pending else None,
+                                      f"Run pending runs the {count(failed, 'failed migration')} again")
         applied = [m for m in status.migrations if m.is_applied and m.executed_at]
         if applied:
             last = max(applied, key=lambda m: (m.executed_at, m.version))

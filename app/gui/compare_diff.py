@@ -142,6 +142,7 @@ class DifferencesPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.items: list[ShownDifference] = []
+        self.empty = ""  # what the panel says while it lists nothing (why no schema was compared, or that they agree)
         self.list = QListWidget()
         self.list.setAccessibleName("differing schema objects")
         self.words = QLabel()
@@ -162,8 +163,10 @@ class DifferencesPanel(QWidget):
         lay.addWidget(split)
         self.list.currentRowChanged.connect(self._follow)
 
-    def set_differences(self, items: Sequence[ShownDifference]) -> None:
-        """List `items` and show the first."""
+    def set_differences(self, items: Sequence[ShownDifference], empty: str | None = None) -> None:
+        """List `items` and show the first (`empty`: what to say when there are none)."""
+        if empty is not None:
+            self.empty = empty
         self.items = list(items)
         self.list.clear()
         for d in self.items:
@@ -187,5 +190,5 @@ class DifferencesPanel(QWidget):
     @Slot(int)
     def _follow(self, row: int) -> None:
         d = self.items[row] if 0 <= row < len(self.items) else None
-        self.words.setText(html.escape(visible(d.words)) if d else "")
+        self.words.setText(html.escape(visible(d.words)) if d else html.escape(self.empty) if not self.items else "")
         self.diff.show_difference(d)

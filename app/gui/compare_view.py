@@ -120,7 +120,7 @@ class CompareDialog(QDialog):
             self.table.setColumnWidth(col, 130)
 
         self.differences = DifferencesPanel()
-        self.differences.set_differences([from_drift_item(d) for d in comparison.drift])
+        self.differences.set_differences([from_drift_item(d) for d in comparison.drift], no_drift_words(comparison))
         self.drift_headline = QLabel()
         self.drift_headline.setWordWrap(True)
         self.drift_headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -322,6 +322,16 @@ class CompareDialog(QDialog):
     @Slot(bool)
     def _only(self, on: bool) -> None:
         self.proxy.set_only_differences(on)
+
+
+def no_drift_words(comparison: Any) -> str:
+    """What the schema panel says when it lists no drift: which schemas were compared, or why none were."""
+    alike = [g for g in comparison.drift_groups if len(g) > 1]
+    if alike:
+        same = [f"{', '.join(g[:-1])} and {g[-1]} have the same migrations applied and the same schema" for g in alike]
+        return "No schema drift: " + "; ".join(same) + "."
+    return ("No schemas compared: schemas are compared only between environments with the same migrations applied, "
+            "and no two of these have. Check drift against files compares each with its own files.")
 
 
 def _headline(comparison: Any, skipped: list[str]) -> str:

@@ -240,14 +240,16 @@ class HistoryModel(QAbstractTableModel):
             return ev.db_user or ""
         if col == 6:
             return f"{ev.os_user or ''}@{ev.client_host or ''}" if ev.os_user or ev.client_host else ""
-        return " ".join(_why(ev).split())  # on one line; the tooltip has it whole
+        return " ".join(_why(ev, short=True).split())  # on one line; the tooltip has it whole
 
 
-def _why(ev: Any) -> str:
-    """The reason typed by someone, then the server's error (controls shown)."""
+def _why(ev: Any, *, short: bool = False) -> str:
+    """The reason typed by someone, then the server's error (controls shown); `short`: the error's line
+    without the file's path (the cell, next to the Migration column, began with a path cut off)."""
     why = ev.reason or ""
     if ev.error_message:
-        where = f"{ev.error_file}:{ev.error_line}: " if ev.error_file and ev.error_line else ""
+        where = "" if not (ev.error_file and ev.error_line) else (
+            f"line {ev.error_line}: " if short else f"{ev.error_file}:{ev.error_line}: ")
         why = f"{why}; {where}{ev.error_message}" if why else f"{where}{ev.error_message}"
     return visible(why)
 

@@ -17,6 +17,8 @@ from app.gui.sql_view import SqlView
 from app.gui.theme import current
 from app.gui.words import in_app
 
+SQL_HEIGHT = 170  # the failing SQL's box at most (a longer file scrolls, its failing line in view)
+
 
 def _visible_info(info: ServerErrorInfo) -> ServerErrorInfo:
     """The server's words with control characters shown (the fields are put into rich text)."""
@@ -65,7 +67,7 @@ class ErrorPanel(QFrame):
         for label in (self.title, self.body, self.location):
             never_widens(label)  # a long server message or path must not widen the window
         self.sql = SqlView(name="The failing SQL")
-        self.sql.setMaximumHeight(170)
+        self.sql.setMaximumHeight(SQL_HEIGHT)
         close = QPushButton("Dismiss")
         close.clicked.connect(self._close)
         head = QHBoxLayout()
@@ -91,8 +93,12 @@ class ErrorPanel(QFrame):
             self.location.hide()
             self.sql.hide()
         else:
-            self.title.setText(f"{heading}: {text.splitlines()[0]}")
             info = _visible_info(info)
+            where = info.location()
+            first = text.splitlines()[0] if text else ""
+            if where and first.startswith(f"{visible(where)}: "):
+                first = first[len(visible(where)) + 2:]  # the file and line are on the "at" line under it
+            self.title.setText(f"{heading}: {first}")
             parts = [f"<b>ERROR:</b> {html.escape(info.message)}"
                      + (f" <span style='color:{current().muted}'>(SQLSTATE {html.escape(info.sqlstate)})</span>"
                         if info.sqlstate else "")]
@@ -105,7 +111,6 @@ class ErrorPanel(QFrame):
                              + html.escape("; ".join(info.ran_statements)))
             self.body.setText("<br>".join(parts))
             self.body.show()
-            where = info.location()
             self.location.setText(visible(f"at {where}") if where else "")
             self.location.setVisible(bool(where))
             source = _read(info.file)
@@ -117,7 +122,17 @@ class ErrorPanel(QFrame):
                 self.sql.show()
             else:
                 self.sql.hide()
+        if self.sql.isVisibleTo(self):
+            self._fit_sql()
         self.show()
+
+    def _fit_sql(self) -> None:
+        """As tall as the SQL's lines (up to SQL_HEIGHT): a short file leaves no empty box pushing the list down."""
+        view = self.sql
+        lines = view.document().blockCount()
+        needed = (lines * view.fontMetrics().lineSpacing() + 2 * view.frameWidth()
+                  + int(2 * view.document().documentMargin()) + view.horizontalScrollBar().sizeHint().height())
+        view.setMaximumHeight(min(SQL_HEIGHT, needed))
 
     @Slot()
     def _close(self) -> None:

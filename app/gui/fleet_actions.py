@@ -136,6 +136,7 @@ class FleetActions(QObject):
             else:
                 text, colour, tip = rehearsal_cell(r)
                 self.o._set(r.name, NOW, text, colour, tip)
+        self.o.tree.resizeColumnToContents(DRIFT)
         counts = ", ".join(f"{result.count(o)} {o.value}" for o in Outcome if result.count(o))
         verdicts = "passed" if kind == "rehearse" else "agree"
         self.o.headline.setText(f"{VERB[kind].capitalize()}: {result.count(Outcome.OK)} of {len(result.members)} "
@@ -259,6 +260,7 @@ class FleetActions(QObject):
                 self.o._set(r.name, DRIFT, NOT_CHECKED, current().muted, "Check drift replays its migrations")
             elif kind != "status" and getattr(r.result, "applied", None):
                 self.o._set(r.name, DRIFT, NOT_CHECKED, current().muted, "migrations ran since the last check")
+        self.o.tree.resizeColumnToContents(DRIFT)  # filled after the status read's resize: "not checked" shown whole
 
     @Slot()
     def _update(self) -> None:

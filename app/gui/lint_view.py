@@ -6,6 +6,7 @@ import html
 from collections.abc import Callable
 from typing import Any
 
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -57,8 +58,16 @@ class LintDialog(QDialog):
                 if col == 0:
                     item.setForeground(_colour(f.severity))
                 self.table.setItem(row, col, item)
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        self.table.resizeColumnsToContents()
+        # Problem and Safer way share the width and wrap (one of them was wider than the window, the other
+        # past its edge); the rows grow to their lines whenever the columns change width.
+        header = self.table.horizontalHeader()
+        for col in range(len(COLUMNS)):
+            mode = QHeaderView.ResizeMode.Stretch if col >= 3 else QHeaderView.ResizeMode.ResizeToContents
+            header.setSectionResizeMode(col, mode)
+        self.table.setWordWrap(True)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        header.sectionResized.connect(lambda *_: self.table.resizeRowsToContents())
+        self.table.resizeRowsToContents()
         self.table.cellDoubleClicked.connect(lambda row, _col: self._go(row, go_to))
         lay.addWidget(self.table, 1)
         hint = QLabel("Double-click a finding (or press Enter on it) to show its line in the migration's SQL.")
@@ -68,6 +77,14 @@ class LintDialog(QDialog):
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
         self.table.activated.connect(lambda index: self._go(index.row(), go_to))
+
+    def showEvent(self, event: Any) -> None:  # Qt's name
+        super().showEvent(event)
+        QTimer.singleShot(0, self.table.resizeRowsToContents)  # the columns have their shown widths now
+
+    def resizeEvent(self, event: Any) -> None:  # Qt's name
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self.table.resizeRowsToContents)
 
     def _go(self, row: int, go_to: Callable[[Any, int], None]) -> None:
         if 0 <= row < len(self.result.findings):

@@ -155,7 +155,8 @@ class ProgressPanel(QWidget):
         # The outcome is said once, on the bar (the whole text in its tooltip, and in the log below);
         # the lines under it are for what runs, and empty when nothing does.
         text = visible(text)
-        self.bar.setFormat(text.splitlines()[0][:120] if text else text)
+        first = text.splitlines()[0] if text else text
+        self.bar.setFormat(first if len(first) <= 120 else first[:119] + "…")  # cut said, not mid-word silently
         self.bar.setToolTip(text)
         self.cancel_button.setEnabled(False)
         self.cancel_button.setText("Cancel")

@@ -312,6 +312,9 @@ class WindowResults(_Window):
         if isinstance(error, ManualRollback):
             heading = "Rollback refused"
         first = in_app(str(error)).splitlines()[0]
+        where = getattr(getattr(error, "info", None), "location", lambda: "")()
+        if where and first.startswith(f"{where}: "):
+            first = first[len(where) + 2:]  # on the bar the file's name says it; the path is in the error panel
         self.progress.stop(f"failed: {first}")
         self.log.add(f"{heading}: {error}")
         self.error_panel.show_error(heading, error)

@@ -194,3 +194,22 @@ def test_cancelled_drift_check_says_so_and_never_agrees(
     assert outcome == "cancelled"
     assert "cancelled" in dialog.drift_headline.text() and "agrees" not in dialog.drift_headline.text()
     assert dialog.check_button.isEnabled() and not dialog.cancel_button.isVisibleTo(dialog)
+
+
+def test_the_schema_panel_says_why_it_lists_nothing(qtbot, make_window, database: Database, other: Database,
+                                                    migrations: MigrationDir) -> None:
+    from types import SimpleNamespace
+
+    from app.gui.compare_view import no_drift_words
+
+    _migrate_both(database, other, migrations)
+    migrations.add("later", "CREATE TABLE later (id int);\n")
+    MigrationRunner(Target(database.dsn, "test"), migrations.path).run_migrations()
+    dialog = _open_compare(qtbot, make_window, other, migrations)
+    panel = dialog.differences
+    assert panel.list.count() == 0
+    # it showed three empty panes: the migrations differ, so no two schemas were compared
+    assert panel.words.text().startswith("No schemas compared: schemas are compared only between environments")
+    agreeing = SimpleNamespace(drift_groups=(("eu", "us", "ap"), ("dev",)))
+    assert no_drift_words(agreeing) == ("No schema drift: eu, us and ap have the same migrations applied and "
+                                        "the same schema.")

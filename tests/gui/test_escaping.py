@@ -76,3 +76,41 @@ def test_migration_table_shows_controls_in_titles_and_tooltips() -> None:
     name = model.index(0, Column.NAME)
     assert name.data() == f"t {SHOWN}"
     assert name.data(Qt.ItemDataRole.ToolTipRole) == f"m/x.sql:3: bad {SHOWN}"
+
+
+def test_the_error_title_does_not_repeat_the_file_and_line_shown_under_it(qtbot, tmp_path: Path) -> None:
+    f = tmp_path / "20260101000006_totals.sql"
+    f.write_text("SELECT 1;\nSELECT 1 / 0;\n")
+    panel = ErrorPanel()
+    qtbot.addWidget(panel)
+    info = ServerErrorInfo("division by zero", "22012", file=f, line=2)
+    panel.show_error("Run failed", MigrationFailed(f"{f.name} failed and was rolled back", info))  # its str starts f:2
+    assert panel.title.text() == f"Run failed: {f.name} failed and was rolled back"
+    assert panel.location.text() == f"at {f}:2"
+
+
+def test_the_failing_sql_box_is_as_tall_as_a_short_file(qtbot, tmp_path: Path) -> None:
+    from app.gui.error_panel import SQL_HEIGHT
+
+    panel = ErrorPanel()
+    qtbot.addWidget(panel)
+    short, long = tmp_path / "20260101000001_short.sql", tmp_path / "20260101000002_long.sql"
+    short.write_text("SELECT 1;\nSELECT 1 / 0;\n")
+    long.write_text("SELECT 1;\n" * 60)
+    panel.show_error("Run failed", MigrationFailed("failed", ServerErrorInfo("division by zero", file=short, line=2)))
+    height = panel.sql.maximumHeight()
+    assert panel.sql.fontMetrics().lineSpacing() * 3 <= height < SQL_HEIGHT  # was 170 px for three lines
+    panel.show_error("Run failed", MigrationFailed("failed", ServerErrorInfo("x", file=long, line=30)))
+    assert panel.sql.maximumHeight() == SQL_HEIGHT
+
+
+def test_an_outcome_too_long_for_the_bar_ends_in_an_ellipsis(qtbot) -> None:
+    panel = ProgressPanel()
+    qtbot.addWidget(panel)
+    words = "failed: 20260101000006_totals.sql failed and was rolled back; nothing of it remains, " \
+            "later migrations did not run"
+    panel.stop(words + " and more words to make it long enough")
+    shown = panel.bar.format()
+    assert len(shown) == 120 and shown.endswith("…") and words.startswith(shown[:-1][:100])
+    panel.stop("failed: short")
+    assert panel.bar.format() == "failed: short"

@@ -23,7 +23,8 @@ def test_history_dialog_in_words_newest_first_with_reasons(qtbot, trail: tuple[D
     repaired = next(r for r in range(model.rowCount()) if cell(r, 1) == "repaired")
     assert cell(repaired, last) == "typo fixed in a comment, ticket DBA-7"
     failed = next(r for r in range(model.rowCount()) if cell(r, 1) == "failed")
-    assert "no_such_function" in cell(failed, last) and "20260101000003_c.sql:2" in cell(failed, last)
+    assert cell(failed, last).startswith("line 2: ") and "no_such_function" in cell(failed, last)
+    assert cell(failed, 2) == "20260101000003_c.sql"  # the file, beside it (its path in the tooltip)
     tip = model.data(model.index(failed, last), Qt.ItemDataRole.ToolTipRole)
     assert "no_such_function" in tip
 
@@ -40,3 +41,19 @@ def test_every_history_column_is_readable_at_the_default_size(qtbot, trail: tupl
         assert table.columnWidth(c) >= table.sizeHintForColumn(c), dialog.model.headerData(c, Qt.Orientation.Horizontal)
     shown = sum(table.columnWidth(c) for c in range(last))
     assert shown + 120 <= table.viewport().width(), "room is left for the reason"
+
+
+def test_the_reason_cell_gives_the_failed_line_not_the_path(qtbot) -> None:
+    from types import SimpleNamespace
+
+    from app.gui.dialogs import _HISTORY_COLUMNS, HistoryModel
+
+    ev = SimpleNamespace(at=None, event="failed", migration_name="20260101000006_totals.sql", batch_id="b",
+                         execution_time_ms=None, db_user="postgres", os_user="root", client_host="vm", reason="",
+                         error_message="division by zero", error_file="/srv/app/migrations/20260101000006_totals.sql",
+                         error_line=4)
+    model = HistoryModel([ev])
+    cell = model.index(0, len(_HISTORY_COLUMNS) - 1)
+    assert model.data(cell) == "line 4: division by zero"
+    assert model.data(cell, Qt.ItemDataRole.ToolTipRole) == (
+        "/srv/app/migrations/20260101000006_totals.sql:4: division by zero")

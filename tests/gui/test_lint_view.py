@@ -25,3 +25,21 @@ def test_lint_pending_lists_findings_and_goes_to_the_line(qtbot, make_window: Wi
     assert window.list.current() is not None and window.list.current().name == f.name
     assert window.details.sql.extraSelections(), "the line is marked"
     assert window.details.sql.textCursor().blockNumber() == 2
+
+
+def test_lint_findings_wrap_within_the_window(qtbot, make_window: WindowFactory, database: Database,
+                                             migrations: MigrationDir) -> None:
+    database.execute("CREATE TABLE users (id int PRIMARY KEY, email text)")
+    migrations.add("index_email", "CREATE INDEX users_email ON users (email);\n")
+    window = make_window()
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=lambda k, *_: k == "lint"):
+        window.act_lint.trigger()
+    dialog = window.last_dialog
+    dialog.resize(900, 400)
+    qtbot.waitExposed(dialog)
+    table, header = dialog.table, dialog.table.horizontalHeader()
+    # the Problem and Safer way columns end inside the view: they were cut at its edge
+    assert header.sectionViewportPosition(4) + header.sectionSize(4) <= table.viewport().width() + 1
+    lines = table.rowHeight(0) // table.fontMetrics().lineSpacing()
+    assert lines >= 2, "the long problem wraps onto more lines"
+    qtbot.waitUntil(lambda: table.rowHeight(0) < 8 * table.fontMetrics().lineSpacing())  # not sized when narrow

@@ -56,3 +56,19 @@ def test_overview_reads_all_and_runs_a_group_with_one_confirmation(qtbot, saved:
     assert all(window.rows[n].text(NOW).startswith("done: 2 applied") for n in saved)
     assert len(list(backup_folder(Target("", "x", "prod-ap")).iterdir())) == 1, "the protected one backed up first"
     window.close()
+
+
+def test_the_drift_column_shows_not_checked_whole(qtbot, saved: dict[str, Database], migrations: MigrationDir) -> None:
+    from app.gui.fleet_actions import NOT_CHECKED
+    from app.gui.overview import DRIFT
+
+    migrations.add("a", "CREATE TABLE a (id int);\n")
+    window = OverviewWindow([environment_source(p) for p in envs.list_environments()])
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("status")):
+        window.refresh()
+    assert all(window.rows[n].text(DRIFT) == NOT_CHECKED for n in saved)
+    # filled after the status read resized the columns: it was cut to "no…"
+    needed = window.tree.fontMetrics().horizontalAdvance(NOT_CHECKED)
+    assert window.tree.header().sectionSize(DRIFT) > needed

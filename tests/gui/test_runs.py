@@ -88,6 +88,7 @@ def test_a_failing_migration_shows_the_server_error_with_file_and_line(
     panel = window.error_panel
     assert panel.isVisible()
     assert "Run failed" in panel.title.text()
+    assert window.progress.bar.format().startswith(f"failed: {bad.name} failed")  # not its path and line first
     assert "division by zero" in panel.body.text()
     assert "22012" in panel.body.text()  # SQLSTATE
     assert panel.location.text().startswith(f"at {bad}:3")
@@ -102,6 +103,9 @@ def test_a_failing_migration_shows_the_server_error_with_file_and_line(
     assert window.list.current().name == bad.name  # selected, its details shown
     assert "division by zero" in window.details.info.toPlainText()
     assert window.error_panel.isVisible()  # the refresh after the failure keeps the error
+    pending = window.cards.cards["pending"]  # 0 pending said alone hid that Run pending runs the failed one again
+    assert (pending.value.text(), pending.sub.full) == ("0", "+1 to retry")  # short: the card is narrow
+    assert pending.toolTip() == "Run pending runs the 1 failed migration again"
 
 
 def _apply(database: Database, migrations: MigrationDir) -> None:
@@ -205,7 +209,7 @@ def test_status_of_an_unreachable_server_is_shown_with_a_retry(qtbot, settings, 
         window.refresh()
     assert done.args[:2] == ["status", "failed"]
     assert window.cards.cards["health"].value.text() == "unreachable"
-    assert "Refresh" in window.cards.cards["health"].sub.text()
+    assert "Refresh" in window.cards.cards["health"].sub.full
     assert "cannot connect" in window.error_panel.title.text()
     assert window.act_refresh.isEnabled() and not window.act_run.isEnabled()
 

@@ -158,3 +158,21 @@ def test_env_name_opens_that_environment_and_unknown_options_exit_2(saved: dict[
     wrong = _start("--colour", "red", home=home / "home")
     assert wrong.returncode == 2 and wrong.stderr.startswith("usage: tidemark-gui")
     assert "unrecognized arguments: --colour red" in wrong.stderr
+
+
+def test_a_card_line_too_long_for_its_card_ends_in_an_ellipsis(qtbot) -> None:
+    from app.gui.cards import Card
+
+    card = Card("Health")
+    qtbot.addWidget(card)
+    card.resize(200, 80)
+    card.show()
+    long = "20260101000006_orders_total_not_null.sql failed and was rolled back"
+    card.set("error", long)
+    qtbot.waitUntil(lambda: card.sub.width() > 0)
+    shown = card.sub.text()
+    assert shown.endswith("…") and long.startswith(shown[:-1]), shown  # not cut mid-letter at the edge
+    assert card.sub.full == long and card.sub.toolTip() == long
+    assert card.sub.fontMetrics().horizontalAdvance(shown) <= card.sub.contentsRect().width()
+    card.set("ok", "short")
+    assert card.sub.text() == "short" and card.sub.toolTip() == ""
