@@ -243,7 +243,8 @@ CONCURRENT = ("-- tidemark:no-transaction\nCREATE INDEX CONCURRENTLY orders_tota
               "CREATE INDEX CONCURRENTLY ON orders (user_id);")
 
 MANUAL = [
-    ("INSERT INTO users (id, age) VALUES (1, 2);", "changes data"),
+    ("INSERT INTO users (id, age) SELECT 1, 2;", "changes data"),
+    ("INSERT INTO users (id, age) VALUES (1 + 1, 2);", "no unique key that every row gives as constants"),
     ("DELETE FROM users;", "changes data"),
     ("TRUNCATE users;", "changes data"),
     ("DROP TABLE orders;", "destroys data"),
@@ -422,7 +423,7 @@ def test_dry_run_shows_reads_as_comments(database: Database, migrations: Migrati
 
 def test_plan_kinds_without_a_server() -> None:
     """Which statements read the catalog and which are fixed, decided from the parse tree alone."""
-    sts = parse_file("CREATE TABLE t (a int);\nCREATE OR REPLACE VIEW v AS SELECT 1;\nINSERT INTO u VALUES (1);\n"
+    sts = parse_file("CREATE TABLE t (a int);\nCREATE OR REPLACE VIEW v AS SELECT 1;\nINSERT INTO u SELECT 1;\n"
                      "SELECT 1;", Path("x.sql"))
     steps = plan_steps(sts)
     assert steps[0].inverse is not None and steps[0].inverse.sql == ("DROP TABLE t",)

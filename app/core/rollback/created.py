@@ -183,14 +183,14 @@ class Created:
                     return None
             case _:
                 return None
-        calls = _calls(node)
+        calls = calls_of(node)
         if calls.modifies_more:
             return None  # a data-modifying WITH reaches other tables
         return _checked(what, [_rv(t) for t in targets], event.split(), calls, self)
 
     def select_step(self, node: ast.SelectStmt, what: str) -> Step:
         """A SELECT: nothing to undo unless it calls a function that changes something lasting."""
-        calls = _calls(node)
+        calls = calls_of(node)
         if calls.modifies_more:
             return Step(Inverse(manual=f"{what!r} changes data (a data-modifying WITH)"))
         if not calls.functions and not calls.sequences:
@@ -245,7 +245,7 @@ class _CallVisitor(Visitor):
         self._modifies(node)
 
 
-def _calls(node: ast.Node) -> _Calls:
+def calls_of(node: ast.Node) -> _Calls:
     v = _CallVisitor(node)
     v(node)
     return v.calls
@@ -260,7 +260,7 @@ def _sequence_arg(arg: ast.Node | None) -> str | None:
     return None
 
 
-_CHECK = """
+CHECK = """
 WITH RECURSIVE rels(oid) AS (
   SELECT pg_catalog.to_regclass(t) FROM pg_catalog.unnest(%(targets)s::text[]) t
   UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN rels ON i.inhparent = rels.oid),
@@ -297,13 +297,13 @@ SELECT ARRAY(
 
 def calls_nothing(query: ast.Node) -> bool:
     """True when a query calls no function that could change anything and modifies no table."""
-    calls = _calls(query)
+    calls = calls_of(query)
     return not (calls.modifies_more or calls.functions or calls.sequences or calls.unknown_sequence)
 
 
 def query_step(query: ast.Node, what: str, then: Inverse) -> Step:
     """`then`, once a query that fills a new table (CREATE TABLE AS, SELECT INTO) is known to change nothing else."""
-    calls = _calls(query)
+    calls = calls_of(query)
     if calls.modifies_more:
         return Step(Inverse(manual=f"{what!r} changes data (a data-modifying WITH)"))
     if not calls.functions and not calls.sequences and not calls.unknown_sequence:
@@ -316,12 +316,7 @@ def _checked(what: str, targets: list[str], events: list[str], calls: _Calls, cr
     """A step that reads, just before the statement, whether it can reach anything the file did not create."""
     if calls.unknown_sequence:
         return Step(Inverse(manual=f"{what!r} calls {calls.unknown_sequence} on a sequence named at run time"))
-    mine = [_text(k) for k in sorted(created.tables | created.sequences, key=str)]
-    params = {
-        "targets": targets, "created": mine, "bits": sum(_TRIGGER_BITS[e] for e in events),
-        "events": [_RULE_EVENTS[e] for e in events if _RULE_EVENTS[e]], "delete": "delete" in events,
-        "update": "update" in events, "functions": sorted(calls.functions), "sequences": sorted(calls.sequences),
-    }
+    params = check_params(targets, events, calls, created)
 
     def resolve(rows: list[tuple]) -> Inverse:
         problems = rows[0][0] if rows else ["could not be checked"]
@@ -329,9 +324,19 @@ def _checked(what: str, targets: list[str], events: list[str], calls: _Calls, cr
             return Inverse(manual=f"{what!r} changes data beyond what the file created: {problems[0]}")
         return then
 
-    return _read(_CHECK, params, resolve,
+    return _read(CHECK, params, resolve,
                  "nothing to undo beyond what the file created, if no trigger, rule or function reaches further "
                  "(read when applied)")
+
+
+def check_params(targets: list[str], events: list[str], calls: _Calls, created: Created) -> dict[str, object]:
+    """The parameters of CHECK: what a data change on `targets` could reach beyond them."""
+    mine = [_text(k) for k in sorted(created.tables | created.sequences, key=str)]
+    return {
+        "targets": targets, "created": mine, "bits": sum(_TRIGGER_BITS[e] for e in events),
+        "events": [_RULE_EVENTS[e] for e in events if _RULE_EVENTS[e]], "delete": "delete" in events,
+        "update": "update" in events, "functions": sorted(calls.functions), "sequences": sorted(calls.sequences),
+    }
 
 
 def _text(key: Key) -> str:

@@ -21,6 +21,7 @@ from app.core.rollback.renames import _rename, _set_schema
 from app.core.rollback.routines import _alter_function, _create_function
 from app.core.rollback.schemas import _alter_publication, _create_extension, _create_schema, _simple_drop
 from app.core.rollback.search_path import _path_change, _under_path
+from app.core.rollback.seeds import insert_step
 from app.core.rollback.steps import _Manual, _manual
 from app.core.rollback.tables import (
     _alter_seq,
@@ -175,6 +176,9 @@ def _data_or_select(st: Statement, created: Created) -> Step | None:
     try:
         if isinstance(st.node, ast.SelectStmt) and st.node.intoClause is None:
             return created.select_step(st.node, st.first_line)
-        return created.data_step(st.node, st.first_line)
+        step = created.data_step(st.node, st.first_line)
+        if step is None and isinstance(st.node, ast.InsertStmt):
+            return insert_step(st.node, st.first_line)
+        return step
     except (LookupError, TypeError, ValueError, AttributeError) as exc:  # a parse tree shape not foreseen
         return _manual(f"no inverse could be worked out for {st.first_line!r} ({exc!r})")

@@ -1,0 +1,117 @@
+"""Seed rows inserted into a table that was there before: rolled back by deleting exactly them, by key.
+
+Each migration is applied by the CLI on a real server and rolled back by the CLI; the catalog and
+the table's rows are compared with what they were before.
+"""
+
+from __future__ import annotations
+
+from app.core.catalog import diff, snapshot
+from tests.conftest import Database, MigrationDir, run_cli
+
+BASE = """CREATE TABLE public.jobs (id bigint GENERATED ALWAYS AS IDENTITY, name text NOT NULL UNIQUE,
+  progress text NOT NULL, ordering int NOT NULL DEFAULT 0);
+INSERT INTO public.jobs (name, progress) VALUES ('old', 'half');"""
+
+
+def _args(db: Database, m: MigrationDir) -> list[str]:
+    return ["--dsn", db.dsn, "--migrations-dir", str(m.path)]
+
+
+def _state(db: Database, table: str = "public.jobs") -> tuple[object, list[tuple]]:
+    with db.connect() as conn:
+        rows = conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+        return snapshot(conn), rows
+
+
+def _newest(db: Database, column: str) -> object:
+    return db.scalar(f"SELECT {column} FROM public._migrations ORDER BY version DESC LIMIT 1")
+
+
+def _round_trip(db: Database, migrations: MigrationDir, sql: str, table: str = "public.jobs") -> str:
+    catalog, rows = _state(db, table)
+    path = migrations.add("seed", sql)
+    r = run_cli("migrate", *_args(db, migrations))
+    assert r.code == 0, r.stderr
+    assert _newest(db, "rollback_kind") == "generated", _newest(db, "rollback_note")
+    stored = str(_newest(db, "rollback_sql") or "")
+    r = run_cli("rollback", "1", *_args(db, migrations))
+    assert r.code == 0, f"{r.stderr}\n--- stored rollback:\n{stored}"
+    path.unlink()
+    after_catalog, after_rows = _state(db, table)
+    assert diff(catalog, after_catalog) == [], stored
+    assert after_rows == rows, stored
+    return stored
+
+
+def _manual_reason(db: Database, migrations: MigrationDir, sql: str) -> str:
+    migrations.add("seed", sql)
+    r = run_cli("migrate", *_args(db, migrations))
+    assert r.code == 0, r.stderr
+    assert _newest(db, "rollback_kind") == "manual"
+    return str(_newest(db, "rollback_note"))
+
+
+def test_seed_rows_are_deleted_by_their_key(database: Database, migrations: MigrationDir) -> None:
+    database.execute(BASE)
+    stored = _round_trip(database, migrations, "INSERT INTO jobs (ordering, name, progress) VALUES\n"
+                         "  (7306, 'a', '{}'),\n  (7307, 'b''s', extract(epoch from current_timestamp)::text);")
+    assert stored.startswith("DELETE FROM ONLY jobs WHERE (name) IN (")
+    assert database.scalar("SELECT count(*) FROM jobs WHERE name = 'old'") == 1
+
+
+def test_on_conflict_do_nothing_leaves_the_row_that_was_there(database: Database, migrations: MigrationDir) -> None:
+    database.execute(BASE)
+    stored = _round_trip(database, migrations, "INSERT INTO jobs (name, progress) VALUES ('old', 'new'), ('c', '')"
+                         " ON CONFLICT DO NOTHING;")
+    assert "'c'" in stored and "'old'" not in stored
+    assert database.scalar("SELECT progress FROM jobs WHERE name = 'old'") == "half"
+    # every key there already: nothing to undo
+    assert _round_trip(database, migrations, "INSERT INTO jobs (name, progress) VALUES ('old', 'x') "
+                       "ON CONFLICT (name) DO NOTHING;") == ""
+
+
+def test_the_key_is_compared_in_its_own_type(database: Database, migrations: MigrationDir) -> None:
+    """1.6 stored in an int column is 2: a DELETE comparing 1.6 as numeric would miss the row."""
+    database.execute("CREATE TABLE public.levels (n int PRIMARY KEY, label text)")
+    stored = _round_trip(database, migrations, "INSERT INTO levels VALUES (1.6, 'two');", "public.levels")
+    assert "CAST(1.6 AS integer)" in stored
+
+
+def test_an_inheritance_childs_row_with_the_same_key_stays(database: Database, migrations: MigrationDir) -> None:
+    database.execute("CREATE TABLE public.base (k text PRIMARY KEY);"
+                     "CREATE TABLE public.child () INHERITS (public.base);"
+                     "INSERT INTO public.child VALUES ('x');")
+    _round_trip(database, migrations, "INSERT INTO base VALUES ('x');", "public.base")
+    assert database.scalar("SELECT count(*) FROM child") == 1
+
+
+def test_without_a_unique_key_given_as_constants_it_is_manual(database: Database, migrations: MigrationDir) -> None:
+    database.execute(BASE + "CREATE TABLE public.notes (body text);")
+    reason = _manual_reason(database, migrations, "INSERT INTO notes VALUES ('n');")
+    assert "line 1" in reason and "no unique key" in reason and "notes" in reason
+    reason = _manual_reason(database, migrations, "INSERT INTO jobs (name, progress) VALUES (md5('x'), '');")
+    assert "no unique key" in reason
+
+
+def test_a_cascading_foreign_key_or_a_trigger_makes_it_manual(database: Database, migrations: MigrationDir) -> None:
+    database.execute(BASE + "CREATE TABLE public.runs (job text REFERENCES public.jobs (name) ON DELETE CASCADE);")
+    reason = _manual_reason(database, migrations, "INSERT INTO jobs (name, progress) VALUES ('d', '');")
+    assert "cascades through foreign key" in reason
+    database.execute("DROP TABLE public.runs; CREATE FUNCTION public.t() RETURNS trigger LANGUAGE plpgsql AS "
+                     "$$BEGIN RETURN NEW; END$$; CREATE TRIGGER jobs_t BEFORE INSERT ON public.jobs "
+                     "FOR EACH ROW EXECUTE FUNCTION public.t();")
+    reason = _manual_reason(database, migrations, "INSERT INTO jobs (name, progress) VALUES ('e', '');")
+    assert "fires trigger jobs_t" in reason
+
+
+def test_a_rollback_refused_by_a_row_referencing_the_seed_changes_nothing(
+        database: Database, migrations: MigrationDir) -> None:
+    database.execute(BASE + "CREATE TABLE public.runs (job text REFERENCES public.jobs (name));")
+    migrations.add("seed", "INSERT INTO jobs (name, progress) VALUES ('f', '');")
+    assert run_cli("migrate", *_args(database, migrations)).code == 0
+    database.execute("INSERT INTO public.runs VALUES ('f')")  # the application uses the seed row
+    r = run_cli("rollback", "1", *_args(database, migrations))
+    assert r.code != 0 and "runs" in r.stderr
+    assert database.scalar("SELECT count(*) FROM jobs WHERE name = 'f'") == 1
+    assert database.scalar("SELECT count(*) FROM public._migrations WHERE version IS NOT NULL") >= 1
