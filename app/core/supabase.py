@@ -132,16 +132,24 @@ def shim_state(conn: psycopg.Connection) -> str:
     return "shim" if str(row[1]).startswith(SHIM_MARKER) else "supabase"
 
 
-def apply_shim_conn(conn: psycopg.Connection, allowed: Callable[[], object] | None = None) -> ShimResult:
-    """Install the shim on this connection's database, in one transaction, unless auth.users exists.
-
-    `allowed` is called just before it changes anything (the protection rule's check).
-    """
+def shim_skipped(conn: psycopg.Connection) -> ShimResult | None:
+    """What applying the shim here would do when it installs nothing (auth.users exists), else None."""
     state = shim_state(conn)
     if state == "supabase":
         return ShimResult(False, "auth.users exists: this looks like a Supabase database; the shim was not installed")
     if state == "shim":
         return ShimResult(False, "the Supabase shim is already installed", _extensions(conn))
+    return None
+
+
+def apply_shim_conn(conn: psycopg.Connection, allowed: Callable[[], object] | None = None) -> ShimResult:
+    """Install the shim on this connection's database, in one transaction, unless auth.users exists.
+
+    `allowed` is called just before it changes anything (the protection rule's check).
+    """
+    skipped = shim_skipped(conn)
+    if skipped is not None:
+        return skipped
     if allowed is not None:
         allowed()
     with conn.transaction():
