@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from app.core.connect import Target, connect
-from app.core.errors import UsageError
+from app.core.connect import Target
+from app.core.errors import DatabaseError, UsageError
 from app.paths import resources_dir
 
 if TYPE_CHECKING:
+    from app.core.progress import CancelToken
     from app.core.protection import Confirmation
 
 SHIM_MARKER = "Tidemark Supabase shim"
@@ -152,16 +153,27 @@ def apply_shim_conn(conn: psycopg.Connection, allowed: Callable[[], object] | No
         return skipped
     if allowed is not None:
         allowed()
-    with conn.transaction():
-        conn.execute(shim_sql())
+    try:
+        with conn.transaction():
+            conn.execute(shim_sql())
+    except psycopg.Error as exc:  # the server's refusal is the environment's, not a bug: one line that says it
+        said = (exc.diag.message_primary or str(exc)).strip().splitlines()[0]
+        state = f" (SQLSTATE {exc.sqlstate})" if exc.sqlstate else ""
+        raise DatabaseError(f"the Supabase shim was not installed, none of it (one transaction, rolled back): "
+                            f"{said}{state}") from None
     return ShimResult(True, "Supabase shim installed (a shim, not Supabase)", _extensions(conn))
 
 
-def apply_shim(target: Target, confirmed: Confirmation | None = None) -> ShimResult:
-    """Install the shim on a target database (see apply_shim_conn); a protected one needs `confirmed`."""
-    from app.core.protection import Action, enforce
+def apply_shim(target: Target, confirmed: Confirmation | None = None,
+               cancel: CancelToken | None = None) -> ShimResult:
+    """Install the shim on a target database (see apply_shim_conn); a protected one needs `confirmed`.
 
-    with connect(target) as conn:
+    `cancel` interrupts the running statement (the shim's transaction is then rolled back).
+    """
+    from app.core.protection import Action, enforce
+    from app.core.runner_session import connection
+
+    with connection(target, cancel) as conn:
         return apply_shim_conn(conn, lambda: enforce(confirmed, target, Action.SHIM, ["the Supabase shim"]))
 
 
