@@ -301,3 +301,13 @@ def test_bundled_examples_run_on_the_shim_and_roll_back(supabase_db: Database) -
     assert r.code == 0, r.stderr
     assert not supabase_db.exists("public.profiles") and not supabase_db.exists("public.user_preferences")
     assert supabase_db.exists("auth.users"), "the shim stays"
+
+
+def test_a_shim_the_server_refuses_is_one_line_and_leaves_nothing(database: Database) -> None:
+    """An auth.uid() of another type: CREATE OR REPLACE cannot change it, and the whole shim rolls back."""
+    database.execute("CREATE SCHEMA auth; CREATE FUNCTION auth.uid() RETURNS text LANGUAGE sql AS 'SELECT 1::text'")
+    r = run_cli("supabase-shim", "--dsn", database.dsn)
+    assert r.code != 0 and "internal error" not in r.stderr
+    assert "the Supabase shim was not installed" in r.stderr and "return type" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not database.exists("auth.users") and database.scalar("SELECT to_regnamespace('extensions') IS NULL")

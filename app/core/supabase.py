@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from app.core.connect import Target, connect
-from app.core.errors import UsageError
+from app.core.connect import Target
+from app.core.errors import DatabaseError, UsageError
 from app.paths import resources_dir
 
 if TYPE_CHECKING:
+    from app.core.progress import CancelToken
     from app.core.protection import Confirmation
 
 SHIM_MARKER = "Tidemark Supabase shim"
@@ -132,28 +133,47 @@ def shim_state(conn: psycopg.Connection) -> str:
     return "shim" if str(row[1]).startswith(SHIM_MARKER) else "supabase"
 
 
-def apply_shim_conn(conn: psycopg.Connection, allowed: Callable[[], object] | None = None) -> ShimResult:
-    """Install the shim on this connection's database, in one transaction, unless auth.users exists.
-
-    `allowed` is called just before it changes anything (the protection rule's check).
-    """
+def shim_skipped(conn: psycopg.Connection) -> ShimResult | None:
+    """What applying the shim here would do when it installs nothing (auth.users exists), else None."""
     state = shim_state(conn)
     if state == "supabase":
         return ShimResult(False, "auth.users exists: this looks like a Supabase database; the shim was not installed")
     if state == "shim":
         return ShimResult(False, "the Supabase shim is already installed", _extensions(conn))
+    return None
+
+
+def apply_shim_conn(conn: psycopg.Connection, allowed: Callable[[], object] | None = None) -> ShimResult:
+    """Install the shim on this connection's database, in one transaction, unless auth.users exists.
+
+    `allowed` is called just before it changes anything (the protection rule's check).
+    """
+    skipped = shim_skipped(conn)
+    if skipped is not None:
+        return skipped
     if allowed is not None:
         allowed()
-    with conn.transaction():
-        conn.execute(shim_sql())
+    try:
+        with conn.transaction():
+            conn.execute(shim_sql())
+    except psycopg.Error as exc:  # the server's refusal is the environment's, not a bug: one line that says it
+        said = (exc.diag.message_primary or str(exc)).strip().splitlines()[0]
+        state = f" (SQLSTATE {exc.sqlstate})" if exc.sqlstate else ""
+        raise DatabaseError(f"the Supabase shim was not installed, none of it (one transaction, rolled back): "
+                            f"{said}{state}") from None
     return ShimResult(True, "Supabase shim installed (a shim, not Supabase)", _extensions(conn))
 
 
-def apply_shim(target: Target, confirmed: Confirmation | None = None) -> ShimResult:
-    """Install the shim on a target database (see apply_shim_conn); a protected one needs `confirmed`."""
-    from app.core.protection import Action, enforce
+def apply_shim(target: Target, confirmed: Confirmation | None = None,
+               cancel: CancelToken | None = None) -> ShimResult:
+    """Install the shim on a target database (see apply_shim_conn); a protected one needs `confirmed`.
 
-    with connect(target) as conn:
+    `cancel` interrupts the running statement (the shim's transaction is then rolled back).
+    """
+    from app.core.protection import Action, enforce
+    from app.core.runner_session import connection
+
+    with connection(target, cancel) as conn:
         return apply_shim_conn(conn, lambda: enforce(confirmed, target, Action.SHIM, ["the Supabase shim"]))
 
 

@@ -96,7 +96,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "the schemas (reads only)", keys="Ctrl+Shift+F"),
     ActionSpec("act_promote", "Pro&mote to…", "promote", "environment", 1,
                "In the overview: migrate another environment (or a group) up to the last migration applied here",
-               keys="Ctrl+Shift+P"),  # then Switch to ▸
+               keys="Ctrl+Shift+P"),
+    # Supabase: what the Supabase CLI recorded beside ours, and the shim for plain PostgreSQL
+    ActionSpec("act_supabase", "Supa&base status", "supabase_status", "environment", 2,
+               "supabase/config.toml, auth.users, and which versions the Supabase CLI and Tidemark recorded "
+               "(reads only)"),
+    ActionSpec("act_shim", "&Install Supabase shim…", "install_shim", "environment", 2,
+               "Install auth.users, auth.uid() and the API roles, for Supabase migrations on plain PostgreSQL "
+               "(not Supabase); skipped where auth.users exists"),  # then Switch to ▸
     ActionSpec("act_shortcuts", "&Keyboard shortcuts", "show_shortcuts", "help", 0, keys="F1"),
     ActionSpec("act_about", "&About Tidemark", "show_about", "help", 0),
 )
@@ -112,6 +119,7 @@ def build_actions(w: MainWindow) -> None:
         action = QAction(spec.text, w)
         if spec.tip:
             action.setToolTip(spec.tip)
+            action.setStatusTip(spec.tip)  # said in the status bar while the menu entry is highlighted
         if spec.keys:
             action.setShortcut(QKeySequence(spec.keys))
         action.triggered.connect(lambda _=False, slot=spec.slot: getattr(w, slot)())
@@ -200,6 +208,8 @@ def update_actions(w: MainWindow) -> None:
                                          for x in (status.migrations if status else [])))
     w.act_baseline.setEnabled(have and m is not None and m.state is State.PENDING)
     w.act_import.setEnabled(have)
+    w.act_supabase.setEnabled(w.source is not None and not busy)  # needs no status: it reads its own
+    w.act_shim.setEnabled(w.source is not None and not busy)
     w.act_rb_sql.setEnabled(have and w.manual_to_write() is not None)
     w.export_button.setEnabled(have and report_available())
     w.act_export.setEnabled(w.export_button.isEnabled())

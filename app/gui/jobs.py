@@ -44,6 +44,10 @@ JOBS: dict[str, JobKind] = {
     "rehearse": JobKind("Rehearsing on a throwaway copy", "Rehearsal could not run", "_shown_rehearse"),
     "import-review": JobKind("Looking for other tools' histories", "Cannot plan the import", "_shown_import_review"),
     "import": JobKind("Importing the history", "Import refused", "_shown_import", mutating=True),
+    "supabase-status": JobKind("Reading the Supabase status", "Cannot read the Supabase status",
+                               "_shown_supabase_status"),
+    "shim-review": JobKind("Looking for auth.users", "Cannot check for auth.users", "_shown_shim_review"),
+    "shim": JobKind("Installing the Supabase shim", "Supabase shim not installed", "_shown_shim", mutating=True),
 }
 
 # jobs that change the database: a refresh follows, the environment cannot change meanwhile

@@ -233,6 +233,18 @@ class WindowActions(_Window):
 
         import_history.start_review(self)
 
+    def supabase_status(self) -> None:
+        """Environment ▸ Supabase status: config.toml and both histories, read on the worker."""
+        from app.gui import supabase_dialog
+
+        supabase_dialog.start_status(self)
+
+    def install_shim(self) -> None:
+        """Environment ▸ Install Supabase shim…: look for auth.users, then confirm (app.gui.supabase_dialog)."""
+        from app.gui import supabase_dialog
+
+        supabase_dialog.start_shim(self)
+
     def show_history(self) -> None:
         """The audit trail."""
         if self.source is None or self.controller.busy:

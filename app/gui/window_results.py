@@ -110,6 +110,21 @@ class WindowResults(_Window):
 
         import_history.done(self, payload)
 
+    def _shown_supabase_status(self, payload: Any) -> None:
+        from app.gui import supabase_dialog
+
+        supabase_dialog.shown_status(self, payload)
+
+    def _shown_shim_review(self, payload: Any) -> None:
+        from app.gui import supabase_dialog
+
+        supabase_dialog.reviewed_shim(self, payload)
+
+    def _shown_shim(self, payload: Any) -> None:
+        from app.gui import supabase_dialog
+
+        supabase_dialog.done(self, payload)
+
     def _shown_repair(self, payload: Any) -> None:
         n = len(payload.repaired)
         self._finish_change(f"done: {count(n, 'changed file')} accepted ({payload.reason})")

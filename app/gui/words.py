@@ -19,6 +19,8 @@ _ACTIONS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in (
     (r"`tidemark new[^`]*`", "File ▸ New migration…"),
     (r"`tidemark lint[^`]*`", "Migrations ▸ Lint pending"),
     (r"`tidemark rehearse[^`]*`", "Migrations ▸ Rehearse"),
+    (r"`tidemark supabase-shim[^`]*`", "Environment ▸ Install Supabase shim…"),
+    (r"`tidemark supabase-status[^`]*`", "Environment ▸ Supabase status"),
     (r"`tidemark env edit[^`]*`", "File ▸ Environments… (Edit)"),
     (r"`tidemark env[^`]*`", "File ▸ Environments…"),
     (r"act on each with `--environments [^`]*`", "act on each from Environment ▸ Overview of all environments"),

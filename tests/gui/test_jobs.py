@@ -21,5 +21,5 @@ def test_every_started_kind_is_registered_with_a_handler() -> None:
 
 
 def test_the_kinds_that_change_the_database() -> None:
-    assert {"run", "rollback", "repair", "baseline", "import", "rollback-block"} == MUTATING_KINDS
+    assert {"run", "rollback", "repair", "baseline", "import", "rollback-block", "shim"} == MUTATING_KINDS
     assert heading("no-such-kind") == "Failed" and verb("no-such-kind") == "no-such-kind"
