@@ -15,6 +15,7 @@ from app.core.protection import Action, ProtectionRequired, confirm, requirement
 from app.gui import supabase_dialog
 from app.gui.supabase_dialog import ShimDialog, SupabaseStatusDialog
 from tests.conftest import Database, MigrationDir, run_cli
+from tests.gui.a11y import assert_named
 from tests.gui.conftest import DEADLINE_MS, WindowFactory, asked, is_kind, mnemonic_clashes
 
 EVIL = "demo\x1b[2J\u202e"
@@ -47,8 +48,6 @@ def test_the_actions_are_in_the_environment_menu_with_their_words(qtbot, make_wi
     assert "auth.users" in window.act_shim.statusTip()
     assert window.act_supabase.isEnabled() and window.act_shim.isEnabled()
     dialog = _status(qtbot, window)
-    from tests.gui.a11y import assert_named
-
     assert_named(dialog)
     dialog.close()
 
@@ -143,6 +142,7 @@ def test_shim_on_a_protected_environment_needs_its_name_typed(qtbot, make_window
     review = review.args[2]
     said = dialog.head.text()  # what it installs, as the CLI's description says it
     assert "auth.users, auth.uid()/role()/email()/jwt()" in said and "not Supabase" in said and "prod-db" in said
+    assert_named(dialog)
     assert not dialog.ok.isEnabled(), "protected: the name first"
     qtbot.keyClicks(dialog.typed.field, "prod")
     assert not dialog.ok.isEnabled()
