@@ -267,7 +267,7 @@ MANUAL = [
     ("ALTER TABLE orders ADD COLUMN paid boolean;\nUPDATE orders SET total = 0 WHERE paid;", "changes data"),
     ("ALTER TABLE users ADD COLUMN c int;\nUPDATE users SET c = 1;", "fires trigger users_touch"),
     ("CREATE TABLE t (a int);\nINSERT INTO t SELECT nextval('counter');", "moves sequence counter"),
-    ("SELECT setval('counter', 5);", "moves sequence counter"),
+    ("SELECT setval((SELECT 'counter'), 5);", "a sequence named at run time"),
     ("CREATE TABLE t (a int);\nCREATE TRIGGER tt BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION touch();\n"
      "INSERT INTO t VALUES (1);", "fires trigger tt"),
     ("CREATE FUNCTION sidefx() RETURNS int LANGUAGE sql AS $$ UPDATE orders SET total = 0 RETURNING 1 $$;\n"

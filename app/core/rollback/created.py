@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import psycopg
 from pglast import ast, enums
 from pglast.visitors import Visitor
 
@@ -193,7 +194,7 @@ class Created:
         calls = calls_of(node)
         if calls.modifies_more:
             return Step(Inverse(manual=f"{what!r} changes data (a data-modifying WITH)"))
-        if not calls.functions and not calls.sequences:
+        if not (calls.functions or calls.sequences or calls.unknown_sequence or calls.serials):
             return Step(NOTHING)
         return _checked(what, [], [], calls, self)
 
@@ -206,6 +207,7 @@ class _Calls:
     functions: set[str] = field(default_factory=set)  # names that may change something: checked when applied
     sequences: set[str] = field(default_factory=set)  # sequences moved by nextval/setval, as regclass text
     unknown_sequence: str | None = None  # a nextval/setval whose sequence cannot be told from the text
+    serials: set[tuple[str, str]] = field(default_factory=set)  # pg_get_serial_sequence('t', 'c'): read when applied
     modifies_more: bool = False
 
 
@@ -221,7 +223,10 @@ class _CallVisitor(Visitor):
         schema = names[0] if len(names) == 2 else None
         if name in _SEQUENCE_SETTERS and schema in (None, "pg_catalog"):
             seq = _sequence_arg(node.args[0] if node.args else None)
-            if seq is None:
+            serial = _serial_arg(node.args[0] if node.args else None)
+            if serial is not None:
+                self.calls.serials.add(serial)
+            elif seq is None:
                 self.calls.unknown_sequence = name
             else:
                 self.calls.sequences.add(seq)
@@ -249,6 +254,32 @@ def calls_of(node: ast.Node) -> _Calls:
     v = _CallVisitor(node)
     v(node)
     return v.calls
+
+
+def _serial_arg(arg: ast.Node | None) -> tuple[str, str] | None:
+    """pg_get_serial_sequence('table', 'column') with both written as constants."""
+    if isinstance(arg, ast.TypeCast):
+        arg = arg.arg
+    if not (isinstance(arg, ast.FuncCall) and _strs(arg.funcname)[-1:] == ["pg_get_serial_sequence"]
+            and len(arg.args or ()) == 2):
+        return None
+    parts = [a.val.sval for a in arg.args if isinstance(a, ast.A_Const) and isinstance(a.val, ast.String)]
+    return (parts[0], parts[1]) if len(parts) == 2 else None
+
+
+def resolve_serials(conn: psycopg.Connection, calls: _Calls) -> list[str] | None:
+    """The sequences pg_get_serial_sequence names, as the server answers now; None: one is not there."""
+    out = []
+    for table, column in sorted(calls.serials):
+        try:
+            with conn.transaction():  # a savepoint: an unknown table must not end the migration
+                row = conn.execute("SELECT pg_catalog.pg_get_serial_sequence(%s, %s)", (table, column)).fetchone()
+        except psycopg.Error:
+            return None
+        if row is None or row[0] is None:
+            return None
+        out.append(row[0])
+    return out
 
 
 def _sequence_arg(arg: ast.Node | None) -> str | None:
@@ -298,7 +329,7 @@ SELECT ARRAY(
 def calls_nothing(query: ast.Node) -> bool:
     """True when a query calls no function that could change anything and modifies no table."""
     calls = calls_of(query)
-    return not (calls.modifies_more or calls.functions or calls.sequences or calls.unknown_sequence)
+    return not (calls.modifies_more or calls.functions or calls.sequences or calls.unknown_sequence or calls.serials)
 
 
 def query_step(query: ast.Node, what: str, then: Inverse) -> Step:
@@ -306,7 +337,7 @@ def query_step(query: ast.Node, what: str, then: Inverse) -> Step:
     calls = calls_of(query)
     if calls.modifies_more:
         return Step(Inverse(manual=f"{what!r} changes data (a data-modifying WITH)"))
-    if not calls.functions and not calls.sequences and not calls.unknown_sequence:
+    if not (calls.functions or calls.sequences or calls.unknown_sequence or calls.serials):
         return Step(then)
     return _checked(what, [], [], calls, Created(), then)
 
@@ -317,6 +348,8 @@ def _checked(what: str, targets: list[str], events: list[str], calls: _Calls, cr
     if calls.unknown_sequence:
         return Step(Inverse(manual=f"{what!r} calls {calls.unknown_sequence} on a sequence named at run time"))
     params = check_params(targets, events, calls, created)
+    describe = ("nothing to undo beyond what the file created, if no trigger, rule or function reaches further "
+                "(read when applied)")
 
     def resolve(rows: list[tuple]) -> Inverse:
         problems = rows[0][0] if rows else ["could not be checked"]
@@ -324,9 +357,16 @@ def _checked(what: str, targets: list[str], events: list[str], calls: _Calls, cr
             return Inverse(manual=f"{what!r} changes data beyond what the file created: {problems[0]}")
         return then
 
-    return _read(CHECK, params, resolve,
-                 "nothing to undo beyond what the file created, if no trigger, rule or function reaches further "
-                 "(read when applied)")
+    if not calls.serials:
+        return _read(CHECK, params, resolve, describe)
+
+    def run(conn: psycopg.Connection) -> list[tuple]:
+        serials = resolve_serials(conn, calls)
+        if serials is None:
+            return [(["names a serial column pg_get_serial_sequence does not find"],)]
+        return conn.execute(CHECK, {**params, "sequences": sorted({*calls.sequences, *serials})}).fetchall()
+
+    return _read(CHECK, (), resolve, describe, run=run)
 
 
 def check_params(targets: list[str], events: list[str], calls: _Calls, created: Created) -> dict[str, object]:

@@ -22,6 +22,7 @@ from app.core.rollback.routines import _alter_function, _create_function
 from app.core.rollback.schemas import _alter_publication, _create_extension, _create_schema, _simple_drop
 from app.core.rollback.search_path import _path_change, _under_path
 from app.core.rollback.seeds import insert_step
+from app.core.rollback.sequence_moves import moves_sequences, sequence_step
 from app.core.rollback.steps import _Manual, _manual
 from app.core.rollback.tables import (
     _alter_seq,
@@ -175,6 +176,8 @@ def _data_or_select(st: Statement, created: Created) -> Step | None:
     """The step of a data change on what the file created, or of a SELECT (which may call functions)."""
     try:
         if isinstance(st.node, ast.SelectStmt) and st.node.intoClause is None:
+            if moves_sequences(st.node):
+                return sequence_step(st.node, st.first_line, created)
             return created.select_step(st.node, st.first_line)
         step = created.data_step(st.node, st.first_line)
         if step is None and isinstance(st.node, ast.InsertStmt):

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pglast import ast
 
 from app.core.rollback.model import NOTHING, CatalogRead, Inverse, Step
 from app.core.rollback.names import _rv, literal
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 class _Manual(Exception):
@@ -22,9 +26,10 @@ def _manual(reason: str) -> Step:
     return Step(Inverse(manual=reason))
 
 
-def _read(query: str, params: tuple, resolve: Callable[[list[tuple]], Inverse], describe: str,
-          after: Callable[[list[tuple]], CatalogRead] | None = None) -> Step:
-    return Step(read=CatalogRead(query, params, _guard(resolve, describe), describe), after=after)
+def _read(query: str, params: tuple | dict, resolve: Callable[[list[tuple]], Inverse], describe: str,
+          after: Callable[[list[tuple]], CatalogRead] | None = None,
+          run: Callable[[psycopg.Connection], list[tuple]] | None = None) -> Step:
+    return Step(read=CatalogRead(query, params, _guard(resolve, describe), describe, run), after=after)
 
 
 def _guard(resolve: Callable[[list[tuple]], Inverse], what: str) -> Callable[[list[tuple]], Inverse]:
