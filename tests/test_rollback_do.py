@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from app.core.catalog import diff, snapshot
 from tests.conftest import Database, MigrationDir, run_cli
+from tests.rollback_round_trip import cli_args as _args
+from tests.rollback_round_trip import newest as _newest
+from tests.rollback_round_trip import round_trip
 
 BASE = "CREATE TABLE public.items (id int PRIMARY KEY, label text);"
 
@@ -33,31 +36,13 @@ END $$;
 """
 
 
-def _args(db: Database, m: MigrationDir) -> list[str]:
-    return ["--dsn", db.dsn, "--migrations-dir", str(m.path)]
-
-
 def _snap(db: Database) -> object:
     with db.connect() as conn:
         return snapshot(conn)
 
 
-def _newest(db: Database, column: str) -> object:
-    return db.scalar(f"SELECT {column} FROM public._migrations ORDER BY version DESC LIMIT 1")
-
-
 def _round_trip(db: Database, migrations: MigrationDir, sql: str) -> str:
-    before = _snap(db)
-    path = migrations.add("m", sql)
-    r = run_cli("migrate", *_args(db, migrations))
-    assert r.code == 0, r.stderr
-    assert _newest(db, "rollback_kind") == "generated", _newest(db, "rollback_note")
-    stored = str(_newest(db, "rollback_sql") or "")
-    r = run_cli("rollback", "1", *_args(db, migrations))
-    assert r.code == 0, f"{r.stderr}\n--- stored rollback:\n{stored}"
-    path.unlink()
-    assert diff(before, _snap(db)) == [], stored
-    return stored
+    return round_trip(db, migrations, sql)
 
 
 def test_conditional_ddl_is_undone_exactly(database: Database, migrations: MigrationDir) -> None:

@@ -6,42 +6,27 @@ the table's rows are compared with what they were before.
 
 from __future__ import annotations
 
-from app.core.catalog import diff, snapshot
+from collections.abc import Callable
+
 from tests.conftest import Database, MigrationDir, run_cli
+from tests.rollback_round_trip import cli_args as _args
+from tests.rollback_round_trip import newest as _newest
+from tests.rollback_round_trip import round_trip
 
 BASE = """CREATE TABLE public.jobs (id bigint GENERATED ALWAYS AS IDENTITY, name text NOT NULL UNIQUE,
   progress text NOT NULL, ordering int NOT NULL DEFAULT 0);
 INSERT INTO public.jobs (name, progress) VALUES ('old', 'half');"""
 
 
-def _args(db: Database, m: MigrationDir) -> list[str]:
-    return ["--dsn", db.dsn, "--migrations-dir", str(m.path)]
-
-
-def _state(db: Database, table: str = "public.jobs") -> tuple[object, list[tuple]]:
-    with db.connect() as conn:
-        rows = conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
-        return snapshot(conn), rows
-
-
-def _newest(db: Database, column: str) -> object:
-    return db.scalar(f"SELECT {column} FROM public._migrations ORDER BY version DESC LIMIT 1")
+def _rows(db: Database, table: str) -> Callable[[], list[tuple]]:
+    def read() -> list[tuple]:
+        with db.connect() as conn:
+            return conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+    return read
 
 
 def _round_trip(db: Database, migrations: MigrationDir, sql: str, table: str = "public.jobs") -> str:
-    catalog, rows = _state(db, table)
-    path = migrations.add("seed", sql)
-    r = run_cli("migrate", *_args(db, migrations))
-    assert r.code == 0, r.stderr
-    assert _newest(db, "rollback_kind") == "generated", _newest(db, "rollback_note")
-    stored = str(_newest(db, "rollback_sql") or "")
-    r = run_cli("rollback", "1", *_args(db, migrations))
-    assert r.code == 0, f"{r.stderr}\n--- stored rollback:\n{stored}"
-    path.unlink()
-    after_catalog, after_rows = _state(db, table)
-    assert diff(catalog, after_catalog) == [], stored
-    assert after_rows == rows, stored
-    return stored
+    return round_trip(db, migrations, sql, _rows(db, table))
 
 
 def _manual_reason(db: Database, migrations: MigrationDir, sql: str) -> str:

@@ -6,42 +6,23 @@ compared with what they were before.
 
 from __future__ import annotations
 
-from app.core.catalog import diff, snapshot
 from tests.conftest import Database, MigrationDir, run_cli
+from tests.rollback_round_trip import cli_args as _args
+from tests.rollback_round_trip import round_trip
 
 BASE = "CREATE SEQUENCE public.stream_seq; CREATE TABLE public.stream (id bigint); " \
        "INSERT INTO public.stream VALUES (41), (42); SELECT nextval('public.stream_seq');"
 
 
-def _args(db: Database, m: MigrationDir) -> list[str]:
-    return ["--dsn", db.dsn, "--migrations-dir", str(m.path)]
-
-
-def _state(db: Database) -> tuple[object, object]:
+def _seq(db: Database) -> object:
     with db.connect() as conn:
-        seq = conn.execute("SELECT last_value, is_called FROM public.stream_seq").fetchone() if conn.execute(
-            "SELECT to_regclass('public.stream_seq')").fetchone()[0] else None
-        return snapshot(conn), seq
-
-
-def _newest(db: Database, column: str) -> object:
-    return db.scalar(f"SELECT {column} FROM public._migrations ORDER BY version DESC LIMIT 1")
+        if conn.execute("SELECT to_regclass('public.stream_seq')").fetchone()[0] is None:
+            return None
+        return conn.execute("SELECT last_value, is_called FROM public.stream_seq").fetchone()
 
 
 def _round_trip(db: Database, migrations: MigrationDir, sql: str) -> str:
-    catalog, seq = _state(db)
-    path = migrations.add("seq", sql)
-    r = run_cli("migrate", *_args(db, migrations))
-    assert r.code == 0, r.stderr
-    assert _newest(db, "rollback_kind") == "generated", _newest(db, "rollback_note")
-    stored = str(_newest(db, "rollback_sql") or "")
-    r = run_cli("rollback", "1", *_args(db, migrations))
-    assert r.code == 0, f"{r.stderr}\n--- stored rollback:\n{stored}"
-    path.unlink()
-    after_catalog, after_seq = _state(db)
-    assert diff(catalog, after_catalog) == [], stored
-    assert after_seq == seq, stored
-    return stored
+    return round_trip(db, migrations, sql, lambda: _seq(db))
 
 
 def test_setval_and_nextval_are_set_back(database: Database, migrations: MigrationDir) -> None:
