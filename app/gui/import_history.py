@@ -102,10 +102,7 @@ class ImportDialog(Confirming):
 
 def start_review(w: MainWindow, source: str | None = None) -> None:
     """Find the other histories and plan the import, on the worker."""
-    if w.source is None or w.controller.busy:
-        return
-    made, options = w.source, w.options
-    w._start("import-review", lambda progress, cancel: review(made.make_runner(options), source))
+    w._start_on_runner("import-review", lambda runner: review(runner, source))
 
 
 def reviewed(w: MainWindow, item: ImportReview) -> None:

@@ -234,6 +234,13 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, WindowSources, QMain
             self.progress.start(verb(kind) + "…")
         return self.controller.start(kind, job)
 
+    def _start_on_runner(self, kind: str, use: Any) -> int | None:
+        """Start `use(runner)` on the worker, the runner made there for the open source; not while busy."""
+        if self.source is None or self.controller.busy:
+            return None
+        made, options = self.source, self.options
+        return self._start(kind, lambda progress, cancel: use(made.make_runner(options)))
+
     @Slot()
     def refresh(self, quiet: bool = False) -> None:
         """Read status (never while a run or rollback works)."""

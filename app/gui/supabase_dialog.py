@@ -174,10 +174,7 @@ class ShimDialog(Confirming):
 
 def start_status(w: MainWindow) -> None:
     """Read the Supabase status on the worker."""
-    if w.source is None or w.controller.busy:
-        return
-    made, options = w.source, w.options
-    w._start("supabase-status", lambda progress, cancel: read_status(made.make_runner(options)))
+    w._start_on_runner("supabase-status", read_status)
 
 
 def shown_status(w: MainWindow, status: SupabaseStatus) -> None:
@@ -188,10 +185,7 @@ def shown_status(w: MainWindow, status: SupabaseStatus) -> None:
 
 def start_shim(w: MainWindow) -> None:
     """Look whether the shim would install anything, on the worker."""
-    if w.source is None or w.controller.busy:
-        return
-    made, options = w.source, w.options
-    w._start("shim-review", lambda progress, cancel: review_shim(made.make_runner(options)))
+    w._start_on_runner("shim-review", review_shim)
 
 
 def reviewed_shim(w: MainWindow, review: ShimReview) -> None:
