@@ -100,3 +100,19 @@ def test_a_rollback_refused_by_a_row_referencing_the_seed_changes_nothing(
     assert r.code != 0 and "runs" in r.stderr
     assert database.scalar("SELECT count(*) FROM jobs WHERE name = 'f'") == 1
     assert database.scalar("SELECT count(*) FROM public._migrations WHERE version IS NOT NULL") >= 1
+
+
+SEED_IF_MISSING = """CREATE TABLE IF NOT EXISTS jobs (id bigint GENERATED ALWAYS AS IDENTITY, name text NOT NULL UNIQUE,
+  progress text NOT NULL, ordering int NOT NULL DEFAULT 0);
+INSERT INTO jobs (name, progress) VALUES ('first', '');"""
+
+
+def test_a_seed_after_create_table_if_not_exists_that_found_the_table(database: Database,
+                                                                       migrations: MigrationDir) -> None:
+    """The table was there: only the rows go; it was not: the table goes, rows with it (kinto's schema file)."""
+    database.execute(BASE)
+    stored = _round_trip(database, migrations, SEED_IF_MISSING)
+    assert stored.startswith("DELETE FROM ONLY jobs WHERE (name) IN (") and "DROP" not in stored
+    database.execute("DROP TABLE public.jobs")
+    stored = round_trip(database, migrations, SEED_IF_MISSING)
+    assert "DROP TABLE" in stored and "DELETE" not in stored

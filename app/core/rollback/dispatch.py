@@ -179,9 +179,8 @@ def _data_or_select(st: Statement, created: Created) -> Step | None:
             if moves_sequences(st.node):
                 return sequence_step(st.node, st.first_line, created)
             return created.select_step(st.node, st.first_line)
-        step = created.data_step(st.node, st.first_line)
-        if step is None and isinstance(st.node, ast.InsertStmt):
-            return insert_step(st.node, st.first_line)
-        return step
+        seed = insert_step(st.node, st.first_line) if isinstance(st.node, ast.InsertStmt) else None
+        step = created.data_step(st.node, st.first_line, otherwise=seed)
+        return seed if step is None else step
     except (LookupError, TypeError, ValueError, AttributeError) as exc:  # a parse tree shape not foreseen
         return _manual(f"no inverse could be worked out for {st.first_line!r} ({exc!r})")

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 import psycopg
 from pglast import ast, enums
 
-from app.core.rollback.created import CHECK, Created, calls_of, check_params
 from app.core.rollback.model import CatalogRead, Inverse, Step
 from app.core.rollback.names import _rv, deparse, ident
+from app.core.rollback.reach import CHECK, calls_of, check_params
 from app.core.rollback.steps import _guard
 
 MAX_ROWS = 1000  # more rows than a seed has are kept out of the stored rollback: manual
@@ -61,7 +61,7 @@ def insert_step(node: ast.InsertStmt, what: str) -> Step | None:
         return None
     table = _rv(node.relation)
     cols = [t.name for t in node.cols or ()]
-    params = check_params([table], ["insert", "delete"], calls, Created())
+    params = check_params([table], ["insert", "delete"], calls, [])
     only_new = node.onConflictClause is not None
 
     def run(conn: psycopg.Connection) -> list[tuple]:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import psycopg
 from pglast import ast
 
-from app.core.rollback.created import CHECK, Created, calls_of, check_params, resolve_serials
+from app.core.rollback.created import Created
 from app.core.rollback.model import NOTHING, CatalogRead, Inverse, Step
 from app.core.rollback.names import literal
+from app.core.rollback.reach import CHECK, calls_of, check_params, resolve_serials
 from app.core.rollback.steps import _guard
 
 # each sequence named: its regclass text (NULL: not there) and whether the file created it (or its table)
@@ -43,7 +44,7 @@ def moves_sequences(node: ast.SelectStmt) -> bool:
 def sequence_step(node: ast.SelectStmt, what: str, created: Created) -> Step:
     """The step of a SELECT moving sequences: read their state before and after, set it back on rollback."""
     calls = calls_of(node)
-    params = check_params([], [], calls, created)
+    params = check_params([], [], calls, created.names())
     check = {**params, "sequences": []}  # the sequences are set back here, not a reason to refuse
 
     def before(conn: psycopg.Connection) -> list[tuple]:

@@ -32,6 +32,27 @@ def _read(query: str, params: tuple | dict, resolve: Callable[[list[tuple]], Inv
     return Step(read=CatalogRead(query, params, _guard(resolve, describe), describe, run), after=after)
 
 
+def _either(first: Callable[[], bool], then: Step, otherwise: Step) -> Step:
+    """`then` or `otherwise`, picked when the statement is applied by `first()` (known only by then, as
+    whether a CREATE ... IF NOT EXISTS earlier in the file created its object). Neither has an `after`."""
+    assert then.after is None and otherwise.after is None
+
+    def pick() -> Step:
+        return then if first() else otherwise
+
+    def fetch(conn: psycopg.Connection) -> list[tuple]:
+        step = pick()
+        return step.read.fetch(conn) if step.read is not None else []
+
+    def resolve(rows: list[tuple]) -> Inverse:
+        step = pick()
+        return step.read.resolve(rows) if step.read is not None else (step.inverse or NOTHING)
+
+    describe = f"{then.read.describe if then.read else 'nothing to read'}; if it found it there already: " + (
+        otherwise.read.describe if otherwise.read else (otherwise.inverse or NOTHING).manual or "nothing to undo")
+    return Step(read=CatalogRead("", (), resolve, describe, fetch))
+
+
 def _guard(resolve: Callable[[list[tuple]], Inverse], what: str) -> Callable[[list[tuple]], Inverse]:
     """A resolve that turns an unexpected catalog answer into "manual" rather than a crash mid-migration."""
     def safe(rows: list[tuple]) -> Inverse:

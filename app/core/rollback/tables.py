@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pglast import ast, enums
 
-from app.core.rollback.created import calls_nothing, query_step
+from app.core.rollback.created import query_step
 from app.core.rollback.model import NOTHING, CatalogRead, Inverse, Step
 from app.core.rollback.names import _names, _rv, ident
+from app.core.rollback.reach import calls_nothing
 from app.core.rollback.steps import _QNAME, _fixed, _guard, _Manual, _read, _relation_exists, _unless_exists
 
 OT = enums.ObjectType
