@@ -64,16 +64,27 @@ def test_a_block_whose_condition_is_false_has_nothing_to_undo(database: Database
     assert database.scalar("SELECT count(*) FROM pg_type WHERE typname = 'mood'") == 1
 
 
-def test_a_block_beyond_reading_stays_manual_with_its_reason(database: Database, migrations: MigrationDir) -> None:
+def test_a_block_beyond_reading_is_undone_from_what_it_added(database: Database, migrations: MigrationDir) -> None:
+    """A loop of EXECUTEs cannot be planned from its text: what it added is seen, dropped, and checked."""
     database.execute(BASE)
-    migrations.add("m", "DO $$ BEGIN\n  FOR i IN 1..2 LOOP\n    EXECUTE format('CREATE TABLE t%s (id int)', i);\n"
+    stored = _round_trip(database, migrations, "DO $$ BEGIN\n  FOR i IN 1..2 LOOP\n"
+                                               "    EXECUTE format('CREATE TABLE t%s (id int)', i);\n"
+                                               "  END LOOP;\nEND $$;\n")
+    assert "DROP TABLE IF EXISTS public.t1 CASCADE" in stored and "public.t2" in stored
+
+
+def test_a_block_that_changes_rows_stays_manual_with_its_reason(database: Database, migrations: MigrationDir) -> None:
+    database.execute(BASE + "INSERT INTO items VALUES (1, 'a');")
+    migrations.add("m", "DO $$ BEGIN\n  FOR i IN 1..2 LOOP\n    UPDATE items SET label = label || i;\n"
                         "  END LOOP;\nEND $$;\n")
     assert run_cli("migrate", *_args(database, migrations)).code == 0
     assert _newest(database, "rollback_kind") == "manual"
-    assert "DO block with a FOR loop" in str(_newest(database, "rollback_note"))
+    note = str(_newest(database, "rollback_note"))
+    assert "DO block with a FOR loop" in note and "changes rows of items" in note, note
     before = _snap(database)
     r = run_cli("rollback", "1", *_args(database, migrations))
     assert r.code != 0 and diff(before, _snap(database)) == []
+    assert database.scalar("SELECT label FROM items") == "a12"
 
 
 def test_rename_if_exists_inside_and_outside_a_block(database: Database, migrations: MigrationDir) -> None:

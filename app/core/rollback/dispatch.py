@@ -14,6 +14,7 @@ from app.core.rollback.do_blocks import do_step
 from app.core.rollback.drops import _drop
 from app.core.rollback.model import DEFAULT_PATH, NOTHING, Inverse, Step
 from app.core.rollback.names import _rv
+from app.core.rollback.observed import observed_step, observed_unless
 from app.core.rollback.policies import _alter_policy, _create_policy
 from app.core.rollback.privileges import _alter_owner, _default_privileges, _grant, _grant_role
 from app.core.rollback.queries import _DATA, _NO_EFFECT, _cluster, _copy, _explain, _select
@@ -59,7 +60,7 @@ def step_for(st: Statement) -> Step:
     if isinstance(node, _DATA):
         return _manual(f"{what!r} changes data")
     if isinstance(node, ast.CallStmt):
-        return _manual(f"{what!r} calls a procedure, whose effects cannot be read")
+        return observed_step(what, f"{what!r} calls a procedure, whose effects its text does not tell")
     return _manual(f"no inverse is known for {what!r}")
 
 
@@ -103,8 +104,16 @@ _HANDLERS: dict[type, Callable[[ast.Node, str], Step]] = {
     ast.AlterSeqStmt: _alter_seq,
     ast.AlterDomainStmt: _alter_domain,
     ast.AlterOwnerStmt: _alter_owner,
-    ast.DoStmt: do_step,
+    ast.DoStmt: lambda node, what: _do(node, what),
 }
+
+
+def _do(node: ast.DoStmt, what: str) -> Step:
+    """A DO block planned from its statements; one that cannot be (a loop, EXECUTE): from what it adds."""
+    try:
+        return do_step(node, what)
+    except _Manual as exc:
+        return observed_step(what, str(exc))
 
 
 def _validates_own_constraint(node: ast.Node, added: set[tuple[str, str]]) -> bool:
@@ -178,7 +187,10 @@ def _data_or_select(st: Statement, created: Created) -> Step | None:
         if isinstance(st.node, ast.SelectStmt) and st.node.intoClause is None:
             if moves_sequences(st.node):
                 return sequence_step(st.node, st.first_line, created)
-            return created.select_step(st.node, st.first_line)
+            step = created.select_step(st.node, st.first_line)
+            if step.read is None:
+                return step
+            return observed_unless(step, st.first_line)
         seed = insert_step(st.node, st.first_line) if isinstance(st.node, ast.InsertStmt) else None
         step = created.data_step(st.node, st.first_line, otherwise=seed)
         return seed if step is None else step

@@ -1,0 +1,297 @@
+"""Statements whose effects cannot be read from their text, undone from what they were seen to add.
+
+`SELECT create_tables()`, `CALL setup()`, or a DO block with a loop or an EXECUTE: nothing in the
+text says what they do. What they did can be seen, though, in the same transaction: just before
+the statement the catalog is read (a fingerprint of every catalog table's rows, the objects by
+OID, each table's row counters for this transaction, each sequence's state), and again just after.
+- A pre-existing table's rows changed (inserted, updated, deleted, or the table rewritten or
+  truncated), a sequence that was there moved, or anything left in a temporary schema: manual,
+  naming it; dropping objects cannot give such a change back.
+- Otherwise the objects it added (schemas, tables, views, sequences, types, functions, and
+  triggers, policies, rules, constraints and indexes on objects that were there) are dropped, newest
+  kinds first. That inverse is tried at once in a savepoint: it is the rollback only when, after it,
+  every catalog row is as it was before the statement (and the schema snapshot equal); else manual.
+So what is stored was run once, on this database, and checked: never a guess.
+
+Columns PostgreSQL updates lazily or for statistics (reltuples, relhastriggers, ...) are left out of
+the fingerprint, as are the statistics catalogs. Catalogs the role cannot read are left out too:
+pg_authid (its readable view pg_roles is read instead) and pg_user_mapping (pg_user_mappings).
+Another session's DDL committed during the statement shows as a change: manual, never wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from app.core.rollback.cascade import _in_transaction, _trial
+from app.core.rollback.model import NOTHING, CatalogRead, Inverse, Step
+
+# statistics and data, not schema; pg_authid and pg_user_mapping are read through their views
+_LEFT_OUT = ("pg_statistic", "pg_statistic_ext_data", "pg_largeobject", "pg_authid", "pg_user_mapping")
+_VIEWS = ("pg_roles", "pg_user_mappings")
+# columns PostgreSQL sets as a side effect (statistics, flags it resets only at VACUUM)
+_LAZY = {
+    "pg_class": ("relpages", "reltuples", "relallvisible", "relallfrozen", "relfrozenxid", "relminmxid",
+                 "relhasindex", "relhastriggers", "relhasrules", "relhassubclass"),
+    "pg_database": ("datfrozenxid", "datminmxid"),
+}
+
+_CATALOGS = """
+SELECT c.relname::text FROM pg_catalog.pg_class c
+WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind = 'r'
+  AND pg_catalog.has_table_privilege(c.oid, 'SELECT') AND c.relname <> ALL(%s)
+ORDER BY 1"""
+
+_TEMP = "(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname ~ '^pg_(toast_)?temp_')"
+
+# objects by OID, for the drops: [kind, oid, relation oid or 0]
+_OBJECTS = f"""
+SELECT 'class', c.oid, 0 FROM pg_catalog.pg_class c WHERE c.relnamespace NOT IN {_TEMP}
+UNION ALL SELECT 'proc', p.oid, 0 FROM pg_catalog.pg_proc p
+UNION ALL SELECT 'type', t.oid, 0 FROM pg_catalog.pg_type t
+UNION ALL SELECT 'schema', n.oid, 0 FROM pg_catalog.pg_namespace n WHERE n.oid NOT IN {_TEMP}
+UNION ALL SELECT 'trigger', t.oid, t.tgrelid FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal
+UNION ALL SELECT 'policy', p.oid, p.polrelid FROM pg_catalog.pg_policy p
+UNION ALL SELECT 'rule', r.oid, r.ev_class FROM pg_catalog.pg_rewrite r WHERE r.rulename <> '_RETURN'
+UNION ALL SELECT 'constraint', c.oid, c.conrelid FROM pg_catalog.pg_constraint c WHERE c.conrelid <> 0
+UNION ALL SELECT 'domain constraint', c.oid, c.contypid FROM pg_catalog.pg_constraint c WHERE c.contypid <> 0"""
+
+_DATA = """
+SELECT s.relid, s.n_tup_ins + s.n_tup_upd + s.n_tup_del FROM pg_catalog.pg_stat_xact_all_tables s
+WHERE s.schemaname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') OR s.relname = 'pg_largeobject'"""
+
+_SEQUENCES = """
+SELECT c.oid, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'S' AND n.nspname !~ '^pg_(toast_)?temp_'"""
+
+_NAMED = "pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident({name})"
+# a relation's or type's name, schema-qualified whatever the search_path when the rollback runs
+_REL = ("(SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(x.relname) "
+        "FROM pg_catalog.pg_class x JOIN pg_catalog.pg_namespace n ON n.oid = x.relnamespace WHERE x.oid = {oid})")
+_TYP = ("(SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(x.typname) "
+        "FROM pg_catalog.pg_type x JOIN pg_catalog.pg_namespace n ON n.oid = x.typnamespace WHERE x.oid = {oid})")
+
+# the drops, newest kinds first: [order, statement], for the added objects' OIDs
+_DROPS = f"""
+WITH new(kind, oid, rel) AS (SELECT * FROM ROWS FROM (pg_catalog.unnest(%(kinds)s::text[]),
+  pg_catalog.unnest(%(oids)s::oid[]), pg_catalog.unnest(%(rels)s::oid[]))),
+old(oid) AS (SELECT pg_catalog.unnest(%(old)s::oid[]))
+SELECT 1, 'DROP TRIGGER IF EXISTS ' || pg_catalog.quote_ident(t.tgname) || ' ON ' || {_REL.format(oid='t.tgrelid')}
+FROM new JOIN pg_catalog.pg_trigger t ON t.oid = new.oid WHERE new.kind = 'trigger' AND new.rel IN (SELECT oid FROM old)
+UNION ALL
+SELECT 1, 'DROP POLICY IF EXISTS ' || pg_catalog.quote_ident(p.polname) || ' ON ' || {_REL.format(oid='p.polrelid')}
+FROM new JOIN pg_catalog.pg_policy p ON p.oid = new.oid WHERE new.kind = 'policy' AND new.rel IN (SELECT oid FROM old)
+UNION ALL
+SELECT 1, 'DROP RULE IF EXISTS ' || pg_catalog.quote_ident(r.rulename) || ' ON ' || {_REL.format(oid='r.ev_class')}
+FROM new JOIN pg_catalog.pg_rewrite r ON r.oid = new.oid WHERE new.kind = 'rule' AND new.rel IN (SELECT oid FROM old)
+UNION ALL
+SELECT 2, 'ALTER TABLE ' || {_REL.format(oid='c.conrelid')} || ' DROP CONSTRAINT IF EXISTS '
+  || pg_catalog.quote_ident(c.conname)
+FROM new JOIN pg_catalog.pg_constraint c ON c.oid = new.oid
+WHERE new.kind = 'constraint' AND new.rel IN (SELECT oid FROM old)
+UNION ALL
+SELECT 2, 'ALTER DOMAIN ' || {_TYP.format(oid='c.contypid')} || ' DROP CONSTRAINT IF EXISTS '
+  || pg_catalog.quote_ident(c.conname)
+FROM new JOIN pg_catalog.pg_constraint c ON c.oid = new.oid
+WHERE new.kind = 'domain constraint' AND new.rel IN (SELECT oid FROM old)
+UNION ALL
+SELECT CASE WHEN c.relkind IN ('v', 'm') THEN 4 WHEN c.relkind IN ('i', 'I') THEN 3 ELSE 5 END,
+  'DROP ' || CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE'
+    WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'c' THEN 'TYPE' WHEN 'i' THEN 'INDEX' WHEN 'I' THEN 'INDEX' ELSE 'TABLE' END
+  || ' IF EXISTS ' || {_NAMED.format(name="c.relname")} || ' CASCADE'
+FROM new JOIN pg_catalog.pg_class c ON c.oid = new.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE new.kind = 'class' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c', 'i', 'I')
+  AND NOT (c.relkind IN ('i', 'I') AND EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+    WHERE i.indexrelid = c.oid AND (i.indrelid NOT IN (SELECT oid FROM old)
+      OR EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = c.oid AND k.conrelid = i.indrelid))))
+  AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')
+      AND d.refobjid NOT IN (SELECT oid FROM old)))
+  AND NOT (c.relispartition AND EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h
+    WHERE h.inhrelid = c.oid AND h.inhparent NOT IN (SELECT oid FROM old)))
+UNION ALL
+SELECT 6, 'DROP ' || CASE p.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END
+  || ' IF EXISTS ' || {_NAMED.format(name="p.proname")} || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid)
+  || ') CASCADE'
+FROM new JOIN pg_catalog.pg_proc p ON p.oid = new.oid JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE new.kind = 'proc'
+UNION ALL
+SELECT 7, 'DROP ' || CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END || ' IF EXISTS '
+  || {_NAMED.format(name="t.typname")} || ' CASCADE'
+FROM new JOIN pg_catalog.pg_type t ON t.oid = new.oid JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+WHERE new.kind = 'type' AND t.typrelid = 0 AND t.typtype IN ('d', 'e', 'r', 'b')
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)
+UNION ALL
+SELECT 8, 'DROP SCHEMA IF EXISTS ' || pg_catalog.quote_ident(n.nspname) || ' CASCADE'
+FROM new JOIN pg_catalog.pg_namespace n ON n.oid = new.oid WHERE new.kind = 'schema'
+ORDER BY 1, 2"""
+
+
+class Seen:
+    """What the database held just before the statement, as far as an inverse of additions can tell."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.fingerprint = fingerprint(conn)
+        self.objects = {(k, int(o)): int(r) for k, o, r in conn.execute(_OBJECTS).fetchall()}
+        self.data = {int(r): int(n) for r, n in conn.execute(_DATA).fetchall()}
+        self.sequences = _sequence_states(conn)
+
+
+def fingerprint(conn: psycopg.Connection) -> dict[str, str]:
+    """Each catalog table's rows (lazy columns left out) as one md5, by catalog name."""
+    names = [r[0] for r in conn.execute(_CATALOGS, (list(_LEFT_OUT),)).fetchall()] + list(_VIEWS)
+    parts = []
+    for name in names:
+        lazy = "".join(f" - '{c}'" for c in _LAZY.get(name, ()))
+        parts.append(f"SELECT '{name}', pg_catalog.md5(coalesce(pg_catalog.string_agg(j, E'\\n' ORDER BY j), '')) "
+                     f"FROM (SELECT (pg_catalog.to_jsonb(t){lazy})::text j FROM pg_catalog.{name} t) s")
+    return {n: h for n, h in conn.execute("\nUNION ALL ".join(parts)).fetchall()}
+
+
+def _sequence_states(conn: psycopg.Connection) -> dict[int, tuple] | str:
+    """Each sequence's (last_value, is_called); a string when one cannot be read (saying which)."""
+    found = conn.execute(_SEQUENCES).fetchall()
+    if not found:
+        return {}
+    query = " UNION ALL ".join(f"SELECT {int(oid)}::oid, last_value, is_called FROM {name}" for oid, name in found)
+    try:
+        with conn.transaction():  # a savepoint: a sequence the role cannot read must not end the migration
+            return {int(o): (v, c) for o, v, c in conn.execute(query).fetchall()}  # type: ignore[arg-type]
+    except psycopg.Error as exc:
+        return f"a sequence's state could not be read ({exc.diag.message_primary})"
+
+
+def observed_step(what: str, why: str) -> Step:
+    """The step of a statement whose text says not what it does (`why`): undone from what it added."""
+    def before(conn: psycopg.Connection) -> list[tuple]:
+        if not _in_transaction(conn):
+            return [("manual", f"{why}; what it does can only be seen inside a transaction")]
+        if conn.execute("SELECT pg_catalog.current_setting('track_counts')::bool").fetchone() != (True,):
+            return [("manual", f"{why}; with track_counts off, its changes to rows cannot be seen")]
+        from app.core import catalog
+
+        try:
+            with conn.transaction():  # a savepoint: a read that fails must not end the migration
+                return [("ready", catalog.snapshot(conn), Seen(conn))]
+        except psycopg.Error as exc:
+            return [("manual", f"{why}; the catalog could not be read ({exc.diag.message_primary})")]
+
+    def after(rows: list[tuple]) -> CatalogRead:
+        def run(conn: psycopg.Connection) -> list[tuple]:
+            if rows[0][0] == "manual":
+                return rows
+            _, was, seen = rows[0]
+            try:
+                with conn.transaction():  # a savepoint: a read that fails must not end the migration
+                    return [_undo(conn, was, seen, why)]
+            except psycopg.Error as exc:
+                return [("manual", f"{why}; what it added could not be read ({exc.diag.message_primary})")]
+
+        return CatalogRead("-- what the statement added, its drops tried in a savepoint", (), resolve,
+                           "what it added, dropped in a savepoint and the catalog compared (read when applied)", run)
+
+    def resolve(rows: list[tuple]) -> Inverse:
+        how = rows[0][0]
+        if how == "nothing":
+            return NOTHING
+        if how == "inverse":
+            return Inverse(tuple(rows[0][1]))
+        return Inverse(manual=rows[0][1] if how == "manual" else f"{what!r}: what it did was not read")
+
+    describe = ("drop what it adds, seen in the catalog before and after it and checked in a savepoint "
+                "(read when applied)")
+    return Step(read=CatalogRead("-- the catalog before the statement", (), resolve, describe, before), after=after)
+
+
+def observed_unless(checked: Step, what: str) -> Step:
+    """`checked` (a read, no `after`) when it finds an exact inverse; when it finds none, the observed step,
+    its reason the check's."""
+    assert checked.read is not None and checked.after is None
+    check = checked.read
+
+    def fetch(conn: psycopg.Connection) -> list[tuple]:
+        inverse = check.resolve(check.fetch(conn))
+        if not inverse.manual:
+            return [("checked", inverse)]
+        observed = observed_step(what, inverse.manual)
+        assert observed.read is not None
+        return [("observe", observed, observed.read.fetch(conn))]
+
+    def resolve(rows: list[tuple]) -> Inverse:
+        if rows[0][0] == "checked":
+            return rows[0][1]
+        _, observed, seen = rows[0]
+        return observed.read.resolve(seen)
+
+    def after(rows: list[tuple]) -> CatalogRead:
+        if rows[0][0] == "checked":
+            inverse = rows[0][1]
+            return CatalogRead("", (), lambda _: inverse, "nothing more to read", lambda conn: [])
+        _, observed, seen = rows[0]
+        return observed.after(seen)
+
+    describe = f"{check.describe}; else: what it adds, seen before and after it (read when applied)"
+    return Step(read=CatalogRead("", (), resolve, describe, fetch), after=after)
+
+
+def _undo(conn: psycopg.Connection, was: Any, seen: Seen, why: str) -> tuple:
+    from app.core import catalog
+
+    changed = _changed_rows(conn, seen)
+    if changed:
+        return ("manual", f"{why}, and it {changed}")
+    now = fingerprint(conn)
+    objects = {(k, int(o)): int(r) for k, o, r in conn.execute(_OBJECTS).fetchall()}
+    if now == seen.fingerprint and set(objects) == set(seen.objects):
+        return ("nothing",)
+    added = [(k, o, r) for (k, o), r in objects.items() if (k, o) not in seen.objects]
+    old = sorted({o for _, o in seen.objects})
+    drops = [r[1] for r in conn.execute(_DROPS, {
+        "kinds": [k for k, _, _ in added], "oids": [o for _, o, _ in added], "rels": [r for _, _, r in added],
+        "old": old}).fetchall()]
+    if not drops:
+        return ("manual", f"{why}, and it changed the catalog in a way no drop gives back "
+                          f"({', '.join(_differing(seen.fingerprint, now)) or 'no object added'})")
+
+    def same() -> list[str]:
+        differing = _differing(seen.fingerprint, fingerprint(conn))
+        return differing or ([] if catalog.snapshot(conn) == was else ["the schema snapshot"])
+
+    error, differing = _trial(conn, ";\n".join(drops), same)
+    if error is not None:
+        return ("manual", f"{why}; dropping what it added failed when tried ({error.diag.message_primary})")
+    if differing:
+        return ("manual", f"{why}; dropping what it added does not give the catalog back exactly "
+                          f"({', '.join(differing)} differ, checked in a savepoint)")
+    return ("inverse", drops)
+
+
+def _changed_rows(conn: psycopg.Connection, seen: Seen) -> str | None:
+    """What it changed that drops cannot give back: rows of tables that were there, or sequences."""
+    data = {int(r): int(n) for r, n in conn.execute(_DATA).fetchall()}
+    moved = [r for r, n in data.items() if r in seen.data and n != seen.data[r]]
+    if moved:
+        names = [r[0] for r in conn.execute("SELECT pg_catalog.unnest(%s::oid[])::regclass::text ORDER BY 1",
+                                            (moved,)).fetchall()]
+        return f"changes rows of {', '.join(names[:3])}{' and more' if len(names) > 3 else ''}"
+    if isinstance(seen.sequences, str):
+        return f"may move a sequence: {seen.sequences}"
+    states = _sequence_states(conn)
+    if isinstance(states, str):
+        return f"may move a sequence: {states}"
+    moved_seq = [o for o, s in seen.sequences.items() if states.get(o, s) != s]
+    if moved_seq:
+        names = [r[0] for r in conn.execute("SELECT pg_catalog.unnest(%s::oid[])::regclass::text ORDER BY 1",
+                                            (moved_seq,)).fetchall()]
+        return f"moves sequence {', '.join(names[:3])}{' and more' if len(names) > 3 else ''}"
+    return None
+
+
+def _differing(a: dict[str, str], b: dict[str, str]) -> list[str]:
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+
+__all__ = ["observed_step", "observed_unless"]

@@ -1,0 +1,120 @@
+"""Statements whose text does not say what they do (a function call, CALL, a DO block with a loop or
+EXECUTE): undone by dropping what they were seen to add, checked in a savepoint; else manual.
+
+Each migration is applied by the CLI on a real server and rolled back by the CLI; the catalog (and
+where named, rows) compared with what it was before.
+"""
+
+from __future__ import annotations
+
+from tests.conftest import Database, MigrationDir, run_cli
+from tests.rollback_round_trip import cli_args as _args
+from tests.rollback_round_trip import newest as _newest
+from tests.rollback_round_trip import round_trip
+
+BASE = """CREATE TABLE public.items (id int PRIMARY KEY, label text);
+INSERT INTO public.items VALUES (1, 'one');
+CREATE SEQUENCE public.tickets;"""
+
+# temBoard's pattern: a function builds tables from a configuration with EXECUTE, then is called
+MAKER = """CREATE FUNCTION make_tables() RETURNS TABLE(tblname text) LANGUAGE plpgsql AS $$
+DECLARE t text;
+BEGIN
+  FOREACH t IN ARRAY array['cpu', 'mem'] LOOP
+    EXECUTE format('CREATE TABLE IF NOT EXISTS %I (at timestamptz NOT NULL, v real, item int REFERENCES items)',
+                   'metric_' || t);
+    EXECUTE format('CREATE INDEX ON %I (at)', 'metric_' || t);
+    EXECUTE format('INSERT INTO %I VALUES (now(), 1, 1)', 'metric_' || t);
+    tblname := 'metric_' || t;
+    RETURN NEXT;
+  END LOOP;
+END $$;
+"""
+
+
+def _items(db: Database) -> object:
+    return lambda: db.query("SELECT * FROM items ORDER BY id")
+
+
+def _manual(db: Database, migrations: MigrationDir, sql: str) -> str:
+    migrations.add("m", sql)
+    r = run_cli("migrate", *_args(db, migrations))
+    assert r.code == 0, r.stderr
+    assert _newest(db, "rollback_kind") == "manual", _newest(db, "rollback_sql")
+    return str(_newest(db, "rollback_note"))
+
+
+def test_a_function_that_creates_tables_is_undone_by_dropping_them(database: Database,
+                                                                     migrations: MigrationDir) -> None:
+    database.execute(BASE)
+    database.execute(MAKER)
+    stored = round_trip(database, migrations, "SELECT * FROM make_tables();", _items(database))
+    assert "DROP TABLE IF EXISTS public.metric_cpu CASCADE" in stored
+    assert "DROP FUNCTION" not in stored  # the function was there before
+
+
+def test_a_do_block_with_a_loop_and_execute(database: Database, migrations: MigrationDir) -> None:
+    database.execute(BASE)
+    stored = round_trip(database, migrations, """DO $$
+DECLARE i int;
+BEGIN
+  FOR i IN 1..3 LOOP
+    EXECUTE format('CREATE INDEX items_label_%s ON items (label) WHERE id > %s', i, i);
+  END LOOP;
+  EXECUTE 'CREATE VIEW item_labels AS SELECT label FROM items';
+  CREATE TYPE tone AS ENUM ('low', 'high');
+  CREATE FUNCTION tone_of(int) RETURNS tone LANGUAGE sql AS 'SELECT ''low''::tone';
+  EXECUTE 'CREATE TRIGGER items_touch BEFORE UPDATE ON items FOR EACH ROW '
+          'EXECUTE FUNCTION suppress_redundant_updates_trigger()';
+  ALTER TABLE items ADD CONSTRAINT items_label_short CHECK (length(label) < 50) NOT VALID;
+END $$;""", _items(database))
+    assert "DROP INDEX IF EXISTS public.items_label_1 CASCADE" in stored
+    assert stored.index("DROP TRIGGER") < stored.index("DROP FUNCTION") < stored.index("DROP TYPE")
+
+
+def test_a_procedure_call_that_makes_a_schema(database: Database, migrations: MigrationDir) -> None:
+    database.execute(BASE)
+    database.execute("CREATE PROCEDURE setup() LANGUAGE plpgsql AS $$ BEGIN "
+                     "CREATE SCHEMA reports; CREATE TABLE reports.daily (d date PRIMARY KEY); "
+                     "CREATE SEQUENCE reports.n; END $$;")
+    stored = round_trip(database, migrations, "CALL setup();", _items(database))
+    assert stored.splitlines()[-1] == "DROP SCHEMA IF EXISTS reports CASCADE;"
+
+
+def test_a_call_that_changes_nothing_has_nothing_to_undo(database: Database, migrations: MigrationDir) -> None:
+    database.execute(BASE)
+    database.execute("CREATE FUNCTION noisy() RETURNS int LANGUAGE plpgsql VOLATILE AS $$ BEGIN "
+                     "RAISE NOTICE 'hello'; RETURN 1; END $$;")
+    assert round_trip(database, migrations, "SELECT noisy();") == ""
+
+
+def test_rows_of_a_table_that_was_there_make_it_manual(database: Database, migrations: MigrationDir) -> None:
+    database.execute(BASE)
+    note = _manual(database, migrations, "DO $$ BEGIN EXECUTE 'UPDATE items SET label = ''x'''; "
+                                         "EXECUTE 'CREATE TABLE t2 (i int)'; END $$;")
+    assert "changes rows of items" in note, note
+    before = database.query("SELECT * FROM items")
+    assert run_cli("rollback", "1", *_args(database, migrations)).code != 0
+    assert database.query("SELECT * FROM items") == before and database.exists("public.t2")
+
+
+def test_a_sequence_that_was_there_moved_makes_it_manual(database: Database, migrations: MigrationDir) -> None:
+    database.execute(BASE)
+    note = _manual(database, migrations, "DO $$ BEGIN EXECUTE 'SELECT nextval(''tickets'')'; END $$;")
+    assert "moves sequence tickets" in note, note
+
+
+def test_a_change_to_what_was_there_no_drop_gives_back(database: Database, migrations: MigrationDir) -> None:
+    database.execute(BASE)
+    for sql, differs in [("DO $$ BEGIN EXECUTE 'ALTER TABLE items ADD COLUMN n int'; END $$;", "pg_attribute"),
+                         ("DO $$ BEGIN EXECUTE 'ALTER TABLE items ALTER COLUMN label SET STATISTICS 5'; END $$;",
+                          "pg_attribute"),
+                         ("DO $$ BEGIN EXECUTE 'COMMENT ON TABLE items IS ''x'''; END $$;", "pg_description"),
+                         ("DO $$ BEGIN EXECUTE 'TRUNCATE items'; END $$;", "")]:
+        note = _manual(database, migrations, sql)
+        assert differs in note, (sql, note)
+        database.execute("DELETE FROM public._migrations; DELETE FROM public._migration_audit")
+        database.execute("DROP TABLE public.items CASCADE; " + BASE.split(";")[0] + "; "
+                         "INSERT INTO public.items VALUES (1, 'one');")
+        for p in migrations.path.glob("*.sql"):
+            p.unlink()
