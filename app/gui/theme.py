@@ -24,7 +24,8 @@ class Theme:
     alt_base: str
     text: str
     muted: str
-    border: str
+    border: str  # decorative: card edges, grid lines
+    control_border: str  # what outlines a control (a field, a checkbox): at least 3:1 on window and base
     highlight: str
     highlight_text: str
     ok: str
@@ -59,7 +60,7 @@ class Theme:
 
 LIGHT = Theme(
     name="light", dark=False, window="#f3f4f6", base="#ffffff", alt_base="#f7f8fa", text="#1f2328",
-    muted="#5f6672", border="#c9ced6", highlight="#1f5fbf", highlight_text="#ffffff",
+    muted="#5f6672", border="#c9ced6", control_border="#7d8590", highlight="#1f5fbf", highlight_text="#ffffff",
     ok="#2e7d32", warn="#a35200", error="#c62828", info="#1565c0", purple="#6a1b9a", teal="#00727c",
     magenta="#ad1457", error_bg="#fdecea", error_border="#e57373", warn_bg="#fff3cd", warn_border="#e0b252",
     code_bg="#f3f4f6", sql_keyword="#0d47a1", sql_type="#6a1b9a", sql_number="#a13d00", sql_string="#2e6b30",
@@ -70,7 +71,7 @@ LIGHT = Theme(
 
 DARK = Theme(
     name="dark", dark=True, window="#1f2124", base="#16181b", alt_base="#1c1f23", text="#e6e8eb",
-    muted="#a4abb6", border="#3d434b", highlight="#2b63b8", highlight_text="#ffffff",
+    muted="#a4abb6", border="#3d434b", control_border="#6e7681", highlight="#2b63b8", highlight_text="#ffffff",
     ok="#7bc67f", warn="#f0a048", error="#ff8a80", info="#8ab8f5", purple="#cf9be0", teal="#5fc9d3",
     magenta="#f48fb1", error_bg="#3b1d1d", error_border="#a84a4a", warn_bg="#3a3220", warn_border="#8a7330",
     code_bg="#23262b", sql_keyword="#8cb4ff", sql_type="#d7a6ea", sql_number="#f5a66b", sql_string="#8fd18f",
@@ -102,14 +103,16 @@ def resolve(choice: str) -> Theme:
 
 
 def style_sheet(theme: Theme) -> str:
-    """resources/style/tidemark.qss with its $role placeholders filled (empty if the file is missing)."""
+    """resources/style/tidemark.qss with its $role placeholders filled (empty if the file is missing);
+    `$style_dir` is that folder (the check mark's image), with forward slashes as Qt's url() wants."""
     from app.paths import resources_dir
 
+    folder = resources_dir() / "style"
     try:
-        text = (resources_dir() / "style" / "tidemark.qss").read_text(encoding="utf-8")
+        text = (folder / "tidemark.qss").read_text(encoding="utf-8")
     except OSError:
         return ""
-    return string.Template(text).safe_substitute(asdict(theme))
+    return string.Template(text).safe_substitute(asdict(theme), style_dir=folder.as_posix())
 
 
 def apply(app: object, choice: str = "system") -> Theme:
@@ -164,6 +167,16 @@ TEXT_ON = {
     "diff_new_bg": ("text",),
     "highlight": ("highlight_text",),
 }
+
+
+# Non-text contrast (WCAG 1.4.11, 3:1): a control's outline against what it sits on and what it holds.
+CONTROL_ON = ("window", "base")
+
+
+def control_pairs(theme: Theme) -> list[tuple[str, float]]:
+    """(background role, contrast of control_border on it) for each role in CONTROL_ON."""
+    values = asdict(theme)
+    return [(bg, contrast(theme.control_border, values[bg])) for bg in CONTROL_ON]
 
 
 def pairs(theme: Theme) -> list[tuple[str, str, float]]:
