@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import redact
 from app.core.progress import Phase, ProgressEvent
 from app.core.text import visible
+from app.gui.emphasis import bold_while_enabled
 from app.gui.sizing import never_widens
 from app.gui.words import in_app
 
@@ -100,6 +101,7 @@ class ProgressPanel(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("cancelButton")
         self.cancel_button.setEnabled(False)
+        bold_while_enabled(self.cancel_button)
         self.cancel_button.clicked.connect(self._cancel)
         top = QHBoxLayout()
         top.addWidget(self.bar, 1)
