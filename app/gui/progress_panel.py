@@ -24,6 +24,8 @@ from app.gui.sizing import never_widens
 from app.gui.words import in_app
 
 LOG_MAX_LINES = 5000
+LOG_MIN_LINES = 5  # the log keeps this many lines in view when the error panel takes room above
+SHOWN_FROM_MS = 100  # the elapsed time is shown from 0.1 s on (one decimal: less reads as "0.0 s")
 FLUSH_MS = 80  # the log and labels repaint at most ~12 times a second, whatever the event rate
 
 
@@ -38,6 +40,8 @@ class LogPanel(QPlainTextEdit):
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.setPlaceholderText("The log of runs, rollbacks and refreshes appears here.")
         self.setAccessibleName("Log")
+        frame = 2 * self.frameWidth() + int(2 * self.document().documentMargin())
+        self.setMinimumHeight(LOG_MIN_LINES * self.fontMetrics().lineSpacing() + frame + 4)
         self._pending: list[str] = []
         self._timer = QTimer(self)
         self._timer.setInterval(FLUSH_MS)
@@ -111,8 +115,17 @@ class ProgressPanel(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
         lay.addLayout(top)
-        lay.addWidget(self.migration)
-        lay.addWidget(self.statement)
+        # What runs, under the bar: shown only while a job reports migrations (or cancels), so an idle
+        # window has no empty band and a refresh does not make the log jump. The window never resizes
+        # for it: it is in a scroll area, and the log's pane gives the room.
+        self.detail = QWidget()
+        dl = QVBoxLayout(self.detail)
+        dl.setContentsMargins(0, 0, 0, 0)
+        dl.setSpacing(2)
+        dl.addWidget(self.migration)
+        dl.addWidget(self.statement)
+        self.detail.hide()
+        lay.addWidget(self.detail)
         self._clock = QElapsedTimer()
         self._tick = QTimer(self)
         self._tick.setInterval(100)
@@ -135,15 +148,16 @@ class ProgressPanel(QWidget):
         self.statement.setText("")
         self.cancel_button.setEnabled(True)
         self.cancel_button.setText("Cancel")
+        self.elapsed.setText("")
         self._clock.start()
         self._tick.start()
-        self._show_elapsed()
 
     def cancelling(self) -> None:
         """Cancel was pressed: say so until the job ends."""
         self.cancel_button.setEnabled(False)
         self.cancel_button.setText("Cancelling…")
         self.migration.setText("Cancelling: asking the server to stop the running statement…")
+        self.detail.show()
 
     def stop(self, text: str) -> None:
         """The job ended: show the outcome."""
@@ -164,8 +178,10 @@ class ProgressPanel(QWidget):
         self.cancel_button.setText("Cancel")
         if self._clock.isValid():
             self._show_elapsed()
+            self._clock.invalidate()  # the job's time stays; a later outcome without a job keeps it
         self.migration.setText("")
         self.statement.setText("")
+        self.detail.hide()
 
     @Slot(object)
     def on_event(self, event: ProgressEvent) -> None:
@@ -179,6 +195,8 @@ class ProgressPanel(QWidget):
         e = self._last
         if e is None:
             return
+        if e.migration or e.phase is Phase.LOCK_WAIT:
+            self.detail.show()
         if e.total:
             done = e.index if e.phase is Phase.MIGRATION_DONE else e.index - 1
             self.bar.setRange(0, e.total)
@@ -200,7 +218,9 @@ class ProgressPanel(QWidget):
 
     @Slot()
     def _show_elapsed(self) -> None:
-        self.elapsed.setText(f"{self._clock.elapsed() / 1000:.1f} s")
+        ms = self._clock.elapsed()
+        # Nothing until there is a duration to read: no "0.0 s" before the first job, or after a quick one.
+        self.elapsed.setText(f"{ms / 1000:.1f} s" if ms >= SHOWN_FROM_MS else "")
 
     @Slot()
     def _cancel(self) -> None:
