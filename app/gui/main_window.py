@@ -277,13 +277,18 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, WindowSources, QMain
     def _on_progress(self, event: Any) -> None:
         from app.core.progress import Phase
 
-        if event.phase is Phase.MIGRATION_START and event.migration:
-            version = self.list.model.version_of(event.migration) or event.migration[:14]
-            previous = getattr(self, "_running_version", None)
-            if previous and previous != version:
-                self.list.model.set_overlay(previous, None)
+        if event.phase not in (Phase.MIGRATION_START, Phase.MIGRATION_DONE) or not event.migration:
+            return
+        version = self.list.model.version_of(event.migration) or event.migration[:14]
+        previous = getattr(self, "_running_version", None)
+        if previous and previous != version:  # still "running": its end was not reported
+            self.list.model.set_overlay(previous, None)
+        if event.phase is Phase.MIGRATION_START:
             self._running_version = version
             self.list.model.set_overlay(version, "rolling back" if event.message == "rollback" else "running")
+        else:  # committed with its history row: the row says so now, not at the refresh after the run
+            self._running_version = None
+            self.list.model.set_overlay(version, "pending" if event.message == "rolled back" else "applied")
 
     @Slot(str, str, object)
     def _job_finished(self, kind: str, outcome: str, payload: object) -> None:
