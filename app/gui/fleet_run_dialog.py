@@ -13,6 +13,7 @@ from app.core.protection import Confirmation, Requirement, confirm_all
 from app.core.text import counted as count
 from app.gui import fleet_tasks
 from app.gui.confirm_widgets import default_on_match
+from app.gui.emphasis import bold_while_enabled
 from app.gui.theme import current
 
 
@@ -48,6 +49,8 @@ class FleetRunDialog(QDialog):
         buttons = QDialogButtonBox()
         self.ok = buttons.addButton(f"&Run on {len(runs)}", QDialogButtonBox.ButtonRole.AcceptRole)
         self.ok.setObjectName("dangerButton" if protected else "primaryButton")
+        if protected:
+            bold_while_enabled(self.ok)
         self.cancel_button = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)

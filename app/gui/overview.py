@@ -28,6 +28,7 @@ from app.core.protection import Action, Confirmation, requirement
 from app.core.text import counted as count
 from app.gui import fleet_tasks
 from app.gui.fleet_run_dialog import FleetRunDialog, headline
+from app.gui.sizing import roomy_rows
 from app.gui.sources import Source
 from app.gui.theme import current, state_colour
 from app.gui.worker import TaskController
@@ -69,6 +70,7 @@ class OverviewWindow(QDialog):
         self.tree.setHeaderLabels(COLUMNS)
         self.tree.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
         self.tree.setAccessibleName("Environments")
+        roomy_rows(self.tree)  # the default rows are cramped for a table read across eight columns
         self.tree.itemActivated.connect(self._activated)
         self.tree.itemSelectionChanged.connect(self._update)
         lay.addWidget(self.tree, 1)

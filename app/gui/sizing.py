@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize
+from PySide6.QtWidgets import QAbstractItemView, QSizePolicy, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 W = TypeVar("W", bound=QWidget)
 
@@ -19,3 +20,18 @@ def never_widens(widget: W) -> W:
     """Let `widget` take the width it is given, whatever its text (returns it, for chaining)."""
     widget.setSizePolicy(QSizePolicy.Policy.Ignored, widget.sizePolicy().verticalPolicy())
     return widget
+
+
+ROW_PADDING = 10  # pixels above and below a row's text, together: rows a DBA scans without squinting
+
+
+class _RoomyDelegate(QStyledItemDelegate):
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        hint = super().sizeHint(option, index)
+        return QSize(hint.width(), max(hint.height(), option.fontMetrics.height() + ROW_PADDING))
+
+
+def roomy_rows(view: QAbstractItemView) -> QAbstractItemView:
+    """Rows at least a line of text plus ROW_PADDING tall (returns the view, for chaining)."""
+    view.setItemDelegate(_RoomyDelegate(view))
+    return view
