@@ -25,6 +25,9 @@ def test_the_sql_box_has_no_empty_extra_row(qtbot, tmp_path: Path) -> None:
                                                                                        line=3)))
     assert panel.sql.line_count() == 3
     assert _rows(panel) == 3, "three lines, three rows: none for the final newline or a hidden scroll bar"
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert panel.sql.verticalScrollBar().maximum() == 0, "all three lines in view: the failing last one not cut"
     wide = tmp_path / "20260101000002_wide.sql"
     wide.write_text("SELECT " + ", ".join(f"column_{i}" for i in range(80)) + " FROM t;\n", encoding="utf-8")
     panel.show_error("Run failed", MigrationFailed(f"{wide.name} failed", ServerErrorInfo("no t", file=wide, line=1)))
