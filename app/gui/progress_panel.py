@@ -131,6 +131,7 @@ class ProgressPanel(QWidget):
         self._tick.setInterval(100)
         self._tick.timeout.connect(self._show_elapsed)
         self._last: ProgressEvent | None = None
+        self._step: ProgressEvent | None = None
         self._paint = QTimer(self)
         self._paint.setSingleShot(True)
         self._paint.setInterval(FLUSH_MS)
@@ -138,7 +139,7 @@ class ProgressPanel(QWidget):
 
     def start(self, what: str) -> None:
         """A job begins: busy bar, clock running, Cancel enabled."""
-        self._last = None
+        self._last = self._step = None
         # Not Qt's busy mode (range 0, 0): its animation repaints the window behind the bar at
         # 60 Hz, which cost more UI time than the whole run's progress. The text says it instead.
         self.bar.setRange(0, 1)
@@ -185,8 +186,11 @@ class ProgressPanel(QWidget):
 
     @Slot(object)
     def on_event(self, event: ProgressEvent) -> None:
-        """Keep the latest event; repaint at most every FLUSH_MS."""
+        """Keep the latest event (and the latest migration start or end: a statement's event says no
+        "n of N", and the repaint shows only the newest); repaint at most every FLUSH_MS."""
         self._last = event
+        if event.phase in (Phase.MIGRATION_START, Phase.MIGRATION_DONE) and event.total:
+            self._step = event
         if not self._paint.isActive():
             self._paint.start()
 
@@ -197,16 +201,19 @@ class ProgressPanel(QWidget):
             return
         if e.migration or e.phase is Phase.LOCK_WAIT:
             self.detail.show()
-        if e.total:
-            done = e.index if e.phase is Phase.MIGRATION_DONE else e.index - 1
-            self.bar.setRange(0, e.total)
+        step = self._step
+        if step is not None:
+            done = step.index if step.phase is Phase.MIGRATION_DONE else step.index - 1
+            self.bar.setRange(0, step.total)
             self.bar.setValue(max(0, done))
-            self.bar.setFormat(f"{max(0, done)} of {e.total}")
+            self.bar.setFormat(f"{max(0, done)} of {step.total}")
         if e.migration and e.phase in (Phase.MIGRATION_START, Phase.MIGRATION_DONE, Phase.STATEMENT_DONE):
-            verb = "rolling back" if e.message == "rollback" else "running"
-            if e.phase is Phase.MIGRATION_DONE:
-                verb = "finished"
-            of = f"  ({e.index} of {e.total})" if e.total else ""
+            of, verb = "", "running"
+            if step is not None and step.migration == e.migration:
+                of = f"  ({step.index} of {step.total})"
+                verb = "rolling back" if step.message == "rollback" else "running"
+                if step.phase is Phase.MIGRATION_DONE:
+                    verb = "finished"
             self.migration.setText(visible(f"{verb} {e.migration}{of}"))
         if e.phase is Phase.STATEMENT_DONE:
             done_text = f"last statement done: line {e.line}: {e.statement} ({e.elapsed_ms:.0f} ms)"

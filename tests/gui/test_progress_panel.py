@@ -68,3 +68,16 @@ def test_the_log_keeps_five_lines_when_the_error_panel_opens(qtbot, settings, tm
     QApplication.processEvents()
     lines = window.log.viewport().height() // window.log.fontMetrics().lineSpacing()
     assert lines >= LOG_MIN_LINES, lines
+
+
+def test_the_bar_counts_migrations_when_a_statement_event_is_the_newest(qtbot) -> None:
+    panel = ProgressPanel()
+    qtbot.addWidget(panel)
+    panel.start("Rolling back…")
+    name = "20260101000002_b.sql"
+    panel.on_event(ProgressEvent(Phase.MIGRATION_START, index=2, total=3, migration=name, message="rollback"))
+    panel.on_event(ProgressEvent(Phase.STATEMENT_DONE, migration=name, statement="DROP TABLE b", line=1))
+    qtbot.waitUntil(lambda: panel.bar.format() == "1 of 3", timeout=5000)  # one repaint shows the newest only
+    assert (panel.bar.value(), panel.bar.maximum()) == (1, 3)
+    assert panel.migration.text() == f"rolling back {name}  (2 of 3)"
+    assert panel.statement.text().startswith("last statement done: line 1: DROP TABLE b")
