@@ -81,3 +81,17 @@ def test_the_bar_counts_migrations_when_a_statement_event_is_the_newest(qtbot) -
     assert (panel.bar.value(), panel.bar.maximum()) == (1, 3)
     assert panel.migration.text() == f"rolling back {name}  (2 of 3)"
     assert panel.statement.text().startswith("last statement done: line 1: DROP TABLE b")
+
+
+def test_a_long_log_line_wraps_instead_of_scrolling_sideways_or_widening_the_window(qtbot, settings) -> None:
+    window = open_window(qtbot, settings, [])
+    window.resize(900, 640)
+    qtbot.waitExposed(window)
+    size = window.size()
+    path = "/srv/" + "/".join(f"deploy_folder_{i}" for i in range(30)) + "/20260101000005_bad_totals.sql"
+    window.log.add(f"Run failed: {path}:3: division by zero")
+    window.log.flush()
+    QApplication.processEvents()
+    assert window.log.horizontalScrollBar().maximum() == 0, "nothing hidden to the right"
+    assert window.log.document().lastBlock().layout().lineCount() > 1
+    assert window.size() == size
