@@ -35,7 +35,7 @@ from app.gui.migration_view import MigrationList
 from app.gui.progress_panel import LogPanel, ProgressPanel
 from app.gui.repeatable_list import RepeatableList
 from app.gui.settings import read_str, recall_dsn
-from app.gui.sizing import never_widens
+from app.gui.sizing import ScrollContent, never_widens
 from app.gui.window_actions import WindowActions
 from app.gui.window_fleet import WindowFleet
 from app.gui.window_results import WindowResults
@@ -109,7 +109,7 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, WindowSources, QMain
     def _build(self) -> None:
         build_actions(self)
 
-        central = QWidget()
+        central = ScrollContent()  # scrolls only when the content cannot fit, not when it could be taller
         lay = QVBoxLayout(central)
         lay.setContentsMargins(8, 4, 8, 4)
         self.banner = QLabel()
