@@ -187,7 +187,7 @@ _MIGRATION_COLUMN = 2
 # The most of the table's width a column takes before its cells are cut (with "…" and the whole in
 # the tooltip): a long migration name or batch id must leave the reason its room.
 # The others (when, event, time, DB user) are short by nature and never cut.
-_WIDEST_SHARE = {_MIGRATION_COLUMN: 0.3, 3: 0.16, 6: 0.14}
+_WIDEST_SHARE = {_MIGRATION_COLUMN: 0.26, 3: 0.15, 6: 0.12}
 
 
 class HistoryModel(QAbstractTableModel):
@@ -311,7 +311,7 @@ class HistoryDialog(QDialog):
                  focus: str | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"History of {environment}")
-        self.resize(1000, 560)
+        self.resize(1180, 600)  # eight columns, the reason with room: a 1280-pixel screen holds it
         self.model = HistoryModel(events, self)
         self.table = QTableView()
         self.table.setAccessibleName("History events")
