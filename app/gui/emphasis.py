@@ -10,10 +10,15 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QWidget
 
+# The state changes, and what resets a widget's font under a style sheet (moving it into a dialog's
+# layout re-polishes it in its new parent's font).
+_FOLLOWED = frozenset({QEvent.Type.EnabledChange, QEvent.Type.ParentChange, QEvent.Type.Polish, QEvent.Type.Show,
+                       QEvent.Type.StyleChange})
+
 
 class _BoldWhileEnabled(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.EnabledChange and isinstance(watched, QWidget):
+        if event.type() in _FOLLOWED and isinstance(watched, QWidget):
             _follow(watched)
         return False
 
