@@ -150,6 +150,8 @@ class OverviewWindow(QDialog):
         first = self._row(name)
         for item in ([first] if first else []) + self.copies.get(name, []):
             item.setText(column, text)
+            if column in (APPLIED, PENDING):  # counts, read down the column: right-aligned
+                item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if colour:
                 item.setForeground(column, QBrush(QColor(colour)))
             if tip is not None:

@@ -28,11 +28,13 @@ ROW_PADDING = 10  # pixels above and below a row's text, together: rows a DBA sc
 class _RoomyDelegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         hint = super().sizeHint(option, index)
-        return QSize(hint.width(), max(hint.height(), option.fontMetrics.height() + ROW_PADDING))
+        # A wrapped cell's lines get a little room too: its text touched the grid lines above and below.
+        return QSize(hint.width(), max(hint.height() + ROW_PADDING // 2, option.fontMetrics.height() + ROW_PADDING))
 
 
 def roomy_rows(view: QAbstractItemView) -> QAbstractItemView:
-    """Rows at least a line of text plus ROW_PADDING tall (returns the view, for chaining)."""
+    """Rows at least a line of text plus ROW_PADDING tall, a wrapped one its lines plus half of it
+    (returns the view, for chaining)."""
     view.setItemDelegate(_RoomyDelegate(view))
     return view
 

@@ -75,6 +75,8 @@ def test_the_drift_column_shows_not_checked_whole(qtbot, saved: dict[str, Databa
 
 
 def test_overview_rows_have_room_around_their_text(qtbot) -> None:
+    from PySide6.QtCore import Qt
+
     from app.gui.sizing import ROW_PADDING
     from app.gui.sources import Source
 
@@ -87,3 +89,5 @@ def test_overview_rows_have_room_around_their_text(qtbot) -> None:
     row = tree.topLevelItem(0).child(0)
     height = tree.visualItemRect(row).height()
     assert height >= tree.fontMetrics().height() + ROW_PADDING, height
+    window._set("eu", PENDING, "12")
+    assert window.rows["eu"].textAlignment(PENDING) & Qt.AlignmentFlag.AlignRight, "counts right-aligned"
