@@ -52,6 +52,7 @@ class Theme:
     chart_slow: str
     chart_axis: str
     danger_button: str  # background of the destructive button, white text on it
+    progress_chunk: str  # the progress bar's done part: the text on it and the bar's empty part on base
     protected_tag_bg: str
     protected_tag_text: str
     diff_old_bg: str = "#fde2e1"  # Compare's side by side: lines only the left definition has
@@ -66,7 +67,7 @@ LIGHT = Theme(
     code_bg="#f3f4f6", sql_keyword="#0d47a1", sql_type="#6a1b9a", sql_number="#a13d00", sql_string="#2e6b30",
     sql_ident="#4e342e", sql_dollar="#ad1457", sql_comment="#636a73", sql_directive="#00695c",
     chart_bar="#1e6fd0", chart_slow="#c25700", chart_axis="#6b7280", danger_button="#c62828",
-    protected_tag_bg="#000000", protected_tag_text="#ffffff",
+    progress_chunk="#6090d7", protected_tag_bg="#000000", protected_tag_text="#ffffff",
 )
 
 DARK = Theme(
@@ -77,7 +78,7 @@ DARK = Theme(
     code_bg="#23262b", sql_keyword="#8cb4ff", sql_type="#d7a6ea", sql_number="#f5a66b", sql_string="#8fd18f",
     sql_ident="#d9b99b", sql_dollar="#f48fb1", sql_comment="#9aa3ad", sql_directive="#6fd0c2",
     chart_bar="#5b9cf0", chart_slow="#f0a048", chart_axis="#a4abb6", danger_button="#b3261e",
-    protected_tag_bg="#ffffff", protected_tag_text="#000000",
+    progress_chunk="#2e65b8", protected_tag_bg="#ffffff", protected_tag_text="#000000",
     diff_old_bg="#4a2326", diff_new_bg="#1f3d26",
 )
 
@@ -166,17 +167,19 @@ TEXT_ON = {
     "diff_old_bg": ("text",),  # Compare's changed lines
     "diff_new_bg": ("text",),
     "highlight": ("highlight_text",),
+    "progress_chunk": ("text",),  # the bar's text, over its done part too
 }
 
 
-# Non-text contrast (WCAG 1.4.11, 3:1): a control's outline against what it sits on and what it holds.
-CONTROL_ON = ("window", "base")
+# Non-text contrast (WCAG 1.4.11, 3:1): a control's outline against what it sits on and what it holds;
+# the progress bar's done part against its empty part.
+NON_TEXT_ON = {"control_border": ("window", "base"), "progress_chunk": ("base",)}
 
 
-def control_pairs(theme: Theme) -> list[tuple[str, float]]:
-    """(background role, contrast of control_border on it) for each role in CONTROL_ON."""
+def control_pairs(theme: Theme) -> list[tuple[str, str, float]]:
+    """(role, background role, contrast) for each pair in NON_TEXT_ON."""
     values = asdict(theme)
-    return [(bg, contrast(theme.control_border, values[bg])) for bg in CONTROL_ON]
+    return [(fg, bg, contrast(values[fg], values[bg])) for fg, bgs in NON_TEXT_ON.items() for bg in bgs]
 
 
 def pairs(theme: Theme) -> list[tuple[str, str, float]]:

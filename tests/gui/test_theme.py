@@ -21,11 +21,12 @@ def test_every_text_colour_meets_aa_contrast(t: theme.Theme) -> None:
 @pytest.mark.parametrize("t", [theme.LIGHT, theme.DARK], ids=lambda t: t.name)
 def test_control_outlines_meet_non_text_contrast(t: theme.Theme) -> None:
     """WCAG 1.4.11: a field's or checkbox's edge is at least 3:1 on the window and on the field."""
-    low = [(bg, round(c, 2)) for bg, c in theme.control_pairs(t) if c < 3.0]
+    low = [(fg, bg, round(c, 2)) for fg, bg, c in theme.control_pairs(t) if c < 3.0]
     assert low == []
-    assert [bg for bg, _ in theme.control_pairs(t)] == ["window", "base"]
+    assert [(fg, bg) for fg, bg, _ in theme.control_pairs(t)][:2] == [("control_border", "window"),
+                                                                      ("control_border", "base")]
     sheet = theme.style_sheet(t)
-    for rule in ("QLineEdit, QPlainTextEdit", "QCheckBox::indicator {"):
+    for rule in ("QLineEdit, QPlainTextEdit", "QCheckBox::indicator {", "QProgressBar {"):
         body = sheet[sheet.index(rule):].split("}", 1)[0]
         assert f"border: 1px solid {t.control_border}" in body, rule
     assert "url($" not in sheet and ": $" not in sheet, "every placeholder filled"
