@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QTextBrowser,
     QVBoxLayout,
@@ -181,6 +183,11 @@ class RollbackCountDialog(QDialog):
 
 _Index = QModelIndex | QPersistentModelIndex
 _HISTORY_COLUMNS = ("When", "Event", "Migration", "Batch", "Time", "DB user", "OS user@host", "Reason / error")
+_MIGRATION_COLUMN = 2
+# The most of the table's width a column takes before its cells are cut (with "…" and the whole in
+# the tooltip): a long migration name or batch id must leave the reason its room.
+# The others (when, event, time, DB user) are short by nature and never cut.
+_WIDEST_SHARE = {_MIGRATION_COLUMN: 0.26, 3: 0.15, 6: 0.12}
 
 
 class HistoryModel(QAbstractTableModel):
@@ -221,6 +228,10 @@ class HistoryModel(QAbstractTableModel):
                            "applied": t.ok}.get(ev.event, t.text))
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == len(_HISTORY_COLUMNS) - 1:
             return _why(ev) or None
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 3:
+            return ev.batch_id or None  # the whole id: its time is in When, the cell gives the time's digits
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() in _WIDEST_SHARE:  # whole, when the cell is cut
+            return self.data(index) or None
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         col = index.column()
@@ -231,7 +242,9 @@ class HistoryModel(QAbstractTableModel):
         if col == 2:
             return visible(ev.migration_name or "")
         if col == 3:
-            return ev.batch_id or ""
+            from app.gui.migration_model import short_batch
+
+            return short_batch(ev.batch_id)  # as the migration list shows it
         if col == 4:
             from app.gui.migration_model import format_ms
 
@@ -283,6 +296,14 @@ class RehearsalDialog(QDialog):
         lay.addWidget(buttons)
 
 
+class _ElideMiddle(QStyledItemDelegate):
+    """A cell cut in its middle: a migration's version and its end both stay readable."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: _Index) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
+
+
 class HistoryDialog(QDialog):
     """The audit trail with rollbacks, newest first."""
 
@@ -290,7 +311,7 @@ class HistoryDialog(QDialog):
                  focus: str | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"History of {environment}")
-        self.resize(1000, 560)
+        self.resize(1180, 600)  # eight columns, the reason with room: a 1280-pixel screen holds it
         self.model = HistoryModel(events, self)
         self.table = QTableView()
         self.table.setAccessibleName("History events")
@@ -299,7 +320,8 @@ class HistoryDialog(QDialog):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.setWordWrap(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setItemDelegateForColumn(_MIGRATION_COLUMN, _ElideMiddle(self.table))  # version and .sql stay
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         lay = QVBoxLayout(self)
@@ -309,8 +331,23 @@ class HistoryDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
+        self.fit_columns()
         if focus is not None:  # Show in history: the migration's newest event selected, in view
             self.select_migration(focus)
+
+    def fit_columns(self) -> None:
+        """Each column as wide as its widest cell (a long one up to its share of the table, cut with "…"
+        and whole in its tooltip); the reason takes the rest."""
+        width = self.table.viewport().width() if self.isVisible() else self.width() - 40
+        for c in range(len(_HISTORY_COLUMNS) - 1):
+            wanted = max(self.table.sizeHintForColumn(c), self.table.horizontalHeader().sectionSizeHint(c))
+            share = _WIDEST_SHARE.get(c)
+            self.table.setColumnWidth(c, min(wanted, int(width * share)) if share else wanted)
+
+    def showEvent(self, event: Any) -> None:
+        """Fit the columns to the table as shown (its fonts and width final)."""
+        super().showEvent(event)
+        self.fit_columns()
 
     def select_migration(self, name: str) -> bool:
         """Select the newest event of a migration; False when it has none."""

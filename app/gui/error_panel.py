@@ -115,7 +115,9 @@ class ErrorPanel(QFrame):
             self.location.setVisible(bool(where))
             source = _read(info.file)
             if source is not None:
-                self.sql.show_sql(source, info.line)
+                # Without the final newline: Qt keeps an empty line after it, which made the box scroll
+                # (and centring on the failing last line hid it half under the edge).
+                self.sql.show_sql(source.removesuffix("\n"), info.line)
                 self.sql.show()
             elif info.statement:
                 self.sql.show_sql(info.statement)
@@ -129,9 +131,14 @@ class ErrorPanel(QFrame):
     def _fit_sql(self) -> None:
         """As tall as the SQL's lines (up to SQL_HEIGHT): a short file leaves no empty box pushing the list down."""
         view = self.sql
-        lines = view.document().blockCount()
-        needed = (lines * view.fontMetrics().lineSpacing() + 2 * view.frameWidth()
-                  + int(2 * view.document().documentMargin()) + view.horizontalScrollBar().sizeHint().height())
+        lines = max(1, view.line_count())  # not the empty line after the file's final newline
+        metrics = view.fontMetrics()
+        widest = max((metrics.horizontalAdvance(b) for b in view.toPlainText().splitlines()[:500]), default=0)
+        margins = 2 * 10 + 8  # the panel's, and the text's
+        room = (self.parentWidget() or self).width() - margins - view.gutter_width() - 2 * view.frameWidth()
+        scrollbar = view.horizontalScrollBar().sizeHint().height() if widest > room else 0  # only when one shows
+        needed = (lines * metrics.lineSpacing() + 2 * view.frameWidth()
+                  + int(2 * view.document().documentMargin()) + 1 + scrollbar)  # +1: Qt scrolls without it
         view.setMaximumHeight(min(SQL_HEIGHT, needed))
 
     @Slot()

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.core.text import counted as count
 from app.core.text import visible
+from app.gui.sizing import roomy_rows
 from app.gui.theme import current
 
 COLUMNS = ("Severity", "Where", "Rule", "Problem", "Safer way")
@@ -50,6 +51,8 @@ class LintDialog(QDialog):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setAccessibleName("Lint findings")
+        self.table.verticalHeader().hide()  # a row number says nothing: Where says the file and line
+        roomy_rows(self.table)
         for row, f in enumerate(result.findings):
             cells = (f.severity, f"{f.path.name}:{f.line}", f.rule, f.message, f.fix)
             for col, text in enumerate(cells):

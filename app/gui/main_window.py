@@ -35,7 +35,7 @@ from app.gui.migration_view import MigrationList
 from app.gui.progress_panel import LogPanel, ProgressPanel
 from app.gui.repeatable_list import RepeatableList
 from app.gui.settings import read_str, recall_dsn
-from app.gui.sizing import never_widens
+from app.gui.sizing import ScrollContent, never_widens
 from app.gui.window_actions import WindowActions
 from app.gui.window_fleet import WindowFleet
 from app.gui.window_results import WindowResults
@@ -109,7 +109,7 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, WindowSources, QMain
     def _build(self) -> None:
         build_actions(self)
 
-        central = QWidget()
+        central = ScrollContent()  # scrolls only when the content cannot fit, not when it could be taller
         lay = QVBoxLayout(central)
         lay.setContentsMargins(8, 4, 8, 4)
         self.banner = QLabel()
@@ -284,13 +284,18 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, WindowSources, QMain
     def _on_progress(self, event: Any) -> None:
         from app.core.progress import Phase
 
-        if event.phase is Phase.MIGRATION_START and event.migration:
-            version = self.list.model.version_of(event.migration) or event.migration[:14]
-            previous = getattr(self, "_running_version", None)
-            if previous and previous != version:
-                self.list.model.set_overlay(previous, None)
+        if event.phase not in (Phase.MIGRATION_START, Phase.MIGRATION_DONE) or not event.migration:
+            return
+        version = self.list.model.version_of(event.migration) or event.migration[:14]
+        previous = getattr(self, "_running_version", None)
+        if previous and previous != version:  # still "running": its end was not reported
+            self.list.model.set_overlay(previous, None)
+        if event.phase is Phase.MIGRATION_START:
             self._running_version = version
             self.list.model.set_overlay(version, "rolling back" if event.message == "rollback" else "running")
+        else:  # committed with its history row: the row says so now, not at the refresh after the run
+            self._running_version = None
+            self.list.model.set_overlay(version, "pending" if event.message == "rolled back" else "applied")
 
     @Slot(str, str, object)
     def _job_finished(self, kind: str, outcome: str, payload: object) -> None:

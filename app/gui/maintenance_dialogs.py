@@ -24,6 +24,7 @@ from app.core.protection import Confirmation, Requirement, confirm
 from app.core.results import RepairCandidate
 from app.core.text import counted as count
 from app.gui.confirm_widgets import TypedName, default_on_match
+from app.gui.emphasis import bold_while_enabled
 from app.gui.sql_view import SqlView
 
 
@@ -40,6 +41,7 @@ class Confirming(QDialog):
         buttons = QDialogButtonBox()
         self.ok: QPushButton = buttons.addButton(verb, QDialogButtonBox.ButtonRole.AcceptRole)
         self.ok.setObjectName("dangerButton")
+        bold_while_enabled(self.ok)
         self.cancel_button = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)

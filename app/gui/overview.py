@@ -7,18 +7,15 @@ engine's (app.core.protection.confirm_all). All I/O is on the overview's own wor
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QTextBrowser,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -27,10 +24,11 @@ from PySide6.QtWidgets import (
 
 from app.core.fleet import Member, Outcome, TargetEvent
 from app.core.progress import Phase
-from app.core.protection import Action, Confirmation, Requirement, confirm_all, requirement
+from app.core.protection import Action, Confirmation, requirement
 from app.core.text import counted as count
 from app.gui import fleet_tasks
-from app.gui.confirm_widgets import default_on_match
+from app.gui.fleet_run_dialog import FleetRunDialog, headline
+from app.gui.sizing import roomy_rows
 from app.gui.sources import Source
 from app.gui.theme import current, state_colour
 from app.gui.worker import TaskController
@@ -72,6 +70,7 @@ class OverviewWindow(QDialog):
         self.tree.setHeaderLabels(COLUMNS)
         self.tree.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
         self.tree.setAccessibleName("Environments")
+        roomy_rows(self.tree)  # the default rows are cramped for a table read across eight columns
         self.tree.itemActivated.connect(self._activated)
         self.tree.itemSelectionChanged.connect(self._update)
         lay.addWidget(self.tree, 1)
@@ -151,6 +150,8 @@ class OverviewWindow(QDialog):
         first = self._row(name)
         for item in ([first] if first else []) + self.copies.get(name, []):
             item.setText(column, text)
+            if column in (APPLIED, PENDING):  # counts, read down the column: right-aligned
+                item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if colour:
                 item.setForeground(column, QBrush(QColor(colour)))
             if tip is not None:
@@ -304,96 +305,3 @@ class OverviewWindow(QDialog):
         """Cancel what runs and wait for it (a few seconds at most)."""
         self.controller.shutdown()
         super().closeEvent(event)
-
-
-class FleetRunDialog(QDialog):
-    """What Run pending would do on each target; the fleet's name typed once when any is protected."""
-
-    def __init__(self, plan: fleet_tasks.FleetPlan, needs: dict[str, Requirement], fleet_name: str,
-                 parent: QWidget | None = None, *, review_only: bool = False) -> None:
-        super().__init__(parent)
-        self.plan, self.needs, self.fleet_name = plan, needs, fleet_name
-        runs = [m for m in plan.members if plan.planned.get(m.name)]
-        protected = [m for m in runs if needs[m.name].protected]
-        self.setWindowTitle(f"Run pending on {len(runs)} of {count(len(plan.members), 'target')}")
-        self.resize(720, 520)
-        lay = QVBoxLayout(self)
-        rows = []
-        for m in plan.members:
-            names = plan.planned.get(m.name)
-            if m.name in plan.problems:
-                what = f"<span style='color:{current().error}'>cannot plan: {html.escape(plan.problems[m.name])}</span>"
-            elif not names:
-                what = "nothing to run"
-            else:
-                what = f"{len(names)}: " + html.escape(", ".join(names[:6]) + (" …" if len(names) > 6 else ""))
-            mark = " <b>(protected: backed up first)</b>" if needs[m.name].protected and names else ""
-            rows.append(f"<li><b>{html.escape(m.name)}</b>{mark}: {what}</li>")
-        view = QTextBrowser()
-        view.setAccessibleName("What will run on each target")
-        view.setHtml("<p>Each target is locked, run and recorded on its own; after a failure no new target "
-                     "starts and those running stop before their next migration.</p><ul>" + "".join(rows) + "</ul>")
-        lay.addWidget(view, 1)
-        self.typed = None
-        buttons = QDialogButtonBox()
-        self.ok = buttons.addButton(f"&Run on {len(runs)}", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.ok.setObjectName("dangerButton" if protected else "primaryButton")
-        self.cancel_button = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        if review_only:  # a dry run: what would run, nothing to confirm
-            self.setWindowTitle(f"Dry run on {count(len(plan.members), 'target')}: {len(runs)} would run")
-            self.ok.hide()
-            self.cancel_button.setText("Close")
-            self.cancel_button.setDefault(True)
-        elif protected:
-            from PySide6.QtWidgets import QLineEdit
-
-            warn = QLabel(f"<b>{len(protected)} protected:</b> {html.escape(', '.join(m.name for m in protected))}. "
-                          f"Type <b>{html.escape(fleet_name)}</b> to run on all {len(runs)}:")
-            warn.setObjectName("protectedWarning")
-            warn.setWordWrap(True)
-            lay.addWidget(warn)
-            self.typed = QLineEdit()
-            self.typed.setAccessibleName(f"Type {fleet_name} to confirm")
-            self.typed.textChanged.connect(lambda t: default_on_match(self.ok, self.cancel_button,
-                                                                      t.strip() == fleet_name))
-            lay.addWidget(self.typed)
-            default_on_match(self.ok, self.cancel_button, False)
-            self.typed.setFocus()
-        else:
-            self.ok.setEnabled(bool(runs))
-            self.ok.setDefault(bool(runs))
-        lay.addWidget(buttons)
-
-    def accept(self) -> None:
-        """Accept only when confirmed."""
-        if self.ok.isEnabled():
-            super().accept()
-
-    def confirmations(self) -> dict[str, Confirmation]:
-        """One confirmation per target, from the one typed name (the engine checks each inside its lock)."""
-        runs = [m for m in self.plan.members if self.plan.planned.get(m.name)]
-        needs = [self.needs[m.name] for m in runs]
-        planned = {self.needs[m.name].target_key: self.plan.planned[m.name] for m in runs}
-        return confirm_all(needs, fleet_name=self.fleet_name, typed=self.typed.text() if self.typed else None,
-                           planned=planned)
-
-
-def headline(result: Any, *, ran: bool) -> str:
-    """What a fleet status or run found, in one line: a status says the targets' health, not that each
-    read went "ok" (an environment in error was read fine, and is not fine)."""
-    total = len(result.members)
-    if ran:
-        counts = ", ".join(f"{result.count(o)} {o.value}" for o in Outcome if result.count(o))
-        return f"Run: {counts} (of {total})"
-    levels: dict[str, int] = {}
-    for r in result.members:
-        if r.outcome is Outcome.OK and hasattr(r.result, "health"):
-            levels[r.result.health.value] = levels.get(r.result.health.value, 0) + 1
-    order = ("error", "warning", "healthy")
-    parts = [f"{levels[h]} {h}" for h in order if h in levels]
-    parts += [f"{result.count(o)} {o.value}" for o in Outcome if o is not Outcome.OK and result.count(o)]
-    read = sum(levels.values())
-    return f"Status: {', '.join(parts) or 'nothing read'} ({read} of {count(total, 'target')} read)"
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QFontDatabase, QTextOption
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -19,10 +19,13 @@ from PySide6.QtWidgets import (
 from app.core.errors import redact
 from app.core.progress import Phase, ProgressEvent
 from app.core.text import visible
+from app.gui.emphasis import bold_while_enabled
 from app.gui.sizing import never_widens
 from app.gui.words import in_app
 
 LOG_MAX_LINES = 5000
+LOG_MIN_LINES = 5  # the log keeps this many lines in view when the error panel takes room above
+SHOWN_FROM_MS = 100  # the elapsed time is shown from 0.1 s on (one decimal: less reads as "0.0 s")
 FLUSH_MS = 80  # the log and labels repaint at most ~12 times a second, whatever the event rate
 
 
@@ -34,9 +37,14 @@ class LogPanel(QPlainTextEdit):
         self.setReadOnly(True)
         self.setMaximumBlockCount(LOG_MAX_LINES)
         self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        # A long line (a server error with its path, a statement) wraps: read without scrolling sideways,
+        # and the window never widens for it. A path or SQL without spaces breaks anywhere.
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         self.setPlaceholderText("The log of runs, rollbacks and refreshes appears here.")
         self.setAccessibleName("Log")
+        frame = 2 * self.frameWidth() + int(2 * self.document().documentMargin())
+        self.setMinimumHeight(LOG_MIN_LINES * self.fontMetrics().lineSpacing() + frame + 4)
         self._pending: list[str] = []
         self._timer = QTimer(self)
         self._timer.setInterval(FLUSH_MS)
@@ -100,6 +108,7 @@ class ProgressPanel(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("cancelButton")
         self.cancel_button.setEnabled(False)
+        bold_while_enabled(self.cancel_button)
         self.cancel_button.clicked.connect(self._cancel)
         top = QHBoxLayout()
         top.addWidget(self.bar, 1)
@@ -109,13 +118,23 @@ class ProgressPanel(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
         lay.addLayout(top)
-        lay.addWidget(self.migration)
-        lay.addWidget(self.statement)
+        # What runs, under the bar: shown only while a job reports migrations (or cancels), so an idle
+        # window has no empty band and a refresh does not make the log jump. The window never resizes
+        # for it: it is in a scroll area, and the log's pane gives the room.
+        self.detail = QWidget()
+        dl = QVBoxLayout(self.detail)
+        dl.setContentsMargins(0, 0, 0, 0)
+        dl.setSpacing(2)
+        dl.addWidget(self.migration)
+        dl.addWidget(self.statement)
+        self.detail.hide()
+        lay.addWidget(self.detail)
         self._clock = QElapsedTimer()
         self._tick = QTimer(self)
         self._tick.setInterval(100)
         self._tick.timeout.connect(self._show_elapsed)
         self._last: ProgressEvent | None = None
+        self._step: ProgressEvent | None = None
         self._paint = QTimer(self)
         self._paint.setSingleShot(True)
         self._paint.setInterval(FLUSH_MS)
@@ -123,7 +142,7 @@ class ProgressPanel(QWidget):
 
     def start(self, what: str) -> None:
         """A job begins: busy bar, clock running, Cancel enabled."""
-        self._last = None
+        self._last = self._step = None
         # Not Qt's busy mode (range 0, 0): its animation repaints the window behind the bar at
         # 60 Hz, which cost more UI time than the whole run's progress. The text says it instead.
         self.bar.setRange(0, 1)
@@ -133,15 +152,16 @@ class ProgressPanel(QWidget):
         self.statement.setText("")
         self.cancel_button.setEnabled(True)
         self.cancel_button.setText("Cancel")
+        self.elapsed.setText("")
         self._clock.start()
         self._tick.start()
-        self._show_elapsed()
 
     def cancelling(self) -> None:
         """Cancel was pressed: say so until the job ends."""
         self.cancel_button.setEnabled(False)
         self.cancel_button.setText("Cancelling…")
         self.migration.setText("Cancelling: asking the server to stop the running statement…")
+        self.detail.show()
 
     def stop(self, text: str) -> None:
         """The job ended: show the outcome."""
@@ -162,13 +182,18 @@ class ProgressPanel(QWidget):
         self.cancel_button.setText("Cancel")
         if self._clock.isValid():
             self._show_elapsed()
+            self._clock.invalidate()  # the job's time stays; a later outcome without a job keeps it
         self.migration.setText("")
         self.statement.setText("")
+        self.detail.hide()
 
     @Slot(object)
     def on_event(self, event: ProgressEvent) -> None:
-        """Keep the latest event; repaint at most every FLUSH_MS."""
+        """Keep the latest event (and the latest migration start or end: a statement's event says no
+        "n of N", and the repaint shows only the newest); repaint at most every FLUSH_MS."""
         self._last = event
+        if event.phase in (Phase.MIGRATION_START, Phase.MIGRATION_DONE) and event.total:
+            self._step = event
         if not self._paint.isActive():
             self._paint.start()
 
@@ -177,16 +202,21 @@ class ProgressPanel(QWidget):
         e = self._last
         if e is None:
             return
-        if e.total:
-            done = e.index if e.phase is Phase.MIGRATION_DONE else e.index - 1
-            self.bar.setRange(0, e.total)
+        if e.migration or e.phase is Phase.LOCK_WAIT:
+            self.detail.show()
+        step = self._step
+        if step is not None:
+            done = step.index if step.phase is Phase.MIGRATION_DONE else step.index - 1
+            self.bar.setRange(0, step.total)
             self.bar.setValue(max(0, done))
-            self.bar.setFormat(f"{max(0, done)} of {e.total}")
+            self.bar.setFormat(f"{max(0, done)} of {step.total}")
         if e.migration and e.phase in (Phase.MIGRATION_START, Phase.MIGRATION_DONE, Phase.STATEMENT_DONE):
-            verb = "rolling back" if e.message == "rollback" else "running"
-            if e.phase is Phase.MIGRATION_DONE:
-                verb = "finished"
-            of = f"  ({e.index} of {e.total})" if e.total else ""
+            of, verb = "", "running"
+            if step is not None and step.migration == e.migration:
+                of = f"  ({step.index} of {step.total})"
+                verb = "rolling back" if step.message == "rollback" else "running"
+                if step.phase is Phase.MIGRATION_DONE:
+                    verb = "finished"
             self.migration.setText(visible(f"{verb} {e.migration}{of}"))
         if e.phase is Phase.STATEMENT_DONE:
             done_text = f"last statement done: line {e.line}: {e.statement} ({e.elapsed_ms:.0f} ms)"
@@ -198,7 +228,9 @@ class ProgressPanel(QWidget):
 
     @Slot()
     def _show_elapsed(self) -> None:
-        self.elapsed.setText(f"{self._clock.elapsed() / 1000:.1f} s")
+        ms = self._clock.elapsed()
+        # Nothing until there is a duration to read: no "0.0 s" before the first job, or after a quick one.
+        self.elapsed.setText(f"{ms / 1000:.1f} s" if ms >= SHOWN_FROM_MS else "")
 
     @Slot()
     def _cancel(self) -> None:

@@ -20,6 +20,7 @@ from app.core.protection import Confirmation, Requirement, confirm
 from app.core.results import PlannedRollback
 from app.core.text import counted as count
 from app.gui.confirm_widgets import TypedName, default_on_match
+from app.gui.emphasis import bold_while_enabled
 from app.gui.sql_view import SqlView
 
 
@@ -77,6 +78,7 @@ class RollbackDialog(QDialog):
         self.buttons = QDialogButtonBox()
         self.ok: QPushButton = self.buttons.addButton(f"&Roll back {n}", QDialogButtonBox.ButtonRole.AcceptRole)
         self.ok.setObjectName("dangerButton")
+        bold_while_enabled(self.ok)
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)

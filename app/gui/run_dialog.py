@@ -16,6 +16,7 @@ from app.core.results import RunResult
 from app.core.text import counted as count
 from app.gui.confirm_widgets import BackupChoice, TypedName, default_on_match
 from app.gui.dialogs import dry_run_html
+from app.gui.emphasis import bold_while_enabled
 
 
 class RunDialog(QDialog):
@@ -56,6 +57,8 @@ class RunDialog(QDialog):
         buttons = QDialogButtonBox()
         self.ok: QPushButton = buttons.addButton(f"&Run {n}", QDialogButtonBox.ButtonRole.AcceptRole)
         self.ok.setObjectName("dangerButton" if need.protected else "primaryButton")
+        if need.protected:
+            bold_while_enabled(self.ok)
         self.cancel_button = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)

@@ -240,6 +240,15 @@ class SqlView(QPlainTextEdit):
         first = self.firstVisibleBlock().blockNumber()
         return first, first + self.viewport().height() // max(1, self.fontMetrics().height()) + 1
 
+    def line_count(self) -> int:
+        """The lines of SQL shown: none for an empty text (its hint shows), and the empty line after a
+        final newline is no line of the file (an editor numbers it; a reader of the file does not)."""
+        doc = self.document()
+        if doc.isEmpty():
+            return 0
+        n = doc.blockCount()
+        return n - 1 if n > 1 and not doc.lastBlock().text() else n
+
     def gutter_width(self) -> int:
         """Room for the widest line number (at least three digits, so it rarely changes)."""
         digits = max(3, len(str(self.blockCount())))
@@ -270,7 +279,8 @@ class SqlView(QPlainTextEdit):
         top = round(self.blockBoundingGeometry(block).translated(self.contentOffset()).top())
         height = self.fontMetrics().height()
         width = self.gutter.width() - 5
-        while block.isValid() and top <= event.rect().bottom():
+        numbered = self.line_count()  # the hint and a final newline's empty line get no number
+        while block.isValid() and top <= event.rect().bottom() and block.blockNumber() < numbered:
             bottom = top + round(self.blockBoundingRect(block).height())
             if block.isVisible() and bottom >= event.rect().top():
                 painter.drawText(0, top, width, height, Qt.AlignmentFlag.AlignRight, str(block.blockNumber() + 1))

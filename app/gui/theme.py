@@ -24,7 +24,8 @@ class Theme:
     alt_base: str
     text: str
     muted: str
-    border: str
+    border: str  # decorative: card edges, grid lines
+    control_border: str  # what outlines a control (a field, a checkbox): at least 3:1 on window and base
     highlight: str
     highlight_text: str
     ok: str
@@ -51,6 +52,7 @@ class Theme:
     chart_slow: str
     chart_axis: str
     danger_button: str  # background of the destructive button, white text on it
+    progress_chunk: str  # the progress bar's done part: the text on it and the bar's empty part on base
     protected_tag_bg: str
     protected_tag_text: str
     diff_old_bg: str = "#fde2e1"  # Compare's side by side: lines only the left definition has
@@ -59,24 +61,24 @@ class Theme:
 
 LIGHT = Theme(
     name="light", dark=False, window="#f3f4f6", base="#ffffff", alt_base="#f7f8fa", text="#1f2328",
-    muted="#5f6672", border="#c9ced6", highlight="#1f5fbf", highlight_text="#ffffff",
+    muted="#5f6672", border="#c9ced6", control_border="#7d8590", highlight="#1f5fbf", highlight_text="#ffffff",
     ok="#2e7d32", warn="#a35200", error="#c62828", info="#1565c0", purple="#6a1b9a", teal="#00727c",
     magenta="#ad1457", error_bg="#fdecea", error_border="#e57373", warn_bg="#fff3cd", warn_border="#e0b252",
     code_bg="#f3f4f6", sql_keyword="#0d47a1", sql_type="#6a1b9a", sql_number="#a13d00", sql_string="#2e6b30",
     sql_ident="#4e342e", sql_dollar="#ad1457", sql_comment="#636a73", sql_directive="#00695c",
     chart_bar="#1e6fd0", chart_slow="#c25700", chart_axis="#6b7280", danger_button="#c62828",
-    protected_tag_bg="#000000", protected_tag_text="#ffffff",
+    progress_chunk="#6090d7", protected_tag_bg="#000000", protected_tag_text="#ffffff",
 )
 
 DARK = Theme(
     name="dark", dark=True, window="#1f2124", base="#16181b", alt_base="#1c1f23", text="#e6e8eb",
-    muted="#a4abb6", border="#3d434b", highlight="#2b63b8", highlight_text="#ffffff",
+    muted="#a4abb6", border="#3d434b", control_border="#6e7681", highlight="#2b63b8", highlight_text="#ffffff",
     ok="#7bc67f", warn="#f0a048", error="#ff8a80", info="#8ab8f5", purple="#cf9be0", teal="#5fc9d3",
     magenta="#f48fb1", error_bg="#3b1d1d", error_border="#a84a4a", warn_bg="#3a3220", warn_border="#8a7330",
     code_bg="#23262b", sql_keyword="#8cb4ff", sql_type="#d7a6ea", sql_number="#f5a66b", sql_string="#8fd18f",
     sql_ident="#d9b99b", sql_dollar="#f48fb1", sql_comment="#9aa3ad", sql_directive="#6fd0c2",
     chart_bar="#5b9cf0", chart_slow="#f0a048", chart_axis="#a4abb6", danger_button="#b3261e",
-    protected_tag_bg="#ffffff", protected_tag_text="#000000",
+    progress_chunk="#2e65b8", protected_tag_bg="#ffffff", protected_tag_text="#000000",
     diff_old_bg="#4a2326", diff_new_bg="#1f3d26",
 )
 
@@ -102,14 +104,16 @@ def resolve(choice: str) -> Theme:
 
 
 def style_sheet(theme: Theme) -> str:
-    """resources/style/tidemark.qss with its $role placeholders filled (empty if the file is missing)."""
+    """resources/style/tidemark.qss with its $role placeholders filled (empty if the file is missing);
+    `$style_dir` is that folder (the check mark's image), with forward slashes as Qt's url() wants."""
     from app.paths import resources_dir
 
+    folder = resources_dir() / "style"
     try:
-        text = (resources_dir() / "style" / "tidemark.qss").read_text(encoding="utf-8")
+        text = (folder / "tidemark.qss").read_text(encoding="utf-8")
     except OSError:
         return ""
-    return string.Template(text).safe_substitute(asdict(theme))
+    return string.Template(text).safe_substitute(asdict(theme), style_dir=folder.as_posix())
 
 
 def apply(app: object, choice: str = "system") -> Theme:
@@ -163,7 +167,19 @@ TEXT_ON = {
     "diff_old_bg": ("text",),  # Compare's changed lines
     "diff_new_bg": ("text",),
     "highlight": ("highlight_text",),
+    "progress_chunk": ("text",),  # the bar's text, over its done part too
 }
+
+
+# Non-text contrast (WCAG 1.4.11, 3:1): a control's outline against what it sits on and what it holds;
+# the progress bar's done part against its empty part.
+NON_TEXT_ON = {"control_border": ("window", "base"), "progress_chunk": ("base",)}
+
+
+def control_pairs(theme: Theme) -> list[tuple[str, str, float]]:
+    """(role, background role, contrast) for each pair in NON_TEXT_ON."""
+    values = asdict(theme)
+    return [(fg, bg, contrast(values[fg], values[bg])) for fg, bgs in NON_TEXT_ON.items() for bg in bgs]
 
 
 def pairs(theme: Theme) -> list[tuple[str, str, float]]:

@@ -57,3 +57,28 @@ def test_the_reason_cell_gives_the_failed_line_not_the_path(qtbot) -> None:
     assert model.data(cell) == "line 4: division by zero"
     assert model.data(cell, Qt.ItemDataRole.ToolTipRole) == (
         "/srv/app/migrations/20260101000006_totals.sql:4: division by zero")
+
+
+def test_a_long_migration_name_is_cut_with_its_whole_name_in_the_tooltip(qtbot) -> None:
+    from types import SimpleNamespace
+
+    from app.gui.dialogs import _HISTORY_COLUMNS
+
+    long_name = "20260101000007_" + "backfill_customer_invoice_totals_for_the_2019_migration_" * 2 + ".sql"
+    ev = SimpleNamespace(at=None, event="applied", migration_name=long_name, batch_id="20260101-120000-abcdef",
+                         execution_time_ms=12.0, db_user="postgres", os_user="dba", client_host="bastion-eu-1",
+                         reason="ticket DBA-12: " + "backfill the totals " * 10, error_message=None,
+                         error_file=None, error_line=None)
+    dialog = HistoryDialog([ev], "staging")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    table, model = dialog.table, dialog.model
+    name_col, last = 2, len(_HISTORY_COLUMNS) - 1
+    assert table.columnWidth(name_col) < table.sizeHintForColumn(name_col), "cut: it does not push the reason out"
+    assert model.data(model.index(0, name_col), Qt.ItemDataRole.ToolTipRole) == long_name
+    assert table.textElideMode() == Qt.TextElideMode.ElideRight  # the reason ends in "…"
+    reason_room = table.viewport().width() - sum(table.columnWidth(c) for c in range(last))
+    assert reason_room >= table.viewport().width() // 4, reason_room  # the error or reason gets a quarter at least
+    assert "backfill the totals" in model.data(model.index(0, last), Qt.ItemDataRole.ToolTipRole)
+    assert sum(table.columnWidth(c) for c in range(last + 1)) <= table.viewport().width() + 1, "no sideways scroll"

@@ -43,3 +43,30 @@ def test_lint_findings_wrap_within_the_window(qtbot, make_window: WindowFactory,
     lines = table.rowHeight(0) // table.fontMetrics().lineSpacing()
     assert lines >= 2, "the long problem wraps onto more lines"
     qtbot.waitUntil(lambda: table.rowHeight(0) < 8 * table.fontMetrics().lineSpacing())  # not sized when narrow
+
+
+def test_a_wrapped_finding_has_room_above_and_below_its_lines(qtbot, make_window: WindowFactory, database: Database,
+                                                             migrations: MigrationDir) -> None:
+    from PySide6.QtCore import QRect
+    from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
+
+    from app.gui.sizing import ROW_PADDING
+
+    database.execute("CREATE TABLE users (id int PRIMARY KEY, email text)")
+    migrations.add("index_email", "CREATE INDEX users_email ON users (email);\n")
+    window = make_window()
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=lambda k, *_: k == "lint"):
+        window.act_lint.trigger()
+    dialog = window.last_dialog
+    qtbot.waitExposed(dialog)
+    table = dialog.table
+    assert table.verticalHeader().isHidden(), "no row numbers: Where says the file and line"
+    option = QStyleOptionViewItem()
+    table.initViewItemOption(option)
+
+    def bare(column: int) -> int:  # the cell's lines alone, at its column's width
+        option.rect = QRect(0, 0, table.columnWidth(column), 100)
+        return QStyledItemDelegate().sizeHint(option, table.model().index(0, column)).height()
+
+    qtbot.waitUntil(lambda: table.rowHeight(0) == table.sizeHintForRow(0), timeout=DEADLINE_MS)  # settled
+    assert table.rowHeight(0) >= max(map(bare, range(table.columnCount()))) + ROW_PADDING // 2

@@ -72,3 +72,22 @@ def test_the_drift_column_shows_not_checked_whole(qtbot, saved: dict[str, Databa
     # filled after the status read resized the columns: it was cut to "no…"
     needed = window.tree.fontMetrics().horizontalAdvance(NOT_CHECKED)
     assert window.tree.header().sectionSize(DRIFT) > needed
+
+
+def test_overview_rows_have_room_around_their_text(qtbot) -> None:
+    from PySide6.QtCore import Qt
+
+    from app.gui.sizing import ROW_PADDING
+    from app.gui.sources import Source
+
+    sources = [Source(f"env:{n}", n, "environment", "#336699", groups=("tenants",)) for n in ("eu", "us")]
+    window = OverviewWindow(sources)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    tree = window.tree
+    row = tree.topLevelItem(0).child(0)
+    height = tree.visualItemRect(row).height()
+    assert height >= tree.fontMetrics().height() + ROW_PADDING, height
+    window._set("eu", PENDING, "12")
+    assert window.rows["eu"].textAlignment(PENDING) & Qt.AlignmentFlag.AlignRight, "counts right-aligned"

@@ -264,3 +264,40 @@ def test_rehearse_action_reports_each_rollback_and_leaves_the_database_alone(
     text = window.last_dialog.view.toPlainText()
     assert "ROLLBACK DOES NOT RESTORE THE SCHEMA" in text and "users_lower_idx" in text
     assert not database.exists("public._migrations") and not database.exists("public.users_email_idx")
+
+
+def test_each_row_says_applied_as_its_migration_commits_before_any_refresh(
+        qtbot, make_window: WindowFactory, database: Database, migrations: MigrationDir) -> None:
+    first = migrations.add("first", "CREATE TABLE first_t (id int);\n")
+    slow = migrations.add("slow", "CREATE TABLE slow_t (id int);\nSELECT pg_sleep(30);\n")
+    window = make_window()
+    model = window.list.model
+    state = lambda name: model.data(model.index(next(i for i, m in enumerate(model.rows()) if m.name == name), 0))  # noqa: E731
+    sleeping = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()"
+    refreshed: list[object] = []
+    window.snapshot_shown.connect(refreshed.append)
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("run")):
+        confirm_run(qtbot, window, window.run_pending)
+        qtbot.waitUntil(lambda: database.scalar(sleeping) == 1, timeout=DEADLINE_MS)
+        qtbot.waitUntil(lambda: state(slow.name) == "running", timeout=DEADLINE_MS)
+        assert state(first.name) == "applied", "committed: the row says so during the run"
+        assert refreshed == [], "no refresh has run yet"
+        window.progress.cancel_button.click()
+    qtbot.waitSignal(window.snapshot_shown, timeout=DEADLINE_MS).wait()
+    assert (state(first.name), state(slow.name)) == ("applied", "pending")
+
+
+def test_a_rolled_back_row_says_pending_as_its_rollback_commits(qtbot, make_window: WindowFactory,
+                                                                database: Database, migrations: MigrationDir) -> None:
+    from app.core.progress import ProgressEvent
+
+    done = migrations.add("made", "CREATE TABLE made_t (id int);\n")
+    _apply(database, migrations)
+    window = make_window()
+    model = window.list.model
+    state = lambda: model.data(model.index(0, 0))  # noqa: E731
+    assert state() == "applied"
+    window._on_progress(ProgressEvent(Phase.MIGRATION_START, 1, 1, done.name, message="rollback"))
+    assert state() == "rolling back"
+    window._on_progress(ProgressEvent(Phase.MIGRATION_DONE, 1, 1, done.name, message="rolled back"))
+    assert state() == "pending"

@@ -113,3 +113,31 @@ def test_sql_side_is_wider_by_default(make_window: WindowFactory) -> None:
     window.resize(1200, 800)
     list_w, details_w = window.top_splitter.sizes()
     assert details_w > list_w
+
+
+def _numbered_rows(view: SqlView) -> int:
+    """How many line-height rows of the gutter have a number painted in them."""
+    image = view.gutter.grab().toImage()
+    background = QColor(theme.current().code_bg)
+    step = view.fontMetrics().height()
+    rows = 0
+    for top in range(0, image.height() - step + 1, step):
+        if any(image.pixelColor(x, y) != background for x in range(image.width()) for y in range(top, top + step)):
+            rows += 1
+    return rows
+
+
+def test_no_line_number_beside_the_hint_or_after_the_final_newline(qtbot) -> None:
+    view = SqlView(placeholder="Select a migration to see its SQL.")
+    qtbot.addWidget(view)
+    view.resize(500, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    view.show_sql(None)
+    assert view.line_count() == 0
+    assert _numbered_rows(view) == 0, "the hint is not line 1"
+    view.show_sql("CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n")
+    assert view.document().blockCount() == 3 and view.line_count() == 2
+    assert _numbered_rows(view) == 2, "no number for the empty line after the final newline"
+    view.show_sql("SELECT 1;\n\nSELECT 2;")
+    assert view.line_count() == 3 and _numbered_rows(view) == 3  # a blank line inside the file is numbered

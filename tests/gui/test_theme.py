@@ -18,6 +18,39 @@ def test_every_text_colour_meets_aa_contrast(t: theme.Theme) -> None:
     assert low == []
 
 
+@pytest.mark.parametrize("t", [theme.LIGHT, theme.DARK], ids=lambda t: t.name)
+def test_control_outlines_meet_non_text_contrast(t: theme.Theme) -> None:
+    """WCAG 1.4.11: a field's or checkbox's edge is at least 3:1 on the window and on the field."""
+    low = [(fg, bg, round(c, 2)) for fg, bg, c in theme.control_pairs(t) if c < 3.0]
+    assert low == []
+    assert [(fg, bg) for fg, bg, _ in theme.control_pairs(t)][:2] == [("control_border", "window"),
+                                                                      ("control_border", "base")]
+    sheet = theme.style_sheet(t)
+    for rule in ("QLineEdit, QPlainTextEdit", "QCheckBox::indicator {", "QProgressBar {"):
+        body = sheet[sheet.index(rule):].split("}", 1)[0]
+        assert f"border: 1px solid {t.control_border}" in body, rule
+    assert "url($" not in sheet and ": $" not in sheet, "every placeholder filled"
+
+
+def test_a_checkbox_edge_is_painted_in_the_control_border_colour_on_dark(qtbot) -> None:
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QCheckBox
+
+    app = QApplication.instance()
+    theme.apply(app, "dark")
+    try:
+        box = QCheckBox("Only show differences")
+        qtbot.addWidget(box)
+        box.show()
+        qtbot.waitExposed(box)
+        image = box.grab().toImage()
+        edge = QColor(theme.DARK.control_border)
+        found = {image.pixelColor(x, y).name() for x in range(min(20, image.width())) for y in range(image.height())}
+        assert edge.name() in found, sorted(found)
+    finally:
+        theme.apply(app, "light")
+
+
 def test_state_badges_are_readable_white_on_colour() -> None:
     assert [(s, round(c, 2)) for s, c in theme.badge_pairs() if c < 4.5] == []
 

@@ -176,3 +176,28 @@ def test_a_card_line_too_long_for_its_card_ends_in_an_ellipsis(qtbot) -> None:
     assert card.sub.fontMetrics().horizontalAdvance(shown) <= card.sub.contentsRect().width()
     card.set("ok", "short")
     assert card.sub.text() == "short" and card.sub.toolTip() == ""
+
+
+def test_the_window_scrolls_only_when_its_content_cannot_fit(qtbot, settings, tmp_path: Path) -> None:
+    from app.core.errors import MigrationFailed, ServerErrorInfo
+    from tests.gui.conftest import open_window
+
+    window = open_window(qtbot, settings, [])
+    window.resize(1280, 820)
+    qtbot.waitExposed(window)
+    f = tmp_path / "20260101000005_bad_totals.sql"
+    f.write_text("CREATE TABLE totals (id int);\n\nINSERT INTO totals VALUES (1 / 0);\n", encoding="utf-8")
+    window.error_panel.show_error("Run failed", MigrationFailed(
+        f"{f.name} failed and was rolled back; nothing of it remains, later migrations did not run",
+        ServerErrorInfo("division by zero", sqlstate="22012", file=f, line=3)))
+    holder = window.centralWidget()
+    content = holder.widget()
+    QApplication.processEvents()
+    # Room for every part at its minimum (plus a little), less than they would like: no scroll bar.
+    window.resize(1280, window.height() - holder.viewport().height() + content.minimumSizeHint().height() + 20)
+    QApplication.processEvents()
+    assert content.minimumSizeHint().height() + 20 <= holder.viewport().height()
+    assert not holder.verticalScrollBar().isVisible(), (content.height(), holder.viewport().height())
+    window.resize(1280, window.height() - 60)  # now too small: it scrolls, the window keeps its size
+    QApplication.processEvents()
+    assert holder.verticalScrollBar().isVisible()
