@@ -353,14 +353,13 @@ class WindowActions(_Window):
         """Switch to a theme (remembered), and paint what is shown again in its colours."""
         from PySide6.QtWidgets import QApplication
 
+        from app.gui.marks import recolour_all
         from app.gui.theme import apply
 
         self.settings.setValue("view/theme", choice)
         apply(QApplication.instance(), choice)
-        from app.gui.sql_view import SqlView
-
-        for view in self.findChildren(SqlView):
-            view.highlighter.restyle()
+        recolour_all()  # the SQL colours, and every marked line and match, in the new theme
+        self.error_panel.restyle()
         from app.gui.icons import apply_icons
 
         apply_icons(self)  # drawn in the new theme's colours
