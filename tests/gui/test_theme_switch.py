@@ -1,10 +1,14 @@
-"""Switching themes while the app runs: marked lines take the new theme's colours (AA contrast)."""
+"""Switching themes while the app runs: marked lines take the new theme's colours (AA contrast),
+"system" follows the desktop's colour scheme, and `--theme` does not overwrite View ▸ Theme's choice."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QGuiApplication, QPalette, QTextFormat
 from PySide6.QtWidgets import QApplication, QPlainTextEdit
 
@@ -69,3 +73,57 @@ def test_after_a_theme_switch_the_failing_line_and_compares_lines_are_readable(
             assert _marked(view)[0] == getattr(expected, role), (choice, role)
             assert _low(view) == [], (choice, role)
         assert expected.muted in window.error_panel.body.text()  # the SQLSTATE, muted in this theme
+
+
+def _drive_scheme(scheme: Qt.ColorScheme) -> None:
+    """The desktop switches its colour scheme: asked of the platform where it can (Qt 6.8+), else the
+    signal Qt would send (the offscreen platform keeps no scheme)."""
+    hints = QGuiApplication.styleHints()
+    if hasattr(hints, "setColorScheme"):
+        hints.setColorScheme(scheme)
+    if hints.colorScheme() != scheme:
+        hints.colorSchemeChanged.emit(scheme)
+
+
+def test_system_follows_the_desktops_colour_scheme_while_running(qtbot, make_window: WindowFactory,
+                                                                 light_again: None) -> None:
+    window = make_window()
+    assert window.theme_choice == "system" and window.theme_actions["system"].isChecked()
+    app = QApplication.instance()
+    _drive_scheme(Qt.ColorScheme.Dark)
+    qtbot.waitUntil(lambda: theme.current() is theme.DARK, timeout=DEADLINE_MS)
+    assert app.palette().color(QPalette.ColorRole.Window).name() == theme.DARK.window
+    assert window.settings.value("view/theme") in (None, "system")  # following is not a choice remembered
+    _drive_scheme(Qt.ColorScheme.Light)
+    qtbot.waitUntil(lambda: theme.current() is theme.LIGHT, timeout=DEADLINE_MS)
+
+    window.theme_actions["light"].trigger()  # a theme chosen: the desktop's scheme no longer moves it
+    _drive_scheme(Qt.ColorScheme.Dark)
+    assert theme.current() is theme.LIGHT
+    assert app.palette().color(QPalette.ColorRole.Window).name() == theme.LIGHT.window
+
+
+def test_the_theme_option_is_for_this_run_and_keeps_the_remembered_choice(
+        qtbot, home: Path, settings: QSettings, monkeypatch: pytest.MonkeyPatch, light_again: None) -> None:
+    from app.gui import app as gui_app
+    from app.gui import crash, main_window
+    from app.gui import settings as gui_settings
+
+    settings.setValue("view/theme", "light")  # View ▸ Theme ▸ Light, chosen in an earlier run
+    opened: list[Any] = []
+
+    class Recorded(main_window.MainWindow):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(gui_settings, "make_settings", lambda: settings)
+    monkeypatch.setattr(main_window, "MainWindow", Recorded)
+    monkeypatch.setattr(crash, "install_excepthook", lambda: None)  # the test process keeps pytest's
+    monkeypatch.setattr(crash, "install_message_handler", lambda: None)
+    assert gui_app.main(["--theme", "dark", "--self-test"]) == 0
+    assert theme.current() is theme.DARK  # this run is dark
+    assert opened and opened[0].theme_actions["dark"].isChecked()  # and View ▸ Theme says so
+    settings.sync()
+    assert settings.value("view/theme") == "light"  # the remembered choice is untouched
+    assert QSettings(settings.fileName(), QSettings.Format.IniFormat).value("view/theme") == "light"
