@@ -27,6 +27,7 @@ from app.gui import theme
 from app.gui.actions import build_actions, update_actions
 from app.gui.cards import OverviewCards
 from app.gui.charts import ChartsPanel
+from app.gui.context_menus import ListCommands
 from app.gui.details import DetailsTabs
 from app.gui.error_panel import ErrorPanel
 from app.gui.find_bar import Findable
@@ -43,7 +44,7 @@ from app.gui.window_sources import WindowSources
 from app.gui.worker import TaskController
 
 
-class MainWindow(WindowActions, WindowResults, WindowFleet, WindowSources, QMainWindow):
+class MainWindow(WindowActions, WindowResults, WindowFleet, WindowSources, ListCommands, QMainWindow):
     """Tidemark's window. Signals: snapshot_shown(Snapshot), job_done(kind, outcome, payload)."""
 
     snapshot_shown = Signal(object)
