@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from app.core.text import counted as count
 from app.core.text import visible
 from app.gui.theme import current
+from app.gui.words import in_app
 
 COLUMNS = ("Severity", "Where", "Rule", "Problem", "Safer way")
 
@@ -42,7 +43,7 @@ class LintDialog(QDialog):
         head = QLabel(f"<b style='color:{colour}'>{count(errors, 'error')}, {count(warnings, 'warning')}</b> "
                       f"in {count(n, 'file')}{html.escape(via)}."
                       + ("" if result.findings else " Nothing to change before running them.")
-                      + "".join(f"<br>note: {html.escape(x)}" for x in result.notes))
+                      + "".join(f"<br>note: {html.escape(in_app(x))}" for x in result.notes))
         head.setWordWrap(True)
         lay.addWidget(head)
         self.table = QTableWidget(len(result.findings), len(COLUMNS))
@@ -53,7 +54,7 @@ class LintDialog(QDialog):
         for row, f in enumerate(result.findings):
             cells = (f.severity, f"{f.path.name}:{f.line}", f.rule, f.message, f.fix)
             for col, text in enumerate(cells):
-                item = QTableWidgetItem(visible(str(text)))
+                item = QTableWidgetItem(visible(in_app(str(text))))  # a fix in the app's words
                 item.setToolTip(visible(f"{f.location}\n{f.statement}"))
                 if col == 0:
                     item.setForeground(_colour(f.severity))
