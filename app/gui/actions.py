@@ -62,6 +62,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Find in the focused SQL pane or log; elsewhere, filter the migrations", keys="Ctrl+F"),
     ActionSpec("act_find_next", "Find &next", "find_next", "edit", 0, keys="F3"),
     ActionSpec("act_find_prev", "Find &previous", "find_previous", "edit", 0, keys="Shift+F3"),
+    # the migration list's right-click commands, on the selected row (app/gui/context_menus.py)
+    ActionSpec("act_copy_name", "&Copy name", "copy_name", "edit", 1, "Copy the selected migration's file name"),
+    ActionSpec("act_copy_md", "Copy list as &Markdown", "copy_list_markdown", "edit", 1,
+               "Copy the migrations shown (filtered and sorted) as a Markdown table"),
+    ActionSpec("act_copy_csv", "Copy list as C&SV", "copy_list_csv", "edit", 1,
+               "Copy the migrations shown (filtered and sorted) as CSV"),
     ActionSpec("act_run", "&Run pending", "run_pending", "migrations", 0, keys="Ctrl+Shift+R"),
     ActionSpec("act_run_to", "Run &up to selected", "run_to_selected", "migrations", 0),
     ActionSpec("act_dry", "&Dry run", "dry_run", "migrations", 0, keys="Ctrl+Shift+D"),
@@ -86,6 +92,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "For an applied migration whose rollback is manual: write its rollback SQL into the file and "
                "record it (repair), in one step", keys="Ctrl+Shift+K"),
     ActionSpec("act_history", "&History", "show_history", "migrations", 3, keys="Ctrl+H"),
+    ActionSpec("act_show_in_history", "Sho&w in history", "show_selected_in_history", "migrations", 3,
+               "History with the selected migration's newest event selected"),
+    ActionSpec("act_open_file", "Open &file", "open_selected_file", "migrations", 3,
+               "Open the selected migration's file in the system's application for .sql"),
     ActionSpec("act_refresh", "&Refresh", "refresh", "environment", 0, keys="F5"),
     ActionSpec("act_compare", "&Compare…", "compare_dialog", "environment", 0),
     # across environments: in the overview, on this environment's row
@@ -220,6 +230,9 @@ def update_actions(w: MainWindow) -> None:
     w.env_combo.setEnabled(not mutating)
     w.act_open.setEnabled(not mutating)
     w.act_envs.setEnabled(not mutating)
+    from app.gui.context_menus import update_list_actions
+
+    update_list_actions(w)  # after act_history: Show in history follows it
 
 
 def manual_rollback(rows: list[MigrationInfo]) -> str | None:

@@ -25,7 +25,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--name", help="a name for the --dsn database (shown in the title bar)")
     parser.add_argument("--protected", action="store_true", help="treat the --dsn database as protected")
     parser.add_argument("--theme", choices=("light", "dark", "system"),
-                        help="colours (default: as last chosen in View, else the system's)")
+                        help="colours for this run (default: as last chosen in View, else the system's)")
     parser.add_argument("--self-test", action="store_true",
                         help="open the window offscreen, check the engine, print 'self-test ok' and exit")
     args, rest = parser.parse_known_args(argv)
@@ -112,9 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     from app.gui.theme import apply
 
     settings = make_settings()
-    if args.theme:
-        settings.setValue("view/theme", args.theme)
-    apply(app, read_str(settings, "view/theme", "system"))
+    choice = args.theme or read_str(settings, "view/theme", "system")  # --theme: this run only, not remembered
+    apply(app, choice)
     install_excepthook()
     install_message_handler()
     try:
@@ -128,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             folder = args.migrations_dir or Path.cwd() / "migrations"
             initial = src.dsn_source(args.dsn, folder, name=args.name, protected=args.protected)
             _name_not_saved(initial.name)
-        window = MainWindow(settings, initial=initial, auto_refresh=not args.self_test)
+        window = MainWindow(settings, initial=initial, auto_refresh=not args.self_test, theme_choice=choice)
         window.show()
         if initial is None and not args.self_test and sum(s.kind == "environment" for s in window.sources()) > 1:
             window.show_overview()  # several saved environments: the overview is the start view

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QColor, QFontDatabase, QTextCursor, QTextFormat
+from PySide6.QtGui import QFontDatabase, QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -21,13 +21,12 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QSplitter,
-    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
 
 from app.core.text import visible
-from app.gui.theme import current
+from app.gui.marks import themed_selection
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,8 @@ class _Side(QWidget):
         lay.addWidget(self.title)
         lay.addWidget(self.text, 1)
 
-    def show_definition(self, title: str, definition: str | None, marked: set[int], colour: str) -> None:
+    def show_definition(self, title: str, definition: str | None, marked: set[int], role: str) -> None:
+        """Show `definition`, its `marked` lines painted in the theme's `role` (again after a theme switch)."""
         self.title.setText(f"<b>{html.escape(visible(title))}</b>")
         self.text.setPlainText(visible(definition) if definition is not None else "")
         self.text.setPlaceholderText("(lacks it)" if definition is None else "")
@@ -92,11 +92,7 @@ class _Side(QWidget):
             block = doc.findBlockByNumber(n)
             if not block.isValid():
                 continue
-            sel = QTextEdit.ExtraSelection()
-            sel.format.setBackground(QColor(colour))
-            sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
-            sel.cursor = QTextCursor(block)
-            selections.append(sel)
+            selections.append(themed_selection(QTextCursor(block), role, full_width=True))
         self.text.setExtraSelections(selections)
 
     def marked_lines(self) -> list[int]:
@@ -131,9 +127,8 @@ class SideBySide(QWidget):
         left = d.left.splitlines() if d.left is not None else []
         right = d.right.splitlines() if d.right is not None else []
         old, new = changed_lines(left, right)
-        t = current()
-        self.left.show_definition(d.left_title, d.left, old, t.diff_old_bg)
-        self.right.show_definition(d.right_title, d.right, new, t.diff_new_bg)
+        self.left.show_definition(d.left_title, d.left, old, "diff_old_bg")
+        self.right.show_definition(d.right_title, d.right, new, "diff_new_bg")
 
 
 class DifferencesPanel(QWidget):

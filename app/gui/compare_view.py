@@ -41,6 +41,7 @@ from app.gui.compare_matrix import DifferencesProxy, MatrixModel
 from app.gui.settings import read_bool, read_str
 from app.gui.sources import Source
 from app.gui.theme import current
+from app.gui.words import in_app
 from app.gui.worker import TaskController
 
 
@@ -258,10 +259,11 @@ class CompareDialog(QDialog):
             self.checked[name] = result
             colour = t.ok if result.ok else t.error
             lines.append(f"<span style='color:{colour}'>{e(visible(drift_verdict(name, result)))}</span>")
-            lines += [f"&nbsp;&nbsp;note: {e(visible(n))}" for n in result.notes]
+            lines += [f"&nbsp;&nbsp;note: {e(visible(in_app(n)))}" for n in result.notes]
             shown += [from_file_difference(name, d) for d in result.differences]
         for name, error in outcome.errors:
-            lines.append(f"<span style='color:{t.error}'>{e(visible(name))}: not checked: {e(visible(error))}</span>")
+            why = e(visible(in_app(error)))
+            lines.append(f"<span style='color:{t.error}'>{e(visible(name))}: not checked: {why}</span>")
         self.drift_headline.setText("<br>".join(lines))
         self.differences.replace("files", shown)
 
@@ -302,7 +304,7 @@ class CompareDialog(QDialog):
             text = "drift check cancelled: nothing was written to any environment" if kind == "drift" else "cancelled"
             (self.drift_headline if kind == "drift" else self.status).setText(text)
         elif outcome == "failed":
-            message = getattr(payload, "message", None) or str(payload)
+            message = in_app(str(getattr(payload, "message", None) or payload))
             target = self.drift_headline if kind == "drift" else self.status
             target.setText(f"<span style='color:{t.error}'>{e(visible(' '.join(str(message).split())))}</span>")
         elif kind == "drift":

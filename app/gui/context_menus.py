@@ -1,7 +1,10 @@
 """Right-click menus: the migration list (copy name, copy the list as Markdown or CSV, open the
 file, show in history) and the SQL panes (copy, copy all, select all, find).
 
-The builders return the menu (tests trigger its actions); the right-click handlers pop it up.
+The list's commands are in the menu bar too (Edit ▸ Copy name, Copy list as Markdown / CSV;
+Migrations ▸ Open file, Show in history): both call the functions here, and both are enabled
+by `list_states`. The builders return the menu (tests trigger its actions); the right-click
+handlers pop it up.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import csv
 import io
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPoint, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
@@ -58,11 +61,29 @@ def _copy(text: str) -> None:
     QGuiApplication.clipboard().setText(text)
 
 
+def _path(m: MigrationInfo | None) -> Path | None:
+    return Path(m.path) if m is not None and getattr(m, "path", None) else None
+
+
+def list_states(w: MainWindow, m: MigrationInfo | None) -> dict[str, bool]:
+    """Which list commands can act on `m` (the selected row, or None): name, lists, file, history.
+    No disk is read (the UI thread): a file gone since the last refresh is said in the log when opened."""
+    return {"name": m is not None, "lists": w.list.proxy.rowCount() > 0, "file": _path(m) is not None,
+            "history": m is not None and w.act_history.isEnabled()}
+
+
+def copy_list(w: MainWindow, fmt: str) -> None:
+    """Copy the rows shown (filtered and sorted) as a Markdown table ("markdown") or CSV ("csv")."""
+    rows = visible_rows(w.list.table)
+    _copy(as_markdown(*rows) if fmt == "markdown" else as_csv(*rows))
+
+
 def list_menu(w: MainWindow, m: MigrationInfo | None) -> QMenu:
     """The migration list's menu for a row (None: right-click below the rows)."""
     menu = QMenu(w.list.table)
     count = w.list.proxy.rowCount()
     shown = f"{count} row{'' if count == 1 else 's'}"
+    can = list_states(w, m)
 
     def add(text: str, slot: Callable[[], object], enabled: bool = True) -> None:
         action = menu.addAction(text)
@@ -71,14 +92,51 @@ def list_menu(w: MainWindow, m: MigrationInfo | None) -> QMenu:
 
     if m is not None:
         add("Copy &name", lambda: _copy(m.name))
-    add(f"Copy list as &Markdown ({shown})", lambda: _copy(as_markdown(*visible_rows(w.list.table))), count > 0)
-    add(f"Copy list as &CSV ({shown})", lambda: _copy(as_csv(*visible_rows(w.list.table))), count > 0)
+    add(f"Copy list as &Markdown ({shown})", lambda: copy_list(w, "markdown"), can["lists"])
+    add(f"Copy list as &CSV ({shown})", lambda: copy_list(w, "csv"), can["lists"])
     if m is not None:
         menu.addSeparator()
-        path = Path(m.path) if getattr(m, "path", None) else None
-        add("&Open the file", lambda: open_file(w, path), path is not None and path.is_file())
-        add("Show in &history", lambda: show_in_history(w, m.name), w.act_history.isEnabled())
+        add("&Open the file", lambda: open_file(w, _path(m)), can["file"])
+        add("Show in &history", lambda: show_in_history(w, m.name), can["history"])
     return menu
+
+
+def update_list_actions(w: MainWindow) -> None:
+    """Enable the menu bar's list commands as the right-click menu would be for the selected row."""
+    can = list_states(w, w.list.current())
+    w.act_copy_name.setEnabled(can["name"])
+    w.act_copy_md.setEnabled(can["lists"])
+    w.act_copy_csv.setEnabled(can["lists"])
+    w.act_open_file.setEnabled(can["file"])
+    w.act_show_in_history.setEnabled(can["history"])
+
+
+class ListCommands:
+    """The list's commands on the selected row, as the menu bar triggers them (a mixin of MainWindow)."""
+
+    def copy_name(self: Any) -> None:
+        """Edit ▸ Copy name: the selected migration's file name."""
+        m = self.list.current()
+        if m is not None:
+            _copy(m.name)
+
+    def copy_list_markdown(self: Any) -> None:
+        """Edit ▸ Copy list as Markdown."""
+        copy_list(self, "markdown")
+
+    def copy_list_csv(self: Any) -> None:
+        """Edit ▸ Copy list as CSV."""
+        copy_list(self, "csv")
+
+    def open_selected_file(self: Any) -> None:
+        """Migrations ▸ Open file: the selected migration's file in the system's application for .sql."""
+        open_file(self, _path(self.list.current()))
+
+    def show_selected_in_history(self: Any) -> None:
+        """Migrations ▸ Show in history: History with the selected migration's newest event selected."""
+        m = self.list.current()
+        if m is not None and self.act_history.isEnabled():
+            show_in_history(self, m.name)
 
 
 def open_file(w: MainWindow, path: Path | None) -> bool:
@@ -111,6 +169,9 @@ def install_list_menu(w: MainWindow) -> None:
         menu.popup(table.viewport().mapToGlobal(pos))
 
     table.customContextMenuRequested.connect(requested)
+    proxy = w.list.proxy  # the filter narrows the rows: Copy list follows (rows gone: disabled)
+    for signal in (proxy.rowsInserted, proxy.rowsRemoved, proxy.modelReset, proxy.layoutChanged):
+        signal.connect(lambda *_: update_list_actions(w))
 
 
 def sql_menu(view: QPlainTextEdit) -> QMenu:

@@ -31,6 +31,7 @@ from app.core.results import RunResult
 from app.core.text import counted as count
 from app.core.text import visible
 from app.gui.theme import current
+from app.gui.words import in_app
 from app.history_words import event_words
 
 
@@ -147,7 +148,7 @@ class OpenDsnDialog(QDialog):
         try:
             resolve_target(self.dsn.text().strip() or None, env={})
         except UsageError as exc:
-            self.problem.setText(str(exc))
+            self.problem.setText(in_app(str(exc)))
             return
         folder = Path(self.folder.text().strip()).expanduser()
         if not self.folder.text().strip() or not folder.is_dir():

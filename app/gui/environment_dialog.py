@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.sources import colour_for
 from app.gui.theme import current
+from app.gui.words import in_app
 from app.gui.worker import TaskController
 
 SSLMODES = ("", "disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -345,6 +346,8 @@ class EnvironmentDialog(QDialog):
                       f"connect {c.connect_ms:.0f} ms, round trip {c.latency_ms:.1f} ms{missing}", rich=True)
 
     def _say(self, text: str, *, error: bool = False, rich: bool = False) -> None:
+        """Say `text` under the fields (the engine's advice in the app's words, app/gui/words.py)."""
+        text = in_app(text)
         colour = current().error if error else current().ok
         body = text if rich else html.escape(text).replace("\n", "<br>")
         self.result.setText(f"<span style='color:{colour}'>{body}</span>")

@@ -29,6 +29,20 @@ def _visible_info(info: ServerErrorInfo) -> ServerErrorInfo:
                    sqlstate=v(info.sqlstate), ran_statements=[visible(s) for s in info.ran_statements])
 
 
+def _server_words(info: ServerErrorInfo) -> str:
+    """PostgreSQL's message, SQLSTATE (muted), detail, hint and what already ran, as rich text."""
+    parts = [f"<b>ERROR:</b> {html.escape(info.message)}"
+             + (f" <span style='color:{current().muted}'>(SQLSTATE {html.escape(info.sqlstate)})</span>"
+                if info.sqlstate else "")]
+    if info.detail:
+        parts.append(f"<b>DETAIL:</b> {html.escape(info.detail)}")
+    if info.hint:
+        parts.append(f"<b>HINT:</b> {html.escape(in_app(info.hint))}")
+    if info.ran_statements:
+        parts.append("<b>Already ran (outside a transaction):</b> " + html.escape("; ".join(info.ran_statements)))
+    return "<br>".join(parts)
+
+
 def _read(path: Path | None) -> str | None:
     if path is None:
         return None
@@ -68,6 +82,7 @@ class ErrorPanel(QFrame):
             never_widens(label)  # a long server message or path must not widen the window
         self.sql = SqlView(name="The failing SQL")
         self.sql.setMaximumHeight(SQL_HEIGHT)
+        self._info: ServerErrorInfo | None = None  # the server's details shown (restyle writes them again)
         close = QPushButton("Dismiss")
         close.clicked.connect(self._close)
         head = QHBoxLayout()
@@ -84,6 +99,7 @@ class ErrorPanel(QFrame):
     def show_error(self, heading: str, error: object) -> None:
         """Show a TidemarkError (MigrationFailed with its server details) or a bug report."""
         info: ServerErrorInfo | None = error.info if isinstance(error, MigrationFailed) else None
+        self._info = _visible_info(info) if info is not None else None
         text = visible(redact(in_app(str(error))))  # server and file text: controls shown
         if info is None:
             first, _, rest = text.partition("\n")
@@ -93,23 +109,14 @@ class ErrorPanel(QFrame):
             self.location.hide()
             self.sql.hide()
         else:
-            info = _visible_info(info)
+            info = self._info
+            assert info is not None
             where = info.location()
             first = text.splitlines()[0] if text else ""
             if where and first.startswith(f"{visible(where)}: "):
                 first = first[len(visible(where)) + 2:]  # the file and line are on the "at" line under it
             self.title.setText(f"{heading}: {first}")
-            parts = [f"<b>ERROR:</b> {html.escape(info.message)}"
-                     + (f" <span style='color:{current().muted}'>(SQLSTATE {html.escape(info.sqlstate)})</span>"
-                        if info.sqlstate else "")]
-            if info.detail:
-                parts.append(f"<b>DETAIL:</b> {html.escape(info.detail)}")
-            if info.hint:
-                parts.append(f"<b>HINT:</b> {html.escape(in_app(info.hint))}")
-            if info.ran_statements:
-                parts.append("<b>Already ran (outside a transaction):</b> "
-                             + html.escape("; ".join(info.ran_statements)))
-            self.body.setText("<br>".join(parts))
+            self.body.setText(_server_words(info))
             self.body.show()
             self.location.setText(visible(f"at {where}") if where else "")
             self.location.setVisible(bool(where))
@@ -140,6 +147,12 @@ class ErrorPanel(QFrame):
         needed = (lines * metrics.lineSpacing() + 2 * view.frameWidth()
                   + int(2 * view.document().documentMargin()) + 1 + scrollbar)  # +1: Qt scrolls without it
         view.setMaximumHeight(min(SQL_HEIGHT, needed))
+
+    def restyle(self) -> None:
+        """After a theme switch: the server's words again in the new theme's colours (the SQL's
+        marked line is repainted with every other mark, app/gui/marks.py)."""
+        if self._info is not None:
+            self.body.setText(_server_words(self._info))
 
     @Slot()
     def _close(self) -> None:

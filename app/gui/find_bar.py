@@ -7,7 +7,7 @@ Shift+Enter/Shift+F3 previous, Escape closes. Matches are marked in theme colour
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QTextCursor, QTextDocument
+from PySide6.QtGui import QKeyEvent, QTextCursor, QTextDocument
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.text import counted as count
-from app.gui.theme import current
+from app.gui.marks import themed_selection
 
 MAX_MARKED = 2000  # matches painted at once; beyond that the count still says how many
 
@@ -129,7 +129,6 @@ class FindBar(QWidget):
             self.count.setText("")
             self.view.setExtraSelections(keep)
             return
-        t = current()
         doc = self.view.document()
         here = self.view.textCursor()
         marks: list[QTextEdit.ExtraSelection] = []
@@ -140,11 +139,9 @@ class FindBar(QWidget):
             if cursor.selectionStart() == here.selectionStart() and cursor.selectionEnd() == here.selectionEnd():
                 index = total
             if len(marks) < MAX_MARKED:
-                sel = QTextEdit.ExtraSelection()
-                sel.cursor = cursor
                 is_here = index == total
-                sel.format.setBackground(QColor(t.highlight if is_here else t.warn_bg))
-                sel.format.setForeground(QColor(t.highlight_text if is_here else t.text))
+                sel = themed_selection(cursor, "highlight" if is_here else "warn_bg",
+                                       "highlight_text" if is_here else "text")
                 sel.format.setProperty(_MARK, True)
                 marks.append(sel)
             cursor = doc.find(needle, cursor)

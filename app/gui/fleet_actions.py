@@ -301,7 +301,7 @@ def _drift_tip(res: Any) -> str:
     lines = [drift_headline(res)]
     lines += [f"{d.key}: {d.what}" for d in res.differences[:12]]
     if len(res.differences) > 12:
-        lines.append(f"… and {len(res.differences) - 12} more (tidemark drift --env NAME lists them all)")
+        lines.append(f"… and {len(res.differences) - 12} more (`tidemark drift --env NAME` lists them all)")
     return visible("\n".join(lines + res.notes))
 
 

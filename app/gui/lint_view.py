@@ -22,6 +22,7 @@ from app.core.text import counted as count
 from app.core.text import visible
 from app.gui.sizing import roomy_rows
 from app.gui.theme import current
+from app.gui.words import in_app
 
 COLUMNS = ("Severity", "Where", "Rule", "Problem", "Safer way")
 
@@ -43,7 +44,7 @@ class LintDialog(QDialog):
         head = QLabel(f"<b style='color:{colour}'>{count(errors, 'error')}, {count(warnings, 'warning')}</b> "
                       f"in {count(n, 'file')}{html.escape(via)}."
                       + ("" if result.findings else " Nothing to change before running them.")
-                      + "".join(f"<br>note: {html.escape(x)}" for x in result.notes))
+                      + "".join(f"<br>note: {html.escape(in_app(x))}" for x in result.notes))
         head.setWordWrap(True)
         lay.addWidget(head)
         self.table = QTableWidget(len(result.findings), len(COLUMNS))
@@ -56,7 +57,7 @@ class LintDialog(QDialog):
         for row, f in enumerate(result.findings):
             cells = (f.severity, f"{f.path.name}:{f.line}", f.rule, f.message, f.fix)
             for col, text in enumerate(cells):
-                item = QTableWidgetItem(visible(str(text)))
+                item = QTableWidgetItem(visible(in_app(str(text))))  # a fix in the app's words
                 item.setToolTip(visible(f"{f.location}\n{f.statement}"))
                 if col == 0:
                     item.setForeground(_colour(f.severity))

@@ -27,6 +27,7 @@ from app.gui import theme
 from app.gui.actions import build_actions, update_actions
 from app.gui.cards import OverviewCards
 from app.gui.charts import ChartsPanel
+from app.gui.context_menus import ListCommands
 from app.gui.details import DetailsTabs
 from app.gui.error_panel import ErrorPanel
 from app.gui.find_bar import Findable
@@ -43,7 +44,7 @@ from app.gui.window_sources import WindowSources
 from app.gui.worker import TaskController
 
 
-class MainWindow(WindowActions, WindowResults, WindowFleet, WindowSources, QMainWindow):
+class MainWindow(WindowActions, WindowResults, WindowFleet, WindowSources, ListCommands, QMainWindow):
     """Tidemark's window. Signals: snapshot_shown(Snapshot), job_done(kind, outcome, payload)."""
 
     snapshot_shown = Signal(object)
@@ -51,9 +52,12 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, WindowSources, QMain
     asking = Signal(object)  # a confirmation dialog opened (run or rollback)
 
     def __init__(self, settings: QSettings, sources: list[src.Source] | None = None, *,
-                 initial: src.Source | None = None, options: Any = None, auto_refresh: bool = True) -> None:
+                 initial: src.Source | None = None, options: Any = None, auto_refresh: bool = True,
+                 theme_choice: str | None = None) -> None:
         super().__init__()
         self.settings = settings
+        # View ▸ Theme's choice in force: the command line's --theme for this run, else the remembered one
+        self.theme_choice = theme_choice or read_str(settings, "view/theme", "system")
         self.options = options
         self.source: src.Source | None = None
         self.snapshot: Any = None
@@ -69,6 +73,9 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, WindowSources, QMain
         self.controller.progress.connect(self.progress.on_event)
         self.controller.progress.connect(self._on_progress)
         self.controller.log_line.connect(self.log.add)
+        from app.gui.theme_switch import follow_system
+
+        follow_system(self)
         problem = None
         if sources is None:
             sources, problem = src.list_sources()

@@ -54,10 +54,7 @@ def build_menus(w: MainWindow) -> None:
         theme_group.addAction(action)
         action.triggered.connect(lambda _=False, c=choice: w.apply_theme(c))
         w.theme_actions[choice] = action
-    from app.gui.settings import read_str
-
-    chosen = read_str(w.settings, "view/theme", "system")
-    w.theme_actions.get(chosen, w.theme_actions["system"]).setChecked(True)
+    w.theme_actions.get(w.theme_choice, w.theme_actions["system"]).setChecked(True)
 
     name_shortcuts_in_tooltips(w)
     w.export_button.setToolTip(w.act_export.toolTip())  # a widget in the bar: it says File ▸ Export's keys too

@@ -31,6 +31,7 @@ from app.gui.fleet_run_dialog import FleetRunDialog, headline
 from app.gui.sizing import roomy_rows
 from app.gui.sources import Source
 from app.gui.theme import current, state_colour
+from app.gui.words import in_app
 from app.gui.worker import TaskController
 
 COLUMNS = ("Environment", "Health", "Applied", "Pending", "Last migration", "Last run", "Drift", "Now")
@@ -146,16 +147,16 @@ class OverviewWindow(QDialog):
         return item
 
     def _set(self, name: str, column: int, text: str, colour: str | None = None, tip: str | None = None) -> None:
-        """Set a cell on every row of `name` (an environment in two groups has two)."""
+        """Set a cell on every row of `name` (two groups: two rows), in the app's words (words.in_app)."""
         first = self._row(name)
         for item in ([first] if first else []) + self.copies.get(name, []):
-            item.setText(column, text)
+            item.setText(column, in_app(text))
             if column in (APPLIED, PENDING):  # counts, read down the column: right-aligned
                 item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if colour:
                 item.setForeground(column, QBrush(QColor(colour)))
             if tip is not None:
-                item.setToolTip(column, tip)
+                item.setToolTip(column, in_app(tip))
 
     def _show_status(self, name: str, status: Any) -> None:
         self._set(name, HEALTH, status.health.value, state_colour(status.health.value))
@@ -269,7 +270,7 @@ class OverviewWindow(QDialog):
         elif outcome == "ok" and self.fleet_actions.handles(kind):
             self.fleet_actions.finished(kind, payload)
         elif outcome != "ok":
-            self.headline.setText(f"{kind}: {outcome}: {payload}")
+            self.headline.setText(in_app(f"{kind}: {outcome}: {payload}"))
         self.job_done.emit(kind, outcome, payload)
         if kind in ("run", "promote"):
             self.refresh(keep_now=True)

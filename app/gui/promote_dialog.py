@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QLabel, QTex
 
 from app.gui.fleet_tasks import PromotePlan
 from app.gui.theme import current
+from app.gui.words import in_app
 
 
 class PromoteDialog(QDialog):
@@ -56,7 +57,7 @@ def refused_dialog(pp: PromotePlan, parent: QWidget | None = None) -> QDialog:
     lay = QVBoxLayout(dialog)
     dialog.reasons = QTextBrowser()  # type: ignore[attr-defined]
     dialog.reasons.setHtml(  # type: ignore[attr-defined]
-        f"<p style='color:{current().error}'><b>{html.escape(pp.refused or 'nothing to promote')}</b></p>"
+        f"<p style='color:{current().error}'><b>{html.escape(in_app(pp.refused or 'nothing to promote'))}</b></p>"
         f"<p>Nothing would run on {html.escape(pp.destination)}: promote copies only a clean state.</p>")
     lay.addWidget(dialog.reasons)  # type: ignore[attr-defined]
     buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

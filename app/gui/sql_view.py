@@ -15,11 +15,11 @@ from PySide6.QtGui import (
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
-    QTextFormat,
 )
-from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
+from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
 from app.core.text import visible
+from app.gui.marks import themed_selection
 from app.gui.sql_highlight import Slicer
 from app.gui.sql_tokens import Span, spans, spans_by_line
 
@@ -314,12 +314,9 @@ class SqlView(QPlainTextEdit):
         if not block.isValid():
             self.setExtraSelections(others)
             return
-        sel = QTextEdit.ExtraSelection()
-        sel.format.setBackground(QColor(current().error_bg))
-        sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
-        sel.format.setProperty(_ERROR_LINE, True)
         cursor = QTextCursor(block)
-        sel.cursor = cursor
+        sel = themed_selection(cursor, "error_bg", full_width=True)  # a theme switch paints it again
+        sel.format.setProperty(_ERROR_LINE, True)
         self.setExtraSelections([sel, *others])
         self.setTextCursor(cursor)
         self.centerCursor()

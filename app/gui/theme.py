@@ -91,15 +91,17 @@ def current() -> Theme:
     return _current
 
 
-def resolve(choice: str) -> Theme:
-    """The theme a choice means: "system" follows the desktop's colour scheme (light when it says nothing)."""
+def resolve(choice: str, scheme: object = None) -> Theme:
+    """The theme a choice means: "system" follows the desktop's colour scheme (light when it says nothing);
+    `scheme` is the Qt.ColorScheme just announced (colorSchemeChanged), else the style hints are asked."""
     if choice in THEMES:
         return THEMES[choice]
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication
 
-    hints = QGuiApplication.styleHints() if QGuiApplication.instance() else None
-    scheme = hints.colorScheme() if hints is not None else Qt.ColorScheme.Unknown
+    if scheme is None:
+        hints = QGuiApplication.styleHints() if QGuiApplication.instance() else None
+        scheme = hints.colorScheme() if hints is not None else Qt.ColorScheme.Unknown
     return DARK if scheme == Qt.ColorScheme.Dark else LIGHT
 
 
@@ -116,12 +118,13 @@ def style_sheet(theme: Theme) -> str:
     return string.Template(text).safe_substitute(asdict(theme), style_dir=folder.as_posix())
 
 
-def apply(app: object, choice: str = "system") -> Theme:
-    """Paint the application in the chosen theme (palette, Fusion style for a dark one, style sheet)."""
+def apply(app: object, choice: str = "system", scheme: object = None) -> Theme:
+    """Paint the application in the chosen theme (palette, Fusion style for a dark one, style sheet);
+    `scheme`: the system's colour scheme, when it has just changed."""
     from PySide6.QtGui import QColor, QPalette
 
     global _current
-    theme = resolve(choice)
+    theme = resolve(choice, scheme)
     _current = theme
     p = QPalette()
     roles = {

@@ -350,21 +350,17 @@ class WindowActions(_Window):
         dialog.open()
 
     def apply_theme(self, choice: str) -> None:
-        """Switch to a theme (remembered), and paint what is shown again in its colours."""
-        from PySide6.QtWidgets import QApplication
+        """View ▸ Theme: switch to a theme (remembered), and paint what is shown again in its colours."""
+        from app.gui.theme_switch import repaint
 
-        from app.gui.theme import apply
-
+        self.theme_choice = choice
         self.settings.setValue("view/theme", choice)
-        apply(QApplication.instance(), choice)
-        from app.gui.sql_view import SqlView
+        repaint(self)
 
-        for view in self.findChildren(SqlView):
-            view.highlighter.restyle()
-        from app.gui.icons import apply_icons
+    @Slot(Qt.ColorScheme)
+    def follow_system_scheme(self, scheme: Qt.ColorScheme) -> None:
+        """The desktop's colour scheme changed: under "system", switch with it (nothing is remembered)."""
+        if self.theme_choice == "system":
+            from app.gui.theme_switch import repaint
 
-        apply_icons(self)  # drawn in the new theme's colours
-        if self.source is not None:
-            self._show_banner()
-        if self.snapshot is not None:
-            self._show_snapshot(self.snapshot)
+            repaint(self, scheme)
