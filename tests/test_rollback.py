@@ -656,3 +656,13 @@ def test_a_cascade_beyond_views_is_manual_naming_what_else_goes(database: Databa
         if plan.kind != RollbackKind.MANUAL or reason not in plan.reason or "line 1" not in plan.reason:
             wrong.append((sql, plan))
     assert wrong == []
+
+
+def test_an_aggregate_named_like_a_builtin_is_dropped_in_its_own_schema(database: Database,
+                                                                        migrations: MigrationDir) -> None:
+    """temBoard's `CREATE AGGREGATE min (pg_lsn)`: an unqualified drop would find pg_catalog.min(pg_lsn)."""
+    changes, stored = _round_trip(database, migrations, """CREATE FUNCTION lsn_smaller(a pg_lsn, b pg_lsn)
+RETURNS pg_lsn LANGUAGE sql IMMUTABLE AS 'SELECT least(a, b)';
+CREATE AGGREGATE min (pg_lsn) (SFUNC = lsn_smaller, STYPE = pg_lsn, SORTOP = <);""")
+    assert changes == []
+    assert "DROP AGGREGATE public.min(pg_lsn)" in stored

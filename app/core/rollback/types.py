@@ -57,7 +57,14 @@ def _define(node: ast.DefineStmt, what: str) -> Step:
     if node.kind == OT.OBJECT_AGGREGATE and not node.oldstyle and node.args and node.args[0]:
         direct = node.args[1].ival if len(node.args) > 1 and isinstance(node.args[1], ast.Integer) else -1
         if direct == -1:  # a plain aggregate (an ordered-set one's signature has ORDER BY in it)
-            return _fixed(f"DROP AGGREGATE {name}({', '.join(deparse(p.argType) for p in node.args[0])})")
+            args = ", ".join(deparse(p.argType) for p in node.args[0])
+            if len(node.defnames) > 1:
+                return _fixed(f"DROP AGGREGATE {name}({args})")
+            # unqualified: pg_catalog is searched first at rollback time, and has min(pg_lsn) and others of
+            # the names projects give their own aggregates: name the schema it is created in
+            return _read(f"SELECT {_in_creation_schema()}", (_strs(node.defnames)[0],),
+                         lambda rows: Inverse((f"DROP AGGREGATE {rows[0][0]}({args})",)),
+                         f"the schema aggregate {name} is created in (read when applied)")
     raise _Manual(f"no inverse is known for {what!r}")
 
 
