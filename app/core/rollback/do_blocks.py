@@ -28,7 +28,7 @@ from pglast.parser import ParseError
 
 from app.core.rollback.cascade import _in_transaction, _trial
 from app.core.rollback.model import NOTHING, CatalogRead, Inverse, Step
-from app.core.rollback.steps import _Manual
+from app.core.rollback.steps import _Manual, _tried
 
 _MAX_PATHS = 16
 # What a condition may call: catalog lookups and plain functions that change nothing.
@@ -178,12 +178,7 @@ def _checked(steps: list[Step], paths: list[tuple[int, ...]], what: str) -> Step
                            "which path the DO block took, checked in a savepoint (read when applied)", run)
 
     def resolve(rows: list[tuple]) -> Inverse:
-        how = rows[0][0]
-        if how == "nothing":
-            return NOTHING
-        if how == "inverse":
-            return Inverse(tuple(rows[0][1]))
-        return Inverse(manual=rows[0][1] if how == "manual" else f"{what!r}: the DO block was not read")
+        return _tried(rows, f"{what!r}: the DO block was not read")
 
     describe = ("undo the path the DO block takes: its statements' inverses, checked against the catalog "
                 "in a savepoint (read when applied)")

@@ -26,7 +26,8 @@ from typing import Any
 import psycopg
 
 from app.core.rollback.cascade import _in_transaction, _trial
-from app.core.rollback.model import NOTHING, CatalogRead, Inverse, Step
+from app.core.rollback.model import CatalogRead, Inverse, Step
+from app.core.rollback.steps import _tried
 
 # statistics and data, not schema; pg_authid and pg_user_mapping are read through their views
 _LEFT_OUT = ("pg_statistic", "pg_statistic_ext_data", "pg_largeobject", "pg_authid", "pg_user_mapping")
@@ -194,12 +195,7 @@ def observed_step(what: str, why: str) -> Step:
                            "what it added, dropped in a savepoint and the catalog compared (read when applied)", run)
 
     def resolve(rows: list[tuple]) -> Inverse:
-        how = rows[0][0]
-        if how == "nothing":
-            return NOTHING
-        if how == "inverse":
-            return Inverse(tuple(rows[0][1]))
-        return Inverse(manual=rows[0][1] if how == "manual" else f"{what!r}: what it did was not read")
+        return _tried(rows, f"{what!r}: what it did was not read")
 
     describe = ("drop what it adds, seen in the catalog before and after it and checked in a savepoint "
                 "(read when applied)")

@@ -53,6 +53,16 @@ def _either(first: Callable[[], bool], then: Step, otherwise: Step) -> Step:
     return Step(read=CatalogRead("", (), resolve, describe, fetch))
 
 
+def _tried(rows: list[tuple], unread: str) -> Inverse:
+    """The inverse a savepoint-checked read found: ("nothing",), ("inverse", sql) or ("manual", why)."""
+    how = rows[0][0]
+    if how == "nothing":
+        return NOTHING
+    if how == "inverse":
+        return Inverse(tuple(rows[0][1]))
+    return Inverse(manual=rows[0][1] if how == "manual" else unread)
+
+
 def _guard(resolve: Callable[[list[tuple]], Inverse], what: str) -> Callable[[list[tuple]], Inverse]:
     """A resolve that turns an unexpected catalog answer into "manual" rather than a crash mid-migration."""
     def safe(rows: list[tuple]) -> Inverse:
