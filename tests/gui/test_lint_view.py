@@ -27,14 +27,19 @@ def test_lint_pending_lists_findings_and_goes_to_the_line(qtbot, make_window: Wi
     assert window.details.sql.textCursor().blockNumber() == 2
 
 
-def test_lint_findings_wrap_within_the_window(qtbot, make_window: WindowFactory, database: Database,
-                                             migrations: MigrationDir) -> None:
+def _lint_dialog(qtbot, make_window: WindowFactory, database: Database, migrations: MigrationDir) -> object:
+    """The lint dialog of a migration adding an index without CONCURRENTLY (a finding that wraps)."""
     database.execute("CREATE TABLE users (id int PRIMARY KEY, email text)")
     migrations.add("index_email", "CREATE INDEX users_email ON users (email);\n")
     window = make_window()
     with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=lambda k, *_: k == "lint"):
         window.act_lint.trigger()
-    dialog = window.last_dialog
+    return window.last_dialog
+
+
+def test_lint_findings_wrap_within_the_window(qtbot, make_window: WindowFactory, database: Database,
+                                             migrations: MigrationDir) -> None:
+    dialog = _lint_dialog(qtbot, make_window, database, migrations)
     dialog.resize(900, 400)
     qtbot.waitExposed(dialog)
     table, header = dialog.table, dialog.table.horizontalHeader()
@@ -52,12 +57,7 @@ def test_a_wrapped_finding_has_room_above_and_below_its_lines(qtbot, make_window
 
     from app.gui.sizing import ROW_PADDING
 
-    database.execute("CREATE TABLE users (id int PRIMARY KEY, email text)")
-    migrations.add("index_email", "CREATE INDEX users_email ON users (email);\n")
-    window = make_window()
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=lambda k, *_: k == "lint"):
-        window.act_lint.trigger()
-    dialog = window.last_dialog
+    dialog = _lint_dialog(qtbot, make_window, database, migrations)
     qtbot.waitExposed(dialog)
     table = dialog.table
     assert table.verticalHeader().isHidden(), "no row numbers: Where says the file and line"
