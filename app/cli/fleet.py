@@ -11,6 +11,7 @@ import argparse
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from app.cli import common
@@ -176,6 +177,15 @@ def _changed_count(result: Any) -> str:
     return ""
 
 
+def _cell(error: str, width: int = 100) -> str:
+    """An error's first line for the table: a leading file path as its name (the path is in --json and
+    the log), cut at `width` with "...". A long path cut at 100 characters hid both file and error."""
+    path, sep, rest = error.partition(":")
+    if sep and "/" in path and " " not in path:
+        error = PurePath(path).name + sep + rest
+    return error if len(error) <= width else error[:width - 3] + "..."
+
+
 def summary(result: FleetResult, out: Output, changed: Callable[[Any], str] = _changed_count,
             heading: str = "CHANGED") -> None:
     """The table (failures first) and the counts; or the JSON document."""
@@ -188,9 +198,9 @@ def summary(result: FleetResult, out: Output, changed: Callable[[Any], str] = _c
              Outcome.NOT_STARTED: 4, Outcome.OK: 5}
     rows = [("TARGET", "RESULT", heading, "TIME", "ERROR")]
     for m in sorted(result.members, key=lambda m: order[m.outcome]):
-        error = (m.error or "").splitlines()[0] if m.error else ""
+        error = _cell((m.error or "").splitlines()[0]) if m.error else ""
         rows.append((m.name, m.outcome.value, changed(m.result), f"{m.elapsed_ms / 1000:.1f} s" if m.elapsed_ms else "",
-                     error[:100]))
+                     error))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out.line("")
     for r in rows:
