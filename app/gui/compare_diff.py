@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.core.text import visible
 from app.gui.marks import themed_selection
+from app.gui.sizing import roomy_rows
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ class DifferencesPanel(QWidget):
         self.empty = ""  # what the panel says while it lists nothing (why no schema was compared, or that they agree)
         self.list = QListWidget()
         self.list.setAccessibleName("differing schema objects")
+        roomy_rows(self.list)  # a list read down, like the overview's rows
         self.words = QLabel()
         self.words.setWordWrap(True)
         self.words.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

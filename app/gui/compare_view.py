@@ -39,6 +39,7 @@ from app.core.text import visible
 from app.gui.compare_diff import DifferencesPanel, from_drift_item, from_file_difference
 from app.gui.compare_matrix import DifferencesProxy, MatrixModel
 from app.gui.settings import read_bool, read_str
+from app.gui.sizing import QuietLabel
 from app.gui.sources import Source
 from app.gui.theme import current
 from app.gui.words import in_app
@@ -122,7 +123,8 @@ class CompareDialog(QDialog):
 
         self.differences = DifferencesPanel()
         self.differences.set_differences([from_drift_item(d) for d in comparison.drift], no_drift_words(comparison))
-        self.drift_headline = QLabel()
+        self.drift_headline = QuietLabel()  # no empty band above the differences before a check
+        self.drift_headline.hide()
         self.drift_headline.setWordWrap(True)
         self.drift_headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.which = QComboBox()
@@ -152,7 +154,8 @@ class CompareDialog(QDialog):
         row.addWidget(self.busy)
         row.addWidget(self.step, 1)
         row.addWidget(self.cancel_button)
-        self.status = QLabel()  # what the last export did, or why it could not
+        self.status = QuietLabel()  # what the last export did, or why it could not
+        self.status.hide()
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 

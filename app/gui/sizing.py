@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize
-from PySide6.QtWidgets import QAbstractItemView, QSizePolicy, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QLabel, QSizePolicy, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 W = TypeVar("W", bound=QWidget)
 
@@ -60,3 +60,12 @@ class ScrollContent(QWidget):
         heights = [item.heightForWidth(inner) if item.hasHeightForWidth() else item.minimumSize().height()
                    for item in shown]
         return m.top() + m.bottom() + sum(heights) + max(0, len(shown) - 1) * lay.spacing()
+
+
+class QuietLabel(QLabel):
+    """A label that takes no room while it has nothing to say (an empty label still holds a line)."""
+
+    def setText(self, text: str) -> None:
+        """Show `text`; hidden while it is empty."""
+        super().setText(text)
+        self.setVisible(bool(text))

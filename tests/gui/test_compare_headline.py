@@ -42,3 +42,16 @@ def test_the_chosen_environments_are_remembered(qtbot, make_window) -> None:
     again = [d for d in window.findChildren(ChooseEnvironmentsDialog) if d.isVisible()][-1]
     assert [s.key for s in again.chosen()] == chosen
     again.reject()
+
+
+def test_no_empty_band_for_the_drift_check_or_export_lines_until_they_say_something(qtbot) -> None:
+    comparison = Comparison(datetime.now(UTC), (), (), (), (), (), 0.0)
+    dialog = CompareDialog(comparison, [])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert not dialog.drift_headline.isVisible() and not dialog.status.isVisible()
+    dialog.drift_headline.setText("staging agrees with its files")
+    assert dialog.drift_headline.isVisible()
+    dialog.drift_headline.setText("")  # a new check starts
+    assert not dialog.drift_headline.isVisible()

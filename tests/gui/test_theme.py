@@ -3,6 +3,8 @@ theme paints a dark window; View ▸ Theme switches and is remembered."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
@@ -26,10 +28,12 @@ def test_control_outlines_meet_non_text_contrast(t: theme.Theme) -> None:
     assert [(fg, bg) for fg, bg, _ in theme.control_pairs(t)][:2] == [("control_border", "window"),
                                                                       ("control_border", "base")]
     sheet = theme.style_sheet(t)
-    for rule in ("QLineEdit, QPlainTextEdit", "QCheckBox::indicator {", "QProgressBar {"):
+    for rule in ("QLineEdit, QPlainTextEdit", "QCheckBox::indicator {", "QProgressBar {", "QComboBox {"):
         body = sheet[sheet.index(rule):].split("}", 1)[0]
         assert f"border: 1px solid {t.control_border}" in body, rule
     assert "url($" not in sheet and ": $" not in sheet, "every placeholder filled"
+    images = [u.split(")", 1)[0] for u in sheet.split("url(")[1:]]
+    assert images and all(Path(i).is_file() for i in images), images  # the check mark and the arrows exist
 
 
 def test_a_checkbox_edge_is_painted_in_the_control_border_colour_on_dark(qtbot) -> None:
