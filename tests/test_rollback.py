@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pglast import parse_sql
+from pglast import ast, parse_sql
 
 from app.core.catalog import diff, snapshot
-from app.core.rollback import Inverse, RollbackKind, RollbackPlan, assemble, plan_steps
+from app.core.rollback import Inverse, RollbackKind, RollbackPlan, assemble, plan_steps, step_for
 from app.core.sql import parse_file
 from tests.conftest import Database, MigrationDir, run_cli
 
@@ -418,7 +418,7 @@ def test_dry_run_shows_reads_as_comments(database: Database, migrations: Migrati
     r = run_cli("migrate", "--dry-run", *_args(database, migrations))
     assert r.code == 0, r.stderr
     assert "-- recreate view active (definition read when applied)" in r.stdout
-    assert "DROP TABLE t;" in r.stdout
+    assert "-- DROP TABLE t (named in the schema it is created in, read when applied)" in r.stdout
 
 
 def test_plan_kinds_without_a_server() -> None:
@@ -426,7 +426,8 @@ def test_plan_kinds_without_a_server() -> None:
     sts = parse_file("CREATE TABLE t (a int);\nCREATE OR REPLACE VIEW v AS SELECT 1;\nINSERT INTO u SELECT 1;\n"
                      "SELECT 1;", Path("x.sql"))
     steps = plan_steps(sts)
-    assert steps[0].inverse is not None and steps[0].inverse.sql == ("DROP TABLE t",)
+    assert steps[0].read is not None and steps[0].read.live  # the schema "t" is created in
+    assert step_for(sts[0]).inverse == Inverse(("DROP TABLE t",))
     assert steps[1].read is not None and steps[1].after is not None
     assert steps[2].inverse is not None and steps[2].inverse.manual
     assert steps[3].inverse is not None and steps[3].inverse.sql == () and not steps[3].inverse.manual
@@ -461,7 +462,9 @@ PLANS = [  # statement, and what planning it gives: fixed SQL, a catalog read, n
 
 @pytest.mark.parametrize(("sql", "expected"), PLANS, ids=[p[0][:40] for p in PLANS])
 def test_plans_from_the_parse_tree(sql: str, expected: str) -> None:
-    step = plan_steps(parse_file(sql + ";", Path("x.sql")))[0]
+    """What a statement's handler plans (an unqualified CREATE's name is qualified when applied, see below)."""
+    st = parse_file(sql + ";", Path("x.sql"))[0]
+    step = plan_steps([st])[0] if isinstance(st.node, ast.SelectStmt | ast.InsertStmt) else step_for(st)
     if expected == "read":
         assert step.read is not None
     elif expected == "manual":
@@ -477,17 +480,18 @@ def test_what_only_touches_a_table_the_file_creates_needs_no_read() -> None:
     def reads(sql: str) -> list[bool]:
         return [s.read is not None for s in plan_steps(parse_file(sql, Path("x.sql")))]
 
+    # (the CREATE reads the schema it creates in: see test_unqualified_creates_read_their_schema_once)
     assert reads("CREATE TABLE t (a int); COMMENT ON TABLE t IS 'x'; COMMENT ON COLUMN t.a IS 'y';"
-                 "COMMENT ON TABLE public.t IS 'z';") == [False, False, False, True]  # spelled otherwise: read
+                 "COMMENT ON TABLE public.t IS 'z';") == [True, False, False, True]  # spelled otherwise: read
     assert reads("CREATE TABLE s.t (a int); COMMENT ON COLUMN s.t.a IS 'y'; COMMENT ON TABLE u IS 'x'") == [
         False, False, True]
     assert reads("CREATE TABLE IF NOT EXISTS t (a int); COMMENT ON TABLE t IS 'x'") == [True, True]
     assert reads("CREATE TABLE t (a int); ALTER TABLE t RENAME TO u; COMMENT ON TABLE t IS 'x'")[-1] is True
     assert reads("CREATE TABLE t (a int); SET search_path = app; COMMENT ON TABLE t IS 'x'")[-1] is True
     assert reads("SET search_path = app; CREATE TABLE t (a int); INSERT INTO t VALUES (1); COMMENT ON TABLE t IS 'x';"
-                 "RESET search_path; COMMENT ON TABLE t IS 'y'") == [False, False, True, False, False, True]
+                 "RESET search_path; COMMENT ON TABLE t IS 'y'") == [False, True, True, False, False, True]
     assert reads("CREATE TABLE t (a int); ALTER TABLE t ENABLE ROW LEVEL SECURITY; GRANT SELECT ON t TO r;"
-                 "GRANT SELECT ON t, u TO r; ALTER TABLE t OWNER TO r") == [False, False, False, True, True]
+                 "GRANT SELECT ON t, u TO r; ALTER TABLE t OWNER TO r") == [True, False, False, True, True]
 
 
 def test_search_path_set_at_run_time_makes_later_statements_manual() -> None:

@@ -183,8 +183,9 @@ def _apply_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
         for st, step in zip(p.statements, p.steps, strict=True):
             rows: list[tuple] = []
             if step.read is not None:
-                run(conn, script)
-                script = Script()
+                if step.read.live:
+                    run(conn, script)
+                    script = Script()
                 rows = step.read.fetch(conn)
                 inverses.append(step.read.resolve(rows))
             else:

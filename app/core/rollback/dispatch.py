@@ -10,6 +10,7 @@ from pglast import ast, enums
 from app.core.rollback.alter_table import _alter_table
 from app.core.rollback.comments import _comment_on
 from app.core.rollback.created import Created
+from app.core.rollback.creation_schema import CreationSchema
 from app.core.rollback.do_blocks import do_step
 from app.core.rollback.drops import _drop
 from app.core.rollback.model import DEFAULT_PATH, NOTHING, Inverse, Step
@@ -142,6 +143,7 @@ def plan_steps(statements: Sequence[Statement]) -> list[Step]:
     path = DEFAULT_PATH
     added: set[tuple[str, str]] = set()
     created = Created()
+    schema = CreationSchema()
     moves_path = any(changes.values())
     for i, st in enumerate(statements):
         if path == "unknown":
@@ -151,7 +153,7 @@ def plan_steps(statements: Sequence[Statement]) -> list[Step]:
         elif created.only_touches(st.node):
             step = Step(NOTHING)  # the rollback drops what it touches, and this goes with it
         else:
-            step = _data_or_select(st, created) or step_for(st)
+            step = _data_or_select(st, created) or schema.step(st, step_for) or step_for(st)
             if moves_path:
                 step = _under_path(step, path)
         if (isinstance(st.node, ast.CreateStmt) and st.node.if_not_exists and st.node.relation.relpersistence == "p"
@@ -159,6 +161,7 @@ def plan_steps(statements: Sequence[Statement]) -> list[Step]:
             step = _noting(step, created.maybe_cell(st.node.relation))
         added.update(_added_constraints(st.node))
         created.track(st.node)
+        schema.forget_unless_kept(st.node, bool(changes[i]))
         steps.append(step)
         if changes[i]:
             # names the file created mean the same objects only while search_path stays put:

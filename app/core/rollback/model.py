@@ -37,6 +37,7 @@ class CatalogRead:
     resolve: Callable[[list[tuple]], Inverse]
     describe: str  # for dry runs: what is read
     run: Callable[[psycopg.Connection], list[tuple]] | None = None  # reads more than one query can (DO blocks)
+    live: bool = True  # False: it resolves from what an earlier read found, so what ran before need not have run
 
     def fetch(self, conn: psycopg.Connection) -> list[tuple]:
         """Run the read on the migration's connection, in its transaction."""

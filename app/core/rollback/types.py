@@ -58,14 +58,20 @@ def _define(node: ast.DefineStmt, what: str) -> Step:
         direct = node.args[1].ival if len(node.args) > 1 and isinstance(node.args[1], ast.Integer) else -1
         if direct == -1:  # a plain aggregate (an ordered-set one's signature has ORDER BY in it)
             args = ", ".join(deparse(p.argType) for p in node.args[0])
-            if len(node.defnames) > 1:
-                return _fixed(f"DROP AGGREGATE {name}({args})")
-            # unqualified: pg_catalog is searched first at rollback time, and has min(pg_lsn) and others of
-            # the names projects give their own aggregates: name the schema it is created in
-            return _read(f"SELECT {_in_creation_schema()}", (_strs(node.defnames)[0],),
-                         lambda rows: Inverse((f"DROP AGGREGATE {rows[0][0]}({args})",)),
-                         f"the schema aggregate {name} is created in (read when applied)")
+            return _fixed(f"DROP AGGREGATE {name}({args})")  # named in its schema (creation_schema)
+    if node.kind == OT.OBJECT_OPERATOR:
+        return _operator(node, what)
     raise _Manual(f"no inverse is known for {what!r}")
+
+
+def _operator(node: ast.DefineStmt, what: str) -> Step:
+    args = {d.defname.lower(): d.arg for d in node.definition or () if isinstance(d, ast.DefElem)}
+    if "commutator" in args or "negator" in args:
+        # one not there yet is made as a shell operator, which dropping this one leaves behind
+        raise _Manual(f"{what!r} names a COMMUTATOR or NEGATOR, which it may create as a shell operator")
+    left, right = (deparse(args[k]) if k in args else "NONE" for k in ("leftarg", "rightarg"))
+    *schema, op = _strs(node.defnames)  # an operator's own name is symbols, never quoted
+    return _fixed(f"DROP OPERATOR {''.join(ident(s) + '.' for s in schema)}{op} ({left}, {right})")
 
 
 def _create_domain(node: ast.CreateDomainStmt, what: str) -> Step:
