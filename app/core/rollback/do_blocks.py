@@ -54,7 +54,7 @@ def do_step(node: ast.DoStmt, what: str) -> Step:
 
     language = next((a.arg.sval for a in node.args or () if a.defname == "language"), "plpgsql")
     if language.lower() != "plpgsql":
-        raise _Manual(f"{what!r} is a DO block in {language}, whose effects cannot be read")
+        raise _Manual(f"{what!r} is a DO block in {language}, whose effects cannot be read from its text")
     body = next((a.arg.sval for a in node.args or () if a.defname == "as"), None)
     if body is None:
         raise _Manual(f"{what!r} is a DO block without a body")
@@ -105,7 +105,7 @@ def _paths(stmt: dict[str, Any], texts: list[str], what: str) -> list[tuple[int,
         return [()]
     kind = kind.removeprefix("PLpgSQL_stmt_")
     words = _WORDS.get(kind, kind.replace("_", " ").upper())
-    raise _Manual(f"{what!r} runs a DO block with {words}, whose effects cannot be read")
+    raise _Manual(f"{what!r} runs a DO block with {words}, whose effects cannot be read from its text")
 
 
 def _sequence(stmts: list[dict[str, Any]], texts: list[str], what: str) -> list[tuple[int, ...]]:

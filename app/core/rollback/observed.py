@@ -238,7 +238,7 @@ def _undo(conn: psycopg.Connection, was: Any, seen: Seen, why: str) -> tuple:
 
     changed = _changed_rows(conn, seen)
     if changed:
-        return ("manual", f"{why}, and it {changed}")
+        return ("manual", f"{why}; seen as it ran, it {changed}")
     now = fingerprint(conn)
     objects = {(k, int(o)): int(r) for k, o, r in conn.execute(_OBJECTS).fetchall()}
     if now == seen.fingerprint and set(objects) == set(seen.objects):
@@ -249,7 +249,7 @@ def _undo(conn: psycopg.Connection, was: Any, seen: Seen, why: str) -> tuple:
         "kinds": [k for k, _, _ in added], "oids": [o for _, o, _ in added], "rels": [r for _, _, r in added],
         "old": old}).fetchall()]
     if not drops:
-        return ("manual", f"{why}, and it changed the catalog in a way no drop gives back "
+        return ("manual", f"{why}; seen as it ran, it changed the catalog in a way no drop gives back "
                           f"({', '.join(_differing(seen.fingerprint, now)) or 'no object added'})")
 
     def same() -> list[str]:
