@@ -72,11 +72,28 @@ def test_an_inheritance_childs_row_with_the_same_key_stays(database: Database, m
 
 
 def test_without_a_unique_key_given_as_constants_it_is_manual(database: Database, migrations: MigrationDir) -> None:
-    database.execute(BASE + "CREATE TABLE public.notes (body text);")
-    reason = _manual_reason(database, migrations, "INSERT INTO notes VALUES ('n');")
+    """A column left to its default could tell the new row from an old one that looks the same."""
+    database.execute(BASE + "CREATE TABLE public.notes (body text, at timestamptz DEFAULT now());")
+    reason = _manual_reason(database, migrations, "INSERT INTO notes (body) VALUES ('n');")
     assert "line 1" in reason and "no unique key" in reason and "notes" in reason
     reason = _manual_reason(database, migrations, "INSERT INTO jobs (name, progress) VALUES (md5('x'), '');")
     assert "no unique key" in reason
+
+
+def test_rows_of_a_table_without_a_key_are_deleted_as_many_times_as_inserted(database: Database,
+                                                                             migrations: MigrationDir) -> None:
+    """kinto's `metadata (name, value)`: whole rows given; an old row that reads the same may go instead, and the
+    table still holds what it held; 1.0 and 1.00 are equal numbers but different rows."""
+    database.execute("CREATE TABLE public.metadata (name text, value text, amount numeric, "
+                     "twice numeric GENERATED ALWAYS AS (amount * 2) STORED);"
+                     "INSERT INTO metadata (name, value, amount) VALUES ('version', '21', 1.0), "
+                     "('version', '21', 1.0);")
+    stored = _round_trip(database, migrations, "INSERT INTO metadata (name, value, amount) VALUES "
+                         "('version', '21', 1.0), ('version', '21', 1.00), ('version', '21', 1.0), ('x', 'y', 2);",
+                         "public.metadata")
+    assert "LIMIT 2" in stored and stored.count("DELETE FROM ONLY metadata") == 3
+    with database.connect() as conn:
+        assert conn.execute("SELECT amount::text FROM metadata").fetchall() == [("1.0",), ("1.0",)]
 
 
 def test_a_cascading_foreign_key_or_a_trigger_makes_it_manual(database: Database, migrations: MigrationDir) -> None:
