@@ -10,8 +10,9 @@ every migration is applied, its rollback run (a manual one's too: the refusal mu
 nothing), the catalog compared with the one before, and the migration applied again
 (app.core.rollback_check). Printed per set and server: files, verified, manual (with the
 statement kinds behind them, counted), wrong (a rollback ran and the catalog differs),
-refused-but-changed, failed (a clean refusal at run time) and apply failures. The target
-(issue 16): 0 wrong, 0 refused-but-changed, 0 apply failures; the exit code is 1 otherwise.
+refused-but-changed, failed (a clean refusal at run time) and apply failures. A set that names
+`extensions` is not run on a server that has one of them not installed ("not run", said why). The
+target (issue 16): 0 wrong, 0 refused-but-changed, 0 apply failures; the exit code is 1 otherwise.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class CorpusSet:
     substitute: tuple[tuple[str, str], ...] = ()
     note: str = ""
     exclude: tuple[str, ...] = ()
+    extensions: tuple[str, ...] = ()  # what the files create that a server may not have installed
 
     @property
     def folder(self) -> Path:
@@ -84,7 +86,7 @@ def load_manifest(path: Path = MANIFEST) -> list[CorpusSet]:
         out.append(CorpusSet(s["name"], s["registry"], s["package"], s["version"], s["licence"], files,
                              s.get("order", "name"), tuple(s.get("setup", ())),
                              tuple(s.get("substitute", {}).items()), s.get("note", ""),
-                             tuple(s.get("exclude", ()))))
+                             tuple(s.get("exclude", ())), tuple(s.get("extensions", ()))))
     return out
 
 
@@ -127,8 +129,10 @@ def _members(archive: Path, globs: tuple[str, ...]) -> dict[str, bytes]:
 _NUMBERED = re.compile(r"/(full_schemas|delta)/(\d+)/")
 
 
-def _order_key(order: str) -> Callable[[str], object]:
-    """How a set's files sort: by name, by Prisma's folder, by path, or by Synapse's numbered folders."""
+def _order_key(order: str, globs: tuple[str, ...] = ()) -> Callable[[str], object]:
+    """How a set's files sort: by name, by Prisma's folder, by path, by Synapse's numbered folders, or listed."""
+    if order == "listed":  # an installer's fixed list: the manifest's globs in their order, each by name
+        return lambda n: (next(i for i, g in enumerate(globs) if fnmatch.fnmatchcase(n, g)), Path(n).name)
     if order == "name":
         return lambda n: Path(n).name
     if order == "folder":
@@ -141,7 +145,7 @@ def _order_key(order: str) -> Callable[[str], object]:
             assert m is not None, n
             return (int(m.group(2)), m.group(1) == "delta", Path(n).name if m.group(1) == "delta" else n)
         return key
-    raise SystemExit(f"{MANIFEST}: order must be name, folder, path or numbered-folders, not {order!r}")
+    raise SystemExit(f"{MANIFEST}: order must be name, folder, path, numbered-folders or listed, not {order!r}")
 
 
 def lay_out(s: CorpusSet) -> int:
@@ -150,7 +154,7 @@ def lay_out(s: CorpusSet) -> int:
                if not any(fnmatch.fnmatchcase(n, g) for g in s.exclude)}
     if not members:
         raise SystemExit(f"set {s.name}: no file in {s.package} {s.version} matches {', '.join(s.files)}")
-    names = sorted(members, key=_order_key(s.order))  # type: ignore[arg-type]
+    names = sorted(members, key=_order_key(s.order, s.files))  # type: ignore[arg-type]
     shutil.rmtree(s.folder, ignore_errors=True)
     s.folder.mkdir(parents=True)
     start = datetime(2000, 1, 1)
@@ -158,6 +162,8 @@ def lay_out(s: CorpusSet) -> int:
         stem = Path(name).parent.name if s.order == "folder" else Path(name).name.split(".")[0]
         if s.order == "path":  # core/cache/postgresql/schema.sql -> cache_schema
             stem = f"{Path(name).parts[-3]}_{stem}"
+        if s.order == "listed":  # database/functions/id.sql -> functions_id
+            stem = f"{Path(name).parent.name}_{stem}"
         if s.order == "numbered-folders":  # delta/73/01_x.sql -> 73_main_01_x
             parts = Path(name).parts
             stem = f"{parts[-2]}_{parts[-4]}_{stem}"
@@ -193,6 +199,17 @@ class Row:
     seconds: float
     setup_error: str | None = None
     kinds: Counter[str] = field(default_factory=Counter)
+    skipped: str | None = None  # the server lacks an extension the set needs: not run there
+
+
+def missing_extensions(box_dsn: str, s: CorpusSet) -> list[str]:
+    """The extensions the set needs that this server has not installed (no control file)."""
+    if not s.extensions:
+        return []
+    with psycopg.connect(box_dsn, autocommit=True) as admin:
+        have = {r[0] for r in admin.execute("SELECT name FROM pg_available_extensions WHERE name = ANY(%s)",
+                                            [list(s.extensions)])}
+    return [e for e in s.extensions if e not in have]
 
 
 def run_set(box_dsn: str, s: CorpusSet, dbname: str) -> tuple[FolderCheck | None, str | None]:
@@ -234,9 +251,14 @@ def main(argv: list[str] | None = None) -> int:
             admin = box.server.socket_dsn()
             for i, s in enumerate(sets):
                 started = time.monotonic()
+                server = f"PostgreSQL {box.version} ({binaries.origin})"
+                if missing := missing_extensions(admin, s):
+                    rows.append(Row(s.name, server, FolderCheck(), 0.0,
+                                    skipped=f"this server has no extension {', '.join(missing)}"))
+                    _print_row(rows[-1])
+                    continue
                 check, error = run_set(admin, s, f"corpus_{i}")
-                rows.append(Row(s.name, f"PostgreSQL {box.version} ({binaries.origin})",
-                                check or FolderCheck(), time.monotonic() - started, error,
+                rows.append(Row(s.name, server, check or FolderCheck(), time.monotonic() - started, error,
                                 check.kinds() if check else Counter()))
                 _print_row(rows[-1])
     _print_table(rows)
@@ -249,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
 def _print_row(r: Row) -> None:
     """The details of one set: what went wrong, and what stays manual."""
     print(f"\n== {r.set} on {r.server}: {r.seconds:.1f} s", file=sys.stderr)
+    if r.skipped:
+        print(f"   NOT RUN: {r.skipped}", file=sys.stderr)
     if r.setup_error:
         print(f"   SETUP FAILED: {r.setup_error}", file=sys.stderr)
     for m in r.check.apply_failures:
@@ -268,7 +292,8 @@ def _print_table(rows: list[Row]) -> None:
         share = f"{100 * c['verified'] / c['files']:.0f}" if c["files"] else "-"
         table.append((r.set, r.server.split(" (")[0], str(c["files"]), str(c["verified"]), share, str(c["manual"]),
                       str(c["wrong"]), str(c["refused_but_changed"]), str(c["failed"]),
-                      str(c["apply_failures"]) if not r.setup_error else "setup", str(c["not_tried"])))
+                      "setup" if r.setup_error else "not run" if r.skipped else str(c["apply_failures"]),
+                      str(c["not_tried"])))
     widths = [max(len(row[i]) for row in table) for i in range(len(head))]
     print()
     for row in table:
@@ -284,7 +309,8 @@ def _document(rows: list[Row], sets: list[CorpusSet]) -> dict[str, object]:
     by_name = {s.name: s for s in sets}
     return {"sets": [{
         "set": r.set, "package": f"{by_name[r.set].registry}:{by_name[r.set].package}=={by_name[r.set].version}",
-        "server": r.server, "seconds": round(r.seconds, 1), "setup_error": r.setup_error, **r.check.summary(),
+        "server": r.server, "seconds": round(r.seconds, 1), "setup_error": r.setup_error,
+        "skipped": r.skipped, **r.check.summary(),
         "manual_kinds": dict(r.kinds.most_common()),
         "migrations": [{"name": m.name, "rollback": m.rollback, "kind": m.rollback_kind, "note": m.rollback_note,
                         "manual_statement": r.check.manual_kinds.get(m.name), "apply_error": m.apply_error,
