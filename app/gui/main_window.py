@@ -144,10 +144,11 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, WindowSources, ListC
         ll.addWidget(self.repeatables)
         top.addWidget(left)
         top.addWidget(self.details)
-        # The SQL side gets the larger share: a migration's lines are wider than its name and state.
-        top.setStretchFactor(0, 2)
-        top.setStretchFactor(1, 3)
-        top.setSizes([420, 630])
+        # The list's seven columns need ~700 pixels to be read whole (names cut in their middle); the SQL
+        # side keeps the rest, still room for ~65 characters of a line, and the split is remembered.
+        top.setStretchFactor(0, 11)
+        top.setStretchFactor(1, 9)
+        top.setSizes([550, 450])
         self.progress = ProgressPanel()
         self.progress.cancel_requested.connect(self.cancel)
         self.log = LogPanel()

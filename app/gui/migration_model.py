@@ -253,8 +253,8 @@ class MigrationTableModel(QAbstractTableModel):
             return m.batch_id
         if col is Column.ROLLBACK and m.rollback_note:
             return m.rollback_note
-        if col is Column.NAME:
-            return m.name
+        if col is Column.NAME:  # whole: the cell is cut in its middle when long
+            return f"{m.title}\n{m.name}" if m.title else m.name
         if m.state is State.MODIFIED:
             return "the file changed after it was applied (checksum mismatch)"
         if m.state is State.MISSING:
