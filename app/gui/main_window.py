@@ -301,9 +301,13 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, WindowSources, ListC
         if event.phase is Phase.MIGRATION_START:
             self._running_version = version
             self.list.model.set_overlay(version, "rolling back" if event.message == "rollback" else "running")
-        else:  # committed with its history row: the row says so now, not at the refresh after the run
+        else:  # committed with its history row: the row and the cards say so now, not at the refresh after the run
             self._running_version = None
-            self.list.model.set_overlay(version, "pending" if event.message == "rolled back" else "applied")
+            after = "pending" if event.message == "rolled back" else "applied"
+            row = self.list.model.info(version)
+            if row is not None:
+                self.cards.moved(version, row.state.value, after)
+            self.list.model.set_overlay(version, after)
 
     @Slot(str, str, object)
     def _job_finished(self, kind: str, outcome: str, payload: object) -> None:

@@ -135,6 +135,11 @@ class MigrationTableModel(QAbstractTableModel):
         self._rows[i] = info
         self._changed(i)
 
+    def info(self, version: str) -> MigrationInfo | None:
+        """The row of a version, as the last refresh read it (a run's overlay aside)."""
+        i = self._row_of.get(version)
+        return None if i is None else self._rows[i]
+
     def version_of(self, name: str) -> str | None:
         """The version of the row named `name` (progress events name migrations; layouts' versions vary)."""
         return self._version_by_name.get(name)
