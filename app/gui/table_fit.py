@@ -9,17 +9,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QTableView
 
 
-class ElideMiddle(QStyledItemDelegate):
-    """A cell cut in its middle: a migration's version and its end (".sql") both stay readable."""
+class Elided(QStyledItemDelegate):
+    """A cell on one line, cut with "…" where `mode` says (its whole text belongs in its tooltip), even in
+    a table whose other cells wrap."""
+
+    def __init__(self, parent: QObject | None = None, mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight) -> None:
+        super().__init__(parent)
+        self.mode = mode
 
     def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
-        """The base option, eliding in the middle."""
+        """The base option, on one line and cut by `mode`."""
         super().initStyleOption(option, index)
-        option.textElideMode = Qt.TextElideMode.ElideMiddle
+        option.textElideMode = self.mode
+        option.features &= ~QStyleOptionViewItem.ViewItemFeature.WrapText
+
+
+class ElideMiddle(Elided):
+    """A cell cut in its middle: a migration's version and its end (".sql") both stay readable."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent, Qt.TextElideMode.ElideMiddle)
 
 
 def wanted_width(table: QTableView, column: int) -> int:
