@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.core.text import counted as count
 from app.core.text import visible
+from app.gui.item_colours import paint_table_cell
 from app.gui.sizing import roomy_rows
 from app.gui.table_fit import Elided, ElideMiddle, fit_columns
 from app.gui.theme import current
@@ -63,8 +64,8 @@ class LintDialog(QDialog):
                 # Where and Rule are cut when long: their tooltips say them whole (the rule above the place).
                 where = f"{f.location}\n{f.statement}"
                 item.setToolTip(visible(f"{f.rule}\n{where}" if col == 2 else where))
-                if col == 0:
-                    item.setForeground(_colour(f.severity))
+                if col == 0:  # repainted at a theme switch (item_colours)
+                    paint_table_cell(item, current().error if f.severity == "error" else current().warn)
                 self.table.setItem(row, col, item)
         # Problem and Safer way share the width and wrap (one of them was wider than the window, the other
         # past its edge); the rows grow to their lines whenever the columns change width. Where and Rule
@@ -108,8 +109,3 @@ class LintDialog(QDialog):
             f = self.result.findings[row]
             go_to(f.path, f.line)
 
-
-def _colour(severity: str) -> Any:
-    from PySide6.QtGui import QBrush, QColor
-
-    return QBrush(QColor(current().error if severity == "error" else current().warn))
