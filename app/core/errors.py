@@ -142,6 +142,7 @@ class MigrationFailed(TidemarkError):
     """A migration (or a rollback) failed on the server and was rolled back."""
 
     completed: object | None = None  # the run's result up to the failure (RunResult / RollbackResult)
+    source: str | None = None  # the failing file's text, when a caller read it to show (the GUI's worker does)
 
     def __init__(self, summary: str, info: ServerErrorInfo, *, partial: bool = False) -> None:
         self.info = info

@@ -85,6 +85,8 @@ class OverviewCards(QWidget):
             card = Card(title)
             self.cards[key] = card
             lay.addWidget(card, 2 if key in ("health", "batch", "time") else 1)
+        self._counts: dict[str, int] = {}  # per state, as last shown: a run moves them one by one
+        self._moved: set[str] = set()  # versions moved since the status was read
         self.reasons = QLabel("")
         self.reasons.setObjectName("healthReasons")
         self.reasons.setWordWrap(True)
@@ -92,6 +94,7 @@ class OverviewCards(QWidget):
 
     def clear(self, text: str = "–") -> None:
         """Show no data (before the first refresh, or for an unreachable server)."""
+        self._counts, self._moved = {}, set()
         for card in self.cards.values():
             card.set(text)
         self.reasons.setText("")
@@ -108,14 +111,9 @@ class OverviewCards(QWidget):
         self.reasons.setText(visible("\n".join(f"• {m}" for m in messages[:6])) if reasons else
                              "Nothing wrong found: no pending, modified, missing or failed migration, and no "
                              "invalid index or slow migration.")
-        for state in State:
-            n = status.count(state)
-            colour = state_colour(state.value) if n and state is not State.APPLIED else None
-            self.cards[state.value].set(str(n), "", colour)
-        failed, pending = status.count(State.FAILED), status.count(State.PENDING)
-        if failed:  # Run pending runs them again (the overview's Pending column counts them too)
-            self.cards["pending"].set(str(pending), f"+{failed} to retry", state_colour("pending") if pending else None,
-                                      f"Run pending runs the {count(failed, 'failed migration')} again")
+        self._counts = {state.value: status.count(state) for state in State}
+        self._moved = set()
+        self._show_counts()
         applied = [m for m in status.migrations if m.is_applied and m.executed_at]
         if applied:
             last = max(applied, key=lambda m: (m.executed_at, m.version))
@@ -133,6 +131,27 @@ class OverviewCards(QWidget):
                                    f"{format_ms(slow.execution_time_ms)}", tooltip=slow.name)
         else:
             self.cards["time"].set("–", "no timings yet")
+
+
+    def moved(self, version: str, before: str, after: str) -> None:
+        """One migration committed during a run (applied, or rolled back to pending): count it at once,
+        not at the refresh after the run. `before` is its state at that refresh: counted once."""
+        if before == after or version in self._moved or before not in self._counts or after not in self._counts:
+            return
+        self._moved.add(version)
+        self._counts[before] = max(0, self._counts[before] - 1)
+        self._counts[after] += 1
+        self._show_counts()
+
+    def _show_counts(self) -> None:
+        for state in State:
+            n = self._counts[state.value]
+            colour = state_colour(state.value) if n and state is not State.APPLIED else None
+            self.cards[state.value].set(str(n), "", colour)
+        failed, pending = self._counts[State.FAILED.value], self._counts[State.PENDING.value]
+        if failed:  # Run pending runs them again (the overview's Pending column counts them too)
+            self.cards["pending"].set(str(pending), f"+{failed} to retry", state_colour("pending") if pending else None,
+                                      f"Run pending runs the {count(failed, 'failed migration')} again")
 
 
 def _elide(text: str, n: int) -> str:

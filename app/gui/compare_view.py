@@ -235,7 +235,7 @@ class CompareDialog(QDialog):
     def _progress(self, event: Any) -> None:
         if event.message:
             prefix = f"[{event.index}/{event.total}] " if event.total > 1 else ""
-            self.step.setText(html.escape(visible(prefix + event.message)))
+            self.step.setText(said(prefix + event.message))
 
     @Slot()
     def _busy_changed(self) -> None:
@@ -261,12 +261,11 @@ class CompareDialog(QDialog):
         for name, result in outcome.results:
             self.checked[name] = result
             colour = t.ok if result.ok else t.error
-            lines.append(f"<span style='color:{colour}'>{e(visible(drift_verdict(name, result)))}</span>")
-            lines += [f"&nbsp;&nbsp;note: {e(visible(in_app(n)))}" for n in result.notes]
+            lines.append(f"<span style='color:{colour}'>{said(drift_verdict(name, result))}</span>")
+            lines += [f"&nbsp;&nbsp;note: {said(n)}" for n in result.notes]
             shown += [from_file_difference(name, d) for d in result.differences]
         for name, error in outcome.errors:
-            why = e(visible(in_app(error)))
-            lines.append(f"<span style='color:{t.error}'>{e(visible(name))}: not checked: {why}</span>")
+            lines.append(f"<span style='color:{t.error}'>{e(visible(name))}: not checked: {said(error)}</span>")
         self.drift_headline.setText("<br>".join(lines))
         self.differences.replace("files", shown)
 
@@ -297,26 +296,26 @@ class CompareDialog(QDialog):
         from app.gui import tasks
 
         comparison = self.comparison
-        self.status.setText(f"writing {html.escape(str(path))}…")
+        self.status.setText(said(f"writing {path}…"))
         self.controller.start("export", lambda progress, cancel: tasks.export_comparison(comparison, fmt, path))
 
     @Slot(str, str, object)
     def _job_done(self, kind: str, outcome: str, payload: Any) -> None:
-        t, e = current(), html.escape
+        t = current()
         if outcome == "cancelled":
             text = "drift check cancelled: nothing was written to any environment" if kind == "drift" else "cancelled"
-            (self.drift_headline if kind == "drift" else self.status).setText(text)
+            (self.drift_headline if kind == "drift" else self.status).setText(said(text))
         elif outcome == "failed":
-            message = in_app(str(getattr(payload, "message", None) or payload))
+            message = " ".join(str(getattr(payload, "message", None) or payload).split())
             target = self.drift_headline if kind == "drift" else self.status
-            target.setText(f"<span style='color:{t.error}'>{e(visible(' '.join(str(message).split())))}</span>")
+            target.setText(f"<span style='color:{t.error}'>{said(message)}</span>")
         elif kind == "drift":
             self._show_drift(payload)
         elif kind == "export":
-            text = f"{payload.fmt.upper()} comparison written to {e(str(payload.path))}"
+            text = said(f"{payload.fmt.upper()} comparison written to {payload.path}")
             if self.act_open_after.isChecked() and not self.open_file(payload.path):
-                text += (f"<br><span style='color:{t.error}'>could not open {e(str(payload.path))}: no application "
-                         f"is set up for {payload.fmt.upper()} files (the comparison is written)</span>")
+                text += (f"<br><span style='color:{t.error}'>" + said(f"could not open {payload.path}: no application "
+                         f"is set up for {payload.fmt.upper()} files (the comparison is written)") + "</span>")
             self.status.setText(text)
 
     def done(self, result: int) -> None:
@@ -327,6 +326,12 @@ class CompareDialog(QDialog):
     @Slot(bool)
     def _only(self, on: bool) -> None:
         self.proxy.set_only_differences(on)
+
+
+def said(text: str) -> str:
+    """A message for one of the view's rich-text lines: in the app's words (words.in_app, as every
+    message the app shows), controls shown, escaped."""
+    return html.escape(visible(in_app(text)))
 
 
 def no_drift_words(comparison: Any) -> str:
@@ -351,9 +356,9 @@ def _headline(comparison: Any, skipped: list[str]) -> str:
                 else f"<span style='color:{t.ok}'>all agree</span>.")]
     for env in comparison.environments:
         if not env.reachable:
-            lines.append(f"<span style='color:{t.error}'>{e(env.name)}: {e(env.error or 'unreachable')}</span>")
+            lines.append(f"<span style='color:{t.error}'>{e(env.name)}: {said(env.error or 'unreachable')}</span>")
     for s in skipped:
-        lines.append(f"<span style='color:{t.error}'>not compared: {e(s)}</span>")
+        lines.append(f"<span style='color:{t.error}'>not compared: {said(s)}</span>")
     if comparison.drift:
         lines.append(f"<span style='color:{t.warn}'><b>Schema drift:</b> "
                      f"{count(len(comparison.drift), 'catalog object')} differ although the migrations agree "

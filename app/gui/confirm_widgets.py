@@ -17,23 +17,32 @@ BACKUP_LABELS = {"schema": "the schema and Tidemark's history (small, plain SQL)
 
 
 class TypedName(QWidget):
-    """"NAME is a protected environment. Type its name to confirm:" and the field; `matched` as it is typed."""
+    """"NAME is a protected environment. Type its name to confirm:" and the field; `matched` as it is typed.
+
+    A confirmation for several targets gives its own `name` to type and its own `prompt` (rich text):
+    the fleet's, which app.core.protection's confirm_all takes for every protected target's."""
 
     matched = Signal(bool)
 
-    def __init__(self, need: Requirement, parent: QWidget | None = None) -> None:
+    def __init__(self, need: Requirement | None = None, parent: QWidget | None = None, *, name: str | None = None,
+                 prompt: str | None = None) -> None:
         super().__init__(parent)
-        self.name = need.name
+        if need is None and (name is None or prompt is None):
+            raise ValueError("TypedName needs a requirement, or a name and a prompt of its own")
+        self.name = name if name is not None else need.name  # type: ignore[union-attr]
+        if prompt is None:
+            assert need is not None
+            prompt = (f"<b>{html.escape(need.name)} is a protected environment.</b> "
+                      f"Type its name to {html.escape(str(need.action))}:")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        warn = QLabel(f"<b>{html.escape(need.name)} is a protected environment.</b> "
-                      f"Type its name to {html.escape(str(need.action))}:")
+        warn = QLabel(prompt)
         warn.setObjectName("protectedWarning")
         warn.setWordWrap(True)
         lay.addWidget(warn)
         self.field = QLineEdit()
-        self.field.setPlaceholderText(need.name)
-        self.field.setAccessibleName(f"Type {need.name} to confirm")
+        self.field.setPlaceholderText(self.name)
+        self.field.setAccessibleName(f"Type {self.name} to confirm")
         warn.setBuddy(self.field)
         self.field.textChanged.connect(lambda _: self.matched.emit(self.ok()))
         lay.addWidget(self.field)

@@ -19,8 +19,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTableView,
     QTextBrowser,
     QVBoxLayout,
@@ -30,6 +28,7 @@ from PySide6.QtWidgets import (
 from app.core.results import RunResult
 from app.core.text import counted as count
 from app.core.text import visible
+from app.gui.table_fit import ElideMiddle, fit_columns
 from app.gui.theme import current
 from app.gui.words import in_app
 from app.history_words import event_words
@@ -297,14 +296,6 @@ class RehearsalDialog(QDialog):
         lay.addWidget(buttons)
 
 
-class _ElideMiddle(QStyledItemDelegate):
-    """A cell cut in its middle: a migration's version and its end both stay readable."""
-
-    def initStyleOption(self, option: QStyleOptionViewItem, index: _Index) -> None:
-        super().initStyleOption(option, index)
-        option.textElideMode = Qt.TextElideMode.ElideMiddle
-
-
 class HistoryDialog(QDialog):
     """The audit trail with rollbacks, newest first."""
 
@@ -321,7 +312,7 @@ class HistoryDialog(QDialog):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.setWordWrap(False)
-        self.table.setItemDelegateForColumn(_MIGRATION_COLUMN, _ElideMiddle(self.table))  # version and .sql stay
+        self.table.setItemDelegateForColumn(_MIGRATION_COLUMN, ElideMiddle(self.table))  # version and .sql stay
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
@@ -340,10 +331,7 @@ class HistoryDialog(QDialog):
         """Each column as wide as its widest cell (a long one up to its share of the table, cut with "…"
         and whole in its tooltip); the reason takes the rest."""
         width = self.table.viewport().width() if self.isVisible() else self.width() - 40
-        for c in range(len(_HISTORY_COLUMNS) - 1):
-            wanted = max(self.table.sizeHintForColumn(c), self.table.horizontalHeader().sectionSizeHint(c))
-            share = _WIDEST_SHARE.get(c)
-            self.table.setColumnWidth(c, min(wanted, int(width * share)) if share else wanted)
+        fit_columns(self.table, range(len(_HISTORY_COLUMNS) - 1), width, _WIDEST_SHARE)
 
     def showEvent(self, event: Any) -> None:
         """Fit the columns to the table as shown (its fonts and width final)."""

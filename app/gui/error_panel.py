@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 from dataclasses import replace
-from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QFontDatabase
@@ -41,15 +40,6 @@ def _server_words(info: ServerErrorInfo) -> str:
     if info.ran_statements:
         parts.append("<b>Already ran (outside a transaction):</b> " + html.escape("; ".join(info.ran_statements)))
     return "<br>".join(parts)
-
-
-def _read(path: Path | None) -> str | None:
-    if path is None:
-        return None
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 class ErrorPanel(QFrame):
@@ -97,7 +87,8 @@ class ErrorPanel(QFrame):
         self.hide()
 
     def show_error(self, heading: str, error: object) -> None:
-        """Show a TidemarkError (MigrationFailed with its server details) or a bug report."""
+        """Show a TidemarkError (MigrationFailed with its server details, and its file's text when the
+        worker read it) or a bug report."""
         info: ServerErrorInfo | None = error.info if isinstance(error, MigrationFailed) else None
         self._info = _visible_info(info) if info is not None else None
         text = visible(redact(in_app(str(error))))  # server and file text: controls shown
@@ -120,7 +111,8 @@ class ErrorPanel(QFrame):
             self.body.show()
             self.location.setText(visible(f"at {where}") if where else "")
             self.location.setVisible(bool(where))
-            source = _read(info.file)
+            # Read on the worker (worker.read_failing_file): the UI thread never reads a file.
+            source = error.source if isinstance(error, MigrationFailed) else None
             if source is not None:
                 # Without the final newline: Qt keeps an empty line after it, which made the box scroll
                 # (and centring on the failing last line hid it half under the edge).

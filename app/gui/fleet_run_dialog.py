@@ -6,13 +6,13 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
 from app.core.fleet import Outcome
 from app.core.protection import Confirmation, Requirement, confirm_all
 from app.core.text import counted as count
 from app.gui import fleet_tasks
-from app.gui.confirm_widgets import default_on_match
+from app.gui.confirm_widgets import TypedName, default_on_match
 from app.gui.emphasis import bold_while_enabled
 from app.gui.theme import current
 
@@ -45,7 +45,7 @@ class FleetRunDialog(QDialog):
         view.setHtml("<p>Each target is locked, run and recorded on its own; after a failure no new target "
                      "starts and those running stop before their next migration.</p><ul>" + "".join(rows) + "</ul>")
         lay.addWidget(view, 1)
-        self.typed = None
+        self.typed: TypedName | None = None
         buttons = QDialogButtonBox()
         self.ok = buttons.addButton(f"&Run on {len(runs)}", QDialogButtonBox.ButtonRole.AcceptRole)
         self.ok.setObjectName("dangerButton" if protected else "primaryButton")
@@ -60,20 +60,14 @@ class FleetRunDialog(QDialog):
             self.cancel_button.setText("Close")
             self.cancel_button.setDefault(True)
         elif protected:
-            from PySide6.QtWidgets import QLineEdit
-
-            warn = QLabel(f"<b>{len(protected)} protected:</b> {html.escape(', '.join(m.name for m in protected))}. "
-                          f"Type <b>{html.escape(fleet_name)}</b> to run on all {len(runs)}:")
-            warn.setObjectName("protectedWarning")
-            warn.setWordWrap(True)
-            lay.addWidget(warn)
-            self.typed = QLineEdit()
-            self.typed.setAccessibleName(f"Type {fleet_name} to confirm")
-            self.typed.textChanged.connect(lambda t: default_on_match(self.ok, self.cancel_button,
-                                                                      t.strip() == fleet_name))
+            # The fleet's name stands for every protected target's (protection.confirm_all checks it).
+            self.typed = TypedName(name=fleet_name, prompt=(
+                f"<b>{len(protected)} protected:</b> {html.escape(', '.join(m.name for m in protected))}. "
+                f"Type <b>{html.escape(fleet_name)}</b> to run on all {len(runs)}:"))
+            self.typed.matched.connect(lambda matched: default_on_match(self.ok, self.cancel_button, matched))
             lay.addWidget(self.typed)
             default_on_match(self.ok, self.cancel_button, False)
-            self.typed.setFocus()
+            self.typed.field.setFocus()
         else:
             self.ok.setEnabled(bool(runs))
             self.ok.setDefault(bool(runs))

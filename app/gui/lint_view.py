@@ -20,11 +20,14 @@ from PySide6.QtWidgets import (
 
 from app.core.text import counted as count
 from app.core.text import visible
+from app.gui.item_colours import paint_table_cell
 from app.gui.sizing import roomy_rows
+from app.gui.table_fit import Elided, ElideMiddle, fit_columns
 from app.gui.theme import current
 from app.gui.words import in_app
 
 COLUMNS = ("Severity", "Where", "Rule", "Problem", "Safer way")
+_SHARES = {1: 0.18, 2: 0.14}  # the most of the width Where and Rule take: Problem and Safer way get the rest
 
 
 class LintDialog(QDialog):
@@ -58,16 +61,23 @@ class LintDialog(QDialog):
             cells = (f.severity, f"{f.path.name}:{f.line}", f.rule, f.message, f.fix)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(visible(in_app(str(text))))  # a fix in the app's words
-                item.setToolTip(visible(f"{f.location}\n{f.statement}"))
-                if col == 0:
-                    item.setForeground(_colour(f.severity))
+                # Where and Rule are cut when long: their tooltips say them whole (the rule above the place).
+                where = f"{f.location}\n{f.statement}"
+                item.setToolTip(visible(f"{f.rule}\n{where}" if col == 2 else where))
+                if col == 0:  # repainted at a theme switch (item_colours)
+                    paint_table_cell(item, current().error if f.severity == "error" else current().warn)
                 self.table.setItem(row, col, item)
         # Problem and Safer way share the width and wrap (one of them was wider than the window, the other
-        # past its edge); the rows grow to their lines whenever the columns change width.
+        # past its edge); the rows grow to their lines whenever the columns change width. Where and Rule
+        # take at most their share, on one line, cut (a long file name had Problem wrap to five lines).
         header = self.table.horizontalHeader()
-        for col in range(len(COLUMNS)):
-            mode = QHeaderView.ResizeMode.Stretch if col >= 3 else QHeaderView.ResizeMode.ResizeToContents
-            header.setSectionResizeMode(col, mode)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        for col in (1, 2):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+        for col in (3, 4):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
+        self.table.setItemDelegateForColumn(1, ElideMiddle(self.table))  # the file's start and its line stay
+        self.table.setItemDelegateForColumn(2, Elided(self.table))
         self.table.setWordWrap(True)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         header.sectionResized.connect(lambda *_: self.table.resizeRowsToContents())
@@ -84,19 +94,18 @@ class LintDialog(QDialog):
 
     def showEvent(self, event: Any) -> None:  # Qt's name
         super().showEvent(event)
-        QTimer.singleShot(0, self.table.resizeRowsToContents)  # the columns have their shown widths now
+        QTimer.singleShot(0, self._fit)  # the table has its shown width now
 
     def resizeEvent(self, event: Any) -> None:  # Qt's name
         super().resizeEvent(event)
-        QTimer.singleShot(0, self.table.resizeRowsToContents)
+        QTimer.singleShot(0, self._fit)
+
+    def _fit(self) -> None:
+        fit_columns(self.table, (1, 2), self.table.viewport().width(), _SHARES)
+        self.table.resizeRowsToContents()
 
     def _go(self, row: int, go_to: Callable[[Any, int], None]) -> None:
         if 0 <= row < len(self.result.findings):
             f = self.result.findings[row]
             go_to(f.path, f.line)
 
-
-def _colour(severity: str) -> Any:
-    from PySide6.QtGui import QBrush, QColor
-
-    return QBrush(QColor(current().error if severity == "error" else current().warn))

@@ -144,10 +144,11 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, WindowSources, ListC
         ll.addWidget(self.repeatables)
         top.addWidget(left)
         top.addWidget(self.details)
-        # The SQL side gets the larger share: a migration's lines are wider than its name and state.
-        top.setStretchFactor(0, 2)
-        top.setStretchFactor(1, 3)
-        top.setSizes([420, 630])
+        # The list's seven columns need ~700 pixels to be read whole (names cut in their middle); the SQL
+        # side keeps the rest, still room for ~65 characters of a line, and the split is remembered.
+        top.setStretchFactor(0, 11)
+        top.setStretchFactor(1, 9)
+        top.setSizes([550, 450])
         self.progress = ProgressPanel()
         self.progress.cancel_requested.connect(self.cancel)
         self.log = LogPanel()
@@ -300,9 +301,13 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, WindowSources, ListC
         if event.phase is Phase.MIGRATION_START:
             self._running_version = version
             self.list.model.set_overlay(version, "rolling back" if event.message == "rollback" else "running")
-        else:  # committed with its history row: the row says so now, not at the refresh after the run
+        else:  # committed with its history row: the row and the cards say so now, not at the refresh after the run
             self._running_version = None
-            self.list.model.set_overlay(version, "pending" if event.message == "rolled back" else "applied")
+            after = "pending" if event.message == "rolled back" else "applied"
+            row = self.list.model.info(version)
+            if row is not None:
+                self.cards.moved(version, row.state.value, after)
+            self.list.model.set_overlay(version, after)
 
     @Slot(str, str, object)
     def _job_finished(self, kind: str, outcome: str, payload: object) -> None:

@@ -135,6 +135,11 @@ class MigrationTableModel(QAbstractTableModel):
         self._rows[i] = info
         self._changed(i)
 
+    def info(self, version: str) -> MigrationInfo | None:
+        """The row of a version, as the last refresh read it (a run's overlay aside)."""
+        i = self._row_of.get(version)
+        return None if i is None else self._rows[i]
+
     def version_of(self, name: str) -> str | None:
         """The version of the row named `name` (progress events name migrations; layouts' versions vary)."""
         return self._version_by_name.get(name)
@@ -253,8 +258,8 @@ class MigrationTableModel(QAbstractTableModel):
             return m.batch_id
         if col is Column.ROLLBACK and m.rollback_note:
             return m.rollback_note
-        if col is Column.NAME:
-            return m.name
+        if col is Column.NAME:  # whole: the cell is cut in its middle when long
+            return f"{m.title}\n{m.name}" if m.title else m.name
         if m.state is State.MODIFIED:
             return "the file changed after it was applied (checksum mismatch)"
         if m.state is State.MISSING:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.core.status import MigrationInfo, State
 from app.gui.migration_model import BADGE_ROLE, ROW_ROLE, Column, MigrationFilterProxy, MigrationTableModel
+from app.gui.table_fit import ElideMiddle, fit_columns
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -33,6 +34,9 @@ STATE_FILTERS = (
 
 
 _WHITE = QColor("white")
+# The most of the list's width a column of long texts takes (cut in its middle, whole in the tooltip):
+# the columns beside it (state, version, times, rollback) stay whole at the default size.
+_SHARES = {Column.BATCH: 0.12}
 
 
 class BadgeDelegate(QStyledItemDelegate):
@@ -98,6 +102,7 @@ class MigrationList(QWidget):
         self.table.setAccessibleName("Migrations")
         self.table.setModel(self.proxy)
         self.table.setItemDelegateForColumn(Column.STATE, BadgeDelegate(self.table))
+        self.table.setItemDelegateForColumn(Column.NAME, ElideMiddle(self.table))  # its start and ".sql" stay
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(Column.VERSION, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -113,10 +118,11 @@ class MigrationList(QWidget):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.setHighlightSections(False)
-        for col, width in ((Column.STATE, 100), (Column.VERSION, 125), (Column.NAME, 300), (Column.BATCH, 150),
-                           (Column.EXECUTED_AT, 145), (Column.TIME, 75), (Column.ROLLBACK, 80)):
-            self.table.setColumnWidth(col, width)
-        hh.setSectionResizeMode(Column.NAME, QHeaderView.ResizeMode.Stretch)
+        hh.setSectionResizeMode(Column.NAME, QHeaderView.ResizeMode.Stretch)  # the name takes what is left
+        # Fitted to the rows until the user sizes a column (or one remembered sizes are restored).
+        self.auto_fit = True
+        self._fitting = False
+        hh.sectionResized.connect(self._resized_by_hand)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -129,10 +135,27 @@ class MigrationList(QWidget):
         self.model.set_rows(rows)
         hh = self.table.horizontalHeader()
         self.proxy.sort(hh.sortIndicatorSection(), hh.sortIndicatorOrder())  # no dynamic sort: once per refresh
+        if self.auto_fit:
+            self.fit_columns()
         if keep is not None:
             self.select_version(keep.version)
         else:
             self.selected.emit(None)
+
+    def fit_columns(self) -> None:
+        """Each column as wide as its widest cell and title, the batch at most its share; the name
+        takes the rest (cut in its middle when long, whole in its tooltip)."""
+        self._fitting = True
+        try:
+            fitted = [c for c in Column if c is not Column.NAME]
+            fit_columns(self.table, fitted, self.table.viewport().width(), _SHARES)
+        finally:
+            self._fitting = False
+
+    @Slot(int, int, int)
+    def _resized_by_hand(self, column: int, _old: int, _new: int) -> None:
+        if not self._fitting and column != Column.NAME:  # the stretching name moves with every fit
+            self.auto_fit = False
 
     def current(self) -> MigrationInfo | None:
         """The selected migration."""
@@ -153,6 +176,7 @@ class MigrationList(QWidget):
     def save_view(self, settings: QSettings, key: str = "list") -> None:
         """Remember the columns (widths, order, sort) and the filter for the next start."""
         settings.setValue(f"{key}/header", self.table.horizontalHeader().saveState())
+        settings.setValue(f"{key}/fitted", self.auto_fit)
         settings.setValue(f"{key}/filter", self.search.text())
         settings.setValue(f"{key}/state", STATE_FILTERS[self.state_filter.currentIndex()][0])
 
@@ -160,6 +184,8 @@ class MigrationList(QWidget):
         """The columns and filter as they were when the window last closed (nothing remembered: as built)."""
         header = settings.value(f"{key}/header")
         if isinstance(header, QByteArray) and self.table.horizontalHeader().restoreState(header):
+            # Widths the user chose stay; fitted ones are fitted again to the rows of this start.
+            self.auto_fit = settings.value(f"{key}/fitted", False, type=bool)
             hh = self.table.horizontalHeader()
             self.table.sortByColumn(hh.sortIndicatorSection(), hh.sortIndicatorOrder())
         text = settings.value(f"{key}/filter")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -28,6 +28,7 @@ from app.core.protection import Action, Confirmation, requirement
 from app.core.text import counted as count
 from app.gui import fleet_tasks
 from app.gui.fleet_run_dialog import FleetRunDialog, headline
+from app.gui.item_colours import paint_tree_cell
 from app.gui.sizing import roomy_rows
 from app.gui.sources import Source
 from app.gui.theme import current, state_colour
@@ -154,7 +155,7 @@ class OverviewWindow(QDialog):
             if column in (APPLIED, PENDING):  # counts, read down the column: right-aligned
                 item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if colour:
-                item.setForeground(column, QBrush(QColor(colour)))
+                paint_tree_cell(item, column, colour)  # repainted at a theme switch (item_colours)
             if tip is not None:
                 item.setToolTip(column, in_app(tip))
 

@@ -4,7 +4,8 @@ under the "system" choice (QStyleHints.colorSchemeChanged).
 The choice in force is the window's `theme_choice`: View ▸ Theme's (remembered), or the
 command line's `--theme` (that run only: the remembered choice stays). After a switch, everything
 painted in theme colours is painted again: the palette and style sheet, the SQL colours, the
-marked lines and matches (app/gui/marks.py), the icons, the banner and the cards.
+marked lines and matches (app/gui/marks.py), the overview's and lint's
+coloured cells (app/gui/item_colours.py), the icons, the banner and the cards.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ def repaint(w: MainWindow, scheme: object = None) -> None:
     """Apply `w.theme_choice` (`scheme`: the system's, just announced) and paint what is shown in it."""
     from PySide6.QtWidgets import QApplication
 
+    from app.gui import item_colours, marks
     from app.gui.icons import apply_icons
-    from app.gui.marks import recolour_all
     from app.gui.theme import apply
 
     apply(QApplication.instance(), w.theme_choice, scheme)
-    recolour_all()
+    marks.recolour_all()
+    item_colours.recolour_all()  # the fleet overview's and the lint findings' coloured cells
     w.error_panel.restyle()
     apply_icons(w)  # drawn in the new theme's colours
     if w.source is not None:

@@ -13,11 +13,12 @@ import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import shiboken6
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from app.core.errors import Cancelled, TidemarkError
+from app.core.errors import Cancelled, MigrationFailed, TidemarkError
 from app.core.progress import CancelToken, Phase, ProgressCallback, ProgressEvent
 from app.gui.crash import BugReport
 
@@ -45,6 +46,17 @@ def event_line(event: ProgressEvent) -> str | None:
             return (f"[{event.index}/{event.total}] done {event.migration} ({event.elapsed_ms:.0f} ms, "
                     f"{event.run_elapsed_ms / 1000:.1f} s elapsed)")
     return None
+
+
+def read_failing_file(error: object) -> None:
+    """Give a failed migration its file's text (`error.source`), for the error panel to show.
+
+    Called on the worker's thread: the UI thread never waits on a disk (a network share, a slow
+    checkout); the panel shows what it is handed, or the failing statement alone."""
+    from app.gui.details import read_sql
+
+    if isinstance(error, MigrationFailed) and error.source is None and error.info.file is not None:
+        error.source = read_sql(Path(error.info.file))
 
 
 class Worker(QObject):
@@ -86,6 +98,7 @@ class Worker(QObject):
                 self.log_line.emit(f"cancelled: {exc}")
                 self.cancelled.emit()
             else:
+                read_failing_file(exc)
                 self.failed.emit(exc)
         except Exception as exc:  # a bug: never let it die silently in the thread
             self.failed.emit(BugReport.capture(exc))

@@ -78,6 +78,14 @@ def saved(home: Path, pg_server: Server, migrations: MigrationDir, monkeypatch: 
         yield dbs
 
 
+def read_by_worker(error: Any) -> Any:
+    """A failed migration as the worker hands it over: with its file's text read (returns it)."""
+    from app.gui.worker import read_failing_file
+
+    read_failing_file(error)
+    return error
+
+
 def mnemonic_clashes(bar: Any) -> list[list[str]]:
     """The menus (of a menu bar, and the bar itself) in which two entries share an Alt letter."""
     from PySide6.QtWidgets import QMenu

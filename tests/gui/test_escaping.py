@@ -18,6 +18,7 @@ from app.gui.error_panel import ErrorPanel
 from app.gui.migration_model import Column, MigrationTableModel
 from app.gui.progress_panel import LogPanel, ProgressPanel
 from app.gui.sql_view import SqlView
+from tests.gui.conftest import read_by_worker as read
 
 EVIL = "ok\x1b[2J\x9b1A\u202ePORD\x07"
 SHOWN = "ok\\x1b[2J\\x9b1A\\u202ePORD\\x07"
@@ -59,7 +60,7 @@ def test_sql_view_and_error_panel_show_controls(qtbot: object, tmp_path: Path) -
     panel = ErrorPanel()
     qtbot.addWidget(panel)  # type: ignore[attr-defined]
     info = ServerErrorInfo(f"bad {EVIL}", "P0001", detail=f"d {EVIL}", hint=f"<b>h</b> {EVIL}", file=f, line=1)
-    panel.show_error("migrate failed", MigrationFailed(f"{f.name} failed {EVIL}", info))
+    panel.show_error("migrate failed", read(MigrationFailed(f"{f.name} failed {EVIL}", info)))
     assert panel.title.textFormat() == Qt.TextFormat.PlainText
     for shown in (panel.title.text(), panel.body.text(), panel.sql.toPlainText()):
         _no_raw(shown)
@@ -97,11 +98,12 @@ def test_the_failing_sql_box_is_as_tall_as_a_short_file(qtbot, tmp_path: Path) -
     short, long = tmp_path / "20260101000001_short.sql", tmp_path / "20260101000002_long.sql"
     short.write_text("SELECT 1;\nSELECT 1 / 0;\n")
     long.write_text("SELECT 1;\n" * 60)
-    panel.show_error("Run failed", MigrationFailed("failed", ServerErrorInfo("division by zero", file=short, line=2)))
+    panel.show_error("Run failed", read(MigrationFailed("failed", ServerErrorInfo("division by zero", file=short,
+                                                                                 line=2))))
     height = panel.sql.maximumHeight()
     line = panel.sql.fontMetrics().lineSpacing()
     assert line * 2 <= height < line * 3 < SQL_HEIGHT  # its two lines, no empty third (was 170 px once)
-    panel.show_error("Run failed", MigrationFailed("failed", ServerErrorInfo("x", file=long, line=30)))
+    panel.show_error("Run failed", read(MigrationFailed("failed", ServerErrorInfo("x", file=long, line=30))))
     assert panel.sql.maximumHeight() == SQL_HEIGHT
 
 

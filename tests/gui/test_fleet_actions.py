@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QTextBrowser
+from PySide6.QtWidgets import QDialog, QLabel, QTextBrowser
 
 from app.core import environments as envs
 from app.core.fleet import Outcome
@@ -154,7 +154,7 @@ def test_promote_shows_what_would_run_confirms_and_runs(qtbot, saved: dict[str, 
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=DEADLINE_MS)  # the refresh after a run
     dialog = _promote(qtbot, window, "eu", "prod-ap")  # protected: its name typed, as the CLI asks
     assert dialog.typed is not None and not dialog.ok.isEnabled()
-    qtbot.keyClicks(dialog.typed, "prod-ap")
+    qtbot.keyClicks(dialog.typed.field, "prod-ap")
     assert dialog.ok.isEnabled()
     with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("promote")):
         dialog.ok.click()
@@ -169,3 +169,34 @@ def test_promote_shows_what_would_run_confirms_and_runs(qtbot, saved: dict[str, 
     assert "us has 1 modified (20260101000003_c.sql)" in refused.reasons.toPlainText()
     assert _applied(saved["eu"]) == ["a.sql", "b.sql"], "nothing ran"
     window.close()
+
+
+def test_the_fleet_confirmation_is_the_typed_name_widget_with_the_fleets_text(qtbot) -> None:
+    from types import SimpleNamespace
+
+    from app.core.protection import Action, Requirement
+    from app.gui.confirm_widgets import TypedName
+    from app.gui.fleet_tasks import FleetPlan
+
+    members = [SimpleNamespace(name=n) for n in ("eu", "prod-ap")]
+    needs = {m.name: Requirement(Action.MIGRATE, f"key-{m.name}", m.name, m.name == "prod-ap", None, False)
+             for m in members}
+    plan = FleetPlan(members, {"eu": ["1_a.sql"], "prod-ap": ["1_a.sql"]}, {})  # type: ignore[arg-type]
+    dialog = FleetRunDialog(plan, needs, "tenants")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    typed = dialog.typed
+    assert isinstance(typed, TypedName), "the same widget as every other typed confirmation"
+    assert typed.field.accessibleName() == "Type tenants to confirm" and typed.field.placeholderText() == "tenants"
+    assert "1 protected:" in typed.findChild(QLabel).text() and "prod-ap" in typed.findChild(QLabel).text()
+    qtbot.waitUntil(typed.field.hasFocus)
+    qtbot.keyClicks(typed.field, "prod-ap")
+    assert not dialog.ok.isEnabled(), "a member's name is not the fleet's"
+    typed.field.clear()
+    qtbot.keyClicks(typed.field, "tenants")
+    assert dialog.ok.isEnabled() and dialog.ok.isDefault()
+    confs = dialog.confirmations()  # what protection.confirm_all demands: the fleet's name typed
+    assert confs["key-prod-ap"].by == "typed 'tenants'"
+    with qtbot.waitSignal(dialog.accepted, timeout=DEADLINE_MS):
+        qtbot.keyClick(typed.field, Qt.Key.Key_Return)  # type, Enter: the keyboard path

@@ -70,3 +70,39 @@ def test_a_wrapped_finding_has_room_above_and_below_its_lines(qtbot, make_window
 
     qtbot.waitUntil(lambda: table.rowHeight(0) == table.sizeHintForRow(0), timeout=DEADLINE_MS)  # settled
     assert table.rowHeight(0) >= max(map(bare, range(table.columnCount()))) + ROW_PADDING // 2
+
+
+def test_the_problem_gets_the_room_where_and_rule_are_bounded(qtbot, make_window: WindowFactory, database: Database,
+                                                             migrations: MigrationDir) -> None:
+    from PySide6.QtCore import QRect, Qt
+    from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
+
+    database.execute("CREATE TABLE users (id int PRIMARY KEY, email text)")
+    migrations.add("index_the_customer_email_addresses_for_the_nightly_billing_lookup",
+                   "CREATE INDEX users_email ON users (email);\n")
+    window = make_window()
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=lambda k, *_: k == "lint"):
+        window.act_lint.trigger()
+    dialog = window.last_dialog
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    table = dialog.table
+    qtbot.waitUntil(lambda: table.rowHeight(0) == table.sizeHintForRow(0), timeout=DEADLINE_MS)  # settled
+    width = table.viewport().width()
+    where, rule, problem = (table.columnWidth(c) for c in (1, 2, 3))
+    assert where <= width // 5 and rule <= width // 6, (where, rule, width)
+    assert problem >= width * 3 // 10, (problem, width)
+    option = QStyleOptionViewItem()
+    table.initViewItemOption(option)
+    option.rect = QRect(0, 0, problem, 1000)
+    height = QStyledItemDelegate().sizeHint(option, table.model().index(0, 3)).height()
+    lines = height // option.fontMetrics.lineSpacing()
+    assert lines <= 3, f"the problem reads in {lines} lines"
+    cell = table.item(0, 1)
+    assert table.fontMetrics().horizontalAdvance(cell.text()) > where, "the long file name is cut"
+    assert cell.toolTip().startswith(str(migrations.path)), "its whole path and line in the tooltip"
+    assert table.item(0, 2).text() in table.item(0, 2).toolTip()
+    assert table.itemDelegateForColumn(1) is not None and table.itemDelegateForColumn(2) is not None
+    # cut on one line, not wrapped over several
+    assert table.rowHeight(0) <= max(3, lines) * table.fontMetrics().lineSpacing() + 2 * table.fontMetrics().height()
+    assert Qt.TextElideMode.ElideMiddle == table.itemDelegateForColumn(1).mode

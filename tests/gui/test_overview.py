@@ -43,10 +43,10 @@ def test_overview_reads_all_and_runs_a_group_with_one_confirmation(qtbot, saved:
     dialog = asked.args[0]
     assert isinstance(dialog, FleetRunDialog)
     assert dialog.typed is not None and not dialog.ok.isEnabled()  # prod-ap is protected
-    qtbot.keyClicks(dialog.typed, "prod-ap")
+    qtbot.keyClicks(dialog.typed.field, "prod-ap")
     assert not dialog.ok.isEnabled(), "the group's name, not one member's"
-    dialog.typed.clear()
-    qtbot.keyClicks(dialog.typed, "tenants")
+    dialog.typed.field.clear()
+    qtbot.keyClicks(dialog.typed.field, "tenants")
     assert dialog.ok.isEnabled()
     with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("run")) as ran:
         dialog.ok.click()

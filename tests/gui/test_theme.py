@@ -28,7 +28,8 @@ def test_control_outlines_meet_non_text_contrast(t: theme.Theme) -> None:
     assert [(fg, bg) for fg, bg, _ in theme.control_pairs(t)][:2] == [("control_border", "window"),
                                                                       ("control_border", "base")]
     sheet = theme.style_sheet(t)
-    for rule in ("QLineEdit, QPlainTextEdit", "QCheckBox::indicator {", "QProgressBar {", "QComboBox {"):
+    for rule in ("QLineEdit, QPlainTextEdit", "QCheckBox::indicator {", "QProgressBar {", "QComboBox {",
+                 "QSpinBox, QDoubleSpinBox {"):
         body = sheet[sheet.index(rule):].split("}", 1)[0]
         assert f"border: 1px solid {t.control_border}" in body, rule
     assert "url($" not in sheet and ": $" not in sheet, "every placeholder filled"
@@ -51,6 +52,31 @@ def test_a_checkbox_edge_is_painted_in_the_control_border_colour_on_dark(qtbot) 
         edge = QColor(theme.DARK.control_border)
         found = {image.pixelColor(x, y).name() for x in range(min(20, image.width())) for y in range(image.height())}
         assert edge.name() in found, sorted(found)
+    finally:
+        theme.apply(app, "light")
+
+
+def test_a_spin_box_edge_is_painted_in_the_control_border_colour_on_dark(qtbot) -> None:
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QLineEdit, QSpinBox, QVBoxLayout, QWidget
+
+    app = QApplication.instance()
+    theme.apply(app, "dark")
+    try:
+        holder = QWidget()
+        lay = QVBoxLayout(holder)
+        field, spin = QLineEdit(), QSpinBox()
+        lay.addWidget(field)
+        lay.addWidget(spin)
+        qtbot.addWidget(holder)
+        holder.show()
+        qtbot.waitExposed(holder)
+        field.setFocus()  # the spin box unfocused: its edge in the resting colour, not the focus one
+        qtbot.waitUntil(lambda: not spin.hasFocus())
+        image = spin.grab().toImage()
+        middle = image.height() // 2
+        edge = {image.pixelColor(x, middle).name() for x in range(3)}
+        assert QColor(theme.DARK.control_border).name() in edge, sorted(edge)
     finally:
         theme.apply(app, "light")
 
