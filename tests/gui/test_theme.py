@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from app.gui import theme
@@ -51,6 +51,34 @@ def test_a_checkbox_edge_is_painted_in_the_control_border_colour_on_dark(qtbot) 
         edge = QColor(theme.DARK.control_border)
         found = {image.pixelColor(x, y).name() for x in range(min(20, image.width())) for y in range(image.height())}
         assert edge.name() in found, sorted(found)
+    finally:
+        theme.apply(app, "light")
+
+
+@pytest.mark.parametrize("t", [theme.LIGHT, theme.DARK], ids=lambda t: t.name)
+def test_a_disabled_control_reads_as_off_but_legible(qtbot, t: theme.Theme) -> None:
+    """Seen in the screenshots: during a run the greyed-out Run pending looked enabled (its text in
+    muted, 2.7:1 from text on light, 1.9:1 on dark). A disabled label and icon are 3:1 apart from
+    enabled text, and still 2.5:1 on the window (WCAG exempts inactive controls; they must read)."""
+    from PySide6.QtGui import QColor
+
+    from app.gui.icons import icon
+
+    assert theme.contrast(t.text, t.disabled) >= 3.0
+    assert 2.5 <= theme.contrast(t.disabled, t.window) < 4.5
+    app = QApplication.instance()
+    theme.apply(app, t.name)
+    try:
+        palette = app.palette()
+        for role in (QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText, QPalette.ColorRole.Text):
+            assert palette.color(QPalette.ColorGroup.Disabled, role).name() == t.disabled, role
+        drawn = icon("run", t).pixmap(24, 24, QIcon.Mode.Disabled).toImage()
+        want = QColor(t.disabled)
+        inked = [drawn.pixelColor(x, y) for x in range(24) for y in range(24) if drawn.pixelColor(x, y).alpha() == 255]
+        off = [c.name() for c in inked if max(abs(c.red() - want.red()), abs(c.green() - want.green()),
+                                              abs(c.blue() - want.blue())) > 2]
+        assert inked and off == [], off
+        assert f"color: {t.disabled}" in theme.style_sheet(t).split("QComboBox:disabled", 1)[1].split("}", 1)[0]
     finally:
         theme.apply(app, "light")
 
