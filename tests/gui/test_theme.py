@@ -114,3 +114,37 @@ def test_theme_option() -> None:
     assert parse_args(["--theme", "dark"]).theme == "dark"
     with pytest.raises(SystemExit):
         parse_args(["--theme", "purple"])
+
+
+@pytest.mark.parametrize("t", [theme.LIGHT, theme.DARK], ids=lambda t: t.name)
+def test_a_menu_is_outlined_and_a_scroll_handle_stands_out_from_its_track(qtbot, t: theme.Theme) -> None:
+    """Seen in the screenshots: a dark menu's edge vanished into the window under it, and the light
+    theme's scroll handle was white on a light grey track (the empty track read as the handle)."""
+    from PySide6.QtWidgets import QMenu, QPlainTextEdit
+
+    app = QApplication.instance()
+    theme.apply(app, t.name)
+    try:
+        menu = QMenu()
+        menu.addAction("Refresh")
+        menu.addAction("Compare…")
+        menu.adjustSize()
+        image = menu.grab().toImage()
+        mid = image.height() // 2
+        assert image.pixelColor(0, mid).name() == t.control_border
+        assert image.pixelColor(image.width() - 1, mid).name() == t.control_border
+
+        edit = QPlainTextEdit("\n".join(f"line {i}" for i in range(300)))
+        qtbot.addWidget(edit)
+        edit.resize(300, 200)
+        edit.show()
+        qtbot.waitExposed(edit)
+        bar = edit.verticalScrollBar()
+        qtbot.waitUntil(lambda: bar.isVisible() and bar.maximum() > 0, timeout=5_000)
+        drawn = bar.grab().toImage()
+        x = drawn.width() // 2
+        handle = drawn.pixelColor(x, 8).name()  # the handle is at the top, the track below it
+        track = drawn.pixelColor(x, drawn.height() - 4).name()
+        assert theme.contrast(handle, track) >= 3.0, (handle, track)
+    finally:
+        theme.apply(app, "light")
