@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Slot
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -25,6 +26,7 @@ from app.core.results import RepairCandidate
 from app.core.text import counted as count
 from app.gui.confirm_widgets import TypedName, default_on_match
 from app.gui.emphasis import bold_while_enabled
+from app.gui.marks import themed_selection
 from app.gui.sql_view import SqlView
 
 
@@ -79,14 +81,25 @@ class RepairDialog(Confirming):
         head.setWordWrap(True)
         lay.addWidget(head)
         self.diff = SqlView(name="What changed")
-        parts = []
+        parts: list[str] = []
+        marked: list[tuple[int, str]] = []  # (line index, theme role): the diff's removed and added lines
         for c in candidates:
             parts.append(f"-- {c.name}" + (" (line endings or BOM only)" if c.line_endings_only else ""))
-            parts.append(c.diff.rstrip() or "-- (no difference in the normalised text)")
+            in_hunk = False  # the ---/+++ file lines above the first @@ are not changes
+            for line in (c.diff.rstrip() or "-- (no difference in the normalised text)").splitlines():
+                in_hunk = in_hunk or line.startswith("@@")
+                if in_hunk and line[:1] in "+-" and line:
+                    marked.append((len(parts), "diff_new_bg" if line[0] == "+" else "diff_old_bg"))
+                parts.append(line)
             if c.new_rollback_kind:
                 parts.append("-- the file's custom rollback SQL will be stored as its rollback")
             parts.append("")
         self.diff.show_sql("\n".join(parts))
+        # Shaded as Compare shades a changed line (the SQL keeps its colours): a diff read as SQL alone
+        # gave its added and removed lines no colour at all.
+        document = self.diff.document()
+        self.diff.setExtraSelections([themed_selection(QTextCursor(document.findBlockByNumber(i)), role,
+                                                       full_width=True) for i, role in marked])
         lay.addWidget(self.diff, 1)
         label = QLabel("&Reason (goes into the audit trail):")
         self.reason = QLineEdit()
