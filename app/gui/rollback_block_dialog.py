@@ -19,9 +19,10 @@ from app.core.protection import Confirmation, Requirement, confirm
 from app.gui.maintenance_dialogs import Confirming, show_diff
 from app.gui.sql_view import SqlView
 
-# The block's marker lines, each kept on one line when the heading wraps (it broke "-- | ROLLBACK BEGIN").
+# The block's comment lines, each kept whole when the heading wraps: said without their "--", after
+# which a line may break whatever follows (the heading broke "-- | ROLLBACK BEGIN").
 CODE_BEGIN, CODE_END = ("<code>" + text.replace(" ", "&nbsp;") + "</code>"
-                        for text in ("-- ROLLBACK BEGIN", "-- ROLLBACK END"))
+                        for text in ("ROLLBACK BEGIN", "ROLLBACK END"))
 
 
 class RollbackBlockDialog(Confirming):
@@ -35,8 +36,8 @@ class RollbackBlockDialog(Confirming):
         lay = QVBoxLayout(self)
         head = QLabel(
             f"<b>Nothing was rolled back:</b> the rollback of <b>{html.escape(plan.name)}</b> is manual "
-            f"({html.escape(plan.why_manual)}). Write the SQL that undoes it: Tidemark adds it to the file as a "
-            f"{CODE_BEGIN} … {CODE_END} block and records it on "
+            f"({html.escape(plan.why_manual)}). Write the SQL that undoes it: Tidemark adds it at the end of the "
+            f"file, between {CODE_BEGIN} and {CODE_END} comment lines, and records it on "
             f"<b>{html.escape(need.name)}</b> ({html.escape(target)}) as a repair, in one step. Then roll back "
             "again. Nothing runs now.")
         head.setWordWrap(True)

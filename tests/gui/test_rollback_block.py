@@ -76,8 +76,10 @@ def test_the_block_dialog_shades_the_lines_it_adds_and_keeps_its_markers_whole(
     dialog = asked(qtbot, window, window.act_rb_sql.trigger)
     assert isinstance(dialog, RollbackBlockDialog)
     heading = next(label for label in dialog.findChildren(QLabel) if "Nothing was rolled back" in label.text())
-    assert "<code>--&nbsp;ROLLBACK&nbsp;BEGIN</code>" in heading.text()
-    assert "<code>--&nbsp;ROLLBACK&nbsp;END</code>" in heading.text()
+    # A line may break after a "-" whatever follows it (a no-break space too: Qt broke "-- | ROLLBACK
+    # BEGIN" so), so the markers are named without their "--", each word joined to the next.
+    assert "<code>ROLLBACK&nbsp;BEGIN</code>" in heading.text() and "<code>ROLLBACK&nbsp;END</code>" in heading.text()
+    assert "--" not in heading.text().split("Write the SQL", 1)[1].split("records it", 1)[0]
     assert dialog.diff.extraSelections() == []  # nothing written yet: no change to shade
     qtbot.keyClicks(dialog.sql, "DELETE FROM settings WHERE key = 'theme';")
     lines = dialog.diff.toPlainText().splitlines()
