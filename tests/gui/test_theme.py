@@ -148,3 +148,28 @@ def test_a_menu_is_outlined_and_a_scroll_handle_stands_out_from_its_track(qtbot,
         assert theme.contrast(handle, track) >= 3.0, (handle, track)
     finally:
         theme.apply(app, "light")
+
+
+@pytest.mark.parametrize("t", [theme.LIGHT, theme.DARK], ids=lambda t: t.name)
+def test_where_two_scroll_bars_meet_is_the_track_not_a_framed_box(qtbot, t: theme.Theme) -> None:
+    """Seen in the screenshots: under the migration list's two bars, a white framed square (light)."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QPlainTextEdit
+
+    app = QApplication.instance()
+    theme.apply(app, t.name)
+    try:
+        edit = QPlainTextEdit("\n".join("x" * 200 for _ in range(100)))
+        edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        qtbot.addWidget(edit)
+        edit.resize(300, 200)
+        edit.show()
+        qtbot.waitExposed(edit)
+        v, h = edit.verticalScrollBar(), edit.horizontalScrollBar()
+        qtbot.waitUntil(lambda: v.isVisible() and h.isVisible(), timeout=5_000)
+        image = edit.grab().toImage()
+        x0, y0 = v.mapTo(edit, QPoint(0, 0)).x(), h.mapTo(edit, QPoint(0, 0)).y()
+        corner = {image.pixelColor(x, y).name() for x in range(x0, x0 + v.width()) for y in range(y0, y0 + h.height())}
+        assert corner == {t.window}
+    finally:
+        theme.apply(app, "light")
