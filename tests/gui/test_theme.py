@@ -173,3 +173,30 @@ def test_where_two_scroll_bars_meet_is_the_track_not_a_framed_box(qtbot, t: them
         assert corner == {t.window}
     finally:
         theme.apply(app, "light")
+
+
+@pytest.mark.parametrize("t", [theme.LIGHT, theme.DARK], ids=lambda t: t.name)
+def test_export_reports_menu_arrow_is_beside_its_text_in_the_text_colour(qtbot, settings, t: theme.Theme) -> None:
+    """Seen in the screenshots: Export report's menu arrow was a few grey pixels in the button's bottom
+    corner. It is the combo boxes' arrow, centred at the right, in text (or disabled) colour."""
+    from tests.gui.conftest import open_window
+
+    app = QApplication.instance()
+    theme.apply(app, t.name)
+    try:
+        window = open_window(qtbot, settings, [])
+        qtbot.waitExposed(window)
+        button = window.export_button
+
+        def arrow() -> set[str]:
+            image = button.grab().toImage()
+            h = image.height()
+            return {image.pixelColor(x, y).name() for x in range(image.width() - 16, image.width())
+                    for y in range(h // 3, 2 * h // 3)}
+
+        button.setEnabled(True)
+        qtbot.waitUntil(lambda: t.text in arrow(), timeout=5_000)  # the chevron's stroke, at the middle right
+        button.setEnabled(False)
+        qtbot.waitUntil(lambda: t.disabled in arrow() and t.text not in arrow(), timeout=5_000)
+    finally:
+        theme.apply(app, "light")
