@@ -161,6 +161,7 @@ def build_actions(w: MainWindow) -> None:
         else:
             bar.addAction(getattr(w, attr))
     w.export_button = QToolButton()
+    w.export_button.setObjectName("exportButton")  # its menu arrow is styled (tidemark.qss)
     w.export_button.setText("Export report")
     w.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
     menu = w.export_menu = QMenu(w.export_button)

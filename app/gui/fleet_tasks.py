@@ -10,6 +10,7 @@ from typing import Any
 from app.core.fleet import FleetResult, Member, Outcome, TargetEvent, run_fleet
 from app.core.progress import CancelToken, Phase, ProgressEvent
 from app.core.protection import Confirmation, target_key
+from app.gui.words import in_app
 
 Progress = Callable[[ProgressEvent], None]
 
@@ -20,7 +21,7 @@ class Expanded:
     environments that could not even be resolved (keyring, a broken profile), with why."""
 
     members: dict[str, list[Member]] = field(default_factory=dict)
-    problems: dict[str, str] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)  # in the app's words (app.gui.words)
 
 
 def expand(sources: list[Any], options: Any) -> Expanded:
@@ -36,7 +37,7 @@ def expand(sources: list[Any], options: Any) -> Expanded:
             out.members[s.name] = members_of(s.name, s.make_runner(options, whole=True), profile and profile.databases,
                                              profile and profile.schemas)
         except TidemarkError as exc:
-            out.problems[s.name] = exc.message
+            out.problems[s.name] = in_app(exc.message)
     return out
 
 
@@ -74,7 +75,7 @@ def plan_run(members: list[Member], until: str | None = None) -> FleetPlan:
         try:
             planned[m.name] = [p.name for p in m.runner.run_migrations(dry_run=True, target=until).planned]
         except TidemarkError as exc:
-            problems[m.name] = exc.message
+            problems[m.name] = in_app(exc.message)  # shown in the overview and its run dialog: the app's words
 
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(members)))) as pool:
         list(pool.map(one, members))

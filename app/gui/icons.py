@@ -2,7 +2,7 @@
 
 Each SVG strokes and fills with `currentColor`; `icon()` puts the theme's text colour there (its
 error colour for what changes the database backwards, so a rollback reads apart from a run) and
-the muted colour for the disabled state, so every icon stays visible on light and dark.
+the disabled colour for the disabled state, so every icon stays visible on light and dark.
 """
 
 from __future__ import annotations
@@ -60,14 +60,14 @@ def render(name: str, colour: str, size: int) -> object:
 
 
 def icon(name: str, t: theme.Theme | None = None) -> QIcon:
-    """The named icon in a theme: its colour when enabled, the muted colour when disabled."""
+    """The named icon in a theme: its colour when enabled, the disabled colour when disabled."""
     from PySide6.QtGui import QIcon, QPixmap
 
     t = t or theme.current()
     out = QIcon()
     for size in SIZES:
         out.addPixmap(QPixmap.fromImage(render(name, colour_of(name, t), size)), QIcon.Mode.Normal)
-        out.addPixmap(QPixmap.fromImage(render(name, t.muted, size)), QIcon.Mode.Disabled)
+        out.addPixmap(QPixmap.fromImage(render(name, t.disabled, size)), QIcon.Mode.Disabled)
     return out
 
 

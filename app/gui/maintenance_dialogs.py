@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Slot
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -25,7 +26,27 @@ from app.core.results import RepairCandidate
 from app.core.text import counted as count
 from app.gui.confirm_widgets import TypedName, default_on_match
 from app.gui.emphasis import bold_while_enabled
+from app.gui.marks import themed_selection
 from app.gui.sql_view import SqlView
+
+
+def show_diff(view: SqlView, parts: list[tuple[str, bool]]) -> None:
+    """Show lines of text, some of them unified diffs (`(text, is_diff)`), with each diff's removed and
+    added lines shaded as Compare shades a changed line; the SQL keeps its colours. The ---/+++ file
+    lines above a diff's first @@ are not changes. A diff shown as SQL alone gave them no colour."""
+    lines: list[str] = []
+    marked: list[tuple[int, str]] = []  # (line index, theme role)
+    for text, is_diff in parts:
+        in_hunk = False
+        for line in text.splitlines() or [""]:
+            in_hunk = is_diff and (in_hunk or line.startswith("@@"))
+            if in_hunk and line[:1] in ("+", "-"):
+                marked.append((len(lines), "diff_new_bg" if line[0] == "+" else "diff_old_bg"))
+            lines.append(line)
+    view.show_sql("\n".join(lines))
+    document = view.document()
+    view.setExtraSelections([themed_selection(QTextCursor(document.findBlockByNumber(i)), role, full_width=True)
+                             for i, role in marked])
 
 
 class Confirming(QDialog):
@@ -79,14 +100,15 @@ class RepairDialog(Confirming):
         head.setWordWrap(True)
         lay.addWidget(head)
         self.diff = SqlView(name="What changed")
-        parts = []
+        parts: list[tuple[str, bool]] = []
         for c in candidates:
-            parts.append(f"-- {c.name}" + (" (line endings or BOM only)" if c.line_endings_only else ""))
-            parts.append(c.diff.rstrip() or "-- (no difference in the normalised text)")
+            parts.append((f"-- {c.name}" + (" (line endings or BOM only)" if c.line_endings_only else ""), False))
+            parts.append((c.diff.rstrip(), True) if c.diff.strip()
+                         else ("-- (no difference in the normalised text)", False))
             if c.new_rollback_kind:
-                parts.append("-- the file's custom rollback SQL will be stored as its rollback")
-            parts.append("")
-        self.diff.show_sql("\n".join(parts))
+                parts.append(("-- the file's custom rollback SQL will be stored as its rollback", False))
+            parts.append(("", False))
+        show_diff(self.diff, parts)
         lay.addWidget(self.diff, 1)
         label = QLabel("&Reason (goes into the audit trail):")
         self.reason = QLineEdit()

@@ -169,9 +169,12 @@ class ProgressPanel(QWidget):
         self._paint.stop()
         if self._last is not None:
             self._show_last()
+        # The part done stays what it was ("1 of 2" cancelled: half), now out of 100: the value
+        # alone, kept from the run's own range, drew a 1 % sliver.
+        low, high = self.bar.minimum(), self.bar.maximum()
+        done = (self.bar.value() - low) / (high - low) if high > low and self.bar.value() >= low else 0.0
         self.bar.setRange(0, 100)
-        if text.startswith("done") or text.startswith("up to date"):
-            self.bar.setValue(100)
+        self.bar.setValue(100 if text.startswith("done") or text.startswith("up to date") else round(done * 100))
         # The outcome is said once, on the bar (the whole text in its tooltip, and in the log below);
         # the lines under it are for what runs, and empty when nothing does.
         text = visible(text)

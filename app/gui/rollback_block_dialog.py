@@ -16,8 +16,13 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QW
 
 from app.core.custom_rollback import BlockPlan
 from app.core.protection import Confirmation, Requirement, confirm
-from app.gui.maintenance_dialogs import Confirming
+from app.gui.maintenance_dialogs import Confirming, show_diff
 from app.gui.sql_view import SqlView
+
+# The block's comment lines, each kept whole when the heading wraps: said without their "--", after
+# which a line may break whatever follows (the heading broke "-- | ROLLBACK BEGIN").
+CODE_BEGIN, CODE_END = ("<code>" + text.replace(" ", "&nbsp;") + "</code>"
+                        for text in ("ROLLBACK BEGIN", "ROLLBACK END"))
 
 
 class RollbackBlockDialog(Confirming):
@@ -31,8 +36,8 @@ class RollbackBlockDialog(Confirming):
         lay = QVBoxLayout(self)
         head = QLabel(
             f"<b>Nothing was rolled back:</b> the rollback of <b>{html.escape(plan.name)}</b> is manual "
-            f"({html.escape(plan.why_manual)}). Write the SQL that undoes it: Tidemark adds it to the file as a "
-            "<code>-- ROLLBACK BEGIN</code> … <code>-- ROLLBACK END</code> block and records it on "
+            f"({html.escape(plan.why_manual)}). Write the SQL that undoes it: Tidemark adds it at the end of the "
+            f"file, between {CODE_BEGIN} and {CODE_END} comment lines, and records it on "
             f"<b>{html.escape(need.name)}</b> ({html.escape(target)}) as a repair, in one step. Then roll back "
             "again. Nothing runs now.")
         head.setWordWrap(True)
@@ -61,7 +66,8 @@ class RollbackBlockDialog(Confirming):
     @Slot()
     def _sql_changed(self) -> None:
         sql = self.sql.toPlainText()
-        self.diff.show_sql(self.plan.diff(sql) if sql.strip() else "-- (write the rollback SQL above)")
+        show_diff(self.diff, [(self.plan.diff(sql), True) if sql.strip()
+                              else ("-- (write the rollback SQL above)", False)])
         self._check()
 
     def _complete(self) -> bool:

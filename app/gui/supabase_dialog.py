@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
+    QHeaderView,
     QLabel,
     QTableWidget,
     QTableWidgetItem,
@@ -101,6 +102,11 @@ def _plain(text: str, name: str) -> QLabel:
     return label
 
 
+# HEADERS in the app's case (the CLI's table shouts them); the migration's name is the column that gives way.
+COLUMNS = tuple(h.title().replace("Cli", "CLI") for h in HEADERS)
+MIGRATION = HEADERS.index("MIGRATION")
+
+
 class SupabaseStatusDialog(QDialog):
     """config.toml's summary, the database, its auth state and every version in both histories."""
 
@@ -121,16 +127,26 @@ class SupabaseStatusDialog(QDialog):
         lay.addWidget(self.history)
         rows = status.rows()
         self.table = QTableWidget(len(rows), len(HEADERS))
-        self.table.setHorizontalHeaderLabels(list(HEADERS))
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.setAccessibleName("Versions in the Supabase CLI's history and Tidemark's")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)  # as History's rows
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a long name keeps its version and its end
         for r, row in enumerate(rows):
             for c, text in enumerate(row):
-                self.table.setItem(r, c, QTableWidgetItem(visible(text)))
-        self.table.resizeColumnsToContents()
-        self.table.horizontalHeader().setStretchLastSection(True)
+                item = QTableWidgetItem(visible(text))
+                if c == MIGRATION:
+                    item.setToolTip(visible(text))
+                self.table.setItem(r, c, item)
+        # The states stay in view: the migration's name takes what is left (it pushed File, Supabase CLI
+        # and Tidemark past the right edge at the default size).
+        header = self.table.horizontalHeader()
+        for c in range(len(COLUMNS)):
+            header.setSectionResizeMode(c, QHeaderView.ResizeMode.Stretch if c == MIGRATION
+                                        else QHeaderView.ResizeMode.ResizeToContents)
         lay.addWidget(self.table, 1)
         if not rows:
             lay.addWidget(_plain("no migrations: no files, and neither history records any", "No migrations"))

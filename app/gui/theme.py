@@ -24,6 +24,10 @@ class Theme:
     alt_base: str
     text: str
     muted: str
+    # What a disabled control's text and icon are drawn in: told from enabled text at a glance (3:1
+    # apart) yet still legible (2.5:1 on window). Not muted: a hint must read (4.5:1), a greyed-out
+    # Run pending must look off, and muted sat too near text (2.7:1 light, 1.9:1 dark) for that.
+    disabled: str
     border: str  # decorative: card edges, grid lines
     control_border: str  # what outlines a control (a field, a checkbox): at least 3:1 on window and base
     highlight: str
@@ -61,7 +65,8 @@ class Theme:
 
 LIGHT = Theme(
     name="light", dark=False, window="#f3f4f6", base="#ffffff", alt_base="#f7f8fa", text="#1f2328",
-    muted="#5f6672", border="#c9ced6", control_border="#7d8590", highlight="#1f5fbf", highlight_text="#ffffff",
+    muted="#5f6672", disabled="#8a9099", border="#c9ced6", control_border="#7d8590", highlight="#1f5fbf",
+    highlight_text="#ffffff",
     ok="#2e7d32", warn="#a35200", error="#c62828", info="#1565c0", purple="#6a1b9a", teal="#00727c",
     magenta="#ad1457", error_bg="#fdecea", error_border="#e57373", warn_bg="#fff3cd", warn_border="#e0b252",
     code_bg="#f3f4f6", sql_keyword="#0d47a1", sql_type="#6a1b9a", sql_number="#a13d00", sql_string="#2e6b30",
@@ -72,7 +77,8 @@ LIGHT = Theme(
 
 DARK = Theme(
     name="dark", dark=True, window="#1f2124", base="#16181b", alt_base="#1c1f23", text="#e6e8eb",
-    muted="#a4abb6", border="#3d434b", control_border="#6e7681", highlight="#2b63b8", highlight_text="#ffffff",
+    muted="#a4abb6", disabled="#737a84", border="#3d434b", control_border="#6e7681", highlight="#2b63b8",
+    highlight_text="#ffffff",
     ok="#7bc67f", warn="#f0a048", error="#ff8a80", info="#8ab8f5", purple="#cf9be0", teal="#5fc9d3",
     magenta="#f48fb1", error_bg="#3b1d1d", error_border="#a84a4a", warn_bg="#3a3220", warn_border="#8a7330",
     code_bg="#23262b", sql_keyword="#8cb4ff", sql_type="#d7a6ea", sql_number="#f5a66b", sql_string="#8fd18f",
@@ -139,7 +145,7 @@ def apply(app: object, choice: str = "system", scheme: object = None) -> Theme:
     for role, colour in roles.items():
         p.setColor(role, QColor(colour))
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText, QPalette.ColorRole.ButtonText):
-        p.setColor(QPalette.ColorGroup.Disabled, role, QColor(theme.muted))
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor(theme.disabled))
     if theme.dark:
         app.setStyle("Fusion")  # type: ignore[attr-defined]  # the platform style may ignore a dark palette
     app.setPalette(p)  # type: ignore[attr-defined]

@@ -133,6 +133,34 @@ def test_a_drift_tooltip_in_the_overview_names_no_cli_command(qtbot, saved: dict
     window.close()
 
 
+def test_the_fleet_run_dialog_says_why_a_target_cannot_be_planned_in_the_apps_words(
+        qtbot, saved: dict[str, Database], migrations: MigrationDir) -> None:
+    """Seen in the screenshots: Run pending on selected, with an applied file changed, listed each
+    target's `tidemark repair NAME --reason …` (the plan's problems came through unchanged)."""
+    from PySide6.QtWidgets import QTextBrowser
+
+    from app.core import environments as envs
+    from app.core.protection import Action, requirement
+    from app.gui import fleet_tasks
+    from app.gui.fleet_run_dialog import FleetRunDialog
+    from app.gui.sources import environment_source
+
+    changed = migrations.add("a", "CREATE TABLE a (id int);\n")
+    assert run_cli("migrate", "--env", "us").code == 0
+    changed.write_text("CREATE TABLE a (id int);\n-- reviewed\n", encoding="utf-8")
+    expanded = fleet_tasks.expand([environment_source(p) for p in envs.list_environments()], None)
+    plan = fleet_tasks.plan_run(expanded.members["us"])
+    assert "us" in plan.problems
+    assert "Migrations ▸ Repair changed…" in plan.problems["us"]
+    assert "tidemark " not in plan.problems["us"]
+    needs = {m.name: requirement(m.runner.target, Action.MIGRATE) for m in plan.members}
+    dialog = FleetRunDialog(plan, needs, "us", None)
+    qtbot.addWidget(dialog)
+    shown = dialog.findChild(QTextBrowser).toPlainText()
+    assert "cannot plan:" in shown and "Migrations ▸ Repair changed…" in shown
+    assert "tidemark " not in shown
+
+
 def test_words_keeps_one_table() -> None:
     """The menu paths are written in words.py only: the modules that show messages call in_app."""
     sources = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "app" / "gui").glob("*.py")}

@@ -65,3 +65,45 @@ def test_baseline_records_without_running_and_checks_the_database_first(
     rows = database.query("SELECT name, baselined FROM public._migrations ORDER BY version")
     assert rows == [("20260101000001_t.sql", True), ("20260101000002_u.sql", True)]
     assert not database.exists("public.u") and not database.exists("public.later")  # nothing ran
+
+
+def test_repair_shades_the_diffs_removed_and_added_lines_in_both_themes(qtbot) -> None:
+    """Seen in the screenshots: the diff was shown as SQL alone, its + and - lines unshaded (and the
+    ---/+++ file lines read as SQL comments and keywords). Changed lines are shaded as Compare's are;
+    the file lines above the first @@ are not."""
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QApplication
+
+    from app.core.protection import Action, requirement
+    from app.core.results import RepairCandidate
+    from app.gui import theme
+    from app.gui.marks import recolour_all
+
+    diff = ("--- 20260101000001_t.sql (applied)\n+++ 20260101000001_t.sql (on disk)\n@@ -1,2 +1,2 @@\n"
+            " CREATE TABLE t (id int);\n-ALTER TABLE t ADD COLUMN a int;\n+ALTER TABLE t ADD COLUMN b int;\n")
+    c = RepairCandidate("20260101000001", "20260101000001_t.sql", diff, False, "x", "y")
+    dialog = RepairDialog([c], requirement(Target("postgresql:///x", "test", environment="staging"), Action.REPAIR),
+                          target="staging")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    lines = dialog.diff.toPlainText().splitlines()
+    marks = {s.cursor.block().blockNumber(): s.format.background().color().name()
+             for s in dialog.diff.extraSelections()}
+    removed, added = lines.index("-ALTER TABLE t ADD COLUMN a int;"), lines.index("+ALTER TABLE t ADD COLUMN b int;")
+    assert marks == {removed: theme.LIGHT.diff_old_bg, added: theme.LIGHT.diff_new_bg}
+
+    def row_colour(number: int) -> str:
+        view = dialog.diff
+        rect = view.blockBoundingGeometry(view.document().findBlockByNumber(number)).translated(view.contentOffset())
+        image = view.viewport().grab().toImage()
+        return image.pixelColor(image.width() - 5, int(rect.center().y())).name()
+
+    assert row_colour(added) == theme.LIGHT.diff_new_bg  # shaded to the right edge, as painted
+    app = QApplication.instance()
+    theme.apply(app, "dark")
+    try:
+        recolour_all()  # as View ▸ Theme does
+        qtbot.waitUntil(lambda: row_colour(removed) == QColor(theme.DARK.diff_old_bg).name(), timeout=5_000)
+    finally:
+        theme.apply(app, "light")

@@ -95,3 +95,22 @@ def test_a_long_log_line_wraps_instead_of_scrolling_sideways_or_widening_the_win
     assert window.log.horizontalScrollBar().maximum() == 0, "nothing hidden to the right"
     assert window.log.document().lastBlock().layout().lineCount() > 1
     assert window.size() == size
+
+
+def test_a_cancelled_run_keeps_the_part_it_did_on_the_bar(qtbot) -> None:
+    """Seen in the screenshots: cancelled after 1 of 2, the bar kept the value 1 out of a new range
+    of 100, a sliver at its left end. It shows the half done; a job with no count shows nothing done."""
+    panel = ProgressPanel()
+    qtbot.addWidget(panel)
+    panel.start("Running…")
+    panel.on_event(ProgressEvent(Phase.MIGRATION_DONE, index=1, total=2, migration="20260101000001_a.sql"))
+    qtbot.waitUntil(lambda: panel.bar.format() == "1 of 2", timeout=5000)
+    panel.stop("cancelled")
+    assert (panel.bar.minimum(), panel.bar.maximum(), panel.bar.value()) == (0, 100, 50)
+    assert panel.bar.format() == "cancelled"
+    panel.start("Refreshing…")
+    panel.stop("ready")
+    assert panel.bar.value() == 0
+    panel.start("Running…")
+    panel.stop("done: 2 migrations applied in 1.0 s")
+    assert panel.bar.value() == 100

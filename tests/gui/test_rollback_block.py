@@ -61,3 +61,30 @@ def test_a_rollback_planned_past_a_manual_one_offers_the_block(qtbot, make_windo
     dialog.reject()
     assert database.scalar("SELECT count(*) FROM public._migrations") == 2, "nothing was rolled back"
     assert "ROLLBACK" not in f.read_text()
+
+
+def test_the_block_dialog_shades_the_lines_it_adds_and_keeps_its_markers_whole(
+        qtbot, make_window: WindowFactory, database: Database, migrations: MigrationDir) -> None:
+    """Seen in the screenshots: the heading broke "-- ROLLBACK BEGIN" after its "--", and the file's
+    diff was shown as SQL alone, the lines to be added unshaded."""
+    from PySide6.QtWidgets import QLabel
+
+    from app.gui import theme
+
+    _manual(database, migrations)
+    window = make_window()
+    dialog = asked(qtbot, window, window.act_rb_sql.trigger)
+    assert isinstance(dialog, RollbackBlockDialog)
+    heading = next(label for label in dialog.findChildren(QLabel) if "Nothing was rolled back" in label.text())
+    # A line may break after a "-" whatever follows it (a no-break space too: Qt broke "-- | ROLLBACK
+    # BEGIN" so), so the markers are named without their "--", each word joined to the next.
+    assert "<code>ROLLBACK&nbsp;BEGIN</code>" in heading.text() and "<code>ROLLBACK&nbsp;END</code>" in heading.text()
+    assert "--" not in heading.text().split("Write the SQL", 1)[1].split("records it", 1)[0]
+    assert dialog.diff.extraSelections() == []  # nothing written yet: no change to shade
+    qtbot.keyClicks(dialog.sql, "DELETE FROM settings WHERE key = 'theme';")
+    lines = dialog.diff.toPlainText().splitlines()
+    shaded = {s.cursor.block().blockNumber(): s.format.background().color().name()
+              for s in dialog.diff.extraSelections()}
+    added = [i for i, line in enumerate(lines) if line.startswith("+") and not line.startswith("+++")]
+    assert len(added) == 3 and shaded == {i: theme.current().diff_new_bg for i in added}
+    dialog.reject()

@@ -74,7 +74,7 @@ def test_status_shows_a_version_both_histories_recorded(qtbot, make_window: Wind
         [only_file.name[:14], only_file.name, "yes", "-", "-"],
     ]
     assert [dialog.table.horizontalHeaderItem(i).text() for i in range(5)] == [
-        "VERSION", "MIGRATION", "FILE", "SUPABASE CLI", "TIDEMARK"]
+        "Version", "Migration", "File", "Supabase CLI", "Tidemark"]
     shown = dialog.config.text()
     assert f"Supabase project {SHOWN}, PostgreSQL 15, local port 54322" in shown
     assert "\x1b" not in shown and "\u202e" not in shown, "the file's text is never drawn raw"
@@ -216,3 +216,27 @@ def test_a_shim_the_server_refuses_says_why_in_the_window(qtbot, make_window: Wi
     assert said.startswith("failed: the Supabase shim was not installed") and "return type" in said
     assert window.error_panel.isVisible() and "Supabase shim not installed" in window.error_panel.title.text()
     assert not database.exists("auth.users")
+
+
+def test_status_keeps_every_column_in_view_under_long_names(qtbot, make_window: WindowFactory,
+                                                            migrations: MigrationDir) -> None:
+    """Seen in the screenshots: long migration names pushed File, Supabase CLI and Tidemark past the
+    dialog's right edge (the states the dialog is for), in rows twice a line's height."""
+    for i in range(3):
+        migrations.add(f"backfill_customer_invoice_totals_batch_{i:02d}_for_the_2019_accounts_migrated_from_legacy",
+                       "SELECT 1;\n")
+    window = make_window()
+    dialog = _status(qtbot, window)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    table = dialog.table
+    header = table.horizontalHeader()
+    qtbot.waitUntil(lambda: header.sectionViewportPosition(4) + header.sectionSize(4) <= table.viewport().width(),
+                    timeout=5_000)
+    for c in (0, 2, 3, 4):  # the version and the states are whole
+        assert header.sectionSize(c) >= header.sectionSizeFromContents(c).width()
+    assert not table.horizontalScrollBar().isVisible()
+    assert table.rowHeight(0) <= dialog.fontMetrics().height() + 8
+    name = table.item(0, 1)
+    assert name.toolTip() == name.text()  # cut in the middle on screen, whole on hover
+    assert table.textElideMode() == Qt.TextElideMode.ElideMiddle
