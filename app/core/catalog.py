@@ -155,6 +155,10 @@ SELECT 'pg_class', c.oid, 0,
     WHEN c.relkind IN ('i', 'I') THEN pg_catalog.pg_get_indexdef(c.oid)
       || CASE WHEN x.indisvalid THEN '' ELSE ' INVALID' END
       || CASE WHEN x.indisclustered THEN ' CLUSTERED' ELSE '' END
+      || CASE WHEN x.indisreplident THEN ' REPLICA IDENTITY' ELSE '' END
+      || coalesce(' STATISTICS (' || (SELECT pg_catalog.string_agg(a.attnum || '=' || a.attstattarget, ', '
+             ORDER BY a.attnum) FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attstattarget >= 0)
+           || ')', '')
     WHEN c.relkind = 'S' THEN (
       SELECT 'AS ' || pg_catalog.format_type(s.seqtypid, NULL) || ' INCREMENT ' || s.seqincrement
         || ' MINVALUE ' || s.seqmin || ' MAXVALUE ' || s.seqmax || ' START ' || s.seqstart

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from pglast import ast, enums
 
+from app.core.rollback import index_extras
+from app.core.rollback.index_extras import extras_sql
 from app.core.rollback.model import NOTHING, CatalogRead, Inverse, Step
 from app.core.rollback.names import _rv, _strs, ident, literal
 from app.core.rollback.steps import _QNAME, _comment, _fixed, _Manual, _read
@@ -31,14 +33,22 @@ SELECT {_QNAME}, c.relkind::text, c.relrowsecurity, c.relforcerowsecurity, c.rel
    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
   (SELECT pg_catalog.json_object_agg(co.conname, pg_catalog.json_build_object(
       'def', pg_catalog.pg_get_constraintdef(co.oid), 'type', co.contype::text, 'validated', co.convalidated,
-      'comment', pg_catalog.obj_description(co.oid, 'pg_constraint')))
+      'comment', pg_catalog.obj_description(co.oid, 'pg_constraint'),
+      'extras', CASE WHEN co.contype IN ('p', 'u', 'x') THEN {extras_sql('co.conindid')} END))
    FROM pg_catalog.pg_constraint co WHERE co.conrelid = c.oid),
   (SELECT pg_catalog.json_object_agg(t.tgname, t.tgenabled::text)
    FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal),
   pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(c.relowner)), c.relhassubclass, c.relpersistence::text,
   NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend dp JOIN pg_catalog.pg_class s ON s.oid = dp.objid
     WHERE dp.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND dp.refobjid = c.oid AND s.relkind = 'S'
-      AND dp.deptype IN ('a', 'i') AND s.relpersistence <> c.relpersistence)
+      AND dp.deptype IN ('a', 'i') AND s.relpersistence <> c.relpersistence),
+  c.relreplident::text,
+  (SELECT pg_catalog.quote_ident(i.relname)
+   FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
+   WHERE x.indrelid = c.oid AND x.indisreplident),
+  (SELECT pg_catalog.quote_ident(i.relname)
+   FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
+   WHERE x.indrelid = c.oid AND x.indisclustered)
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid = pg_catalog.to_regclass(%s)"""
 
@@ -57,6 +67,9 @@ class _Rel:
     has_children: bool
     persistence: str  # relpersistence: p(ermanent), u(nlogged)
     sequences_alike: bool  # its identity/serial sequences have its persistence (SET LOGGED changes them too)
+    replident: str  # relreplident: d(efault), n(othing), f(ull), i(ndex)
+    identity_index: str | None  # the replica identity index's name, quoted
+    clustered_index: str | None
 
 
 _KIND_WORD = {"r": "TABLE", "p": "TABLE", "f": "FOREIGN TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW",
@@ -139,7 +152,7 @@ def _alter_table(node: ast.AlterTableStmt, what: str) -> Step:
             if node.missing_ok:
                 return NOTHING
             return Inverse(manual=f"{what!r}: {rel} was not found")
-        r = _Rel(*rows[0][:5], rows[0][5] or {}, rows[0][6] or {}, rows[0][7] or {}, *rows[0][8:12])
+        r = _Rel(*rows[0][:5], rows[0][5] or {}, rows[0][6] or {}, rows[0][7] or {}, *rows[0][8:15])
         per_cmd: list[list[str]] = []
         for cmd in cmds:
             inv = _invert_cmd(cmd, r, what, after_rows)
@@ -164,8 +177,11 @@ _NEEDS_READ = {
     AT.AT_EnableRowSecurity, AT.AT_DisableRowSecurity, AT.AT_ForceRowSecurity, AT.AT_NoForceRowSecurity,
     AT.AT_SetRelOptions, AT.AT_ResetRelOptions, AT.AT_ChangeOwner, AT.AT_EnableTrig, AT.AT_DisableTrig,
     AT.AT_EnableAlwaysTrig, AT.AT_EnableReplicaTrig, AT.AT_ValidateConstraint,
-    AT.AT_SetOptions, AT.AT_ResetOptions, AT.AT_SetLogged, AT.AT_SetUnLogged,
+    AT.AT_SetOptions, AT.AT_ResetOptions, AT.AT_SetLogged, AT.AT_SetUnLogged, AT.AT_ReplicaIdentity,
+    AT.AT_ClusterOn, AT.AT_DropCluster,
 }
+
+_IDENTITY = {"d": "DEFAULT", "n": "NOTHING", "f": "FULL"}
 
 
 def _not_null_constraint(r: _Rel, column: str) -> tuple[str, str] | None:
@@ -220,7 +236,15 @@ def _invert_cmd(cmd: ast.AlterTableCmd, r: _Rel, what: str, after_rows: list[tup
         if con["type"] == "n":
             return f"{what!r} drops a NOT NULL constraint"
         return [f"{at} ADD CONSTRAINT {ident(cmd.name)} {con['def']}",
-                *_comment(f"CONSTRAINT {ident(cmd.name)} ON {r.qname}", con["comment"])]
+                *_comment(f"CONSTRAINT {ident(cmd.name)} ON {r.qname}", con["comment"]),
+                *index_extras.restore(con.get("extras"), options=True)]
+    if sub == AT.AT_ReplicaIdentity:
+        if r.replident == "i":
+            return [f"{at} REPLICA IDENTITY USING INDEX {r.identity_index}"] if r.identity_index else (
+                f"{what!r}: the replica identity index of {r.qname} was not found")
+        return [f"{at} REPLICA IDENTITY {_IDENTITY[r.replident]}"]
+    if sub in (AT.AT_ClusterOn, AT.AT_DropCluster):
+        return [f"{at} CLUSTER ON {r.clustered_index}" if r.clustered_index else f"{at} SET WITHOUT CLUSTER"]
     if sub == AT.AT_ValidateConstraint:
         con = r.constraints.get(cmd.name)
         if con is not None and con["validated"]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from pglast import ast, enums, parse_sql
 
+from app.core.rollback import index_extras
 from app.core.rollback.cascade import cascade_step, view_drop_step
 from app.core.rollback.model import NOTHING, Inverse, Step
 from app.core.rollback.names import _names, _owa_oid, _signature, _strs, deparse, ident
@@ -37,13 +38,10 @@ def _drop_restrict(node: ast.DropStmt, what: str) -> Step:
             name = _names(obj)
 
             def index(rows: list[tuple], concurrent: bool = bool(node.concurrent)) -> list[str] | str:
-                qname, definition, comment, clustered, relname, qtable = rows[0]
+                definition, extras = rows[0]
                 if concurrent:
                     definition = definition.replace(" INDEX ", " INDEX CONCURRENTLY ", 1)
-                out = [definition, *_comment(f"INDEX {qname}", comment)]
-                if clustered:
-                    out.append(f"ALTER TABLE {qtable} CLUSTER ON {relname}")
-                return out
+                return [definition, *index_extras.restore(extras, options=False)]
 
             reads.append((_DROP_INDEX, (name,), index, f"recreate index {name} (definition read when applied)"))
         elif t in (OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pglast import ast, enums
 
 from app.core.rollback.created import query_step
+from app.core.rollback.index_extras import extras_sql
 from app.core.rollback.model import NOTHING, CatalogRead, Inverse, Step
 from app.core.rollback.names import _names, _rv, ident
 from app.core.rollback.reach import calls_nothing
@@ -80,13 +81,8 @@ def _create_index(node: ast.IndexStmt, what: str) -> Step:
 
 
 _DROP_INDEX = f"""
-SELECT {_QNAME}, pg_catalog.pg_get_indexdef(c.oid), pg_catalog.obj_description(c.oid, 'pg_class'),
-  x.indisclustered, pg_catalog.quote_ident(c.relname),
-  (SELECT pg_catalog.quote_ident(tn.nspname) || '.' || pg_catalog.quote_ident(t.relname)
-    FROM pg_catalog.pg_class t JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace WHERE t.oid = x.indrelid)
-FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class c ON c.oid = x.indexrelid
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.oid = pg_catalog.to_regclass(%s)"""
+SELECT pg_catalog.pg_get_indexdef(c.oid), {extras_sql("c.oid")}
+FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass(%s) AND c.relkind IN ('i', 'I')"""
 
 
 def _create_seq(node: ast.CreateSeqStmt, what: str) -> Step:

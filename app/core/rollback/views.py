@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pglast import ast
 
+from app.core.rollback import index_extras
+from app.core.rollback.index_extras import extras_sql
 from app.core.rollback.model import NOTHING, CatalogRead, Inverse, Step
 from app.core.rollback.names import _rv, ident
 from app.core.rollback.steps import _QNAME, _acl_json, _acl_restore, _comment, _fixed, _owner, _owner_unless_me, _read
@@ -29,10 +31,8 @@ SELECT {_QNAME}, pg_catalog.pg_get_viewdef(c.oid), c.reloptions, c.relispopulate
       AND d.objsubid = a.attnum WHERE a.attrelid = c.oid AND a.attnum > 0),
   {_owner_unless_me('c.relowner')},
   (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(pg_catalog.pg_get_indexdef(x.indexrelid),
-      pg_catalog.obj_description(x.indexrelid, 'pg_class'), x.indisclustered,
-      pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(i.relname), pg_catalog.quote_ident(i.relname))
-    ORDER BY x.indexrelid)
-   FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid),
+      {extras_sql('x.indexrelid')}) ORDER BY x.indexrelid)
+   FROM pg_catalog.pg_index x WHERE x.indrelid = c.oid),
   EXISTS (SELECT 1 FROM pg_catalog.pg_statistic_ext s WHERE s.stxrelid = c.oid)
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid = pg_catalog.to_regclass(%s) AND c.relkind = 'm'"""
@@ -50,10 +50,8 @@ def _matview_sql(rows: list[tuple]) -> list[str] | str:
            f"WITH {'' if populated else 'NO '}DATA", *_comment(f"MATERIALIZED VIEW {qname}", comment)]
     for col, text in colcomments or []:
         out += _comment(f"COLUMN {qname}.{ident(col)}", text)
-    for indexdef, text, clustered, qindex, iname in indexes or []:
-        out += [indexdef, *_comment(f"INDEX {qindex}", text)]
-        if clustered:
-            out.append(f"ALTER MATERIALIZED VIEW {qname} CLUSTER ON {iname}")
+    for indexdef, extras in indexes or []:
+        out += [indexdef, *index_extras.restore(extras, options=False)]
     return out + _owner(f"MATERIALIZED VIEW {qname}", owner) + _acl_restore(f"TABLE {qname}", acl, default)
 
 
