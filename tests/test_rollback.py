@@ -257,7 +257,7 @@ MANUAL = [
     ("ALTER TABLE users ALTER COLUMN n TYPE text USING n::text;", "USING"),
     ("CREATE TABLE kid2 (uid int REFERENCES users (id));\nALTER TABLE users DROP CONSTRAINT users_pkey CASCADE;",
      "kid2_uid_fkey"),
-    ("CREATE SEQUENCE s;\nDO $$ BEGIN IF nextval('s') > 0 THEN CREATE TABLE z (id int); END IF; END $$;",
+    ("CREATE SEQUENCE IF NOT EXISTS s;\nDO $$ BEGIN IF nextval('s') > 0 THEN CREATE TABLE z (id int); END IF; END $$;",
      "moves sequence s"),
     ("INSERT INTO users (id, age) VALUES (1, 20);\nDO $$ BEGIN UPDATE users SET age = 1; END $$;",
      "changes rows of users"),

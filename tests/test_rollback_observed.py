@@ -98,6 +98,29 @@ def test_rows_of_a_table_that_was_there_make_it_manual(database: Database, migra
     assert database.query("SELECT * FROM items") == before and database.exists("public.t2")
 
 
+def test_rows_and_sequences_of_what_the_file_created_go_with_it(database: Database,
+                                                               migrations: MigrationDir) -> None:
+    """pgai's pattern: a DO block fills a table the same file created; the rollback drops the table, rows
+    and all, and the sequence it moved."""
+    database.execute(BASE)
+    stored = round_trip(database, migrations, "CREATE TABLE m (name text PRIMARY KEY);\nCREATE SEQUENCE ms;\n"
+                        "DO $$ BEGIN INSERT INTO m VALUES ('x'); PERFORM nextval('ms'); END $$;\n"
+                        "SELECT setval('ms', 5);")
+    assert "DROP TABLE public.m" in stored and "DROP SEQUENCE public.ms" in stored
+
+
+def test_a_loop_switching_row_level_security_on_is_switched_back(database: Database,
+                                                                 migrations: MigrationDir) -> None:
+    """A project's RLS wave: a DO loop that enables and forces row-level security and adds a policy per table."""
+    database.execute(BASE + "CREATE TABLE tenants_t (id int, tenant text);")
+    stored = round_trip(database, migrations, "DO $$ DECLARE n text; BEGIN FOREACH n IN ARRAY ARRAY['tenants_t'] LOOP "
+                        "EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', n); "
+                        "EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', n); "
+                        "EXECUTE format('CREATE POLICY %I ON %I USING (tenant = current_user)', n || '_p', n); "
+                        "END LOOP; END $$;")
+    assert "DISABLE ROW LEVEL SECURITY" in stored and "NO FORCE ROW LEVEL SECURITY" in stored
+
+
 def test_a_sequence_that_was_there_moved_makes_it_manual(database: Database, migrations: MigrationDir) -> None:
     database.execute(BASE)
     note = _manual(database, migrations, "DO $$ BEGIN EXECUTE 'SELECT nextval(''tickets'')'; END $$;")

@@ -109,12 +109,13 @@ _HANDLERS: dict[type, Callable[[ast.Node, str], Step]] = {
 }
 
 
-def _do(node: ast.DoStmt, what: str) -> Step:
-    """A DO block planned from its statements; one that cannot be (a loop, EXECUTE): from what it adds."""
+def _do(node: ast.DoStmt, what: str, mine: Sequence[str] = ()) -> Step:
+    """A DO block planned from its statements; one that cannot be (a loop, EXECUTE): from what it adds
+    (`mine`: what the file created before it, see observed_step)."""
     try:
         return do_step(node, what)
     except _Manual as exc:
-        return observed_step(what, str(exc))
+        return observed_step(what, str(exc), mine)
 
 
 def _validates_own_constraint(node: ast.Node, added: set[tuple[str, str]]) -> bool:
@@ -187,13 +188,15 @@ def _noting(step: Step, cell: list[bool]) -> Step:
 def _data_or_select(st: Statement, created: Created) -> Step | None:
     """The step of a data change on what the file created, or of a SELECT (which may call functions)."""
     try:
+        if isinstance(st.node, ast.DoStmt) and created:
+            return _do(st.node, st.first_line, created.names())
         if isinstance(st.node, ast.SelectStmt) and st.node.intoClause is None:
             if moves_sequences(st.node):
                 return sequence_step(st.node, st.first_line, created)
             step = created.select_step(st.node, st.first_line)
             if step.read is None:
                 return step
-            return observed_unless(step, st.first_line)
+            return observed_unless(step, st.first_line, created.names())
         seed = insert_step(st.node, st.first_line) if isinstance(st.node, ast.InsertStmt) else None
         step = created.data_step(st.node, st.first_line, otherwise=seed)
         return seed if step is None else step

@@ -21,6 +21,7 @@ Another session's DDL committed during the statement shows as a change: manual, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -131,6 +132,26 @@ FROM new JOIN pg_catalog.pg_namespace n ON n.oid = new.oid WHERE new.kind = 'sch
 ORDER BY 1, 2"""
 
 
+# tables' row-level security switches, which a statement may flip on tables that were there
+_RLS = f"""
+SELECT c.oid, c.relrowsecurity, c.relforcerowsecurity, {_REL.format(oid='c.oid')}
+FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'p')"""
+
+
+def _switched_back(conn: psycopg.Connection, seen: Seen) -> list[str]:
+    """ALTER TABLEs setting the row-level security switches of tables that were there back as they were."""
+    out = []
+    for oid, rls, force, name in conn.execute(_RLS).fetchall():
+        was = seen.rls.get(int(oid))
+        if was is None:
+            continue
+        if was[0] != rls:
+            out.append(f"ALTER TABLE {name} {'ENABLE' if was[0] else 'DISABLE'} ROW LEVEL SECURITY")
+        if was[1] != force:
+            out.append(f"ALTER TABLE {name} {'FORCE' if was[1] else 'NO FORCE'} ROW LEVEL SECURITY")
+    return out
+
+
 class Seen:
     """What the database held just before the statement, as far as an inverse of additions can tell."""
 
@@ -139,6 +160,7 @@ class Seen:
         self.objects = {(k, int(o)): int(r) for k, o, r in conn.execute(_OBJECTS).fetchall()}
         self.data = {int(r): int(n) for r, n in conn.execute(_DATA).fetchall()}
         self.sequences = _sequence_states(conn)
+        self.rls = {int(o): (r, f) for o, r, f, _ in conn.execute(_RLS).fetchall()}
 
 
 def fingerprint(conn: psycopg.Connection) -> dict[str, str]:
@@ -165,8 +187,11 @@ def _sequence_states(conn: psycopg.Connection) -> dict[int, tuple] | str:
         return f"a sequence's state could not be read ({exc.diag.message_primary})"
 
 
-def observed_step(what: str, why: str) -> Step:
-    """The step of a statement whose text says not what it does (`why`): undone from what it added."""
+def observed_step(what: str, why: str, mine: Sequence[str] = ()) -> Step:
+    """The step of a statement whose text says not what it does (`why`): undone from what it added.
+
+    `mine`: tables and sequences the file created before it (regclass text), which the rollback drops, so
+    that rows it changes there and sequences of theirs it moves go with them."""
     def before(conn: psycopg.Connection) -> list[tuple]:
         if not _in_transaction(conn):
             return [("manual", f"{why}; what it does can only be seen inside a transaction")]
@@ -187,7 +212,7 @@ def observed_step(what: str, why: str) -> Step:
             _, was, seen = rows[0]
             try:
                 with conn.transaction():  # a savepoint: a read that fails must not end the migration
-                    return [_undo(conn, was, seen, why)]
+                    return [_undo(conn, was, seen, why, mine)]
             except psycopg.Error as exc:
                 return [("manual", f"{why}; what it added could not be read ({exc.diag.message_primary})")]
 
@@ -202,7 +227,7 @@ def observed_step(what: str, why: str) -> Step:
     return Step(read=CatalogRead("-- the catalog before the statement", (), resolve, describe, before), after=after)
 
 
-def observed_unless(checked: Step, what: str) -> Step:
+def observed_unless(checked: Step, what: str, mine: Sequence[str] = ()) -> Step:
     """`checked` (a read, no `after`) when it finds an exact inverse; when it finds none, the observed step,
     its reason the check's."""
     assert checked.read is not None and checked.after is None
@@ -212,7 +237,7 @@ def observed_unless(checked: Step, what: str) -> Step:
         inverse = check.resolve(check.fetch(conn))
         if not inverse.manual:
             return [("checked", inverse)]
-        observed = observed_step(what, inverse.manual)
+        observed = observed_step(what, inverse.manual, mine)
         assert observed.read is not None
         return [("observe", observed, observed.read.fetch(conn))]
 
@@ -233,10 +258,10 @@ def observed_unless(checked: Step, what: str) -> Step:
     return Step(read=CatalogRead("", (), resolve, describe, fetch), after=after)
 
 
-def _undo(conn: psycopg.Connection, was: Any, seen: Seen, why: str) -> tuple:
+def _undo(conn: psycopg.Connection, was: Any, seen: Seen, why: str, mine: Sequence[str]) -> tuple:
     from app.core import catalog
 
-    changed = _changed_rows(conn, seen)
+    changed = _changed_rows(conn, seen, mine)
     if changed:
         return ("manual", f"{why}; seen as it ran, it {changed}")
     now = fingerprint(conn)
@@ -247,7 +272,7 @@ def _undo(conn: psycopg.Connection, was: Any, seen: Seen, why: str) -> tuple:
     old = sorted({o for _, o in seen.objects})
     drops = [r[1] for r in conn.execute(_DROPS, {
         "kinds": [k for k, _, _ in added], "oids": [o for _, o, _ in added], "rels": [r for _, _, r in added],
-        "old": old}).fetchall()]
+        "old": old}).fetchall()] + _switched_back(conn, seen)
     if not drops:
         return ("manual", f"{why}; seen as it ran, it changed the catalog in a way no drop gives back "
                           f"({', '.join(_differing(seen.fingerprint, now)) or 'no object added'})")
@@ -265,10 +290,14 @@ def _undo(conn: psycopg.Connection, was: Any, seen: Seen, why: str) -> tuple:
     return ("inverse", drops)
 
 
-def _changed_rows(conn: psycopg.Connection, seen: Seen) -> str | None:
-    """What it changed that drops cannot give back: rows of tables that were there, or sequences."""
+def _changed_rows(conn: psycopg.Connection, seen: Seen, mine: Sequence[str]) -> str | None:
+    """What it changed that drops cannot give back: rows of tables that were there, or sequences (but for
+    those the file created, which its rollback drops)."""
+    dropped = {int(o) for (o,) in conn.execute(
+        "SELECT pg_catalog.to_regclass(n)::oid FROM pg_catalog.unnest(%s::text[]) n", (list(mine),)).fetchall()
+        if o is not None} if mine else set()
     data = {int(r): int(n) for r, n in conn.execute(_DATA).fetchall()}
-    moved = [r for r, n in data.items() if r in seen.data and n != seen.data[r]]
+    moved = [r for r, n in data.items() if r in seen.data and n != seen.data[r] and r not in dropped]
     if moved:
         names = [r[0] for r in conn.execute("SELECT pg_catalog.unnest(%s::oid[])::regclass::text ORDER BY 1",
                                             (moved,)).fetchall()]
@@ -278,7 +307,7 @@ def _changed_rows(conn: psycopg.Connection, seen: Seen) -> str | None:
     states = _sequence_states(conn)
     if isinstance(states, str):
         return f"may move a sequence: {states}"
-    moved_seq = [o for o, s in seen.sequences.items() if states.get(o, s) != s]
+    moved_seq = [o for o, s in seen.sequences.items() if states.get(o, s) != s and o not in dropped]
     if moved_seq:
         names = [r[0] for r in conn.execute("SELECT pg_catalog.unnest(%s::oid[])::regclass::text ORDER BY 1",
                                             (moved_seq,)).fetchall()]
