@@ -137,7 +137,8 @@ INVERTIBLE = [
                     "ALTER TABLE users ALTER COLUMN score TYPE numeric(12,3);\n"
                     "ALTER TABLE users ALTER COLUMN name TYPE text;\n"
                     "ALTER TABLE orders ALTER COLUMN total TYPE bigint;\n"
-                    "ALTER TABLE users ALTER COLUMN f TYPE double precision;"),
+                    "ALTER TABLE users ALTER COLUMN f TYPE double precision;\n"
+                    "ALTER TABLE users ALTER COLUMN age TYPE double precision;"),
     ("widen varchar to text with default", "ALTER TABLE users ALTER COLUMN code SET DEFAULT 'e';\n"
                                            "ALTER TABLE users ALTER COLUMN code TYPE text;"),
     ("drop view", "DROP VIEW active;"),
@@ -523,6 +524,8 @@ WIDENED = [  # column, the type it is widened to, a value that only fits the wid
     ("score", "numeric(12,3)", "1.005"),  # numeric(8,2) rounds it without a word
     ("score", "numeric(12,3)", "123456789.5"),
     ("f", "double precision", "0.1"),  # real keeps fewer digits
+    ("n", "double precision", "2.5"),  # smallint rounds it without a word
+    ("n", "double precision", "'NaN'"),
 ]
 
 

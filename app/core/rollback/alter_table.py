@@ -100,6 +100,8 @@ def _widens(old: dict, new_typname: str | None, new_mods: list[int] | None) -> b
         return not new_mods
     if o == "float4" and new_typname == "float8":
         return True
+    if (o, new_typname) in (("int2", "float8"), ("int4", "float8"), ("int2", "float4")):
+        return True  # every such integer is exact in the float (int8 is not: past 2**53 it rounds)
     if o == "varchar" and new_typname == "text":
         return True
     if o == "varchar" and new_typname == "varchar":
