@@ -11,6 +11,7 @@ from app.core.catalog import diff, snapshot
 from app.core.rollback import Inverse, RollbackKind, RollbackPlan, assemble, plan_steps, step_for
 from app.core.sql import parse_file
 from tests.conftest import Database, MigrationDir, run_cli
+from tests.rollback_round_trip import round_trip
 
 ROLE = "tm_rollback_role"
 
@@ -138,7 +139,7 @@ INVERTIBLE = [
                     "ALTER TABLE users ALTER COLUMN name TYPE text;\n"
                     "ALTER TABLE orders ALTER COLUMN total TYPE bigint;\n"
                     "ALTER TABLE users ALTER COLUMN f TYPE double precision;\n"
-                    "ALTER TABLE users ALTER COLUMN age TYPE double precision;"),
+                    "ALTER TABLE orders ALTER COLUMN user_id TYPE double precision;"),
     ("widen varchar to text with default", "ALTER TABLE users ALTER COLUMN code SET DEFAULT 'e';\n"
                                            "ALTER TABLE users ALTER COLUMN code TYPE text;"),
     ("drop view", "DROP VIEW active;"),
@@ -253,7 +254,6 @@ MANUAL = [
     ("ALTER TYPE level ADD VALUE IF NOT EXISTS 'top';", "PostgreSQL cannot remove"),
     ("CREATE TABLE kid (extra int) INHERITS (orders);\nALTER TABLE orders VALIDATE CONSTRAINT orders_small;",
      "NOT VALID"),
-    ("ALTER TABLE users ALTER COLUMN code TYPE varchar(5);", "narrows"),
     ("ALTER TABLE orders ALTER COLUMN total TYPE smallint;", "narrows"),
     ("ALTER TABLE users ALTER COLUMN n TYPE text USING n::text;", "USING"),
     ("CREATE TABLE kid2 (uid int REFERENCES users (id));\nALTER TABLE users DROP CONSTRAINT users_pkey CASCADE;",
@@ -527,6 +527,21 @@ WIDENED = [  # column, the type it is widened to, a value that only fits the wid
     ("n", "double precision", "2.5"),  # smallint rounds it without a word
     ("n", "double precision", "'NaN'"),
 ]
+
+
+def test_narrowing_to_varchar_is_undone_when_no_value_was_cut(database: Database, migrations: MigrationDir) -> None:
+    """lobe-chat's text to varchar(255): exact when no value was longer (read before it ran); the cast
+    silently cuts trailing spaces past n, so a value that was longer makes it manual."""
+    database.execute(BASE + "INSERT INTO users (id, age, code, name) VALUES (1, 30, 'abc', 'abc');")
+    stored = round_trip(database, migrations, "ALTER TABLE users ALTER COLUMN code TYPE varchar(5);\n"
+                        "ALTER TABLE users ALTER COLUMN name TYPE varchar(3);",
+                        also=lambda: database.query("SELECT code, name FROM users"))
+    assert "ALTER COLUMN name TYPE text" in stored and "ALTER COLUMN code TYPE character varying(10)" in stored
+    database.execute("UPDATE users SET code = 'ab      ' WHERE id = 1")
+    migrations.add("cut", "ALTER TABLE users ALTER COLUMN code TYPE varchar(5);")
+    assert run_cli("migrate", *_args(database, migrations)).code == 0
+    assert database.scalar("SELECT rollback_kind FROM public._migrations ORDER BY version DESC LIMIT 1") == "manual"
+    assert database.scalar("SELECT code FROM users") == "ab   "
 
 
 @pytest.mark.parametrize(("column", "wider", "value"), WIDENED, ids=[f"{w[0]}-{w[1]}" for w in WIDENED])

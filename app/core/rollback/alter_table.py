@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import psycopg
 from pglast import ast, enums
 
 from app.core.rollback import index_extras
+from app.core.rollback.column_types import invert_type, narrowed, short_values
 from app.core.rollback.index_extras import extras_sql
 from app.core.rollback.model import NOTHING, CatalogRead, Inverse, Step
-from app.core.rollback.names import _rv, _strs, ident, literal
+from app.core.rollback.names import _rv, ident, literal
 from app.core.rollback.steps import _QNAME, _comment, _fixed, _Manual, _read
 from app.core.rollback.triggers import _ENABLE
 
@@ -70,51 +72,11 @@ class _Rel:
     replident: str  # relreplident: d(efault), n(othing), f(ull), i(ndex)
     identity_index: str | None  # the replica identity index's name, quoted
     clustered_index: str | None
+    short: dict[str, bool]  # column: no value longer than the varchar(n) it is narrowed to (read before)
 
 
 _KIND_WORD = {"r": "TABLE", "p": "TABLE", "f": "FOREIGN TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW",
               "i": "INDEX", "I": "INDEX", "S": "SEQUENCE", "c": "TYPE"}
-
-
-# Widening type changes: the data fits back, so ALTER COLUMN TYPE can be undone.
-_INT_RANK = {"int2": 1, "int4": 2, "int8": 3}
-
-
-def _typmod_args(tn: ast.TypeName) -> list[int] | None:
-    out = []
-    for m in tn.typmods or ():
-        if not (isinstance(m, ast.A_Const) and isinstance(m.val, ast.Integer)):
-            return None
-        out.append(m.val.ival)
-    return out
-
-
-def _widens(old: dict, new_typname: str | None, new_mods: list[int] | None) -> bool:
-    """True when the column type change keeps every value representable in the old type."""
-    o, otm = old["typname"], old["typmod"]
-    if new_typname is None or new_mods is None:
-        return False
-    if o in _INT_RANK and new_typname in _INT_RANK:
-        return _INT_RANK[new_typname] >= _INT_RANK[o]
-    if o in _INT_RANK and new_typname == "numeric":
-        return not new_mods
-    if o == "float4" and new_typname == "float8":
-        return True
-    if (o, new_typname) in (("int2", "float8"), ("int4", "float8"), ("int2", "float4")):
-        return True  # every such integer is exact in the float (int8 is not: past 2**53 it rounds)
-    if o == "varchar" and new_typname == "text":
-        return True
-    if o == "varchar" and new_typname == "varchar":
-        return not new_mods or (otm >= 4 and new_mods[0] >= otm - 4)
-    if o == "numeric" and new_typname == "numeric":
-        if not new_mods:
-            return True
-        if otm < 4:
-            return False
-        p, s = ((otm - 4) >> 16) & 0xFFFF, (otm - 4) & 0xFFFF
-        p2, s2 = new_mods[0], (new_mods[1] if len(new_mods) > 1 else 0)
-        return s2 >= s and p2 - s2 >= p - s
-    return False
 
 
 def _alter_table(node: ast.AlterTableStmt, what: str) -> Step:
@@ -154,7 +116,8 @@ def _alter_table(node: ast.AlterTableStmt, what: str) -> Step:
             if node.missing_ok:
                 return NOTHING
             return Inverse(manual=f"{what!r}: {rel} was not found")
-        r = _Rel(*rows[0][:5], rows[0][5] or {}, rows[0][6] or {}, rows[0][7] or {}, *rows[0][8:15])
+        short = rows[0][15] if len(rows[0]) > 15 else {}
+        r = _Rel(*rows[0][:5], rows[0][5] or {}, rows[0][6] or {}, rows[0][7] or {}, *rows[0][8:15], short)
         per_cmd: list[list[str]] = []
         for cmd in cmds:
             inv = _invert_cmd(cmd, r, what, after_rows)
@@ -163,15 +126,20 @@ def _alter_table(node: ast.AlterTableStmt, what: str) -> Step:
             per_cmd.append(inv)
         return Inverse(tuple(sql for inv in reversed(per_cmd) for sql in inv))
 
+    narrow = narrowed(cmds)
+
+    def run(conn: psycopg.Connection) -> list[tuple]:
+        rows = conn.execute(_RELATION, (rel,)).fetchall()
+        return [(*rows[0], short_values(conn, rows[0][0], narrow))] if rows and narrow else rows
+
+    describe = f"undo the changes to {rel} from its columns and constraints (read when applied)"
     if not adds_unnamed:
-        return _read(_RELATION, (rel,), lambda rows: plan(rows, None),
-            f"undo the changes to {rel} from its columns and constraints (read when applied)")
+        return _read(_RELATION, (rel,), lambda rows: plan(rows, None), describe, run=run)
 
     def after(rows: list[tuple]) -> CatalogRead:
         return CatalogRead(_RELATION, (rel,), lambda now: plan(rows, now), f"the new constraints of {rel}")
 
-    return _read(_RELATION, (rel,), lambda rows: NOTHING,
-        f"undo the changes to {rel} from its columns and constraints (read when applied)", after)
+    return _read(_RELATION, (rel,), lambda rows: NOTHING, describe, after, run=run)
 
 
 _NEEDS_READ = {
@@ -226,7 +194,7 @@ def _invert_cmd(cmd: ast.AlterTableCmd, r: _Rel, what: str, after_rows: list[tup
                         *_comment(f"CONSTRAINT {ident(name)} ON {r.qname}", r.constraints[name]["comment"])]
         return [f"{at} ALTER COLUMN {ident(cmd.name)} {'DROP' if col['notnull'] is False else 'SET'} NOT NULL"]
     if sub == AT.AT_AlterColumnType:
-        return _invert_type(cmd, col, at, what, r)
+        return invert_type(cmd, col, at, what, r)
     if sub == AT.AT_AddConstraint:
         return _invert_add_constraint(cmd.def_, r, at, what, after_rows)
     if sub == AT.AT_DropConstraint:
@@ -296,69 +264,6 @@ def _options_back(at: str, options: list[str] | None, defs: list[ast.DefElem] | 
     back = [f"{k}={literal(old[k])}" for k in keys if k in old]
     return ([f"{at} RESET ({', '.join(reset)})"] if reset else []) + (
         [f"{at} SET ({', '.join(back)})"] if back else [])
-
-
-def _invert_type(cmd: ast.AlterTableCmd, col: dict, at: str, what: str, r: _Rel) -> list[str] | str:
-    coldef = cmd.def_
-    if coldef.raw_default is not None or getattr(coldef, "collClause", None) is not None:
-        return f"{what!r} converts the data (USING or COLLATE): the old values may not come back"
-    tn = coldef.typeName
-    if tn.arrayBounds or tn.setof or tn.pct_type:
-        return f"{what!r} changes the column's type in a way that cannot be undone exactly"
-    mods = _typmod_args(tn)
-    base = _strs(tn.names)
-    new_typname = base[-1] if len(base) == 2 and base[0] == "pg_catalog" else None
-    if base == ["text"]:
-        new_typname = "text"
-    if new_typname == col["typname"] and mods is not None and (
-        (not mods and col["typmod"] == -1) or (mods and col["type"].endswith(f"({','.join(map(str, mods))})"))
-    ):
-        return []  # the same type: nothing changes
-    if not _widens(col, new_typname, mods):
-        return f"{what!r} narrows or converts the column's type: the old values may not fit back"
-    out = [_fits_check(r.qname, cmd.name, col),
-           f"{at} ALTER COLUMN {ident(cmd.name)} TYPE {col['type']}"
-           + (f" COLLATE {col['collation']}" if col["collation"] else "")]
-    if col["default"] is not None:
-        out.append(f"{at} ALTER COLUMN {ident(cmd.name)} SET DEFAULT {col['default']}")
-    return out
-
-
-_INT_RANGE = {"int2": (-32768, 32767), "int4": (-2147483648, 2147483647), "int8": (-2**63, 2**63 - 1)}
-
-
-def _does_not_fit(c: str, old: dict) -> str:
-    """SQL: true for a value of column `c` (an identifier) that the old type cannot hold exactly.
-
-    Turning the type back would otherwise fail mid-rollback, or worse, round or cut the value
-    without a word (numeric scale, trailing spaces of varchar, float precision).
-    """
-    o, tm = old["typname"], old["typmod"]
-    if o in _INT_RANGE:
-        lo, hi = _INT_RANGE[o]
-        return f"({c} <> pg_catalog.trunc({c}::numeric) OR {c}::numeric NOT BETWEEN {lo} AND {hi})"
-    if o == "varchar":
-        return f"pg_catalog.char_length({c}::text) > {tm - 4}" if tm >= 4 else "false"
-    if o == "numeric":
-        p, s = ((tm - 4) >> 16) & 0xFFFF, (tm - 4) & 0xFFFF
-        return (f"({c}::numeric <> 'NaN' AND ({c}::numeric <> pg_catalog.round({c}::numeric, {s}) "
-                f"OR pg_catalog.abs(pg_catalog.round({c}::numeric, {s})) >= 10::numeric ^ {p - s}))")
-    if o == "float4":
-        return f"({c}::float8 <> 'NaN' AND ({c}::float8::float4::float8 <> {c}::float8))"
-    raise ValueError(f"no check of values known for type {o}")
-
-
-def _fits_check(qtable: str, column: str, old: dict) -> str:
-    """A statement that stops the rollback, changing nothing, when a value no longer fits the old type."""
-    c = ident(column)
-    message = (f"rollback refused: a value in {qtable}.{c} does not fit its earlier type {old['type']} "
-               "again; change or remove it first, or roll back by hand")
-    body = (f"BEGIN IF EXISTS (SELECT 1 FROM {qtable} WHERE {_does_not_fit(c, old)}) THEN "
-            f"RAISE EXCEPTION '%', {literal(message)}; END IF; END")
-    tag = "$tidemark$"
-    if tag in body:
-        raise ValueError("the check's text holds its own quote")
-    return f"DO {tag} {body} {tag}"
 
 
 def _invert_add_constraint(con: ast.Constraint, r: _Rel, at: str, what: str,
