@@ -47,11 +47,22 @@ def test_or_replace_of_a_function_a_later_schema_has_drops_the_new_one(database:
     assert "DROP FUNCTION app.f(integer)" in stored
 
 
-def test_unqualified_creates_read_their_schema_once() -> None:
-    """One round trip for a run of CREATEs; again after anything that could move current_schema()."""
-    sts = parse_file("CREATE TABLE a (x int); CREATE INDEX ON a (x); CREATE TABLE b (x int);\n"
-                     "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'; CREATE TABLE s.c (x int);\n"
-                     "CREATE SCHEMA app; CREATE TABLE d (x int); SELECT 1; CREATE VIEW v AS SELECT 1;\n"
-                     "SET search_path = app; CREATE TABLE e (x int); CREATE TABLE f (x int);", Path("x.sql"))
-    live = [s.read is not None and s.read.live for s in plan_steps(sts)]
-    assert live == [True, False, False, False, False, False, True, False, True, False, True, False]
+def test_plain_creates_read_nothing_and_a_shadowed_name_reads_its_schema_once(database: Database) -> None:
+    """Applied in order on a real connection: pg_catalog's names are read once for the connection; plain
+    CREATEs then read nothing (the batch goes on); a name pg_catalog has reads the schema, again only after
+    a statement that could move it."""
+    sts = parse_file("CREATE TABLE a (x int); CREATE TABLE b (x int); CREATE TABLE s.c (x int);\n"
+                     "CREATE VIEW pg_settings AS SELECT 1; CREATE TYPE name AS (a int); SELECT 1;\n"
+                     "CREATE FUNCTION upper(text) RETURNS text LANGUAGE sql AS 'SELECT $1'; CREATE TABLE d (x int);",
+                     Path("x.sql"))
+    database.execute("CREATE SCHEMA s")
+    with database.connect() as conn:
+        reads, inverses = [], []
+        for st, step in zip(sts, plan_steps(sts), strict=True):
+            reads.append(step.read is not None and step.read.reads_now(conn))
+            inverses.append(step.read.resolve(step.read.fetch(conn)).sql if step.read else step.inverse.sql)
+            conn.execute(st.text)
+        conn.rollback()
+    assert reads == [True, False, False, True, False, False, True, False]
+    assert inverses[0] == ("DROP TABLE a",) and inverses[3] == ("DROP VIEW public.pg_settings",)
+    assert inverses[4] == ("DROP TYPE public.name",) and inverses[6] == ("DROP FUNCTION public.upper(text)",)

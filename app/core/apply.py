@@ -183,7 +183,7 @@ def _apply_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
         for st, step in zip(p.statements, p.steps, strict=True):
             rows: list[tuple] = []
             if step.read is not None:
-                if step.read.live:
+                if step.read.reads_now(conn):
                     run(conn, script)
                     script = Script()
                 rows = step.read.fetch(conn)

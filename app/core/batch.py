@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import psycopg
@@ -39,7 +39,7 @@ from app.core.place import place_of
 from app.core.prepared import Context, Prepared, prepare_many
 from app.core.progress import Phase
 from app.core.results import AppliedMigration
-from app.core.rollback import Inverse, assemble
+from app.core.rollback import Inverse, assemble, catalog_names, settled
 from app.core.script import Script, ScriptError, rollback_if_needed
 
 # Migrations sent ahead of the one the server runs: enough to keep it busy, few enough that
@@ -56,6 +56,7 @@ _OK = pq.ExecStatus.COMMAND_OK
 def apply_all(ctx: Context, files: list[Checked], applied: list[AppliedMigration]) -> None:
     """Apply checked files in order; each one committed is appended to `applied` at once."""
     total = len(files)
+    names = catalog_names(ctx.conn) if total else frozenset()  # before anything is sent: plain CREATEs read nothing
     pipelining = ctx.options.pipeline and not ctx.verbose and supported(ctx.conn)
     ahead = _Ahead(ctx, applied, total) if pipelining else None
     ready: dict[int, Prepared] = {}
@@ -71,7 +72,8 @@ def apply_all(ctx: Context, files: list[Checked], applied: list[AppliedMigration
                     ahead.drain()  # what is already sent committed, or was cancelled: report it first
                 ctx.cancel.check_between()
                 if i not in ready:  # parse the next few files together (cheaper than one by one)
-                    ready = dict(zip(range(i, i + PARSE_AHEAD), prepare_many(files[i:i + PARSE_AHEAD]), strict=False))
+                    ready = {n: replace(q, steps=settled(q.steps, names)) for n, q in
+                             zip(range(i, i + PARSE_AHEAD), prepare_many(files[i:i + PARSE_AHEAD]), strict=False)}
                 p = ready[i]
                 if ahead is not None and _sendable(p):
                     ahead.send(p, i + 1)

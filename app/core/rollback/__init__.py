@@ -13,6 +13,7 @@ that moment (and return NULL rather than fail). Inverses keep names as the file 
 when the file changes search_path, each inverse runs under the path its statement ran under.
 """
 
+from app.core.rollback.creation_schema import catalog_names, settled
 from app.core.rollback.dispatch import plan_steps, step_for
 from app.core.rollback.model import (
     DEFAULT_PATH,
@@ -29,5 +30,5 @@ from app.core.rollback.search_path import replace_node
 
 __all__ = [
     "DEFAULT_PATH", "NOTHING", "CatalogRead", "Inverse", "RollbackKind", "RollbackPlan", "Step", "assemble",
-    "deparse", "ident", "literal", "plan_steps", "replace_node", "step_for",
+    "catalog_names", "deparse", "ident", "literal", "plan_steps", "replace_node", "settled", "step_for",
 ]

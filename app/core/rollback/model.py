@@ -37,7 +37,15 @@ class CatalogRead:
     resolve: Callable[[list[tuple]], Inverse]
     describe: str  # for dry runs: what is read
     run: Callable[[psycopg.Connection], list[tuple]] | None = None  # reads more than one query can (DO blocks)
-    live: bool = True  # False: it resolves from what an earlier read found, so what ran before need not have run
+    # whether it reads the database when applied (so what ran before must have run); False, or a callable
+    # answering False, when it resolves from what earlier reads found
+    live: bool | Callable[[psycopg.Connection], bool] = True
+    # given pg_catalog's names, the step it comes to without reading, if it can tell (creation_schema)
+    settle: Callable[[frozenset[str]], Step | None] | None = None
+
+    def reads_now(self, conn: psycopg.Connection) -> bool:
+        """Whether fetching it now queries the database (what was sent before it must have run)."""
+        return self.live(conn) if callable(self.live) else self.live
 
     def fetch(self, conn: psycopg.Connection) -> list[tuple]:
         """Run the read on the migration's connection, in its transaction."""

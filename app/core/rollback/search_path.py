@@ -48,7 +48,12 @@ def _under_path(step: Step, path: str) -> Step:
         return replace(inv, search_path=path) if inv.sql and not inv.manual else inv
 
     def wrap(read: CatalogRead) -> CatalogRead:
-        return replace(read, resolve=lambda rows: mark(read.resolve(rows)))
+        def settle(names: frozenset[str]) -> Step | None:
+            step = read.settle(names) if read.settle is not None else None
+            return None if step is None else _under_path(step, path)
+
+        return replace(read, resolve=lambda rows: mark(read.resolve(rows)),
+                       settle=settle if read.settle is not None else None)
 
     return Step(
         mark(step.inverse) if step.inverse is not None else None,
