@@ -136,7 +136,7 @@ class FleetActions(QObject):
             else:
                 text, colour, tip = rehearsal_cell(r)
                 self.o._set(r.name, NOW, text, colour, tip)
-        self.o.tree.resizeColumnToContents(DRIFT)
+        self.o.fit_columns()  # the verdicts are wider than "checking…"
         counts = ", ".join(f"{result.count(o)} {o.value}" for o in Outcome if result.count(o))
         verdicts = "passed" if kind == "rehearse" else "agree"
         self.o.headline.setText(f"{VERB[kind].capitalize()}: {result.count(Outcome.OK)} of {len(result.members)} "

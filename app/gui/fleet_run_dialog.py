@@ -93,14 +93,17 @@ def headline(result: Any, *, ran: bool) -> str:
     total = len(result.members)
     if ran:
         counts = ", ".join(f"{result.count(o)} {o.value}" for o in Outcome if result.count(o))
-        return f"Run: {counts} (of {total})"
+        return f"Run: {counts} (of {count(total, 'target')})"
     levels: dict[str, int] = {}
     for r in result.members:
         if r.outcome is Outcome.OK and hasattr(r.result, "health"):
             levels[r.result.health.value] = levels.get(r.result.health.value, 0) + 1
-    order = ("error", "warning", "healthy")
-    parts = [f"{levels[h]} {h}" for h in order if h in levels]
+    # "4 in error", not "4 error": a health word is an adjective only for "healthy"
+    parts = [f"{levels[h]} {words}" for h, words in HEALTH_WORDS if h in levels]
     parts += [f"{result.count(o)} {o.value}" for o in Outcome if o is not Outcome.OK and result.count(o)]
     read = sum(levels.values())
     return f"Status: {', '.join(parts) or 'nothing read'} ({read} of {count(total, 'target')} read)"
+
+
+HEALTH_WORDS = (("error", "in error"), ("warning", "with warnings"), ("healthy", "healthy"))
 

@@ -1,8 +1,8 @@
 """Table columns fitted to their cells: each as wide as its widest cell, a long one cut in its middle.
 
-The History view and the migration list share this: a column of migration names or batch ids takes at
-most its share of the table (cut with "…", the whole in the cell's tooltip, which the models give),
-so the columns beside it stay readable without a sideways scroll.
+The History view, the migration list and the overview's tree share this: a column of migration names
+or batch ids takes at most its share of the table (cut with "…", the whole in the cell's tooltip,
+which the models give), so the columns beside it stay readable without a sideways scroll.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QTableView
+from PySide6.QtWidgets import QHeaderView, QStyledItemDelegate, QStyleOptionViewItem, QTableView, QTreeView
+
+View = QTableView | QTreeView
 
 
 class Elided(QStyledItemDelegate):
@@ -35,12 +37,18 @@ class ElideMiddle(Elided):
         super().__init__(parent, Qt.TextElideMode.ElideMiddle)
 
 
-def wanted_width(table: QTableView, column: int) -> int:
-    """What a column needs to show its widest cell and its title (with the sort arrow) whole."""
-    return max(table.sizeHintForColumn(column), table.horizontalHeader().sectionSizeHint(column))
+def header(view: View) -> QHeaderView:
+    """The view's column titles (a table's horizontal header, a tree's header)."""
+    return view.horizontalHeader() if isinstance(view, QTableView) else view.header()
 
 
-def fit_columns(table: QTableView, columns: Iterable[int], width: int, shares: Mapping[int, float]) -> None:
+def wanted_width(table: View, column: int) -> int:
+    """What a column needs to show its widest cell (a tree's first column: with its indentation) and its
+    title (with the sort arrow) whole."""
+    return max(table.sizeHintForColumn(column), header(table).sectionSizeHint(column))
+
+
+def fit_columns(table: View, columns: Iterable[int], width: int, shares: Mapping[int, float]) -> None:
     """Set each of `columns` to its wanted width; one in `shares` to at most that share of `width`.
 
     The columns left out (the one that stretches, or the last) take what remains."""
