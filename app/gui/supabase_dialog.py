@@ -49,14 +49,15 @@ if TYPE_CHECKING:
 def read_status(runner: MigrationRunner) -> SupabaseStatus:
     """config.toml beside the migrations folder, the files as the runner reads them, both histories."""
     from app.core import supabase_status
-    from app.core.supabase import project_config
+    from app.core.supabase import config_candidates, project_config
 
     folder = Path(runner.migrations_dir)
     files = runner.files() if folder.is_dir() else []
     # The app has no working directory to look in, as the CLI has: the folder's parent stands for
     # the project (it finds proj/supabase/config.toml beside proj/migrations).
     config = project_config(folder.parent, folder)
-    return supabase_status.read_status(runner.target, files, config)
+    return supabase_status.read_status(runner.target, files, config,
+                                       tuple(config_candidates(folder.parent, folder)))
 
 
 @dataclass(frozen=True)
