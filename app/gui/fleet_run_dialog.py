@@ -119,13 +119,14 @@ def nothing_to_run(plan: fleet_tasks.FleetPlan, verb: str = "Run") -> str:
         return f"{head} {_every(len(plan.members))} up to date (no pending migrations)."
     if len(stuck) == len(plan.members):
         where = "the reason is beside it above" if len(stuck) == 1 else "the reasons are beside them above"
-        return f"{head} {_every(len(stuck), 'could not be planned')} ({where})."
+        who = "the target could not" if len(stuck) == 1 else f"none of the {len(stuck)} targets could"
+        return f"{head} {who} be planned ({where})."
     return (f"{head} {count(len(stuck), 'target')} could not be planned ({', '.join(stuck)}, the reason "
             "beside each above), and the others have no pending migrations.")
 
 
-def _every(n: int, what: str = "is") -> str:
-    return f"the target {what}" if n == 1 else f"all {n} targets {'are' if what == 'is' else what}"
+def _every(n: int) -> str:
+    return "the target is" if n == 1 else f"all {n} targets are"
 
 
 def headline(result: Any, *, ran: bool) -> str:

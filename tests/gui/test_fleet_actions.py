@@ -232,6 +232,12 @@ def test_run_with_nothing_to_run_is_disabled_and_says_why(qtbot, saved: dict[str
     shown = dialog.findChild(QTextBrowser).toPlainText()
     assert "Migrations ▸ Repair changed…" in shown and "tidemark " not in shown
     dialog.reject()
+    _select(window, "eu", "us")
+    with qtbot.waitSignal(window.asking, timeout=DEADLINE_MS) as asked:
+        window.run_button.click()
+    assert asked.args[0].reason.text() == ("Nothing to run: none of the 2 targets could be planned "
+                                           "(the reasons are beside them above).")
+    asked.args[0].reject()
     window.close()
 
 
