@@ -101,17 +101,20 @@ def _common(a: str, b: str) -> int:
     return n
 
 
+_BETWEEN_WORDS = "_ "  # a file name's words, and a title's
+
+
 def _word_start(text: str, i: int) -> int:
-    """The start of the `_`-separated word holding position `i`."""
+    """The start of the word holding position `i`."""
     i = max(0, min(i, len(text)))
-    while i > 0 and text[i - 1] != "_":
+    while i > 0 and text[i - 1] not in _BETWEEN_WORDS:
         i -= 1
     return i
 
 
 def _word_end(text: str, i: int) -> int:
-    """The end of the word holding position `i` (before its `_`, or the text's end)."""
-    while i < len(text) and text[i] != "_":
+    """The end of the word holding position `i` (before the next separator, or the text's end)."""
+    while i < len(text) and text[i] not in _BETWEEN_WORDS:
         i += 1
     return i
 
@@ -141,13 +144,13 @@ def shortened(text: str, span: tuple[int, int], metrics: QFontMetrics, width: in
     return left + middle + right
 
 
-class ElideDistinct(Elided):
+class ElideDistinct(ElideMiddle):
     """A column of migration names cut so each keeps the part that tells it from the others (see
     distinct_spans), its version and its end; `set_texts` gives it the column's names. A plain middle
     cut made "…batch_07_for_the…" and "…batch_08_for_the…" both read "backf…ated_from_legacy.sql"."""
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent, Qt.TextElideMode.ElideMiddle)
+        super().__init__(parent)
         self.spans: dict[str, tuple[int, int]] = {}
 
     def set_texts(self, texts: Iterable[str]) -> None:
