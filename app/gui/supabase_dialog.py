@@ -33,6 +33,7 @@ from app.core.supabase_status import HEADERS, SHIM_CONTENTS, SupabaseStatus
 from app.core.text import counted as count
 from app.core.text import visible
 from app.gui.maintenance_dialogs import Confirming
+from app.gui.table_fit import ElideDistinct
 from app.gui.words import in_app
 
 if TYPE_CHECKING:
@@ -142,6 +143,9 @@ class SupabaseStatusDialog(QDialog):
                 if c == MIGRATION:
                     item.setToolTip(visible(text))
                 self.table.setItem(r, c, item)
+        names = ElideDistinct(self.table)  # the words that tell one name from the next stay (as in History)
+        names.set_texts(visible(row[MIGRATION]) for row in rows)
+        self.table.setItemDelegateForColumn(MIGRATION, names)
         # The states stay in view: the migration's name takes what is left (it pushed File, Supabase CLI
         # and Tidemark past the right edge at the default size).
         header = self.table.horizontalHeader()

@@ -252,6 +252,9 @@ def test_status_without_config_says_where_it_looked(qtbot, settings, database: D
     folder = project / "migrations"
     folder.mkdir(parents=True)
     (folder / "20260101000001_one.sql").write_text("CREATE TABLE one (id int);\n", encoding="utf-8")
+    for i in range(3):  # names alike at both ends: the cut keeps what tells them apart
+        (folder / f"2026010200000{i}_backfill_customer_invoice_totals_batch_{i:02d}_for_the_2019_accounts_"
+                  "migrated_from_legacy.sql").write_text("SELECT 1;\n", encoding="utf-8")
     source = target_source(Target(database.dsn, "test", environment="billing"), folder, "billing")
     window = open_window(qtbot, settings, [], initial=source)
     with qtbot.waitSignal(window.snapshot_shown, timeout=DEADLINE_MS):
@@ -261,4 +264,18 @@ def test_status_without_config_says_where_it_looked(qtbot, settings, database: D
     assert dialog.config.text() == (f"no supabase/config.toml: looked for {shown}/config.toml and "
                                     f"{shown}/supabase/config.toml")
     assert "\x1b" not in dialog.config.text() and "\u202e" not in dialog.config.text()
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from app.gui.supabase_dialog import MIGRATION
+
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    table = dialog.table
+    for row in range(1, 4):
+        index = table.model().index(row, MIGRATION)
+        option = QStyleOptionViewItem()
+        table.initViewItemOption(option)
+        option.rect = table.visualRect(index)
+        table.itemDelegateForColumn(MIGRATION).initStyleOption(option, index)
+        assert f"batch_{row - 1:02d}" in option.text and option.text.endswith(".sql"), option.text
     window.close()
