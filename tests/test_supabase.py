@@ -311,3 +311,16 @@ def test_a_shim_the_server_refuses_is_one_line_and_leaves_nothing(database: Data
     assert "the Supabase shim was not installed" in r.stderr and "return type" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     assert not database.exists("auth.users") and database.scalar("SELECT to_regnamespace('extensions') IS NULL")
+
+
+def test_status_without_config_says_where_it_looked(database: Database, tmp_path: Path) -> None:
+    """It said "no supabase/config.toml here", naming no folder."""
+    folder = tmp_path / "proj\x1b[2J" / "migrations"
+    folder.mkdir(parents=True)
+    r = run_cli("supabase-status", "--dsn", database.dsn, "--migrations-dir", str(folder))
+    assert r.code == 0, r.stderr
+    shown = str(tmp_path / "proj\\x1b[2J")  # the folder's control characters written out, as everywhere
+    line = r.stdout.splitlines()[0]
+    assert line == (f"no supabase/config.toml: looked for {shown}/config.toml and "
+                    f"{Path.cwd() / 'supabase' / 'config.toml'}"), line
+    assert "\x1b" not in r.stdout

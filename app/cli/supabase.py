@@ -42,13 +42,14 @@ def _folder(args: argparse.Namespace, target: object) -> Path:
 def handle_status(args: argparse.Namespace, out: Output) -> int:
     """Show config.toml's settings and both histories side by side."""
     from app.core.files import discover
-    from app.core.supabase import project_config
+    from app.core.supabase import config_candidates, project_config
     from app.core.supabase_status import HEADERS, read_status
 
     target = common.build_target(args)
     folder = _folder(args, target)
     cfg = project_config(Path.cwd(), folder)
-    status = read_status(target, discover(folder) if folder.is_dir() else [], cfg)
+    status = read_status(target, discover(folder) if folder.is_dir() else [], cfg,
+                         tuple(config_candidates(Path.cwd(), folder)))
     if out.json_mode:
         out.document({
             "config": None if cfg is None else {"path": str(cfg.path), "project_id": cfg.project_id,

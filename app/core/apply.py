@@ -19,7 +19,7 @@ from app.core.errors import (
     MigrationFailed,
     ServerErrorInfo,
 )
-from app.core.failures import connection_lost, is_connection_error, ran_list, record_failure, server_error
+from app.core.failures import connection_lost, is_connection_error, not_run, ran_list, record_failure, server_error
 from app.core.history import Event, Raw
 from app.core.options import Options
 from app.core.prepared import Context, Prepared
@@ -109,13 +109,16 @@ def supabase_rows(ctx: Context, p: Prepared) -> list[str]:
     return supabase_history.applied_sql(ctx.conn, p.file, [st.text for st in p.statements])
 
 
-def apply(ctx: Context, p: Prepared, index: int, total: int, *, failed: LockTimeout | None = None
-          ) -> AppliedMigration:
+def apply(ctx: Context, p: Prepared, index: int, total: int, *, failed: LockTimeout | None = None,
+          after: int = 0) -> AppliedMigration:
     """Run one migration with its history rows; retry on lock timeout when asked.
 
+    `index` of `total` numbers it in its batch; `after`: how many run after that batch (repeatables):
+    a failure says how many later migrations did not run, and only when some would have.
     `failed`: its first attempt already hit the lock timeout (in a pipelined run).
     """
     attempt = 0
+    later = total - index + after
     while True:
         if failed is None:
             ctx.cancel.check_between()
@@ -123,7 +126,7 @@ def apply(ctx: Context, p: Prepared, index: int, total: int, *, failed: LockTime
                      message=p.file.title)
             try:
                 run_one = _apply_transactional if p.transactional else _apply_non_transactional
-                result = run_one(ctx, p)
+                result = run_one(ctx, p, later)
                 break
             except LockTimeout as exc:
                 failed = exc
@@ -169,7 +172,7 @@ def _finish(ctx: Context, p: Prepared, script: Script, plan: RollbackPlan, elaps
     run(ctx.conn, script)
 
 
-def _apply_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
+def _apply_transactional(ctx: Context, p: Prepared, later: int = 0) -> AppliedMigration:
     conn = ctx.conn
     clock = Clock()
     timings: list[StatementTiming] = []
@@ -207,7 +210,7 @@ def _apply_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
         _finish(ctx, p, script, plan, Raw(TX_ELAPSED_MS))
     except ScriptError as exc:
         rollback_if_needed(conn)
-        raise failure(ctx, p, exc, partial_ran=[]) from None
+        raise failure(ctx, p, exc, partial_ran=[], later=later) from None
     except psycopg.OperationalError as exc:
         raise connection_lost(p.file.name, exc) from None
     except BaseException:
@@ -217,7 +220,7 @@ def _apply_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
                             True, timings)
 
 
-def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
+def _apply_non_transactional(ctx: Context, p: Prepared, later: int = 0) -> AppliedMigration:
     conn = ctx.conn
     clock = Clock()
     timings: list[StatementTiming] = []
@@ -258,7 +261,7 @@ def _apply_non_transactional(ctx: Context, p: Prepared) -> AppliedMigration:
         _finish(ctx, p, script, plan, round(clock.ms()))
     except ScriptError as exc:
         rollback_if_needed(conn)
-        raise failure(ctx, p, exc, partial_ran=ran) from None
+        raise failure(ctx, p, exc, partial_ran=ran, later=later) from None
     except psycopg.OperationalError as exc:
         raise nontx.connection_lost(p.file.name, p.statements, ran, exc) from None
     finally:
@@ -309,7 +312,8 @@ def _read_after(conn: psycopg.Connection, step: Step, rows: list[tuple]) -> Inve
     return read.resolve(read.fetch(conn))
 
 
-def failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[Statement]) -> Exception:
+def failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[Statement], later: int = 0) -> Exception:
+    """The exception for a migration that failed; `later`: how many migrations were to run after it."""
     if is_connection_error(ctx.conn, exc.error):
         if not p.transactional:
             return nontx.connection_lost(p.file.name, p.statements, partial_ran, exc.error)
@@ -320,7 +324,7 @@ def failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[State
         info = server_error(exc.error, exc.unit, exc.script, p.file.verify_path, p.file.verify_text or "")
         _record(ctx, Event.FAILED, p, info)
         revert = p.file.directives.rollback_path
-        return MigrationFailed(verify.summary(p.file, info, p.transactional, revert), info,
+        return MigrationFailed(verify.summary(p.file, info, p.transactional, revert, later), info,
                                partial=not p.transactional)
     info = server_error(exc.error, exc.unit, exc.script, p.file.path, p.file.forward)  # offsets: of what ran
     if ctx.cancel.cancelled and isinstance(exc.error, pg_errors.QueryCanceled):
@@ -341,9 +345,9 @@ def failure(ctx: Context, p: Prepared, exc: ScriptError, partial_ran: list[State
         )
     elif not p.transactional:  # its first statement failed on its own: there was no transaction to roll back
         summary = (f"{p.file.name} failed at its first statement, outside a transaction; it is not recorded as "
-                   "applied, later migrations did not run")
+                   "applied" + not_run(later, ", "))
     else:
-        summary = f"{p.file.name} failed and was rolled back; nothing of it remains, later migrations did not run"
+        summary = f"{p.file.name} failed and was rolled back; nothing of it remains" + not_run(later, ", ")
     if isinstance(exc.unit, Statement) and exc.unit.kind == "IndexStmt" and exc.unit.node.concurrent:
         summary += nontx.invalid_index_hint(ctx.conn, exc.unit)
     failure = MigrationFailed(summary, info, partial=bool(partial_ran))

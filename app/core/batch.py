@@ -53,12 +53,14 @@ _ROWS = pq.ExecStatus.TUPLES_OK
 _OK = pq.ExecStatus.COMMAND_OK
 
 
-def apply_all(ctx: Context, files: list[Checked], applied: list[AppliedMigration]) -> None:
-    """Apply checked files in order; each one committed is appended to `applied` at once."""
+def apply_all(ctx: Context, files: list[Checked], applied: list[AppliedMigration], after: int = 0) -> None:
+    """Apply checked files in order; each one committed is appended to `applied` at once.
+
+    `after`: how many migrations run once these are done (the repeatables), for a failure's words."""
     total = len(files)
     names = catalog_names(ctx.conn) if total else frozenset()  # before anything is sent: plain CREATEs read nothing
     pipelining = ctx.options.pipeline and not ctx.verbose and supported(ctx.conn)
-    ahead = _Ahead(ctx, applied, total) if pipelining else None
+    ahead = _Ahead(ctx, applied, total, after) if pipelining else None
     ready: dict[int, Prepared] = {}
     i = 0
     try:
@@ -80,12 +82,12 @@ def apply_all(ctx: Context, files: list[Checked], applied: list[AppliedMigration
                 else:
                     if ahead is not None:
                         ahead.drain()
-                    applied.append(apply(ctx, p, i + 1, total))
+                    applied.append(apply(ctx, p, i + 1, total, after=after))
                     if ahead is not None and p.drops_prepared_statements:
                         ahead.prepared_statements.clear()
                 i += 1
             except _Retry as r:  # a pipelined migration hit the lock timeout: retry it alone, go on after it
-                applied.append(apply(ctx, r.prepared, r.index, total, failed=r.timeout))
+                applied.append(apply(ctx, r.prepared, r.index, total, failed=r.timeout, after=after))
                 i = r.index  # 1-based number of the retried one = 0-based index of the next
     finally:
         if ahead is not None:
@@ -144,10 +146,11 @@ class _InFlight:
 class _Ahead:
     """The migrations on the wire, oldest first, and the pipeline they went into."""
 
-    def __init__(self, ctx: Context, applied: list[AppliedMigration], total: int) -> None:
+    def __init__(self, ctx: Context, applied: list[AppliedMigration], total: int, after: int = 0) -> None:
         self.ctx = ctx
         self.applied = applied
         self.total = total
+        self.after = after  # migrations to run after this batch (a failure counts those that did not)
         self.queue: deque[_InFlight] = deque()
         self.pipe: Pipeline | None = None
         self.prepared_statements: dict[str, bytes] = {}  # history row templates prepared in this session
@@ -267,7 +270,8 @@ class _Ahead:
                 f"{_OWN_NAMES.get(q.unit, 'lock share')} failed on this server session: "
                 f"{error.diag.message_primary} (a pooler "
                 "sharing sessions? use the session-mode or direct URL); nothing was recorded against it")
-        exc = failure(self.ctx, m.prepared, ScriptError(q.unit, error, q.script()), [])
+        exc = failure(self.ctx, m.prepared, ScriptError(q.unit, error, q.script()), [],
+                      later=self.total - m.index + self.after)
         if isinstance(exc, LockTimeout):
             raise _Retry(m.prepared, m.index, exc)
         raise exc

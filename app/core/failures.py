@@ -11,6 +11,7 @@ from app.core import history
 from app.core.errors import ConnectionLost, ServerErrorInfo
 from app.core.script import Script
 from app.core.sql import LineIndex, Statement
+from app.core.text import counted
 
 if TYPE_CHECKING:
     from app.core.prepared import Context
@@ -93,3 +94,9 @@ def record_failure(ctx: Context, event: str, name: str, version: str | None, inf
         )
     except psycopg.Error:
         pass  # the failure itself is reported; a lost audit row must not hide it
+
+
+def not_run(later: int, joint: str) -> str:
+    """`joint` and "2 later migrations did not run", or nothing when the one that failed was the last
+    to run (it said "later migrations did not run" when there were none)."""
+    return f"{joint}{counted(later, 'later migration')} did not run" if later > 0 else ""

@@ -206,7 +206,7 @@ class MigrationRunner:
                 total = len(first) + len(todo) + len(again)
                 for p in prepare_many(checked[:len(first)]):  # the baseline migration, with its rows, alone
                     applied.append(apply(ctx, p, 1, total))
-                apply_all(ctx, checked[len(first):len(first) + len(todo)], applied)
+                apply_all(ctx, checked[len(first):len(first) + len(todo)], applied, after=len(again))
                 # Repeatables after every versioned one, one at a time: their row replaces the last run's.
                 for i, p in enumerate(prepare_many(checked[len(first) + len(todo):]), start=len(first) + len(todo) + 1):
                     applied.append(apply(ctx, p, i, total))

@@ -49,13 +49,19 @@ class SupabaseConfig:
         return ", ".join(parts) + f" ({self.path})"
 
 
-def find_config(start: Path | None = None, migrations_dir: Path | None = None) -> Path | None:
-    """`supabase/config.toml` of a project folder, or next to a `supabase/migrations` folder."""
+def config_candidates(start: Path | None = None, migrations_dir: Path | None = None) -> list[Path]:
+    """Where find_config looks, in order: next to a `supabase/migrations` folder, then `supabase/config.toml`
+    of the project folder (a status without one says where it looked)."""
     candidates = []
     if migrations_dir is not None:
         candidates.append(migrations_dir.resolve().parent / "config.toml")
     candidates.append((start or Path.cwd()) / "supabase" / "config.toml")
-    for c in candidates:
+    return list(dict.fromkeys(candidates))
+
+
+def find_config(start: Path | None = None, migrations_dir: Path | None = None) -> Path | None:
+    """`supabase/config.toml` of a project folder, or next to a `supabase/migrations` folder."""
+    for c in config_candidates(start, migrations_dir):
         if c.is_file():
             return c
     return None

@@ -8,7 +8,10 @@ SHIM_CONTENTS for its `--help`, which must stay quick.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from app.core.text import visible
 
 if TYPE_CHECKING:
     from app.core.connect import Target
@@ -39,10 +42,18 @@ class SupabaseStatus:
     history_exists: bool
     auth: str  # "none", "shim" or "supabase"
     entries: tuple[Entry, ...]
+    looked_in: tuple[Path, ...] = ()  # where config.toml was looked for (supabase.config_candidates)
 
     def config_line(self) -> str:
-        """config.toml's summary, or that there is none."""
-        return self.config.summary() if self.config else "no supabase/config.toml here"
+        """config.toml's summary, or that there is none and where it was looked for ("here" named no
+        folder: the app has no working directory, and the CLI's may not be the project's)."""
+        if self.config:
+            return self.config.summary()
+        if not self.looked_in:
+            return "no supabase/config.toml"
+        places = [visible(str(p)) for p in self.looked_in]  # a folder's name may hold control characters
+        return "no supabase/config.toml: looked for " + (" and ".join(places) if len(places) < 3
+                                                         else ", ".join(places[:-1]) + " and " + places[-1])
 
     def auth_line(self) -> str:
         """The auth state in words."""
@@ -70,8 +81,10 @@ class SupabaseStatus:
                 "records them without running anything")
 
 
-def read_status(target: Target, files: list[MigrationFile], config: SupabaseConfig | None) -> SupabaseStatus:
-    """Read both histories and the auth state of `target` (only reads), beside `files` and `config`."""
+def read_status(target: Target, files: list[MigrationFile], config: SupabaseConfig | None,
+                looked_in: tuple[Path, ...] = ()) -> SupabaseStatus:
+    """Read both histories and the auth state of `target` (only reads), beside `files` and `config`
+    (`looked_in`: where config.toml was looked for)."""
     from app.core import history
     from app.core.connect import connect
     from app.core.supabase import shim_state
@@ -82,4 +95,4 @@ def read_status(target: Target, files: list[MigrationFile], config: SupabaseConf
         rows = read_rows(conn)
         ours = {r.version for r in history.read_applied(conn)} if history.tables_exist(conn) else set()
         auth = shim_state(conn)
-    return SupabaseStatus(config, target.display(), exists, auth, tuple(compare(files, rows, ours)))
+    return SupabaseStatus(config, target.display(), exists, auth, tuple(compare(files, rows, ours)), looked_in)

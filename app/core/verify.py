@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.core.errors import FileProblem, MigrationFileError, ServerErrorInfo
+from app.core.failures import not_run
 from app.core.files import MigrationFile
 from app.core.script import Script
 from app.core.sql import Statement, parse_file
@@ -72,13 +73,13 @@ def failed_by(checks: list[Statement], unit: object) -> bool:
     return any(unit is st for st in checks)
 
 
-def summary(file: MigrationFile, info: ServerErrorInfo, transactional: bool, revert: Path | None) -> str:
-    """What a failed verify means, naming the script and its line."""
+def summary(file: MigrationFile, info: ServerErrorInfo, transactional: bool, revert: Path | None,
+            later: int = 0) -> str:
+    """What a failed verify means, naming the script and its line (`later`: migrations that were to run after)."""
     where = f"{file.verify_path}" + (f" line {info.line}" if info.line else "")
     said = f"its verify script failed at {where}: {info.message}"
     if transactional:
-        return (f"{file.name}: {said}; the deploy was rolled back with it, nothing of it remains, "
-                "later migrations did not run")
+        return f"{file.name}: {said}; the deploy was rolled back with it, nothing of it remains" + not_run(later, ", ")
     undo = f"run {revert} by hand or fix the database" if revert else "undo it by hand"
     return (f"{file.name} ran outside a transaction and its changes stay, but {said}; it is not recorded as "
-            f"applied and later migrations did not run: {undo}, then migrate again")
+            f"applied{not_run(later, ' and')}: {undo}, then migrate again")

@@ -1,7 +1,10 @@
 """Compare's schema differences: a list of differing objects and, beside it, the two definitions of
 the selected one side by side with the changed lines highlighted (difflib over lines).
 
-Up/Down in the list moves to the next object and the definitions follow. The texts come from
+Each object is listed once, however many comparisons found it differing (production against dev,
+and production against its own files after a drift check): its sentences are all shown, and a
+chooser picks which pair of definitions stands side by side. Up/Down in the list moves to the next
+object and the definitions follow. The texts come from
 servers: they are shown in plain-text widgets, controls and bidi overrides written as escapes.
 """
 
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QFontDatabase, QTextCursor
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -41,17 +45,25 @@ class ShownDifference:
     right_title: str
     right: str | None
     origin: str = "environments"  # "environments" (compare) or "files" (the drift check)
+    pair: str = ""  # the two sides in a few words, for the chooser ("dev and production")
+
+    @property
+    def pair_words(self) -> str:
+        """Which two definitions this difference sets side by side."""
+        return self.pair or f"{self.left_title} and {self.right_title}"
 
 
 def from_drift_item(d: object) -> ShownDifference:
     """A compare DriftItem: the reference on the left, the environment that differs on the right."""
-    return ShownDifference(d.key, d.words, d.reference, d.before, d.environment, d.after)  # type: ignore[attr-defined]
+    return ShownDifference(d.key, d.words, d.reference, d.before, d.environment, d.after,  # type: ignore[attr-defined]
+                           pair=f"{d.reference} and {d.environment}")  # type: ignore[attr-defined]
 
 
 def from_file_difference(environment: str, d: object) -> ShownDifference:
     """A drift-check Difference: what the files produce on the left, what the environment has on the right."""
     return ShownDifference(d.key, d.words(environment), f"what {environment}'s files produce",  # type: ignore[attr-defined]
-                           d.files, f"what {environment} has", d.target, "files")  # type: ignore[attr-defined]
+                           d.files, f"what {environment} has", d.target, "files",  # type: ignore[attr-defined]
+                           pair=f"{environment} and its files")
 
 
 def changed_lines(left: Sequence[str], right: Sequence[str]) -> tuple[set[int], set[int]]:
@@ -133,11 +145,13 @@ class SideBySide(QWidget):
 
 
 class DifferencesPanel(QWidget):
-    """The differing objects (a list: Up/Down moves) above the selected one's two definitions."""
+    """The differing objects (a list, one row per object: Up/Down moves) above the selected one's two
+    definitions; when several comparisons found the object differing, a chooser picks the pair shown."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.items: list[ShownDifference] = []
+        self.items: list[ShownDifference] = []  # every difference, in the order found
+        self.objects: list[list[ShownDifference]] = []  # the list's rows: one per object, its differences
         self.empty = ""  # what the panel says while it lists nothing (why no schema was compared, or that they agree)
         self.list = QListWidget()
         self.list.setAccessibleName("differing schema objects")
@@ -145,6 +159,14 @@ class DifferencesPanel(QWidget):
         self.words = QLabel()
         self.words.setWordWrap(True)
         self.words.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.pair = QComboBox()
+        self.pair.setAccessibleName("definitions shown side by side")
+        self.pair_label = QLabel("&Side by side:")
+        self.pair_label.setBuddy(self.pair)
+        pair_row = QHBoxLayout()
+        pair_row.addWidget(self.pair_label)
+        pair_row.addWidget(self.pair)
+        pair_row.addStretch(1)
         self.diff = SideBySide()
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.list)
@@ -152,40 +174,80 @@ class DifferencesPanel(QWidget):
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
         rl.addWidget(self.words)
+        rl.addLayout(pair_row)
         rl.addWidget(self.diff, 1)
         split.addWidget(right)
         split.setSizes([300, 700])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(split)
+        self._show_chooser(False)
         self.list.currentRowChanged.connect(self._follow)
+        self.pair.currentIndexChanged.connect(self._pick)
 
     def set_differences(self, items: Sequence[ShownDifference], empty: str | None = None) -> None:
-        """List `items` and show the first (`empty`: what to say when there are none)."""
+        """List `items`, one row per object, and show the first (`empty`: what to say when there are none)."""
         if empty is not None:
             self.empty = empty
         self.items = list(items)
-        self.list.clear()
+        rows: dict[str, list[ShownDifference]] = {}
         for d in self.items:
-            item = QListWidgetItem(visible(d.key))
-            item.setToolTip(visible(d.words))
+            rows.setdefault(d.key, []).append(d)
+        self.objects = list(rows.values())
+        self.list.blockSignals(True)  # one _follow for the new rows, not one per cleared row
+        self.list.clear()
+        for same in self.objects:
+            item = QListWidgetItem(visible(same[0].key))
+            item.setToolTip("\n".join(visible(d.words) for d in same))
             self.list.addItem(item)
-        if self.items:
+        self.list.blockSignals(False)
+        if self.objects:
             self.list.setCurrentRow(0)
-        else:
-            self._follow(-1)
+        self._follow(self.list.currentRow())
 
     def replace(self, origin: str, items: Sequence[ShownDifference]) -> None:
         """Replace the differences of one origin (a new drift check), keeping the others."""
         self.set_differences([d for d in self.items if d.origin != origin] + list(items))
 
+    def keys(self) -> list[str]:
+        """The objects listed, in order (one each)."""
+        return [same[0].key for same in self.objects]
+
     def current(self) -> ShownDifference | None:
-        """The difference shown."""
+        """The difference shown side by side."""
         row = self.list.currentRow()
-        return self.items[row] if 0 <= row < len(self.items) else None
+        if not 0 <= row < len(self.objects):
+            return None
+        same = self.objects[row]
+        return same[max(self.pair.currentIndex(), 0)] if len(same) > 1 else same[0]
+
+    def select(self, d: ShownDifference) -> None:
+        """Select `d`'s object and set `d` side by side."""
+        for row, same in enumerate(self.objects):
+            if d in same:
+                self.list.setCurrentRow(row)
+                self.pair.setCurrentIndex(same.index(d))
+                return
+
+    def _show_chooser(self, on: bool) -> None:
+        self.pair_label.setVisible(on)
+        self.pair.setVisible(on)
 
     @Slot(int)
     def _follow(self, row: int) -> None:
-        d = self.items[row] if 0 <= row < len(self.items) else None
-        self.words.setText(html.escape(visible(d.words)) if d else html.escape(self.empty) if not self.items else "")
-        self.diff.show_difference(d)
+        same = self.objects[row] if 0 <= row < len(self.objects) else []
+        if not self.objects:
+            self.words.setText(html.escape(self.empty))
+        else:  # every comparison that found this object differing, one sentence each
+            self.words.setText("<br>".join(html.escape(visible(d.words)) for d in same))
+        self.pair.blockSignals(True)
+        self.pair.clear()
+        for d in same:
+            self.pair.addItem(visible(d.pair_words))
+        self.pair.blockSignals(False)
+        self._show_chooser(len(same) > 1)
+        self.diff.show_difference(same[0] if same else None)
+
+    @Slot(int)
+    def _pick(self, _index: int) -> None:
+        self.diff.show_difference(self.current())

@@ -8,7 +8,9 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
+from app.core.text import visible
 from app.gui.theme import current, state_colour
+from app.gui.words import in_app
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -30,17 +32,17 @@ class MatrixModel(QAbstractTableModel):
         return 0 if parent.isValid() else 1 + len(self.c.environments)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Environment names with their health."""
+        """Environment names with their health beside them in brackets, on one line ("dev (error)"): a
+        second line read as part of the name; the tooltip says it in words, with the target or error."""
         if orientation != Qt.Orientation.Horizontal:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             if section == 0:
                 return "Migration"
-            env = self.c.environments[section - 1]
-            return f"{env.name}\n{env.label}"
+            return environment_title(self.c.environments[section - 1])
         if role == Qt.ItemDataRole.ToolTipRole and section > 0:
             env = self.c.environments[section - 1]
-            return env.error or env.target
+            return in_app(f"{visible(env.name)}: health {env.label}\n{visible(env.error or env.target)}")
         return None
 
     def row(self, i: int) -> Any:
@@ -72,6 +74,11 @@ class MatrixModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and cell is not None:
             return f"checksum {cell.checksum[:16]}…" if cell.checksum else None
         return None
+
+
+def environment_title(env: Any) -> str:
+    """An environment's column title: its name, then its health in brackets ("production (error)")."""
+    return f"{visible(env.name)} ({env.label})"
 
 
 class DifferencesProxy(QSortFilterProxyModel):

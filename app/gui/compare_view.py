@@ -41,6 +41,7 @@ from app.gui.compare_matrix import DifferencesProxy, MatrixModel
 from app.gui.settings import read_bool, read_str
 from app.gui.sizing import QuietLabel
 from app.gui.sources import Source
+from app.gui.table_fit import wanted_width
 from app.gui.theme import current
 from app.gui.words import in_app
 from app.gui.worker import TaskController
@@ -118,8 +119,8 @@ class CompareDialog(QDialog):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in range(1, self.model.columnCount()):
-            self.table.setColumnWidth(col, 130)
+        for col in range(1, self.model.columnCount()):  # the title ("production (unreachable)") whole
+            self.table.setColumnWidth(col, max(130, wanted_width(self.table, col)))
 
         self.differences = DifferencesPanel()
         self.differences.set_differences([from_drift_item(d) for d in comparison.drift], no_drift_words(comparison))

@@ -1,4 +1,11 @@
-"""The selected migration: its SQL, its stored rollback SQL, its details."""
+"""The selected migration: its SQL, its stored rollback SQL, its details.
+
+The file is read on a thread of the tabs' own (a TaskController: never the window's, whose job
+may be a run), never on the UI thread: a migrations folder on a network share or a slow
+checkout froze the window at each row selected. Until the text arrives the SQL tab says it is
+reading; a selection that changed meanwhile drops the old read (the controller's stale-result
+rule), so the tab never shows a file other than the selected one's.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QTabWidget, QTextBrowser, QWidget
 
 from app.core.status import MigrationInfo, State
@@ -13,6 +21,7 @@ from app.gui.find_bar import Findable
 from app.gui.migration_model import format_ms
 from app.gui.sql_view import SqlView
 from app.gui.theme import current, state_colour
+from app.gui.worker import TaskController
 
 if TYPE_CHECKING:  # tasks imports the runner (pglast): not needed before the first window
     from app.gui.tasks import StoredSql
@@ -76,12 +85,24 @@ def details_html(m: MigrationInfo) -> str:
     return f"<table cellpadding='3'>{body}</table>"
 
 
+SQL_PLACEHOLDER = "Select a migration to see its SQL."
+
+
 class DetailsTabs(QTabWidget):
-    """SQL, rollback SQL and details of the selected migration (charts are added by the window)."""
+    """SQL, rollback SQL and details of the selected migration (charts are added by the window).
+
+    Signal: file_shown(MigrationInfo): its file's text is in the SQL tab (read off the UI thread).
+    """
+
+    file_shown = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.sql = SqlView(placeholder="Select a migration to see its SQL.", name="Migration SQL")
+        self.reader = TaskController(self)  # the file reads, apart from the window's jobs
+        self.reader.finished.connect(self._file_read)
+        self._showing: MigrationInfo | None = None  # whose file is being read or shown
+        self._line: int | None = None  # the line to mark once its text is there
+        self.sql = SqlView(placeholder=SQL_PLACEHOLDER, name="Migration SQL")
         self.rollback = SqlView(placeholder="Select an applied migration to see its stored rollback SQL.",
                                name="Stored rollback SQL")
         self.info = QTextBrowser()
@@ -92,18 +113,21 @@ class DetailsTabs(QTabWidget):
         self.addTab(self.info, "Details")
 
     def show_migration(self, m: MigrationInfo | None, stored: StoredSql | None) -> None:
-        """Fill the tabs for a migration (None: clear them)."""
+        """Fill the tabs for a migration (None: clear them); its file is read on the reader's thread."""
+        self._showing = m
         if m is None:
+            if self.reader.busy:
+                self.reader.cancel()  # its text, when it comes, is dropped (not current)
+            self.sql.setPlaceholderText(SQL_PLACEHOLDER)
             self.sql.show_sql(None)
             self.rollback.show_sql(None)
             self.info.clear()
             return
-        text = read_sql(m.path)
-        if text is None:
-            text = (f"-- {m.name}: the file is gone (it is in the history only)" if m.state is State.MISSING
-                    else f"-- {m.name}: the file cannot be read")
-        line = m.failure.line if m.failure is not None else None
-        self.sql.show_sql(text, line)
+        self._line = m.failure.line if m.failure is not None else None
+        self.sql.setPlaceholderText(f"Reading {m.name}…")
+        self.sql.show_sql(None)  # never the previous migration's text under this one's name
+        path = m.path
+        self.reader.start("file", lambda _progress, _cancel: read_sql(path))
         if stored is not None and stored.rollback_sql:
             self.rollback.show_sql(stored.rollback_sql)
         elif stored is not None:
@@ -116,3 +140,25 @@ class DetailsTabs(QTabWidget):
             self.rollback.show_sql("-- not applied yet: the rollback is stored when it runs.\n"
                                    "-- Dry run shows the rollback it would store.")
         self.info.setHtml(details_html(m))
+
+    def mark_line(self, line: int) -> None:
+        """Mark `line` of the selected migration's SQL: now, or when its text arrives."""
+        self._line = line
+        if not self.reader.busy:
+            self.sql.mark_line(line)
+
+    @Slot(str, str, object)
+    def _file_read(self, _kind: str, outcome: str, text: object) -> None:
+        m = self._showing
+        if m is None:
+            return
+        if outcome != "ok" or not isinstance(text, str):
+            text = (f"-- {m.name}: the file is gone (it is in the history only)" if m.state is State.MISSING
+                    else f"-- {m.name}: the file cannot be read")
+        self.sql.setPlaceholderText(SQL_PLACEHOLDER)
+        self.sql.show_sql(text, self._line)
+        self.file_shown.emit(m)
+
+    def shutdown(self) -> None:
+        """Stop the reader's thread (the window closes)."""
+        self.reader.shutdown(2000)

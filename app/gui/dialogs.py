@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from app.core.results import RunResult
 from app.core.text import counted as count
 from app.core.text import visible
-from app.gui.table_fit import ElideMiddle, fit_columns
+from app.gui.table_fit import ElideDistinct, fit_columns
 from app.gui.theme import current
 from app.gui.words import in_app
 from app.history_words import event_words
@@ -312,7 +312,11 @@ class HistoryDialog(QDialog):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.setWordWrap(False)
-        self.table.setItemDelegateForColumn(_MIGRATION_COLUMN, ElideMiddle(self.table))  # version and .sql stay
+        # Cut keeping the version, the end and the part that tells a name from the others: a middle cut
+        # made a run of "backfill_…_batch_07_…_from_legacy" names all read "backf…ated_from_legacy.sql".
+        names = ElideDistinct(self.table)
+        names.set_texts(self.model.data(self.model.index(r, _MIGRATION_COLUMN)) for r in range(self.model.rowCount()))
+        self.table.setItemDelegateForColumn(_MIGRATION_COLUMN, names)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)

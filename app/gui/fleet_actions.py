@@ -136,7 +136,7 @@ class FleetActions(QObject):
             else:
                 text, colour, tip = rehearsal_cell(r)
                 self.o._set(r.name, NOW, text, colour, tip)
-        self.o.tree.resizeColumnToContents(DRIFT)
+        self.o.fit_columns()  # the verdicts are wider than "checking…"
         counts = ", ".join(f"{result.count(o)} {o.value}" for o in Outcome if result.count(o))
         verdicts = "passed" if kind == "rehearse" else "agree"
         self.o.headline.setText(f"{VERB[kind].capitalize()}: {result.count(Outcome.OK)} of {len(result.members)} "
@@ -207,11 +207,10 @@ class FleetActions(QObject):
         else:
             plan = pp.plan
             needs = {m.name: requirement(m.runner.target, Action.MIGRATE) for m in plan.members}
-            dialog = FleetRunDialog(plan, needs, pp.destination, self.o)
+            dialog = FleetRunDialog(plan, needs, pp.destination, self.o, verb="Promote", preposition="to")
             runs = sum(1 for m in plan.members if plan.planned.get(m.name))
-            dialog.setWindowTitle(f"Promote from {pp.source} to {pp.destination}: {runs} of {len(plan.members)} "
-                                  "targets to migrate")
-            dialog.ok.setText(f"&Promote {runs}")
+            dialog.setWindowTitle(f"Promote from {pp.source} to {pp.destination}: {runs} of "
+                                  f"{count(len(plan.members), 'target')} to migrate")
             head = QLabel(f"Up to <b>{html.escape(pp.name or '')}</b>, the last migration applied on "
                           f"<b>{html.escape(pp.source)}</b>; each target gets only what it lacks up to there, with "
                           "its own protection.")

@@ -379,6 +379,7 @@ class MainWindow(WindowActions, WindowResults, WindowFleet, WindowSources, ListC
         self.list.save_view(self.settings)
         self.settings.sync()
         self.controller.shutdown(5000)
+        self.details.shutdown()
         src.stop_sandbox_if_started()
         event.accept()
 

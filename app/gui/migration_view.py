@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.core.status import MigrationInfo, State
 from app.gui.migration_model import BADGE_ROLE, ROW_ROLE, Column, MigrationFilterProxy, MigrationTableModel
-from app.gui.table_fit import ElideMiddle, fit_columns
+from app.gui.table_fit import ElideDistinct, fit_columns
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -102,7 +102,9 @@ class MigrationList(QWidget):
         self.table.setAccessibleName("Migrations")
         self.table.setModel(self.proxy)
         self.table.setItemDelegateForColumn(Column.STATE, BadgeDelegate(self.table))
-        self.table.setItemDelegateForColumn(Column.NAME, ElideMiddle(self.table))  # its start and ".sql" stay
+        # Cut keeping its start, its end and the words that tell it from the others ("batch 07").
+        self.names = ElideDistinct(self.table)
+        self.table.setItemDelegateForColumn(Column.NAME, self.names)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(Column.VERSION, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -133,6 +135,7 @@ class MigrationList(QWidget):
         """New rows, in the chosen order; the selected version stays selected if it still exists."""
         keep = self.current()
         self.model.set_rows(rows)
+        self.names.set_texts(self.model.index(r, Column.NAME).data() for r in range(self.model.rowCount()))
         hh = self.table.horizontalHeader()
         self.proxy.sort(hh.sortIndicatorSection(), hh.sortIndicatorOrder())  # no dynamic sort: once per refresh
         if self.auto_fit:

@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QTreeWidget,
@@ -31,6 +32,7 @@ from app.gui.fleet_run_dialog import FleetRunDialog, headline
 from app.gui.item_colours import paint_tree_cell
 from app.gui.sizing import roomy_rows
 from app.gui.sources import Source
+from app.gui.table_fit import Elided, ElideMiddle, fit_columns
 from app.gui.theme import current, state_colour
 from app.gui.words import in_app
 from app.gui.worker import TaskController
@@ -73,6 +75,14 @@ class OverviewWindow(QDialog):
         self.tree.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
         self.tree.setAccessibleName("Environments")
         roomy_rows(self.tree)  # the default rows are cramped for a table read across eight columns
+        # Every column as wide as its cells; "Last migration" (a long file name) gives way, cut in its
+        # middle so its version and end stay, whole in its tooltip: at 1000 px Drift was cut to "not chec".
+        self.tree.setItemDelegateForColumn(LAST, ElideMiddle(self.tree))
+        self.tree.setItemDelegateForColumn(NOW, Elided(self.tree))
+        hh = self.tree.header()
+        hh.setStretchLastSection(False)
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        hh.setSectionResizeMode(LAST, QHeaderView.ResizeMode.Stretch)
         self.tree.itemActivated.connect(self._activated)
         self.tree.itemSelectionChanged.connect(self._update)
         lay.addWidget(self.tree, 1)
@@ -131,8 +141,13 @@ class OverviewWindow(QDialog):
         self.headline.setText(count(n, "environment")
                               + (f" in {count(len(groups), 'group')}" if groups else "")
                               + ". Double-click one to open it; select several (or a group) to run on all.")
-        for c in range(len(COLUMNS)):
-            self.tree.resizeColumnToContents(c)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Each column as wide as its widest cell and title ("Now" at most a third); "Last migration"
+        stretches into what is left and cuts its names in the middle (whole in their tooltips)."""
+        fit_columns(self.tree, [c for c in range(len(COLUMNS)) if c != LAST], self.tree.viewport().width(),
+                    {NOW: 0.3})
 
     def _row(self, name: str) -> QTreeWidgetItem | None:
         if name in self.rows:
@@ -152,6 +167,8 @@ class OverviewWindow(QDialog):
         first = self._row(name)
         for item in ([first] if first else []) + self.copies.get(name, []):
             item.setText(column, in_app(text))
+            if column in (LAST, NOW) and tip is None:  # the columns that cut their text: whole in the tooltip
+                item.setToolTip(column, in_app(text))
             if column in (APPLIED, PENDING):  # counts, read down the column: right-aligned
                 item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if colour:
@@ -256,8 +273,7 @@ class OverviewWindow(QDialog):
             self.controller.start("status", lambda progress, cancel: fleet_tasks.statuses(expanded, progress, cancel))
         elif outcome == "ok" and kind == "status" and not getattr(self, "_keep_now", False):
             self._outcomes(payload)
-            for c in range(len(COLUMNS)):
-                self.tree.resizeColumnToContents(c)
+            self.fit_columns()
         elif outcome == "ok" and kind == "dryplan":
             needs = {m.name: requirement(m.runner.target, Action.MIGRATE) for m in payload.members}  # type: ignore[attr-defined]
             dialog = FleetRunDialog(payload, needs, self._fleet_name, self, review_only=True)  # type: ignore[arg-type]
@@ -268,6 +284,7 @@ class OverviewWindow(QDialog):
             self._confirm(payload)  # type: ignore[arg-type]
         elif outcome == "ok" and kind == "run":
             self._outcomes(payload, ran=True)
+            self.fit_columns()
         elif outcome == "ok" and self.fleet_actions.handles(kind):
             self.fleet_actions.finished(kind, payload)
         elif outcome != "ok":
@@ -302,6 +319,11 @@ class OverviewWindow(QDialog):
         kind, name = item.data(NAME, ROLE)
         if kind in ("env", "member"):
             self.open_environment.emit(name.split("/", 1)[0])
+
+    def showEvent(self, event: Any) -> None:
+        """Fitted to the width the window opens at (the rows were filled before it had one)."""
+        super().showEvent(event)
+        self.fit_columns()
 
     def closeEvent(self, event: Any) -> None:
         """Cancel what runs and wait for it (a few seconds at most)."""

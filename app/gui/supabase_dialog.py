@@ -33,6 +33,7 @@ from app.core.supabase_status import HEADERS, SHIM_CONTENTS, SupabaseStatus
 from app.core.text import counted as count
 from app.core.text import visible
 from app.gui.maintenance_dialogs import Confirming
+from app.gui.table_fit import ElideDistinct
 from app.gui.words import in_app
 
 if TYPE_CHECKING:
@@ -49,14 +50,15 @@ if TYPE_CHECKING:
 def read_status(runner: MigrationRunner) -> SupabaseStatus:
     """config.toml beside the migrations folder, the files as the runner reads them, both histories."""
     from app.core import supabase_status
-    from app.core.supabase import project_config
+    from app.core.supabase import config_candidates, project_config
 
     folder = Path(runner.migrations_dir)
     files = runner.files() if folder.is_dir() else []
     # The app has no working directory to look in, as the CLI has: the folder's parent stands for
     # the project (it finds proj/supabase/config.toml beside proj/migrations).
     config = project_config(folder.parent, folder)
-    return supabase_status.read_status(runner.target, files, config)
+    return supabase_status.read_status(runner.target, files, config,
+                                       tuple(config_candidates(folder.parent, folder)))
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,9 @@ class SupabaseStatusDialog(QDialog):
                 if c == MIGRATION:
                     item.setToolTip(visible(text))
                 self.table.setItem(r, c, item)
+        names = ElideDistinct(self.table)  # the words that tell one name from the next stay (as in History)
+        names.set_texts(visible(row[MIGRATION]) for row in rows)
+        self.table.setItemDelegateForColumn(MIGRATION, names)
         # The states stay in view: the migration's name takes what is left (it pushed File, Supabase CLI
         # and Tidemark past the right edge at the default size).
         header = self.table.horizontalHeader()

@@ -158,7 +158,7 @@ class WindowActions(_Window):
             self.log.add(f"{path}:{line}: not in the list (filtered out?)")
             return
         self.details.setCurrentIndex(0)
-        self.details.sql.mark_line(line)
+        self.details.mark_line(line)  # once its file is read (off the UI thread)
 
     @Slot()
     def new_migration(self) -> None:

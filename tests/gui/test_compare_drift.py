@@ -78,6 +78,12 @@ def test_drift_between_environments_side_by_side_and_up_down_follows(
     # the first is shown; the wording is the CLI's (app/schema_words.py)
     assert panel.words.text() == "production has column public.users.nickname; staging lacks it"
     assert panel.diff.left.title.text() == "<b>staging</b>" and panel.diff.right.title.text() == "<b>production</b>"
+    assert not panel.pair.isVisibleTo(dialog)  # one comparison per object: nothing to choose
+    # the columns say each environment's health beside its name, on one line
+    headers = [dialog.model.headerData(c, Qt.Orientation.Horizontal) for c in range(dialog.model.columnCount())]
+    assert headers == ["Migration", "staging (healthy)", "production (healthy)"]
+    assert dialog.model.headerData(2, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole).startswith(
+        "production: health healthy\n")
     assert panel.diff.left.text.toPlainText() == "" and "text" in panel.diff.right.text.toPlainText()
     assert panel.diff.right.marked_lines() == [0]
     panel.list.setFocus()
@@ -168,15 +174,32 @@ def test_drift_check_against_the_files_on_the_worker(
     assert index.words == "production lacks index public.users_email_idx; the files create it"
     assert index.left_title == "what production's files produce" and index.right is None
     # the same side-by-side view shows it
-    dialog.differences.list.setCurrentRow(dialog.differences.items.index(index))
-    assert "users_email_idx" in dialog.differences.diff.left.text.toPlainText()
-    # the environment compare's drift is still listed beside the file drift
-    assert any(d.origin == "environments" for d in dialog.differences.items)
+    panel = dialog.differences
+    panel.select(index)
+    assert panel.current() == index
+    assert "users_email_idx" in panel.diff.left.text.toPlainText()
+    # the environment compare's drift is kept beside the file drift, but each object is listed once
+    # (it was listed twice: once for staging against production, once for production against its files)
+    listed = [panel.list.item(i).text() for i in range(panel.list.count())]
+    assert listed == ["column public.users.nickname", "function public.greet(text)", "index public.users_email_idx"]
+    assert any(d.origin == "environments" for d in panel.items)
+    # the row says both findings and the chooser picks the pair of definitions side by side
+    assert panel.words.text() == ("production lacks index public.users_email_idx; staging has it<br>"
+                                  "production lacks index public.users_email_idx; the files create it")
+    assert panel.pair.isVisibleTo(dialog)
+    assert [panel.pair.itemText(i) for i in range(panel.pair.count())] == [
+        "staging and production", "production and its files"]
+    panel.pair.setCurrentIndex(0)
+    assert panel.diff.left.title.text() == "<b>staging</b>" and panel.current().origin == "environments"
+    panel.list.setFocus()
+    qtbot.keyClick(panel.list, Qt.Key.Key_Up)
+    assert panel.current().key == "function public.greet(text)" and panel.pair.count() == 2
     # a second check replaces the files' differences, not adds to them
     dialog.which.setCurrentIndex(dialog.which.findText("staging"))
     outcome, _ = _wait_job(qtbot, dialog, dialog.check_button.click, "drift")
     assert outcome == "ok"
     assert [d for d in dialog.differences.items if d.origin == "files"] == []
+    assert panel.list.count() == 3 and not panel.pair.isVisibleTo(dialog)  # one comparison each: no chooser
     assert dialog.drift_headline.text().startswith("<span") and "staging agrees" in dialog.drift_headline.text()
 
 

@@ -64,7 +64,8 @@ def test_show_in_history_selects_the_migrations_newest_event(qtbot, make_window:
 def test_sql_menu_copies_all(qtbot, make_window: WindowFactory, migrations: MigrationDir) -> None:
     migrations.add("users", "CREATE TABLE users (id int);\n")
     window = make_window()
-    assert window.list.select_version("20260101000001")
+    with qtbot.waitSignal(window.details.file_shown, timeout=DEADLINE_MS):  # read off the UI thread
+        assert window.list.select_version("20260101000001")
     sql = window.details.sql
     menu = sql_menu(sql)
     assert _action(menu, "Copy") and _action(menu, "Select All")

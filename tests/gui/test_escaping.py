@@ -111,7 +111,7 @@ def test_an_outcome_too_long_for_the_bar_ends_in_an_ellipsis(qtbot) -> None:
     panel = ProgressPanel()
     qtbot.addWidget(panel)
     words = "failed: 20260101000006_totals.sql failed and was rolled back; nothing of it remains, " \
-            "later migrations did not run"
+            "3 later migrations did not run"
     panel.stop(words + " and more words to make it long enough")
     shown = panel.bar.format()
     assert len(shown) == 120 and shown.endswith("…") and words.startswith(shown[:-1][:100])

@@ -200,3 +200,58 @@ def test_the_fleet_confirmation_is_the_typed_name_widget_with_the_fleets_text(qt
     assert confs["key-prod-ap"].by == "typed 'tenants'"
     with qtbot.waitSignal(dialog.accepted, timeout=DEADLINE_MS):
         qtbot.keyClick(typed.field, Qt.Key.Key_Return)  # type, Enter: the keyboard path
+
+
+def test_run_with_nothing_to_run_is_disabled_and_says_why(qtbot, saved: dict[str, Database],
+                                                          migrations: MigrationDir) -> None:
+    """Seen in the screenshots: the button read "Run on 0" when every selected target was up to date."""
+    changed = migrations.add("a", "CREATE TABLE a (id int);\n")
+    for name in saved:
+        assert run_cli("migrate", "--env", name, "--yes").code == 0  # prod-ap is protected
+    window = _open(qtbot)
+    _select(window, "eu", "prod-ap")
+    with qtbot.waitSignal(window.asking, timeout=DEADLINE_MS) as asked:
+        window.run_button.click()
+    dialog = asked.args[0]
+    assert isinstance(dialog, FleetRunDialog)
+    assert not dialog.ok.isEnabled() and dialog.ok.text() == "&Run" and dialog.typed is None
+    reason = "Nothing to run: all 2 targets are up to date (no pending migrations)."
+    assert dialog.reason.isVisibleTo(dialog) and dialog.reason.text() == reason == dialog.ok.toolTip()
+    assert dialog.cancel_button.isDefault()
+    dialog.reject()
+    # one target cannot be planned (an applied file changed): said in the app's words, with its name
+    changed.write_text("CREATE TABLE a (id int);\n-- reviewed\n", encoding="utf-8")
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("status")):
+        window.refresh()  # the members read the folder once per refresh (one shared reading for the fleet)
+    _select(window, "eu")
+    with qtbot.waitSignal(window.asking, timeout=DEADLINE_MS) as asked:
+        window.run_button.click()
+    dialog = asked.args[0]
+    assert not dialog.ok.isEnabled()
+    assert dialog.reason.text() == "Nothing to run: the target could not be planned (the reason is beside it above)."
+    shown = dialog.findChild(QTextBrowser).toPlainText()
+    assert "Migrations ▸ Repair changed…" in shown and "tidemark " not in shown
+    dialog.reject()
+    _select(window, "eu", "us")
+    with qtbot.waitSignal(window.asking, timeout=DEADLINE_MS) as asked:
+        window.run_button.click()
+    assert asked.args[0].reason.text() == ("Nothing to run: none of the 2 targets could be planned "
+                                           "(the reasons are beside them above).")
+    asked.args[0].reject()
+    window.close()
+
+
+def test_the_run_button_counts_its_targets_in_words(qtbot, saved: dict[str, Database],
+                                                     migrations: MigrationDir) -> None:
+    migrations.add("a", "CREATE TABLE a (id int);\n")
+    assert run_cli("migrate", "--env", "us").code == 0
+    window = _open(qtbot)
+    _select(window, "eu", "us")
+    with qtbot.waitSignal(window.asking, timeout=DEADLINE_MS) as asked:
+        window.run_button.click()
+    dialog = asked.args[0]
+    assert dialog.ok.isEnabled() and dialog.ok.text() == "&Run on 1 target"
+    assert not dialog.reason.isVisibleTo(dialog)
+    assert "eu: 1 migration: " in dialog.findChild(QTextBrowser).toPlainText()
+    dialog.reject()
+    window.close()

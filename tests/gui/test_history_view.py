@@ -82,3 +82,49 @@ def test_a_long_migration_name_is_cut_with_its_whole_name_in_the_tooltip(qtbot) 
     assert reason_room >= table.viewport().width() // 4, reason_room  # the error or reason gets a quarter at least
     assert "backfill the totals" in model.data(model.index(0, last), Qt.ItemDataRole.ToolTipRole)
     assert sum(table.columnWidth(c) for c in range(last + 1)) <= table.viewport().width() + 1, "no sideways scroll"
+
+
+BATCHES = [f"backfill_customer_invoice_totals_batch_{i:02d}_for_the_2019_accounts_migrated_from_legacy"
+           for i in range(12)]
+
+
+def test_names_alike_at_both_ends_stay_distinguishable_at_the_default_size(
+        qtbot, database: Database, migrations: MigrationDir) -> None:
+    """Seen in the screenshots: a middle cut made every batch read "backf…ated_from_legacy.sql"."""
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from app.gui.dialogs import _HISTORY_COLUMNS
+
+    for slug in ["create_accounts", *BATCHES, "add_users_display_name", "create_index_users_display_name"]:
+        migrations.add(slug, "SELECT 1;\n")
+    MigrationRunner(Target(database.dsn, "test"), migrations.path).run_migrations()
+    dialog = HistoryDialog(MigrationRunner(Target(database.dsn, "test"), migrations.path).history(), "staging")
+    qtbot.addWidget(dialog)
+    assert (dialog.width(), dialog.height()) == (1180, 600)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    table, model, col = dialog.table, dialog.model, 2
+    delegate = table.itemDelegateForColumn(col)
+    painted = {}
+    for row in range(model.rowCount()):
+        index = model.index(row, col)
+        option = QStyleOptionViewItem()
+        table.initViewItemOption(option)
+        option.rect = table.visualRect(index)
+        delegate.initStyleOption(option, index)  # the text the cell is painted with
+        painted[index.data()] = option.text
+        assert table.fontMetrics().horizontalAdvance(option.text) <= table.columnWidth(col), option.text
+    batches = {name: text for name, text in painted.items() if "_batch_" in name}
+    assert len(batches) == len(BATCHES)
+    for name, text in batches.items():
+        assert text != name, "long enough to be cut at this size"
+        assert text.startswith(name[:15]) and text.endswith(".sql"), text  # its version whole, its end
+        assert f"batch_{name.split('_batch_')[1][:2]}" in text, text  # and what tells it from the others
+    assert len({t[15:] for t in batches.values()}) == len(batches), "no two read alike without their versions"
+    # every other column still readable, the reason keeps its room
+    last = len(_HISTORY_COLUMNS) - 1
+    for c in range(last):
+        if c != col:
+            assert table.columnWidth(c) >= table.sizeHintForColumn(c), c
+    assert table.viewport().width() - sum(table.columnWidth(c) for c in range(last)) >= 200
+    assert sum(table.columnWidth(c) for c in range(last + 1)) <= table.viewport().width() + 1, "no sideways scroll"

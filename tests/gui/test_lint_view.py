@@ -21,7 +21,8 @@ def test_lint_pending_lists_findings_and_goes_to_the_line(qtbot, make_window: Wi
     where = dialog.table.item(0, 1).text()
     assert where == f"{f.name}:3", where
     window.list.select_version("")  # nothing selected yet
-    dialog.table.cellDoubleClicked.emit(0, 1)
+    with qtbot.waitSignal(window.details.file_shown, timeout=DEADLINE_MS):  # its text, read off the UI thread
+        dialog.table.cellDoubleClicked.emit(0, 1)
     assert window.list.current() is not None and window.list.current().name == f.name
     assert window.details.sql.extraSelections(), "the line is marked"
     assert window.details.sql.textCursor().blockNumber() == 2

@@ -39,3 +39,28 @@ def test_every_column_is_readable_at_the_default_size(qtbot, make_window: Window
     cell = window.list.proxy.index(row, Column.NAME)
     assert table.fontMetrics().horizontalAdvance(cell.data()) > name, "long enough to be cut"
     assert cell.data(Qt.ItemDataRole.ToolTipRole) == f"{title}\n{long_file.name}", "whole, with its file"
+
+
+def test_titles_alike_at_both_ends_keep_what_tells_them_apart(qtbot, make_window: WindowFactory,
+                                                               migrations: MigrationDir) -> None:
+    """A middle cut made a run of batches all read "backfill …om legacy" in the default split."""
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    for i in range(6):
+        migrations.add(f"backfill_customer_invoice_totals_batch_{i:02d}_for_the_2019_accounts_migrated_from_legacy",
+                       "SELECT 1;\n")
+    window = make_window()
+    table, proxy = window.list.table, window.list.proxy
+    qtbot.waitUntil(lambda: proxy.rowCount() == 6 and table.viewport().width() > 0, timeout=DEADLINE_MS)
+    delegate = table.itemDelegateForColumn(Column.NAME)
+    painted = []
+    for row in range(6):
+        index = proxy.index(row, Column.NAME)
+        option = QStyleOptionViewItem()
+        table.initViewItemOption(option)
+        option.rect = table.visualRect(index)
+        delegate.initStyleOption(option, index)  # the text the cell is painted with
+        assert option.text != index.data(), "cut at the default size"
+        assert table.fontMetrics().horizontalAdvance(option.text) <= table.columnWidth(Column.NAME)
+        painted.append(option.text)
+    assert all(f"batch {i:02d}" in t for i, t in enumerate(painted)), painted  # rows in version order

@@ -25,8 +25,8 @@ def test_overview_reads_all_and_runs_a_group_with_one_confirmation(qtbot, saved:
     assert done.args[1] == "ok"
     assert all(window.rows[n].text(PENDING) == "2" and window.rows[n].text(HEALTH) for n in saved)
     # the headline says the targets' health (each has pending migrations), not that each read went "ok"
-    healths = sorted(window.rows[n].text(HEALTH) for n in saved)
-    assert window.headline.text() == f"Status: 3 {healths[0]} (3 of 3 targets read)", window.headline.text()
+    assert {window.rows[n].text(HEALTH) for n in saved} == {"warning"}
+    assert window.headline.text() == "Status: 3 with warnings (3 of 3 targets read)", window.headline.text()
 
     group = window.tree.topLevelItem(0)
     assert group.text(0) == "tenants"
@@ -91,3 +91,47 @@ def test_overview_rows_have_room_around_their_text(qtbot) -> None:
     assert height >= tree.fontMetrics().height() + ROW_PADDING, height
     window._set("eu", PENDING, "12")
     assert window.rows["eu"].textAlignment(PENDING) & Qt.AlignmentFlag.AlignRight, "counts right-aligned"
+
+
+LONG = "backfill_customer_invoice_totals_batch_07_for_the_2019_accounts_migrated_from_legacy"
+
+
+def test_every_column_is_readable_at_the_default_size_and_the_headline_counts_in_words(
+        qtbot, saved: dict[str, Database], migrations: MigrationDir) -> None:
+    from app.core.runner import MigrationRunner
+    from app.gui.fleet_actions import NOT_CHECKED
+    from app.gui.overview import DRIFT, LAST
+    from app.gui.table_fit import ElideMiddle, wanted_width
+
+    migrations.add("a", "CREATE TABLE a (id int);\n")
+    long_file = migrations.add(LONG, "CREATE TABLE b (id int);\n")
+    for name in ("eu", "us"):
+        MigrationRunner(Target(saved[name].dsn, "test"), migrations.path).run_migrations()
+    first = sorted(migrations.path.glob("*_a.sql"))[0]
+    first.write_text("CREATE TABLE a (id int);\n-- changed after it was applied\n")  # eu and us: in error
+    window = OverviewWindow([environment_source(p) for p in envs.list_environments()])
+    qtbot.addWidget(window)
+    assert (window.width(), window.height()) == (1000, 560)  # the default size: nothing remembered
+    window.show()
+    qtbot.waitExposed(window)
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("status")):
+        window.refresh()
+    assert {window.rows[n].text(HEALTH) for n in ("eu", "us")} == {"error"}
+    assert window.headline.text() == "Status: 2 in error, 1 with warnings (3 of 3 targets read)"
+    tree, header = window.tree, window.tree.header()
+    qtbot.waitUntil(lambda: header.sectionSize(LAST) > 0, timeout=DEADLINE_MS)
+    # every column but the name shown whole: "not checked" was cut to "not chec"
+    assert window.rows["eu"].text(DRIFT) == NOT_CHECKED
+    for c in range(tree.columnCount()):
+        if c != LAST:
+            assert header.sectionSize(c) >= wanted_width(tree, c), (c, header.sectionSize(c))
+    assert tree.horizontalScrollBar().maximum() == 0, "no sideways scroll"
+    # the last migration gives way: cut in its middle, whole in its tooltip, still long enough to read
+    last = window.rows["eu"]
+    assert last.text(LAST) == long_file.name and last.toolTip(LAST) == long_file.name
+    assert isinstance(tree.itemDelegateForColumn(LAST), ElideMiddle)
+    width = header.sectionSize(LAST)
+    assert tree.fontMetrics().horizontalAdvance(long_file.name) > width >= 24 * tree.fontMetrics().averageCharWidth()
+    window.resize(1400, 560)
+    qtbot.waitUntil(lambda: header.sectionSize(LAST) > width, timeout=DEADLINE_MS)  # a wider window: more of it
+    window.close()

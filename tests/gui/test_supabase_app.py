@@ -240,3 +240,42 @@ def test_status_keeps_every_column_in_view_under_long_names(qtbot, make_window: 
     name = table.item(0, 1)
     assert name.toolTip() == name.text()  # cut in the middle on screen, whole on hover
     assert table.textElideMode() == Qt.TextElideMode.ElideMiddle
+
+
+def test_status_without_config_says_where_it_looked(qtbot, settings, database: Database, tmp_path: Path) -> None:
+    """It said "no supabase/config.toml here": the app has no "here" (no working directory of its own)."""
+    from app.core.connect import Target
+    from app.gui.sources import target_source
+    from tests.gui.conftest import open_window
+
+    project = tmp_path / f"billing{EVIL}"
+    folder = project / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "20260101000001_one.sql").write_text("CREATE TABLE one (id int);\n", encoding="utf-8")
+    for i in range(3):  # names alike at both ends: the cut keeps what tells them apart
+        (folder / f"2026010200000{i}_backfill_customer_invoice_totals_batch_{i:02d}_for_the_2019_accounts_"
+                  "migrated_from_legacy.sql").write_text("SELECT 1;\n", encoding="utf-8")
+    source = target_source(Target(database.dsn, "test", environment="billing"), folder, "billing")
+    window = open_window(qtbot, settings, [], initial=source)
+    with qtbot.waitSignal(window.snapshot_shown, timeout=DEADLINE_MS):
+        window.refresh()
+    dialog = _status(qtbot, window)
+    shown = str(tmp_path / f"billing{SHOWN}")
+    assert dialog.config.text() == (f"no supabase/config.toml: looked for {shown}/config.toml and "
+                                    f"{shown}/supabase/config.toml")
+    assert "\x1b" not in dialog.config.text() and "\u202e" not in dialog.config.text()
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from app.gui.supabase_dialog import MIGRATION
+
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    table = dialog.table
+    for row in range(1, 4):
+        index = table.model().index(row, MIGRATION)
+        option = QStyleOptionViewItem()
+        table.initViewItemOption(option)
+        option.rect = table.visualRect(index)
+        table.itemDelegateForColumn(MIGRATION).initStyleOption(option, index)
+        assert f"batch_{row - 1:02d}" in option.text and option.text.endswith(".sql"), option.text
+    window.close()

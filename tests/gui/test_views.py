@@ -188,7 +188,7 @@ def test_the_window_scrolls_only_when_its_content_cannot_fit(qtbot, settings, tm
     f = tmp_path / "20260101000005_bad_totals.sql"
     f.write_text("CREATE TABLE totals (id int);\n\nINSERT INTO totals VALUES (1 / 0);\n", encoding="utf-8")
     window.error_panel.show_error("Run failed", MigrationFailed(
-        f"{f.name} failed and was rolled back; nothing of it remains, later migrations did not run",
+        f"{f.name} failed and was rolled back; nothing of it remains, 2 later migrations did not run",
         ServerErrorInfo("division by zero", sqlstate="22012", file=f, line=3)))
     holder = window.centralWidget()
     content = holder.widget()
