@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 BACKEND = "keyring.backends.SecretService.Keyring"
-READY_TIMEOUT_S = 20.0
+READY_TIMEOUT_S = 60.0  # a deadline, not a wait: under two busy test workers 20 s was once not enough
 
 
 @dataclass
