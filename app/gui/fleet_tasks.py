@@ -64,9 +64,21 @@ class FleetPlan:
     until: str | None = None
 
 
+def read_afresh(members: list[Member]) -> None:
+    """Give the members one new shared reading of their folders: a plan reads the files as they are now
+    (a file changed since the last refresh must not run as it was), and the run after it what it planned."""
+    from app.core.shared_reading import SharedReadings
+
+    fresh = SharedReadings()
+    for m in members:
+        m.runner.readings = fresh
+
+
 def plan_run(members: list[Member], until: str | None = None) -> FleetPlan:
-    """A dry run on each member, concurrently."""
+    """A dry run on each member, concurrently, on the files as they are now."""
     from app.core.errors import TidemarkError
+
+    read_afresh(members)
 
     planned: dict[str, list[str]] = {}
     problems: dict[str, str] = {}
@@ -141,6 +153,7 @@ def plan_promote(source: Member, destination: str, targets: list[Member]) -> Pro
     from app.core.errors import TidemarkError
     from app.core.promote import promotion_point
 
+    read_afresh([source])
     try:
         version, name = promotion_point(source.runner.get_migration_status(), source.name)
     except TidemarkError as exc:

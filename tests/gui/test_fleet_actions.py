@@ -220,9 +220,7 @@ def test_run_with_nothing_to_run_is_disabled_and_says_why(qtbot, saved: dict[str
     assert dialog.cancel_button.isDefault()
     dialog.reject()
     # one target cannot be planned (an applied file changed): said in the app's words, with its name
-    changed.write_text("CREATE TABLE a (id int);\n-- reviewed\n", encoding="utf-8")
-    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("status")):
-        window.refresh()  # the members read the folder once per refresh (one shared reading for the fleet)
+    changed.write_text("CREATE TABLE a (id int);\n-- reviewed\n", encoding="utf-8")  # no refresh: the plan reads
     _select(window, "eu")
     with qtbot.waitSignal(window.asking, timeout=DEADLINE_MS) as asked:
         window.run_button.click()
@@ -238,6 +236,25 @@ def test_run_with_nothing_to_run_is_disabled_and_says_why(qtbot, saved: dict[str
     assert asked.args[0].reason.text() == ("Nothing to run: none of the 2 targets could be planned "
                                            "(the reasons are beside them above).")
     asked.args[0].reject()
+    window.close()
+
+
+def test_a_file_added_after_the_refresh_is_planned_and_run_as_it_is_now(qtbot, saved: dict[str, Database],
+                                                                        migrations: MigrationDir) -> None:
+    """The overview's members kept the folder as read at the last refresh: a plan must read it again."""
+    migrations.add("a", "CREATE TABLE a (id int);\n")
+    window = _open(qtbot)
+    late = migrations.add("b", "CREATE TABLE b_old (id int);\n")
+    late.write_text("CREATE TABLE b_new (id int);\n", encoding="utf-8")
+    _select(window, "eu")
+    with qtbot.waitSignal(window.asking, timeout=DEADLINE_MS) as asked:
+        window.run_button.click()
+    dialog = asked.args[0]
+    assert "20260101000002_b.sql" in dialog.findChild(QTextBrowser).toPlainText()
+    with qtbot.waitSignal(window.job_done, timeout=DEADLINE_MS, check_params_cb=is_kind("run")):
+        dialog.ok.click()
+    assert _applied(saved["eu"]) == ["a.sql", "b.sql"]
+    assert saved["eu"].exists("b_new") and not saved["eu"].exists("b_old")
     window.close()
 
 
