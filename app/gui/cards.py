@@ -87,6 +87,7 @@ class OverviewCards(QWidget):
             lay.addWidget(card, 2 if key in ("health", "batch", "time") else 1)
         self._counts: dict[str, int] = {}  # per state, as last shown: a run moves them one by one
         self._moved: set[str] = set()  # versions moved since the status was read
+        self._health: tuple[str, str | None, str] = ("–", None, "")  # value, colour, tooltip of the last status
         self.reasons = QLabel("")
         self.reasons.setObjectName("healthReasons")
         self.reasons.setWordWrap(True)
@@ -106,8 +107,9 @@ class OverviewCards(QWidget):
         messages = [in_app(r.message) for r in reasons]
         first = messages[0] if reasons else "all migrations applied, nothing wrong found"
         more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
-        self.cards["health"].set(health.value, _elide(first, 60) + more, state_colour(health.value),
-                                 "\n".join(f"{r.level.value}: {m}" for r, m in zip(reasons, messages, strict=True)))
+        self._health = (health.value, state_colour(health.value),
+                        "\n".join(f"{r.level.value}: {m}" for r, m in zip(reasons, messages, strict=True)))
+        self.cards["health"].set(self._health[0], _elide(first, 60) + more, *self._health[1:])
         self.reasons.setText(visible("\n".join(f"• {m}" for m in messages[:6])) if reasons else
                              "Nothing wrong found: no pending, modified, missing or failed migration, and no "
                              "invalid index or slow migration.")
@@ -132,12 +134,14 @@ class OverviewCards(QWidget):
         else:
             self.cards["time"].set("–", "no timings yet")
 
-
     def moved(self, version: str, before: str, after: str) -> None:
         """One migration committed during a run (applied, or rolled back to pending): count it at once,
         not at the refresh after the run. `before` is its state at that refresh: counted once."""
         if before == after or version in self._moved or before not in self._counts or after not in self._counts:
             return
+        if not self._moved:  # its reasons ("2 pending migrations") are the refresh's: say they are being changed
+            value, colour, tooltip = self._health
+            self.cards["health"].set(value, "as before the run: read again when it ends", colour, tooltip)
         self._moved.add(version)
         self._counts[before] = max(0, self._counts[before] - 1)
         self._counts[after] += 1

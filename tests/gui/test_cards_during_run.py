@@ -26,6 +26,7 @@ def test_cards_count_each_migration_as_it_commits(qtbot, make_window: WindowFact
         qtbot.waitUntil(lambda: database.scalar(SLEEPING) == 1, timeout=DEADLINE_MS)
         qtbot.waitUntil(lambda: cards["applied"].value.text() == "2", timeout=DEADLINE_MS)
         assert cards["pending"].value.text() == "1", "the two committed ones left Pending"
+        assert "3 pending" not in cards["health"].sub.text() and "before the run" in cards["health"].sub.text()
         assert refreshed == [], "no refresh has run yet"
         window.progress.cancel_button.click()
     qtbot.waitSignal(window.snapshot_shown, timeout=DEADLINE_MS).wait()
