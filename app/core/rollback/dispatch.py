@@ -13,6 +13,7 @@ from app.core.rollback.created import Created
 from app.core.rollback.creation_schema import CreationSchema
 from app.core.rollback.do_blocks import do_step
 from app.core.rollback.drops import _drop
+from app.core.rollback.inserted_rows import selected_step
 from app.core.rollback.model import DEFAULT_PATH, NOTHING, Inverse, Step
 from app.core.rollback.names import _rv
 from app.core.rollback.observed import observed_step, observed_unless
@@ -197,7 +198,8 @@ def _data_or_select(st: Statement, created: Created) -> Step | None:
             if step.read is None:
                 return step
             return observed_unless(step, st.first_line, created.names())
-        seed = insert_step(st.node, st.first_line) if isinstance(st.node, ast.InsertStmt) else None
+        seed = (insert_step(st.node, st.first_line) or selected_step(st.node, st.first_line)
+                if isinstance(st.node, ast.InsertStmt) else None)
         step = created.data_step(st.node, st.first_line, otherwise=seed)
         return seed if step is None else step
     except (LookupError, TypeError, ValueError, AttributeError) as exc:  # a parse tree shape not foreseen

@@ -60,8 +60,8 @@ def insert_step(node: ast.InsertStmt, what: str) -> Step | None:
     if node.withClause is not None or node.relation.catalogname or _overwrites(node):
         return None
     rows = _values(node.selectStmt)
-    if rows is None or not rows or len(rows) > MAX_ROWS:
-        return None
+    if rows is None or not rows or len(rows) > MAX_ROWS or any(v is None for row in rows for v in row):
+        return None  # not all constants: the keys are read after it (app.core.rollback.inserted_rows)
     if any(isinstance(t, ast.ResTarget) and t.indirection for t in node.cols or ()):
         return None  # a subfield or array element is set: not a whole column
     calls = calls_of(node)
