@@ -106,7 +106,7 @@ def test_rows_and_sequences_of_what_the_file_created_go_with_it(database: Databa
     stored = round_trip(database, migrations, "CREATE TABLE m (name text PRIMARY KEY);\nCREATE SEQUENCE ms;\n"
                         "DO $$ BEGIN INSERT INTO m VALUES ('x'); PERFORM nextval('ms'); END $$;\n"
                         "SELECT setval('ms', 5);")
-    assert "DROP TABLE public.m" in stored and "DROP SEQUENCE public.ms" in stored
+    assert "DROP TABLE m;" in stored and "DROP SEQUENCE ms;" in stored
 
 
 def test_a_loop_switching_row_level_security_on_is_switched_back(database: Database,

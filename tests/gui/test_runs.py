@@ -128,7 +128,7 @@ def test_rollback_on_a_protected_environment_needs_its_name_typed(
     dialog = window.last_dialog
     assert isinstance(dialog, RollbackDialog)
     script = dialog.sql.toPlainText()
-    assert "20260101000002_two.sql" in script and "DROP TABLE public.two_t" in script
+    assert "20260101000002_two.sql" in script and "DROP TABLE two_t" in script
     assert "ALTER TABLE one_t DROP COLUMN note" in script  # the column added to one_t is dropped too
     assert "Cannot be undone" in dialog.lost.text() and "note" in dialog.lost.text()
     assert not dialog.ok.isEnabled()
