@@ -15,7 +15,9 @@ from tests.conftest import Database, MigrationDir
 
 def _setup(database: Database, migrations: MigrationDir, *, raw: bytes | None = None,
            protected: bool = False) -> tuple[MigrationRunner, object]:
-    database.execute("CREATE TABLE settings (key text, value text, at timestamptz DEFAULT now())")  # no key: manual
+    database.execute("CREATE TABLE settings (key text, value text); CREATE FUNCTION audit() RETURNS trigger "
+                     "LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; CREATE TRIGGER audit BEFORE INSERT ON settings "
+                     "FOR EACH ROW EXECUTE FUNCTION audit()")  # a trigger fires on the insert: its rollback is manual
     f = migrations.add("theme", "INSERT INTO settings VALUES ('theme', 'dark');\n", raw=raw)
     target = Target(database.dsn, "test", environment="prod-db" if protected else None, protected=protected)
     runner = MigrationRunner(target, migrations.path)

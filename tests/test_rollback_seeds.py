@@ -71,11 +71,12 @@ def test_an_inheritance_childs_row_with_the_same_key_stays(database: Database, m
     assert database.scalar("SELECT count(*) FROM child") == 1
 
 
-def test_without_a_unique_key_given_as_constants_it_is_manual(database: Database, migrations: MigrationDir) -> None:
-    """A column left to its default could tell the new row from an old one that looks the same."""
-    database.execute(BASE + "CREATE TABLE public.notes (body text, at timestamptz DEFAULT now());")
-    reason = _manual_reason(database, migrations, "INSERT INTO notes (body) VALUES ('n');")
-    assert "line 1" in reason and "no unique key" in reason and "notes" in reason
+def test_a_row_whose_default_is_read_after_it_is_deleted_whole(database: Database, migrations: MigrationDir) -> None:
+    """No key, a column left to its default (now()): the row is read whole right after the insert."""
+    database.execute(BASE + "CREATE TABLE public.notes (body text, at timestamptz DEFAULT now());"
+                     "INSERT INTO notes (body) VALUES ('n');")
+    stored = _round_trip(database, migrations, "INSERT INTO notes (body) VALUES ('n');", "public.notes")
+    assert "DELETE FROM ONLY notes" in stored and "LIMIT 1" in stored
 
 
 def test_rows_of_a_table_without_a_key_are_deleted_as_many_times_as_inserted(database: Database,
@@ -106,6 +107,17 @@ def test_rows_an_insert_select_adds_are_deleted_by_the_keys_read_after_it(databa
     reason = _manual_reason(database, migrations, "INSERT INTO jobs (name, progress) SELECT name || '2', progress "
                                                   "FROM jobs ON CONFLICT (name) DO UPDATE SET progress = 'x';")
     assert "changes data" in reason
+
+
+def test_rows_of_expressions_into_a_table_without_a_key_are_deleted_alike(database: Database,
+                                                                          migrations: MigrationDir) -> None:
+    """kinto's INSERT INTO metadata (name, value) VALUES ('created_at', NOW()::TEXT): the rows it added are read
+    right after it, whole, and deleted as many times as added among rows that read the same (NULLs too)."""
+    database.execute("CREATE TABLE public.metadata (name text, value text, note text);"
+                     "INSERT INTO metadata VALUES ('created_at', 'long ago', NULL);")
+    stored = _round_trip(database, migrations, "INSERT INTO metadata (name, value) VALUES ('created_at', NOW()::TEXT), "
+                         "('x' || 1, NULL), ('x' || 1, NULL);", "public.metadata")
+    assert stored.count("DELETE FROM ONLY metadata") == 2 and "LIMIT 2" in stored
 
 
 def test_a_cascading_foreign_key_or_a_trigger_makes_it_manual(database: Database, migrations: MigrationDir) -> None:

@@ -11,7 +11,9 @@ from tests.gui.conftest import DEADLINE_MS, WindowFactory, asked, is_kind
 
 
 def _manual(database: Database, migrations: MigrationDir):
-    database.execute("CREATE TABLE settings (key text, value text, at timestamptz DEFAULT now())")  # no key: manual
+    database.execute("CREATE TABLE settings (key text, value text); CREATE FUNCTION audit() RETURNS trigger "
+                     "LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; CREATE TRIGGER audit BEFORE INSERT ON settings "
+                     "FOR EACH ROW EXECUTE FUNCTION audit()")  # a trigger fires on the insert: its rollback is manual
     migrations.add("t", "CREATE TABLE t (id int);\n")
     f = migrations.add("theme", "INSERT INTO settings VALUES ('theme', 'dark');\n")
     MigrationRunner(Target(database.dsn, "test"), migrations.path).run_migrations()

@@ -13,7 +13,7 @@ from app.core.rollback.created import Created
 from app.core.rollback.creation_schema import CreationSchema
 from app.core.rollback.do_blocks import do_step
 from app.core.rollback.drops import _drop
-from app.core.rollback.inserted_rows import selected_step
+from app.core.rollback.inserted_rows import seed_or_selected, selected_step
 from app.core.rollback.model import DEFAULT_PATH, NOTHING, Inverse, Step
 from app.core.rollback.names import _rv
 from app.core.rollback.observed import observed_step, observed_unless
@@ -173,6 +173,14 @@ def plan_steps(statements: Sequence[Statement]) -> list[Step]:
     return steps
 
 
+def _insert(node: ast.InsertStmt, what: str, seed: Step | None) -> Step | None:
+    """An INSERT into a table that was there: by the constants it gives (`seed`), else by the rows read after it."""
+    selected = selected_step(node, what)
+    if seed is not None and selected is not None:
+        return seed_or_selected(seed, selected)
+    return seed or selected
+
+
 def _noting(step: Step, cell: list[bool]) -> Step:
     """A CREATE TABLE IF NOT EXISTS step that notes in `cell` whether it created the table (its inverse drops it)."""
     assert step.read is not None
@@ -198,9 +206,11 @@ def _data_or_select(st: Statement, created: Created) -> Step | None:
             if step.read is None:
                 return step
             return observed_unless(step, st.first_line, created.names())
-        seed = (insert_step(st.node, st.first_line) or selected_step(st.node, st.first_line)
-                if isinstance(st.node, ast.InsertStmt) else None)
+        inserts = isinstance(st.node, ast.InsertStmt)
+        seed = insert_step(st.node, st.first_line) if inserts else None  # no `after`: _either can take it
         step = created.data_step(st.node, st.first_line, otherwise=seed)
-        return seed if step is None else step
+        if step is not None:
+            return step
+        return _insert(st.node, st.first_line, seed) if inserts else None
     except (LookupError, TypeError, ValueError, AttributeError) as exc:  # a parse tree shape not foreseen
         return _manual(f"no inverse could be worked out for {st.first_line!r} ({exc!r})")

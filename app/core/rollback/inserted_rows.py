@@ -5,10 +5,13 @@ just before (an earlier statement of the migration may have written rows of the 
 unique key's values, read right after the statement, are what the rollback deletes. Exact under the
 seeds' conditions (app.core.rollback.seeds: no trigger, rule, cascading foreign key, volatile function
 or row-level security), inside the migration's transaction only, and for at most MAX_ROWS rows with a
-non-NULL key each.
+non-NULL key each. A table without a unique key (kinto's `metadata (name, value)`): the rows added are
+deleted as many times as added among rows whose every column reads as the same text, as seeds do.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 import psycopg
 from pglast import ast
@@ -72,16 +75,16 @@ def _before(conn: psycopg.Connection, table: str, params: dict[str, object], wha
         return (Inverse(manual=f"{what!r} adds rows to {table}, which is not a plain table or whose row-level "
                                "security could hide its rows"),)
     keys = conn.execute(_KEYS, (table,)).fetchall()
-    if not keys or not keys[0][0]:
-        return (Inverse(manual=f"{what!r} changes data: it adds rows to {table}, which has no unique key to tell "
-                               "them apart by"),)
     problems = conn.execute(CHECK, params).fetchone()
     if problems is None or problems[0]:
         reason = problems[0][0] if problems else "could not be checked"
         return (Inverse(manual=f"{what!r} changes data beyond the rows it adds: {reason}"),)
     only = "ONLY " if relkind == "r" else ""
-    key = [(c, t) for c, t in keys[0][0]]
-    return (only, key, set(_mine(conn, only, table, key, MAX_ROWS * 10)))
+    if keys and keys[0][0]:
+        key = [(c, t) for c, t in keys[0][0]]
+        return (only, key, set(_mine(conn, only, table, key, MAX_ROWS * 10)))
+    # no unique key: whole rows (every column but generated ones), told apart only by their text
+    return (only, [(c, t) for c, t in found[3]], Counter(_mine(conn, only, table, found[3], MAX_ROWS * 10)))
 
 
 def _mine(conn: psycopg.Connection, only: str, table: str, key: list[tuple[str, str]], limit: int) -> list[tuple]:
@@ -90,9 +93,11 @@ def _mine(conn: psycopg.Connection, only: str, table: str, key: list[tuple[str, 
     return [tuple(r) for r in conn.execute(f"SELECT {cols} FROM {only}{table} WHERE {_MINE} LIMIT {limit}")]
 
 
-def _deletes(conn: psycopg.Connection, only: str, table: str, key: list[tuple[str, str]], seen: set[tuple],
+def _deletes(conn: psycopg.Connection, only: str, table: str, key: list[tuple[str, str]], seen: set[tuple] | Counter,
              what: str) -> Inverse:
     now = _mine(conn, only, table, key, len(seen) + MAX_ROWS + 1)
+    if isinstance(seen, Counter):
+        return _delete_alike(only + table, key, Counter(now) - seen, what)
     added = [r for r in now if r not in seen]
     if len(added) > MAX_ROWS:
         return Inverse(manual=f"{what!r} adds more than {MAX_ROWS} rows to {table}: too many to keep in its rollback")
@@ -105,3 +110,35 @@ def _deletes(conn: psycopg.Connection, only: str, table: str, key: list[tuple[st
     tuples = ", ".join("(" + ", ".join(f"CAST({literal(v)} AS {t})" for v, (_, t) in zip(r, key, strict=True)) + ")"
                        for r in added)
     return Inverse((f"DELETE FROM {only}{table} WHERE ({keys}) IN ({tuples})",))
+
+
+def _delete_alike(table: str, columns: list[tuple[str, str]], added: Counter, what: str) -> Inverse:
+    """DELETEs of as many rows reading as each added one as were added (any of them: they are alike)."""
+    if sum(added.values()) > MAX_ROWS:
+        return Inverse(manual=f"{what!r} adds more than {MAX_ROWS} rows to {table}: too many to keep in its rollback")
+    cols = ", ".join(f'{ident(c)}::text COLLATE "C"' for c, _ in columns)
+    out = []
+    for row, n in sorted(added.items(), key=lambda kv: [(v is None, v or "") for v in kv[0]]):
+        values = ", ".join("NULL" if v is None else f'{literal(v)} COLLATE "C"' for v in row)
+        match = f"SELECT tableoid, ctid FROM {table} WHERE ROW({cols}) IS NOT DISTINCT FROM ROW({values}) LIMIT {n}"
+        out.append(f"DELETE FROM {table} WHERE (tableoid, ctid) IN ({match})")
+    return Inverse(tuple(out))
+
+
+def seed_or_selected(seed: Step, selected: Step) -> Step:
+    """The seed's exact inverse (by the constants it gives) when it finds one, else the rows read after it."""
+    assert seed.read is not None and seed.after is None and selected.read is not None and selected.after is not None
+    first, then, later = seed.read, selected.read, selected.after
+
+    def before(conn: psycopg.Connection) -> list[tuple]:
+        inverse = first.resolve(first.fetch(conn))
+        return [("seed", inverse)] if not inverse.manual else [("read", then.fetch(conn))]
+
+    def after(rows: list[tuple]) -> CatalogRead:
+        if rows[0][0] == "seed":
+            inverse = rows[0][1]
+            return CatalogRead("", (), lambda _: inverse, "nothing more to read", lambda conn: [])
+        return later(rows[0][1])
+
+    unread = Inverse(manual="the rows it adds were not read")
+    return Step(read=CatalogRead("", (), lambda _: unread, first.describe, before), after=after)
