@@ -282,7 +282,7 @@ MANUAL = [
     ("CREATE TABLE t (a int);\nALTER TABLE t RENAME TO u;\nALTER TABLE orders RENAME TO t;\nDELETE FROM t;",
      "changes data"),
     ("DROP TABLE IF EXISTS orders;", "destroys data"),
-    ("CREATE TABLE IF NOT EXISTS orders (id int);\nINSERT INTO orders (total) VALUES (1);", "no unique key"),
+    ("CREATE TABLE IF NOT EXISTS orders (id int);\nINSERT INTO orders (total) VALUES (1);", "fires rule orders_keep"),
     ("CREATE TABLE IF NOT EXISTS t13 (id int);\nCREATE TABLE IF NOT EXISTS orders (id int);\n"
      "TRUNCATE t13, orders;", "found already there"),
     ("CREATE TABLE app.orders (id int);\nSET search_path = app, public;\nDELETE FROM orders;", "changes data"),

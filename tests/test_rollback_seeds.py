@@ -157,3 +157,17 @@ def test_a_seed_after_create_table_if_not_exists_that_found_the_table(database: 
     database.execute("DROP TABLE public.jobs")
     stored = round_trip(database, migrations, SEED_IF_MISSING)
     assert "DROP TABLE" in stored and "DELETE" not in stored
+
+
+def test_kintos_metadata_row_of_now_after_create_table_if_not_exists(database: Database,
+                                                                     migrations: MigrationDir) -> None:
+    """kinto: CREATE TABLE IF NOT EXISTS metadata (name, value) then VALUES ('created_at', NOW()::TEXT): when
+    the table was there, the row read right after the insert goes; when it was not, the table goes."""
+    sql = ("CREATE TABLE IF NOT EXISTS metadata (name VARCHAR(128) NOT NULL, value VARCHAR(512) NOT NULL);\n"
+           "INSERT INTO metadata (name, value) VALUES ('created_at', NOW()::TEXT);")
+    database.execute("CREATE TABLE metadata (name VARCHAR(128) NOT NULL, value VARCHAR(512) NOT NULL);"
+                     "INSERT INTO metadata VALUES ('created_at', 'long ago');")
+    stored = _round_trip(database, migrations, sql, "public.metadata")
+    assert "DELETE FROM ONLY metadata" in stored and "DROP" not in stored
+    database.execute("DROP TABLE public.metadata")
+    assert "DROP TABLE" in round_trip(database, migrations, sql)

@@ -132,7 +132,7 @@ class Created:
         def created() -> bool:
             return all(cell[0] for cell in cells)
 
-        if otherwise is None or otherwise.after is not None:
+        if otherwise is None:
             otherwise = Step(manual)
         return _either(created, step, otherwise)
 

@@ -173,9 +173,9 @@ def plan_steps(statements: Sequence[Statement]) -> list[Step]:
     return steps
 
 
-def _insert(node: ast.InsertStmt, what: str, seed: Step | None) -> Step | None:
-    """An INSERT into a table that was there: by the constants it gives (`seed`), else by the rows read after it."""
-    selected = selected_step(node, what)
+def _insert(node: ast.InsertStmt, what: str) -> Step | None:
+    """An INSERT into a table that was there: by the constants it gives, else by the rows read after it."""
+    seed, selected = insert_step(node, what), selected_step(node, what)
     if seed is not None and selected is not None:
         return seed_or_selected(seed, selected)
     return seed or selected
@@ -206,11 +206,8 @@ def _data_or_select(st: Statement, created: Created) -> Step | None:
             if step.read is None:
                 return step
             return observed_unless(step, st.first_line, created.names())
-        inserts = isinstance(st.node, ast.InsertStmt)
-        seed = insert_step(st.node, st.first_line) if inserts else None  # no `after`: _either can take it
+        seed = _insert(st.node, st.first_line) if isinstance(st.node, ast.InsertStmt) else None
         step = created.data_step(st.node, st.first_line, otherwise=seed)
-        if step is not None:
-            return step
-        return _insert(st.node, st.first_line, seed) if inserts else None
+        return seed if step is None else step
     except (LookupError, TypeError, ValueError, AttributeError) as exc:  # a parse tree shape not foreseen
         return _manual(f"no inverse could be worked out for {st.first_line!r} ({exc!r})")

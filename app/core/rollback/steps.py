@@ -34,8 +34,8 @@ def _read(query: str, params: tuple | dict, resolve: Callable[[list[tuple]], Inv
 
 def _either(first: Callable[[], bool], then: Step, otherwise: Step) -> Step:
     """`then` or `otherwise`, picked when the statement is applied by `first()` (known only by then, as
-    whether a CREATE ... IF NOT EXISTS earlier in the file created its object). Neither has an `after`."""
-    assert then.after is None and otherwise.after is None
+    whether a CREATE ... IF NOT EXISTS earlier in the file created its object). `then` has no `after`."""
+    assert then.after is None
 
     def pick() -> Step:
         return then if first() else otherwise
@@ -50,7 +50,14 @@ def _either(first: Callable[[], bool], then: Step, otherwise: Step) -> Step:
 
     describe = f"{then.read.describe if then.read else 'nothing to read'}; if it found it there already: " + (
         otherwise.read.describe if otherwise.read else (otherwise.inverse or NOTHING).manual or "nothing to undo")
-    return Step(read=CatalogRead("", (), resolve, describe, fetch))
+    def after(rows: list[tuple]) -> CatalogRead:
+        step = pick()
+        if step.after is not None:
+            return step.after(rows)
+        inverse = resolve(rows)
+        return CatalogRead("", (), lambda _: inverse, "nothing more to read", lambda conn: [])
+
+    return Step(read=CatalogRead("", (), resolve, describe, fetch), after=after if otherwise.after else None)
 
 
 def _tried(rows: list[tuple], unread: str) -> Inverse:
