@@ -109,6 +109,18 @@ def test_rows_and_sequences_of_what_the_file_created_go_with_it(database: Databa
     assert "DROP TABLE m;" in stored and "DROP SEQUENCE ms;" in stored
 
 
+def test_rows_of_a_table_an_earlier_do_block_made_go_with_it(database: Database, migrations: MigrationDir) -> None:
+    """pgai's pattern: one DO block (EXECUTE) makes its bookkeeping table, a later one records itself in it."""
+    database.execute(BASE)
+    stored = round_trip(database, migrations, "DO $$ BEGIN EXECUTE 'CREATE TABLE book (name text)'; END $$;\n"
+                        "DO $$ DECLARE n int; BEGIN SELECT count(*) INTO n FROM book; "
+                        "INSERT INTO book VALUES ('step ' || n); END $$;")
+    assert "DROP TABLE IF EXISTS public.book CASCADE" in stored
+    note = _manual(database, migrations, "DO $$ DECLARE n int; BEGIN SELECT count(*) INTO n FROM items; "
+                                         "INSERT INTO items VALUES (2 + n, 'x'); END $$;")
+    assert "changes rows of items" in note, note
+
+
 def test_a_loop_switching_row_level_security_on_is_switched_back(database: Database,
                                                                  migrations: MigrationDir) -> None:
     """A project's RLS wave: a DO loop that enables and forces row-level security and adds a policy per table."""

@@ -110,13 +110,13 @@ _HANDLERS: dict[type, Callable[[ast.Node, str], Step]] = {
 }
 
 
-def _do(node: ast.DoStmt, what: str, mine: Sequence[str] = ()) -> Step:
+def _do(node: ast.DoStmt, what: str, mine: Sequence[str] = (), earlier: set[int] | None = None) -> Step:
     """A DO block planned from its statements; one that cannot be (a loop, EXECUTE): from what it adds
     (`mine`: what the file created before it, see observed_step)."""
     try:
         return do_step(node, what)
     except _Manual as exc:
-        return observed_step(what, str(exc), mine)
+        return observed_step(what, str(exc), mine, earlier)
 
 
 def _validates_own_constraint(node: ast.Node, added: set[tuple[str, str]]) -> bool:
@@ -146,6 +146,7 @@ def plan_steps(statements: Sequence[Statement]) -> list[Step]:
     added: set[tuple[str, str]] = set()
     created = Created()
     schema = CreationSchema()
+    earlier: set[int] = set()  # relations observed statements added (when applied), which their inverses drop
     moves_path = any(changes.values())
     for i, st in enumerate(statements):
         if path == "unknown":
@@ -155,7 +156,7 @@ def plan_steps(statements: Sequence[Statement]) -> list[Step]:
         elif created.only_touches(st.node):
             step = Step(NOTHING)  # the rollback drops what it touches, and this goes with it
         else:
-            step = _data_or_select(st, created) or schema.step(st, step_for) or step_for(st)
+            step = _data_or_select(st, created, earlier) or schema.step(st, step_for) or step_for(st)
             if moves_path:
                 step = _under_path(step, path)
         if (isinstance(st.node, ast.CreateStmt) and st.node.if_not_exists and st.node.relation.relpersistence == "p"
@@ -194,18 +195,18 @@ def _noting(step: Step, cell: list[bool]) -> Step:
     return Step(inverse=step.inverse, read=replace(read, resolve=resolve), after=step.after)
 
 
-def _data_or_select(st: Statement, created: Created) -> Step | None:
+def _data_or_select(st: Statement, created: Created, earlier: set[int]) -> Step | None:
     """The step of a data change on what the file created, or of a SELECT (which may call functions)."""
     try:
-        if isinstance(st.node, ast.DoStmt) and created:
-            return _do(st.node, st.first_line, created.names())
+        if isinstance(st.node, ast.DoStmt):
+            return _do(st.node, st.first_line, created.names(), earlier)
         if isinstance(st.node, ast.SelectStmt) and st.node.intoClause is None:
             if moves_sequences(st.node):
                 return sequence_step(st.node, st.first_line, created)
             step = created.select_step(st.node, st.first_line)
             if step.read is None:
                 return step
-            return observed_unless(step, st.first_line, created.names())
+            return observed_unless(step, st.first_line, created.names(), earlier)
         seed = _insert(st.node, st.first_line) if isinstance(st.node, ast.InsertStmt) else None
         step = created.data_step(st.node, st.first_line, otherwise=seed)
         return seed if step is None else step

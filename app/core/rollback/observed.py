@@ -187,11 +187,13 @@ def _sequence_states(conn: psycopg.Connection) -> dict[int, tuple] | str:
         return f"a sequence's state could not be read ({exc.diag.message_primary})"
 
 
-def observed_step(what: str, why: str, mine: Sequence[str] = ()) -> Step:
+def observed_step(what: str, why: str, mine: Sequence[str] = (), earlier: set[int] | None = None) -> Step:
     """The step of a statement whose text says not what it does (`why`): undone from what it added.
 
     `mine`: tables and sequences the file created before it (regclass text), which the rollback drops, so
-    that rows it changes there and sequences of theirs it moves go with them."""
+    that rows it changes there and sequences of theirs it moves go with them; `earlier`: the relations earlier
+    observed statements of the file added, which their inverses drop (this one adds its own to it)."""
+    earlier = set() if earlier is None else earlier
     def before(conn: psycopg.Connection) -> list[tuple]:
         if not _in_transaction(conn):
             return [("manual", f"{why}; what it does can only be seen inside a transaction")]
@@ -212,7 +214,7 @@ def observed_step(what: str, why: str, mine: Sequence[str] = ()) -> Step:
             _, was, seen = rows[0]
             try:
                 with conn.transaction():  # a savepoint: a read that fails must not end the migration
-                    return [_undo(conn, was, seen, why, mine)]
+                    return [_undo(conn, was, seen, why, mine, earlier)]
             except psycopg.Error as exc:
                 return [("manual", f"{why}; what it added could not be read ({exc.diag.message_primary})")]
 
@@ -227,7 +229,7 @@ def observed_step(what: str, why: str, mine: Sequence[str] = ()) -> Step:
     return Step(read=CatalogRead("-- the catalog before the statement", (), resolve, describe, before), after=after)
 
 
-def observed_unless(checked: Step, what: str, mine: Sequence[str] = ()) -> Step:
+def observed_unless(checked: Step, what: str, mine: Sequence[str] = (), earlier: set[int] | None = None) -> Step:
     """`checked` (a read, no `after`) when it finds an exact inverse; when it finds none, the observed step,
     its reason the check's."""
     assert checked.read is not None and checked.after is None
@@ -237,7 +239,7 @@ def observed_unless(checked: Step, what: str, mine: Sequence[str] = ()) -> Step:
         inverse = check.resolve(check.fetch(conn))
         if not inverse.manual:
             return [("checked", inverse)]
-        observed = observed_step(what, inverse.manual, mine)
+        observed = observed_step(what, inverse.manual, mine, earlier)
         assert observed.read is not None
         return [("observe", observed, observed.read.fetch(conn))]
 
@@ -258,10 +260,11 @@ def observed_unless(checked: Step, what: str, mine: Sequence[str] = ()) -> Step:
     return Step(read=CatalogRead("", (), resolve, describe, fetch), after=after)
 
 
-def _undo(conn: psycopg.Connection, was: Any, seen: Seen, why: str, mine: Sequence[str]) -> tuple:
+def _undo(conn: psycopg.Connection, was: Any, seen: Seen, why: str, mine: Sequence[str], earlier: set[int]
+          ) -> tuple:
     from app.core import catalog
 
-    changed = _changed_rows(conn, seen, mine)
+    changed = _changed_rows(conn, seen, mine, earlier)
     if changed:
         return ("manual", f"{why}; seen as it ran, it {changed}")
     now = fingerprint(conn)
@@ -287,15 +290,17 @@ def _undo(conn: psycopg.Connection, was: Any, seen: Seen, why: str, mine: Sequen
     if differing:
         return ("manual", f"{why}; dropping what it added does not give the catalog back exactly "
                           f"({', '.join(differing)} differ, checked in a savepoint)")
+    earlier.update(o for k, o, _ in added if k == "class")  # dropped by this inverse: later rows in them go too
     return ("inverse", drops)
 
 
-def _changed_rows(conn: psycopg.Connection, seen: Seen, mine: Sequence[str]) -> str | None:
+def _changed_rows(conn: psycopg.Connection, seen: Seen, mine: Sequence[str], earlier: set[int]) -> str | None:
     """What it changed that drops cannot give back: rows of tables that were there, or sequences (but for
     those the file created, which its rollback drops)."""
     dropped = {int(o) for (o,) in conn.execute(
         "SELECT pg_catalog.to_regclass(n)::oid FROM pg_catalog.unnest(%s::text[]) n", (list(mine),)).fetchall()
         if o is not None} if mine else set()
+    dropped |= earlier
     data = {int(r): int(n) for r, n in conn.execute(_DATA).fetchall()}
     moved = [r for r, n in data.items() if r in seen.data and n != seen.data[r] and r not in dropped]
     if moved:
