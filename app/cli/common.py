@@ -171,7 +171,8 @@ def build_runner(args: argparse.Namespace, env: dict[str, str] | None = None, *,
     """A runner for the parsed arguments (`whole`: see build_target)."""
     from app.core.errors import UsageError
     from app.core.options import Options
-    from app.core.runner import MigrationRunner, migrations_folder
+    from app.core.runner import MigrationRunner
+    from app.core.target_folders import migrations_folder
 
     target = build_target(args, env, whole=whole)
     folder = migrations_folder(target, getattr(args, "migrations_dir", None))

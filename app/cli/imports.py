@@ -37,7 +37,8 @@ def handle_import(args: argparse.Namespace, out: Output) -> int:
     """Import the tool's history into ours."""
     from app.cli.confirm import confirmation
     from app.core.protection import Action
-    from app.core.runner import MigrationRunner, migrations_folder
+    from app.core.runner import MigrationRunner
+    from app.core.target_folders import migrations_folder
 
     target = common.build_target(args)
     runner = MigrationRunner(target, migrations_folder(target, args.migrations_dir))

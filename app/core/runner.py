@@ -23,7 +23,7 @@ import psycopg
 from app.core import history, preview, repeatables, runner_session, selection
 from app.core.connect import Target, resolve_target
 from app.core.errors import ConnectionLost, MigrationFailed, UsageError
-from app.core.files import MigrationFile, default_migrations_dir, load_file
+from app.core.files import MigrationFile, load_file
 from app.core.history import Actor, AppliedRow, HistoryEvent
 from app.core.interrupt import Watch, rollback_lost
 from app.core.options import Options
@@ -41,6 +41,7 @@ from app.core.results import (
 from app.core.runner_session import database_errors
 from app.core.status import MigrationStatus
 from app.core.status_read import read_status
+from app.core.target_folders import local_sandbox, migrations_folder, saved_environment
 
 if TYPE_CHECKING:
     from app.core.imports import ImportResult
@@ -365,35 +366,9 @@ def create_migration_runner(
     With neither, the precedence goes on as the CLI's: DATABASE_URL, the PG* variables, then
     the local sandbox. A saved environment's own migrations folder is used when none is given.
     """
-    target = resolve_target(dsn, environment, environments=environments or _saved_environment,
-                            sandbox=sandbox or _sandbox_target)
+    target = resolve_target(dsn, environment, environments=environments or saved_environment,
+                            sandbox=sandbox or local_sandbox)
     return MigrationRunner(target, migrations_folder(target, migrations_dir), options)
-
-
-def migrations_folder(target: Target, given: str | Path | None = None) -> Path:
-    """The folder to use: the one given, the environment's own, the sandbox's, or ./migrations."""
-    if given:
-        return Path(given)
-    own = getattr(target, "migrations_dir", None)  # a saved environment's folder
-    if own:
-        return Path(own)
-    if target.source == "sandbox":
-        from app.core.sandbox import migrations_dir_for
-
-        return migrations_dir_for(Path.cwd())  # no migrations here: the bundled examples
-    return default_migrations_dir()
-
-
-def _saved_environment(name: str) -> Target:
-    from app.core.environments import resolve_environment
-
-    return resolve_environment(name)
-
-
-def _sandbox_target() -> Target:
-    from app.core.sandbox import sandbox_target
-
-    return sandbox_target()
 
 
 __all__ = [

@@ -98,10 +98,6 @@ def settled(steps: list[Step], names: frozenset[str]) -> list[Step]:
             for step in steps]
 
 
-def _shadowed(conn: psycopg.Connection, name: str) -> bool:
-    return name in catalog_names(conn)
-
-
 class CreationSchema:
     """The schema unqualified CREATEs of one file make their objects in, read when one needs it, and kept
     while no statement that could change it has run (each such statement starts a new epoch)."""
@@ -141,7 +137,7 @@ class CreationSchema:
             return name in known and not (self.read is not None and self.read[0] == epoch)
 
         def fetch(conn: psycopg.Connection) -> list[tuple]:
-            if base.read is None and not _shadowed(conn, name):
+            if base.read is None and name not in catalog_names(conn):
                 planned[:] = [base]
                 return []
             if self.read is None or self.read[0] != epoch:

@@ -9,16 +9,12 @@ rows with the keys it gave leaves the table with the rows it had. Exact only whe
   cascades, no volatile function runs (the data check `created` does, read just before the insert);
 - the table is a plain or partitioned table, and row-level security cannot hide its rows from the role;
 - with ON CONFLICT DO NOTHING, the rows whose keys were there already are left alone (read before).
-Without such a key (kinto's `metadata (name, value)`), when every row gives every column but generated
-ones as constants: each distinct row is deleted as many times as it was inserted, by `LIMIT` over rows
-whose columns read as the same text (so 1.0 and 1.00, 'ABC' and a citext 'abc' are told apart): any of
-the equal rows may go, and the table is left holding what it held.
+Without such a key, app.core.rollback.inserted_rows reads the rows back right after the insert.
 A sequence a column's default moved stays moved: a gap, as after any insert that is taken back.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
 import psycopg
@@ -112,7 +108,7 @@ def _inverse(conn: psycopg.Connection, table: str, cols: list[str], rows: list[l
     found = conn.execute(_TABLE, (table,)).fetchone()
     if found is None:
         return Inverse(manual=f"{what!r} inserts into {table}, which is not there")
-    relkind, hidden, attnames, stored = found
+    relkind, hidden, attnames, _ = found
     if relkind not in ("r", "p"):
         return Inverse(manual=f"{what!r} inserts into {table}, which is not a table: its rows cannot be told apart")
     if hidden:
@@ -120,8 +116,7 @@ def _inverse(conn: psycopg.Connection, table: str, cols: list[str], rows: list[l
                               "from a DELETE")
     names = cols or list(attnames)
     key = _key(conn, table, names, rows)
-    whole = None if key is not None or only_new else _whole_rows(names, rows, [(c, t) for c, t in stored])
-    if key is None and whole is None:
+    if key is None:
         return Inverse(manual=f"{what!r} changes data: it adds rows to {table}, which has no unique key that every "
                               "row gives as constants, to tell them apart by")
     problems = conn.execute(CHECK, params).fetchone()
@@ -129,8 +124,6 @@ def _inverse(conn: psycopg.Connection, table: str, cols: list[str], rows: list[l
         reason = problems[0][0] if problems else "could not be checked"
         return Inverse(manual=f"{what!r} changes data beyond the rows it adds: {reason}")
     only = "ONLY " if relkind == "r" else ""  # an inheritance child's rows with the same key are not its own
-    if whole is not None:
-        return _delete_equal(conn, f"{only}{table}", whole)
     tuples = [f"({', '.join(f'CAST({row[names.index(c)]} AS {t})' for c, t in key)})" for row in rows]
     if only_new:  # ON CONFLICT DO NOTHING: a key already there was not inserted
         where = f"({', '.join(ident(c) for c, _ in key)}) = "
@@ -152,29 +145,3 @@ def _key(conn: psycopg.Connection, table: str, names: list[str], rows: list[list
                                           for row in rows) for c, _ in key):
             return key
     return None
-
-
-def _whole_rows(names: list[str], rows: list[list[str | None]], stored: list[tuple[str, str]]
-                ) -> list[tuple[str, tuple[str, ...]]] | None:
-    """Each row as (the text its columns must read as, ...), when it gives every stored column as a constant."""
-    if not stored or any(c not in names for c, _ in stored):
-        return None  # a column left to its default may tell equal-looking rows apart
-    out = []
-    for row in rows:
-        if len(row) != len(names) or any(row[names.index(c)] is None for c, _ in stored):
-            return None
-        out.append((", ".join(f'(CAST({row[names.index(c)]} AS {t}))::text COLLATE "C"' for c, t in stored),
-                    tuple(c for c, _ in stored)))
-    return out
-
-
-def _delete_equal(conn: psycopg.Connection, table: str, rows: list[tuple[str, tuple[str, ...]]]) -> Inverse:
-    """DELETEs of as many rows equal to each inserted one as were inserted (any of them: they are alike)."""
-    counts = Counter(values for values, _ in rows)
-    columns = ", ".join(f'{ident(c)}::text COLLATE "C"' for c in rows[0][1])
-    deletes = []
-    for values, n in counts.items():
-        match = f"SELECT tableoid, ctid FROM {table} WHERE ({columns}) = ({values}) LIMIT {n}"
-        conn.execute(f"SELECT count(*) FROM ({match}) m")  # in the savepoint: a value its type refuses ends here
-        deletes.append(f"DELETE FROM {table} WHERE (tableoid, ctid) IN ({match})")
-    return Inverse(tuple(deletes))
