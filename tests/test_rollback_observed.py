@@ -121,6 +121,41 @@ def test_rows_of_a_table_an_earlier_do_block_made_go_with_it(database: Database,
     assert "changes rows of items" in note, note
 
 
+def test_a_column_added_to_a_table_an_earlier_do_block_made_goes_with_it(database: Database,
+                                                                         migrations: MigrationDir) -> None:
+    """pgai's pattern, further on: a later DO block adds a column (and an index) to the table an earlier one made."""
+    database.execute(BASE)
+    stored = round_trip(database, migrations, "DO $$ BEGIN EXECUTE 'CREATE TABLE vec (id int PRIMARY KEY)'; END $$;\n"
+                        "DO $$ BEGIN EXECUTE 'ALTER TABLE vec ADD COLUMN off boolean NOT NULL DEFAULT false';\n"
+                        "EXECUTE 'CREATE INDEX ON vec (off)'; END $$;", _items(database))
+    assert "DROP TABLE IF EXISTS public.vec CASCADE" in stored
+    # a table that was there is not dropped by the file's rollback: the added column stays manual
+    note = _manual(database, migrations, "DO $$ BEGIN EXECUTE 'ALTER TABLE items ADD COLUMN off boolean'; END $$;")
+    assert "does not give the catalog back" in note or "no drop gives back" in note, note
+
+
+def test_a_table_renamed_in_a_do_block_gets_its_name_back(database: Database, migrations: MigrationDir) -> None:
+    """pgai's 030: the table is renamed, its index too, and a view takes the old name; another moves schema."""
+    database.execute(BASE + "\nCREATE INDEX items_label_idx ON items (label); CREATE SCHEMA old;"
+                     "CREATE TABLE public.moved (id int);")
+    stored = round_trip(database, migrations, "DO $$ BEGIN EXECUTE 'ALTER TABLE items RENAME TO _items';\n"
+                        "EXECUTE 'ALTER INDEX items_label_idx RENAME TO _items_label_idx';\n"
+                        "EXECUTE 'CREATE VIEW items AS SELECT * FROM _items';\n"
+                        "EXECUTE 'ALTER TABLE moved SET SCHEMA old'; END $$;", _items(database))
+    assert stored.index("DROP VIEW IF EXISTS public.items") < stored.index("RENAME TO items"), stored
+    assert "ALTER TABLE old.moved SET SCHEMA public" in stored, stored
+
+
+def test_what_a_do_block_ties_to_a_sequence_the_file_created_is_not_cascaded_away(database: Database,
+                                                                                 migrations: MigrationDir) -> None:
+    """The file's own DROP SEQUENCE has no CASCADE: a default a DO block hung on it, on a table that was
+    there, would make that drop fail, so the check must not count on a CASCADE removing the default."""
+    database.execute(BASE)
+    note = _manual(database, migrations, "CREATE SEQUENCE s;\n"
+                   "DO $$ BEGIN EXECUTE 'ALTER TABLE items ALTER COLUMN id SET DEFAULT nextval(''s'')'; END $$;")
+    assert "line 2" in note or "DO" in note, note
+
+
 def test_a_loop_switching_row_level_security_on_is_switched_back(database: Database,
                                                                  migrations: MigrationDir) -> None:
     """A project's RLS wave: a DO loop that enables and forces row-level security and adds a policy per table."""

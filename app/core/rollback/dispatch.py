@@ -16,7 +16,7 @@ from app.core.rollback.drops import _drop
 from app.core.rollback.inserted_rows import seed_or_selected, selected_step
 from app.core.rollback.model import DEFAULT_PATH, NOTHING, Inverse, Step
 from app.core.rollback.names import _rv
-from app.core.rollback.observed import observed_step, observed_unless
+from app.core.rollback.observed import Earlier, observed_step, observed_unless
 from app.core.rollback.policies import _alter_policy, _create_policy
 from app.core.rollback.privileges import _alter_owner, _default_privileges, _grant, _grant_role
 from app.core.rollback.queries import _DATA, _NO_EFFECT, _cluster, _copy, _explain, _select
@@ -110,7 +110,7 @@ _HANDLERS: dict[type, Callable[[ast.Node, str], Step]] = {
 }
 
 
-def _do(node: ast.DoStmt, what: str, mine: Sequence[str] = (), earlier: set[int] | None = None) -> Step:
+def _do(node: ast.DoStmt, what: str, mine: Sequence[str] = (), earlier: Earlier | None = None) -> Step:
     """A DO block planned from its statements; one that cannot be (a loop, EXECUTE): from what it adds
     (`mine`: what the file created before it, see observed_step)."""
     try:
@@ -146,7 +146,7 @@ def plan_steps(statements: Sequence[Statement]) -> list[Step]:
     added: set[tuple[str, str]] = set()
     created = Created()
     schema = CreationSchema()
-    earlier: set[int] = set()  # relations observed statements added (when applied), which their inverses drop
+    earlier = Earlier()  # what observed statements added (when applied), which their inverses drop
     moves_path = any(changes.values())
     for i, st in enumerate(statements):
         if path == "unknown":
@@ -195,7 +195,7 @@ def _noting(step: Step, cell: list[bool]) -> Step:
     return Step(inverse=step.inverse, read=replace(read, resolve=resolve), after=step.after)
 
 
-def _data_or_select(st: Statement, created: Created, earlier: set[int]) -> Step | None:
+def _data_or_select(st: Statement, created: Created, earlier: Earlier) -> Step | None:
     """The step of a data change on what the file created, or of a SELECT (which may call functions)."""
     try:
         if isinstance(st.node, ast.DoStmt):

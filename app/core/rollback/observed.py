@@ -1,21 +1,20 @@
 """Statements whose effects cannot be read from their text, undone from what they were seen to add.
 
 `SELECT create_tables()`, `CALL setup()`, or a DO block with a loop or an EXECUTE: nothing in the
-text says what they do. What they did can be seen, though, in the same transaction: just before
-the statement the catalog is read (a fingerprint of every catalog table's rows, the objects by
-OID, each table's row counters for this transaction, each sequence's state), and again just after.
+text says what they do. What they did can be seen, though, in the same transaction: the catalog is
+read just before the statement and again just after (seen.py).
 - A pre-existing table's rows changed (inserted, updated, deleted, or the table rewritten or
   truncated), a sequence that was there moved, or anything left in a temporary schema: manual,
-  naming it; dropping objects cannot give such a change back.
+  naming it; dropping objects cannot give such a change back. Tables and sequences the file's
+  rollback drops later (the file created them) are not "pre-existing": what is done to them goes too.
 - Otherwise the objects it added (schemas, tables, views, sequences, types, functions, and
   triggers, policies, rules, constraints and indexes on objects that were there) are dropped, newest
-  kinds first. That inverse is tried at once in a savepoint: it is the rollback only when, after it,
-  every catalog row is as it was before the statement (and the schema snapshot equal); else manual.
+  kinds first; relations that were there and were renamed or moved get their names back; row-level
+  security switches are set back. That inverse is tried at once in a savepoint: it is the rollback
+  only when, after it, every catalog row is as it was before the statement (and the schema snapshot
+  equal), both compared, when the file's rollback drops relations later, as they are once it has.
 So what is stored was run once, on this database, and checked: never a guess.
 
-Columns PostgreSQL updates lazily or for statistics (reltuples, relhastriggers, ...) are left out of
-the fingerprint, as are the statistics catalogs. Catalogs the role cannot read are left out too:
-pg_authid (its readable view pg_roles is read instead) and pg_user_mapping (pg_user_mappings).
 Another session's DDL committed during the statement shows as a change: manual, never wrong.
 """
 
@@ -28,51 +27,23 @@ import psycopg
 
 from app.core.rollback.cascade import _in_transaction, _trial
 from app.core.rollback.model import CatalogRead, Inverse, Step
+from app.core.rollback.seen import (
+    DATA,
+    REL,
+    RLS,
+    Earlier,
+    Seen,
+    differing,
+    dropped_later,
+    fingerprint,
+    object_oids,
+    relation_names,
+    sequence_states,
+)
 from app.core.rollback.steps import _tried
-
-# statistics and data, not schema; pg_authid and pg_user_mapping are read through their views
-_LEFT_OUT = ("pg_statistic", "pg_statistic_ext_data", "pg_largeobject", "pg_authid", "pg_user_mapping")
-_VIEWS = ("pg_roles", "pg_user_mappings")
-# columns PostgreSQL sets as a side effect (statistics, flags it resets only at VACUUM)
-_LAZY = {
-    "pg_class": ("relpages", "reltuples", "relallvisible", "relallfrozen", "relfrozenxid", "relminmxid",
-                 "relhasindex", "relhastriggers", "relhasrules", "relhassubclass"),
-    "pg_database": ("datfrozenxid", "datminmxid"),
-}
-
-_CATALOGS = """
-SELECT c.relname::text FROM pg_catalog.pg_class c
-WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind = 'r'
-  AND pg_catalog.has_table_privilege(c.oid, 'SELECT') AND c.relname <> ALL(%s)
-ORDER BY 1"""
-
-_TEMP = "(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname ~ '^pg_(toast_)?temp_')"
-
-# objects by OID, for the drops: [kind, oid, relation oid or 0]
-_OBJECTS = f"""
-SELECT 'class', c.oid, 0 FROM pg_catalog.pg_class c WHERE c.relnamespace NOT IN {_TEMP}
-UNION ALL SELECT 'proc', p.oid, 0 FROM pg_catalog.pg_proc p
-UNION ALL SELECT 'type', t.oid, 0 FROM pg_catalog.pg_type t
-UNION ALL SELECT 'schema', n.oid, 0 FROM pg_catalog.pg_namespace n WHERE n.oid NOT IN {_TEMP}
-UNION ALL SELECT 'trigger', t.oid, t.tgrelid FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal
-UNION ALL SELECT 'policy', p.oid, p.polrelid FROM pg_catalog.pg_policy p
-UNION ALL SELECT 'rule', r.oid, r.ev_class FROM pg_catalog.pg_rewrite r WHERE r.rulename <> '_RETURN'
-UNION ALL SELECT 'constraint', c.oid, c.conrelid FROM pg_catalog.pg_constraint c WHERE c.conrelid <> 0
-UNION ALL SELECT 'domain constraint', c.oid, c.contypid FROM pg_catalog.pg_constraint c WHERE c.contypid <> 0"""
-
-_DATA = """
-SELECT s.relid, s.n_tup_ins + s.n_tup_upd + s.n_tup_del FROM pg_catalog.pg_stat_xact_all_tables s
-WHERE s.schemaname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') OR s.relname = 'pg_largeobject'"""
-
-_SEQUENCES = """
-SELECT c.oid, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
-FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'S' AND n.nspname !~ '^pg_(toast_)?temp_'"""
 
 _NAMED = "pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident({name})"
 # a relation's or type's name, schema-qualified whatever the search_path when the rollback runs
-_REL = ("(SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(x.relname) "
-        "FROM pg_catalog.pg_class x JOIN pg_catalog.pg_namespace n ON n.oid = x.relnamespace WHERE x.oid = {oid})")
 _TYP = ("(SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(x.typname) "
         "FROM pg_catalog.pg_type x JOIN pg_catalog.pg_namespace n ON n.oid = x.typnamespace WHERE x.oid = {oid})")
 
@@ -81,16 +52,16 @@ _DROPS = f"""
 WITH new(kind, oid, rel) AS (SELECT * FROM ROWS FROM (pg_catalog.unnest(%(kinds)s::text[]),
   pg_catalog.unnest(%(oids)s::oid[]), pg_catalog.unnest(%(rels)s::oid[]))),
 old(oid) AS (SELECT pg_catalog.unnest(%(old)s::oid[]))
-SELECT 1, 'DROP TRIGGER IF EXISTS ' || pg_catalog.quote_ident(t.tgname) || ' ON ' || {_REL.format(oid='t.tgrelid')}
+SELECT 1, 'DROP TRIGGER IF EXISTS ' || pg_catalog.quote_ident(t.tgname) || ' ON ' || {REL.format(oid='t.tgrelid')}
 FROM new JOIN pg_catalog.pg_trigger t ON t.oid = new.oid WHERE new.kind = 'trigger' AND new.rel IN (SELECT oid FROM old)
 UNION ALL
-SELECT 1, 'DROP POLICY IF EXISTS ' || pg_catalog.quote_ident(p.polname) || ' ON ' || {_REL.format(oid='p.polrelid')}
+SELECT 1, 'DROP POLICY IF EXISTS ' || pg_catalog.quote_ident(p.polname) || ' ON ' || {REL.format(oid='p.polrelid')}
 FROM new JOIN pg_catalog.pg_policy p ON p.oid = new.oid WHERE new.kind = 'policy' AND new.rel IN (SELECT oid FROM old)
 UNION ALL
-SELECT 1, 'DROP RULE IF EXISTS ' || pg_catalog.quote_ident(r.rulename) || ' ON ' || {_REL.format(oid='r.ev_class')}
+SELECT 1, 'DROP RULE IF EXISTS ' || pg_catalog.quote_ident(r.rulename) || ' ON ' || {REL.format(oid='r.ev_class')}
 FROM new JOIN pg_catalog.pg_rewrite r ON r.oid = new.oid WHERE new.kind = 'rule' AND new.rel IN (SELECT oid FROM old)
 UNION ALL
-SELECT 2, 'ALTER TABLE ' || {_REL.format(oid='c.conrelid')} || ' DROP CONSTRAINT IF EXISTS '
+SELECT 2, 'ALTER TABLE ' || {REL.format(oid='c.conrelid')} || ' DROP CONSTRAINT IF EXISTS '
   || pg_catalog.quote_ident(c.conname)
 FROM new JOIN pg_catalog.pg_constraint c ON c.oid = new.oid
 WHERE new.kind = 'constraint' AND new.rel IN (SELECT oid FROM old)
@@ -132,16 +103,38 @@ FROM new JOIN pg_catalog.pg_namespace n ON n.oid = new.oid WHERE new.kind = 'sch
 ORDER BY 1, 2"""
 
 
-# tables' row-level security switches, which a statement may flip on tables that were there
-_RLS = f"""
-SELECT c.oid, c.relrowsecurity, c.relforcerowsecurity, {_REL.format(oid='c.oid')}
-FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'p')"""
+_SCHEMAS = 8  # the order of schema drops in _DROPS
+
+_KIND_WORDS = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW", "S": "SEQUENCE",
+               "f": "FOREIGN TABLE", "i": "INDEX", "I": "INDEX", "c": "TYPE"}
+
+
+def _renamed_back(conn: psycopg.Connection, seen: Seen) -> list[str]:
+    """ALTER ... SET SCHEMA / RENAME TO giving relations that were there their names back."""
+    out = []
+    for oid, (schema, name, kind) in relation_names(conn).items():
+        was = seen.names.get(oid)
+        if was is None or was[:2] == (schema, name):
+            continue
+        word = _KIND_WORDS[kind]
+        if was[0] != schema and kind not in ("i", "I"):  # an index moves with its table
+            out.append(f"ALTER {word} {schema}.{name} SET SCHEMA {was[0]}")
+            schema = was[0]
+        if was[1] != name:
+            if kind not in ("i", "I"):
+                # by way of a passing name: renamed straight back, its array type could not take its old
+                # name (`_items` while the table is still called `_items`) and would get another
+                passing = f"tidemark_renaming_{oid}"
+                out.append(f"ALTER {word} {schema}.{name} RENAME TO {passing}")
+                name = passing
+            out.append(f"ALTER {word} {schema}.{name} RENAME TO {was[1]}")
+    return out
 
 
 def _switched_back(conn: psycopg.Connection, seen: Seen) -> list[str]:
     """ALTER TABLEs setting the row-level security switches of tables that were there back as they were."""
     out = []
-    for oid, rls, force, name in conn.execute(_RLS).fetchall():
+    for oid, rls, force, name in conn.execute(RLS).fetchall():
         was = seen.rls.get(int(oid))
         if was is None:
             continue
@@ -152,48 +145,14 @@ def _switched_back(conn: psycopg.Connection, seen: Seen) -> list[str]:
     return out
 
 
-class Seen:
-    """What the database held just before the statement, as far as an inverse of additions can tell."""
-
-    def __init__(self, conn: psycopg.Connection) -> None:
-        self.fingerprint = fingerprint(conn)
-        self.objects = {(k, int(o)): int(r) for k, o, r in conn.execute(_OBJECTS).fetchall()}
-        self.data = {int(r): int(n) for r, n in conn.execute(_DATA).fetchall()}
-        self.sequences = _sequence_states(conn)
-        self.rls = {int(o): (r, f) for o, r, f, _ in conn.execute(_RLS).fetchall()}
-
-
-def fingerprint(conn: psycopg.Connection) -> dict[str, str]:
-    """Each catalog table's rows (lazy columns left out) as one md5, by catalog name."""
-    names = [r[0] for r in conn.execute(_CATALOGS, (list(_LEFT_OUT),)).fetchall()] + list(_VIEWS)
-    parts = []
-    for name in names:
-        lazy = "".join(f" - '{c}'" for c in _LAZY.get(name, ()))
-        parts.append(f"SELECT '{name}', pg_catalog.md5(coalesce(pg_catalog.string_agg(j, E'\\n' ORDER BY j), '')) "
-                     f"FROM (SELECT (pg_catalog.to_jsonb(t){lazy})::text j FROM pg_catalog.{name} t) s")
-    return {n: h for n, h in conn.execute("\nUNION ALL ".join(parts)).fetchall()}
-
-
-def _sequence_states(conn: psycopg.Connection) -> dict[int, tuple] | str:
-    """Each sequence's (last_value, is_called); a string when one cannot be read (saying which)."""
-    found = conn.execute(_SEQUENCES).fetchall()
-    if not found:
-        return {}
-    query = " UNION ALL ".join(f"SELECT {int(oid)}::oid, last_value, is_called FROM {name}" for oid, name in found)
-    try:
-        with conn.transaction():  # a savepoint: a sequence the role cannot read must not end the migration
-            return {int(o): (v, c) for o, v, c in conn.execute(query).fetchall()}  # type: ignore[arg-type]
-    except psycopg.Error as exc:
-        return f"a sequence's state could not be read ({exc.diag.message_primary})"
-
-
-def observed_step(what: str, why: str, mine: Sequence[str] = (), earlier: set[int] | None = None) -> Step:
+def observed_step(what: str, why: str, mine: Sequence[str] = (), earlier: Earlier | None = None) -> Step:
     """The step of a statement whose text says not what it does (`why`): undone from what it added.
 
     `mine`: tables and sequences the file created before it (regclass text), which the rollback drops, so
     that rows it changes there and sequences of theirs it moves go with them; `earlier`: the relations earlier
-    observed statements of the file added, which their inverses drop (this one adds its own to it)."""
-    earlier = set() if earlier is None else earlier
+    observed statements of the file added and their inverses (this one adds its own). What it changes in those
+    tables goes with them: its inverse is checked against the catalog as it is once they are dropped too."""
+    earlier = Earlier() if earlier is None else earlier
     def before(conn: psycopg.Connection) -> list[tuple]:
         if not _in_transaction(conn):
             return [("manual", f"{why}; what it does can only be seen inside a transaction")]
@@ -203,7 +162,7 @@ def observed_step(what: str, why: str, mine: Sequence[str] = (), earlier: set[in
 
         try:
             with conn.transaction():  # a savepoint: a read that fails must not end the migration
-                return [("ready", catalog.snapshot(conn), Seen(conn))]
+                return [("ready", catalog.snapshot(conn), Seen(conn, dropped_later(conn, mine, earlier)))]
         except psycopg.Error as exc:
             return [("manual", f"{why}; the catalog could not be read ({exc.diag.message_primary})")]
 
@@ -214,7 +173,7 @@ def observed_step(what: str, why: str, mine: Sequence[str] = (), earlier: set[in
             _, was, seen = rows[0]
             try:
                 with conn.transaction():  # a savepoint: a read that fails must not end the migration
-                    return [_undo(conn, was, seen, why, mine, earlier)]
+                    return [_undo(conn, was, seen, why, earlier)]
             except psycopg.Error as exc:
                 return [("manual", f"{why}; what it added could not be read ({exc.diag.message_primary})")]
 
@@ -229,7 +188,7 @@ def observed_step(what: str, why: str, mine: Sequence[str] = (), earlier: set[in
     return Step(read=CatalogRead("-- the catalog before the statement", (), resolve, describe, before), after=after)
 
 
-def observed_unless(checked: Step, what: str, mine: Sequence[str] = (), earlier: set[int] | None = None) -> Step:
+def observed_unless(checked: Step, what: str, mine: Sequence[str] = (), earlier: Earlier | None = None) -> Step:
     """`checked` (a read, no `after`) when it finds an exact inverse; when it finds none, the observed step,
     its reason the check's."""
     assert checked.read is not None and checked.after is None
@@ -260,48 +219,51 @@ def observed_unless(checked: Step, what: str, mine: Sequence[str] = (), earlier:
     return Step(read=CatalogRead("", (), resolve, describe, fetch), after=after)
 
 
-def _undo(conn: psycopg.Connection, was: Any, seen: Seen, why: str, mine: Sequence[str], earlier: set[int]
-          ) -> tuple:
+def _undo(conn: psycopg.Connection, was: Any, seen: Seen, why: str, earlier: Earlier) -> tuple:
     from app.core import catalog
 
-    changed = _changed_rows(conn, seen, mine, earlier)
+    changed = _changed_rows(conn, seen)
     if changed:
         return ("manual", f"{why}; seen as it ran, it {changed}")
     now = fingerprint(conn)
-    objects = {(k, int(o)): int(r) for k, o, r in conn.execute(_OBJECTS).fetchall()}
+    objects = object_oids(conn)
     if now == seen.fingerprint and set(objects) == set(seen.objects):
         return ("nothing",)
     added = [(k, o, r) for (k, o), r in objects.items() if (k, o) not in seen.objects]
     old = sorted({o for _, o in seen.objects})
-    drops = [r[1] for r in conn.execute(_DROPS, {
+    ordered = conn.execute(_DROPS, {
         "kinds": [k for k, _, _ in added], "oids": [o for _, o, _ in added], "rels": [r for _, _, r in added],
-        "old": old}).fetchall()] + _switched_back(conn, seen)
-    if not drops:
+        "old": old}).fetchall()
+    # relations that were there are renamed back once what took their names is dropped, before any schema
+    # they were moved into is
+    drops = ([d for o, d in ordered if o < _SCHEMAS] + _renamed_back(conn, seen)
+             + [d for o, d in ordered if o >= _SCHEMAS] + _switched_back(conn, seen))
+    if not drops and seen.without is None:
         return ("manual", f"{why}; seen as it ran, it changed the catalog in a way no drop gives back "
-                          f"({', '.join(_differing(seen.fingerprint, now)) or 'no object added'})")
+                          f"({', '.join(differing(seen.fingerprint, now)) or 'no object added'})")
+    # with relations the file's rollback drops later, compared as it will be once they are gone too
+    trial, (print_, snapshot) = ((drops + list(seen.later.drops), seen.without) if seen.without
+                                 else (drops, (seen.fingerprint, was)))
 
     def same() -> list[str]:
-        differing = _differing(seen.fingerprint, fingerprint(conn))
-        return differing or ([] if catalog.snapshot(conn) == was else ["the schema snapshot"])
+        apart = differing(print_, fingerprint(conn))
+        return apart or ([] if catalog.snapshot(conn) == snapshot else ["the schema snapshot"])
 
-    error, differing = _trial(conn, ";\n".join(drops), same)
+    error, apart = _trial(conn, ";\n".join(trial), same)
     if error is not None:
         return ("manual", f"{why}; dropping what it added failed when tried ({error.diag.message_primary})")
-    if differing:
+    if apart:
         return ("manual", f"{why}; dropping what it added does not give the catalog back exactly "
-                          f"({', '.join(differing)} differ, checked in a savepoint)")
-    earlier.update(o for k, o, _ in added if k == "class")  # dropped by this inverse: later rows in them go too
+                          f"({', '.join(apart)} differ, checked in a savepoint)")
+    earlier.add({o for k, o, _ in added if k == "class"}, drops)  # later statements' changes in them go too
     return ("inverse", drops)
 
 
-def _changed_rows(conn: psycopg.Connection, seen: Seen, mine: Sequence[str], earlier: set[int]) -> str | None:
+def _changed_rows(conn: psycopg.Connection, seen: Seen) -> str | None:
     """What it changed that drops cannot give back: rows of tables that were there, or sequences (but for
-    those the file created, which its rollback drops)."""
-    dropped = {int(o) for (o,) in conn.execute(
-        "SELECT pg_catalog.to_regclass(n)::oid FROM pg_catalog.unnest(%s::text[]) n", (list(mine),)).fetchall()
-        if o is not None} if mine else set()
-    dropped |= earlier
-    data = {int(r): int(n) for r, n in conn.execute(_DATA).fetchall()}
+    those the file's rollback drops later)."""
+    dropped = seen.later.oids
+    data = {int(r): int(n) for r, n in conn.execute(DATA).fetchall()}
     moved = [r for r, n in data.items() if r in seen.data and n != seen.data[r] and r not in dropped]
     if moved:
         names = [r[0] for r in conn.execute("SELECT pg_catalog.unnest(%s::oid[])::regclass::text ORDER BY 1",
@@ -309,7 +271,7 @@ def _changed_rows(conn: psycopg.Connection, seen: Seen, mine: Sequence[str], ear
         return f"changes rows of {', '.join(names[:3])}{' and more' if len(names) > 3 else ''}"
     if isinstance(seen.sequences, str):
         return f"may move a sequence: {seen.sequences}"
-    states = _sequence_states(conn)
+    states = sequence_states(conn)
     if isinstance(states, str):
         return f"may move a sequence: {states}"
     moved_seq = [o for o, s in seen.sequences.items() if states.get(o, s) != s and o not in dropped]
@@ -320,8 +282,4 @@ def _changed_rows(conn: psycopg.Connection, seen: Seen, mine: Sequence[str], ear
     return None
 
 
-def _differing(a: dict[str, str], b: dict[str, str]) -> list[str]:
-    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
-
-
-__all__ = ["observed_step", "observed_unless"]
+__all__ = ["Earlier", "observed_step", "observed_unless"]

@@ -1,0 +1,174 @@
+"""What the database holds around a statement whose effects its text does not tell (observed.py).
+
+Read just before it and again just after, in the same transaction: a fingerprint of every catalog table's
+rows, the objects by OID, each table's row counters for this transaction, each sequence's state, the
+tables' row-level security switches and the relations' names; and what the file's rollback drops after
+the statement's inverse, with the catalog as it is once that is dropped too.
+
+Columns PostgreSQL updates lazily or for statistics (reltuples, relhastriggers, ...) are left out of
+the fingerprint, as are the statistics catalogs. Catalogs the role cannot read are left out too:
+pg_authid (its readable view pg_roles is read instead) and pg_user_mapping (pg_user_mappings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from app.core.rollback.cascade import _trial
+
+# statistics and data, not schema; pg_authid and pg_user_mapping are read through their views
+_LEFT_OUT = ("pg_statistic", "pg_statistic_ext_data", "pg_largeobject", "pg_authid", "pg_user_mapping")
+_VIEWS = ("pg_roles", "pg_user_mappings")
+# columns PostgreSQL sets as a side effect (statistics, flags it resets only at VACUUM)
+_LAZY = {
+    "pg_class": ("relpages", "reltuples", "relallvisible", "relallfrozen", "relfrozenxid", "relminmxid",
+                 "relhasindex", "relhastriggers", "relhasrules", "relhassubclass"),
+    "pg_database": ("datfrozenxid", "datminmxid"),
+}
+
+_CATALOGS = """
+SELECT c.relname::text FROM pg_catalog.pg_class c
+WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind = 'r'
+  AND pg_catalog.has_table_privilege(c.oid, 'SELECT') AND c.relname <> ALL(%s)
+ORDER BY 1"""
+
+_TEMP = "(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname ~ '^pg_(toast_)?temp_')"
+
+# objects by OID, for the drops: [kind, oid, relation oid or 0]
+_OBJECTS = f"""
+SELECT 'class', c.oid, 0 FROM pg_catalog.pg_class c WHERE c.relnamespace NOT IN {_TEMP}
+UNION ALL SELECT 'proc', p.oid, 0 FROM pg_catalog.pg_proc p
+UNION ALL SELECT 'type', t.oid, 0 FROM pg_catalog.pg_type t
+UNION ALL SELECT 'schema', n.oid, 0 FROM pg_catalog.pg_namespace n WHERE n.oid NOT IN {_TEMP}
+UNION ALL SELECT 'trigger', t.oid, t.tgrelid FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal
+UNION ALL SELECT 'policy', p.oid, p.polrelid FROM pg_catalog.pg_policy p
+UNION ALL SELECT 'rule', r.oid, r.ev_class FROM pg_catalog.pg_rewrite r WHERE r.rulename <> '_RETURN'
+UNION ALL SELECT 'constraint', c.oid, c.conrelid FROM pg_catalog.pg_constraint c WHERE c.conrelid <> 0
+UNION ALL SELECT 'domain constraint', c.oid, c.contypid FROM pg_catalog.pg_constraint c WHERE c.contypid <> 0"""
+
+DATA = """
+SELECT s.relid, s.n_tup_ins + s.n_tup_upd + s.n_tup_del FROM pg_catalog.pg_stat_xact_all_tables s
+WHERE s.schemaname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') OR s.relname = 'pg_largeobject'"""
+
+_SEQUENCES = """
+SELECT c.oid, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'S' AND n.nspname !~ '^pg_(toast_)?temp_'"""
+
+# a relation's name, schema-qualified whatever the search_path when the rollback runs
+REL = ("(SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(x.relname) "
+       "FROM pg_catalog.pg_class x JOIN pg_catalog.pg_namespace n ON n.oid = x.relnamespace WHERE x.oid = {oid})")
+
+# relations' names (quoted where need be), to rename back those that were there: [oid, schema, name, kind]
+_NAMES = f"""
+SELECT c.oid, pg_catalog.quote_ident(n.nspname), pg_catalog.quote_ident(c.relname), c.relkind::text
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'i', 'I', 'c') AND c.relnamespace NOT IN {_TEMP}
+  AND n.nspname NOT IN ('pg_catalog', 'pg_toast', 'information_schema')"""
+def relation_names(conn: psycopg.Connection) -> dict[int, tuple[str, str, str]]:
+    return {int(o): (n, r, k) for o, n, r, k in conn.execute(_NAMES).fetchall()}
+
+
+# tables' row-level security switches, which a statement may flip on tables that were there
+RLS = f"""
+SELECT c.oid, c.relrowsecurity, c.relforcerowsecurity, {REL.format(oid='c.oid')}
+FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'p')"""
+
+
+# the drops, as the file's rollback does them, of what its text created (regclass text): tables, then sequences
+_PLAIN_DROPS = """
+SELECT 'DROP ' || CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END || ' IF EXISTS ' || n.name, c.oid
+FROM pg_catalog.unnest(%s::text[]) WITH ORDINALITY n(name, i)
+JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n.name)
+ORDER BY c.relkind = 'S', n.i DESC"""
+
+
+class Earlier:
+    """What the inverses of a file's earlier observed statements drop: the relations (OIDs, for the row
+    checks) and their statements, newest first, as the file's rollback runs them after a later one's."""
+
+    def __init__(self) -> None:
+        self.oids: set[int] = set()
+        self.inverses: list[str] = []
+
+    def add(self, oids: set[int], inverse: list[str]) -> None:
+        self.oids |= oids
+        self.inverses[:0] = inverse
+
+
+@dataclass(frozen=True)
+class Later:
+    """What the file's rollback drops after this statement's inverse: relations (OIDs) and the statements."""
+
+    oids: frozenset[int] = frozenset()
+    drops: tuple[str, ...] = ()
+
+
+def dropped_later(conn: psycopg.Connection, mine: Sequence[str], earlier: Earlier) -> Later:
+    """What the file's rollback drops after this statement's inverse: what earlier observed statements added
+    (their inverses, CASCADE), then what its text created before it (`mine`, dropped without CASCADE)."""
+    plain = conn.execute(_PLAIN_DROPS, (list(mine),)).fetchall() if mine else []
+    return Later(frozenset(earlier.oids | {int(o) for _, o in plain}),
+                 tuple(earlier.inverses) + tuple(d for d, _ in plain))
+
+
+class Seen:
+    """What the database held just before the statement, as far as an inverse of additions can tell.
+
+    `later`: what the file's rollback drops after this statement's inverse. What the statement changes in
+    those relations goes with them, so its inverse is checked against the catalog as it is once they are
+    dropped too (`without`: its fingerprint and snapshot, read in a savepoint; None when nothing is)."""
+
+    def __init__(self, conn: psycopg.Connection, later: Later) -> None:
+        from app.core import catalog
+
+        self.fingerprint = fingerprint(conn)
+        self.objects = object_oids(conn)
+        self.data = {int(r): int(n) for r, n in conn.execute(DATA).fetchall()}
+        self.sequences = sequence_states(conn)
+        self.rls = {int(o): (r, f) for o, r, f, _ in conn.execute(RLS).fetchall()}
+        self.names = relation_names(conn)
+        self.later = later
+        self.without: tuple[dict[str, str], Any] | None = None
+        if later.drops:
+            error, read = _trial(conn, ";\n".join(later.drops), lambda: (fingerprint(conn), catalog.snapshot(conn)))
+            self.without = None if error is not None else read  # type: ignore[assignment]
+
+
+def object_oids(conn: psycopg.Connection) -> dict[tuple[str, int], int]:
+    """The objects by (kind, OID): the relation each is on, or 0."""
+    return {(k, int(o)): int(r) for k, o, r in conn.execute(_OBJECTS).fetchall()}
+
+
+def fingerprint(conn: psycopg.Connection) -> dict[str, str]:
+    """Each catalog table's rows (lazy columns left out) as one md5, by catalog name."""
+    names = [r[0] for r in conn.execute(_CATALOGS, (list(_LEFT_OUT),)).fetchall()] + list(_VIEWS)
+    parts = []
+    for name in names:
+        lazy = "".join(f" - '{c}'" for c in _LAZY.get(name, ()))
+        parts.append(f"SELECT '{name}', pg_catalog.md5(coalesce(pg_catalog.string_agg(j, E'\\n' ORDER BY j), '')) "
+                     f"FROM (SELECT (pg_catalog.to_jsonb(t){lazy})::text j FROM pg_catalog.{name} t) s")
+    return {n: h for n, h in conn.execute("\nUNION ALL ".join(parts)).fetchall()}
+
+
+def sequence_states(conn: psycopg.Connection) -> dict[int, tuple] | str:
+    """Each sequence's (last_value, is_called); a string when one cannot be read (saying which)."""
+    found = conn.execute(_SEQUENCES).fetchall()
+    if not found:
+        return {}
+    query = " UNION ALL ".join(f"SELECT {int(oid)}::oid, last_value, is_called FROM {name}" for oid, name in found)
+    try:
+        with conn.transaction():  # a savepoint: a sequence the role cannot read must not end the migration
+            return {int(o): (v, c) for o, v, c in conn.execute(query).fetchall()}  # type: ignore[arg-type]
+    except psycopg.Error as exc:
+        return f"a sequence's state could not be read ({exc.diag.message_primary})"
+
+
+def differing(a: dict[str, str], b: dict[str, str]) -> list[str]:
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+
