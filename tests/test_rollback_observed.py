@@ -146,6 +146,25 @@ def test_a_table_renamed_in_a_do_block_gets_its_name_back(database: Database, mi
     assert "ALTER TABLE old.moved SET SCHEMA public" in stored, stored
 
 
+def test_the_file_s_later_drops_are_tried_in_the_order_its_rollback_runs_them(database: Database,
+                                                                              migrations: MigrationDir) -> None:
+    """`m` (the file's text) has a view an observed block made: the view goes first, then `m` without CASCADE."""
+    database.execute(BASE)
+    stored = round_trip(database, migrations, "CREATE TABLE m (id int);\n"
+                        "DO $$ BEGIN EXECUTE 'CREATE VIEW v AS SELECT * FROM m'; END $$;\n"
+                        "DO $$ BEGIN EXECUTE 'ALTER TABLE m ADD COLUMN c int'; END $$;", _items(database))
+    assert stored.index("DROP VIEW IF EXISTS public.v") < stored.index("DROP TABLE m"), stored
+
+
+def test_a_do_block_dropping_a_table_the_file_created_stays_manual(database: Database,
+                                                                  migrations: MigrationDir) -> None:
+    """The file's rollback drops `m` by name, without IF EXISTS: after a DO block dropped it, that would fail."""
+    database.execute(BASE)
+    note = _manual(database, migrations, "CREATE TABLE m (id int);\nCREATE TABLE n (id int);\n"
+                   "DO $$ BEGIN EXECUTE 'DROP TABLE m'; EXECUTE 'ALTER TABLE n ADD COLUMN c int'; END $$;")
+    assert "line 3" in note and 'table "m" does not exist' in note, note
+
+
 def test_what_a_do_block_ties_to_a_sequence_the_file_created_is_not_cascaded_away(database: Database,
                                                                                  migrations: MigrationDir) -> None:
     """The file's own DROP SEQUENCE has no CASCADE: a default a DO block hung on it, on a table that was

@@ -146,7 +146,7 @@ def plan_steps(statements: Sequence[Statement]) -> list[Step]:
     added: set[tuple[str, str]] = set()
     created = Created()
     schema = CreationSchema()
-    earlier = Earlier()  # what observed statements added (when applied), which their inverses drop
+    earlier = Earlier()  # what the rollback undoes after an observed statement's inverse (some known when applied)
     moves_path = any(changes.values())
     for i, st in enumerate(statements):
         if path == "unknown":
@@ -156,14 +156,16 @@ def plan_steps(statements: Sequence[Statement]) -> list[Step]:
         elif created.only_touches(st.node):
             step = Step(NOTHING)  # the rollback drops what it touches, and this goes with it
         else:
-            step = _data_or_select(st, created, earlier) or schema.step(st, step_for) or step_for(st)
+            step = _data_or_select(st, created, earlier.at(i)) or schema.step(st, step_for) or step_for(st)
             if moves_path:
                 step = _under_path(step, path)
         if (isinstance(st.node, ast.CreateStmt) and st.node.if_not_exists and st.node.relation.relpersistence == "p"
                 and step.read is not None):
             step = _noting(step, created.maybe_cell(st.node.relation))
         added.update(_added_constraints(st.node))
+        known = set(created.names())
         created.track(st.node)
+        earlier.at(i).created([n for n in created.names() if n not in known])
         schema.forget_unless_kept(st.node, bool(changes[i]))
         steps.append(step)
         if changes[i]:

@@ -148,10 +148,11 @@ def _switched_back(conn: psycopg.Connection, seen: Seen) -> list[str]:
 def observed_step(what: str, why: str, mine: Sequence[str] = (), earlier: Earlier | None = None) -> Step:
     """The step of a statement whose text says not what it does (`why`): undone from what it added.
 
-    `mine`: tables and sequences the file created before it (regclass text), which the rollback drops, so
-    that rows it changes there and sequences of theirs it moves go with them; `earlier`: the relations earlier
-    observed statements of the file added and their inverses (this one adds its own). What it changes in those
-    tables goes with them: its inverse is checked against the catalog as it is once they are dropped too."""
+    `mine`: tables and sequences the file created before it (regclass text), which the rollback drops;
+    `earlier`: what the file's rollback undoes after this statement's inverse (seen.Earlier, at this
+    statement; this one adds its own inverse to it). Rows it changes in those relations and sequences of
+    theirs it moves go with them, and its inverse is checked against the catalog as it is once they are
+    dropped too."""
     earlier = Earlier() if earlier is None else earlier
     def before(conn: psycopg.Connection) -> list[tuple]:
         if not _in_transaction(conn):
@@ -250,10 +251,12 @@ def _undo(conn: psycopg.Connection, was: Any, seen: Seen, why: str, earlier: Ear
         return apart or ([] if catalog.snapshot(conn) == snapshot else ["the schema snapshot"])
 
     error, apart = _trial(conn, ";\n".join(trial), same)
+    undoing = ("dropping what it added, then what the file's rollback drops after it," if seen.without
+               else "dropping what it added")
     if error is not None:
-        return ("manual", f"{why}; dropping what it added failed when tried ({error.diag.message_primary})")
+        return ("manual", f"{why}; {undoing} failed when tried ({error.diag.message_primary})")
     if apart:
-        return ("manual", f"{why}; dropping what it added does not give the catalog back exactly "
+        return ("manual", f"{why}; {undoing} does not give the catalog back exactly "
                           f"({', '.join(apart)} differ, checked in a savepoint)")
     earlier.add({o for k, o, _ in added if k == "class"}, drops)  # later statements' changes in them go too
     return ("inverse", drops)

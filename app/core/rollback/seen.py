@@ -13,7 +13,7 @@ pg_authid (its readable view pg_roles is read instead) and pg_user_mapping (pg_u
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -79,25 +79,43 @@ SELECT c.oid, c.relrowsecurity, c.relforcerowsecurity, {REL.format(oid='c.oid')}
 FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'p')"""
 
 
-# the drops, as the file's rollback does them, of what its text created (regclass text): tables, then sequences
-_PLAIN_DROPS = """
-SELECT 'DROP ' || CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END || ' IF EXISTS ' || n.name, c.oid
-FROM pg_catalog.unnest(%s::text[]) WITH ORDINALITY n(name, i)
-JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n.name)
-ORDER BY c.relkind = 'S', n.i DESC"""
+# the file's own drops of the tables, materialized views and sequences its text created (regclass text)
+_CREATED_DROPS = """
+SELECT n.name, 'DROP ' || CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END
+  || ' ' || n.name, c.oid
+FROM pg_catalog.unnest(%s::text[]) n(name) JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n.name)"""
 
 
+@dataclass(frozen=True)
+class Undone:
+    """One statement's part of what the file's rollback undoes: an observed statement's inverse (as stored)
+    and the relations it drops, or the names of what the file's text created (which it drops by them)."""
+
+    position: int
+    observed: bool
+    items: tuple[str, ...]
+    oids: frozenset[int] = frozenset()
+
+
+@dataclass
 class Earlier:
-    """What the inverses of a file's earlier observed statements drop: the relations (OIDs, for the row
-    checks) and their statements, newest first, as the file's rollback runs them after a later one's."""
+    """What the file's rollback undoes after a statement's inverse, as far as observed statements need it,
+    by statement position; shared by the file's statements (`at`)."""
 
-    def __init__(self) -> None:
-        self.oids: set[int] = set()
-        self.inverses: list[str] = []
+    position: int = 0
+    undone: list[Undone] = field(default_factory=list)
+
+    def at(self, position: int) -> Earlier:
+        return Earlier(position, self.undone)
+
+    def created(self, names: Sequence[str]) -> None:
+        """The statement here created these (regclass text): the file's rollback drops them, by name."""
+        if names:
+            self.undone.append(Undone(self.position, False, tuple(names)))
 
     def add(self, oids: set[int], inverse: list[str]) -> None:
-        self.oids |= oids
-        self.inverses[:0] = inverse
+        """The statement here, observed, was found this inverse, which drops these relations."""
+        self.undone.append(Undone(self.position, True, tuple(inverse), frozenset(oids)))
 
 
 @dataclass(frozen=True)
@@ -109,11 +127,23 @@ class Later:
 
 
 def dropped_later(conn: psycopg.Connection, mine: Sequence[str], earlier: Earlier) -> Later:
-    """What the file's rollback drops after this statement's inverse: what earlier observed statements added
-    (their inverses, CASCADE), then what its text created before it (`mine`, dropped without CASCADE)."""
-    plain = conn.execute(_PLAIN_DROPS, (list(mine),)).fetchall() if mine else []
-    return Later(frozenset(earlier.oids | {int(o) for _, o in plain}),
-                 tuple(earlier.inverses) + tuple(d for d, _ in plain))
+    """What the file's rollback undoes after this statement's inverse, newest first as it runs them: the
+    inverses of earlier observed statements (CASCADE), and the drops of what its text created (without
+    CASCADE) that it still knows by those names (`mine`)."""
+    created = {n: (d, int(o)) for n, d, o in conn.execute(_CREATED_DROPS, (list(mine),)).fetchall()} if mine else {}
+    oids: set[int] = set()
+    drops: list[str] = []
+    for u in sorted((u for u in earlier.undone if u.position < earlier.position), key=lambda u: -u.position):
+        if u.observed:
+            drops.extend(u.items)
+            oids |= u.oids
+            continue
+        for name in u.items:
+            if name in created:  # by the newest statement that created it, once
+                drop, oid = created.pop(name)
+                drops.append(drop)
+                oids.add(oid)
+    return Later(frozenset(oids), tuple(drops))
 
 
 class Seen:
