@@ -25,7 +25,7 @@ from app.core.options import Options
 from app.core.prepared import Context, Prepared
 from app.core.progress import Clock, Phase
 from app.core.results import AppliedMigration, StatementTiming
-from app.core.rollback import Inverse, RollbackPlan, Step, assemble
+from app.core.rollback import Inverse, RollbackKind, RollbackPlan, Step, assemble
 from app.core.script import Script, ScriptError, rollback_if_needed, run
 from app.core.sql import Statement
 
@@ -189,6 +189,7 @@ def _apply_transactional(ctx: Context, p: Prepared, later: int = 0) -> AppliedMi
                 if step.read.reads_now(conn):
                     run(conn, script)
                     script = Script()
+                _tell_so_far(step, p, inverses)
                 rows = step.read.fetch(conn)
                 inverses.append(step.read.resolve(rows))
             else:
@@ -232,6 +233,7 @@ def _apply_non_transactional(ctx: Context, p: Prepared, later: int = 0) -> Appli
                 ctx.cancel.check()
             rows: list[tuple] = []
             if step.read is not None:
+                _tell_so_far(step, p, inverses)
                 rows = step.read.fetch(conn)
                 inverses.append(step.read.resolve(rows))
             else:
@@ -303,6 +305,14 @@ def lock_lost(ctx: Context, p: Prepared, st: Statement | None = None, ran: list[
         f"{p.file.name} ran outside a transaction and {lock.LOST}: {ran_list(ran)}; it is not recorded as "
         "applied and nothing after it ran (a second runner could have started meanwhile: see `tidemark status`)",
         info, partial=True)
+
+
+def _tell_so_far(step: Step, p: Prepared, inverses: list[Inverse]) -> None:
+    """Give a read that asks for it the rollback of the statements before its own (None: manual)."""
+    assert step.read is not None
+    if step.read.so_far is not None:
+        plan = assemble(p.statements[:len(inverses)], inverses, None)
+        step.read.so_far(plan.sql if plan.kind is RollbackKind.GENERATED else None)
 
 
 def _read_after(conn: psycopg.Connection, step: Step, rows: list[tuple]) -> Inverse:

@@ -16,7 +16,7 @@ from app.core.rollback.drops import _drop
 from app.core.rollback.inserted_rows import seed_or_selected, selected_step
 from app.core.rollback.model import DEFAULT_PATH, NOTHING, Inverse, Step
 from app.core.rollback.names import _rv
-from app.core.rollback.observed import Earlier, observed_step, observed_unless
+from app.core.rollback.observed import observed_step, observed_unless
 from app.core.rollback.policies import _alter_policy, _create_policy
 from app.core.rollback.privileges import _alter_owner, _default_privileges, _grant, _grant_role
 from app.core.rollback.queries import _DATA, _NO_EFFECT, _cluster, _copy, _explain, _select
@@ -110,13 +110,12 @@ _HANDLERS: dict[type, Callable[[ast.Node, str], Step]] = {
 }
 
 
-def _do(node: ast.DoStmt, what: str, mine: Sequence[str] = (), earlier: Earlier | None = None) -> Step:
-    """A DO block planned from its statements; one that cannot be (a loop, EXECUTE): from what it adds
-    (`mine`: what the file created before it, see observed_step)."""
+def _do(node: ast.DoStmt, what: str) -> Step:
+    """A DO block planned from its statements; one that cannot be (a loop, EXECUTE): from what it adds."""
     try:
         return do_step(node, what)
     except _Manual as exc:
-        return observed_step(what, str(exc), mine, earlier)
+        return observed_step(what, str(exc))
 
 
 def _validates_own_constraint(node: ast.Node, added: set[tuple[str, str]]) -> bool:
@@ -146,7 +145,6 @@ def plan_steps(statements: Sequence[Statement]) -> list[Step]:
     added: set[tuple[str, str]] = set()
     created = Created()
     schema = CreationSchema()
-    earlier = Earlier()  # what the rollback undoes after an observed statement's inverse (some known when applied)
     moves_path = any(changes.values())
     for i, st in enumerate(statements):
         if path == "unknown":
@@ -156,21 +154,19 @@ def plan_steps(statements: Sequence[Statement]) -> list[Step]:
         elif created.only_touches(st.node):
             step = Step(NOTHING)  # the rollback drops what it touches, and this goes with it
         else:
-            step = _data_or_select(st, created, earlier.at(i)) or schema.step(st, step_for) or step_for(st)
+            step = _data_or_select(st, created) or schema.step(st, step_for) or step_for(st)
             if moves_path:
                 step = _under_path(step, path)
         if (isinstance(st.node, ast.CreateStmt) and st.node.if_not_exists and st.node.relation.relpersistence == "p"
                 and step.read is not None):
             step = _noting(step, created.maybe_cell(st.node.relation))
         added.update(_added_constraints(st.node))
-        known = set(created.names())
         created.track(st.node)
-        earlier.at(i).created([n for n in created.names() if n not in known])
         schema.forget_unless_kept(st.node, bool(changes[i]))
         steps.append(step)
-        if changes[i]:
-            # names the file created mean the same objects only while search_path stays put:
-            # what a statement under another path names may be something else
+        if changes[i] or _may_rename(st.node, step):
+            # names the file created mean the same objects only while search_path stays put and nothing
+            # unseen renames or drops them: what a later statement names may be something else
             created = Created()
         path = changes[i] or path
     return steps
@@ -197,18 +193,24 @@ def _noting(step: Step, cell: list[bool]) -> Step:
     return Step(inverse=step.inverse, read=replace(read, resolve=resolve), after=step.after)
 
 
-def _data_or_select(st: Statement, created: Created, earlier: Earlier) -> Step | None:
+def _may_rename(node: ast.Node, step: Step) -> bool:
+    """A statement whose text does not tell what it does (a DO block, CALL, a SELECT that calls functions)."""
+    return isinstance(node, ast.DoStmt | ast.CallStmt) or (
+        isinstance(node, ast.SelectStmt) and step.read is not None and not moves_sequences(node))
+
+
+def _data_or_select(st: Statement, created: Created) -> Step | None:
     """The step of a data change on what the file created, or of a SELECT (which may call functions)."""
     try:
         if isinstance(st.node, ast.DoStmt):
-            return _do(st.node, st.first_line, created.names(), earlier)
+            return _do(st.node, st.first_line)
         if isinstance(st.node, ast.SelectStmt) and st.node.intoClause is None:
             if moves_sequences(st.node):
                 return sequence_step(st.node, st.first_line, created)
             step = created.select_step(st.node, st.first_line)
             if step.read is None:
                 return step
-            return observed_unless(step, st.first_line, created.names(), earlier)
+            return observed_unless(step, st.first_line)
         seed = _insert(st.node, st.first_line) if isinstance(st.node, ast.InsertStmt) else None
         step = created.data_step(st.node, st.first_line, otherwise=seed)
         return seed if step is None else step

@@ -42,6 +42,9 @@ class CatalogRead:
     live: bool | Callable[[psycopg.Connection], bool] = True
     # given pg_catalog's names, the step it comes to without reading, if it can tell (creation_schema)
     settle: Callable[[frozenset[str]], Step | None] | None = None
+    # told, just before it runs, the rollback of the file's statements before it (None: manual), when its
+    # check must see what that rollback does after its own inverse (observed.py)
+    so_far: Callable[[str | None], None] | None = None
 
     def reads_now(self, conn: psycopg.Connection) -> bool:
         """Whether fetching it now queries the database (what was sent before it must have run)."""

@@ -20,7 +20,6 @@ Another session's DDL committed during the statement shows as a change: manual, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -31,14 +30,13 @@ from app.core.rollback.seen import (
     DATA,
     REL,
     RLS,
-    Earlier,
     Seen,
     differing,
-    dropped_later,
     fingerprint,
     object_oids,
     relation_names,
     sequence_states,
+    session_state,
 )
 from app.core.rollback.steps import _tried
 
@@ -145,15 +143,14 @@ def _switched_back(conn: psycopg.Connection, seen: Seen) -> list[str]:
     return out
 
 
-def observed_step(what: str, why: str, mine: Sequence[str] = (), earlier: Earlier | None = None) -> Step:
+def observed_step(what: str, why: str) -> Step:
     """The step of a statement whose text says not what it does (`why`): undone from what it added.
 
-    `mine`: tables and sequences the file created before it (regclass text), which the rollback drops;
-    `earlier`: what the file's rollback undoes after this statement's inverse (seen.Earlier, at this
-    statement; this one adds its own inverse to it). Rows it changes in those relations and sequences of
-    theirs it moves go with them, and its inverse is checked against the catalog as it is once they are
-    dropped too."""
-    earlier = Earlier() if earlier is None else earlier
+    Told the rollback of the file's statements before it (CatalogRead.so_far), it checks its inverse
+    followed by that, as the file's rollback runs them: rows it changes in relations that rollback drops,
+    and sequences of theirs it moves, go with them."""
+    told: list[str | None] = [None]
+
     def before(conn: psycopg.Connection) -> list[tuple]:
         if not _in_transaction(conn):
             return [("manual", f"{why}; what it does can only be seen inside a transaction")]
@@ -163,7 +160,7 @@ def observed_step(what: str, why: str, mine: Sequence[str] = (), earlier: Earlie
 
         try:
             with conn.transaction():  # a savepoint: a read that fails must not end the migration
-                return [("ready", catalog.snapshot(conn), Seen(conn, dropped_later(conn, mine, earlier)))]
+                return [("ready", catalog.snapshot(conn), Seen(conn, told[0]))]
         except psycopg.Error as exc:
             return [("manual", f"{why}; the catalog could not be read ({exc.diag.message_primary})")]
 
@@ -174,7 +171,7 @@ def observed_step(what: str, why: str, mine: Sequence[str] = (), earlier: Earlie
             _, was, seen = rows[0]
             try:
                 with conn.transaction():  # a savepoint: a read that fails must not end the migration
-                    return [_undo(conn, was, seen, why, earlier)]
+                    return [_undo(conn, was, seen, why)]
             except psycopg.Error as exc:
                 return [("manual", f"{why}; what it added could not be read ({exc.diag.message_primary})")]
 
@@ -186,21 +183,24 @@ def observed_step(what: str, why: str, mine: Sequence[str] = (), earlier: Earlie
 
     describe = ("drop what it adds, seen in the catalog before and after it and checked in a savepoint "
                 "(read when applied)")
-    return Step(read=CatalogRead("-- the catalog before the statement", (), resolve, describe, before), after=after)
+    return Step(read=CatalogRead("-- the catalog before the statement", (), resolve, describe, before,
+                                 so_far=lambda sql: told.__setitem__(0, sql)), after=after)
 
 
-def observed_unless(checked: Step, what: str, mine: Sequence[str] = (), earlier: Earlier | None = None) -> Step:
+def observed_unless(checked: Step, what: str) -> Step:
     """`checked` (a read, no `after`) when it finds an exact inverse; when it finds none, the observed step,
     its reason the check's."""
     assert checked.read is not None and checked.after is None
     check = checked.read
+    told: list[str | None] = [None]
 
     def fetch(conn: psycopg.Connection) -> list[tuple]:
         inverse = check.resolve(check.fetch(conn))
         if not inverse.manual:
             return [("checked", inverse)]
-        observed = observed_step(what, inverse.manual, mine, earlier)
-        assert observed.read is not None
+        observed = observed_step(what, inverse.manual)
+        assert observed.read is not None and observed.read.so_far is not None
+        observed.read.so_far(told[0])
         return [("observe", observed, observed.read.fetch(conn))]
 
     def resolve(rows: list[tuple]) -> Inverse:
@@ -217,12 +217,15 @@ def observed_unless(checked: Step, what: str, mine: Sequence[str] = (), earlier:
         return observed.after(seen)
 
     describe = f"{check.describe}; else: what it adds, seen before and after it (read when applied)"
-    return Step(read=CatalogRead("", (), resolve, describe, fetch), after=after)
+    return Step(read=CatalogRead("", (), resolve, describe, fetch, so_far=lambda sql: told.__setitem__(0, sql)),
+                after=after)
 
 
-def _undo(conn: psycopg.Connection, was: Any, seen: Seen, why: str, earlier: Earlier) -> tuple:
+def _undo(conn: psycopg.Connection, was: Any, seen: Seen, why: str) -> tuple:
     from app.core import catalog
 
+    if session_state(conn) != seen.session:  # later statements were planned under the path and role it had
+        return ("manual", f"{why}; seen as it ran, it changes the search_path or role later statements run under")
     changed = _changed_rows(conn, seen)
     if changed:
         return ("manual", f"{why}; seen as it ran, it {changed}")
@@ -242,8 +245,8 @@ def _undo(conn: psycopg.Connection, was: Any, seen: Seen, why: str, earlier: Ear
     if not drops and seen.without is None:
         return ("manual", f"{why}; seen as it ran, it changed the catalog in a way no drop gives back "
                           f"({', '.join(differing(seen.fingerprint, now)) or 'no object added'})")
-    # with relations the file's rollback drops later, compared as it will be once they are gone too
-    trial, (print_, snapshot) = ((drops + list(seen.later.drops), seen.without) if seen.without
+    # with the file's rollback of what ran before it replayed after it, compared as that leaves the catalog
+    trial, (print_, snapshot) = (([*drops, seen.replay], seen.without) if seen.without and seen.replay
                                  else (drops, (seen.fingerprint, was)))
 
     def same() -> list[str]:
@@ -251,21 +254,20 @@ def _undo(conn: psycopg.Connection, was: Any, seen: Seen, why: str, earlier: Ear
         return apart or ([] if catalog.snapshot(conn) == snapshot else ["the schema snapshot"])
 
     error, apart = _trial(conn, ";\n".join(trial), same)
-    undoing = ("dropping what it added, then what the file's rollback drops after it," if seen.without
+    undoing = ("dropping what it added, then the rollback of the file's statements before it," if seen.without
                else "dropping what it added")
     if error is not None:
         return ("manual", f"{why}; {undoing} failed when tried ({error.diag.message_primary})")
     if apart:
         return ("manual", f"{why}; {undoing} does not give the catalog back exactly "
                           f"({', '.join(apart)} differ, checked in a savepoint)")
-    earlier.add({o for k, o, _ in added if k == "class"}, drops)  # later statements' changes in them go too
     return ("inverse", drops)
 
 
 def _changed_rows(conn: psycopg.Connection, seen: Seen) -> str | None:
     """What it changed that drops cannot give back: rows of tables that were there, or sequences (but for
     those the file's rollback drops later)."""
-    dropped = seen.later.oids
+    dropped = seen.dropped
     data = {int(r): int(n) for r, n in conn.execute(DATA).fetchall()}
     moved = [r for r, n in data.items() if r in seen.data and n != seen.data[r] and r not in dropped]
     if moved:
@@ -285,4 +287,4 @@ def _changed_rows(conn: psycopg.Connection, seen: Seen) -> str | None:
     return None
 
 
-__all__ = ["Earlier", "observed_step", "observed_unless"]
+__all__ = ["observed_step", "observed_unless"]

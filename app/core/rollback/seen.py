@@ -2,8 +2,8 @@
 
 Read just before it and again just after, in the same transaction: a fingerprint of every catalog table's
 rows, the objects by OID, each table's row counters for this transaction, each sequence's state, the
-tables' row-level security switches and the relations' names; and what the file's rollback drops after
-the statement's inverse, with the catalog as it is once that is dropped too.
+tables' row-level security switches and the relations' names; and the catalog as the file's rollback
+leaves it, from here on, without this statement (a replay of the rollback of the statements before it).
 
 Columns PostgreSQL updates lazily or for statistics (reltuples, relhastriggers, ...) are left out of
 the fingerprint, as are the statistics catalogs. Catalogs the role cannot read are left out too:
@@ -12,8 +12,6 @@ pg_authid (its readable view pg_roles is read instead) and pg_user_mapping (pg_u
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -79,81 +77,16 @@ SELECT c.oid, c.relrowsecurity, c.relforcerowsecurity, {REL.format(oid='c.oid')}
 FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'p')"""
 
 
-# the file's own drops of the tables, materialized views and sequences its text created (regclass text)
-_CREATED_DROPS = """
-SELECT n.name, 'DROP ' || CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END
-  || ' ' || n.name, c.oid
-FROM pg_catalog.unnest(%s::text[]) n(name) JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n.name)"""
-
-
-@dataclass(frozen=True)
-class Undone:
-    """One statement's part of what the file's rollback undoes: an observed statement's inverse (as stored)
-    and the relations it drops, or the names of what the file's text created (which it drops by them)."""
-
-    position: int
-    observed: bool
-    items: tuple[str, ...]
-    oids: frozenset[int] = frozenset()
-
-
-@dataclass
-class Earlier:
-    """What the file's rollback undoes after a statement's inverse, as far as observed statements need it,
-    by statement position; shared by the file's statements (`at`)."""
-
-    position: int = 0
-    undone: list[Undone] = field(default_factory=list)
-
-    def at(self, position: int) -> Earlier:
-        return Earlier(position, self.undone)
-
-    def created(self, names: Sequence[str]) -> None:
-        """The statement here created these (regclass text): the file's rollback drops them, by name."""
-        if names:
-            self.undone.append(Undone(self.position, False, tuple(names)))
-
-    def add(self, oids: set[int], inverse: list[str]) -> None:
-        """The statement here, observed, was found this inverse, which drops these relations."""
-        self.undone.append(Undone(self.position, True, tuple(inverse), frozenset(oids)))
-
-
-@dataclass(frozen=True)
-class Later:
-    """What the file's rollback drops after this statement's inverse: relations (OIDs) and the statements."""
-
-    oids: frozenset[int] = frozenset()
-    drops: tuple[str, ...] = ()
-
-
-def dropped_later(conn: psycopg.Connection, mine: Sequence[str], earlier: Earlier) -> Later:
-    """What the file's rollback undoes after this statement's inverse, newest first as it runs them: the
-    inverses of earlier observed statements (CASCADE), and the drops of what its text created (without
-    CASCADE) that it still knows by those names (`mine`)."""
-    created = {n: (d, int(o)) for n, d, o in conn.execute(_CREATED_DROPS, (list(mine),)).fetchall()} if mine else {}
-    oids: set[int] = set()
-    drops: list[str] = []
-    for u in sorted((u for u in earlier.undone if u.position < earlier.position), key=lambda u: -u.position):
-        if u.observed:
-            drops.extend(u.items)
-            oids |= u.oids
-            continue
-        for name in u.items:
-            if name in created:  # by the newest statement that created it, once
-                drop, oid = created.pop(name)
-                drops.append(drop)
-                oids.add(oid)
-    return Later(frozenset(oids), tuple(drops))
-
-
 class Seen:
     """What the database held just before the statement, as far as an inverse of additions can tell.
 
-    `later`: what the file's rollback drops after this statement's inverse. What the statement changes in
-    those relations goes with them, so its inverse is checked against the catalog as it is once they are
-    dropped too (`without`: its fingerprint and snapshot, read in a savepoint; None when nothing is)."""
+    `replay`: the rollback of the file's statements before this one (None: there is none, or it is manual),
+    which the file's rollback runs after this statement's inverse. It is run in a savepoint: `without` is
+    the catalog's fingerprint and snapshot after it, and `dropped` the relations (OIDs) it drops, whose
+    rows and sequences' states the statement may change: they go with them. None and empty when there is
+    no replay or it failed."""
 
-    def __init__(self, conn: psycopg.Connection, later: Later) -> None:
+    def __init__(self, conn: psycopg.Connection, replay: str | None) -> None:
         from app.core import catalog
 
         self.fingerprint = fingerprint(conn)
@@ -162,11 +95,25 @@ class Seen:
         self.sequences = sequence_states(conn)
         self.rls = {int(o): (r, f) for o, r, f, _ in conn.execute(RLS).fetchall()}
         self.names = relation_names(conn)
-        self.later = later
+        self.session = session_state(conn)
+        self.replay = replay
         self.without: tuple[dict[str, str], Any] | None = None
-        if later.drops:
-            error, read = _trial(conn, ";\n".join(later.drops), lambda: (fingerprint(conn), catalog.snapshot(conn)))
-            self.without = None if error is not None else read  # type: ignore[assignment]
+        self.dropped: frozenset[int] = frozenset()
+        if replay:
+            classes = {o for k, o in self.objects if k == "class"}
+
+            def read() -> tuple[dict[str, str], Any, frozenset[int]]:
+                left = {o for k, o in object_oids(conn) if k == "class"}
+                return fingerprint(conn), catalog.snapshot(conn), frozenset(classes - left)
+
+            error, found = _trial(conn, replay, read)
+            if error is None:
+                self.without, self.dropped = found[:2], found[2]  # type: ignore[index]
+
+
+def session_state(conn: psycopg.Connection) -> tuple:
+    """The search_path and role the statements after it run under."""
+    return tuple(conn.execute("SELECT pg_catalog.current_setting('search_path'), current_user::text").fetchone() or ())
 
 
 def object_oids(conn: psycopg.Connection) -> dict[tuple[str, int], int]:
