@@ -40,9 +40,12 @@ class Prepared:
 
     @property
     def changes_session(self) -> bool:
-        """True when a statement changes session settings that would outlive the migration."""
+        """True when a statement changes session settings that would outlive the migration, or may: a DO
+        block, CALL or top-level SELECT can run SET or set_config out of sight (EXECUTE, a function)."""
         for st in self.statements:
             if isinstance(st.node, ast.VariableSetStmt) and not st.node.is_local:
+                return True
+            if isinstance(st.node, ast.DoStmt | ast.CallStmt | ast.SelectStmt):
                 return True
             if "set_config" in st.text.lower():
                 return True

@@ -110,12 +110,13 @@ _HANDLERS: dict[type, Callable[[ast.Node, str], Step]] = {
 }
 
 
-def _do(node: ast.DoStmt, what: str) -> Step:
-    """A DO block planned from its statements; one that cannot be (a loop, EXECUTE): from what it adds."""
+def _do(node: ast.DoStmt, what: str, last: bool = False) -> Step:
+    """A DO block planned from its statements; one that cannot be (a loop, EXECUTE): from what it adds
+    (`last`: the file's last statement, after which nothing depends on the search_path it leaves)."""
     try:
         return do_step(node, what)
     except _Manual as exc:
-        return observed_step(what, str(exc))
+        return observed_step(what, str(exc), last)
 
 
 def _validates_own_constraint(node: ast.Node, added: set[tuple[str, str]]) -> bool:
@@ -154,7 +155,8 @@ def plan_steps(statements: Sequence[Statement]) -> list[Step]:
         elif created.only_touches(st.node):
             step = Step(NOTHING)  # the rollback drops what it touches, and this goes with it
         else:
-            step = _data_or_select(st, created) or schema.step(st, step_for) or step_for(st)
+            step = (_data_or_select(st, created, i == len(statements) - 1) or schema.step(st, step_for)
+                    or step_for(st))
             if moves_path:
                 step = _under_path(step, path)
         if (isinstance(st.node, ast.CreateStmt) and st.node.if_not_exists and st.node.relation.relpersistence == "p"
@@ -199,18 +201,18 @@ def _may_rename(node: ast.Node, step: Step) -> bool:
         isinstance(node, ast.SelectStmt) and step.read is not None and not moves_sequences(node))
 
 
-def _data_or_select(st: Statement, created: Created) -> Step | None:
+def _data_or_select(st: Statement, created: Created, last: bool) -> Step | None:
     """The step of a data change on what the file created, or of a SELECT (which may call functions)."""
     try:
         if isinstance(st.node, ast.DoStmt):
-            return _do(st.node, st.first_line)
+            return _do(st.node, st.first_line, last)
         if isinstance(st.node, ast.SelectStmt) and st.node.intoClause is None:
             if moves_sequences(st.node):
                 return sequence_step(st.node, st.first_line, created)
             step = created.select_step(st.node, st.first_line)
             if step.read is None:
                 return step
-            return observed_unless(step, st.first_line)
+            return observed_unless(step, st.first_line, last)
         seed = _insert(st.node, st.first_line) if isinstance(st.node, ast.InsertStmt) else None
         step = created.data_step(st.node, st.first_line, otherwise=seed)
         return seed if step is None else step

@@ -143,12 +143,14 @@ def _switched_back(conn: psycopg.Connection, seen: Seen) -> list[str]:
     return out
 
 
-def observed_step(what: str, why: str) -> Step:
+def observed_step(what: str, why: str, last: bool = False) -> Step:
     """The step of a statement whose text says not what it does (`why`): undone from what it added.
 
     Told the rollback of the file's statements before it (CatalogRead.so_far), it checks its inverse
     followed by that, as the file's rollback runs them: rows it changes in relations that rollback drops,
-    and sequences of theirs it moves, go with them."""
+    and sequences of theirs it moves, go with them. Unless it is the file's `last` statement (the session
+    is reset after the migration), one that changes the search_path or role is manual: the statements
+    after it were planned under those it found."""
     told: list[str | None] = [None]
 
     def before(conn: psycopg.Connection) -> list[tuple]:
@@ -171,7 +173,7 @@ def observed_step(what: str, why: str) -> Step:
             _, was, seen = rows[0]
             try:
                 with conn.transaction():  # a savepoint: a read that fails must not end the migration
-                    return [_undo(conn, was, seen, why)]
+                    return [_undo(conn, was, seen, why, last)]
             except psycopg.Error as exc:
                 return [("manual", f"{why}; what it added could not be read ({exc.diag.message_primary})")]
 
@@ -187,7 +189,7 @@ def observed_step(what: str, why: str) -> Step:
                                  so_far=lambda sql: told.__setitem__(0, sql)), after=after)
 
 
-def observed_unless(checked: Step, what: str) -> Step:
+def observed_unless(checked: Step, what: str, last: bool = False) -> Step:
     """`checked` (a read, no `after`) when it finds an exact inverse; when it finds none, the observed step,
     its reason the check's."""
     assert checked.read is not None and checked.after is None
@@ -198,7 +200,7 @@ def observed_unless(checked: Step, what: str) -> Step:
         inverse = check.resolve(check.fetch(conn))
         if not inverse.manual:
             return [("checked", inverse)]
-        observed = observed_step(what, inverse.manual)
+        observed = observed_step(what, inverse.manual, last)
         assert observed.read is not None and observed.read.so_far is not None
         observed.read.so_far(told[0])
         return [("observe", observed, observed.read.fetch(conn))]
@@ -221,10 +223,10 @@ def observed_unless(checked: Step, what: str) -> Step:
                 after=after)
 
 
-def _undo(conn: psycopg.Connection, was: Any, seen: Seen, why: str) -> tuple:
+def _undo(conn: psycopg.Connection, was: Any, seen: Seen, why: str, last: bool) -> tuple:
     from app.core import catalog
 
-    if session_state(conn) != seen.session:  # later statements were planned under the path and role it had
+    if not last and session_state(conn) != seen.session:  # later statements were planned under the path and role it had
         return ("manual", f"{why}; seen as it ran, it changes the search_path or role later statements run under")
     changed = _changed_rows(conn, seen)
     if changed:

@@ -7,7 +7,8 @@ leaves it, from here on, without this statement (a replay of the rollback of the
 
 Columns PostgreSQL updates lazily or for statistics (reltuples, relhastriggers, ...) are left out of
 the fingerprint, as are the statistics catalogs. Catalogs the role cannot read are left out too:
-pg_authid (its readable view pg_roles is read instead) and pg_user_mapping (pg_user_mappings).
+pg_authid where the role cannot read it (its view pg_roles is read always, but shows no password: a
+password changed by a role that cannot read pg_authid is not seen) and pg_user_mapping (pg_user_mappings).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import psycopg
 
 from app.core.rollback.cascade import _trial
 
-# statistics and data, not schema; pg_authid and pg_user_mapping are read through their views
-_LEFT_OUT = ("pg_statistic", "pg_statistic_ext_data", "pg_largeobject", "pg_authid", "pg_user_mapping")
+# statistics and data, not schema; pg_user_mapping is read through its view (and pg_authid too, but read
+# itself where the role may: _CATALOGS takes only the catalogs it can read)
+_LEFT_OUT = ("pg_statistic", "pg_statistic_ext_data", "pg_largeobject", "pg_user_mapping")
 _VIEWS = ("pg_roles", "pg_user_mappings")
 # columns PostgreSQL sets as a side effect (statistics, flags it resets only at VACUUM)
 _LAZY = {
