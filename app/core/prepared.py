@@ -41,11 +41,12 @@ class Prepared:
     @property
     def changes_session(self) -> bool:
         """True when a statement changes session settings that would outlive the migration, or may: a DO
-        block, CALL or top-level SELECT can run SET or set_config out of sight (EXECUTE, a function)."""
+        block or CALL can run SET or set_config out of sight (EXECUTE). (A SELECT calling a function that
+        does is not seen here: such files stay pipelined.)"""
         for st in self.statements:
             if isinstance(st.node, ast.VariableSetStmt) and not st.node.is_local:
                 return True
-            if isinstance(st.node, ast.DoStmt | ast.CallStmt | ast.SelectStmt):
+            if isinstance(st.node, ast.DoStmt | ast.CallStmt):
                 return True
             if "set_config" in st.text.lower():
                 return True
